@@ -1,0 +1,62 @@
+"""Glassbox: look inside neural networks while they run. `python app.py --help` lists the launch flags."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import gradio as gr
+
+from core import device as devices
+from explorers import convolution
+
+TITLE = "Glassbox"
+PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
+# One event of each kind runs at a time per worker; a classroom's requests queue instead of thrashing 2 cores.
+CONCURRENCY = int(os.environ.get("GLASSBOX_CONCURRENCY", "2"))
+MAX_FILE_SIZE = "20mb"
+CSS = """
+.gb-header h1 {margin-bottom: 0}
+.gb-device {color: #6b7280; font-size: 0.9em}
+"""
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as demo:
+        with gr.Column(elem_classes="gb-header"):
+            gr.Markdown(f"# {TITLE}\n{PURPOSE}")
+            gr.Markdown(f"<span class='gb-device' id='gb-device'>Models are {devices.describe()}.</span>")
+        with gr.Tabs():
+            with gr.Tab("Convolution", id="convolution"):
+                convolution.build()
+    return demo
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    # A Hugging Face Space (SPACE_ID set) must listen on all interfaces; anywhere else stay local by default.
+    default_host = os.environ.get("GLASSBOX_HOST") or os.environ.get("GRADIO_SERVER_NAME") or (
+        "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1")
+    p.add_argument("--host", default=default_host,
+                   help="address to bind (default 127.0.0.1; 0.0.0.0 serves a classroom on the LAN)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GLASSBOX_PORT", "7860")))
+    p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    p.add_argument("--device", default=os.environ.get("GLASSBOX_DEVICE", "auto"), choices=devices.CHOICES)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        devices.set_device(args.device)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    demo = build()
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE,
+                show_error=True, css=CSS, theme=gr.themes.Soft())
+
+
+if __name__ == "__main__":
+    main()

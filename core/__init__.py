@@ -1,0 +1,1 @@
+"""Glassbox core: torch and numpy code only. Nothing in this package imports gradio."""

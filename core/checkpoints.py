@@ -1,0 +1,104 @@
+"""Weights on disk: safetensors only (never pickle), each file's sha256 recorded in assets/manifest.json
+and checked before a single byte is handed to torch."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from core.data import ASSETS
+
+MANIFEST = "manifest.json"
+
+
+class CheckpointError(RuntimeError):
+    """A weight file is missing, altered or unreadable."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manifest_path(root: Path) -> Path:
+    return root / MANIFEST
+
+
+def read_manifest(root: Path = ASSETS) -> dict[str, dict]:
+    path = _manifest_path(root)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())["files"]
+    except (ValueError, KeyError) as e:
+        raise CheckpointError(f"{path} is not a valid manifest: {e}") from e
+
+
+def record(path: Path, root: Path = ASSETS) -> str:
+    """Add or refresh `path`'s sha256 and size in the manifest of `root`; returns the digest."""
+    path, root = Path(path).resolve(), Path(root).resolve()
+    digest = sha256_file(path)
+    # Several training runs may record files at once; the lock keeps their read-modify-write apart.
+    with open(root / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        files = read_manifest(root)
+        files[path.relative_to(root).as_posix()] = {"sha256": digest, "bytes": path.stat().st_size}
+        _manifest_path(root).write_text(json.dumps({"files": dict(sorted(files.items()))}, indent=2) + "\n")
+    return digest
+
+
+def verify(path: Path, root: Path = ASSETS) -> None:
+    """Raise CheckpointError unless `path` exists and matches the sha256 the manifest records for it."""
+    path, root = Path(path).resolve(), Path(root).resolve()
+    key = path.relative_to(root).as_posix()
+    if not path.is_file():
+        raise CheckpointError(f"Weight file {key} is missing from {root}. Re-clone the repository or retrain "
+                              f"it with `python -m core.train`.")
+    entry = read_manifest(root).get(key)
+    if entry is None:
+        raise CheckpointError(f"Weight file {key} is not listed in {root / MANIFEST}; refusing to load it.")
+    actual = sha256_file(path)
+    if actual != entry["sha256"]:
+        raise CheckpointError(f"Weight file {key} does not match its recorded checksum (sha256 {actual[:12]}… "
+                              f"instead of {entry['sha256'][:12]}…): it is corrupt or was altered. "
+                              "Restore it from the repository or retrain it.")
+
+
+def save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None,
+         half: bool = False, root: Path = ASSETS) -> str:
+    """Write tensors as safetensors (fp16 when `half`, to stay small) and record the file in the manifest."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+           for k, v in tensors.items()}
+    save_file(out, str(path), metadata=metadata)
+    return record(path, root)
+
+
+def load(path: Path, root: Path = ASSETS, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Verify, then load a safetensors file. Floating tensors are returned as fp32 whatever their storage."""
+    verify(path, root)
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"Weight file {Path(path).name} could not be read as safetensors: {e}") from e
+    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+
+
+def load_into(model: torch.nn.Module, path: Path, root: Path = ASSETS) -> torch.nn.Module:
+    """Load verified weights into `model` (strict: every key must match) and put it in eval mode."""
+    try:
+        model.load_state_dict(load(path, root))
+    except RuntimeError as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"Weight file {Path(path).name} does not fit {type(model).__name__}: {e}") from e
+    return model.eval()

@@ -1,0 +1,136 @@
+"""Arrays to pictures: PIL images, labelled grids, heatmap overlays, and plotly figures in one lean theme.
+
+Colour maps come from plotly's named colour scales, so a PIL heatmap and a plotly figure of the same data use
+the same colours. Every mapping from values to colours is explicit about what it normalises over.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image, ImageDraw
+from plotly.colors import sample_colorscale
+
+FONT = "Inter, system-ui, -apple-system, Segoe UI, sans-serif"
+THEME = go.layout.Template(layout=go.Layout(
+    font=dict(family=FONT, size=12, color="#1f2937"),
+    paper_bgcolor="white", plot_bgcolor="white",
+    margin=dict(l=48, r=16, t=40, b=40),
+    colorway=["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"],
+    xaxis=dict(showgrid=False, zeroline=False, linecolor="#d1d5db", ticks="outside", tickcolor="#d1d5db"),
+    yaxis=dict(showgrid=True, gridcolor="#f3f4f6", zeroline=False, linecolor="#d1d5db"),
+    hoverlabel=dict(font=dict(family=FONT)),
+    title=dict(x=0.02, xanchor="left", font=dict(size=14)),
+))
+
+# How signed outputs become display values; the text is what the UI states next to the picture.
+DISPLAY_MODES = {
+    "abs": "absolute value |x|, scaled so the largest |x| is white",
+    "signed": "signed diverging: 0 is white, negative blue, positive red, symmetric around 0",
+    "minmax": "min-max: the smallest value is black, the largest white",
+}
+
+
+def figure(title: str | None = None, **layout) -> go.Figure:
+    """An empty figure in the Glassbox theme."""
+    return go.Figure(layout=go.Layout(template=THEME, title=title, **layout))
+
+
+@functools.lru_cache(maxsize=16)
+def colormap(name: str) -> np.ndarray:
+    """A 256x3 uint8 lookup table sampled from plotly's colour scale `name` (e.g. "Viridis", "RdBu_r")."""
+    colours = sample_colorscale(name, np.linspace(0, 1, 256).tolist(), colortype="tuple")
+    return np.clip(np.round(np.array(colours) * 255), 0, 255).astype(np.uint8)
+
+
+def to_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def normalise(x, mode: str = "minmax") -> tuple[np.ndarray, tuple[float, float]]:
+    """Map values to [0, 1] by one of DISPLAY_MODES; returns the mapped array and the value range it spans."""
+    a = np.nan_to_num(to_numpy(x))
+    if mode == "abs":
+        peak = float(np.abs(a).max(initial=0.0))
+        return (np.abs(a) / peak if peak > 0 else np.zeros_like(a)), (0.0, peak)
+    if mode == "signed":
+        peak = float(np.abs(a).max(initial=0.0))
+        return (0.5 + 0.5 * a / peak if peak > 0 else np.full_like(a, 0.5)), (-peak, peak)
+    if mode == "minmax":
+        lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+        return ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)), (lo, hi)
+    raise ValueError(f"Unknown display mode {mode!r}; choose one of {', '.join(DISPLAY_MODES)}.")
+
+
+def apply_colormap(unit: np.ndarray, name: str = "Viridis") -> np.ndarray:
+    """[H, W] values in [0, 1] -> [H, W, 3] uint8 through `colormap(name)`."""
+    idx = np.clip(np.round(np.nan_to_num(unit) * 255), 0, 255).astype(np.int64)
+    return colormap(name)[idx]
+
+
+def to_image(x, mode: str = "minmax", cmap: str | None = None) -> Image.Image:
+    """A [H, W], [C, H, W] or [H, W, C] array or tensor as a PIL image.
+
+    One channel becomes grayscale, or colour through `cmap`; "signed" always uses the blue-white-red RdBu_r scale.
+    Three channels are normalised together (one range for R, G and B) so colours are not distorted.
+    """
+    a = to_numpy(x)
+    if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3):
+        a = a.transpose(1, 2, 0)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    unit, _ = normalise(a, mode)
+    if a.ndim == 2 and (cmap or mode == "signed"):
+        return Image.fromarray(apply_colormap(unit, "RdBu_r" if mode == "signed" else cmap))
+    return Image.fromarray(np.round(unit * 255).astype(np.uint8))
+
+
+def upscale(img: Image.Image, min_side: int = 224) -> Image.Image:
+    """Enlarge small images by an integer factor with nearest neighbour, so pixels stay visible squares."""
+    factor = max(1, -(-min_side // min(img.size)))
+    return img if factor == 1 else img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
+
+
+def grid(images: list[Image.Image], labels: list[str] | None = None, columns: int = 8, cell: int = 96,
+         pad: int = 4, label_height: int = 14) -> Image.Image:
+    """Tile images into one picture, each scaled to `cell` pixels square, with an optional label under each."""
+    if not images:
+        raise ValueError("grid() needs at least one image")
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    lh = label_height if labels else 0
+    sheet = Image.new("RGB", (columns * (cell + pad) + pad, rows * (cell + pad + lh) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        x, y = pad + c * (cell + pad), pad + r * (cell + pad + lh)
+        sheet.paste(img.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST), (x, y))
+        if labels:
+            draw.text((x + 2, y + cell + 1), str(labels[i])[: cell // 6], fill="#374151")
+    return sheet
+
+
+def overlay(base: Image.Image, heat, alpha: float = 0.5, cmap: str = "Jet") -> Image.Image:
+    """Blend a heatmap (values in [0, 1], any resolution) over `base`, upsampled bilinearly to its size."""
+    alpha = float(np.clip(alpha, 0.0, 1.0))
+    unit = np.clip(np.nan_to_num(to_numpy(heat)), 0.0, 1.0)
+    heat_img = Image.fromarray(apply_colormap(unit, cmap)).resize(base.size, Image.Resampling.BILINEAR)
+    return Image.blend(base.convert("RGB"), heat_img, alpha)
+
+
+def heatmap(z, x_labels=None, y_labels=None, title: str | None = None, colorscale: str = "Viridis",
+            zmin: float | None = None, zmax: float | None = None, colorbar_title: str = "",
+            text_format: str | None = None) -> go.Figure:
+    """An interactive heatmap with row 0 at the top, as matrices are read; hover shows the exact value."""
+    z = to_numpy(z)
+    fig = figure(title)
+    fig.add_trace(go.Heatmap(z=z, x=x_labels, y=y_labels, colorscale=colorscale, zmin=zmin, zmax=zmax,
+                             colorbar=dict(title=colorbar_title, thickness=12),
+                             texttemplate=text_format, hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(side="top")
+    return fig

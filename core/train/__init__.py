@@ -1,0 +1,1 @@
+"""Reproducible, seeded training of every bundled model: `python -m core.train NAME [options]`."""

@@ -1,0 +1,53 @@
+"""`python -m core.train NAME [--steps N] [--minutes M] [--seed 0] [--resume] [--out assets]`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from core.data import ASSETS
+from core.train.common import append_model_card
+
+TRAINERS = {"ddpm": "core.train.ddpm"}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m core.train", description=__doc__)
+    p.add_argument("name", choices=sorted(TRAINERS))
+    p.add_argument("--steps", type=int, help="optimizer steps (default: the model's own)")
+    p.add_argument("--minutes", type=float, help="stop after this much wall time, whatever the step")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from runs/NAME/state.safetensors")
+    p.add_argument("--limit", type=int, help="train on the first N images only (smoke tests)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--run-dir", type=Path, help="resumable state goes here (default runs/NAME)")
+    p.add_argument("--out", type=Path, default=ASSETS, help="where weights, manifest and MODELS.md go")
+    args = p.parse_args(argv)
+    trainer = importlib.import_module(TRAINERS[args.name])
+    for key, value in trainer.DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = trainer.train(args)
+    append_model_card(args.name, [
+        f"command: `python -m core.train {shlex.join(argv)}`",
+        f"data: {result['source']}" + (f", first {args.limit:,} images only" if args.limit else ""),
+        f"parameters: {result['params']:,}",
+        f"steps: {result['steps']:,}, wall time {result['elapsed_s'] / 60:.1f} min on {torch.get_num_threads()} CPU threads",
+        f"final training loss: {result['final_loss']:.4f}",
+        f"weights: {', '.join(Path(f).relative_to(args.out.resolve()).as_posix() if Path(f).is_absolute() else f for f in result['files'])}",
+    ], args.out / "MODELS.md")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Train the class-conditional DDPM noise predictor (core/models/unet.py) with 10% condition dropout and an EMA.
+
+The loss is Ho et al.'s simple objective: || eps - eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t, y) ||^2.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from core import checkpoints
+from core.device import seed_everything
+from core.diffusion import training_scheduler
+from core.models.unet import UNet
+from core.train.common import (EMA, RUNS, Checkpointer, append_model_card, batches, image_tensors,
+                               load_run_state, param_count, save_run_state)
+
+DEFAULTS = {"steps": 12000, "batch_size": 128, "lr": 2e-4}
+CHANNELS = (32, 64, 128)
+COND_DROPOUT = 0.1
+
+
+def export(ema_model: UNet, scheduler, out_dir) -> list[str]:
+    """Write the EMA weights and both configs in the layout `core.models.load("ddpm")` reads."""
+    folder = out_dir / "ddpm"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(ema_model.config, indent=2) + "\n")
+    scheduler.save_config(str(folder))
+    checkpoints.save(ema_model.state_dict(), folder / "unet.safetensors", root=out_dir)
+    checkpoints.record(folder / "config.json", root=out_dir)
+    checkpoints.record(folder / "scheduler_config.json", root=out_dir)
+    return [str(folder / "unet.safetensors")]
+
+
+def train(args) -> dict:
+    gen = seed_everything(args.seed)
+    x_all, y_all, source = image_tensors("train", args.limit, scale="signed")
+    model = UNet(CHANNELS)
+    ema = EMA(model, decay=0.999)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    scheduler = training_scheduler()
+    abar = scheduler.alphas_cumprod
+    state_path = (args.run_dir or RUNS / "ddpm") / "state.safetensors"
+    step, elapsed = 0, 0.0
+    if args.resume and state_path.is_file():
+        step, extra = load_run_state(state_path, {"model": model, "ema": ema.model}, {"opt": opt})
+        elapsed = extra.get("elapsed_s", 0.0)
+        gen.manual_seed(args.seed + step)  # a fresh but reproducible data order after resuming
+        print(f"resumed ddpm at step {step} ({elapsed / 60:.1f} min trained so far)")
+    order = batches(len(y_all), min(args.batch_size, len(y_all)), gen)
+    ckpt = Checkpointer(args.checkpoint_minutes * 60)
+    deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
+    t0, losses = time.monotonic(), []
+    model.train()
+    bar = tqdm(total=args.steps, initial=step, desc="ddpm", mininterval=30)
+    while step < args.steps and (deadline is None or time.monotonic() < deadline):
+        idx = next(order)
+        x0, y = x_all[idx], y_all[idx].clone()
+        y[torch.rand(len(y), generator=gen) < COND_DROPOUT] = model.num_classes  # the "no class" token
+        x0 = torch.where(torch.rand(len(y), 1, 1, 1, generator=gen) < 0.5, x0, x0.flip(-1))
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(y),), generator=gen)
+        eps = torch.randn(x0.shape, generator=gen)
+        a = abar[t].view(-1, 1, 1, 1)
+        loss = F.mse_loss(model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t, y), eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update(model, step)
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        if step % 100 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
+        if ckpt.due():
+            save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt},
+                           {"elapsed_s": elapsed + time.monotonic() - t0})
+            export(ema.model, scheduler, args.out)
+    bar.close()
+    elapsed += time.monotonic() - t0
+    save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed})
+    files = export(ema.model, scheduler, args.out)
+    return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model), "source": source,
+            "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}
