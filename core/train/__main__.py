@@ -12,14 +12,16 @@ import torch
 from core.data import ASSETS
 from core.train.common import append_model_card
 
-TRAINERS = {"ddpm": "core.train.ddpm"}
+TRAINERS = {"ddpm": "core.train.ddpm", "cnn": "core.train.classifier", "vit": "core.train.classifier",
+            "vae2": "core.train.vae", "vae16": "core.train.vae", "ae2": "core.train.vae", "dcgan": "core.train.gan"}
 
 
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m core.train", description=__doc__)
     p.add_argument("name", choices=sorted(TRAINERS))
-    p.add_argument("--steps", type=int, help="optimizer steps (default: the model's own)")
+    p.add_argument("--steps", type=int, help="optimizer steps, for step-based trainers (default: the model's own)")
+    p.add_argument("--epochs", type=int, help="passes over the data, for epoch-based trainers")
     p.add_argument("--minutes", type=float, help="stop after this much wall time, whatever the step")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -32,8 +34,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", type=Path, default=ASSETS, help="where weights, manifest and MODELS.md go")
     args = p.parse_args(argv)
     trainer = importlib.import_module(TRAINERS[args.name])
-    for key, value in trainer.DEFAULTS.items():
-        if getattr(args, key) is None:
+    defaults = trainer.SETTINGS[args.name] if hasattr(trainer, "SETTINGS") else trainer.DEFAULTS
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
             setattr(args, key, value)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"parameters: {result['params']:,}",
         f"steps: {result['steps']:,}, wall time {result['elapsed_s'] / 60:.1f} min on {torch.get_num_threads()} CPU threads",
         f"final training loss: {result['final_loss']:.4f}",
+        *(f"{k}: {v}" for k, v in result.get("metrics", {}).items()),
         f"weights: {', '.join(Path(f).relative_to(args.out.resolve()).as_posix() if Path(f).is_absolute() else f for f in result['files'])}",
     ], args.out / "MODELS.md")
     return result
