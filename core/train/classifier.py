@@ -42,16 +42,16 @@ def train(args) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=cfg["weight_decay"])
     batch_size = min(args.batch_size, len(y))
     steps_per_epoch = len(y) // batch_size
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
     state_path = (args.run_dir or RUNS / name) / "state.safetensors"
     epoch, elapsed = 0, 0.0
     if args.resume and state_path.is_file():
         epoch, extra = load_run_state(state_path, {"model": model}, {"opt": opt})
         elapsed = extra.get("elapsed_s", 0.0)
-        for _ in range(epoch * steps_per_epoch):
-            sched.step()
         gen.manual_seed(args.seed + epoch)
         print(f"resumed {name} after epoch {epoch}")
+    # Built after a resume so it continues where it stopped (the restored param groups carry its initial_lr).
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
+                                                last_epoch=epoch * steps_per_epoch - 1)
     order = batches(len(y), batch_size, gen)
     history = []
     while epoch < args.epochs:
