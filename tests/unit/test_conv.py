@@ -67,6 +67,15 @@ def test_reflect_replicate_circular_padding_by_hand():
         np.testing.assert_array_equal(a.padded[2], want, err_msg=mode)
 
 
+def test_padding_modes_differ_only_where_the_receptive_field_reaches_the_padding():
+    # What the Explain panel states: with a 3x3 kernel and padding 2, cells 2 away from every edge are identical.
+    x = np.random.default_rng(2).normal(size=(8, 9))
+    outputs = [conv.convolve(x, np.ones((3, 3)), padding=2, padding_mode=m)[0] for m in conv.PADDING_MODES]
+    for out in outputs[1:]:
+        np.testing.assert_allclose(out[2:-2, 2:-2], outputs[0][2:-2, 2:-2], atol=1e-12)
+        assert not np.allclose(out, outputs[0])
+
+
 @pytest.mark.parametrize("name", list(conv.PRESETS))
 def test_presets_are_what_they_say(name):
     k = conv.preset(name)
