@@ -1,0 +1,649 @@
+"""The Convolution tab's playground: a kernel on an image, the arithmetic of one output cell, pooling, and an
+Explain panel. The three gr.api endpoints (conv_arithmetic, conv_pool, conv_kernel) are the same functions the
+UI's numbers come from; core.conv does the maths.
+
+No `from __future__ import annotations` here: gr.api reads the return annotation without resolving strings, and
+real types give the API page a real schema.
+"""
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+from gradio.data_classes import FileData
+from gradio.utils import get_upload_folder
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from core import conv, render
+from core.data import ASSETS, CLASSES, load_sample
+from core.images import ImageError, open_image, to_data_url
+from core.validate import as_choice, as_int, as_matrix
+from explorers.common import file_path, user_errors
+
+PHOTOS = {
+    "Astronaut (NASA, public domain)": ASSETS / "photos" / "astronaut.jpg",
+    "Chelsea the cat (CC0)": ASSETS / "photos" / "chelsea.jpg",
+    "Coffee (CC0)": ASSETS / "photos" / "coffee.jpg",
+}
+FASHION = "Fashion-MNIST sample"
+SOURCES = [*PHOTOS, FASHION]
+DISPLAY_CHOICES = [("signed (diverging)", "signed"), ("absolute value |x|", "abs"), ("min-max", "minmax")]
+COLOR_CHOICES = [("RGB, each channel", "rgb"), ("grayscale", "grayscale")]
+POOL_SOURCES = ["the matrix", "the image"]
+PLAY_SECONDS = 0.8   # one output cell per tick: slow enough to read the sum
+TEXT_MAX_SIDE = 16   # heatmap cells show their numbers up to this many per side; beyond that they are unreadable
+DEFAULT_FASHION_INDEX = 0
+MATRIX_POOL_WHAT = "the matrix (orange: the first window and the output cell it becomes)"
+
+
+# ---------------------------------------------------------------- converting values
+
+
+def fmt(v: float) -> str:
+    """A number as the UI shows it: at most 4 decimals, no trailing zeros, no "-0"."""
+    return f"{round(float(v), 4) + 0.0:g}"
+
+
+def cell_text(v: float) -> str:
+    """A kernel weight as a person would type it: "1/9" rather than 0.1111111111111111."""
+    frac = Fraction(float(v)).limit_denominator(256)
+    return str(frac) if float(frac) == float(v) else f"{float(v):.6g}"
+
+
+def parse_cell(v, name: str, r: int, c: int) -> float:
+    """One grid cell: a number, or text such as "-2", "0.5" or "1/9"."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if not math.isfinite(v):
+            raise ValueError(f"{name} row {r}, column {c} is {v}; only finite numbers are allowed.")
+        return float(v)
+    try:
+        return float(Fraction(str(v).strip()))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{name} row {r}, column {c} is {v!r}: type a number such as 2, -0.5 or 1/9.") from None
+
+
+def grid_values(rows, name: str) -> list[list[float]]:
+    """A gr.Dataframe's list of rows as numbers, ready for core.conv (which checks the shape and the bounds)."""
+    if rows is None or len(rows) == 0:
+        raise ValueError(f"The {name} is empty: give it at least one row of numbers.")
+    return [[parse_cell(v, name, r, c) for c, v in enumerate(row)] for r, row in enumerate(rows)]
+
+
+def kernel_grid(kernel: np.ndarray) -> list[list[str]]:
+    return [[cell_text(v) for v in row] for row in kernel]
+
+
+def column_headers(rows) -> list[str]:
+    """Grid columns numbered from 0, as the figures and the API count them."""
+    return [str(c) for c in range(len(rows[0]))]
+
+
+def grid_update(rows) -> gr.Dataframe:
+    return gr.Dataframe(value=rows, headers=column_headers(rows))
+
+
+def uploaded_path(image) -> str:
+    """The server path of an image input, refused unless it lies in gradio's upload folder: an API caller may
+    send any dict with a "path", and must not be able to make the server read its other files."""
+    path = file_path(image)
+    if path is None or str(path).strip() == "":
+        raise ImageError("No image was given. Upload an image or pick one of the bundled photos.")
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
+        raise ImageError("The image must be uploaded to the server (gradio_client: handle_file(path)); "
+                         "server-side paths are not accepted.")
+    return str(resolved)
+
+
+# ---------------------------------------------------------------- kernel on an image
+
+
+@dataclass(frozen=True)
+class KernelRun:
+    """One kernel applied to one image, with the picture and what the picture's colours mean."""
+    input_size: tuple[int, int]   # (height, width) that the kernel ran on
+    output: np.ndarray            # [C, Ho, Wo]
+    geometry: conv.Geometry
+    picture: Image.Image
+    display_note: str
+
+
+def display_note(mode: str, channels: int, value_range: tuple[float, float]) -> str:
+    """What the display colours mean, with the actual numbers the mapping used."""
+    lo, hi = value_range
+    scope = "one range for all of R, G and B" if channels == 3 else "over all pixels"
+    if mode == "signed" and channels == 1:
+        return f"signed diverging ({scope}): {fmt(lo)} is full blue, 0 is white, {fmt(hi)} is full red."
+    if mode == "signed":
+        return (f"signed, in each of R, G and B ({scope}): {fmt(lo)} is darkest (0), zero is mid-grey, "
+                f"{fmt(hi)} is brightest (255).")
+    if mode == "abs":
+        return f"absolute value |x| ({scope}): 0 is black, {fmt(hi)} (the largest |x|) is white."
+    return f"min-max ({scope}): {fmt(lo)} is black, {fmt(hi)} is white."
+
+
+def kernel_run(img: Image.Image, kernel, stride=1, padding=1, padding_mode="zeros", dilation=1, color="rgb",
+               display="signed") -> KernelRun:
+    mode = as_choice(display, "display", render.DISPLAY_MODES)
+    out, g = conv.convolve_image(img, kernel, stride, padding, padding_mode, dilation, color)
+    _, value_range = render.normalise(out, mode)
+    return KernelRun((img.height, img.width), out, g, render.to_image(out, mode),
+                     display_note(mode, out.shape[0], value_range))
+
+
+@user_errors
+def conv_kernel(image: FileData, kernel: list[list[float]], stride: int = 1, padding: int = 1,
+                padding_mode: str = "zeros", dilation: int = 1, color: str = "rgb", display: str = "signed") -> dict:
+    """Convolve an image with a kernel (F.pad then F.conv2d, each channel separately, pixels scaled to [0, 1]).
+
+    color is "rgb" or "grayscale"; display ("signed", "abs" or "minmax") maps the signed output to colours.
+    Returns the output as a PNG data URL, its shape [h, w], channels, min/max/mean, and the filled-in formula."""
+    run = kernel_run(open_image(uploaded_path(image)), kernel, stride, padding, padding_mode, dilation, color,
+                     display)
+    out = run.output
+    return {"image": to_data_url(run.picture), "input_shape": list(run.input_size),
+            "output_shape": [run.geometry.out_h, run.geometry.out_w], "channels": int(out.shape[0]),
+            "min": float(out.min()), "max": float(out.max()), "mean": float(out.mean()),
+            "formula": run.geometry.formula(), "display": run.display_note}
+
+
+# ---------------------------------------------------------------- arithmetic and pooling endpoints
+
+
+def arithmetic_json(a: conv.Arithmetic) -> dict:
+    return {"padded": a.padded.tolist(), "output": a.output.tolist(),
+            "output_shape": [a.geometry.out_h, a.geometry.out_w], "row": a.row, "col": a.col,
+            "inputs": a.inputs.tolist(), "products": a.products.tolist(), "value": a.value,
+            "taps": a.taps.tolist(), "receptive_field": a.receptive_field, "formula": a.geometry.formula()}
+
+
+@user_errors
+def conv_arithmetic(matrix: list[list[float]], kernel: list[list[float]], stride: int = 1, padding: int = 0,
+                    padding_mode: str = "zeros", dilation: int = 1, row: int = 0, col: int = 0) -> dict:
+    """Convolve a small matrix (F.pad then F.conv2d: cross-correlation, no bias) and take output cell (row, col)
+    apart: the padded input, the full output, the kernel x input products at that cell and their sum ("value").
+    "taps" and "receptive_field" are coordinates in the padded input."""
+    return arithmetic_json(conv.conv_arithmetic(matrix, kernel, stride, padding, padding_mode, dilation, row, col))
+
+
+@user_errors
+def conv_pool(matrix: list[list[float]], kind: str = "max", size: int = 2, stride: int = 2) -> dict:
+    """Max or average pooling (F.max_pool2d / F.avg_pool2d, no padding) of a matrix."""
+    out, g = conv.pool_matrix(matrix, kind, size, stride)
+    return {"output": out.tolist(), "output_shape": [g.out_h, g.out_w], "formula": g.formula()}
+
+
+# ---------------------------------------------------------------- figures
+
+
+def histogram(out: np.ndarray) -> go.Figure:
+    """Counts of output values in 64 shared bins, one trace per channel: outputs can be negative or exceed 1."""
+    edges = np.histogram_bin_edges(out, bins=64)
+    centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
+    names, colours = (["R", "G", "B"], ["#dc2626", "#16a34a", "#2563eb"]) if out.shape[0] == 3 else (
+        ["value"], ["#4b5563"])
+    fig = render.figure(f"min {fmt(out.min())} · max {fmt(out.max())} · mean {fmt(out.mean())}",
+                        barmode="overlay", height=260, showlegend=out.shape[0] == 3, bargap=0,
+                        margin=dict(l=48, r=16, t=40, b=36))
+    for channel, name, colour in zip(out, names, colours, strict=True):
+        counts, _ = np.histogram(channel, bins=edges)
+        fig.add_trace(go.Bar(x=centres, y=counts, width=width, name=name, marker_color=colour, opacity=0.55,
+                             hovertemplate=f"{name}: %{{y}} pixels near %{{x:.3g}}<extra></extra>"))
+    if edges[0] < 0 < edges[-1]:
+        fig.add_vline(x=0, line=dict(color="#111827", width=1, dash="dot"))
+    fig.update_xaxes(title_text="output value (input pixels in [0, 1])")
+    fig.update_yaxes(title_text="pixels")
+    return fig
+
+
+def _matrix_trace(z: np.ndarray, colorscale: str, signed: bool) -> go.Heatmap:
+    peak = float(np.abs(z).max(initial=0.0)) or 1.0
+    zmin, zmax = (-peak, peak) if signed else (float(z.min()), float(z.max()))
+    show_text = max(z.shape) <= TEXT_MAX_SIDE
+    return go.Heatmap(z=z, colorscale=colorscale, zmin=zmin, zmax=zmax, showscale=False, xgap=1, ygap=1,
+                      text=[[fmt(v) for v in row] for row in z] if show_text else None,
+                      texttemplate="%{text}" if show_text else None, textfont=dict(size=11),
+                      hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>")
+
+
+def _box(fig: go.Figure, col: int, top: float, left: float, bottom: float, right: float, colour: str,
+         dash: str = "solid", width: float = 3) -> None:
+    fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
+                  line=dict(color=colour, width=width, dash=dash), row=1, col=col)
+
+
+def matrix_figure(panels: list[tuple[np.ndarray, str, str, bool]]) -> go.Figure:
+    """Matrices side by side as heatmaps, (matrix, title, colour scale, signed) each, row 0 at the top.
+
+    Column widths and row heights are proportional to each matrix's shape, so every cell is drawn the same size
+    and a 3x3 kernel looks as small next to a 9x9 input as it is."""
+    max_rows = max(z.shape[0] for z, *_ in panels)
+    fig = make_subplots(rows=1, cols=len(panels), column_widths=[z.shape[1] for z, *_ in panels],
+                        horizontal_spacing=0.04, subplot_titles=[title for _, title, *_ in panels])
+    for col, (z, _, colorscale, signed) in enumerate(panels, start=1):
+        fig.add_trace(_matrix_trace(z, colorscale, signed), row=1, col=col)
+        small = max(z.shape) <= TEXT_MAX_SIDE
+        fig.update_yaxes(autorange="reversed", scaleanchor="x" if col == 1 else f"x{col}", constrain="domain",
+                         domain=[1 - z.shape[0] / max_rows, 1], showgrid=False, dtick=1 if small else None,
+                         row=1, col=col)
+        fig.update_xaxes(side="top", constrain="domain", dtick=1 if small else None, row=1, col=col)
+    fig.update_annotations(yshift=30)  # subplot titles above the column numbers, not on them
+    fig.update_layout(template=render.THEME, height=int(np.clip(60 + 30 * max_rows, 260, 560)),
+                      margin=dict(l=24, r=24, t=84, b=8))
+    return fig
+
+
+def arithmetic_figure(a: conv.Arithmetic) -> go.Figure:
+    """Padded input (receptive field in orange, the original input dotted blue), kernel, products and output."""
+    g = a.geometry
+    fig = matrix_figure([
+        (a.padded, f"padded input {a.padded.shape[0]}x{a.padded.shape[1]}", "gray", False),
+        (a.kernel, f"kernel {g.k_h}x{g.k_w}", "RdBu_r", True),
+        (a.products, f"products at ({a.row}, {a.col})", "RdBu_r", True),
+        (a.output, f"output {g.out_h}x{g.out_w}", "RdBu_r", True)])
+    p = g.padding
+    if p:
+        _box(fig, 1, p, p, p + g.in_h - 1, p + g.in_w - 1, "#2563eb", dash="dot", width=2)
+    field = a.receptive_field
+    _box(fig, 1, field["top"], field["left"], field["bottom"], field["right"], "#f97316")
+    if g.dilation > 1:  # the field has holes: mark the cells the kernel actually reads
+        for r, c in a.taps.reshape(-1, 2):
+            _box(fig, 1, r, c, r, c, "#f97316", width=1.5)
+    _box(fig, 4, a.row, a.col, a.row, a.col, "#f97316")
+    return fig
+
+
+def message_figure(text: str) -> go.Figure:
+    fig = render.figure(height=200)
+    fig.add_annotation(text=text, showarrow=False, font=dict(size=14, color="#b91c1c"), x=0.5, y=0.5,
+                       xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def arithmetic_markdown(a: conv.Arithmetic) -> str:
+    """The sum written out, the same cell as F.conv2d computed it, and where the receptive field sits."""
+    g, r, c = a.geometry, a.row, a.col
+    n = a.products.size
+    terms = " + ".join(f"({fmt(w)})({fmt(x)})" for w, x in zip(a.kernel.ravel(), a.inputs.ravel(), strict=True))
+    written = terms if n <= 25 else f"the sum of the {n} products"
+    f = a.receptive_field
+    p = g.padding
+    outside = int(np.sum((a.taps[..., 0] < p) | (a.taps[..., 0] >= p + g.in_h)
+                         | (a.taps[..., 1] < p) | (a.taps[..., 1] >= p + g.in_w)))
+    padding_note = (f" {outside} of the {n} inputs come from the {g.padding_mode} padding." if outside
+                    else " All of them lie inside the original input.")
+    return "\n\n".join([
+        f"#### output[{r}, {c}] = {fmt(a.value)}",
+        f"Σ kernel × input = {written} = **{fmt(a.value)}**",
+        f"`F.conv2d` computed output[{r}, {c}] = {fmt(a.output[r, c])}.",
+        f"Receptive field: rows {f['top']}–{f['bottom']}, columns {f['left']}–{f['right']} of the padded input "
+        f"(rows {f['top'] - p}–{f['bottom'] - p}, columns {f['left'] - p}–{f['right'] - p} of the original)."
+        + padding_note,
+        f"Output size: height `{g.formula()['height']}`, width `{g.formula()['width']}`.",
+    ])
+
+
+def kernel_markdown(run: KernelRun) -> str:
+    g, out = run.geometry, run.output
+    channels = "3 channels (R, G, B)" if out.shape[0] == 3 else "1 channel (grayscale)"
+    return "\n\n".join([
+        f"**Output {g.out_h} × {g.out_w}**, {channels}, from an input of {run.input_size[0]} × {run.input_size[1]}.",
+        f"height: `{g.formula()['height']}`  \nwidth: `{g.formula()['width']}`",
+        f"Values (input pixels scaled to [0, 1]): min {fmt(out.min())}, max {fmt(out.max())}, "
+        f"mean {fmt(out.mean())}.",
+        f"**Colours:** {run.display_note}",
+    ])
+
+
+# ---------------------------------------------------------------- UI handlers
+
+
+def kernel_view(run: KernelRun):
+    """(picture, explanation, histogram); tiny outputs (Fashion-MNIST) are enlarged so pixels stay visible."""
+    return render.upscale(run.picture, 256), kernel_markdown(run), histogram(run.output)
+
+
+@user_errors
+def kernel_ui(image_path, grid, stride, padding, padding_mode, dilation, color, display):
+    img = open_image(uploaded_path(image_path))
+    return kernel_view(kernel_run(img, grid_values(grid, "kernel"), stride, padding, padding_mode, dilation, color,
+                                  display))
+
+
+def fashion_image(index) -> tuple[Image.Image, str]:
+    sample = load_sample("test")
+    i = as_int(index, "sample number", 0, len(sample) - 1)
+    return Image.fromarray(sample.images[i]), f"Fashion-MNIST test sample #{i}: {CLASSES[sample.labels[i]]}"
+
+
+@user_errors
+def pick_source(source, index):
+    """The chosen bundled input, shown in the image box (uploading there replaces it)."""
+    if source == FASHION:
+        img, caption = fashion_image(index)
+        note = f"{caption}, 28 × 28 grayscale ({load_sample('test').source})."
+        return img, gr.Slider(visible=True), note
+    path = PHOTOS[as_choice(source, "source", SOURCES)]
+    img = open_image(path)
+    note = f"{source}, {img.width} × {img.height}; licences in assets/photos/LICENSES.md."
+    return img, gr.Slider(visible=False), note
+
+
+def preset_cells(name) -> tuple[list[list[str]], str]:
+    kernel, what = conv.PRESETS[as_choice(name, "preset kernel", conv.PRESETS)]
+    return kernel_grid(kernel), f"*{name}:* {what}. Edit any cell; fractions such as 1/9 are fine."
+
+
+@user_errors
+def preset_ui(name):
+    rows, note = preset_cells(name)
+    return grid_update(rows), note
+
+
+def patch_cells(index) -> tuple[list[list[int]], str]:
+    img, caption = fashion_image(index)
+    patch, top, left = conv.contrast_patch(np.asarray(img), 7)
+    note = (f"The 7 × 7 patch of {caption} with the most contrast (rows {top}–{top + 6}, "
+            f"columns {left}–{left + 6}); pixel values 0–255. Edit any cell.")
+    return patch.astype(int).tolist(), note
+
+
+@user_errors
+def take_patch_ui(index):
+    rows, note = patch_cells(index)
+    return grid_update(rows), note
+
+
+def checked_grids(matrix, kernel, stride, padding, padding_mode, dilation):
+    """The two grids as arrays and their geometry; ValueError if the settings do not make a convolution."""
+    x = as_matrix(grid_values(matrix, "matrix"), "matrix", max_side=conv.MAX_MATRIX)
+    w = conv.as_kernel(grid_values(kernel, "kernel"))
+    return x, w, conv.geometry(*x.shape, w, stride, padding, padding_mode, dilation)
+
+
+def arithmetic_view(matrix, kernel, stride, padding, padding_mode, dilation, row, col):
+    """(figure, markdown, output shape, row, col), with row and col clamped into the output."""
+    x, w, g = checked_grids(matrix, kernel, stride, padding, padding_mode, dilation)
+    row = min(max(as_int(row, "row"), 0), g.out_h - 1)
+    col = min(max(as_int(col, "col"), 0), g.out_w - 1)
+    a = conv.conv_arithmetic(x, w, stride, padding, padding_mode, dilation, row, col)
+    return arithmetic_figure(a), arithmetic_markdown(a), [g.out_h, g.out_w], row, col
+
+
+def _arithmetic_outputs(view, asked_row, asked_col):
+    """Slider values are sent back only when they changed (clamped, or moved by play): a person may already be
+    moving the other slider, and echoing its old value would undo that."""
+    fig, md, shape, row, col = view
+    return (fig, md, shape,
+            gr.Slider(maximum=shape[0] - 1, **({"value": row} if row != asked_row else {})),
+            gr.Slider(maximum=shape[1] - 1, **({"value": col} if col != asked_col else {})))
+
+
+def _flagged(error: ValueError) -> tuple:
+    """Outputs for settings that make no convolution: the reason in place of the sum; the sliders stay put."""
+    return (message_figure("No output for these settings"), f"⚠️ **Invalid combination.** {error}", gr.skip(),
+            gr.skip(), gr.skip())
+
+
+@user_errors
+def arithmetic_ui(matrix, kernel, stride, padding, padding_mode, dilation, row, col):
+    """Invalid combinations are flagged in place, not raised: a person exploring them should see why."""
+    try:
+        view = arithmetic_view(matrix, kernel, stride, padding, padding_mode, dilation, row, col)
+        return _arithmetic_outputs(view, row, col)
+    except ValueError as e:
+        return _flagged(e)
+
+
+def play_start(row, col, shape):
+    """Start the walk from the current cell; from the last cell it starts over at (0, 0)."""
+    at_end = row >= shape[0] - 1 and col >= shape[1] - 1
+    return gr.Timer(active=True), (0 if at_end else row), (0 if at_end else col)
+
+
+@user_errors
+def play_step(matrix, kernel, stride, padding, padding_mode, dilation, row, col):
+    """One tick: move to the next output cell in reading order; stop at the last one or on invalid settings."""
+    try:
+        _, _, g = checked_grids(matrix, kernel, stride, padding, padding_mode, dilation)
+    except ValueError as e:
+        return (*_flagged(e), gr.Timer(active=False))
+    last = g.out_h * g.out_w - 1
+    index = min(as_int(row, "row") * g.out_w + as_int(col, "col") + 1, last)
+    view = arithmetic_view(matrix, kernel, stride, padding, padding_mode, dilation, *divmod(index, g.out_w))
+    return (*_arithmetic_outputs(view, row, col), gr.Timer(active=index < last))
+
+
+def pool_figure(x: np.ndarray, out: np.ndarray, g: conv.Geometry) -> go.Figure:
+    fig = matrix_figure([(x, f"input {x.shape[0]}x{x.shape[1]}", "gray", False),
+                         (out, f"output {g.out_h}x{g.out_w}", "gray", False)])
+    _box(fig, 1, 0, 0, g.k_h - 1, g.k_w - 1, "#f97316")
+    _box(fig, 2, 0, 0, 0, 0, "#f97316")
+    return fig
+
+
+def pool_markdown(kind: str, g: conv.Geometry, what: str) -> str:
+    how = "the largest value" if kind == "max" else "the mean"
+    return (f"{kind} pooling of {what}: each {g.k_h}×{g.k_w} window becomes {how} of its cells, and the window "
+            f"moves {g.stride} at a time.\n\n"
+            f"height: `{g.formula()['height']}`  \nwidth: `{g.formula()['width']}`")
+
+
+@user_errors
+def pool_ui(source, kind, size, stride, matrix, image_path, color):
+    if source == POOL_SOURCES[0]:
+        x = as_matrix(grid_values(matrix, "matrix"), "matrix", max_side=conv.MAX_MATRIX)
+        out, g = conv.pool(x, kind, size, stride)
+        return (gr.Plot(pool_figure(x, out, g), visible=True), gr.Image(visible=False),
+                pool_markdown(kind, g, MATRIX_POOL_WHAT))
+    img = open_image(uploaded_path(image_path))
+    out, g = conv.pool_image(img, kind, size, stride, color)
+    pixels = np.clip(np.round(out.transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+    picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    what = f"the {img.height}×{img.width} image, per channel (shown as pixels, no rescaling)"
+    return gr.Plot(visible=False), gr.Image(render.upscale(picture, 256), visible=True), pool_markdown(kind, g, what)
+
+
+# ---------------------------------------------------------------- layout
+
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+EXPLAIN = r"""
+#### The sum every output cell computes
+PyTorch pads the input, then slides the kernel over it **without flipping it** (strictly a cross-correlation;
+deep learning calls it convolution). For an input channel $x$, a $k_h \times k_w$ kernel $w$, stride $s$,
+padding $p$ and dilation $d$ (no bias here):
+
+$$y[r, c] \;=\; \sum_{i=0}^{k_h-1} \sum_{j=0}^{k_w-1} w[i, j]\; x_{\text{pad}}[\,r s + i d,\; c s + j d\,]$$
+
+Along each axis, an input of size $i$ and a kernel of size $k$ give
+
+$$o \;=\; \left\lfloor \frac{i + 2p - d\,(k-1) - 1}{s} \right\rfloor + 1$$
+
+The dilated kernel spans $d(k-1)+1$ cells. When that is more than the padded size $i + 2p$, $o \le 0$: there is
+no position where the kernel fits, and the playground says so. Pooling uses the same formula with $p = 0$, $d = 1$.
+
+#### The PyTorch lines
+```python
+import torch.nn.functional as F
+# x: [1, C, H, W], image pixels scaled to [0, 1]; w: [kh, kw]
+x_pad = F.pad(x, (p, p, p, p), mode="constant")   # zeros; or "reflect", "replicate", "circular"
+y = F.conv2d(x_pad, w.expand(C, 1, kh, kw), stride=s, dilation=d, groups=C)
+pooled = F.max_pool2d(x, kernel_size=k, stride=s)  # or F.avg_pool2d
+```
+`groups=C` runs the same kernel on R, G and B separately ("RGB, each channel"). A CNN layer instead holds a
+weight of shape `[C_out, C_in, kh, kw]` and also sums over the input channels.
+
+#### Why the padding modes differ
+Padding decides what the kernel sees past the edge, so only output cells whose receptive field reaches into the
+padding differ between modes; all the others are identical. For a row `a b c d` padded by 2:
+- **zeros** `0 0 | a b c d | 0 0`: a dark frame. Blurs darken the border, and edge kernels find a false edge
+  all around the picture.
+- **reflect** `c b | a b c d | c b`: a mirror that does not repeat the edge pixel, so it needs $p < i$.
+- **replicate** `a a | a b c d | d d`: the edge pixel repeated; smooth images get no false edges.
+- **circular** `c d | a b c d | a b`: the picture wraps around like a torus, so the left border sees the right
+  edge. It can wrap at most once: $p \le i$.
+
+#### What a Laplacian output of 0 means
+The Laplacian kernel computes $4\,x[r,c] - x[r-1,c] - x[r+1,c] - x[r,c-1] - x[r,c+1]$, the negative of the
+discrete $\nabla^2 x$. An output of **0 means the pixel equals the mean of its four neighbours: a flat region**
+(or a steady ramp, which has no curvature either). It does **not** mean an edge; that is a common misreading.
+Across an edge the output is strongly positive on one side and strongly negative on the other, and the edge
+itself lies at the **zero-crossing**, where the sign changes. With the signed display, flat areas are white and
+each edge is a red line next to a blue one.
+"""
+
+
+def _kernel_section(default_img: Image.Image, default_preset: str):
+    """Kernel on an image. Returns the components pooling reuses (image and channel choice)."""
+    gr.Markdown("### A kernel on an image\nPick a picture and a kernel; the output, its size and its value range "
+                "update as you change anything.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            source = gr.Radio(SOURCES, value=SOURCES[0], label="Input", elem_id="conv-source")
+            fashion_index = gr.Slider(0, len(load_sample("test")) - 1, value=DEFAULT_FASHION_INDEX, step=1,
+                                      label="Fashion-MNIST test sample #", visible=False, elem_id="conv-fashion-index")
+            image = gr.Image(default_img, type="filepath", format="png", sources=["upload", "clipboard"],
+                             label="Input image (or drop your own)", height=300, elem_id="conv-input-image")
+            source_note = gr.Markdown(f"{SOURCES[0]}, {default_img.width} × {default_img.height}; licences in "
+                                      "assets/photos/LICENSES.md.", elem_id="conv-source-note")
+        with gr.Column(scale=1, min_width=300):
+            preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
+                                 elem_id="conv-preset")
+            grid, note = preset_cells(default_preset)
+            kernel = gr.Dataframe(grid, headers=column_headers(grid), datatype="str", type="array",
+                                  label="Kernel (editable)", elem_id="conv-kernel-grid", max_height=260)
+            preset_note = gr.Markdown(note, elem_id="conv-preset-note")
+            with gr.Row():
+                stride = gr.Slider(1, 8, value=1, step=1, label="Stride", elem_id="conv-stride")
+                padding = gr.Slider(0, 16, value=1, step=1, label="Padding", elem_id="conv-padding")
+                dilation = gr.Slider(1, 6, value=1, step=1, label="Dilation", elem_id="conv-dilation")
+            padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
+                                    elem_id="conv-padding-mode")
+            color = gr.Radio(COLOR_CHOICES, value="grayscale", label="Channels", elem_id="conv-color")
+            display = gr.Radio(DISPLAY_CHOICES, value="signed", label="Display mapping", elem_id="conv-display")
+            run = gr.Button("Run kernel", variant="primary", elem_id="conv-run")
+        with gr.Column(scale=1, min_width=300):
+            picture, info, hist = kernel_view(kernel_run(default_img, conv.preset(default_preset), 1, 1, "zeros",
+                                                         1, "grayscale", "signed"))
+            output = gr.Image(picture, type="pil", format="png", label="Output", height=300, interactive=False,
+                              elem_id="conv-output-image")
+            output_info = gr.Markdown(info, elem_id="conv-output-info")
+            histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
+
+    settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
+    results = [output, output_info, histogram_plot]
+    private = dict(api_visibility="private")
+    source.change(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
+        kernel_ui, settings, results, **private)
+    fashion_index.release(pick_source, [source, fashion_index], [image, fashion_index, source_note],
+                          **private).then(kernel_ui, settings, results, **private)
+    preset.input(preset_ui, preset, [kernel, preset_note], **private).then(kernel_ui, settings, results, **private)
+    gr.on([run.click, image.upload, kernel.input, stride.release, padding.release, dilation.release,
+           padding_mode.input, color.input, display.input],
+          kernel_ui, settings, results, trigger_mode="always_last", **private)
+    return image, color
+
+
+def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset: str):
+    """Step-through arithmetic. Returns the matrix grid, which pooling reuses."""
+    gr.Markdown("### Step through the arithmetic\nOne output cell at a time: the kernel's receptive field in the "
+                "padded input, the element-wise products, and their sum.")
+    kernel_cells, kernel_note = preset_cells(default_preset)
+    # Open on the cell with the largest response, where the sum has something to show.
+    first = conv.conv_arithmetic(patch, conv.preset(default_preset), 1, 1, "zeros", 1)
+    start_row, start_col = (int(i) for i in np.unravel_index(np.argmax(np.abs(first.output)), first.output.shape))
+    view = arithmetic_view(patch, kernel_cells, 1, 1, "zeros", 1, start_row, start_col)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            matrix = gr.Dataframe(patch, headers=column_headers(patch), datatype="number", type="array",
+                                  label="Input matrix (editable)", elem_id="conv-arith-matrix", max_height=320)
+            matrix_note = gr.Markdown(patch_note, elem_id="conv-arith-matrix-note")
+            with gr.Row():
+                sample = gr.Number(DEFAULT_FASHION_INDEX, precision=0, minimum=0, maximum=len(load_sample("test")) - 1,
+                                   label="Fashion-MNIST test sample #", elem_id="conv-arith-sample")
+                take = gr.Button("Take its 7×7 patch", elem_id="conv-arith-take-patch")
+            preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
+                                 elem_id="conv-arith-preset")
+            kernel = gr.Dataframe(kernel_cells, headers=column_headers(kernel_cells), datatype="str", type="array",
+                                  label="Kernel (editable)", elem_id="conv-arith-kernel")
+            kernel_info = gr.Markdown(kernel_note)
+            with gr.Row():
+                stride = gr.Slider(0, 4, value=1, step=1, label="Stride", elem_id="conv-arith-stride")
+                padding = gr.Slider(0, 4, value=1, step=1, label="Padding", elem_id="conv-arith-padding")
+                dilation = gr.Slider(1, 4, value=1, step=1, label="Dilation", elem_id="conv-arith-dilation")
+            padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
+                                    elem_id="conv-arith-padding-mode")
+        with gr.Column(scale=2, min_width=480):
+            fig, md, shape, _, _ = view
+            with gr.Row():
+                row = gr.Slider(0, shape[0] - 1, value=start_row, step=1, label="Output row",
+                                elem_id="conv-arith-row")
+                col = gr.Slider(0, shape[1] - 1, value=start_col, step=1, label="Output column",
+                                elem_id="conv-arith-col")
+            with gr.Row():
+                play = gr.Button("▶ Play: walk every position", elem_id="conv-arith-play")
+                stop = gr.Button("■ Stop", elem_id="conv-arith-stop")
+            figure = gr.Plot(fig, label="Padded input, kernel, products, output", elem_id="conv-arith-figure")
+            summary = gr.Markdown(md, elem_id="conv-arith-sum")
+    out_shape = gr.State(shape)
+    timer = gr.Timer(PLAY_SECONDS, active=False)
+
+    settings = [matrix, kernel, stride, padding, padding_mode, dilation, row, col]
+    results = [figure, summary, out_shape, row, col]
+    private = dict(api_visibility="private")
+    take.click(take_patch_ui, sample, [matrix, matrix_note], **private).then(arithmetic_ui, settings, results,
+                                                                             **private)
+    preset.input(preset_ui, preset, [kernel, kernel_info], **private).then(arithmetic_ui, settings, results,
+                                                                            **private)
+    gr.on([matrix.input, kernel.input, stride.release, padding.release, dilation.release, padding_mode.input,
+           row.release, col.release], arithmetic_ui, settings, results, trigger_mode="always_last", **private)
+    play.click(play_start, [row, col, out_shape], [timer, row, col], **private).then(
+        arithmetic_ui, settings, results, **private)
+    stop.click(lambda: gr.Timer(active=False), None, timer, **private)
+    timer.tick(play_step, settings, [*results, timer], **private)
+    return matrix
+
+
+def _pool_section(matrix, patch: list[list[int]], image, color):
+    gr.Markdown("### Pooling\nMax or average pooling of the matrix above or of the input image (with its "
+                "channel choice).")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            source = gr.Radio(POOL_SOURCES, value=POOL_SOURCES[0], label="Pool", elem_id="conv-pool-source")
+            kind = gr.Radio(list(conv.POOL_KINDS), value="max", label="Kind", elem_id="conv-pool-kind")
+            with gr.Row():
+                size = gr.Slider(1, 8, value=2, step=1, label="Window size", elem_id="conv-pool-size")
+                stride = gr.Slider(1, 8, value=2, step=1, label="Stride", elem_id="conv-pool-stride")
+            run = gr.Button("Pool", variant="primary", elem_id="conv-pool-run")
+        with gr.Column(scale=2, min_width=480):
+            x = np.asarray(patch, dtype=np.float64)
+            out, g = conv.pool(x, "max", 2, 2)
+            figure = gr.Plot(pool_figure(x, out, g), label="Pooling", elem_id="conv-pool-figure")
+            picture = gr.Image(type="pil", format="png", label="Pooled image", visible=False, height=300,
+                               interactive=False, elem_id="conv-pool-image")
+            info = gr.Markdown(pool_markdown("max", g, MATRIX_POOL_WHAT), elem_id="conv-pool-info")
+    gr.on([run.click, source.input, kind.input, size.release, stride.release], pool_ui,
+          [source, kind, size, stride, matrix, image, color], [figure, picture, info], trigger_mode="always_last",
+          api_visibility="private")
+
+
+def build() -> None:
+    """The playground section of the Convolution tab, and the conv_* API endpoints."""
+    default_img = open_image(PHOTOS[SOURCES[0]])
+    image, color = _kernel_section(default_img, "Sobel x 3x3")
+    patch, patch_note = patch_cells(DEFAULT_FASHION_INDEX)
+    matrix = _arithmetic_section(patch, patch_note, "Laplacian 3x3")
+    _pool_section(matrix, patch, image, color)
+    with gr.Accordion("Explain: the convolution sum, output size, PyTorch, padding, the Laplacian", open=False,
+                      elem_id="conv-explain"):
+        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="conv-explain-text")
+    gr.api(conv_arithmetic, api_name="conv_arithmetic")
+    gr.api(conv_pool, api_name="conv_pool")
+    gr.api(conv_kernel, api_name="conv_kernel")
