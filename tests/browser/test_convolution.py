@@ -1,0 +1,129 @@
+"""The Convolution tab in Chromium: a preset kernel on a photo, the step-through sum, the play control, pooling."""
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from core import conv
+from core.data import load_sample
+from explorers.convolution import DEFAULT_FASHION_INDEX, PHOTOS, SOURCES, fmt
+
+LAPLACIAN = conv.preset("Laplacian 3x3")
+
+
+def open_tab(page):
+    page.get_by_role("tab", name="Convolution").click()
+    page.wait_for_selector("#conv-output-image img", state="visible")
+
+
+def choose(page, dropdown_id: str, option: str):
+    page.locator(f"#{dropdown_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def set_slider(page, slider_id: str, value: int):
+    """Type into the slider's number box and leave it, which is how a person commits a value (a release)."""
+    box = page.locator(f"#{slider_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def wait_for_text(page, selector: str, pattern: str):
+    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel)?.innerText ?? '')",
+                           arg=[selector, pattern])
+    return page.locator(selector).inner_text()
+
+
+def expected_laplacian_range():
+    """The default photo in grayscale, zero padding 1, through F.conv2d directly (independent of the app)."""
+    gray = np.asarray(Image.open(PHOTOS[SOURCES[0]]).convert("L"), dtype=np.float32) / 255.0
+    out = F.conv2d(torch.from_numpy(gray)[None, None], torch.tensor(LAPLACIAN, dtype=torch.float32)[None, None],
+                   padding=1)
+    return float(out.min()), float(out.max())
+
+
+def test_preset_kernel_on_the_photo(app_page, screenshot_dir):
+    page = app_page
+    open_tab(page)
+    before = page.locator("#conv-output-image img").get_attribute("src")
+    choose(page, "conv-preset", "Laplacian 3x3")
+    page.wait_for_function("() => document.querySelector('#conv-kernel-grid').innerText.includes('4')")
+    page.locator("#conv-run").click()
+    page.wait_for_function("(old) => document.querySelector('#conv-output-image img')?.src !== old", arg=before)
+    lo, hi = expected_laplacian_range()
+    info = wait_for_text(page, "#conv-output-info", re.escape(f"min {fmt(lo)}, max {fmt(hi)}"))
+    assert "Output 512 × 512" in info and "floor((512 + 2·1 − 1·(3 − 1) − 1) / 1) + 1 = 512" in info
+    page.wait_for_function("() => document.querySelector('#conv-output-image img')?.naturalWidth > 0")
+    size = page.locator("#conv-output-image img").evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [512, 512]
+    assert page.locator("#conv-histogram .js-plotly-plot").count() == 1
+    page.locator("#conv-output-image").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_kernel.png"), full_page=False)
+
+
+def expected_cell(row: int, col: int) -> float:
+    """Output (row, col) of the default step-through: the Laplacian, zero padding 1, on the default patch."""
+    patch, _, _ = conv.contrast_patch(load_sample("test").images[DEFAULT_FASHION_INDEX], 7)
+    out = F.conv2d(torch.tensor(patch)[None, None], torch.tensor(LAPLACIAN)[None, None], padding=1)
+    return float(out[0, 0, row, col])
+
+
+def test_step_through_shows_the_sum(app_page, screenshot_dir):
+    page = app_page
+    open_tab(page)
+    set_slider(page, "conv-arith-row", 3)
+    wait_for_text(page, "#conv-arith-sum", re.escape("output[3, "))
+    set_slider(page, "conv-arith-col", 2)
+    text = wait_for_text(page, "#conv-arith-sum", re.escape("output[3, 2] = "))
+    value = fmt(expected_cell(3, 2))
+    assert f"output[3, 2] = {value}" in text
+    assert f"computed output[3, 2] = {value}" in text
+    # The written-out sum has the nine products, and it ends in the same value.
+    assert text.count(")(") == 9 and f"= {value}\n" in text + "\n"
+    page.locator("#conv-arith-figure").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_step_through.png"), full_page=False)
+
+
+def test_play_walks_the_positions(app_page):
+    page = app_page
+    open_tab(page)
+    set_slider(page, "conv-arith-row", 0)
+    wait_for_text(page, "#conv-arith-sum", re.escape("output[0, "))
+    set_slider(page, "conv-arith-col", 0)
+    wait_for_text(page, "#conv-arith-sum", re.escape("output[0, 0] = "))
+    page.locator("#conv-arith-play").click()
+    text = wait_for_text(page, "#conv-arith-sum", re.escape("output[0, 2] = "))
+    page.locator("#conv-arith-stop").click()
+    assert f"output[0, 2] = {fmt(expected_cell(0, 2))}" in text
+
+
+def test_invalid_stride_is_flagged(app_page, screenshot_dir):
+    page = app_page
+    open_tab(page)
+    set_slider(page, "conv-arith-stride", 0)
+    text = wait_for_text(page, "#conv-arith-sum", "Invalid combination")
+    assert "stride must be between 1 and 16, not 0" in text
+    set_slider(page, "conv-arith-stride", 1)
+    wait_for_text(page, "#conv-arith-sum", re.escape("computed output["))
+
+
+def test_pooling_and_explain(app_page, screenshot_dir):
+    page = app_page
+    open_tab(page)
+    page.get_by_label("avg").check()
+    info = wait_for_text(page, "#conv-pool-info", "avg pooling")
+    assert "floor((7 + 2·0 − 1·(2 − 1) − 1) / 2) + 1 = 3" in info
+    page.get_by_label("the image").check()
+    page.wait_for_selector("#conv-pool-image img", state="visible")
+    assert "floor((512 + 2·0 − 1·(2 − 1) − 1) / 2) + 1 = 256" in wait_for_text(page, "#conv-pool-info", "512×512")
+    page.wait_for_function("() => document.querySelector('#conv-pool-image img')?.naturalWidth === 256")
+    page.locator("#conv-pool-image").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_pool.png"), full_page=False)
+    page.locator("#conv-explain").get_by_text("Explain").click()
+    explain = wait_for_text(page, "#conv-explain-text", "flat region")
+    assert "F.max_pool2d" in explain and "zero-crossing" in explain
+    assert page.locator("#conv-explain-text .katex").count() > 3
+    page.locator("#conv-explain").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_explain.png"), full_page=False)
