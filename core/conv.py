@@ -51,7 +51,8 @@ PRESETS: dict[str, tuple[np.ndarray, str]] = {
     "Gaussian blur 5x5": (np.outer(_BINOMIAL_5, _BINOMIAL_5) / 256,
                           "a wider weighted average (outer product of the binomial row 1 4 6 4 1, over 256)"),
     "sharpen 3x3": (_k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-                    "the input plus its Laplacian: boosts differences from the neighbours"),
+                    "the input plus the Laplacian kernel's output (centre 5 = 1 + 4): boosts differences from "
+                    "the neighbours"),
     "Laplacian 3x3": (_k([[0, -1, 0], [-1, 4, -1], [0, -1, 0]]),
                       "4 x centre minus the 4 neighbours: 0 on flat regions and steady ramps, signed near edges"),
     "Sobel x 3x3": (_k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
@@ -59,7 +60,8 @@ PRESETS: dict[str, tuple[np.ndarray, str]] = {
     "Sobel y 3x3": (_k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
                     "vertical gradient: positive where brightness increases downwards"),
     "emboss 3x3": (_k([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
-                   "a diagonal gradient plus the input: looks like a relief lit from the top left"),
+                   "the input plus a diagonal gradient (positive where brightness rises towards the bottom right): "
+                   "looks like a relief"),
     "outline 3x3": (_k([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
                     "8 x centre minus all 8 neighbours: highlights every boundary"),
 }
@@ -68,7 +70,7 @@ PRESET_KERNELS: dict[str, np.ndarray] = {name: kernel for name, (kernel, _) in P
 
 def preset(name: str) -> np.ndarray:
     """A copy of the named preset kernel (copies, so callers cannot edit the table)."""
-    return PRESETS[as_choice(name, "preset kernel", PRESETS)][0].copy()
+    return PRESET_KERNELS[as_choice(name, "preset kernel", PRESET_KERNELS)].copy()
 
 
 # ---------------------------------------------------------------- output size
