@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--limit", type=int, help="train on the first N images only (smoke tests)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--init", type=Path, help="ddpm only: start from these exported weights (a warm start)")
     p.add_argument("--run-dir", type=Path, help="resumable state goes here (default runs/NAME)")
     p.add_argument("--out", type=Path, default=ASSETS, help="where weights, manifest and MODELS.md go")
     args = p.parse_args(argv)

@@ -23,13 +23,13 @@ CHANNELS = (32, 64, 128)
 COND_DROPOUT = 0.1
 
 
-def export(ema_model: UNet, scheduler, out_dir) -> list[str]:
+def export(ema_model: UNet, scheduler, out_dir, step: int) -> list[str]:
     """Write the EMA weights and both configs in the layout `core.models.load("ddpm")` reads."""
     folder = out_dir / "ddpm"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(ema_model.config, indent=2) + "\n")
     scheduler.save_config(str(folder))
-    checkpoints.save(ema_model.state_dict(), folder / "unet.safetensors", root=out_dir)
+    checkpoints.save(ema_model.state_dict(), folder / "unet.safetensors", {"step": str(step)}, root=out_dir)
     checkpoints.record(folder / "config.json", root=out_dir)
     checkpoints.record(folder / "scheduler_config.json", root=out_dir)
     return [str(folder / "unet.safetensors")]
@@ -45,6 +45,11 @@ def train(args) -> dict:
     abar = scheduler.alphas_cumprod
     state_path = (args.run_dir or RUNS / "ddpm") / "state.safetensors"
     step, elapsed = 0, 0.0
+    if args.init and not (args.resume and state_path.is_file()):
+        # A warm start from exported weights: the optimizer and the step count begin afresh.
+        checkpoints.load_into(model, args.init, root=args.init.parent.parent).train()
+        ema.model.load_state_dict(model.state_dict())
+        print(f"ddpm starts from the weights in {args.init}")
     if args.resume and state_path.is_file():
         step, extra = load_run_state(state_path, {"model": model, "ema": ema.model}, {"opt": opt})
         elapsed = extra.get("elapsed_s", 0.0)
@@ -77,10 +82,10 @@ def train(args) -> dict:
         if ckpt.due():
             save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt},
                            {"elapsed_s": elapsed + time.monotonic() - t0})
-            export(ema.model, scheduler, args.out)
+            export(ema.model, scheduler, args.out, step)
     bar.close()
     elapsed += time.monotonic() - t0
     save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed})
-    files = export(ema.model, scheduler, args.out)
+    files = export(ema.model, scheduler, args.out, step)
     return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model), "source": source,
             "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}
