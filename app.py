@@ -8,7 +8,7 @@ import os
 import gradio as gr
 
 from core import device as devices
-from explorers import convolution
+from explorers import convolution, convolution_network
 
 TITLE = "Glassbox"
 PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
@@ -29,6 +29,7 @@ def build() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Convolution", id="convolution"):
                 convolution.build()
+                convolution_network.build()
     return demo
 
 

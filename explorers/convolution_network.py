@@ -1,0 +1,481 @@
+"""The Convolution tab's second section: inside a trained CNN. Feature maps of any layer, the learned kernels,
+a layer overview, class probabilities with a temperature, and Grad-CAM, for the bundled cnn or a torchvision
+ImageNet model. The gr.api endpoints conv_layers, conv_features, conv_predict and conv_gradcam are the functions
+the UI's pictures come from; core.vision_models, core.features, core.gradcam and core.feature_render do the work.
+
+No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import gradio as gr
+import numpy as np
+from gradio.data_classes import FileData
+from PIL import Image
+
+from core import feature_render, features, gradcam, render, vision_models
+from core.data import CLASSES, load_sample
+from core.images import open_image, to_data_url, to_rgb
+from core.validate import as_choice, as_float, as_int
+from explorers.common import user_errors
+from explorers.convolution import LATEX, message_figure, uploaded_path
+
+TOP_K_MAX = 1024
+SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("pick channels", "pick")]
+NORMALIZE_CHOICES = [("per map", "map"), ("per layer", "layer"), ("global", "global")]
+PREDICTED = -1  # the Grad-CAM target dropdown's "whatever the model predicts"
+PICTURE_SIDE = 224  # small inputs are enlarged to at least this, nearest neighbour, so pixels stay square
+
+
+def _gallery_indices() -> list[int]:
+    """The first test sample of each class, in class order."""
+    labels = load_sample("test").labels
+    return [int(np.flatnonzero(labels == c)[0]) for c in range(len(CLASSES))]
+
+
+def sample_image(index: int) -> Image.Image:
+    return Image.fromarray(load_sample("test").images[index])
+
+
+# ---------------------------------------------------------------- computing: the API and the UI share these
+
+
+def model_for(model) -> tuple[vision_models.VisionModel, Optional[str]]:
+    return vision_models.resolve(as_choice(model, "model", vision_models.NAMES))
+
+
+def image_from(image) -> Image.Image:
+    return open_image(uploaded_path(image))
+
+
+def layer_json(layer: vision_models.Layer) -> dict:
+    return {"name": layer.name, "kind": layer.kind, "type": layer.module_type, "shape": list(layer.shape),
+            "params": layer.params, "param_formula": layer.param_formula, "kernel_conv": layer.conv}
+
+
+@dataclass(frozen=True)
+class FeatureView:
+    vm: vision_models.VisionModel
+    note: Optional[str]
+    acts: features.Activations
+    layer: vision_models.Layer
+    means: np.ndarray
+    order: np.ndarray
+    grid: feature_render.Grid
+
+
+def feature_view(img: Image.Image, model, layer, top_k, normalize, channels=None) -> FeatureView:
+    vm, note = model_for(model)
+    if note and layer and layer not in {entry.name for entry in vm.layers}:
+        note += f" Layer {layer!r} is not in the cnn; showing {vm.default_layer}."
+        layer = None
+    info = vm.layer(layer or vm.default_layer)
+    k = as_int(top_k, "top_k", 1, TOP_K_MAX)
+    normalize = as_choice(normalize, "normalize", feature_render.NORMALIZE)
+    acts = features.run(vm, img)
+    maps = acts.maps[info.name]
+    means, order = features.channel_ranking(maps)
+    shown = features.pick_channels(order, k, channels)
+    what = (f"Channels {', '.join(map(str, shown))}, as picked" if channels
+            else f"Top {len(shown)} of {maps.shape[0]} channels by mean activation")
+    grid = feature_render.feature_grid(maps, shown, means, info.name, normalize, features.peak(acts), what)
+    return FeatureView(vm, note, acts, info, means, order, grid)
+
+
+def predictions(img: Image.Image, model, temperature):
+    t = as_float(temperature, "temperature", 0, features.MAX_TEMPERATURE, lo_inclusive=False)
+    vm, note = model_for(model)
+    acts = features.run(vm, img)
+    return vm, note, acts, features.softmax(acts.logits, t), features.softmax(acts.logits), t
+
+
+def cam_view(img: Image.Image, model, target):
+    vm, note = model_for(model)
+    acts = features.run(vm, img)
+    probs = features.softmax(acts.logits)
+    predicted = int(np.argmax(probs))
+    if target is None or target == PREDICTED:
+        target = predicted
+    else:
+        target = as_int(target, "target", 0, len(vm.labels) - 1)
+    return vm, note, acts, gradcam.for_model(vm, acts.input, target), probs, predicted
+
+
+def overlay(seen: Image.Image, heatmap: np.ndarray, opacity: float) -> Image.Image:
+    return render.overlay(render.upscale(seen, PICTURE_SIDE), heatmap, opacity)
+
+
+# ---------------------------------------------------------------- API endpoints
+
+
+@user_errors
+def conv_layers(model: str = "cnn") -> dict:
+    """The selectable layers of `model` ("cnn", "resnet18", "vgg16", "alexnet" or "mobilenet_v3_small"): name,
+    kind, output shape [C, H, W] for the model's input size, parameters and how they are counted, and the conv
+    whose kernels make its channels. Without a torchvision model's weights, the cnn's layers and a "note"."""
+    vm, note = model_for(model)
+    return {"model": vm.name, "note": note, "description": vm.description, "input_size": list(vm.input_size),
+            "default_layer": vm.default_layer, "gradcam_layer": vision_models.GRADCAM_LAYERS[vm.name],
+            "layers": [layer_json(layer) for layer in vm.layers]}
+
+
+@user_errors
+def conv_features(image: FileData, model: str = "cnn", layer: Optional[str] = None, top_k: int = 16,
+                  normalize: str = "map") -> dict:
+    """The feature maps of one layer (default: the first conv) for an image, channels sorted by mean activation.
+
+    normalize is "map", "layer" or "global". Returns shape [C, H, W], channel_means (in channel order),
+    channel_order (largest mean first), the shown channels, the grid as a PNG data URL with its colour scale
+    stated on it, the picture the model sees, and the preprocessing steps."""
+    v = feature_view(image_from(image), model, layer, top_k, normalize)
+    return {"model": v.vm.name, "note": v.note, "layer": v.layer.name, "kind": v.layer.kind,
+            "shape": list(v.layer.shape), "channel_order": v.order.tolist(), "channel_means": v.means.tolist(),
+            "shown": v.grid.channels, "normalize": normalize, "colour": v.grid.colour_note,
+            "value_range": list(v.grid.value_range), "image": to_data_url(v.grid.image),
+            "seen": to_data_url(v.acts.seen), "preprocessing": v.acts.preprocessing, "params": v.layer.params,
+            "param_formula": v.layer.param_formula, "kernel_conv": v.layer.conv}
+
+
+@user_errors
+def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) -> dict:
+    """Class probabilities softmax(logits / temperature) for every class (they sum to 1), the top 10, and the
+    entropy at this temperature and at T = 1."""
+    vm, note, _, probs, base, t = predictions(image_from(image), model, temperature)
+    top = np.argsort(-probs, kind="stable")[:10]
+    return {"model": vm.name, "note": note, "temperature": t, "labels": list(vm.labels),
+            "probabilities": probs.tolist(), "predicted": int(top[0]), "predicted_label": vm.labels[top[0]],
+            "top": [{"index": int(i), "label": vm.labels[i], "probability": float(probs[i]),
+                     "probability_t1": float(base[i])} for i in top],
+            "entropy": features.entropy(probs), "entropy_t1": features.entropy(base)}
+
+
+@user_errors
+def conv_gradcam(image: FileData, model: str = "cnn", target: Optional[int] = None) -> dict:
+    """Grad-CAM for class `target` (default: the predicted class) at the model's last conv stage: heatmap
+    [H, W] in [0, 1] at the model's input size, and an overlay on the picture the model sees (PNG data URL)."""
+    vm, note, acts, cam, probs, predicted = cam_view(image_from(image), model, target)
+    return {"model": vm.name, "note": note, "target": cam.target, "target_label": vm.labels[cam.target],
+            "predicted": predicted, "probability": float(probs[cam.target]), "layer": cam.layer,
+            "layer_shape": list(cam.coarse.shape), "peak": cam.peak,
+            "heatmap": np.round(cam.heatmap, 4).tolist(), "overlay": to_data_url(overlay(acts.seen, cam.heatmap, 0.5))}
+
+
+# ---------------------------------------------------------------- UI handlers
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(f"{name} ({vision_models.availability(name)})", name) for name in vision_models.NAMES]
+
+
+def layer_rows(vm: vision_models.VisionModel) -> list[list]:
+    return [[layer.name, layer.kind, "×".join(map(str, layer.shape)), layer.params, layer.param_formula]
+            for layer in vm.layers]
+
+
+def model_markdown(vm, note) -> str:
+    head = f"**{vm.description}**, input {'×'.join(map(str, vm.input_size))}, {len(vm.layers)} layers to look at."
+    return f"⚠️ {note}\n\n{head}" if note else head
+
+
+def target_choices(vm) -> list[tuple[str, int]]:
+    return [("the predicted class", PREDICTED), *[(f"{i}: {label}", i) for i, label in enumerate(vm.labels)]]
+
+
+@user_errors
+def model_ui(model, progress=gr.Progress(track_tqdm=True)):
+    """Load (perhaps download) a model; offline, say so in one line and fall back to the cnn."""
+    progress(0, desc=f"Loading {model}")
+    vm, note = model_for(model)
+    if note:
+        gr.Warning(note)
+    return (gr.Dropdown(choices=model_choices(), value=vm.name),
+            gr.Dropdown(choices=[layer.name for layer in vm.layers], value=vm.default_layer),
+            model_markdown(vm, note), layer_rows(vm), gr.Dropdown(choices=target_choices(vm), value=PREDICTED))
+
+
+def grid_state(grid: feature_render.Grid) -> dict:
+    return {"channels": grid.channels, "columns": grid.columns, "cell": grid.cell, "top": grid.top}
+
+
+def features_outputs(v: FeatureView):
+    vm, layer = v.vm, v.layer
+    kernel = features.kernels(vm, layer)
+    kernel_plot = (feature_render.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
+                   else message_figure(f"{layer.name} has no convolution before it"))
+    strip = feature_render.layer_strip(features.representatives(vm, v.acts))
+    seen_md = f"**What the model sees** ({'×'.join(map(str, vm.input_size))}): {v.acts.preprocessing}."
+    grid_md = (f"**{layer.name}** ({layer.kind}, {layer.module_type}) → {'×'.join(map(str, layer.shape))}; "
+               f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large.")
+    return (render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot, strip,
+            grid_state(v.grid), int(v.grid.channels[0]))
+
+
+@user_errors
+def features_ui(image, model, layer, show, top_k, picks, normalize):
+    if image is None:
+        return (gr.skip(),) * 8
+    show = as_choice(show, "show", [value for _, value in SHOW_CHOICES])
+    channels = features.parse_channels(picks) if show == "pick" else None
+    if show == "pick" and not channels:
+        raise ValueError("Type the channel numbers to show, e.g. 0, 5, 12.")
+    k = TOP_K_MAX if show == "all" else top_k
+    return features_outputs(feature_view(image_from(image), model, layer, k, normalize, channels))
+
+
+def pick_from_grid(state, evt: gr.SelectData):
+    """A click on the feature-map grid selects the channel under it."""
+    if not state or not evt.index:
+        return gr.skip()
+    grid = feature_render.Grid(None, state["channels"], state["columns"], state["cell"], state["top"], "", (0, 0))
+    channel = feature_render.tile_at(grid, *evt.index[:2])
+    return gr.skip() if channel is None else channel
+
+
+@user_errors
+def channel_ui(image, model, layer, channel):
+    if image is None:
+        return gr.skip(), gr.skip()
+    vm, _ = model_for(model)
+    info = vm.layer(layer or vm.default_layer)
+    acts = features.run(vm, image_from(image))
+    maps = acts.maps[info.name]
+    c = as_int(channel, "channel", 0, maps.shape[0] - 1)
+    means, order = features.channel_ranking(maps)
+    kernel = features.kernels(vm, info)
+    fig = feature_render.channel_figure(np.asarray(acts.seen), None if kernel is None else kernel[c], maps[c], c,
+                                        info.name, info.conv)
+    rank = int(np.flatnonzero(order == c)[0]) + 1
+    k_note = (f"its kernel {info.conv}[{c}] has shape {list(kernel.shape[1:])} (first 8 input channels drawn, one "
+              "shared blue-white-red scale)" if kernel is not None else "no convolution feeds it")
+    return fig, (f"Channel **{c}** of {info.name}: mean activation {means[c]:.4g}, rank {rank} of {len(order)}, "
+                 f"max {maps[c].max():.4g}; {k_note}.")
+
+
+@user_errors
+def predict_ui(image, model, temperature):
+    if image is None:
+        return gr.skip(), gr.skip()
+    vm, _, _, probs, base, t = predictions(image_from(image), model, temperature)
+    return prediction_view(vm, probs, base, t)
+
+
+def prediction_view(vm, probs, base, t):
+    top = int(np.argmax(probs))
+    md = (f"Prediction: **{vm.labels[top]}**, p = {probs[top]:.3f} at T = {t:g} (p = {base[top]:.3f} at T = 1). "
+          f"Entropy {features.entropy(probs):.3f} nats at T = {t:g}, {features.entropy(base):.3f} at T = 1 "
+          f"(uniform: {np.log(len(probs)):.3f}). Dividing the logits by T keeps their order: the top class never "
+          "changes, only how sure the model sounds.")
+    return feature_render.prediction_figure(list(vm.labels), probs, base, t), md
+
+
+@user_errors
+def gradcam_ui(image, model, on, target, opacity):
+    if not on or image is None:
+        return gr.Image(visible=False), ""
+    alpha = as_float(opacity, "opacity", 0, 1)
+    vm, _, acts, cam, probs, predicted = cam_view(image_from(image), model, target)
+    h, w = cam.coarse.shape
+    md = (f"Grad-CAM for **{vm.labels[cam.target]}** (p = {probs[cam.target]:.3f}; the model predicts "
+          f"{vm.labels[predicted]}) at layer {cam.layer}: a {h}×{w} map, upsampled bilinearly to "
+          f"{acts.input.shape[-2]}×{acts.input.shape[-1]} and divided by its maximum (Jet: blue 0, red 1).")
+    if cam.peak <= 0:
+        md += " **No positive evidence anywhere:** ReLU(Σ α·A) is 0 everywhere for this class."
+    return gr.Image(overlay(acts.seen, cam.heatmap, alpha), visible=True), md
+
+
+def pick_sample(evt: gr.SelectData):
+    return sample_image(_gallery_indices()[evt.index])
+
+
+def random_sample():
+    sample = load_sample("test")
+    i = int(np.random.default_rng().integers(len(sample)))
+    return sample_image(i), f"Random test sample #{i}: {CLASSES[sample.labels[i]]}."
+
+
+@user_errors
+def use_drawing(sketch):
+    composite = (sketch or {}).get("composite")
+    if composite is None or not np.asarray(composite).any():
+        raise ValueError("The sketch pad is empty: draw a garment first.")
+    return to_rgb(composite)
+
+
+# ---------------------------------------------------------------- layout
+
+EXPLAIN = r"""
+#### A hierarchy of features
+Layer 1's kernels are small enough to read: edges at some angle, blobs, colour contrasts. Each later
+convolution combines the maps below it, so it responds to combinations: corners, textures, then parts
+(a collar, a sole, a sleeve). Pooling and strides halve the maps while the channel count grows: the network
+trades *where* for *what*. The layer overview shows this at a glance.
+
+#### Output size and parameters
+A `Conv2d` with $n$ filters of size $k_h \times k_w$ over $c$ input channels (in $g$ groups), stride $s$,
+padding $p$, dilation $d$, on an $i$-pixel side gives
+
+$$o = \left\lfloor \frac{i + 2p - d(k-1) - 1}{s} \right\rfloor + 1, \qquad
+\text{params} = n\left(\tfrac{c}{g}\,k_h k_w + 1\right)$$
+
+and $n \cdot \tfrac{c}{g} k_h k_w$ without a bias; the bundled cnn has none because each conv is followed by
+BatchNorm, whose shift does the bias's job. Its conv1: $28 \to 28$ ($k=3, p=1, s=1$), $32 \cdot (1 \cdot 3 \cdot 3)
+= 288$ weights; each 2×2 max pool halves the side: $28 \to 14 \to 7$. The layer table lists every count as the
+tensors hold it.
+
+#### Feature maps and their colours
+A channel's map is that filter's response at every position. Channels are ranked by their mean over space.
+Colour **per map** scales each map to its own largest |value| (shows every map's pattern, hides which is
+stronger), **per layer** uses one scale for the layer, **global** one for the whole network on this input.
+Non-negative layers (after ReLU) use Viridis from 0; layers with negatives use blue-white-red centred on 0.
+
+#### Temperature
+$p_i = \dfrac{e^{z_i / T}}{\sum_j e^{z_j / T}}$. $T > 1$ flattens the distribution towards uniform, $T < 1$
+sharpens it towards the top class; the ranking never changes.
+
+#### Grad-CAM
+For class $c$ with logit $y^c$ and the maps $A^k$ of the last convolutional stage (cnn: `relu6`, 7×7;
+resnet18: `layer4`),
+
+$$\alpha_k^c = \frac{1}{hw}\sum_{i,j} \frac{\partial y^c}{\partial A^k_{ij}}, \qquad
+L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k^c A^k\Big)$$
+
+then $L^c$ is upsampled bilinearly to the input size and divided by its maximum. $\alpha_k^c$ says how much
+class $c$ wants more of channel $k$; the ReLU keeps only evidence *for* the class. It is as coarse as the
+layer: 7×7 cells for a 28×28 input.
+
+#### The PyTorch lines
+```python
+from torchvision.models.feature_extraction import create_feature_extractor
+from captum.attr import LayerGradCam, LayerAttribution
+
+extractor = create_feature_extractor(model, {"conv1": "conv1", "relu6": "relu6", "fc": "logits"})
+out = extractor(x)                                   # x: [1, C, H, W], preprocessed
+means = out["conv1"][0].mean(dim=(1, 2))             # one number per channel
+order = means.argsort(descending=True)               # the grid's order
+p = (out["logits"][0] / T).softmax(-1)
+cam = LayerGradCam(model, model.relu6).attribute(x, target=c, relu_attributions=True)
+heat = LayerAttribution.interpolate(cam, x.shape[-2:], interpolate_mode="bilinear")
+heat = heat / heat.max()
+```
+"""
+
+
+def _inputs_column(first: Image.Image):
+    gr.Markdown("#### Input")
+    with gr.Tabs():
+        with gr.Tab("Gallery", id="cnn-tab-gallery"):
+            gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
+                                  for c, i in enumerate(_gallery_indices())], columns=5, height=260,
+                                 allow_preview=False, label="Fashion-MNIST test samples: click one",
+                                 elem_id="cnn-gallery")
+            random = gr.Button("Random test sample", elem_id="cnn-random")
+        with gr.Tab("Draw", id="cnn-tab-draw"):
+            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
+                                  brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
+                                  elem_id="cnn-sketch")
+            use = gr.Button("Use the drawing", elem_id="cnn-use-drawing")
+    image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
+                     label="The input (or drop your own image here)", elem_id="cnn-input")
+    image_note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id="cnn-input-note")
+    gallery.select(pick_sample, None, image, api_visibility="private")
+    random.click(random_sample, None, [image, image_note], api_visibility="private")
+    use.click(use_drawing, sketch, image, api_visibility="private")
+    return image
+
+
+def build() -> None:
+    """The trained-network section of the Convolution tab, and its conv_* API endpoints."""
+    gr.Markdown("## Inside a trained CNN\nWhat a trained network computes on one image: every layer's feature "
+                "maps, the kernels behind them, the prediction, and where in the image it comes from.")
+    vm = vision_models.load(vision_models.BUNDLED)
+    first = sample_image(_gallery_indices()[0])
+    start = feature_view(first, vm.name, vm.default_layer, 16, "map")
+    seen, seen_md, grid_img, grid_md, kernel_fig, strip, state0, channel0 = features_outputs(start)
+    _, _, _, probs, base, t = predictions(first, vm.name, 1.0)
+    prediction_fig, prediction_md = prediction_view(vm, probs, base, t)
+    private = dict(api_visibility="private")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            image = _inputs_column(first)
+        with gr.Column(scale=1, min_width=300):
+            model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
+            model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
+            seen_img = gr.Image(seen, type="pil", format="png", height=224, interactive=False,
+                                label="What the model sees", elem_id="cnn-seen")
+            seen_note = gr.Markdown(seen_md, elem_id="cnn-seen-note")
+        with gr.Column(scale=1, min_width=300):
+            temperature = gr.Slider(0.1, 10, value=1.0, step=0.1, label="Softmax temperature T",
+                                    elem_id="cnn-temperature")
+            prediction = gr.Plot(prediction_fig, label="Class probabilities", elem_id="cnn-prediction")
+            prediction_note = gr.Markdown(prediction_md, elem_id="cnn-prediction-note")
+    gr.Markdown("### Feature maps and kernels")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            layer = gr.Dropdown([entry.name for entry in vm.layers], value=vm.default_layer, label="Layer",
+                                elem_id="cnn-layer")
+            show = gr.Radio(SHOW_CHOICES, value="top", label="Show", elem_id="cnn-show")
+            top_k = gr.Slider(1, 64, value=16, step=1, label="k (top-k)", elem_id="cnn-top-k")
+            picks = gr.Textbox(label="Pick channels (with 'pick channels')", placeholder="e.g. 0, 5, 12",
+                               elem_id="cnn-picks")
+            normalize = gr.Radio(NORMALIZE_CHOICES, value="map", label="Colour normalisation",
+                                 elem_id="cnn-normalize")
+        with gr.Column(scale=3, min_width=520):
+            grid = gr.Image(grid_img, type="pil", format="png", interactive=False,
+                            label="Feature maps (click one)", elem_id="cnn-feature-grid")
+            grid_note = gr.Markdown(grid_md, elem_id="cnn-feature-note")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=420):
+            kernels = gr.Plot(kernel_fig, label="Learned kernels (same channels as the grid)",
+                              elem_id="cnn-kernels")
+        with gr.Column(scale=3, min_width=520):
+            channel = gr.Number(channel0, precision=0, minimum=0, label="Channel", elem_id="cnn-channel")
+            channel_plot = gr.Plot(label="One channel: input, kernel, map", elem_id="cnn-channel-plot")
+            channel_note = gr.Markdown(elem_id="cnn-channel-note")
+    grid_info = gr.State(state0)
+    gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
+                "while channels grow.")
+    overview = gr.Image(strip, type="pil", format="png", interactive=False, label="Layer overview",
+                        elem_id="cnn-overview")
+    with gr.Accordion("Every layer: output shape and parameters", open=False):
+        table = gr.Dataframe(layer_rows(vm), headers=["layer", "kind", "output C×H×W", "parameters", "counted as"],
+                             interactive=False, elem_id="cnn-layer-table")
+    gr.Markdown("### Grad-CAM: where the evidence comes from")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            cam_on = gr.Checkbox(False, label="Show Grad-CAM", elem_id="cnn-gradcam-on")
+            target = gr.Dropdown(target_choices(vm), value=PREDICTED, label="Class", elem_id="cnn-gradcam-target")
+            opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity", elem_id="cnn-gradcam-opacity")
+        with gr.Column(scale=2, min_width=420):
+            cam_img = gr.Image(type="pil", format="png", visible=False, interactive=False, height=300,
+                               label="Grad-CAM overlay", elem_id="cnn-gradcam")
+            cam_note = gr.Markdown(elem_id="cnn-gradcam-note")
+    with gr.Accordion("Explain: feature hierarchy, shapes and parameters, temperature, Grad-CAM, PyTorch",
+                      open=False, elem_id="cnn-explain"):
+        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="cnn-explain-text")
+
+    feature_inputs = [image, model, layer, show, top_k, picks, normalize]
+    feature_outputs = [seen_img, seen_note, grid, grid_note, kernels, overview, grid_info, channel]
+    channel_args = ([image, model, layer, channel], [channel_plot, channel_note])
+    predict_args = ([image, model, temperature], [prediction, prediction_note])
+    cam_args = ([image, model, cam_on, target, opacity], [cam_img, cam_note])
+
+    def refresh_all(event):
+        """After a new input or model: maps, then the chosen channel, the prediction and Grad-CAM."""
+        return (event.then(features_ui, feature_inputs, feature_outputs, **private)
+                .then(channel_ui, *channel_args, **private)
+                .then(predict_ui, *predict_args, **private)
+                .then(gradcam_ui, *cam_args, **private))
+
+    refresh_all(model.input(model_ui, model, [model, layer, model_note, table, target], **private))
+    refresh_all(image.change(lambda: None, None, None, **private))
+    gr.on([layer.input, show.input, top_k.release, picks.submit, normalize.input], features_ui, feature_inputs,
+          feature_outputs, trigger_mode="always_last", **private).then(channel_ui, *channel_args, **private)
+    grid.select(pick_from_grid, grid_info, channel, **private).then(channel_ui, *channel_args, **private)
+    channel.submit(channel_ui, *channel_args, **private)
+    temperature.release(predict_ui, *predict_args, trigger_mode="always_last", **private)
+    gr.on([cam_on.input, target.input, opacity.release], gradcam_ui, *cam_args, trigger_mode="always_last",
+          **private)
+    gr.api(conv_layers, api_name="conv_layers")
+    gr.api(conv_features, api_name="conv_features")
+    gr.api(conv_predict, api_name="conv_predict")
+    gr.api(conv_gradcam, api_name="conv_gradcam")
