@@ -1,0 +1,60 @@
+"""Loading torchvision weights from the torch hub cache, and the offline fallback, without any network."""
+import pytest
+import torch
+import torchvision
+
+from core import vision_models
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """An empty TORCH_HOME, no downloads allowed, and no models left over from other tests."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
+    vision_models.clear_cache()
+    yield tmp_path
+    vision_models.clear_cache()
+
+
+def test_cached_weights_are_loaded(hub):
+    name = "mobilenet_v3_small"
+    path = vision_models.checkpoint_path(name)
+    assert path.parent == hub / "hub" / "checkpoints"
+    assert path.name == torchvision.models.MobileNet_V3_Small_Weights.DEFAULT.url.rsplit("/", 1)[-1]
+    torch.manual_seed(0)
+    state = torchvision.models.get_model(name, weights=None).state_dict()
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    assert vision_models.availability(name) == "ImageNet, cached"
+    vm = vision_models.load(name)
+    assert vm.name == name and len(vm.labels) == 1000 and vm.labels[0] == "tench"
+    loaded = vm.module.state_dict()
+    assert all(torch.equal(loaded[k].cpu(), v) for k, v in state.items())
+    assert vision_models.resolve(name) == (vm, None)
+
+
+def test_offline_without_cache_falls_back_to_cnn(hub):
+    with pytest.raises(vision_models.WeightsUnavailable, match="not in the torch hub cache"):
+        vision_models.load("resnet18")
+    vm, note = vision_models.resolve("resnet18")
+    assert vm.name == "cnn"
+    assert "\n" not in note and "resnet18" in note and "bundled Fashion-MNIST cnn" in note
+    assert "MB download" in vision_models.availability("resnet18")
+
+
+def test_corrupt_or_mismatched_cache_files_are_reported(hub):
+    path = vision_models.checkpoint_path("alexnet")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(vision_models.WeightsUnavailable, match="could not be read"):
+        vision_models.load("alexnet")
+    torch.save({"weight": torch.zeros(2)}, path)
+    with pytest.raises(vision_models.WeightsUnavailable, match="do not fit"):
+        vision_models.load("alexnet")
+
+
+def test_unknown_model():
+    with pytest.raises(ValueError, match="Unknown model 'lenet'"):
+        vision_models.load("lenet")
+    with pytest.raises(ValueError, match="no selectable layer 'bn1'"):
+        vision_models.load("cnn").layer("bn1")
