@@ -1,0 +1,169 @@
+"""`python -m benchmarks [--repeats N]`: time every endpoint through a running server (gradio_client) and as the
+bare in-process function on the same input, and write benchmarks/report.json and benchmarks/report.md.
+
+"Bare" calls the very function the endpoint exposes, in this process, with the image already in gradio's upload
+folder, so the ratio server/bare is what the web server, the queue and the file upload add. Cold start is
+process start to the first HTTP 200, and RSS is the server's resident memory after every case has run.
+Figures are medians; they are a report, never a test assertion.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torchvision
+from PIL import Image
+
+from benchmarks.server import ROOT, start_app
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Case:
+    name: str             # the row label
+    api_name: str         # the endpoint
+    kwargs: dict          # keyword arguments, with image paths as plain strings
+    bare: Callable        # the endpoint's own function
+
+
+def median_s(fn: Callable, repeats: int) -> float:
+    fn()  # warm-up: model loading and first-call caches are not what a person waits for on later clicks
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def prepare_inputs(folder: Path) -> dict[str, Path]:
+    """The benchmark images: a 512x512 RGB photo, a 224x224 RGB crop and a 28x28 Fashion-MNIST test sample."""
+    from core.data import load_sample
+    photo = Image.open(ROOT / "assets" / "photos" / "astronaut.jpg").convert("RGB").resize((512, 512))
+    paths = {"photo512": folder / "photo512.png", "photo224": folder / "photo224.png",
+             "fashion28": folder / "fashion28.png"}
+    photo.save(paths["photo512"])
+    photo.resize((224, 224)).save(paths["photo224"])
+    Image.fromarray(load_sample("test").images[0]).save(paths["fashion28"])
+    return paths
+
+
+def random_resnet18_cache(torch_home: Path) -> None:
+    """resnet18 with seeded random weights, saved where torch hub keeps ImageNet weights: timing needs the
+    architecture, not the training, and nothing can be downloaded here."""
+    os.environ["TORCH_HOME"] = str(torch_home)
+    from core.vision_models import checkpoint_path
+    path = checkpoint_path("resnet18")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+
+
+def cases(paths: dict[str, Path]) -> list[Case]:
+    from explorers import convolution, convolution_network as net
+    laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
+    return [
+        Case("conv_kernel, 512x512 RGB, 3x3 Laplacian", "conv_kernel",
+             {"image": paths["photo512"], "kernel": laplacian, "padding": 1}, convolution.conv_kernel),
+        Case("conv_features, cnn, 28x28", "conv_features",
+             {"image": paths["fashion28"], "model": "cnn", "layer": "relu3", "top_k": 16}, net.conv_features),
+        Case("conv_gradcam, cnn, 28x28", "conv_gradcam",
+             {"image": paths["fashion28"], "model": "cnn"}, net.conv_gradcam),
+        Case("conv_features, resnet18 (random weights), 224x224", "conv_features",
+             {"image": paths["photo224"], "model": "resnet18", "layer": "layer1", "top_k": 16}, net.conv_features),
+        Case("conv_gradcam, resnet18 (random weights), 224x224", "conv_gradcam",
+             {"image": paths["photo224"], "model": "resnet18"}, net.conv_gradcam),
+    ]
+
+
+def in_upload_folder(kwargs: dict, upload: Path) -> dict:
+    """The bare call's arguments: image paths copied into gradio's upload folder, as the server would have them."""
+    out = dict(kwargs)
+    if "image" in out:
+        dest = upload / "benchmarks" / Path(out["image"]).name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out["image"], dest)
+        out["image"] = {"path": str(dest)}
+    return out
+
+
+def run(repeats: int) -> dict:
+    from gradio_client import Client, handle_file
+    from gradio.utils import get_upload_folder
+
+    work = Path(tempfile.mkdtemp(prefix="glassbox-bench-"))
+    random_resnet18_cache(work / "torch_home")
+    paths = prepare_inputs(work)
+    app = start_app(env={"TORCH_HOME": str(work / "torch_home")})
+    rss_idle = app.rss_mb()
+    try:
+        client = Client(app.url, verbose=False)
+        rows = []
+        for case in cases(paths):
+            server_kwargs = {k: handle_file(str(v)) if k == "image" else v for k, v in case.kwargs.items()}
+            bare_kwargs = in_upload_folder(case.kwargs, Path(get_upload_folder()))
+            server = median_s(lambda: client.predict(api_name=f"/{case.api_name}", **server_kwargs), repeats)
+            bare = median_s(lambda: case.bare(**bare_kwargs), repeats)
+            rows.append({"case": case.name, "endpoint": case.api_name, "server_median_ms": round(server * 1e3, 1),
+                         "bare_median_ms": round(bare * 1e3, 1), "ratio": round(server / bare, 2)})
+            print(f"{case.name}: server {server * 1e3:.1f} ms, bare {bare * 1e3:.1f} ms, ratio {server / bare:.2f}",
+                  flush=True)
+        rss_after = app.rss_mb()
+    finally:
+        app.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "repeats": repeats,
+            "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                        "python": platform.python_version(), "torch": torch.__version__},
+            "cold_start_s": round(app.cold_start_s, 2),
+            "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
+            "rows": rows}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "# Glassbox benchmark report", "",
+        f"{report['date']}; {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
+        f"Python {m['python']}; medians of {report['repeats']} calls after one warm-up.", "",
+        f"- Cold start (process start to first HTTP 200): **{report['cold_start_s']} s**",
+        f"- Server RSS: {report['server_rss_mb']['after_start']} MB after start, "
+        f"**{report['server_rss_mb']['after_all_cases']} MB** after every case below", "",
+        "| case | server median (ms) | bare median (ms) | server / bare |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {r['case']} | {r['server_median_ms']} | {r['bare_median_ms']} | {r['ratio']} |"
+              for r in report["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--repeats", type=int, default=10, help="timed calls per case, after one warm-up")
+    p.add_argument("--out", type=Path, default=HERE, help="folder for report.json and report.md")
+    args = p.parse_args(argv)
+    report = run(args.repeats)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "report.md").write_text(markdown(report))
+    print(f"wrote {args.out / 'report.json'} and {args.out / 'report.md'}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Start `python app.py` on a free port as a person would, and read its memory. Shared by the benchmarks and the
+api/browser test fixtures, so both measure and test the same launch."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class App:
+    proc: subprocess.Popen
+    url: str
+    cold_start_s: float  # process start to the first HTTP 200
+    log_path: str
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the server process now (Linux /proc), or None where that cannot be read."""
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_app(timeout_s: float = 120, env: dict | None = None) -> App:
+    """`python app.py --port N` offline; returns once it answers HTTP 200, or raises with the end of its log."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="glassbox-app-", suffix=".log", delete=False)
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, env=os.environ | {"GLASSBOX_OFFLINE": "1"} | (env or {}))
+    url = f"http://127.0.0.1:{port}"
+    while not answers(url):
+        if proc.poll() is not None or time.monotonic() - t0 > timeout_s:
+            proc.kill()
+            log.seek(0)
+            raise RuntimeError(f"app.py did not answer on {url} within {timeout_s:.0f} s; its log:\n"
+                               f"{log.read()[-4000:]}")
+        time.sleep(0.1)
+    return App(proc, url, time.monotonic() - t0, log.name)
