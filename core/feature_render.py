@@ -110,7 +110,7 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
     note = (f"Colour {NORMALIZE[normalize]}. {'Diverging RdBu: blue negative, white 0, red positive' if signed else 'Viridis: dark purple 0, yellow strongest'}; "
             f"scale {low} to {high}.")
     c, h, w = maps.shape
-    lines = [f"{layer}: {c}×{h}×{w}. {what}. Label: #channel m=mean activation.",
+    lines = [f"{layer}: {c}x{h}x{w}. {what}. Label: #channel m=mean activation.",
              f"Colour {NORMALIZE[normalize]}."]
     image, top = with_header(sheet, lines, cmap, low, high)
     return Grid(image, list(channels), columns, cell, top, note, value_range)
@@ -172,7 +172,7 @@ def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> g
 def layer_strip(reps: list[tuple[str, np.ndarray]], columns: int = 8, max_px: int = 112,
                 min_px: int = 20) -> Image.Image:
     """One map per layer, (label lines, map) each, drawn at a size proportional to the map's height so
-    that shrinking space shows; labels carry C×H×W and the parameter count."""
+    that shrinking space shows; labels carry CxHxW (PIL's default font has no ×) and the parameter count."""
     font = _font(11)
     largest = max(m.shape[0] for _, m in reps)
     slot_w, text_h = max_px + 40, 4 * 14

@@ -86,11 +86,11 @@ def peak(acts: Activations) -> float:
 
 
 def representatives(vm: VisionModel, acts: Activations) -> list[tuple[str, np.ndarray]]:
-    """One map per layer (its most active channel), labelled "name / C×H×W / parameters / channel"."""
+    """One map per layer (its most active channel), labelled "name / CxHxW / parameters / channel"."""
     reps = []
     for layer in vm.layers:
         maps = acts.maps[layer.name]
         _, order = channel_ranking(maps)
         c, h, w = layer.shape
-        reps.append((f"{layer.name}\n{c}×{h}×{w}\n{layer.params:,} params\nshown: #{order[0]}", maps[order[0]]))
+        reps.append((f"{layer.name}\n{c}x{h}x{w}\n{layer.params:,} params\nshown: #{order[0]}", maps[order[0]]))
     return reps

@@ -284,7 +284,8 @@ def gradcam_ui(image, model, on, target, opacity):
 
 
 def pick_sample(evt: gr.SelectData):
-    return sample_image(_gallery_indices()[evt.index])
+    c = int(evt.index)
+    return sample_image(_gallery_indices()[c]), f"Fashion-MNIST test sample: {CLASSES[c]}."
 
 
 def random_sample():
@@ -298,7 +299,7 @@ def use_drawing(sketch):
     composite = (sketch or {}).get("composite")
     if composite is None or not np.asarray(composite).any():
         raise ValueError("The sketch pad is empty: draw a garment first.")
-    return to_rgb(composite)
+    return to_rgb(composite), "Your drawing."
 
 
 # ---------------------------------------------------------------- layout
@@ -377,9 +378,10 @@ def _inputs_column(first: Image.Image):
     image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
                      label="The input (or drop your own image here)", elem_id="cnn-input")
     image_note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id="cnn-input-note")
-    gallery.select(pick_sample, None, image, api_visibility="private")
+    gallery.select(pick_sample, None, [image, image_note], api_visibility="private")
     random.click(random_sample, None, [image, image_note], api_visibility="private")
-    use.click(use_drawing, sketch, image, api_visibility="private")
+    use.click(use_drawing, sketch, [image, image_note], api_visibility="private")
+    image.upload(lambda: "Your image.", None, image_note, api_visibility="private")
     return image
 
 
@@ -421,7 +423,8 @@ def build() -> None:
                                  elem_id="cnn-normalize")
         with gr.Column(scale=3, min_width=520):
             grid = gr.Image(grid_img, type="pil", format="png", interactive=False,
-                            label="Feature maps (click one)", elem_id="cnn-feature-grid")
+                            label="Feature maps (click one)", show_label=False,  # the label hid the grid's header
+                            elem_id="cnn-feature-grid")
             grid_note = gr.Markdown(grid_md, elem_id="cnn-feature-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):

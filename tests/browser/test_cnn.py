@@ -35,6 +35,7 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     # A gallery sample becomes the input; the prediction follows.
     page.locator("#cnn-gallery .thumbnail-item").nth(SNEAKER).click()
     note = wait_for_text(page, "#cnn-prediction-note", "Prediction: \\*?\\*?Sneaker|Prediction: Sneaker")
+    wait_for_text(page, "#cnn-input-note", "Fashion-MNIST test sample: Sneaker")
     acts = features.run(vision_models.load("cnn"), first_of_class(SNEAKER))
     p = features.softmax(acts.logits)
     assert f"p = {p[SNEAKER]:.3f} at T = 1" in note
