@@ -437,7 +437,7 @@ def build() -> None:
     grid_info = gr.State(state0)
     gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
                 "while channels grow.")
-    overview = gr.Image(strip, type="pil", format="png", interactive=False, label="Layer overview",
+    overview = gr.Image(strip, type="pil", format="png", interactive=False, label="Layer overview", show_label=False,
                         elem_id="cnn-overview")
     with gr.Accordion("Every layer: output shape and parameters", open=False):
         table = gr.Dataframe(layer_rows(vm), headers=["layer", "kind", "output C×H×W", "parameters", "counted as"],
