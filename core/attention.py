@@ -14,11 +14,28 @@ import torch
 from torch import nn
 
 from core.render import to_numpy as as_array
+from core.validate import as_int
 
 
 def head_average(attention) -> np.ndarray:
     """The mean over heads (axis -3): [..., heads, n, n] -> [..., n, n]. Rows still sum to 1."""
     return as_array(attention).mean(axis=-3)
+
+
+def layer_index(layer, num_layers: int) -> int:
+    """A layer as a person or API caller gives it: 0..L-1, or negative to count from the last (-1), as in Python."""
+    return as_int(layer, "layer", -num_layers, num_layers - 1) % num_layers
+
+
+def head_index(head, num_heads: int, allow_average: bool = True) -> int:
+    """A head 0..H-1, or -1 for the average of the heads where that makes sense."""
+    return as_int(head, "head", -1 if allow_average else 0, num_heads - 1)
+
+
+def pick(attentions, layer: int, head: int) -> np.ndarray:
+    """From a [layers, heads, n, n] stack, the [n, n] matrix of one head, or of the head average when head is -1."""
+    a = attentions[layer]
+    return head_average(a) if head == -1 else as_array(a[head])
 
 
 def attention_rollout(attentions, up_to_layer: int | None = None) -> np.ndarray:

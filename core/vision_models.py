@@ -239,7 +239,9 @@ def checkpoint_path(name: str) -> Path:
 _failed: dict[str, tuple[float, str]] = {}
 
 
-def _state_dict(name: str) -> dict:
+def imagenet_state_dict(name: str) -> dict:
+    """The ImageNet weights of torchvision model `name`: from the torch hub cache, else downloaded (unless
+    GLASSBOX_OFFLINE=1); WeightsUnavailable with one line when neither works."""
     weights = torchvision.models.get_model_weights(name).DEFAULT
     path = checkpoint_path(name)
     if not path.is_file():
@@ -272,7 +274,7 @@ def torchvision_model(name: str, pretrained: bool = True) -> VisionModel:
     net = torchvision.models.get_model(name, weights=None)
     if pretrained:
         try:
-            net.load_state_dict(_state_dict(name))
+            net.load_state_dict(imagenet_state_dict(name))
         except RuntimeError as e:
             raise WeightsUnavailable(f"The cached weights for {name} do not fit its architecture: "
                                      f"{str(e)[:120]}") from e

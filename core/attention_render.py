@@ -1,0 +1,188 @@
+"""Pictures of attention: token heatmaps with the exact weight on hover, the model view (every layer x head as a
+thumbnail), token focus bars, the head-entropy map, the Q·Kᵀ scores beside their softmax and row sums, and, for
+images, heat overlays and the patch grid.
+
+Colours say what they normalise over: attention weights use Viridis from 0 to the largest weight in the figure (or
+each thumbnail's own largest), raw scores use blue-white-red symmetric around 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw
+from plotly.subplots import make_subplots
+
+from core import feature_render, render
+from core.attention import hide_tokens
+from core.feature_render import LABEL_HEIGHT, PAD
+
+NUMBERS_UP_TO = 16     # cells show their weight as text up to this many tokens; beyond, hover only
+THUMBNAIL = 64         # pixels per model-view thumbnail
+PICTURE_SIDE = 336     # images are enlarged to at least this, nearest neighbour, so patches stay crisp
+MASKED = "#e5e7eb"     # the plot background shows through NaN cells: masked (causal) entries
+
+
+def axis_labels(tokens: list[str]) -> list[str]:
+    """Tokens as unique category labels: plotly merges equal categories, so a repeated token ("the" twice) gets
+    zero-width spaces appended, which keeps the label looking the same while giving it its own row."""
+    seen: dict[str, int] = {}
+    labels = []
+    for t in tokens:
+        labels.append(t + "\u200b" * seen.get(t, 0))
+        seen[t] = seen.get(t, 0) + 1
+    return labels
+
+
+def _square(fig: go.Figure, n: int) -> go.Figure:
+    side = int(np.clip(28 * n + 160, 420, 760))
+    fig.update_layout(height=side, margin=dict(l=90, r=20, t=90, b=20))
+    fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
+    fig.update_xaxes(side="top", tickangle=-60, title="key (column)")
+    return fig
+
+
+def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndarray | None = None,
+                  note: str = "") -> go.Figure:
+    """One [n, n] attention matrix; row i is what token i takes from every token. Masked cells are grey."""
+    z = np.where(allowed, a, np.nan) if allowed is not None else a
+    peak = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
+    labels = axis_labels(tokens)
+    n = len(tokens)
+    fig = render.figure(f"{title}<br><sup>{note}Colour: Viridis from 0 to the largest weight shown ({peak:.3g})."
+                        f"{' Grey: masked, a key after its query.' if allowed is not None else ''}</sup>")
+    fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, colorscale="Viridis", zmin=0, zmax=peak,
+                             texttemplate="%{z:.2f}" if n <= NUMBERS_UP_TO else None,
+                             colorbar=dict(title="weight", thickness=12),
+                             hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"))
+    fig.update_layout(plot_bgcolor=MASKED)
+    return _square(fig, n)
+
+
+def model_view(attentions: np.ndarray, hidden: np.ndarray | None = None) -> feature_render.Grid:
+    """Every head of every layer as a thumbnail (rows: layers, columns: heads), each coloured from 0 to its own
+    largest weight. The returned Grid maps a click back to layer·heads + head."""
+    layers, heads = attentions.shape[:2]
+    tiles, labels = [], []
+    for layer in range(layers):
+        for head in range(heads):
+            a = attentions[layer, head].astype(np.float64)
+            if hidden is not None:
+                a = hide_tokens(a, hidden)
+            peak = a.max(initial=0.0)
+            tiles.append(Image.fromarray(render.apply_colormap(a / peak if peak > 0 else a, "Viridis")))
+            labels.append(f"L{layer} H{head}")
+    cell = max(THUMBNAIL, min(attentions.shape[-1], 96))
+    sheet = render.grid(tiles, labels, columns=heads, cell=cell, pad=PAD, label_height=LABEL_HEIGHT)
+    lines = [f"{layers} layers (rows) x {heads} heads (columns); click a thumbnail to open it.",
+             "Each thumbnail is coloured from 0 to its own largest weight"
+             + (", special tokens hidden and rows renormalised." if hidden is not None and hidden.any() else ".")]
+    image, top = feature_render.with_header(sheet, lines, "Viridis", "0", "each head's own max")
+    return feature_render.Grid(image, list(range(layers * heads)), heads, cell, top, lines[1], (0.0, 1.0))
+
+
+def focus_figure(a: np.ndarray, tokens: list[str], i: int, where: str) -> go.Figure:
+    """What token i attends to (row i, a distribution) and what attends to it (column i, one weight per query)."""
+    labels = axis_labels(tokens)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.18,
+                        subplot_titles=(f"what {tokens[i]!r} attends to (row {i}; sums to {a[i].sum():.4f})",
+                                        f"what attends to {tokens[i]!r} (column {i}; each query's weight on it)"))
+    fig.add_trace(go.Bar(x=a[i], y=labels, orientation="h", marker_color="#2563eb",
+                         hovertemplate="key %{y}: %{x:.6f}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Bar(x=a[:, i], y=labels, orientation="h", marker_color="#dc2626",
+                         hovertemplate="query %{y}: %{x:.6f}<extra></extra>"), 1, 2)
+    fig.update_layout(template=render.THEME, showlegend=False, height=int(np.clip(22 * len(tokens) + 140, 300, 900)),
+                      title=f"Token focus: {tokens[i]!r} (position {i}), {where}")
+    fig.update_yaxes(autorange="reversed", showgrid=False, type="category")
+    fig.update_xaxes(title="weight", rangemode="tozero")
+    return fig
+
+
+def entropy_figure(entropy: np.ndarray, n: int) -> go.Figure:
+    """[layers, heads] mean row entropy in bits; dark = focused, bright = diffuse; log2(n) is uniform."""
+    layers, heads = entropy.shape
+    fig = render.figure(f"Head entropy: mean over rows of −Σ p log₂ p (bits)<br><sup>0 = every query on one key; "
+                        f"log₂ {n} = {np.log2(n):.2f} = uniform. Colour: Viridis from 0 to {np.log2(n):.2f}.</sup>")
+    fig.add_trace(go.Heatmap(z=entropy, x=[f"H{h}" for h in range(heads)], y=[f"L{layer}" for layer in range(layers)],
+                             colorscale="Viridis", zmin=0, zmax=float(np.log2(max(n, 2))),
+                             texttemplate="%{z:.2f}", colorbar=dict(title="bits", thickness=12),
+                             hovertemplate="layer %{y}, head %{x}: %{z:.4f} bits<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False, title="layer")
+    fig.update_xaxes(title="head", side="top")
+    fig.update_layout(height=int(np.clip(34 * layers + 160, 300, 700)))
+    return fig
+
+
+def scores_figure(scores: np.ndarray, weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
+    """The pre-softmax scores (blue-white-red around 0), the weights softmax makes of them, and each row's sum."""
+    labels = axis_labels(tokens)
+    finite = np.where(np.isfinite(scores), scores, np.nan)
+    peak = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
+    sums = weights.sum(axis=-1, keepdims=True)
+    small = len(tokens) <= NUMBERS_UP_TO
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.44, 0.44, 0.12], horizontal_spacing=0.06,
+                        subplot_titles=("scores (pre-softmax)", "weights = softmax(scores / T)", "row sum"))
+    fig.add_trace(go.Heatmap(z=finite, x=labels, y=labels, colorscale="RdBu_r", zmin=-peak, zmax=peak,
+                             texttemplate="%{z:.1f}" if small else None, showscale=False,
+                             hovertemplate="query %{y} → key %{x}<br>score %{z:.6g}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Heatmap(z=np.where(np.isfinite(scores), weights, np.nan), x=labels, y=labels,
+                             colorscale="Viridis", zmin=0, zmax=1, texttemplate="%{z:.2f}" if small else None,
+                             colorbar=dict(title="weight", thickness=12, x=0.86),
+                             hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"), 1, 2)
+    fig.add_trace(go.Heatmap(z=sums, x=["Σ"], y=labels, colorscale=[[0, "#f3f4f6"], [1, "#f3f4f6"]],
+                             showscale=False, texttemplate="%{z:.6f}",
+                             hovertemplate="row %{y}: Σ weights = %{z:.12f}<extra></extra>"), 1, 3)
+    fig.update_layout(template=render.THEME, plot_bgcolor=MASKED, height=int(np.clip(28 * len(tokens) + 200, 460, 860)),
+                      title=dict(text=f"{title}<br><sup>Scores: blue-white-red, symmetric around 0 (±{peak:.3g}). "
+                                      "Weights: Viridis from 0 to 1. Grey: masked.</sup>"),
+                      margin=dict(l=90, r=20, t=130, b=20))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_yaxes(showticklabels=False, col=2)
+    fig.update_yaxes(showticklabels=False, col=3)
+    fig.update_xaxes(side="top", tickangle=-60)
+    return fig
+
+
+# ---------------------------------------------------------------- images
+
+
+def picture(seen: Image.Image) -> Image.Image:
+    return render.upscale(seen.convert("RGB"), PICTURE_SIDE)
+
+
+def _outline(img: Image.Image, grid: tuple[int, int], patch: int, colour: str = "#ffffff") -> None:
+    h, w = grid
+    r, c = divmod(patch, w)
+    x0, y0 = c * img.width / w, r * img.height / h
+    ImageDraw.Draw(img).rectangle([x0, y0, x0 + img.width / w - 1, y0 + img.height / h - 1], outline=colour, width=3)
+
+
+def heat_overlay(seen: Image.Image, heat: np.ndarray, alpha: float, grid: tuple[int, int],
+                 patch: int | None = None) -> Image.Image:
+    """`heat` [h, w] over the picture, divided by its own maximum (Jet: blue 0, red the maximum), drawn as
+    square patches (nearest neighbour), with `patch` outlined."""
+    base = picture(seen)
+    peak = float(heat.max(initial=0.0))
+    unit = heat / peak if peak > 0 else heat
+    cells = Image.fromarray(render.apply_colormap(np.clip(unit, 0, 1), "Jet")).resize(base.size, Image.Resampling.NEAREST)
+    out = Image.blend(base, cells, float(np.clip(alpha, 0, 1)))
+    if patch is not None:
+        _outline(out, grid, patch)
+    return out
+
+
+def patch_grid_picture(seen: Image.Image, grid: tuple[int, int], patch: int | None = None) -> Image.Image:
+    """The picture cut into its patches, numbered in row-major order (the token order after CLS) when they fit."""
+    img = picture(seen)
+    draw = ImageDraw.Draw(img)
+    h, w = grid
+    for r in range(1, h):
+        draw.line([(0, r * img.height / h), (img.width, r * img.height / h)], fill="#f97316", width=1)
+    for c in range(1, w):
+        draw.line([(c * img.width / w, 0), (c * img.width / w, img.height)], fill="#f97316", width=1)
+    if h * w <= 64:
+        for i in range(h * w):
+            r, c = divmod(i, w)
+            draw.text((c * img.width / w + 3, r * img.height / h + 2), str(i), fill="#f97316")
+    if patch is not None:
+        _outline(img, grid, patch, "#facc15")
+    return img
