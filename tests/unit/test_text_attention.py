@@ -1,0 +1,198 @@
+"""core.text_attention on the bundled all-MiniLM-L6-v2 and on tiny random BERT, DistilBERT and GPT-2 models that
+the tests save themselves (nothing is downloaded): the scores view reproduces each model's own weights, causal
+masks, truncation, sink hiding, and every way a model id can be refused."""
+import numpy as np
+import pytest
+import torch
+from transformers import (AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config,
+                          GPT2Model)
+
+from core import attention as att, text_attention as ta
+
+COREFERENCE = "The animal didn't cross the street because it was too tired"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return ta.load("default")
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """Randomly initialised 2-layer, 2-head models saved with save_pretrained, with MiniLM's tokenizer."""
+    folder = tmp_path_factory.mktemp("tiny")
+    tokenizer = AutoTokenizer.from_pretrained(ta._bundled_path())
+    vocab = tokenizer.vocab_size
+    configs = {
+        "bert": BertModel(BertConfig(num_hidden_layers=2, num_attention_heads=2, hidden_size=16,
+                                     intermediate_size=32, vocab_size=vocab)),
+        "distilbert": DistilBertModel(DistilBertConfig(n_layers=2, n_heads=2, dim=16, hidden_dim=32,
+                                                       vocab_size=vocab)),
+        "gpt2": GPT2Model(GPT2Config(n_layer=2, n_head=2, n_embd=16, vocab_size=vocab, n_positions=40,
+                                     bos_token_id=0, eos_token_id=0)),
+    }
+    torch.manual_seed(0)
+    paths = {}
+    for name, model in configs.items():
+        paths[name] = str(folder / name)
+        model.save_pretrained(paths[name])
+        tokenizer.save_pretrained(paths[name])
+    return paths
+
+
+@pytest.fixture
+def local_models(monkeypatch):
+    monkeypatch.setenv("GLASSBOX_LOCAL_MODELS", "1")
+
+
+def test_bundled_model_and_its_tokens(minilm):
+    assert (minilm.num_layers, minilm.num_heads, minilm.causal) == (6, 12, False)
+    assert minilm.name == "all-MiniLM-L6-v2" and minilm.max_tokens == 512
+    assert ta.load("all-MiniLM-L6-v2") is minilm and ta.load("sentence-transformers/all-MiniLM-L6-v2") is minilm
+    r = ta.run(minilm, COREFERENCE)
+    assert r.tokens[0] == "[CLS]" and r.tokens[-1] == "[SEP]" and "it" in r.tokens
+    assert r.special.tolist() == [t in ("[CLS]", "[SEP]") for t in r.tokens]
+    n = len(r.tokens)
+    assert r.attentions.shape == (6, 12, n, n) and r.queries.shape == (6, 12, n, 32)
+    np.testing.assert_allclose(r.attentions.sum(-1), 1.0, atol=1e-5)
+    assert r.notice is None and not r.attentions.flags.writeable
+
+
+def test_scores_view_reproduces_minilm_weights_in_every_head(minilm):
+    r = ta.run(minilm, COREFERENCE)
+    for layer in range(minilm.num_layers):
+        for head in range(minilm.num_heads):
+            s = ta.scores(r, layer, head)
+            np.testing.assert_allclose(s.weights, r.attentions[layer, head], atol=1e-5)
+            assert s.max_difference < 1e-5 and s.d_k == 32
+
+
+def test_scores_temperature_and_scaling(minilm):
+    r = ta.run(minilm, COREFERENCE)
+    base = ta.scores(r, 2, 3)
+    unscaled = ta.scores(r, 2, 3, scale=False)
+    np.testing.assert_allclose(unscaled.scores, base.scores * np.sqrt(32), rtol=1e-12)
+    sharp, flat = ta.scores(r, 2, 3, temperature=0.1), ta.scores(r, 2, 3, temperature=50)
+    for s in (unscaled, sharp, flat):
+        np.testing.assert_allclose(s.weights.sum(-1), 1.0, atol=1e-12)
+    entropy = [att.row_entropy(s.weights).mean() for s in (sharp, base, flat)]
+    assert entropy[0] < entropy[1] < entropy[2]
+    # Without √d_k the scores are √32 ≈ 5.7 times larger: the same as temperature 1/√32 with scaling on.
+    np.testing.assert_allclose(unscaled.weights, ta.scores(r, 2, 3, temperature=32 ** -0.5).weights, atol=1e-9)
+    for bad in (float("nan"), 0, -1, float("inf"), "hot"):
+        with pytest.raises(ValueError, match="temperature"):
+            ta.scores(r, 2, 3, temperature=bad)
+
+
+def test_selection_layers_and_heads(minilm):
+    r = ta.run(minilm, COREFERENCE)
+    assert att.layer_index(-1, 6) == 5 and att.layer_index(0, 6) == 0
+    np.testing.assert_allclose(att.pick(r.attentions, 5, -1), r.attentions[5].astype(np.float64).mean(0))
+    for bad_layer in (6, -7, 1.5, None):
+        with pytest.raises(ValueError, match="layer"):
+            att.layer_index(bad_layer, 6)
+    with pytest.raises(ValueError, match="head must be between -1 and 11"):
+        att.head_index(12, 12)
+    with pytest.raises(ValueError, match="head must be between 0 and 11"):
+        att.head_index(-1, 12, allow_average=False)
+
+
+def test_hiding_special_tokens_renormalises_a_real_run(minilm):
+    r = ta.run(minilm, COREFERENCE, "It was late.")
+    assert r.tokens.count("[SEP]") == 2
+    a = att.pick(r.attentions, 5, -1)
+    shown = ta.for_display(a, r, True)
+    assert (shown[:, r.special] == 0).all()
+    np.testing.assert_allclose(shown.sum(-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(shown[3, ~r.special], a[3, ~r.special] / a[3, ~r.special].sum())
+    assert ta.for_display(a, r, False) is a
+
+
+def test_rollout_and_entropy_of_a_run(minilm):
+    r = ta.run(minilm, COREFERENCE)
+    roll = ta.rollout(r)
+    np.testing.assert_allclose(roll, att.attention_rollout(r.attentions.astype(np.float64)), atol=1e-12)
+    ent = ta.head_entropies(r)
+    assert ent.shape == (6, 12) and (ent >= 0).all() and (ent <= np.log2(len(r.tokens)) + 1e-9).all()
+
+
+def test_long_input_is_truncated_with_a_notice(minilm):
+    r = ta.run(minilm, "word " * 600)
+    assert len(r.tokens) == 512 and r.tokens[-1] == "[SEP]"
+    assert "602 tokens" in r.notice and "truncated to 512" in r.notice and "90 tokens dropped" in r.notice
+
+
+@pytest.mark.parametrize("text, message", [("", "empty"), ("   \n\t", "only whitespace"),
+                                           ("x" * 100_000, "100,000 characters; the limit is 10,000"),
+                                           (None, "must be a string"), (42, "must be a string")])
+def test_bad_text_is_refused(minilm, text, message):
+    with pytest.raises(ValueError, match=message):
+        ta.run(minilm, text)
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+def test_scores_view_reproduces_tiny_models(tiny_models, local_models, name):
+    tm = ta.load(tiny_models[name])
+    assert tm.causal == (name == "gpt2") and tm.qk is not None and "local folder" in tm.description
+    r = ta.run(tm, "the cat sat on the mat because it was warm")
+    for layer in range(2):
+        for head in range(2):
+            assert ta.scores(r, layer, head).max_difference < 1e-5
+
+
+def test_a_decoder_shows_its_causal_mask(tiny_models, local_models):
+    tm = ta.load(tiny_models["gpt2"])
+    assert tm.max_tokens == 40  # n_positions, below the explorer's 512
+    r = ta.run(tm, "one two three four five")
+    upper = np.triu(np.ones(r.attentions.shape[-2:], dtype=bool), k=1)
+    assert (r.attentions[..., upper] == 0).all()
+    s = ta.scores(r, 1, 0)
+    assert np.isneginf(s.scores[upper]).all() and (s.weights[upper] == 0).all()
+    np.testing.assert_array_equal(s.allowed, att.causal_mask(len(r.tokens)))
+    with pytest.raises(ValueError, match="is a decoder"):
+        ta.run(tm, "one", "two")
+    long = ta.run(tm, "word " * 100)
+    assert len(long.tokens) == 40 and "reads at most 40" in long.notice
+
+
+def test_local_folders_need_permission(tiny_models, monkeypatch):
+    monkeypatch.delenv("GLASSBOX_LOCAL_MODELS", raising=False)
+    with pytest.raises(ValueError, match="Local model folders are disabled"):
+        ta.load(tiny_models["bert"])
+    with pytest.raises(ValueError, match="Local model folders are disabled"):
+        ta.canonical("./core")
+    monkeypatch.setenv("GLASSBOX_LOCAL_MODELS", "1")
+    with pytest.raises(ValueError, match="has no config.json"):
+        ta.load("/tmp")
+
+
+def test_size_cap_counts_parameters_before_loading(tiny_models, local_models, monkeypatch):
+    monkeypatch.setenv("GLASSBOX_MAX_PARAMS", "1000")
+    with pytest.raises(ValueError, match=r"M parameters; this server loads at most 0 M \(GLASSBOX_MAX_PARAMS\)"):
+        ta._build(ta.canonical(tiny_models["distilbert"]))
+
+
+@pytest.mark.parametrize("model, message", [
+    ("", "must be a Hugging Face model id"), (None, "must be a Hugging Face model id"),
+    ("no such model!", "is not a Hugging Face model id"), ("a/b/c", "is not a Hugging Face model id"),
+    ("x" * 200, "is not a Hugging Face model id"), ("org/..name", "is not a Hugging Face model id")])
+def test_malformed_ids_are_refused(model, message):
+    with pytest.raises(ValueError, match=message):
+        ta.canonical(model)
+
+
+def test_allow_list(monkeypatch):
+    monkeypatch.setenv("GLASSBOX_TEXT_MODELS", "gpt2, bert-base-uncased")
+    assert ta.canonical("gpt2") == "gpt2" and ta.canonical("default") == "default"
+    with pytest.raises(ValueError, match="not on this server's list of text models"):
+        ta.canonical("roberta-base")
+
+
+def test_offline_ids_give_one_line_and_the_bundled_model(monkeypatch, minilm):
+    monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
+    with pytest.raises(ta.ModelUnavailable) as e:
+        ta.load("glassbox-tests/not-in-any-cache")
+    assert str(e.value) == ("glassbox-tests/not-in-any-cache is not in this machine's Hugging Face cache and "
+                            "GLASSBOX_OFFLINE=1 forbids downloading it.")
+    tm, note = ta.resolve("glassbox-tests/not-in-any-cache")
+    assert tm is minilm and note.endswith("Showing the bundled all-MiniLM-L6-v2 instead.")
