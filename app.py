@@ -8,7 +8,7 @@ import os
 import gradio as gr
 
 from core import device as devices
-from explorers import convolution, convolution_network
+from explorers import attention, convolution, convolution_network
 
 TITLE = "Glassbox"
 PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
@@ -32,6 +32,8 @@ def build() -> gr.Blocks:
             with gr.Tab("Convolution", id="convolution"):
                 convolution.build()
                 convolution_network.build()
+            with gr.Tab("Attention", id="attention"):
+                attention.build()
     return demo
 
 

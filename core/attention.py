@@ -88,6 +88,13 @@ def head_entropy(attentions) -> np.ndarray:
     return row_entropy(attentions).mean(axis=-1)
 
 
+def rank_heads(entropy) -> list[tuple[int, int, float]]:
+    """(layer, head, bits) for every head of a [layers, heads] entropy map, most focused (lowest) first."""
+    e = as_array(entropy)
+    order = np.argsort(e, axis=None, kind="stable")
+    return [(int(i // e.shape[1]), int(i % e.shape[1]), float(e.flat[i])) for i in order]
+
+
 def attention_scores(q, k, scale: bool = True) -> np.ndarray:
     """Pre-softmax scores Q Kᵀ / √d_k for one head; q and k are [n, d_k]. `scale=False` drops the √d_k."""
     q, k = as_array(q), as_array(k)

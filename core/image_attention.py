@@ -186,6 +186,15 @@ def rollout_map(r: ImageRun) -> np.ndarray:
     return att.cls_to_patches(att.attention_rollout(r.attentions), r.grid)
 
 
+def cost_note(r: ImageRun) -> str:
+    """The token count and what attention's N² costs for this model, in numbers."""
+    (h, w), n = r.grid, r.num_tokens
+    return (f"{h}×{w} = {h * w} patches + 1 CLS = **{n} tokens**. Every head compares every query with every key: "
+            f"{n}² = {n * n:,} scores per head, {r.num_layers}·{r.num_heads}·{n}² = "
+            f"{r.num_layers * r.num_heads * n * n:,} per image. That is O(N²) in the token count: patches half as "
+            "wide give 4× the tokens and about 16× the scores.")
+
+
 def patch_at(size: tuple[int, int], grid: tuple[int, int], x: float, y: float) -> int | None:
     """The row-major patch under pixel (x, y) of a picture of `size` (width, height) divided into `grid`."""
     (width, height), (h, w) = size, grid

@@ -42,6 +42,13 @@ def as_float(value, name: str, lo: float | None = None, hi: float | None = None,
     return v
 
 
+def as_bool(value, name: str) -> bool:
+    """A real true/false: "false" is a non-empty string, so truthiness would read it as True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, not {value!r}.")
+    return bool(value)
+
+
 def as_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, not {value!r}.")

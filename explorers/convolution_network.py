@@ -361,23 +361,24 @@ heat = heat / heat.max()
 """
 
 
-def _inputs_column(first: Image.Image):
+def inputs_column(first: Image.Image, prefix: str = "cnn"):
+    """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab."""
     gr.Markdown("#### Input")
     with gr.Tabs():
-        with gr.Tab("Gallery", id="cnn-tab-gallery"):
+        with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
             gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
                                   for c, i in enumerate(_gallery_indices())], columns=5, height=260,
                                  allow_preview=False, label="Fashion-MNIST test samples: click one",
-                                 elem_id="cnn-gallery")
-            random = gr.Button("Random test sample", elem_id="cnn-random")
-        with gr.Tab("Draw", id="cnn-tab-draw"):
+                                 elem_id=f"{prefix}-gallery")
+            random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
+        with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
             sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
                                   brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
-                                  elem_id="cnn-sketch")
-            use = gr.Button("Use the drawing", elem_id="cnn-use-drawing")
+                                  elem_id=f"{prefix}-sketch")
+            use = gr.Button("Use the drawing", elem_id=f"{prefix}-use-drawing")
     image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
-                     label="The input (or drop your own image here)", elem_id="cnn-input")
-    image_note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id="cnn-input-note")
+                     label="The input (or drop your own image here)", elem_id=f"{prefix}-input")
+    image_note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id=f"{prefix}-input-note")
     gallery.select(pick_sample, None, [image, image_note], api_visibility="private")
     random.click(random_sample, None, [image, image_note], api_visibility="private")
     use.click(use_drawing, sketch, [image, image_note], api_visibility="private")
@@ -398,7 +399,7 @@ def build() -> None:
     private = dict(api_visibility="private")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            image = _inputs_column(first)
+            image = inputs_column(first)
         with gr.Column(scale=1, min_width=300):
             model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
             model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")

@@ -95,3 +95,8 @@ def test_record_outputs_records_and_always_removes_its_hooks():
     with pytest.raises(RuntimeError), att.record_outputs({"linear": net[0]}):
         raise RuntimeError("boom")
     assert not net[0]._forward_hooks
+
+
+def test_rank_heads_lists_the_most_focused_first():
+    entropy = np.array([[2.0, 0.5], [0.1, 3.0]])
+    assert att.rank_heads(entropy) == [(1, 0, 0.1), (0, 1, 0.5), (0, 0, 2.0), (1, 1, 3.0)]

@@ -1,0 +1,565 @@
+"""The Attention tab: what each token or patch attends to in a real transformer, and the Q·Kᵀ softmax behind it.
+
+Text runs through the bundled all-MiniLM-L6-v2 (or a Hugging Face id the server allows); images through the
+bundled Fashion-MNIST vit or torchvision's vit_b_16. The gr.api endpoints attention_text, attention_scores and
+attention_image are the functions the UI's pictures come from; core.text_attention, core.image_attention,
+core.attention and core.attention_render do the work.
+
+No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import gradio as gr
+import numpy as np
+from gradio.data_classes import FileData
+
+from core import attention as att, attention_render as ar, image_attention as ia, text_attention as ta
+from core.feature_render import Grid, tile_at
+from core.images import open_image, to_data_url
+from core.validate import as_bool, as_choice, as_float, as_int
+from explorers.common import user_errors
+from explorers.convolution import LATEX, message_figure, uploaded_path
+from explorers.convolution_network import _gallery_indices, inputs_column, sample_image
+
+DECIMALS = 7  # API matrices are rounded to this: 512 rounded weights still sum to 1 within 3e-5
+EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
+    "Coreference: what does “it” attend to?":
+        ("The animal didn't cross the street because it was too tired", "", "it"),
+    "“bank” in two senses":
+        ("She sat on the bank of the river, then walked into town to pay a cheque into the bank.", "", "bank"),
+    "Subject–verb agreement across a phrase":
+        ("The keys to the old wooden cabinet in the hall are on the kitchen table.", "", "are"),
+    "A sentence pair (encoders only)":
+        ("The trophy doesn't fit into the brown suitcase.", "It is too large.", "it"),
+}
+FIRST_EXAMPLE = next(iter(EXAMPLES))
+AVERAGE = -1
+HIDE_NOTE = "Special tokens hidden: their columns set to 0, each row renormalised over the rest. "
+
+
+# ---------------------------------------------------------------- computing: the API and the UI share these
+
+
+@dataclass(frozen=True)
+class TextView:
+    run: ta.TextRun
+    note: Optional[str]        # why another model than the one asked for is shown
+    layer: int
+    head: int                  # -1: the average of the heads
+    hide_special: bool
+    attention: np.ndarray      # [n, n] the selection, special columns hidden when asked
+    rollout: np.ndarray        # [n, n] likewise
+
+    @property
+    def where(self) -> str:
+        return f"layer {self.layer}, {head_name(self.head, self.run.model.num_heads)}"
+
+
+def head_name(head: int, num_heads: int) -> str:
+    return f"average of {num_heads} heads" if head == AVERAGE else f"head {head}"
+
+
+def text_view(text, model, layer, head, hide_special, text_pair) -> TextView:
+    tm, note = ta.resolve(model)
+    r = ta.run(tm, text, text_pair)
+    layer, head = att.layer_index(layer, tm.num_layers), att.head_index(head, tm.num_heads)
+    hide = as_bool(hide_special, "hide_special")
+    return TextView(r, note, layer, head, hide, ta.for_display(att.pick(r.attentions, layer, head), r, hide),
+                    ta.for_display(ta.rollout(r), r, hide))
+
+
+def scores_view(text, model, layer, head, temperature, scale, text_pair):
+    tm, note = ta.resolve(model)
+    r = ta.run(tm, text, text_pair)
+    layer, head = att.layer_index(layer, tm.num_layers), att.head_index(head, tm.num_heads, allow_average=False)
+    return r, note, layer, head, ta.scores(r, layer, head, temperature, as_bool(scale, "scale"))
+
+
+def rounded(a: np.ndarray) -> list:
+    return np.round(a, DECIMALS).tolist()
+
+
+@dataclass(frozen=True)
+class ImageView:
+    run: ia.ImageRun
+    note: Optional[str]
+    layer: int
+    head: int
+    cls: np.ndarray            # [h, w]
+    rollout: np.ndarray        # [h, w]
+
+
+def image_view(image, model, layer, head) -> ImageView:
+    return picture_view(open_image(uploaded_path(image)), model, layer, head)
+
+
+def picture_view(img, model, layer, head) -> ImageView:
+    vm, note = ia.resolve(as_choice(model, "model", ia.NAMES))
+    r = ia.run(vm, img)
+    layer, head = att.layer_index(layer, r.num_layers), att.head_index(head, r.num_heads)
+    return ImageView(r, note, layer, head, ia.cls_map(r, layer, head), ia.rollout_map(r))
+
+
+# ---------------------------------------------------------------- API endpoints
+
+
+@user_errors
+def attention_text(text: str, model: str = "default", layer: int = -1, head: int = -1, hide_special: bool = False,
+                   text_pair: str = "") -> dict:
+    """Attention of one layer (-1: the last) and head (-1: the average of the heads) for `text`, and attention
+    rollout through every layer. `model` is "default" (the bundled all-MiniLM-L6-v2) or a Hugging Face id the
+    server allows; `text_pair` is an optional second sentence for encoders.
+
+    `attention` and `rollout` are n x n lists, row i = what token i takes from each token, rounded to 7 decimals;
+    rows sum to 1 within 1e-4 unless hide_special zeroed the special tokens' columns and renormalised the rows.
+    Also: which tokens are special, whether the model is causal, every head's mean row entropy in bits
+    ([layers][heads]), and a truncation notice when the input was longer than the model reads."""
+    v = text_view(text, model, layer, head, hide_special, text_pair)
+    r, tm = v.run, v.run.model
+    return {"model": tm.name, "note": v.note, "description": tm.description, "tokens": r.tokens,
+            "special": r.special.tolist(), "causal": tm.causal, "num_layers": tm.num_layers,
+            "num_heads": tm.num_heads, "layer": v.layer, "head": v.head, "hide_special": v.hide_special,
+            "attention": rounded(v.attention), "rollout": rounded(v.rollout),
+            "head_entropy": np.round(ta.head_entropies(r), 6).tolist(), "truncated": r.notice is not None,
+            "notice": r.notice}
+
+
+@user_errors
+def attention_scores(text: str, layer: int, head: int, temperature: float = 1.0, scale: bool = True,
+                     model: str = "default", text_pair: str = "") -> dict:
+    """The maths of one head laid bare: its real Q and K (recorded from the model's projections), the scores
+    Q Kᵀ / √d_k (Q Kᵀ when scale is false) and weights = softmax(scores / temperature), row by row.
+
+    Masked scores (a causal model's keys after their query) are null and their weights 0. `max_difference` is the
+    largest |softmax(Q Kᵀ / √d_k) − the model's own weights| at temperature 1: the check that this is the model's
+    real computation."""
+    r, note, layer, head, s = scores_view(text, model, layer, head, temperature, scale, text_pair)
+    finite = np.isfinite(s.scores)
+    return {"model": r.model.name, "note": note, "tokens": r.tokens, "layer": layer, "head": head, "d_k": s.d_k,
+            "temperature": float(temperature), "scale": bool(scale), "causal": r.causal,
+            "scores": [[float(x) if ok else None for x, ok in zip(row, oks)] for row, oks in zip(s.scores, finite)],
+            "weights": s.weights.tolist(), "row_sums": s.weights.sum(-1).tolist(),
+            "max_difference": s.max_difference, "notice": r.notice}
+
+
+@user_errors
+def attention_image(image: FileData, model: str = "vit", layer: int = -1, head: int = -1) -> dict:
+    """Attention in a vision transformer ("vit", bundled, Fashion-MNIST; or "vit_b_16", ImageNet, where its weights
+    are cached or downloadable, else the vit with a note) for one layer (-1: the last) and head (-1: average).
+
+    `grid` is [h, w] patches; `cls_attention` (h x w) is the CLS token's weight on each patch; `rollout` (h x w)
+    is the CLS row of attention rollout through every layer; `attention` is the whole n x n matrix (token 0 is
+    CLS, then the patches row by row), so any patch's row can be read; `overlay` is cls_attention over the
+    picture the model sees (PNG data URL, Jet, scaled to its own maximum)."""
+    v = image_view(image, model, layer, head)
+    r = v.run
+    top = int(np.argmax(r.probabilities))
+    return {"model": r.vm.name, "note": v.note, "description": r.vm.description, "grid": list(r.grid),
+            "num_tokens": r.num_tokens, "num_layers": r.num_layers, "num_heads": r.num_heads, "layer": v.layer,
+            "head": v.head, "cls_attention": rounded(v.cls), "rollout": rounded(v.rollout),
+            "attention": rounded(att.pick(r.attentions, v.layer, v.head)),
+            "overlay": to_data_url(ar.heat_overlay(r.seen, v.cls, 0.5, r.grid)),
+            "predicted": top, "predicted_label": r.vm.labels[top], "probability": float(r.probabilities[top]),
+            "preprocessing": r.preprocessing}
+
+
+# ---------------------------------------------------------------- text UI
+
+
+def head_choices(num_heads: int) -> list[tuple[str, int]]:
+    return [(head_name(AVERAGE, num_heads), AVERAGE), *[(f"head {h}", h) for h in range(num_heads)]]
+
+
+def token_choices(tokens: list[str]) -> list[tuple[str, int]]:
+    return [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
+
+
+def focus_index(r: ta.TextRun, word: Optional[str]) -> int:
+    """The token to focus on: `word` if the text has it, else the first ordinary token."""
+    def plain(t: str) -> str:  # GPT-2 and SentencePiece mark a leading space with Ġ or ▁
+        return t.lstrip("Ġ▁").lower()
+
+    tokens = [plain(t) for t in r.tokens]
+    if word and plain(word) in tokens:
+        return tokens.index(plain(word))
+    ordinary = np.flatnonzero(~r.special)
+    return int(ordinary[0]) if len(ordinary) else 0
+
+
+def heatmap_figure(v: TextView):
+    r = v.run
+    return ar.token_heatmap(v.attention, r.tokens, f"{r.model.name}: {v.where}",
+                            att.causal_mask(len(r.tokens)) if r.causal else None,
+                            HIDE_NOTE if v.hide_special else "")
+
+
+def rollout_figure(v: TextView):
+    r = v.run
+    return ar.token_heatmap(v.rollout, r.tokens, f"Attention rollout through layers 0–{r.model.num_layers - 1}",
+                            att.causal_mask(len(r.tokens)) if r.causal else None,
+                            "Heads averaged, identity added for the residual, layers multiplied. "
+                            + (HIDE_NOTE if v.hide_special else ""))
+
+
+def model_view_state(grid: Grid) -> dict:
+    return {"columns": grid.columns, "cell": grid.cell, "top": grid.top, "count": len(grid.channels)}
+
+
+def entropy_markdown(r: ta.TextRun) -> str:
+    ranked = att.rank_heads(ta.head_entropies(r))
+    show = lambda items: ", ".join(f"L{layer} H{head} ({bits:.2f} bits)" for layer, head, bits in items)
+    return (f"**Most focused:** {show(ranked[:5])}.  \n**Most diffuse:** {show(ranked[::-1][:5])}.  \n"
+            f"Uniform attention over {len(r.tokens)} tokens would be {np.log2(len(r.tokens)):.2f} bits."
+            + (" In a causal model row i can spread over only i + 1 keys, so early rows pull every head down."
+               if r.causal else ""))
+
+
+def scores_outputs(text, model, layer, head, temperature, scale, text_pair):
+    if head == AVERAGE:
+        return (message_figure("Pick one head (not the average): the scores view needs that head's own Q and K."),
+                "The average of the heads has no Q and K of its own.")
+    r, _, layer, head, s = scores_view(text, model, layer, head, temperature, scale, text_pair)
+    t = float(temperature)
+    what = f"QKᵀ/√{s.d_k}" if scale else "QKᵀ (no √d_k)"
+    fig = ar.scores_figure(s.scores, s.weights, r.tokens,
+                           f"{r.model.name}, layer {layer}, head {head}: scores = {what}, weights at T = {t:g}")
+    deviation = float(np.abs(s.weights.sum(-1) - 1).max())
+    md = (f"d_k = {s.d_k}: Q and K are [{len(r.tokens)} × {s.d_k}], recorded from the model's own projections. "
+          f"Every row of the weights sums to 1 (largest |Σ − 1| = {deviation:.1e}). At T = 1 with √d_k on, "
+          f"softmax(QKᵀ/√d_k) matches the model's own attention weights to **{s.max_difference:.1e}** "
+          "(largest difference).")
+    if not scale:
+        md += f" Without √d_k the scores are √{s.d_k} ≈ {np.sqrt(s.d_k):.1f}× larger, so softmax saturates."
+    if r.causal:
+        md += " Grey cells are masked (−∞ before the softmax): a token cannot see the tokens after it."
+    return fig, md
+
+
+def notice_markdown(v: TextView) -> str:
+    parts = [f"**{v.run.model.description}**, {len(v.run.tokens)} tokens."]
+    if v.note:
+        parts.insert(0, f"⚠️ {v.note}")
+    if v.run.notice:
+        parts.append(f"⚠️ {v.run.notice}")
+    if v.hide_special and not v.run.special.any():
+        parts.append("This tokenizer added no special tokens to the input, so there is nothing to hide.")
+    return "  \n".join(parts)
+
+
+@user_errors
+def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature, scale):
+    """Everything for a new text, model or sink setting: the controls fitted to the model, and every view."""
+    v = text_view(text, model, layer, head, hide_special, text_pair)
+    r, tm = v.run, v.run.model
+    if v.note:
+        gr.Warning(v.note)
+    i = focus_index(r, word)
+    grid = ar.model_view(r.attentions, r.special if v.hide_special else None)
+    return (gr.Textbox(value=tm.name if v.note is None else "default"),
+            gr.Slider(maximum=tm.num_layers - 1, value=v.layer),
+            gr.Dropdown(choices=head_choices(tm.num_heads), value=v.head),
+            notice_markdown(v), heatmap_figure(v), grid.image, model_view_state(grid), rollout_figure(v),
+            gr.Dropdown(choices=token_choices(r.tokens), value=i),
+            ar.focus_figure(v.attention, r.tokens, i, v.where),
+            ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
+            *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
+
+
+@user_errors
+def selection_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale):
+    """A new layer or head: the heatmap, the token focus and the scores view."""
+    v = text_view(text, model, layer, head, hide_special, text_pair)
+    i = as_int(token, "token", 0, len(v.run.tokens) - 1) if token is not None else focus_index(v.run, None)
+    return (heatmap_figure(v), ar.focus_figure(v.attention, v.run.tokens, i, v.where),
+            *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
+
+
+@user_errors
+def focus_ui(text, text_pair, model, layer, head, hide_special, token):
+    v = text_view(text, model, layer, head, hide_special, text_pair)
+    i = as_int(token, "token", 0, len(v.run.tokens) - 1)
+    return ar.focus_figure(v.attention, v.run.tokens, i, v.where), v.run.tokens[i]
+
+
+@user_errors
+def scores_ui(text, text_pair, model, layer, head, temperature, scale):
+    return scores_outputs(text, model, layer, head, as_float(temperature, "temperature"), scale, text_pair)
+
+
+def open_head(state, evt: gr.SelectData):
+    """A click on a model-view thumbnail opens that layer and head in the heatmap."""
+    if not state or not evt.index:
+        return gr.skip(), gr.skip(), gr.skip()
+    grid = Grid(None, list(range(state["count"])), state["columns"], state["cell"], state["top"], "", (0, 0))
+    i = tile_at(grid, *evt.index[:2])
+    if i is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    layer, head = divmod(i, state["columns"])
+    return layer, head, gr.Tabs(selected="attn-view-heatmap")
+
+
+def use_example(name):
+    text, pair, word = EXAMPLES[as_choice(name, "example", list(EXAMPLES))]
+    return text, pair, word
+
+
+# ---------------------------------------------------------------- image UI
+
+
+def image_model_choices() -> list[tuple[str, str]]:
+    return [(f"{name} ({ia.availability(name)})", name) for name in ia.NAMES]
+
+
+@user_errors
+def image_ui(image, model, layer, head, opacity, patch):
+    if image is None:
+        return (gr.skip(),) * 12
+    return image_panels(image_view(image, model, layer, head), opacity, patch)
+
+
+def image_panels(v: ImageView, opacity, patch):
+    """Every image output for one view: the controls fitted to the model, the overlays, the grid and the notes."""
+    r = v.run
+    if v.note:
+        gr.Warning(v.note)
+    h, w = r.grid
+    picked = min(as_int(patch, "patch", 0), h * w - 1)  # a patch index from a larger grid stays on the picture
+    alpha = as_float(opacity, "opacity", 0, 1)
+    where = f"layer {v.layer}, {head_name(v.head, r.num_heads)}"
+    top = int(np.argmax(r.probabilities))
+    model_md = (f"{'⚠️ ' + v.note + '  ' + chr(10) if v.note else ''}**{r.vm.description}**. Prediction: "
+                f"**{r.vm.labels[top]}** (p = {r.probabilities[top]:.3f}). What the model sees: {r.preprocessing}.")
+    cls_md = (f"CLS → patches, {where}: the CLS token's weights on the {h * w} patches (its weight on itself, "
+              f"{att.pick(r.attentions, v.layer, v.head)[0, 0]:.3f}, is left out). Jet: blue 0, red this map's "
+              f"maximum ({v.cls.max():.3f}).")
+    patch_md = (f"Patch {picked} (row {picked // w}, column {picked % w}) → patches, {where}; outlined in white. "
+                "Jet: blue 0, red this map's maximum.")
+    grid_picture = ar.patch_grid_picture(r.seen, r.grid, picked)
+    return (gr.Dropdown(choices=image_model_choices(), value=r.vm.name),
+            gr.Slider(maximum=r.num_layers - 1, value=v.layer),
+            gr.Dropdown(choices=head_choices(r.num_heads), value=v.head), model_md,
+            ar.heat_overlay(r.seen, v.cls, alpha, r.grid), cls_md,
+            ar.heat_overlay(r.seen, v.rollout, alpha, r.grid),
+            grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),
+            ar.heat_overlay(r.seen, ia.patch_map(r, v.layer, v.head, picked), alpha, r.grid, picked), patch_md)
+
+
+def pick_patch(state, evt: gr.SelectData):
+    """A click on the patch grid picks the patch under it."""
+    if not state or not evt.index:
+        return gr.skip()
+    patch = ia.patch_at(tuple(state["size"]), tuple(state["grid"]), *evt.index[:2])
+    return gr.skip() if patch is None else patch
+
+
+# ---------------------------------------------------------------- layout
+
+EXPLAIN = r"""
+#### One head
+Each token's vector $x_i$ (a row of $X$, $n \times d_{model}$) is projected three ways:
+$Q = XW^Q + b^Q$, $K = XW^K + b^K$, $V = XW^V + b^V$, each $n \times d_k$ per head. Then
+
+$$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right) V,
+\qquad A_{ij} = \frac{e^{s_{ij}}}{\sum_{j'} e^{s_{ij'}}}, \quad s_{ij} = \frac{q_i \cdot k_j}{\sqrt{d_k}}$$
+
+Row $i$ of $A$ is what query token $i$ takes from every key token $j$: non-negative, summing to 1. That row is
+what the heatmap draws, and the numbers on hover are exactly the model's own weights.
+
+#### Many heads, and $W^O$
+$H$ heads run side by side, each with its own $W^Q_h, W^K_h, W^V_h$ of width $d_k = d_{model}/H$
+(all-MiniLM-L6-v2: $d_{model} = 384$, $H = 12$, $d_k = 32$; the bundled vit: $96 = 4 \times 24$). Their outputs
+are concatenated and mixed by one more matrix:
+$\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_H)\, W^O$.
+"Average of heads" here is the plain mean $\frac{1}{H}\sum_h A^{(h)}$; the model itself never forms it.
+
+#### Why $\sqrt{d_k}$
+If the entries of $q$ and $k$ have mean 0 and variance 1, $q \cdot k$ is a sum of $d_k$ such products: its
+variance is $d_k$. Dividing by $\sqrt{d_k}$ brings the scores back to variance 1, so softmax is not pushed into
+saturation (one weight near 1, gradients near 0). Switching $\sqrt{d_k}$ off in the scores view multiplies every
+score by $\sqrt{d_k}$, which is the same as a temperature of $1/\sqrt{d_k}$.
+
+#### The scores view
+It records the head's real $Q$ and $K$ from the model's own projection layers with forward hooks (BERT's
+`query`/`key`, DistilBERT's `q_lin`/`k_lin`, GPT-2's fused `c_attn` split in three), and computes
+$\mathrm{softmax}(S / T)$ with $S = QK^\top/\sqrt{d_k}$ (or $QK^\top$) and temperature $T$. A causal model adds
+$-\infty$ to $s_{ij}$ for $j > i$, so those weights are exactly 0. At $T = 1$ with scaling on it must match the
+model's weights to $10^{-4}$, or the view refuses (rotary position embeddings, for example, change $Q$ and $K$
+after the projection). The largest difference is printed under the figure.
+
+#### Hiding [CLS], [SEP] and BOS
+Many heads park most of their weight on a special token, a "sink" that works as a no-op. Hiding sets those
+columns to 0 and renormalises every row over the rest: $\tilde A_{ij} = A_{ij}[j \notin S] / \sum_{k \notin S}
+A_{ik}$. It is a reading aid, stated on the figure; the model did not compute it.
+
+#### Head entropy
+$H_i = -\sum_j A_{ij}\log_2 A_{ij}$ bits for row $i$, averaged over the rows of a head. 0 means every query
+looks at one key; $\log_2 n$ means uniform.
+
+#### Attention rollout, and what it assumes
+With the head average $\bar A_\ell$ of layer $\ell$, $\hat A_\ell = \tfrac12(\bar A_\ell + I)$ and
+$R = \hat A_L \cdots \hat A_2 \hat A_1$ (Abnar & Zuidema, 2020). $R_{ij}$ estimates how much input token $j$
+reaches output position $i$. It assumes that the residual connection and attention contribute equally at every
+layer (the $\tfrac12$), that heads matter equally (a plain mean), that the values, $W^O$, the MLPs and LayerNorm
+do not change the mixing, and that mixing composes linearly across layers. None of that is true in general.
+
+#### Vision transformers
+The image is cut into non-overlapping patches (bundled vit: 7×7 pixels, a 4×4 grid; vit_b_16: 16×16 pixels, a
+14×14 grid), each patch becomes a token, and a learned CLS token is put first; the classifier reads only CLS's
+final vector. "CLS → patches" is row 0 of $A$, columns 1 to $hw$, reshaped to the grid; picking a patch shows its
+own row. Colours are scaled to each map's own maximum. With $N$ tokens every head computes $N^2$ scores: the cost
+is $O(N^2)$.
+
+#### Attention is not an explanation by itself
+A weight says where a head *reads from*, not how much that changes the output: a large weight on a value vector
+that is near zero, or that $W^O$ and the later layers ignore, changes nothing. Different attention patterns can
+give the same prediction (Jain & Wallace, 2019; Wiegreffe & Pinter, 2019), sinks take weight without carrying
+information, and after the first layer a "token" position already mixes many tokens. Use the maps to form
+hypotheses, and test them with interventions or gradient-based attributions.
+
+#### The PyTorch lines
+```python
+from transformers import AutoModel, AutoTokenizer
+
+tok = AutoTokenizer.from_pretrained(path)
+model = AutoModel.from_pretrained(path, attn_implementation="eager")    # eager: the weights are materialised
+enc = tok(text, return_tensors="pt", truncation=True)
+recorded = {}
+attn = model.encoder.layer[l].attention.self
+for name, proj in (("q", attn.query), ("k", attn.key)):
+    proj.register_forward_hook(lambda m, i, out, name=name: recorded.__setitem__(name, out[0]))
+out = model(**enc, output_attentions=True)                  # out.attentions[l]: [1, heads, n, n]
+q = recorded["q"].view(n, H, d_k).transpose(0, 1)           # [heads, n, d_k]
+k = recorded["k"].view(n, H, d_k).transpose(0, 1)
+weights = torch.softmax(q @ k.transpose(-2, -1) / d_k**0.5 / T, dim=-1)   # == out.attentions[l][0] at T = 1
+
+# torchvision's ViT calls its nn.MultiheadAttention with need_weights=False; ask for the weights instead:
+mha = vit.encoder.layers[l].self_attention
+mha.register_forward_pre_hook(lambda m, args, kw: (args, {**kw, "need_weights": True,
+                                                          "average_attn_weights": False}), with_kwargs=True)
+mha.register_forward_hook(lambda m, args, out: kept.append(out[1]))      # [1, heads, 197, 197]
+```
+"""
+
+
+def build() -> None:
+    """The Attention tab (text, then images) and its attention_* API endpoints."""
+    private = dict(api_visibility="private")
+    first_text, first_pair, first_word = EXAMPLES[FIRST_EXAMPLE]
+    tm = ta.load(ta.BUNDLED)
+    start = text_ui(first_text, first_pair, ta.BUNDLED, tm.num_layers - 1, AVERAGE, False, first_word, 1.0, True)
+    _, _, _, notice0, heat0, grid0, state0, roll0, _, focus0, ent0, rank0, scores0, scores_md0 = start
+    r0 = ta.run(tm, first_text, first_pair)
+
+    gr.Markdown("## Text: attention in a pretrained transformer\nType a sentence and see, for every token, how much "
+                "it takes from every other token, in every layer and head of a real model.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            example = gr.Dropdown(list(EXAMPLES), value=FIRST_EXAMPLE, label="Example prompts",
+                                  elem_id="attn-example")
+            text = gr.Textbox(first_text, lines=2, max_lines=8, label="Text", elem_id="attn-text")
+            pair = gr.Textbox(first_pair, lines=1, label="Second sentence (optional; encoders only)",
+                              elem_id="attn-pair")
+        with gr.Column(scale=2, min_width=320):
+            model = gr.Textbox(tm.name, label="Model: a Hugging Face id, or default",
+                               info=f"Bundled and offline: {ta.BUNDLED_NAME}. Others (bert-base-uncased, gpt2 ...) "
+                                    "need a download and this server's permission.", elem_id="attn-model")
+            run = gr.Button("Run", variant="primary", elem_id="attn-run")
+            notice = gr.Markdown(notice0, elem_id="attn-notice")
+    with gr.Row():
+        layer = gr.Slider(0, tm.num_layers - 1, value=tm.num_layers - 1, step=1, label="Layer",
+                          elem_id="attn-layer")
+        head = gr.Dropdown(head_choices(tm.num_heads), value=AVERAGE, label="Head", elem_id="attn-head")
+        hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows", elem_id="attn-hide")
+    word = gr.State(first_word)
+    grid_info = gr.State(state0)
+    with gr.Tabs(selected="attn-view-heatmap") as views:
+        with gr.Tab("Heatmap", id="attn-view-heatmap"):
+            heatmap = gr.Plot(heat0, label="Attention of one layer and head", elem_id="attn-heatmap")
+        with gr.Tab("Model view", id="attn-view-model"):
+            model_view = gr.Image(grid0, type="pil", format="png", interactive=False,
+                                  label="Every layer × head (click one to open it)", elem_id="attn-model-view")
+        with gr.Tab("Rollout", id="attn-view-rollout"):
+            rollout = gr.Plot(roll0, label="Attention rollout", elem_id="attn-rollout")
+        with gr.Tab("Token focus", id="attn-view-focus"):
+            token = gr.Dropdown(token_choices(r0.tokens), value=focus_index(r0, first_word), label="Token",
+                                elem_id="attn-token")
+            focus = gr.Plot(focus0, label="What it attends to, and what attends to it", elem_id="attn-focus")
+        with gr.Tab("Head entropy", id="attn-view-entropy"):
+            entropy = gr.Plot(ent0, label="Head entropy", elem_id="attn-entropy")
+            ranking = gr.Markdown(rank0, elem_id="attn-entropy-rank")
+        with gr.Tab("Scores: Q·Kᵀ", id="attn-view-scores"):
+            with gr.Row():
+                temperature = gr.Slider(0.05, 10, value=1.0, step=0.05, label="Softmax temperature T",
+                                        elem_id="attn-temperature")
+                scale = gr.Checkbox(True, label="Divide by √d_k", elem_id="attn-scale")
+            scores = gr.Plot(scores0, label="Scores, weights, row sums", elem_id="attn-scores")
+            scores_note = gr.Markdown(scores_md0, elem_id="attn-scores-note")
+
+    gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
+                "and any patch you pick look in the image.")
+    vit = ia.load(ia.BUNDLED)
+    first_image = sample_image(_gallery_indices()[0])
+    first_patch = 5
+    (_, _, _, image_md0, cls0, cls_md0, roll_img0, grid_img0, patch_grid0, grid_md0, patch_img0,
+     patch_md0) = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, first_patch)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            image = inputs_column(first_image, "attn")
+        with gr.Column(scale=1, min_width=300):
+            image_model = gr.Dropdown(image_model_choices(), value=ia.BUNDLED, label="Model",
+                                      elem_id="attn-image-model")
+            image_layer = gr.Slider(0, vit.module.num_layers - 1, value=vit.module.num_layers - 1, step=1,
+                                    label="Layer", elem_id="attn-image-layer")
+            image_head = gr.Dropdown(head_choices(vit.module.num_heads), value=AVERAGE, label="Head",
+                                     elem_id="attn-image-head")
+            opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity", elem_id="attn-opacity")
+            patch = gr.Number(first_patch, precision=0, minimum=0, label="Patch (or click the patch grid)",
+                              elem_id="attn-patch")
+            image_note = gr.Markdown(image_md0, elem_id="attn-image-note")
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=240):
+            cls_img = gr.Image(cls0, type="pil", format="png", interactive=False, label="CLS → patches",
+                               elem_id="attn-cls")
+            cls_note = gr.Markdown(cls_md0, elem_id="attn-cls-note")
+        with gr.Column(min_width=240):
+            rollout_img = gr.Image(roll_img0, type="pil", format="png", interactive=False,
+                                   label="Rollout: CLS row, all layers", elem_id="attn-image-rollout")
+        with gr.Column(min_width=240):
+            grid_img = gr.Image(grid_img0, type="pil", format="png", interactive=False, label="Patch grid (click a patch)",
+                                elem_id="attn-patch-grid")
+            grid_note = gr.Markdown(grid_md0, elem_id="attn-grid-note")
+        with gr.Column(min_width=240):
+            patch_img = gr.Image(patch_img0, type="pil", format="png", interactive=False, label="The picked patch → patches",
+                                 elem_id="attn-patch-map")
+            patch_note = gr.Markdown(patch_md0, elem_id="attn-patch-note")
+    patch_grid = gr.State(patch_grid0)
+    with gr.Accordion("Explain: Q, K, V and softmax, heads and W^O, √d_k, rollout, and why attention is not an "
+                      "explanation", open=False, elem_id="attn-explain"):
+        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="attn-explain-text")
+
+    text_inputs = [text, pair, model, layer, head, hide, word, temperature, scale]
+    text_outputs = [model, layer, head, notice, heatmap, model_view, grid_info, rollout, token, focus, entropy,
+                    ranking, scores, scores_note]
+    selection_args = ([text, pair, model, layer, head, hide, token, temperature, scale],
+                      [heatmap, focus, scores, scores_note])
+    gr.on([run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs, text_outputs,
+          trigger_mode="always_last", **private)
+    example.input(use_example, example, [text, pair, word], **private).then(text_ui, text_inputs, text_outputs,
+                                                                            **private)
+    gr.on([layer.release, head.input], selection_ui, *selection_args, trigger_mode="always_last", **private)
+    model_view.select(open_head, grid_info, [layer, head, views], **private).then(selection_ui, *selection_args,
+                                                                                  **private)
+    token.input(focus_ui, [text, pair, model, layer, head, hide, token], [focus, word], **private)
+    gr.on([temperature.release, scale.input], scores_ui, [text, pair, model, layer, head, temperature, scale],
+          [scores, scores_note], trigger_mode="always_last", **private)
+
+    image_inputs = [image, image_model, image_layer, image_head, opacity, patch]
+    image_outputs = [image_model, image_layer, image_head, image_note, cls_img, cls_note, rollout_img, grid_img,
+                     patch_grid, grid_note, patch_img, patch_note]
+    gr.on([image.change, image_model.input, image_layer.release, image_head.input, opacity.release, patch.submit],
+          image_ui, image_inputs, image_outputs, trigger_mode="always_last", **private)
+    grid_img.select(pick_patch, patch_grid, patch, **private).then(image_ui, image_inputs, image_outputs, **private)
+    gr.api(attention_text, api_name="attention_text")
+    gr.api(attention_scores, api_name="attention_scores")
+    gr.api(attention_image, api_name="attention_image")
