@@ -256,11 +256,12 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature
         gr.Warning(v.note)
     i = focus_index(r, word)
     grid = ar.model_view(r.attentions, r.special if v.hide_special else None)
-    return (gr.Textbox(value=tm.name if v.note is None else "default"),
-            gr.Slider(maximum=tm.num_layers - 1, value=v.layer),
-            gr.Dropdown(choices=head_choices(tm.num_heads), value=v.head),
+    # gr.update, not gr.Slider(...): build() calls this inside the Blocks, where a constructor adds a component.
+    return (gr.update(value=tm.name if v.note is None else "default"),
+            gr.update(maximum=tm.num_layers - 1, value=v.layer),
+            gr.update(choices=head_choices(tm.num_heads), value=v.head),
             notice_markdown(v), heatmap_figure(v), grid.image, model_view_state(grid), rollout_figure(v),
-            gr.Dropdown(choices=token_choices(r.tokens), value=i),
+            gr.update(choices=token_choices(r.tokens), value=i),
             ar.focus_figure(v.attention, r.tokens, i, v.where),
             ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
             *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
@@ -296,7 +297,7 @@ def open_head(state, evt: gr.SelectData):
     if i is None:
         return gr.skip(), gr.skip(), gr.skip()
     layer, head = divmod(i, state["columns"])
-    return layer, head, gr.Tabs(selected="attn-view-heatmap")
+    return layer, head, gr.update(selected="attn-view-heatmap")
 
 
 def use_example(name):
@@ -336,9 +337,9 @@ def image_panels(v: ImageView, opacity, patch):
     patch_md = (f"Patch {picked} (row {picked // w}, column {picked % w}) → patches, {where}; outlined in white. "
                 "Jet: blue 0, red this map's maximum.")
     grid_picture = ar.patch_grid_picture(r.seen, r.grid, picked)
-    return (gr.Dropdown(choices=image_model_choices(), value=r.vm.name),
-            gr.Slider(maximum=r.num_layers - 1, value=v.layer),
-            gr.Dropdown(choices=head_choices(r.num_heads), value=v.head), model_md,
+    return (gr.update(choices=image_model_choices(), value=r.vm.name),
+            gr.update(maximum=r.num_layers - 1, value=v.layer),
+            gr.update(choices=head_choices(r.num_heads), value=v.head), model_md,
             ar.heat_overlay(r.seen, v.cls, alpha, r.grid), cls_md,
             ar.heat_overlay(r.seen, v.rollout, alpha, r.grid),
             grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),

@@ -1,0 +1,103 @@
+"""The Attention tab in Chromium: type a sentence and see its heatmap, switch layer and head, open a head from the
+model view, re-run the scores view at another temperature, and run the image view on a gallery sample."""
+import re
+
+import numpy as np
+from PIL import Image
+
+from core import image_attention as ia
+from core.data import CLASSES, load_sample
+from tests.browser.test_convolution import choose, set_slider, wait_for_text
+
+SENTENCE = "The river bank was flooded after the storm."
+SNEAKER = CLASSES.index("Sneaker")
+HEADER = 4 + 2 * 18 + 30  # the model view's header: padding, two lines, the colour bar (feature_render.with_header)
+CELL, PAD, LABEL = 64, 4, 14  # thumbnails of a short sentence (attention_render.THUMBNAIL, render.grid)
+
+
+def open_attention(page):
+    page.get_by_role("tab", name="Attention", exact=True).click()
+    page.wait_for_selector("#attn-heatmap .js-plotly-plot", state="visible")
+
+
+def plot_text(page, selector: str, pattern: str) -> str:
+    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel + ' .js-plotly-plot')"
+                           "?.textContent ?? '')", arg=[selector, pattern])
+    return page.locator(f"{selector} .js-plotly-plot").text_content()
+
+
+def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_dir):
+    page = app_page
+    open_attention(page)
+    assert "layer 5, average of 12 heads" in plot_text(page, "#attn-heatmap", "average of 12 heads")
+
+    page.locator("#attn-text textarea").fill(SENTENCE)
+    page.locator("#attn-run").click()
+    text = plot_text(page, "#attn-heatmap", "flooded")
+    assert "storm" in text and "river" in text
+    wait_for_text(page, "#attn-notice", "11 tokens")
+
+    set_slider(page, "attn-layer", 2)
+    plot_text(page, "#attn-heatmap", "layer 2, average of 12 heads")
+    choose(page, "attn-head", "head 3")
+    plot_text(page, "#attn-heatmap", "layer 2, head 3")
+    page.locator("#attn-heatmap").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_text_heatmap.png"), full_page=False)
+
+    page.get_by_role("tab", name="Model view").click()
+    page.wait_for_function("() => document.querySelector('#attn-model-view img')?.naturalWidth > 0")
+    size = page.locator("#attn-model-view img").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert size == [PAD + 12 * (CELL + PAD), HEADER + PAD + 6 * (CELL + PAD + LABEL)]
+    page.locator("#attn-model-view").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_model_view.png"), full_page=False)
+    # Click the thumbnail of layer 1, head 4: the heatmap opens on it.
+    box = page.locator("#attn-model-view img").bounding_box()
+    scale = box["width"] / size[0]
+    x = PAD + 4 * (CELL + PAD) + CELL / 2
+    y = HEADER + PAD + 1 * (CELL + PAD + LABEL) + CELL / 2
+    page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
+    plot_text(page, "#attn-heatmap", "layer 1, head 4")
+    assert page.locator("#attn-head input").input_value() == "head 4"
+
+    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    note = wait_for_text(page, "#attn-scores-note", "d_k = 32")
+    assert re.search(r"own attention weights to \*?\*?\d\.\de-0[6-9]", note)
+    set_slider(page, "attn-temperature", 3)
+    plot_text(page, "#attn-scores", "weights at T = 3")
+    page.locator("#attn-scores").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_scores.png"), full_page=False)
+
+    page.get_by_role("tab", name="Token focus").click()
+    choose(page, "attn-token", "3: bank")
+    plot_text(page, "#attn-focus", "what 'bank' attends to")
+    page.screenshot(path=str(screenshot_dir / "attention_token_focus.png"), full_page=False)
+
+
+def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
+    page = app_page
+    open_attention(page)
+    page.locator("#attn-gallery").scroll_into_view_if_needed()
+    page.locator("#attn-gallery .thumbnail-item").nth(SNEAKER).click()
+    wait_for_text(page, "#attn-input-note", "Fashion-MNIST test sample: Sneaker")
+    s = load_sample("test")
+    run = ia.run(ia.load("vit"), Image.fromarray(s.images[int(np.flatnonzero(s.labels == SNEAKER)[0])]))
+    top = int(np.argmax(run.probabilities))
+    note = wait_for_text(page, "#attn-image-note", re.escape(f"p = {run.probabilities[top]:.3f}"))
+    assert CLASSES[top] in note
+    cls_note = wait_for_text(page, "#attn-cls-note", re.escape(f"maximum ({ia.cls_map(run, 5, -1).max():.3f})"))
+    assert "layer 5, average of 4 heads" in cls_note
+    assert "17 tokens" in page.locator("#attn-grid-note").inner_text()
+    assert "O(N²)" in page.locator("#attn-grid-note").inner_text()
+
+    # Click patch 10 (row 2, column 2) of the 4x4 grid: the patch map follows it.
+    grid = page.locator("#attn-patch-grid img")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] * 2.5 / 4)
+    wait_for_text(page, "#attn-patch-note", "Patch 10 \\(row 2, column 2\\)")
+    assert page.locator("#attn-patch input").input_value() == "10"
+
+    choose(page, "attn-image-head", "head 1")
+    wait_for_text(page, "#attn-cls-note", re.escape(f"maximum ({ia.cls_map(run, 5, 1).max():.3f})"))
+    page.locator("#attn-cls").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_image.png"), full_page=False)
