@@ -76,8 +76,13 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import convolution, convolution_network as net
+    from explorers import attention, convolution, convolution_network as net
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
+
+    def words(n: int) -> str:
+        """n words that all-MiniLM-L6-v2 reads as n + 2 tokens (one each, plus [CLS] and [SEP])."""
+        return " ".join(["attention"] * n)
+
     return [
         Case("conv_kernel, 512x512 RGB, 3x3 Laplacian", "conv_kernel",
              {"image": paths["photo512"], "kernel": laplacian, "padding": 1}, convolution.conv_kernel),
@@ -89,6 +94,12 @@ def cases(paths: dict[str, Path]) -> list[Case]:
              {"image": paths["photo224"], "model": "resnet18", "layer": "layer1.0.relu_1", "top_k": 16}, net.conv_features),
         Case("conv_gradcam, resnet18 (random weights), 224x224", "conv_gradcam",
              {"image": paths["photo224"], "model": "resnet18"}, net.conv_gradcam),
+        Case("attention_text, all-MiniLM-L6-v2, 32 tokens (repeated text: model run cached)",
+             "attention_text", {"text": words(30)}, attention.attention_text),
+        Case("attention_text, all-MiniLM-L6-v2, 256 tokens (repeated text: model run cached)",
+             "attention_text", {"text": words(254)}, attention.attention_text),
+        Case("attention_image, vit, 28x28", "attention_image",
+             {"image": paths["fashion28"], "model": "vit"}, attention.attention_image),
     ]
 
 

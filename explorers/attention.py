@@ -208,7 +208,9 @@ def model_view_state(grid: Grid) -> dict:
 
 def entropy_markdown(r: ta.TextRun) -> str:
     ranked = att.rank_heads(ta.head_entropies(r))
-    show = lambda items: ", ".join(f"L{layer} H{head} ({bits:.2f} bits)" for layer, head, bits in items)
+
+    def show(items):
+        return ", ".join(f"L{layer} H{head} ({bits:.2f} bits)" for layer, head, bits in items)
     return (f"**Most focused:** {show(ranked[:5])}.  \n**Most diffuse:** {show(ranked[::-1][:5])}.  \n"
             f"Uniform attention over {len(r.tokens)} tokens would be {np.log2(len(r.tokens)):.2f} bits."
             + (" In a causal model row i can spread over only i + 1 keys, so early rows pull every head down."
