@@ -8,9 +8,6 @@ is a private instance whose hooks are registered only for one forward pass, unde
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
-import threading
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -23,9 +20,8 @@ from torch import nn
 from core import attention as att, models, vision_models
 from core.data import CLASSES
 from core.device import device
-from core.vision_models import VisionModel, WeightsUnavailable
+from core.vision_models import VisionModel
 
-log = logging.getLogger(__name__)
 
 BUNDLED = "vit"
 TORCHVISION_VIT = "vit_b_16"
@@ -125,28 +121,8 @@ def torchvision_vit(pretrained: bool = True) -> VisionModel:
                        weights.transforms())
 
 
-_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=None)
-def _load(name: str) -> VisionModel:
-    return bundled() if name == BUNDLED else torchvision_vit()
-
-
-def load(name) -> VisionModel:
-    if name not in NAMES:
-        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(NAMES)}.")
-    with _lock:  # one download at a time; the cache makes every later call instant
-        return _load(name)
-
-
-def resolve(name) -> tuple[VisionModel, str | None]:
-    """Model `name`, or the bundled vit with one line saying why `name` could not be loaded."""
-    try:
-        return load(name), None
-    except WeightsUnavailable as e:
-        log.info("%s", e)
-        return load(BUNDLED), f"{e} Showing the bundled Fashion-MNIST vit instead."
+REGISTRY = vision_models.Registry(NAMES, BUNDLED, lambda name: bundled() if name == BUNDLED else torchvision_vit())
+load, resolve = REGISTRY.load, REGISTRY.resolve
 
 
 def availability(name: str) -> str:
@@ -154,7 +130,7 @@ def availability(name: str) -> str:
 
 
 def clear_cache() -> None:
-    _load.cache_clear()
+    REGISTRY.loaded.clear()
 
 
 # ---------------------------------------------------------------- running

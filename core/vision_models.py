@@ -10,13 +10,13 @@ another request's forward pass.
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -284,29 +284,44 @@ def torchvision_model(name: str, pretrained: bool = True) -> VisionModel:
                                weights.transforms()))
 
 
-_lock = threading.Lock()
+@dataclass(eq=False)
+class Registry:
+    """Models loaded once per process by name. `resolve` falls back to the bundled model, with one line saying
+    why, when a torchvision model's weights cannot be had (the attention explorer keeps its ViTs in one too)."""
+    names: tuple[str, ...]
+    bundled: str
+    build: Callable[[str], VisionModel]
+    loaded: dict[str, VisionModel] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self, name) -> VisionModel:
+        """Model `name` with its real weights; WeightsUnavailable when they cannot be had."""
+        if name not in self.names:
+            raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(self.names)}.")
+        with self.lock:  # one download or trace at a time; every later call finds the model loaded
+            if name not in self.loaded:
+                self.loaded[name] = self.build(name)
+            return self.loaded[name]
+
+    def resolve(self, name) -> tuple[VisionModel, str | None]:
+        try:
+            return self.load(name), None
+        except WeightsUnavailable as e:
+            log.info("%s", e)
+            return self.load(self.bundled), f"{e} Showing the bundled Fashion-MNIST {self.bundled} instead."
 
 
-@functools.lru_cache(maxsize=None)
-def _load(name: str) -> VisionModel:
-    return bundled() if name == BUNDLED else torchvision_model(name)
+REGISTRY = Registry(NAMES, BUNDLED, lambda name: bundled() if name == BUNDLED else torchvision_model(name))
 
 
 def load(name) -> VisionModel:
     """Model `name` with its real weights, loaded once per process; WeightsUnavailable when they cannot be had."""
-    if name not in NAMES:
-        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(NAMES)}.")
-    with _lock:  # one download or trace at a time; the cache makes every later call instant
-        return _load(name)
+    return REGISTRY.load(name)
 
 
 def resolve(name) -> tuple[VisionModel, str | None]:
     """Model `name`, or the bundled cnn with one line saying why `name` could not be loaded."""
-    try:
-        return load(name), None
-    except WeightsUnavailable as e:
-        log.info("%s", e)
-        return load(BUNDLED), f"{e} Showing the bundled Fashion-MNIST cnn instead."
+    return REGISTRY.resolve(name)
 
 
 def availability(name: str) -> str:
@@ -321,5 +336,5 @@ def availability(name: str) -> str:
 
 def clear_cache() -> None:
     """Forget loaded models and failed downloads (tests point TORCH_HOME somewhere new)."""
-    _load.cache_clear()
+    REGISTRY.loaded.clear()
     _failed.clear()

@@ -20,7 +20,7 @@ from core.images import open_image, to_data_url
 from core.validate import as_bool, as_choice, as_float, as_int
 from explorers.common import user_errors
 from explorers.convolution import LATEX, message_figure, uploaded_path
-from explorers.convolution_network import _gallery_indices, inputs_column, sample_image
+from explorers.convolution_network import gallery_indices, inputs_column, sample_image
 
 DECIMALS = 7  # API matrices are rounded to this: 512 rounded weights still sum to 1 within 3e-5
 EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
@@ -502,7 +502,7 @@ def build() -> None:
     gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
                 "and any patch you pick look in the image.")
     vit = ia.load(ia.BUNDLED)
-    first_image = sample_image(_gallery_indices()[0])
+    first_image = sample_image(gallery_indices()[0])
     first_patch = 5
     (_, _, _, image_md0, cls0, cls_md0, roll_img0, grid_img0, patch_grid0, grid_md0, patch_img0,
      patch_md0) = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, first_patch)

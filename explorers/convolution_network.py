@@ -27,7 +27,7 @@ PREDICTED = -1  # the Grad-CAM target dropdown's "whatever the model predicts"
 PICTURE_SIDE = 224  # small inputs are enlarged to at least this, nearest neighbour, so pixels stay square
 
 
-def _gallery_indices() -> list[int]:
+def gallery_indices() -> list[int]:
     """The first test sample of each class, in class order."""
     labels = load_sample("test").labels
     return [int(np.flatnonzero(labels == c)[0]) for c in range(len(CLASSES))]
@@ -285,7 +285,7 @@ def gradcam_ui(image, model, on, target, opacity):
 
 def pick_sample(evt: gr.SelectData):
     c = int(evt.index)
-    return sample_image(_gallery_indices()[c]), f"Fashion-MNIST test sample: {CLASSES[c]}."
+    return sample_image(gallery_indices()[c]), f"Fashion-MNIST test sample: {CLASSES[c]}."
 
 
 def random_sample():
@@ -367,7 +367,7 @@ def inputs_column(first: Image.Image, prefix: str = "cnn"):
     with gr.Tabs():
         with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
             gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
-                                  for c, i in enumerate(_gallery_indices())], columns=5, height=260,
+                                  for c, i in enumerate(gallery_indices())], columns=5, height=260,
                                  allow_preview=False, label="Fashion-MNIST test samples: click one",
                                  elem_id=f"{prefix}-gallery")
             random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
@@ -391,7 +391,7 @@ def build() -> None:
     gr.Markdown("## Inside a trained CNN\nWhat a trained network computes on one image: every layer's feature "
                 "maps, the kernels behind them, the prediction, and where in the image it comes from.")
     vm = vision_models.load(vision_models.BUNDLED)
-    first = sample_image(_gallery_indices()[0])
+    first = sample_image(gallery_indices()[0])
     start = feature_view(first, vm.name, vm.default_layer, 16, "map")
     seen, seen_md, grid_img, grid_md, kernel_fig, strip, state0, channel0 = features_outputs(start)
     _, _, _, probs, base, t = predictions(first, vm.name, 1.0)
