@@ -35,7 +35,7 @@ def axis_labels(tokens: list[str]) -> list[str]:
 
 def _square(fig: go.Figure, n: int) -> go.Figure:
     side = int(np.clip(28 * n + 160, 420, 760))
-    fig.update_layout(height=side, margin=dict(l=90, r=20, t=90, b=20))
+    fig.update_layout(height=side, margin=dict(l=90, r=20, t=120, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
     fig.update_xaxes(side="top", tickangle=-60, title="key (column)")
     return fig
@@ -134,11 +134,12 @@ def scores_figure(scores: np.ndarray, weights: np.ndarray, tokens: list[str], ti
     fig.update_layout(template=render.THEME, plot_bgcolor=MASKED, height=int(np.clip(28 * len(tokens) + 200, 460, 860)),
                       title=dict(text=f"{title}<br><sup>Scores: blue-white-red, symmetric around 0 (±{peak:.3g}). "
                                       "Weights: Viridis from 0 to 1. Grey: masked.</sup>"),
-                      margin=dict(l=90, r=20, t=130, b=20))
+                      margin=dict(l=90, r=20, t=170, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
     fig.update_xaxes(side="top", tickangle=-60)
+    fig.update_annotations(yshift=56)  # the subplot titles, above the rotated token labels
     return fig
 
 

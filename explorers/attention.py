@@ -480,7 +480,7 @@ def build() -> None:
         with gr.Tab("Heatmap", id="attn-view-heatmap"):
             heatmap = gr.Plot(heat0, label="Attention of one layer and head", elem_id="attn-heatmap")
         with gr.Tab("Model view", id="attn-view-model"):
-            model_view = gr.Image(grid0, type="pil", format="png", interactive=False,
+            model_view = gr.Image(grid0, type="pil", format="png", interactive=False, show_label=False,
                                   label="Every layer × head (click one to open it)", elem_id="attn-model-view")
         with gr.Tab("Rollout", id="attn-view-rollout"):
             rollout = gr.Plot(roll0, label="Attention rollout", elem_id="attn-rollout")

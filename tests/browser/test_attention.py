@@ -99,5 +99,5 @@ def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
 
     choose(page, "attn-image-head", "head 1")
     wait_for_text(page, "#attn-cls-note", re.escape(f"maximum ({ia.cls_map(run, 5, 1).max():.3f})"))
-    page.locator("#attn-cls").scroll_into_view_if_needed()
+    page.locator("#attn-grid-note").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_image.png"), full_page=False)
