@@ -317,7 +317,7 @@ def image_model_choices() -> list[tuple[str, str]]:
 @user_errors
 def image_ui(image, model, layer, head, opacity, patch):
     if image is None:
-        return (gr.skip(),) * 12
+        return (gr.skip(),) * 13
     return image_panels(image_view(image, model, layer, head), opacity, patch)
 
 
@@ -338,12 +338,15 @@ def image_panels(v: ImageView, opacity, patch):
               f"maximum ({v.cls.max():.3f}).")
     patch_md = (f"Patch {picked} (row {picked // w}, column {picked % w}) → patches, {where}; outlined in white. "
                 "Jet: blue 0, red this map's maximum.")
+    rollout_md = (f"Rollout through layers 0–{r.num_layers - 1} (heads averaged, identity added for the residual), "
+                  f"CLS row over the patches: from {v.rollout.min():.3f} to {v.rollout.max():.3f}. Jet: blue 0, red "
+                  "the maximum. It does not depend on the layer and head chosen above.")
     grid_picture = ar.patch_grid_picture(r.seen, r.grid, picked)
     return (gr.update(choices=image_model_choices(), value=r.vm.name),
             gr.update(maximum=r.num_layers - 1, value=v.layer),
             gr.update(choices=head_choices(r.num_heads), value=v.head), model_md,
             ar.heat_overlay(r.seen, v.cls, alpha, r.grid), cls_md,
-            ar.heat_overlay(r.seen, v.rollout, alpha, r.grid),
+            ar.heat_overlay(r.seen, v.rollout, alpha, r.grid), rollout_md,
             grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),
             ar.heat_overlay(r.seen, ia.patch_map(r, v.layer, v.head, picked), alpha, r.grid, picked), patch_md)
 
@@ -504,7 +507,7 @@ def build() -> None:
     vit = ia.load(ia.BUNDLED)
     first_image = sample_image(gallery_indices()[0])
     first_patch = 5
-    (_, _, _, image_md0, cls0, cls_md0, roll_img0, grid_img0, patch_grid0, grid_md0, patch_img0,
+    (_, _, _, image_md0, cls0, cls_md0, roll_img0, roll_md0, grid_img0, patch_grid0, grid_md0, patch_img0,
      patch_md0) = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, first_patch)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -528,6 +531,7 @@ def build() -> None:
         with gr.Column(min_width=240):
             rollout_img = gr.Image(roll_img0, type="pil", format="png", interactive=False,
                                    label="Rollout: CLS row, all layers", elem_id="attn-image-rollout")
+            rollout_note = gr.Markdown(roll_md0, elem_id="attn-image-rollout-note")
         with gr.Column(min_width=240):
             grid_img = gr.Image(grid_img0, type="pil", format="png", interactive=False, label="Patch grid (click a patch)",
                                 elem_id="attn-patch-grid")
@@ -558,8 +562,8 @@ def build() -> None:
           [scores, scores_note], trigger_mode="always_last", **private)
 
     image_inputs = [image, image_model, image_layer, image_head, opacity, patch]
-    image_outputs = [image_model, image_layer, image_head, image_note, cls_img, cls_note, rollout_img, grid_img,
-                     patch_grid, grid_note, patch_img, patch_note]
+    image_outputs = [image_model, image_layer, image_head, image_note, cls_img, cls_note, rollout_img, rollout_note,
+                     grid_img, patch_grid, grid_note, patch_img, patch_note]
     gr.on([image.change, image_model.input, image_layer.release, image_head.input, opacity.release, patch.submit],
           image_ui, image_inputs, image_outputs, trigger_mode="always_last", **private)
     grid_img.select(pick_patch, patch_grid, patch, **private).then(image_ui, image_inputs, image_outputs, **private)

@@ -99,5 +99,12 @@ def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
 
     choose(page, "attn-image-head", "head 1")
     wait_for_text(page, "#attn-cls-note", re.escape(f"maximum ({ia.cls_map(run, 5, 1).max():.3f})"))
+    roll = ia.rollout_map(run)
+    assert f"from {roll.min():.3f} to {roll.max():.3f}" in page.locator("#attn-image-rollout-note").inner_text()
     page.locator("#attn-grid-note").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_image.png"), full_page=False)
+
+    page.locator("#attn-explain").get_by_text("Explain:").click()
+    page.wait_for_selector("#attn-explain-text .katex", state="visible")
+    page.locator("#attn-explain-text").get_by_text("Attention is not an explanation by itself").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_explain.png"), full_page=False)
