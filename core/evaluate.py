@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
+import safetensors.torch
 import torch
 
-from core import metrics
+from core import checkpoints, metrics
 from core.device import seed_everything
 from core.diffusion import make_scheduler, sample
 from core.models import MODELS, ddpm_scheduler_config, load
@@ -21,6 +23,7 @@ from core.train.common import image_tensors
 from core.train.vae import evaluate as vae_metrics
 
 GUIDANCE_SCALES = (1.0, 1.5, 2.0, 3.0, 4.0)
+CHUNK = 500
 
 
 def evaluate_classifier(name: str, limit: int | None) -> dict:
@@ -46,31 +49,51 @@ def evaluate_dcgan(samples: int, limit: int | None, seed: int) -> dict:
             "samples": samples, "data": source}
 
 
-def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """`samples` class-balanced samples in [0, 1] and the classes asked for."""
-    gen = seed_everything(seed)
+def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str,
+                 cache: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`samples` class-balanced samples in [0, 1] and the classes asked for, made in chunks of CHUNK.
+
+    Each chunk has its own seed, so a chunk is the same whether it is made alone or in a longer run. With
+    `cache`, finished chunks are kept on disk under the weights' sha256: DDPM-1000 sampling takes hours on a
+    CPU, and a run that is cut off then resumes at the next chunk instead of starting again."""
     model = load("ddpm")
     labels = torch.arange(samples) % 10
     scheduler = make_scheduler(kind, ddpm_scheduler_config())
-    out = [sample(model, scheduler, labels[i:i + 500], steps, guidance, gen) for i in range(0, samples, 500)]
-    return (torch.cat(out) + 1) / 2, labels
+    weights = checkpoints.read_manifest()["ddpm/unet.safetensors"]["sha256"][:16]
+    out = []
+    for start in range(0, samples, CHUNK):
+        chunk_labels = labels[start:start + CHUNK]
+        key = f"{weights}-{kind}{steps}-w{guidance}-seed{seed}-{start}-{len(chunk_labels)}"
+        path = cache / f"{key}.safetensors" if cache else None
+        if path and path.is_file():
+            out.append(safetensors.torch.load_file(path)["images"])
+            continue
+        gen = seed_everything(seed * 1_000_003 + start)
+        images = (sample(model, scheduler, chunk_labels, steps, guidance, gen) + 1) / 2
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            safetensors.torch.save_file({"images": images.contiguous()}, path)
+        out.append(images)
+    return torch.cat(out), labels
 
 
-def evaluate_ddpm(samples: int, agreement_samples: int, limit: int | None, seed: int, full: bool) -> dict:
+def evaluate_ddpm(samples: int, agreement_samples: int, limit: int | None, seed: int, full: bool,
+                  cache: Path | None = None) -> dict:
     cnn = load("cnn")
     x_ref, _, source = image_tensors("test", limit)
     curve = {}
     for w in GUIDANCE_SCALES:
-        images, labels = ddpm_samples(50, w, agreement_samples, seed, "ddim")
+        images, labels = ddpm_samples(50, w, agreement_samples, seed, "ddim", cache)
         curve[str(w)] = round(metrics.class_agreement(cnn, images, labels), 4)
     best = max(GUIDANCE_SCALES, key=lambda w: curve[str(w)])
-    images, _ = ddpm_samples(50, best, samples, seed, "ddim")
     result = {"class_agreement_ddim50": curve, "best_guidance": best,
-              "fid_cnn_ddim50": round(metrics.fid_cnn(cnn, images, x_ref), 3),
               "agreement_samples": agreement_samples, "fid_samples": samples, "data": source}
-    if full:  # 1000 network evaluations per sample (twice with guidance): hours on a CPU
-        images, _ = ddpm_samples(1000, best, samples, seed, "ddpm")
-        result["fid_cnn_ddpm1000"] = round(metrics.fid_cnn(cnn, images, x_ref), 3)
+    runs = [("ddim50", 50, "ddim")] + ([("ddpm1000", 1000, "ddpm")] if full else [])
+    for name, steps, kind in runs:  # DDPM-1000 is 1000 network calls per sample: hours on a CPU
+        images, labels = ddpm_samples(steps, best, samples, seed, kind, cache)
+        result[f"fid_cnn_{name}"] = round(metrics.fid_cnn(cnn, images, x_ref), 3)
+        # The same samples' agreement, over more samples than the curve above used.
+        result[f"class_agreement_{name}_fid_samples"] = round(metrics.class_agreement(cnn, images, labels), 4)
     return result
 
 
@@ -80,6 +103,8 @@ def main(argv=None) -> dict:
     p.add_argument("--samples", type=int, default=2000, help="generated samples for fid_cnn")
     p.add_argument("--agreement-samples", type=int, default=1000, help="DDIM-50 samples per guidance scale")
     p.add_argument("--ddpm1000", action="store_true", help="also measure fid_cnn with 1000 DDPM steps (slow)")
+    p.add_argument("--sample-cache", type=Path,
+                   help="keep generated DDPM samples here in chunks, so a cut-off run resumes (runs/eval)")
     p.add_argument("--limit", type=int, help="use only the first N test images (quick checks)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -94,7 +119,8 @@ def main(argv=None) -> dict:
         elif name == "dcgan":
             r = evaluate_dcgan(args.samples, args.limit, args.seed)
         elif name == "ddpm":
-            r = evaluate_ddpm(args.samples, args.agreement_samples, args.limit, args.seed, args.ddpm1000)
+            r = evaluate_ddpm(args.samples, args.agreement_samples, args.limit, args.seed, args.ddpm1000,
+                              args.sample_cache)
         else:
             p.error(f"unknown model {name!r}; choose from cnn vit vae2 vae16 ae2 dcgan ddpm")
         r["seconds"] = round(time.monotonic() - t0, 1)

@@ -75,3 +75,21 @@ def test_evaluate_cnn_on_the_bundled_sample(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert "bundled Fashion-MNIST sample" in result["data"] and "1,000 images" in result["data"]
     assert result["test_accuracy"] >= 0.88
+
+
+def test_ddpm_samples_are_chunked_seeded_and_resume_from_the_cache(tmp_path, monkeypatch):
+    from core import evaluate
+    monkeypatch.setattr(evaluate, "CHUNK", 3)
+    alone, _ = evaluate.ddpm_samples(2, 1.5, 3, seed=7, kind="ddim")
+    made, labels = evaluate.ddpm_samples(2, 1.5, 5, seed=7, kind="ddim", cache=tmp_path)
+    assert made.shape == (5, 1, 28, 28) and labels.tolist() == [0, 1, 2, 3, 4]
+    assert 0 <= made.min() and made.max() <= 1
+    assert torch.equal(made[:3], alone)  # a chunk does not depend on the chunks made before it
+    assert not torch.equal(made[:2], made[3:])
+    assert len(list(tmp_path.glob("*.safetensors"))) == 2
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("a cached chunk was sampled again")
+    monkeypatch.setattr(evaluate, "sample", no_sampling)
+    again, _ = evaluate.ddpm_samples(2, 1.5, 5, seed=7, kind="ddim", cache=tmp_path)
+    assert torch.equal(again, made)
