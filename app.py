@@ -12,7 +12,8 @@ from explorers import attention, convolution, convolution_network
 
 TITLE = "Glassbox"
 PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
-# One event of each kind runs at a time per worker; a classroom's requests queue instead of thrashing 2 cores.
+# At most this many events of each kind run at once; a classroom's other requests queue instead of thrashing
+# a 2-core machine.
 CONCURRENCY = int(os.environ.get("GLASSBOX_CONCURRENCY", "2"))
 MAX_FILE_SIZE = "20mb"
 CSS = """
@@ -44,7 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1")
     p.add_argument("--host", default=default_host,
                    help="address to bind (default 127.0.0.1; 0.0.0.0 serves a classroom on the LAN)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("GLASSBOX_PORT", "7860")))
+    # A string default goes through type=int too, so a bad GLASSBOX_PORT gets argparse's one-line error.
+    p.add_argument("--port", type=int, default=os.environ.get("GLASSBOX_PORT", "7860"))
     p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     p.add_argument("--device", default=os.environ.get("GLASSBOX_DEVICE", "auto"), choices=devices.CHOICES)
     return p.parse_args(argv)

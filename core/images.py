@@ -25,14 +25,23 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
 
 
 def _high_bit_depth_to_8bit(img: Image.Image) -> Image.Image:
-    """16-bit and float images: PIL's convert("L") clips at 255, so rescale by the real range instead."""
-    a = np.asarray(img, dtype=np.float64)
+    """16-bit and float images: PIL's convert("L") clips at 255, so rescale by the real range instead.
+    float32 and in-place steps, because this runs before the downscale, on up to MAX_PIXELS pixels."""
+    a = np.array(img, dtype=np.float32)  # a writable copy, even of an "F" image
     if img.mode.startswith("I;16") or (img.mode == "I" and a.max(initial=0) <= 65535 and a.min(initial=0) >= 0):
-        a = a / 65535.0
+        a /= 65535.0
     else:
         lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-        a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-    return Image.fromarray(np.clip(np.nan_to_num(a) * 255 + 0.5, 0, 255).astype(np.uint8), mode="L")
+        if hi > lo:
+            a -= lo
+            a /= hi - lo
+        else:
+            a[...] = 0
+    np.nan_to_num(a, copy=False)
+    a *= 255
+    a += 0.5
+    np.clip(a, 0, 255, out=a)
+    return Image.fromarray(a.astype(np.uint8), mode="L")
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

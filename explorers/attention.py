@@ -15,6 +15,7 @@ import numpy as np
 from gradio.data_classes import FileData
 
 from core import attention as att, attention_render as ar, image_attention as ia, text_attention as ta
+from core import device as devices
 from core.feature_render import Grid, tile_at
 from core.images import open_image, to_data_url
 from core.validate import as_bool, as_choice, as_float, as_int
@@ -105,6 +106,7 @@ def picture_view(img, model, layer, head) -> ImageView:
 
 
 @user_errors
+@devices.gpu
 def attention_text(text: str, model: str = "default", layer: int = -1, head: int = -1, hide_special: bool = False,
                    text_pair: str = "") -> dict:
     """Attention of one layer (-1: the last) and head (-1: the average of the heads) for `text`, and attention
@@ -126,6 +128,7 @@ def attention_text(text: str, model: str = "default", layer: int = -1, head: int
 
 
 @user_errors
+@devices.gpu
 def attention_scores(text: str, layer: int, head: int, temperature: float = 1.0, scale: bool = True,
                      model: str = "default", text_pair: str = "") -> dict:
     """The maths of one head laid bare: its real Q and K (recorded from the model's projections), the scores
@@ -144,6 +147,7 @@ def attention_scores(text: str, layer: int, head: int, temperature: float = 1.0,
 
 
 @user_errors
+@devices.gpu
 def attention_image(image: FileData, model: str = "vit", layer: int = -1, head: int = -1) -> dict:
     """Attention in a vision transformer ("vit", bundled, Fashion-MNIST; or "vit_b_16", ImageNet, where its weights
     are cached or downloadable, else the vit with a note) for one layer (-1: the last) and head (-1: average).
@@ -250,6 +254,7 @@ def notice_markdown(v: TextView) -> str:
 
 
 @user_errors
+@devices.gpu
 def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature, scale):
     """Everything for a new text, model or sink setting: the controls fitted to the model, and every view."""
     v = text_view(text, model, layer, head, hide_special, text_pair)
@@ -270,6 +275,7 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature
 
 
 @user_errors
+@devices.gpu
 def selection_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale):
     """A new layer or head: the heatmap, the token focus and the scores view."""
     v = text_view(text, model, layer, head, hide_special, text_pair)
@@ -279,6 +285,7 @@ def selection_ui(text, text_pair, model, layer, head, hide_special, token, tempe
 
 
 @user_errors
+@devices.gpu
 def focus_ui(text, text_pair, model, layer, head, hide_special, token):
     v = text_view(text, model, layer, head, hide_special, text_pair)
     i = as_int(token, "token", 0, len(v.run.tokens) - 1)
@@ -286,6 +293,7 @@ def focus_ui(text, text_pair, model, layer, head, hide_special, token):
 
 
 @user_errors
+@devices.gpu
 def scores_ui(text, text_pair, model, layer, head, temperature, scale):
     return scores_outputs(text, model, layer, head, as_float(temperature, "temperature"), scale, text_pair)
 
@@ -315,6 +323,7 @@ def image_model_choices() -> list[tuple[str, str]]:
 
 
 @user_errors
+@devices.gpu
 def image_ui(image, model, layer, head, opacity, patch):
     if image is None:
         return (gr.skip(),) * 13

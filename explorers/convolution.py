@@ -495,8 +495,9 @@ The Laplacian kernel computes $4\,x[r,c] - x[r-1,c] - x[r+1,c] - x[r,c-1] - x[r,
 discrete $\nabla^2 x$. An output of **0 means the pixel equals the mean of its four neighbours: a flat region**
 (or a steady ramp, which has no curvature either). It does **not** mean an edge; that is a common misreading.
 Across an edge the output is strongly positive on one side and strongly negative on the other, and the edge
-itself lies at the **zero-crossing**, where the sign changes. With the signed display, flat areas are white and
-each edge is a red line next to a blue one.
+itself lies at the **zero-crossing**, where the sign changes. With the signed display on grayscale, flat areas
+are white and each edge is a red line next to a blue one; per channel (RGB), zero is mid-grey and each edge is a
+bright line next to a dark one.
 """
 
 

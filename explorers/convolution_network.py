@@ -13,7 +13,7 @@ import numpy as np
 from gradio.data_classes import FileData
 from PIL import Image
 
-from core import feature_render, features, gradcam, render, vision_models
+from core import device as devices, feature_render, features, gradcam, render, vision_models
 from core.data import CLASSES, load_sample
 from core.images import open_image, to_data_url, to_rgb
 from core.validate import as_choice, as_float, as_int
@@ -120,6 +120,7 @@ def conv_layers(model: str = "cnn") -> dict:
 
 
 @user_errors
+@devices.gpu
 def conv_features(image: FileData, model: str = "cnn", layer: Optional[str] = None, top_k: int = 16,
                   normalize: str = "map") -> dict:
     """The feature maps of one layer (default: the first conv) for an image, channels sorted by mean activation.
@@ -137,6 +138,7 @@ def conv_features(image: FileData, model: str = "cnn", layer: Optional[str] = No
 
 
 @user_errors
+@devices.gpu
 def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) -> dict:
     """Class probabilities softmax(logits / temperature) for every class (they sum to 1), the top 10, and the
     entropy at this temperature and at T = 1."""
@@ -150,6 +152,7 @@ def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) 
 
 
 @user_errors
+@devices.gpu
 def conv_gradcam(image: FileData, model: str = "cnn", target: Optional[int] = None) -> dict:
     """Grad-CAM for class `target` (default: the predicted class) at the model's last conv stage: heatmap
     [H, W] in [0, 1] at the model's input size, and an overlay on the picture the model sees (PNG data URL)."""
@@ -211,6 +214,7 @@ def features_outputs(v: FeatureView):
 
 
 @user_errors
+@devices.gpu
 def features_ui(image, model, layer, show, top_k, picks, normalize):
     if image is None:
         return (gr.skip(),) * 8
@@ -232,6 +236,7 @@ def pick_from_grid(state, evt: gr.SelectData):
 
 
 @user_errors
+@devices.gpu
 def channel_ui(image, model, layer, channel):
     if image is None:
         return gr.skip(), gr.skip()
@@ -252,6 +257,7 @@ def channel_ui(image, model, layer, channel):
 
 
 @user_errors
+@devices.gpu
 def predict_ui(image, model, temperature):
     if image is None:
         return gr.skip(), gr.skip()
@@ -269,6 +275,7 @@ def prediction_view(vm, probs, base, t):
 
 
 @user_errors
+@devices.gpu
 def gradcam_ui(image, model, on, target, opacity):
     if not on or image is None:
         return gr.Image(visible=False), ""
