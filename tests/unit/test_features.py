@@ -155,3 +155,23 @@ def test_feature_grid_signed_layer_is_diverging():
     grid = feature_render.feature_grid(maps, [1, 0], means, "conv1", "layer", 2.0, "x")
     assert grid.value_range == (-2.0, 2.0) and "Diverging" in grid.colour_note
     assert feature_render.unit(np.array([0.0]), 2.0, True)[0] == 0.5
+
+
+@pytest.mark.parametrize("name", vision_models.TORCHVISION)
+def test_every_torchvision_choice_traces_and_explains_with_random_weights(name):
+    from core import gradcam
+    vm = vision_models.torchvision_model(name, pretrained=False)
+    layers = {layer.name: layer for layer in vm.layers}
+    first = layers[vm.default_layer]
+    assert first.kind.startswith("conv")
+    # The first conv reads RGB, so its filters are drawn in colour on one shared scale.
+    weights = features.kernels(vm, first)
+    assert weights.shape[0] == first.shape[0] and weights.shape[1] == 3
+    fig = feature_render.kernel_figure(weights, list(range(8)), first.name)
+    assert fig.data[0].type == "image" and "RGB" in fig.layout.title.text
+    # Grad-CAM's layer is a real module whose maps still have space.
+    img, _ = sample()
+    acts = features.run(vm, img)
+    cam = gradcam.for_model(vm, acts.input, target=int(acts.logits.argmax()))
+    assert cam.heatmap.shape == (224, 224) and 0 <= cam.heatmap.min() and cam.heatmap.max() <= 1
+    assert min(cam.coarse.shape) >= 6
