@@ -170,8 +170,16 @@ def _attention_modules(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if _qk_reader(m) is not None]
 
 
-def _is_causal(owners: list[nn.Module], config) -> bool:
-    return bool(getattr(config, "is_decoder", False)) or any(getattr(m, "is_causal", False) for m in owners)
+def _is_causal(module: nn.Module, tokenizer) -> bool:
+    """Whether the model masks the future, read off the model itself: with a causal mask the first token's weight
+    on the second is exactly 0 in every layer and head, which softmax never gives otherwise. (Configs and module
+    flags say this in too many different ways across architectures.)"""
+    ids = tokenizer("causal probe", return_tensors="pt")["input_ids"][:, :2].to(device())
+    if ids.shape[1] < 2:
+        ids = torch.cat([ids, ids], dim=1)
+    with torch.no_grad():
+        attentions = module(input_ids=ids, output_attentions=True).attentions
+    return all(bool((a[0, :, 0, 1] == 0).all()) for a in attentions)
 
 
 def _readable_error(e: Exception) -> str:
@@ -232,7 +240,10 @@ def _build(model_id: str) -> TextModel:
     num_layers, num_heads = config.num_hidden_layers, config.num_attention_heads
     limits = [MAX_TOKENS, getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
     name = BUNDLED_NAME if model_id == BUNDLED else model_id
-    causal = _is_causal(owners, config)
+    causal = _is_causal(module, tokenizer)
+    # Grouped-query attention (Llama, Mistral ...) gives K fewer heads than Q, so K's heads cannot be lined up
+    # with Q's by splitting; the scores view then says it cannot read the model instead of pairing them wrongly.
+    readable = len(owners) == num_layers and getattr(config, "num_key_value_heads", num_heads) == num_heads
     what = "decoder, causal" if causal else "encoder"
     source = ("bundled, offline" if model_id == BUNDLED else "local folder" if Path(model_id).is_absolute()
               else "Hugging Face")
@@ -242,10 +253,11 @@ def _build(model_id: str) -> TextModel:
                     f"{params / 1e6:.1f} M parameters)",
         tokenizer=tokenizer, module=module, num_layers=num_layers, num_heads=num_heads,
         max_tokens=min(int(x) for x in limits if x), causal=causal,
-        qk=[_qk_reader(m) for m in owners] if len(owners) == num_layers else None, lock=threading.Lock())
+        qk=[_qk_reader(m) for m in owners] if readable else None, lock=threading.Lock())
 
 
-_load_lock = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)
@@ -257,7 +269,11 @@ def load(model="default") -> TextModel:
     """The text model `model` (see canonical), loaded once per process and shared; ValueError with one line for a
     person when it cannot be (ModelUnavailable when only the download is impossible)."""
     model_id = canonical(model)
-    with _load_lock:  # one download at a time; the cache makes every later call instant
+    with _locks_lock:
+        lock = _locks.setdefault(model_id, threading.Lock())
+    # One lock per id: a second caller of the same id waits for its one download, while a download of
+    # bert-base-uncased never holds up someone using the bundled model.
+    with lock:
         return _load(model_id)
 
 
@@ -297,7 +313,7 @@ def _freeze(a: np.ndarray) -> np.ndarray:
     return a
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)  # a 512-token run of a 12 x 12 model keeps ~150 MB of float32 weights
 def _run(tm: TextModel, text: str, text_pair: str) -> TextRun:
     tok = tm.tokenizer
     pair = text_pair or None
@@ -374,7 +390,8 @@ def scores(r: TextRun, layer: int, head: int, temperature: float = 1.0, scale: b
     tm = r.model
     if r.queries is None:
         raise ValueError(f"The scores view cannot read Q and K from {tm.name}: its attention layers are not laid "
-                         "out like BERT's, DistilBERT's or GPT-2's.")
+                         "out like BERT's, DistilBERT's or GPT-2's, or its keys have fewer heads than its queries "
+                         "(grouped-query attention).")
     t = as_float(temperature, "temperature", 0, MAX_TEMPERATURE, lo_inclusive=False)
     q, k = r.queries[layer, head], r.keys[layer, head]
     allowed = att.causal_mask(len(r.tokens)) if r.causal else None

@@ -225,7 +225,10 @@ def scores_outputs(text, model, layer, head, temperature, scale, text_pair):
     if head == AVERAGE:
         return (message_figure("Pick one head (not the average): the scores view needs that head's own Q and K."),
                 "The average of the heads has no Q and K of its own.")
-    r, _, layer, head, s = scores_view(text, model, layer, head, temperature, scale, text_pair)
+    try:
+        r, _, layer, head, s = scores_view(text, model, layer, head, temperature, scale, text_pair)
+    except ValueError as e:  # e.g. a rotary model: the other views still work, so only this one says why not
+        return message_figure(str(e)), f"The scores view is not available here: {e}"
     t = float(temperature)
     what = f"QKᵀ/√{s.d_k}" if scale else "QKᵀ (no √d_k)"
     fig = ar.scores_figure(s.scores, s.weights, r.tokens,
@@ -379,7 +382,8 @@ $$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k
 \qquad A_{ij} = \frac{e^{s_{ij}}}{\sum_{j'} e^{s_{ij'}}}, \quad s_{ij} = \frac{q_i \cdot k_j}{\sqrt{d_k}}$$
 
 Row $i$ of $A$ is what query token $i$ takes from every key token $j$: non-negative, summing to 1. That row is
-what the heatmap draws, and the numbers on hover are exactly the model's own weights.
+what the heatmap draws. For a single head with the sinks shown, the numbers on hover are exactly the model's
+own weights; the head average is their mean over heads, and hiding the sinks divides each row by what is left.
 
 #### Many heads, and $W^O$
 $H$ heads run side by side, each with its own $W^Q_h, W^K_h, W^V_h$ of width $d_k = d_{model}/H$

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from transformers import (AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config,
-                          GPT2Model)
+                          GPT2Model, GPTNeoXConfig, GPTNeoXModel, LlamaConfig, LlamaModel)
 
 from core import attention as att, text_attention as ta
 
@@ -30,6 +30,14 @@ def tiny_models(tmp_path_factory):
                                                        vocab_size=vocab)),
         "gpt2": GPT2Model(GPT2Config(n_layer=2, n_head=2, n_embd=16, vocab_size=vocab, n_positions=40,
                                      bos_token_id=0, eos_token_id=0)),
+        # Rotary position embeddings, and grouped-query attention (K and V have 1 head for Q's 2).
+        "llama": LlamaModel(LlamaConfig(num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                                        hidden_size=16, intermediate_size=32, vocab_size=vocab,
+                                        max_position_embeddings=64)),
+        # Q, K and V from one fused projection, which the scores view does not read; causal all the same.
+        "gpt_neox": GPTNeoXModel(GPTNeoXConfig(num_hidden_layers=2, num_attention_heads=2, hidden_size=16,
+                                               intermediate_size=32, vocab_size=vocab,
+                                               max_position_embeddings=64)),
     }
     torch.manual_seed(0)
     paths = {}
@@ -196,3 +204,26 @@ def test_offline_ids_give_one_line_and_the_bundled_model(monkeypatch, minilm):
                             "GLASSBOX_OFFLINE=1 forbids downloading it.")
     tm, note = ta.resolve("glassbox-tests/not-in-any-cache")
     assert tm is minilm and note.endswith("Showing the bundled all-MiniLM-L6-v2 instead.")
+
+
+@pytest.mark.parametrize("name", ["llama", "gpt_neox"])
+def test_decoders_the_scores_view_cannot_read_still_show_their_attention(tiny_models, local_models, name):
+    tm = ta.load(tiny_models[name])
+    assert tm.causal and tm.qk is None and "decoder, causal" in tm.description  # causal read off the model
+    r = ta.run(tm, "one two three four five")
+    upper = np.triu(np.ones(r.attentions.shape[-2:], dtype=bool), k=1)
+    assert (r.attentions[..., upper] == 0).all()
+    np.testing.assert_allclose(r.attentions.sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="cannot read Q and K"):
+        ta.scores(r, 0, 0)
+    with pytest.raises(ValueError, match="is a decoder"):
+        ta.run(tm, "one", "two")
+
+
+def test_picking_a_head_of_a_rotary_model_updates_every_view_but_the_scores(tiny_models, local_models):
+    from explorers import attention
+    heatmap, focus, scores, note = attention.selection_ui("one two three", "", tiny_models["llama"], 1, "0", False,
+                                                          None, 1.0, True)
+    assert heatmap.data and focus.data  # the heatmap and token focus still draw
+    assert note.startswith("The scores view is not available here") and "grouped-query" in note
+    assert "cannot read Q and K" in scores.layout.annotations[0].text
