@@ -72,6 +72,21 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     plot_text(page, "#attn-focus", "what 'bank' attends to")
     page.screenshot(path=str(screenshot_dir / "attention_token_focus.png"), full_page=False)
 
+    page.get_by_role("tab", name="Rollout").click()
+    plot_text(page, "#attn-rollout", "Attention rollout through layers 0–5")
+    page.screenshot(path=str(screenshot_dir / "attention_rollout.png"), full_page=False)
+
+    page.get_by_role("tab", name="Head entropy").click()
+    ranking = wait_for_text(page, "#attn-entropy-rank", "Most focused")
+    assert re.search(r"Most focused:\*?\*? L\d H\d+ \(\d\.\d\d bits\)", ranking)
+    page.screenshot(path=str(screenshot_dir / "attention_head_entropy.png"), full_page=False)
+
+    page.get_by_role("tab", name="Heatmap").click()
+    page.locator("#attn-hide input").check()
+    plot_text(page, "#attn-heatmap", "Special tokens hidden")
+    page.locator("#attn-heatmap").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_sinks_hidden.png"), full_page=False)
+
 
 def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
     page = app_page
