@@ -34,7 +34,7 @@ def build() -> gr.Blocks:
                 convolution.build()
                 convolution_network.build()
             with gr.Tab("Attention", id="attention"):
-                attention.build()
+                attention.build(demo)
     return demo
 
 

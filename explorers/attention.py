@@ -461,14 +461,14 @@ mha.register_forward_hook(lambda m, args, out: kept.append(out[1]))      # [1, h
 """
 
 
-def build() -> None:
-    """The Attention tab (text, then images) and its attention_* API endpoints."""
+def build(demo: gr.Blocks) -> None:
+    """The Attention tab (text, then images) and its attention_* API endpoints.
+
+    The text views are filled by `demo.load` rather than here: importing transformers and loading the text model
+    take seconds, and the server should answer first (the page then fills in as soon as the model is ready)."""
     private = dict(api_visibility="private")
     first_text, first_pair, first_word = EXAMPLES[FIRST_EXAMPLE]
-    tm = ta.load(ta.BUNDLED)
-    start = text_ui(first_text, first_pair, ta.BUNDLED, tm.num_layers - 1, AVERAGE, False, first_word, 1.0, True)
-    _, _, _, notice0, heat0, grid0, state0, roll0, _, focus0, ent0, rank0, scores0, scores_md0 = start
-    r0 = ta.run(tm, first_text, first_pair)
+    num_layers, num_heads = ta.bundled_shape()
 
     gr.Markdown("## Text: attention in a pretrained transformer\nType a sentence and see, for every token, how much "
                 "it takes from every other token, in every layer and head of a real model.")
@@ -480,40 +480,40 @@ def build() -> None:
             pair = gr.Textbox(first_pair, lines=1, label="Second sentence (optional; encoders only)",
                               elem_id="attn-pair")
         with gr.Column(scale=2, min_width=320):
-            model = gr.Textbox(tm.name, label="Model: a Hugging Face id, or default",
+            model = gr.Textbox(ta.BUNDLED_NAME, label="Model: a Hugging Face id, or default",
                                info=f"Bundled and offline: {ta.BUNDLED_NAME}. Others (bert-base-uncased, gpt2 ...) "
                                     "need a download and this server's permission.", elem_id="attn-model")
             run = gr.Button("Run", variant="primary", elem_id="attn-run")
-            notice = gr.Markdown(notice0, elem_id="attn-notice")
+            notice = gr.Markdown(f"Loading {ta.BUNDLED_NAME} ...", elem_id="attn-notice")
     with gr.Row():
-        layer = gr.Slider(0, tm.num_layers - 1, value=tm.num_layers - 1, step=1, label="Layer",
+        layer = gr.Slider(0, num_layers - 1, value=num_layers - 1, step=1, label="Layer",
                           elem_id="attn-layer")
-        head = gr.Dropdown(head_choices(tm.num_heads), value=AVERAGE, label="Head", elem_id="attn-head")
+        head = gr.Dropdown(head_choices(num_heads), value=AVERAGE, label="Head", elem_id="attn-head")
         hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows", elem_id="attn-hide")
     word = gr.State(first_word)
-    grid_info = gr.State(state0)
+    grid_info = gr.State()
     with gr.Tabs(selected="attn-view-heatmap") as views:
         with gr.Tab("Heatmap", id="attn-view-heatmap"):
-            heatmap = gr.Plot(heat0, label="Attention of one layer and head", elem_id="attn-heatmap")
+            heatmap = gr.Plot(label="Attention of one layer and head", elem_id="attn-heatmap")
         with gr.Tab("Model view", id="attn-view-model"):
-            model_view = gr.Image(grid0, type="pil", format="png", interactive=False, show_label=False,
+            model_view = gr.Image(type="pil", format="png", interactive=False, show_label=False,
                                   label="Every layer × head (click one to open it)", elem_id="attn-model-view")
         with gr.Tab("Rollout", id="attn-view-rollout"):
-            rollout = gr.Plot(roll0, label="Attention rollout", elem_id="attn-rollout")
+            rollout = gr.Plot(label="Attention rollout", elem_id="attn-rollout")
         with gr.Tab("Token focus", id="attn-view-focus"):
-            token = gr.Dropdown(token_choices(r0.tokens), value=focus_index(r0, first_word), label="Token",
+            token = gr.Dropdown([], label="Token",
                                 elem_id="attn-token")
-            focus = gr.Plot(focus0, label="What it attends to, and what attends to it", elem_id="attn-focus")
+            focus = gr.Plot(label="What it attends to, and what attends to it", elem_id="attn-focus")
         with gr.Tab("Head entropy", id="attn-view-entropy"):
-            entropy = gr.Plot(ent0, label="Head entropy", elem_id="attn-entropy")
-            ranking = gr.Markdown(rank0, elem_id="attn-entropy-rank")
+            entropy = gr.Plot(label="Head entropy", elem_id="attn-entropy")
+            ranking = gr.Markdown(elem_id="attn-entropy-rank")
         with gr.Tab("Scores: Q·Kᵀ", id="attn-view-scores"):
             with gr.Row():
                 temperature = gr.Slider(0.05, 10, value=1.0, step=0.05, label="Softmax temperature T",
                                         elem_id="attn-temperature")
                 scale = gr.Checkbox(True, label="Divide by √d_k", elem_id="attn-scale")
-            scores = gr.Plot(scores0, label="Scores, weights, row sums", elem_id="attn-scores")
-            scores_note = gr.Markdown(scores_md0, elem_id="attn-scores-note")
+            scores = gr.Plot(label="Scores, weights, row sums", elem_id="attn-scores")
+            scores_note = gr.Markdown(elem_id="attn-scores-note")
 
     gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
                 "and any patch you pick look in the image.")
@@ -563,8 +563,8 @@ def build() -> None:
                     ranking, scores, scores_note]
     selection_args = ([text, pair, model, layer, head, hide, token, temperature, scale],
                       [heatmap, focus, scores, scores_note])
-    gr.on([run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs, text_outputs,
-          trigger_mode="always_last", **private)
+    gr.on([demo.load, run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs,
+          text_outputs, trigger_mode="always_last", **private)
     example.input(use_example, example, [text, pair, word], **private).then(text_ui, text_inputs, text_outputs,
                                                                             **private)
     gr.on([layer.release, head.input], selection_ui, *selection_args, trigger_mode="always_last", **private)

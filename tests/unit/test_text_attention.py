@@ -56,6 +56,7 @@ def local_models(monkeypatch):
 def test_bundled_model_and_its_tokens(minilm):
     assert (minilm.num_layers, minilm.num_heads, minilm.causal) == (6, 12, False)
     assert minilm.name == "all-MiniLM-L6-v2" and minilm.max_tokens == 512
+    assert ta.bundled_shape() == (6, 12)  # what the UI is laid out with before the model loads
     assert ta.load("all-MiniLM-L6-v2") is minilm and ta.load("sentence-transformers/all-MiniLM-L6-v2") is minilm
     r = ta.run(minilm, COREFERENCE)
     assert r.tokens[0] == "[CLS]" and r.tokens[-1] == "[SEP]" and "it" in r.tokens
