@@ -37,7 +37,8 @@ def _square(fig: go.Figure, n: int) -> go.Figure:
     side = int(np.clip(28 * n + 160, 420, 760))
     fig.update_layout(height=side, margin=dict(l=90, r=20, t=120, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
-    fig.update_xaxes(side="top", tickangle=-60, title="key (column)")
+    # The keys are named in the subtitle: a top axis title collides with the slanted labels or the subtitle.
+    fig.update_xaxes(side="top", tickangle=-60)
     return fig
 
 
@@ -48,7 +49,8 @@ def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndar
     peak = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
     labels = axis_labels(tokens)
     n = len(tokens)
-    fig = render.figure(f"{title}<br><sup>{note}Colour: Viridis from 0 to the largest weight shown ({peak:.3g})."
+    fig = render.figure(f"{title}<br><sup>Rows: queries; columns: the keys they read. {note}"
+                        f"Colour: Viridis from 0 to the largest weight shown ({peak:.3g})."
                         f"{' Grey: masked, a key after its query.' if allowed is not None else ''}</sup>")
     fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, colorscale="Viridis", zmin=0, zmax=peak,
                              texttemplate="%{z:.2f}" if n <= NUMBERS_UP_TO else None,
