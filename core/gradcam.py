@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
 from core.vision_models import GRADCAM_LAYERS, VisionModel
@@ -30,6 +29,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int) -
     """(coarse map [h, w], heatmap [H, W] in [0, 1]) for logit `target` of `model` on one input x [1, C, H, W].
 
     Registers hooks on `layer` for the duration of the call: callers sharing `model` must hold its lock."""
+    from captum.attr import LayerAttribution, LayerGradCam  # ~1 s to import: paid on first use, not at start-up
     cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True).detach()
     up = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
     coarse, up = cam[0, 0].double().cpu().numpy(), up[0, 0].double().cpu().numpy().clip(min=0)
