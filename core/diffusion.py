@@ -26,11 +26,6 @@ def make_scheduler(kind: str, config: dict | None = None):
     return SCHEDULERS[kind].from_config(config or training_scheduler().config)
 
 
-def alpha_bar(scheduler) -> torch.Tensor:
-    """Cumulative product of (1 - beta_t): the share of signal variance left at step t."""
-    return scheduler.alphas_cumprod
-
-
 def guided_epsilon(model: Callable, x: torch.Tensor, t, labels: torch.Tensor, guidance: float,
                    null_label: int) -> torch.Tensor:
     """Classifier-free guidance: eps_uncond + w * (eps_cond - eps_uncond); w = 1 is the plain conditional model."""
