@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -32,6 +34,21 @@ def _manifest_path(root: Path) -> Path:
     return root / MANIFEST
 
 
+def _replace_atomically(path: Path, write) -> None:
+    """Call write(tmp) on a temporary file beside `path`, then rename it over `path`.
+
+    A training run exports into assets/ while it runs; a kill mid-write must leave the old, listed file
+    whole rather than a half-written one the app then refuses to load."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def read_manifest(root: Path = ASSETS) -> dict[str, dict]:
     path = _manifest_path(root)
     if not path.is_file():
@@ -51,7 +68,8 @@ def record(path: Path, root: Path = ASSETS) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         files = read_manifest(root)
         files[path.relative_to(root).as_posix()] = {"sha256": digest, "bytes": path.stat().st_size}
-        _manifest_path(root).write_text(json.dumps({"files": dict(sorted(files.items()))}, indent=2) + "\n")
+        text = json.dumps({"files": dict(sorted(files.items()))}, indent=2) + "\n"
+        _replace_atomically(_manifest_path(root), lambda tmp: Path(tmp).write_text(text))
     return digest
 
 
@@ -79,8 +97,14 @@ def save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] 
     path.parent.mkdir(parents=True, exist_ok=True)
     out = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
            for k, v in tensors.items()}
-    save_file(out, str(path), metadata=metadata)
+    _replace_atomically(path, lambda tmp: save_file(out, tmp, metadata=metadata))
     return record(path, root)
+
+
+def read_json(path: Path, root: Path = ASSETS) -> dict:
+    """Verify, then parse a JSON file listed in the manifest (the DDPM's model and scheduler configs)."""
+    verify(path, root)
+    return json.loads(Path(path).read_text())
 
 
 def load(path: Path, root: Path = ASSETS, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -39,12 +38,14 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def _ddpm_config(root=ASSETS) -> dict:
-    cfg = json.loads((root / "ddpm" / "config.json").read_text())
+    cfg = checkpoints.read_json(root / "ddpm" / "config.json", root)
     return {"channels": tuple(cfg["channels"]), "num_classes": cfg["num_classes"], "in_channels": cfg["in_channels"]}
 
 
 def ddpm_scheduler_config(root=ASSETS) -> dict:
-    return json.loads((root / "ddpm" / "scheduler_config.json").read_text())
+    """The diffusers scheduler config the DDPM was trained with, checked against the manifest: an edited
+    beta_end would change sampling silently."""
+    return checkpoints.read_json(root / "ddpm" / "scheduler_config.json", root)
 
 
 @functools.lru_cache(maxsize=None)

@@ -153,3 +153,31 @@ def test_bundled_cnn_matches_the_manifest():
     checkpoints.verify(ASSETS / "cnn.safetensors")
     state = checkpoints.load(ASSETS / "cnn.safetensors")
     assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())
+
+
+def test_a_failed_save_leaves_the_listed_file_whole(saved, tmp_path, monkeypatch):
+    before, manifest = saved.read_bytes(), (tmp_path / "manifest.json").read_text()
+
+    def killed_mid_write(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"\x00" * 10)  # the first bytes of a file that never gets finished
+        raise KeyboardInterrupt
+    monkeypatch.setattr(checkpoints, "save_file", killed_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.save({"w": torch.ones(3)}, saved, root=tmp_path)
+    assert saved.read_bytes() == before and (tmp_path / "manifest.json").read_text() == manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".manifest.lock", "manifest.json", "model.safetensors"]
+    torch.testing.assert_close(checkpoints.load(saved, root=tmp_path)["layer.bias"], tensors()["layer.bias"])
+
+
+def test_ddpm_configs_are_checked_against_the_manifest(tmp_path):
+    import shutil
+    from core.models import _ddpm_config, ddpm_scheduler_config
+    shutil.copytree(ASSETS / "ddpm", tmp_path / "ddpm")
+    for name in ("config.json", "scheduler_config.json"):
+        checkpoints.record(tmp_path / "ddpm" / name, tmp_path)
+    assert ddpm_scheduler_config(tmp_path)["beta_end"] == 0.02 and _ddpm_config(tmp_path)["num_classes"] == 10
+    path = tmp_path / "ddpm" / "scheduler_config.json"
+    path.write_text(path.read_text().replace('"beta_end": 0.02', '"beta_end": 0.03'))
+    with pytest.raises(CheckpointError, match="scheduler_config.json does not match its recorded checksum"):
+        ddpm_scheduler_config(tmp_path)
