@@ -42,6 +42,7 @@ def sample_steps(model, scheduler, labels: torch.Tensor, steps: int, guidance: f
     device = next(model.parameters()).device
     scheduler.set_timesteps(steps, device=device)
     x = torch.randn((len(labels), 1, 28, 28), generator=generator).to(device) * scheduler.init_noise_sigma
+    labels = labels.to(device)
     for t in scheduler.timesteps:
         model_in = scheduler.scale_model_input(x, t)
         eps = guided_epsilon(model, model_in, t, labels, guidance, null_label)

@@ -19,6 +19,7 @@ from core import checkpoints, metrics
 from core.device import seed_everything
 from core.diffusion import make_scheduler, sample
 from core.models import MODELS, ddpm_scheduler_config, load
+from core.models.gan import init_weights
 from core.train.common import image_tensors
 from core.train.vae import evaluate as vae_metrics
 
@@ -41,9 +42,10 @@ def evaluate_dcgan(samples: int, limit: int | None, seed: int) -> dict:
     g, cnn = load("dcgan"), load("cnn")
     x_ref, _, source = image_tensors("test", limit)
     with torch.no_grad():
-        fake = (g(torch.randn(samples, g.z_dim, generator=gen)) + 1) / 2
-        untrained = MODELS["dcgan"].build().eval()
-        baseline = (untrained(torch.randn(samples, g.z_dim, generator=gen)) + 1) / 2
+        dev = next(g.parameters()).device
+        fake = (g(torch.randn(samples, g.z_dim, generator=gen).to(dev)) + 1) / 2
+        untrained = MODELS["dcgan"].build().apply(init_weights).to(dev).eval()  # as training starts
+        baseline = (untrained(torch.randn(samples, g.z_dim, generator=gen).to(dev)) + 1) / 2
     return {"fid_cnn": round(metrics.fid_cnn(cnn, fake, x_ref), 3),
             "fid_cnn_untrained_generator": round(metrics.fid_cnn(cnn, baseline, x_ref), 3),
             "samples": samples, "data": source}
@@ -69,7 +71,7 @@ def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str
             out.append(safetensors.torch.load_file(path)["images"])
             continue
         gen = seed_everything(seed * 1_000_003 + start)
-        images = (sample(model, scheduler, chunk_labels, steps, guidance, gen) + 1) / 2
+        images = (sample(model, scheduler, chunk_labels, steps, guidance, gen).cpu() + 1) / 2
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             safetensors.torch.save_file({"images": images.contiguous()}, path)

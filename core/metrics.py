@@ -6,12 +6,18 @@ import torch
 import torch.nn.functional as F
 
 
+def _batched(fn, model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """fn over x in batches on the model's device; the result comes back to the CPU."""
+    dev = next(model.parameters(), torch.empty(0)).device
+    return torch.cat([fn(x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Class logits for images in [0, 1], computed in batches in eval mode."""
     was_training = model.training
     model.eval()
-    out = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    out = _batched(model, model, x, batch_size)
     model.train(was_training)
     return out
 
@@ -24,7 +30,7 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def cnn_features(cnn, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """The bundled CNN's 128-d penultimate features of images in [0, 1]."""
     cnn.eval()
-    return torch.cat([cnn.embed(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).double()
+    return _batched(cnn.embed, cnn, x, batch_size).double()
 
 
 def _sqrt_psd(m: torch.Tensor) -> torch.Tensor:

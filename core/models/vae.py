@@ -52,7 +52,7 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+        eps = torch.randn(mu.shape, generator=generator).to(mu.device)  # a CPU generator keeps runs seeded on any device
         z = mu + (0.5 * logvar).exp() * eps  # the reparameterisation trick keeps sampling differentiable
         return self.decode(z), mu, logvar
 

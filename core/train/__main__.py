@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from core.data import ASSETS
+from core.device import CHOICES, describe, set_device
 from core.train.common import append_model_card
 
 TRAINERS = {"ddpm": "core.train.ddpm", "cnn": "core.train.classifier", "vit": "core.train.classifier",
@@ -29,11 +30,22 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--resume", action="store_true", help="continue from runs/NAME/state.safetensors")
     p.add_argument("--limit", type=int, help="train on the first N images only (smoke tests)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", choices=CHOICES, default="auto", help="where to train (auto: cuda, then mps, then cpu)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--init", type=Path, help="ddpm only: start from these exported weights (a warm start)")
     p.add_argument("--run-dir", type=Path, help="resumable state goes here (default runs/NAME)")
     p.add_argument("--out", type=Path, default=ASSETS, help="where weights, manifest and MODELS.md go")
     args = p.parse_args(argv)
+    step_based = args.name == "ddpm"
+    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--init", args.init)):
+        if value is not None and not step_based:
+            p.error(f"{flag} is for ddpm, which counts steps; {args.name} trains for --epochs.")
+    if args.epochs is not None and step_based:
+        p.error("--epochs is for the epoch-based trainers; ddpm trains for --steps (or --minutes).")
+    try:
+        args.device = set_device(args.device)
+    except ValueError as e:
+        p.error(str(e))
     trainer = importlib.import_module(TRAINERS[args.name])
     defaults = trainer.SETTINGS[args.name] if hasattr(trainer, "SETTINGS") else trainer.DEFAULTS
     for key, value in defaults.items():
@@ -46,7 +58,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"command: `python -m core.train {shlex.join(argv)}`",
         f"data: {result['source']}" + (f", first {args.limit:,} images only" if args.limit else ""),
         f"parameters: {result['params']:,}",
-        f"steps: {result['steps']:,}, wall time {result['elapsed_s'] / 60:.1f} min on {torch.get_num_threads()} CPU threads",
+        f"steps: {result['steps']:,}, wall time {result['elapsed_s'] / 60:.1f} min, "
+        + describe(args.device).removeprefix("running "),
         f"final training loss: {result['final_loss']:.4f}",
         *(f"{k}: {v}" for k, v in result.get("metrics", {}).items()),
         f"weights: {', '.join(Path(f).relative_to(args.out.resolve()).as_posix() if Path(f).is_absolute() else f for f in result['files'])}",

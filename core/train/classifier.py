@@ -12,7 +12,8 @@ from core import checkpoints
 from core.device import seed_everything
 from core.metrics import accuracy
 from core.models import MODELS
-from core.train.common import RUNS, batches, image_tensors, load_run_state, param_count, save_run_state
+from core.train.common import (RUNS, batches, check_remaining, image_tensors, load_run_state, param_count,
+                               save_run_state)
 
 SETTINGS = {
     "cnn": {"epochs": 15, "batch_size": 128, "lr": 3e-3, "weight_decay": 5e-4, "label_smoothing": 0.0},
@@ -38,28 +39,28 @@ def train(args) -> dict:
     gen = seed_everything(args.seed)
     x, y, source = image_tensors("train", args.limit)
     x_test, y_test, _ = image_tensors("test", args.limit)
-    model = MODELS[name].build()
+    model = MODELS[name].build().to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=cfg["weight_decay"])
     batch_size = min(args.batch_size, len(y))
     steps_per_epoch = len(y) // batch_size
     state_path = (args.run_dir or RUNS / name) / "state.safetensors"
-    epoch, elapsed = 0, 0.0
+    epoch, elapsed, history = 0, 0.0, []
     if args.resume and state_path.is_file():
-        epoch, extra = load_run_state(state_path, {"model": model}, {"opt": opt})
-        elapsed = extra.get("elapsed_s", 0.0)
-        gen.manual_seed(args.seed + epoch)
+        epoch, extra = load_run_state(state_path, {"model": model}, {"opt": opt}, gen)
+        elapsed, history = extra.get("elapsed_s", 0.0), extra.get("history", [])
+        check_remaining(name, epoch, args.epochs, "epochs", state_path)
         print(f"resumed {name} after epoch {epoch}")
     # Built after a resume so it continues where it stopped (the restored param groups carry its initial_lr).
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
                                                 last_epoch=epoch * steps_per_epoch - 1)
     order = batches(len(y), batch_size, gen)
-    history = []
     while epoch < args.epochs:
         t0 = time.monotonic()
         model.train()
         for _ in tqdm(range(steps_per_epoch), desc=f"{name} epoch {epoch + 1}/{args.epochs}", mininterval=10):
             idx = next(order)
-            loss = F.cross_entropy(model(augment(x[idx], gen)), y[idx], label_smoothing=cfg["label_smoothing"])
+            logits = model(augment(x[idx], gen).to(args.device))
+            loss = F.cross_entropy(logits, y[idx].to(args.device), label_smoothing=cfg["label_smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -69,7 +70,8 @@ def train(args) -> dict:
         acc = accuracy(model, x_test, y_test)
         history.append(round(acc, 4))
         print(f"{name} epoch {epoch}: loss {loss.item():.4f}, test accuracy {acc:.4f}")
-        save_run_state(state_path, epoch, {"model": model}, {"opt": opt}, {"elapsed_s": elapsed})
+        save_run_state(state_path, epoch, {"model": model}, {"opt": opt}, {"elapsed_s": elapsed, "history": history},
+                       gen)
     path = args.out / f"{name}.safetensors"
     checkpoints.save(model.state_dict(), path, root=args.out)
     return {"files": [str(path)], "steps": epoch * steps_per_epoch, "elapsed_s": elapsed,

@@ -1,5 +1,5 @@
 """What every training run shares: data tensors, an EMA of the weights, resumable run state in safetensors
-(never pickle), time-based checkpointing, and the record written to assets/MODELS.md."""
+(never pickle, random-number state included), time-based checkpointing, and the record written to assets/MODELS.md."""
 from __future__ import annotations
 
 import copy
@@ -54,9 +54,13 @@ class EMA:
 
 
 def save_run_state(path: Path, step: int, modules: dict[str, torch.nn.Module],
-                   optimizers: dict[str, torch.optim.Optimizer], extra: dict | None = None) -> None:
-    """Everything needed to resume, as one safetensors file: weights, optimizer moments and the step count."""
-    tensors, meta = {}, {"step": str(step), "extra": json.dumps(extra or {})}
+                   optimizers: dict[str, torch.optim.Optimizer], extra: dict | None = None,
+                   generator: torch.Generator | None = None) -> None:
+    """Everything needed to resume, as one safetensors file: weights, optimizer moments, the step count, and
+    the random state (the run's generator and torch's global one, which dropout and initialisation draw on)."""
+    tensors, meta = {"rng/torch": torch.get_rng_state()}, {"step": str(step), "extra": json.dumps(extra or {})}
+    if generator is not None:
+        tensors["rng/generator"] = generator.get_state()
     for name, module in modules.items():
         tensors.update({f"{name}/{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
     for name, opt in optimizers.items():
@@ -72,7 +76,9 @@ def save_run_state(path: Path, step: int, modules: dict[str, torch.nn.Module],
 
 
 def load_run_state(path: Path, modules: dict[str, torch.nn.Module],
-                   optimizers: dict[str, torch.optim.Optimizer]) -> tuple[int, dict]:
+                   optimizers: dict[str, torch.optim.Optimizer],
+                   generator: torch.Generator | None = None) -> tuple[int, dict]:
+    """Restore what save_run_state wrote; returns (step, extra)."""
     from safetensors import safe_open
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
@@ -87,7 +93,19 @@ def load_run_state(path: Path, modules: dict[str, torch.nn.Module],
             if parts[0] == name and len(parts) == 3:
                 state.setdefault(int(parts[1]), {})[parts[2]] = v
         opt.load_state_dict({"state": state, "param_groups": json.loads(meta[f"{name}/param_groups"])})
+    # States written before the random state was saved lack these keys; such a run resumes with fresh streams.
+    if "rng/torch" in tensors:
+        torch.set_rng_state(tensors["rng/torch"])
+    if generator is not None and "rng/generator" in tensors:
+        generator.set_state(tensors["rng/generator"])
     return int(meta["step"]), json.loads(meta["extra"])
+
+
+def check_remaining(name: str, done: int, target: int, unit: str, state_path: Path) -> None:
+    """A resumed run that has already reached its target says so instead of exporting nothing."""
+    if done >= target:
+        raise SystemExit(f"{name}: the run in {state_path.parent} has already done {done:,} {unit}; "
+                         f"ask for more than that (--{unit} N) to train further.")
 
 
 class Checkpointer:

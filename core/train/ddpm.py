@@ -15,8 +15,8 @@ from core import checkpoints
 from core.device import seed_everything
 from core.diffusion import training_scheduler
 from core.models.unet import UNet
-from core.train.common import (EMA, RUNS, Checkpointer, append_model_card, batches, image_tensors,
-                               load_run_state, param_count, save_run_state)
+from core.train.common import (EMA, RUNS, Checkpointer, batches, check_remaining, image_tensors, load_run_state,
+                               param_count, save_run_state)
 
 DEFAULTS = {"steps": 12000, "batch_size": 128, "lr": 2e-4}
 CHANNELS = (32, 64, 128)
@@ -38,7 +38,7 @@ def export(ema_model: UNet, scheduler, out_dir, step: int) -> list[str]:
 def train(args) -> dict:
     gen = seed_everything(args.seed)
     x_all, y_all, source = image_tensors("train", args.limit, scale="signed")
-    model = UNet(CHANNELS)
+    model = UNet(CHANNELS).to(args.device)
     ema = EMA(model, decay=0.999)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     scheduler = training_scheduler()
@@ -51,9 +51,9 @@ def train(args) -> dict:
         ema.model.load_state_dict(model.state_dict())
         print(f"ddpm starts from the weights in {args.init}")
     if args.resume and state_path.is_file():
-        step, extra = load_run_state(state_path, {"model": model, "ema": ema.model}, {"opt": opt})
+        step, extra = load_run_state(state_path, {"model": model, "ema": ema.model}, {"opt": opt}, gen)
         elapsed = extra.get("elapsed_s", 0.0)
-        gen.manual_seed(args.seed + step)  # a fresh but reproducible data order after resuming
+        check_remaining("ddpm", step, args.steps, "steps", state_path)
         print(f"resumed ddpm at step {step} ({elapsed / 60:.1f} min trained so far)")
     order = batches(len(y_all), min(args.batch_size, len(y_all)), gen)
     ckpt = Checkpointer(args.checkpoint_minutes * 60)
@@ -63,13 +63,14 @@ def train(args) -> dict:
     bar = tqdm(total=args.steps, initial=step, desc="ddpm", mininterval=30)
     while step < args.steps and (deadline is None or time.monotonic() < deadline):
         idx = next(order)
-        x0, y = x_all[idx], y_all[idx].clone()
+        x0, y = x_all[idx], y_all[idx].clone()  # noised on the CPU, where the seeded generator lives
         y[torch.rand(len(y), generator=gen) < COND_DROPOUT] = model.num_classes  # the "no class" token
         x0 = torch.where(torch.rand(len(y), 1, 1, 1, generator=gen) < 0.5, x0, x0.flip(-1))
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(y),), generator=gen)
         eps = torch.randn(x0.shape, generator=gen)
         a = abar[t].view(-1, 1, 1, 1)
-        loss = F.mse_loss(model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t, y), eps)
+        noisy, eps, t, y = (v.to(args.device) for v in (a.sqrt() * x0 + (1 - a).sqrt() * eps, eps, t, y))
+        loss = F.mse_loss(model(noisy, t, y), eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -81,11 +82,11 @@ def train(args) -> dict:
             bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
         if ckpt.due():
             save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt},
-                           {"elapsed_s": elapsed + time.monotonic() - t0})
+                           {"elapsed_s": elapsed + time.monotonic() - t0}, gen)
             export(ema.model, scheduler, args.out, step)
     bar.close()
     elapsed += time.monotonic() - t0
-    save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed})
+    save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed}, gen)
     files = export(ema.model, scheduler, args.out, step)
     return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model), "source": source,
             "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}

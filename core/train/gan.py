@@ -11,7 +11,8 @@ from tqdm import tqdm
 from core import checkpoints
 from core.device import seed_everything
 from core.models.gan import Discriminator, Generator, init_weights
-from core.train.common import RUNS, batches, image_tensors, load_run_state, param_count, save_run_state
+from core.train.common import (RUNS, batches, check_remaining, image_tensors, load_run_state, param_count,
+                               save_run_state)
 
 SETTINGS = {"dcgan": {"epochs": 20, "batch_size": 128, "lr": 2e-4}}
 REAL_LABEL = 0.9
@@ -20,7 +21,7 @@ REAL_LABEL = 0.9
 def gan_step(g, d, opt_g, opt_d, real: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
     """One DCGAN update of D then G; returns the losses and D's mean outputs, as the GAN tab also plots."""
     b = len(real)
-    z = torch.randn(b, g.z_dim, generator=gen)
+    z = torch.randn(b, g.z_dim, generator=gen).to(real.device)
     fake = g(z)
     d_real, d_fake = d(real), d(fake.detach())
     loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, REAL_LABEL))
@@ -43,6 +44,7 @@ def train(args) -> dict:
     g, d = Generator(), Discriminator()
     g.apply(init_weights)
     d.apply(init_weights)
+    g, d = g.to(args.device), d.to(args.device)
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
     batch_size = min(args.batch_size, len(x))
@@ -51,20 +53,20 @@ def train(args) -> dict:
     epoch, elapsed = 0, 0.0
     modules, optimizers = {"g": g, "d": d}, {"opt_g": opt_g, "opt_d": opt_d}
     if args.resume and state_path.is_file():
-        epoch, extra = load_run_state(state_path, modules, optimizers)
+        epoch, extra = load_run_state(state_path, modules, optimizers, gen)
         elapsed = extra.get("elapsed_s", 0.0)
-        gen.manual_seed(args.seed + epoch)
+        check_remaining("dcgan", epoch, args.epochs, "epochs", state_path)
     order = batches(len(x), batch_size, gen)
     while epoch < args.epochs:
         t0 = time.monotonic()
         g.train()
         d.train()
         for _ in tqdm(range(steps_per_epoch), desc=f"dcgan epoch {epoch + 1}/{args.epochs}", mininterval=10):
-            stats = gan_step(g, d, opt_g, opt_d, x[next(order)], gen)
+            stats = gan_step(g, d, opt_g, opt_d, x[next(order)].to(args.device), gen)
         epoch += 1
         elapsed += time.monotonic() - t0
         print(f"dcgan epoch {epoch}: " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
-        save_run_state(state_path, epoch, modules, optimizers, {"elapsed_s": elapsed})
+        save_run_state(state_path, epoch, modules, optimizers, {"elapsed_s": elapsed}, gen)
     files = [args.out / "dcgan.safetensors", args.out / "dcgan_d.safetensors"]
     checkpoints.save(g.state_dict(), files[0], root=args.out)
     checkpoints.save(d.state_dict(), files[1], root=args.out)

@@ -1,5 +1,6 @@
 """Every `core.train` entry point runs a few steps on a tiny subset, writes loadable weights and a model card,
 and resumes from its own run state, so the training code cannot rot."""
+import importlib
 import json
 
 import pytest
@@ -8,7 +9,7 @@ import torch
 from core import checkpoints
 from core.models import MODELS
 from core.models.unet import UNet
-from core.train.__main__ import main as train_main
+from core.train.__main__ import TRAINERS, main as train_main
 from core.train.common import EMA, load_run_state, save_run_state
 
 EPOCH_MODELS = ["cnn", "vit", "vae2", "vae16", "ae2", "dcgan"]
@@ -26,6 +27,48 @@ def test_trainer_runs_and_writes_verified_weights(name, tmp_path):
     resumed = train_main([name, "--epochs", "2", "--limit", "256", "--batch-size", "64", "--resume",
                           "--out", str(tmp_path), "--run-dir", str(tmp_path / "run")])
     assert resumed["steps"] == 2 * (256 // 64)
+    with pytest.raises(SystemExit, match="already done 2 epochs; ask for more"):
+        train_main([name, "--epochs", "2", "--limit", "256", "--resume", "--out", str(tmp_path),
+                    "--run-dir", str(tmp_path / "run")])
+
+
+@pytest.mark.parametrize("name", ["cnn", "vae2", "dcgan"])
+def test_an_interrupted_run_resumes_to_the_same_weights(name, tmp_path, monkeypatch):
+    """A run cut off after its first epoch and resumed ends bit-for-bit where an uninterrupted run does,
+    because the run state carries the data-order generator and torch's global random state (dropout,
+    sampling) as well as the weights and optimizer."""
+    run = ["--epochs", "2", "--limit", "128", "--batch-size", "32"]
+    train_main([name, *run, "--out", str(tmp_path / "a"), "--run-dir", str(tmp_path / "ra")])
+    trainer = importlib.import_module(TRAINERS[name])
+    save = trainer.save_run_state
+
+    def save_then_die(*args, **kwargs):
+        save(*args, **kwargs)
+        raise KeyboardInterrupt  # the machine goes away right after the first checkpoint
+    monkeypatch.setattr(trainer, "save_run_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_main([name, *run, "--out", str(tmp_path / "b"), "--run-dir", str(tmp_path / "rb")])
+    monkeypatch.setattr(trainer, "save_run_state", save)
+    train_main([name, *run, "--resume", "--out", str(tmp_path / "b"), "--run-dir", str(tmp_path / "rb")])
+    weights = MODELS[name].weights
+    straight = checkpoints.load(tmp_path / "a" / weights, root=tmp_path / "a")
+    resumed = checkpoints.load(tmp_path / "b" / weights, root=tmp_path / "b")
+    assert straight.keys() == resumed.keys()
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["cnn", "--steps", "5"], "--steps is for ddpm"),
+    (["vae2", "--minutes", "1"], "--minutes is for ddpm"),
+    (["ddpm", "--epochs", "3"], "--epochs is for the epoch-based trainers"),
+    (["cnn", "--device", "cuda"], "torch sees no CUDA GPU"),
+])
+def test_flags_that_do_not_apply_are_refused(args, message, tmp_path, capsys):
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(SystemExit):
+        train_main(args + ["--out", str(tmp_path)])
+    assert message in capsys.readouterr().err
 
 
 def test_ddpm_trainer_writes_diffusers_style_folder_and_resumes(tmp_path):
