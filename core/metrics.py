@@ -2,6 +2,8 @@
 and the VAE's reconstruction error, KL and ELBO."""
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -60,6 +62,13 @@ def fid_cnn(cnn, generated: torch.Tensor, reference: torch.Tensor) -> float:
 def class_agreement(cnn, images: torch.Tensor, requested: torch.Tensor) -> float:
     """Share of class-conditioned samples (in [0, 1]) that the CNN classifies as the class asked for."""
     return (predict(cnn, images).argmax(1) == requested).float().mean().item()
+
+
+def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) for a share measured on n independent trials."""
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
 
 
 def vae_terms(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -17,11 +17,15 @@ RUNS = Path(__file__).resolve().parents[2] / "runs"
 
 
 def image_tensors(split: str, limit: int | None = None, scale: str = "unit") -> tuple[torch.Tensor, torch.Tensor, str]:
-    """Fashion-MNIST as float tensors [N, 1, 28, 28] in [0, 1] ("unit") or [-1, 1] ("signed"), plus labels."""
+    """Fashion-MNIST as float tensors [N, 1, 28, 28] in [0, 1] ("unit") or [-1, 1] ("signed"), plus labels.
+
+    `limit` takes every (N // limit)-th image rather than the first ones: the bundled sample is stored
+    class by class, and its first images would all be T-shirts."""
     data = load_split(split)
     images, labels = data.images, data.labels
     if limit is not None:
-        images, labels = images[:limit], labels[:limit]
+        stride = max(1, len(labels) // max(1, limit))
+        images, labels = images[::stride][:limit], labels[::stride][:limit]
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     if scale == "signed":
         x = x * 2 - 1
@@ -125,9 +129,10 @@ def param_count(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def append_model_card(name: str, lines: list[str], path: Path = ASSETS / "MODELS.md") -> None:
-    """Append one dated training record for `name` to MODELS.md (earlier records stay, as history)."""
+def append_model_card(name: str, lines: list[str], path: Path = ASSETS / "MODELS.md", kind: str = "training") -> None:
+    """Append one dated `kind` record ("training" or "evaluation") for `name` to MODELS.md (earlier records
+    stay, as history)."""
     stamp = time.strftime("%Y-%m-%d %H:%M")
     text = path.read_text() if path.is_file() else "# Glassbox models\n"
-    text = text.rstrip("\n") + f"\n\n### `{name}` training record, {stamp}\n\n" + "\n".join(f"- {l}" for l in lines) + "\n"
+    text = text.rstrip("\n") + f"\n\n### `{name}` {kind} record, {stamp}\n\n" + "\n".join(f"- {l}" for l in lines) + "\n"
     path.write_text(text)

@@ -242,3 +242,11 @@ def test_make_sample_needs_a_full_source(monkeypatch, tmp_path):
     monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
     with pytest.raises(data.DataError, match="make_sample needs a full Fashion-MNIST source"):
         data.make_sample(tmp_path / "sample.npz")
+
+
+def test_a_limit_spreads_over_the_classes_of_the_class_sorted_sample(monkeypatch, no_download):
+    from core.train.common import image_tensors
+    monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
+    x, y, source = image_tensors("test", 20)
+    assert "bundled" in source and x.shape == (20, 1, 28, 28)
+    assert sorted(set(y.tolist())) == list(range(10))  # the first 20 would all be class 0

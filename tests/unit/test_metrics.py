@@ -57,3 +57,10 @@ def test_class_agreement_counts_matches():
             return torch.nn.functional.one_hot(x.flatten(1)[:, 0].long(), 10).float()
     images = torch.tensor([0.0, 1.0, 2.0, 3.0]).view(4, 1, 1, 1)
     assert metrics.class_agreement(Fixed(), images, torch.tensor([0, 1, 5, 3])) == 0.75
+
+
+def test_wilson_interval_known_values():
+    lo, hi = metrics.wilson_interval(0.5, 100)  # 50 of 100: the textbook 0.4038 .. 0.5962
+    assert math.isclose(lo, 0.4038, abs_tol=1e-4) and math.isclose(hi, 0.5962, abs_tol=1e-4)
+    lo, hi = metrics.wilson_interval(1.0, 20)  # never past 1, unlike the normal approximation
+    assert hi <= 1.0 and math.isclose(lo, 0.8389, abs_tol=1e-4)
