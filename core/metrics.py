@@ -60,8 +60,9 @@ def fid_cnn(cnn, generated: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def class_agreement(cnn, images: torch.Tensor, requested: torch.Tensor) -> float:
-    """Share of class-conditioned samples (in [0, 1]) that the CNN classifies as the class asked for."""
-    return (predict(cnn, images).argmax(1) == requested).float().mean().item()
+    """Share of class-conditioned samples (in [0, 1]) that the CNN classifies as the class asked for: the CNN's
+    accuracy with the asked-for classes as the labels."""
+    return accuracy(cnn, images, requested)
 
 
 def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
