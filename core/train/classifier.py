@@ -12,7 +12,7 @@ from core import checkpoints
 from core.device import seed_everything
 from core.metrics import accuracy
 from core.models import MODELS
-from core.train.common import (RUNS, batches, check_remaining, image_tensors, load_run_state, param_count,
+from core.train.common import (RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count,
                                save_run_state)
 
 SETTINGS = {
@@ -53,7 +53,7 @@ def train(args) -> dict:
     # Built after a resume so it continues where it stopped (the restored param groups carry its initial_lr).
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
                                                 last_epoch=epoch * steps_per_epoch - 1)
-    order = batches(len(y), batch_size, gen)
+    order = Batches(len(y), batch_size, gen)
     while epoch < args.epochs:
         t0 = time.monotonic()
         model.train()

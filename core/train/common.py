@@ -32,12 +32,32 @@ def image_tensors(split: str, limit: int | None = None, scale: str = "unit") -> 
     return x, torch.from_numpy(labels), data.source
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator):
-    """Endless shuffled index batches over n items, reshuffled every epoch from `generator`."""
-    while True:
-        perm = torch.randperm(n, generator=generator)
-        for i in range(0, n - batch_size + 1, batch_size):
-            yield perm[i:i + batch_size]
+class Batches:
+    """Endless shuffled index batches over n items, reshuffled from `generator` when an epoch runs out.
+
+    Its state (this epoch's permutation and the position in it) can go into the run state, so a run resumed
+    mid-epoch draws the batches an uninterrupted one would have."""
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator):
+        self.n, self.batch_size, self.generator = n, batch_size, generator
+        self.perm, self.pos = None, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        if self.perm is None or self.pos + self.batch_size > self.n:  # drawn lazily, at the epoch's first batch
+            self.perm, self.pos = torch.randperm(self.n, generator=self.generator), 0
+        self.pos += self.batch_size
+        return self.perm[self.pos - self.batch_size:self.pos]
+
+    def state(self) -> dict[str, torch.Tensor]:
+        perm = self.perm if self.perm is not None else torch.empty(0, dtype=torch.long)
+        return {"perm": perm, "pos": torch.tensor(self.pos)}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.perm = state["perm"] if len(state["perm"]) else None
+        self.pos = int(state["pos"])
 
 
 class EMA:
@@ -59,12 +79,15 @@ class EMA:
 
 def save_run_state(path: Path, step: int, modules: dict[str, torch.nn.Module],
                    optimizers: dict[str, torch.optim.Optimizer], extra: dict | None = None,
-                   generator: torch.Generator | None = None) -> None:
-    """Everything needed to resume, as one safetensors file: weights, optimizer moments, the step count, and
-    the random state (the run's generator and torch's global one, which dropout and initialisation draw on)."""
+                   generator: torch.Generator | None = None, order: Batches | None = None) -> None:
+    """Everything needed to resume, as one safetensors file: weights, optimizer moments, the step count, the
+    random state (the run's generator and torch's global one, which dropout and initialisation draw on) and,
+    for runs that stop mid-epoch, where the data order stands."""
     tensors, meta = {"rng/torch": torch.get_rng_state()}, {"step": str(step), "extra": json.dumps(extra or {})}
     if generator is not None:
         tensors["rng/generator"] = generator.get_state()
+    if order is not None:
+        tensors.update({f"batches/{k}": v for k, v in order.state().items()})
     for name, module in modules.items():
         tensors.update({f"{name}/{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
     for name, opt in optimizers.items():
@@ -81,7 +104,7 @@ def save_run_state(path: Path, step: int, modules: dict[str, torch.nn.Module],
 
 def load_run_state(path: Path, modules: dict[str, torch.nn.Module],
                    optimizers: dict[str, torch.optim.Optimizer],
-                   generator: torch.Generator | None = None) -> tuple[int, dict]:
+                   generator: torch.Generator | None = None, order: Batches | None = None) -> tuple[int, dict]:
     """Restore what save_run_state wrote; returns (step, extra)."""
     from safetensors import safe_open
     with safe_open(str(path), "pt") as f:
@@ -102,6 +125,8 @@ def load_run_state(path: Path, modules: dict[str, torch.nn.Module],
         torch.set_rng_state(tensors["rng/torch"])
     if generator is not None and "rng/generator" in tensors:
         generator.set_state(tensors["rng/generator"])
+    if order is not None and "batches/pos" in tensors:
+        order.load_state({"perm": tensors["batches/perm"], "pos": tensors["batches/pos"]})
     return int(meta["step"]), json.loads(meta["extra"])
 
 

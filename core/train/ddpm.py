@@ -15,7 +15,7 @@ from core import checkpoints
 from core.device import seed_everything
 from core.diffusion import training_scheduler
 from core.models.unet import UNet
-from core.train.common import (EMA, RUNS, Checkpointer, batches, check_remaining, image_tensors, load_run_state,
+from core.train.common import (EMA, RUNS, Batches, Checkpointer, check_remaining, image_tensors, load_run_state,
                                param_count, save_run_state)
 
 DEFAULTS = {"steps": 12000, "batch_size": 128, "lr": 2e-4}
@@ -45,17 +45,17 @@ def train(args) -> dict:
     abar = scheduler.alphas_cumprod
     state_path = (args.run_dir or RUNS / "ddpm") / "state.safetensors"
     step, elapsed = 0, 0.0
+    order = Batches(len(y_all), min(args.batch_size, len(y_all)), gen)
     if args.init and not (args.resume and state_path.is_file()):
         # A warm start from exported weights: the optimizer and the step count begin afresh.
         checkpoints.load_into(model, args.init, root=args.init.parent.parent).train()
         ema.model.load_state_dict(model.state_dict())
         print(f"ddpm starts from the weights in {args.init}")
     if args.resume and state_path.is_file():
-        step, extra = load_run_state(state_path, {"model": model, "ema": ema.model}, {"opt": opt}, gen)
+        step, extra = load_run_state(state_path, {"model": model, "ema": ema.model}, {"opt": opt}, gen, order)
         elapsed = extra.get("elapsed_s", 0.0)
         check_remaining("ddpm", step, args.steps, "steps", state_path)
         print(f"resumed ddpm at step {step} ({elapsed / 60:.1f} min trained so far)")
-    order = batches(len(y_all), min(args.batch_size, len(y_all)), gen)
     ckpt = Checkpointer(args.checkpoint_minutes * 60)
     deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
     t0, losses = time.monotonic(), []
@@ -82,11 +82,12 @@ def train(args) -> dict:
             bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
         if ckpt.due():
             save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt},
-                           {"elapsed_s": elapsed + time.monotonic() - t0}, gen)
+                           {"elapsed_s": elapsed + time.monotonic() - t0}, gen, order)
             export(ema.model, scheduler, args.out, step)
     bar.close()
     elapsed += time.monotonic() - t0
-    save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed}, gen)
+    save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed}, gen,
+                   order)
     files = export(ema.model, scheduler, args.out, step)
     return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model), "source": source,
             "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from core import checkpoints
 from core.device import seed_everything
 from core.models.gan import Discriminator, Generator, init_weights
-from core.train.common import (RUNS, batches, check_remaining, image_tensors, load_run_state, param_count,
+from core.train.common import (RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count,
                                save_run_state)
 
 SETTINGS = {"dcgan": {"epochs": 20, "batch_size": 128, "lr": 2e-4}}
@@ -56,7 +56,7 @@ def train(args) -> dict:
         epoch, extra = load_run_state(state_path, modules, optimizers, gen)
         elapsed = extra.get("elapsed_s", 0.0)
         check_remaining("dcgan", epoch, args.epochs, "epochs", state_path)
-    order = batches(len(x), batch_size, gen)
+    order = Batches(len(x), batch_size, gen)
     while epoch < args.epochs:
         t0 = time.monotonic()
         g.train()

@@ -12,7 +12,7 @@ from core import checkpoints
 from core.device import seed_everything
 from core.metrics import vae_terms
 from core.models import MODELS
-from core.train.common import (RUNS, batches, check_remaining, image_tensors, load_run_state, param_count,
+from core.train.common import (RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count,
                                save_run_state)
 
 SETTINGS = {
@@ -69,7 +69,7 @@ def train(args) -> dict:
         epoch, extra = load_run_state(state_path, {"model": model}, {"opt": opt}, gen)
         elapsed = extra.get("elapsed_s", 0.0)
         check_remaining(name, epoch, args.epochs, "epochs", state_path)
-    order = batches(len(x), batch_size, gen)
+    order = Batches(len(x), batch_size, gen)
     while epoch < args.epochs:
         t0 = time.monotonic()
         model.train()

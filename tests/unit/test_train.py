@@ -59,6 +59,29 @@ def test_an_interrupted_run_resumes_to_the_same_weights(name, tmp_path, monkeypa
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
+def test_an_interrupted_ddpm_run_resumes_mid_epoch_to_the_same_weights(tmp_path, monkeypatch):
+    """The DDPM checkpoints on a timer, mid-epoch: the run state also keeps the epoch's permutation and the
+    position in it, so the resumed run sees the batches the uninterrupted one saw (6 steps cross an epoch)."""
+    import core.train.ddpm as trainer
+    run = ["ddpm", "--steps", "6", "--limit", "64", "--batch-size", "16", "--checkpoint-minutes", "0"]
+    train_main([*run, "--out", str(tmp_path / "a"), "--run-dir", str(tmp_path / "ra")])
+    save, saves = trainer.save_run_state, []
+
+    def save_then_die(*args, **kwargs):
+        save(*args, **kwargs)
+        saves.append(1)
+        if len(saves) == 3:
+            raise KeyboardInterrupt  # cut off after step 3, in the middle of the first epoch of 4 batches
+    monkeypatch.setattr(trainer, "save_run_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_main([*run, "--out", str(tmp_path / "b"), "--run-dir", str(tmp_path / "rb")])
+    monkeypatch.setattr(trainer, "save_run_state", save)
+    train_main([*run, "--resume", "--out", str(tmp_path / "b"), "--run-dir", str(tmp_path / "rb")])
+    straight = checkpoints.load(tmp_path / "a" / "ddpm" / "unet.safetensors", root=tmp_path / "a")
+    resumed = checkpoints.load(tmp_path / "b" / "ddpm" / "unet.safetensors", root=tmp_path / "b")
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
 @pytest.mark.parametrize("args,message", [
     (["cnn", "--steps", "5"], "--steps is for ddpm"),
     (["vae2", "--minutes", "1"], "--minutes is for ddpm"),
