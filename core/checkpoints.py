@@ -39,10 +39,14 @@ def _replace_atomically(path: Path, write) -> None:
 
     A training run exports into assets/ while it runs; a kill mid-write must leave the old, listed file
     whole rather than a half-written one the app then refuses to load."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, mode)  # not mkstemp's 0600, which would hide the weights from an app run as another user
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # on disk before the rename, so even a power cut leaves one whole version
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,6 +102,13 @@ def save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] 
     out = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
            for k, v in tensors.items()}
     _replace_atomically(path, lambda tmp: save_file(out, tmp, metadata=metadata))
+    return record(path, root)
+
+
+def write_json(path: Path, obj: dict, root: Path = ASSETS) -> str:
+    """Write a JSON config atomically and record it in the manifest (the DDPM's configs are checked on load)."""
+    path = Path(path)
+    _replace_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
     return record(path, root)
 
 

@@ -47,6 +47,7 @@ def evaluate_dcgan(samples: int, limit: int | None, seed: int) -> dict:
     with torch.no_grad():
         dev = next(g.parameters()).device
         fake = (g(torch.randn(samples, g.z_dim, generator=gen).to(dev)) + 1) / 2
+        torch.manual_seed(seed)  # its initial weights must not depend on which models were built before
         untrained = MODELS["dcgan"].build().apply(init_weights).to(dev).eval()  # as training starts
         baseline = (untrained(torch.randn(samples, g.z_dim, generator=gen).to(dev)) + 1) / 2
     return {"fid_cnn": round(metrics.fid_cnn(cnn, fake, x_ref), 3),
@@ -114,10 +115,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ddpm1000", action="store_true", help="also measure fid_cnn with 1000 DDPM steps (slow)")
     p.add_argument("--sample-cache", type=Path,
                    help="keep generated DDPM samples here in chunks, so a cut-off run resumes (runs/eval)")
-    p.add_argument("--limit", type=int, help="use only the first N test images (quick checks)")
+    p.add_argument("--limit", type=int, help="use only N evenly spaced test images (quick checks)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record", nargs="?", type=Path, const=ASSETS / "MODELS.md", metavar="MODELS_MD",
-                   help="also append each model's figures, with this command, to this file (assets/MODELS.md)")
+    p.add_argument("--record", action="store_true", help="also append each model's figures, with this command, "
+                   "to MODELS.md")
+    p.add_argument("--models-md", type=Path, default=ASSETS / "MODELS.md", help="where --record writes")
     args = p.parse_args(argv)
     names = args.names or ["cnn", "vit", "vae2", "vae16", "ae2", "dcgan", "ddpm"]
     results = {}
@@ -134,12 +136,14 @@ def main(argv: list[str] | None = None) -> dict:
                               args.sample_cache)
         else:
             p.error(f"unknown model {name!r}; choose from cnn vit vae2 vae16 ae2 dcgan ddpm")
+        if args.limit:
+            r["data"] += f", {args.limit:,} evenly spaced images only"
         r["seconds"] = round(time.monotonic() - t0, 1)
         results[name] = r
         print(json.dumps({"model": name, **r}), flush=True)
         if args.record:
             append_model_card(name, [f"command: `python -m core.evaluate {shlex.join(argv)}`",
-                                     *(f"{k}: {v}" for k, v in r.items())], args.record, kind="evaluation")
+                                     *(f"{k}: {v}" for k, v in r.items())], args.models_md, kind="evaluation")
     return results
 
 

@@ -69,7 +69,7 @@ def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float
     """The Wilson score interval (95% by default) for a share measured on n independent trials."""
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
+    return max(0.0, centre - half), min(1.0, centre + half)  # round-off can step just outside [0, 1]
 
 
 def vae_terms(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from runs/NAME/state.safetensors")
-    p.add_argument("--limit", type=int, help="train on the first N images only (smoke tests)")
+    p.add_argument("--limit", type=int, help="train on N evenly spaced images only (smoke tests)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--device", choices=CHOICES, default="auto", help="where to train (auto: cuda, then mps, then cpu)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = trainer.train(args)
     append_model_card(args.name, [
         f"command: `python -m core.train {shlex.join(argv)}`",
-        f"data: {result['source']}" + (f", first {args.limit:,} images only" if args.limit else ""),
+        f"data: {result['source']}" + (f", {args.limit:,} evenly spaced images only" if args.limit else ""),
         f"parameters: {result['params']:,}",
         f"steps: {result['steps']:,}, wall time {result['elapsed_s'] / 60:.1f} min, "
         + describe(args.device).removeprefix("running "),

@@ -19,13 +19,13 @@ RUNS = Path(__file__).resolve().parents[2] / "runs"
 def image_tensors(split: str, limit: int | None = None, scale: str = "unit") -> tuple[torch.Tensor, torch.Tensor, str]:
     """Fashion-MNIST as float tensors [N, 1, 28, 28] in [0, 1] ("unit") or [-1, 1] ("signed"), plus labels.
 
-    `limit` takes every (N // limit)-th image rather than the first ones: the bundled sample is stored
+    `limit` takes `limit` evenly spaced images rather than the first ones: the bundled sample is stored
     class by class, and its first images would all be T-shirts."""
     data = load_split(split)
     images, labels = data.images, data.labels
-    if limit is not None:
-        stride = max(1, len(labels) // max(1, limit))
-        images, labels = images[::stride][:limit], labels[::stride][:limit]
+    if limit is not None and limit < len(labels):
+        idx = np.arange(max(1, limit)) * len(labels) // max(1, limit)  # evenly spaced, to the end of the set
+        images, labels = images[idx], labels[idx]
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     if scale == "signed":
         x = x * 2 - 1
@@ -56,6 +56,9 @@ class Batches:
         return {"perm": perm, "pos": torch.tensor(self.pos)}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        if len(state["perm"]) not in (0, self.n):
+            raise SystemExit(f"The run state shuffles {len(state['perm']):,} images but this run has {self.n:,}: "
+                             "resume with the same --limit.")
         self.perm = state["perm"] if len(state["perm"]) else None
         self.pos = int(state["pos"])
 
@@ -84,6 +87,8 @@ def save_run_state(path: Path, step: int, modules: dict[str, torch.nn.Module],
     random state (the run's generator and torch's global one, which dropout and initialisation draw on) and,
     for runs that stop mid-epoch, where the data order stands."""
     tensors, meta = {"rng/torch": torch.get_rng_state()}, {"step": str(step), "extra": json.dumps(extra or {})}
+    if torch.cuda.is_available():  # dropout on a GPU draws from the GPU's own generators
+        tensors.update({f"rng/cuda/{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     if generator is not None:
         tensors["rng/generator"] = generator.get_state()
     if order is not None:
@@ -105,7 +110,7 @@ def save_run_state(path: Path, step: int, modules: dict[str, torch.nn.Module],
 def load_run_state(path: Path, modules: dict[str, torch.nn.Module],
                    optimizers: dict[str, torch.optim.Optimizer],
                    generator: torch.Generator | None = None, order: Batches | None = None) -> tuple[int, dict]:
-    """Restore what save_run_state wrote; returns (step, extra)."""
+    """Restore what save_run_state wrote, torch's global random state included; returns (step, extra)."""
     from safetensors import safe_open
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
@@ -120,14 +125,21 @@ def load_run_state(path: Path, modules: dict[str, torch.nn.Module],
             if parts[0] == name and len(parts) == 3:
                 state.setdefault(int(parts[1]), {})[parts[2]] = v
         opt.load_state_dict({"state": state, "param_groups": json.loads(meta[f"{name}/param_groups"])})
-    # States written before the random state was saved lack these keys; such a run resumes with fresh streams.
+    step = int(meta["step"])
     if "rng/torch" in tensors:
         torch.set_rng_state(tensors["rng/torch"])
-    if generator is not None and "rng/generator" in tensors:
-        generator.set_state(tensors["rng/generator"])
+    cuda_keys = sorted((k for k in tensors if k.startswith("rng/cuda/")), key=lambda k: int(k.rsplit("/", 1)[1]))
+    cuda_states = [tensors[k] for k in cuda_keys]
+    if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_states)
+    if generator is not None:
+        if "rng/generator" in tensors:
+            generator.set_state(tensors["rng/generator"])
+        else:  # a state file from before the random state was saved: a fresh, reproducible stream, not seed 0's
+            generator.manual_seed(generator.initial_seed() + step)
     if order is not None and "batches/pos" in tensors:
         order.load_state({"perm": tensors["batches/perm"], "pos": tensors["batches/pos"]})
-    return int(meta["step"]), json.loads(meta["extra"])
+    return step, json.loads(meta["extra"])
 
 
 def check_remaining(name: str, done: int, target: int, unit: str, state_path: Path) -> None:

@@ -27,11 +27,9 @@ def export(ema_model: UNet, scheduler, out_dir, step: int) -> list[str]:
     """Write the EMA weights and both configs in the layout `core.models.load("ddpm")` reads."""
     folder = out_dir / "ddpm"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(ema_model.config, indent=2) + "\n")
-    scheduler.save_config(str(folder))
+    checkpoints.write_json(folder / "config.json", ema_model.config, root=out_dir)
+    checkpoints.write_json(folder / "scheduler_config.json", json.loads(scheduler.to_json_string()), root=out_dir)
     checkpoints.save(ema_model.state_dict(), folder / "unet.safetensors", {"step": str(step)}, root=out_dir)
-    checkpoints.record(folder / "config.json", root=out_dir)
-    checkpoints.record(folder / "scheduler_config.json", root=out_dir)
     return [str(folder / "unet.safetensors")]
 
 

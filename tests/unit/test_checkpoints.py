@@ -48,6 +48,11 @@ def test_fp16_storage_restores_fp32(tmp_path):
     torch.testing.assert_close(loaded["layer.weight"], tensors()["layer.weight"], rtol=1e-3, atol=1e-3)
 
 
+def test_saved_files_are_readable_by_others(saved, tmp_path):
+    assert saved.stat().st_mode & 0o777 == 0o644  # not the 0600 of the temporary file it was written as
+    assert (tmp_path / "manifest.json").stat().st_mode & 0o044 == 0o044
+
+
 def test_manifest_records_sha256_and_size(saved, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest == {"files": {"model.safetensors": {

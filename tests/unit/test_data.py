@@ -247,6 +247,8 @@ def test_make_sample_needs_a_full_source(monkeypatch, tmp_path):
 def test_a_limit_spreads_over_the_classes_of_the_class_sorted_sample(monkeypatch, no_download):
     from core.train.common import image_tensors
     monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
-    x, y, source = image_tensors("test", 20)
-    assert "bundled" in source and x.shape == (20, 1, 28, 28)
-    assert sorted(set(y.tolist())) == list(range(10))  # the first 20 would all be class 0
+    for limit in (20, 300, 400, 999):
+        x, y, source = image_tensors("test", limit)
+        assert "bundled" in source and x.shape == (limit, 1, 28, 28)
+        assert sorted(set(y.tolist())) == list(range(10))  # the first 20 would all be class 0
+        assert max(abs(y.bincount(minlength=10) - limit / 10)) <= 1  # and every class about equally

@@ -71,14 +71,14 @@ def test_weights_for_another_architecture_are_refused(tmp_path):
 def test_evaluate_cnn_on_the_bundled_sample(tmp_path):
     env = {**os.environ, "GLASSBOX_DATA": str(tmp_path), "GLASSBOX_OFFLINE": "1"}  # an empty dir: no full data
     card = tmp_path / "MODELS.md"
-    out = subprocess.run([sys.executable, "-m", "core.evaluate", "cnn", "--record", str(card)], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "core.evaluate", "cnn", "--record", "--models-md", str(card)], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert "bundled Fashion-MNIST sample" in result["data"] and "1,000 images" in result["data"]
     assert result["test_accuracy"] >= 0.88
     record = card.read_text()
     assert "### `cnn` evaluation record" in record and f"- test_accuracy: {result['test_accuracy']}" in record
-    assert "python -m core.evaluate cnn --record" in record
+    assert "python -m core.evaluate cnn --record --models-md" in record
 
 
 def test_ddpm_samples_are_chunked_seeded_and_resume_from_the_cache(tmp_path, monkeypatch):

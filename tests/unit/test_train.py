@@ -39,7 +39,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(name, tmp_path, monkeypa
     """A run cut off after its first epoch and resumed ends bit-for-bit where an uninterrupted run does,
     because the run state carries the data-order generator and torch's global random state (dropout,
     sampling) as well as the weights and optimizer."""
-    run = ["--epochs", "2", "--limit", "128", "--batch-size", "32"]
+    run = ["--epochs", "2", "--limit", "128", "--batch-size", "32", "--device", "cpu"]
     train_main([name, *run, "--out", str(tmp_path / "a"), "--run-dir", str(tmp_path / "ra")])
     trainer = importlib.import_module(TRAINERS[name])
     save = trainer.save_run_state
@@ -63,7 +63,7 @@ def test_an_interrupted_ddpm_run_resumes_mid_epoch_to_the_same_weights(tmp_path,
     """The DDPM checkpoints on a timer, mid-epoch: the run state also keeps the epoch's permutation and the
     position in it, so the resumed run sees the batches the uninterrupted one saw (6 steps cross an epoch)."""
     import core.train.ddpm as trainer
-    run = ["ddpm", "--steps", "6", "--limit", "64", "--batch-size", "16", "--checkpoint-minutes", "0"]
+    run = ["ddpm", "--steps", "6", "--limit", "64", "--batch-size", "16", "--checkpoint-minutes", "0", "--device", "cpu"]
     train_main([*run, "--out", str(tmp_path / "a"), "--run-dir", str(tmp_path / "ra")])
     save, saves = trainer.save_run_state, []
 
@@ -134,3 +134,27 @@ def test_ema_warm_up_then_tracks_slowly():
         ema.model.weight.fill_(0.0)
     ema.update(model, step=0)  # warm-up decay min(0.999, 1/10) = 0.1: moves 90% of the way
     assert torch.allclose(ema.model.weight, torch.tensor([[0.9]]))
+
+
+def test_a_state_file_without_random_state_resumes_on_a_fresh_stream(tmp_path):
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "s.safetensors"
+    save_run_state(path, 40, {"model": model}, {"opt": opt}, generator=torch.Generator().manual_seed(3))
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    old = {k: v for k, v in load_file(str(path)).items() if not k.startswith("rng/")}
+    save_file(old, str(path), metadata=meta)  # as written before the random state was kept
+    gen = torch.Generator().manual_seed(3)
+    load_run_state(path, {"model": model}, {"opt": opt}, gen)
+    assert torch.equal(torch.rand(4, generator=gen), torch.rand(4, generator=torch.Generator().manual_seed(43)))
+
+
+def test_resuming_with_another_limit_is_refused():
+    from core.train.common import Batches
+    order = Batches(64, 16, torch.Generator().manual_seed(0))
+    next(order)
+    with pytest.raises(SystemExit, match="shuffles 64 images but this run has 128: resume with the same --limit"):
+        Batches(128, 16, torch.Generator()).load_state(order.state())
