@@ -53,6 +53,10 @@ def _replace_atomically(path: Path, write) -> None:
         raise
 
 
+def _write_text_atomically(path: Path, text: str) -> None:
+    _replace_atomically(path, lambda tmp: Path(tmp).write_text(text))
+
+
 def read_manifest(root: Path = ASSETS) -> dict[str, dict]:
     path = _manifest_path(root)
     if not path.is_file():
@@ -73,7 +77,7 @@ def record(path: Path, root: Path = ASSETS) -> str:
         files = read_manifest(root)
         files[path.relative_to(root).as_posix()] = {"sha256": digest, "bytes": path.stat().st_size}
         text = json.dumps({"files": dict(sorted(files.items()))}, indent=2) + "\n"
-        _replace_atomically(_manifest_path(root), lambda tmp: Path(tmp).write_text(text))
+        _write_text_atomically(_manifest_path(root), text)
     return digest
 
 
@@ -108,7 +112,7 @@ def save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] 
 def write_json(path: Path, obj: dict, root: Path = ASSETS) -> str:
     """Write a JSON config atomically and record it in the manifest (the DDPM's configs are checked on load)."""
     path = Path(path)
-    _replace_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    _write_text_atomically(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
     return record(path, root)
 
 

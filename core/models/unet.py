@@ -3,9 +3,8 @@
 Hand-written rather than diffusers' UNet2DModel because, timed on this project's 2-core CPU at batch 128 (one
 AdamW step on 2 threads; the figures are in assets/MODELS.md), UNet2DModel at a comparable size (0.95M parameters,
 channels 32/48/64) took 1.41 s per step against 1.01 s for this one, and the model must train for hours on such
-a machine. It keeps UNet2DModel's
-calling convention, `model(sample, timestep, class_labels)`, and predicts the noise epsilon, so diffusers'
-schedulers (DDPM, DDIM, DPM-Solver++, Euler) drive it unchanged.
+a machine. It keeps UNet2DModel's calling convention, `model(sample, timestep, class_labels)`, and predicts the
+noise epsilon, so diffusers' schedulers (DDPM, DDIM, DPM-Solver++, Euler) drive it unchanged.
 
 Class index `num_classes` is the "no class" token: training drops the label to it 10% of the time, which is
 what makes classifier-free guidance possible.

@@ -24,7 +24,8 @@ def image_tensors(split: str, limit: int | None = None, scale: str = "unit") -> 
     data = load_split(split)
     images, labels = data.images, data.labels
     if limit is not None and limit < len(labels):
-        idx = np.arange(max(1, limit)) * len(labels) // max(1, limit)  # evenly spaced, to the end of the set
+        limit = max(1, limit)
+        idx = np.arange(limit) * len(labels) // limit  # evenly spaced, to the end of the set
         images, labels = images[idx], labels[idx]
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     if scale == "signed":
