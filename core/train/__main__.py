@@ -32,16 +32,21 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--device", choices=CHOICES, default="auto", help="where to train (auto: cuda, then mps, then cpu)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--cond-dropout", type=float,
+                   help="ddpm only: share of labels dropped to the no-class token (trains the unconditional branch)")
     p.add_argument("--init", type=Path, help="ddpm only: start from these exported weights (a warm start)")
     p.add_argument("--run-dir", type=Path, help="resumable state goes here (default runs/NAME)")
     p.add_argument("--out", type=Path, default=ASSETS, help="where weights, manifest and MODELS.md go")
     args = p.parse_args(argv)
     step_based = args.name == "ddpm"
-    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--init", args.init)):
+    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--init", args.init),
+                        ("--cond-dropout", args.cond_dropout)):
         if value is not None and not step_based:
             p.error(f"{flag} is for ddpm, which counts steps; {args.name} trains for --epochs.")
     if args.epochs is not None and step_based:
         p.error("--epochs is for the epoch-based trainers; ddpm trains for --steps (or --minutes).")
+    if args.cond_dropout is not None and not 0 <= args.cond_dropout < 1:
+        p.error("--cond-dropout is a share of batches, from 0 up to (not including) 1.")
     try:
         args.device = set_device(args.device)
     except ValueError as e:

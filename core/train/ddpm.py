@@ -1,4 +1,6 @@
-"""Train the class-conditional DDPM noise predictor (core/models/unet.py) with 10% condition dropout and an EMA.
+"""Train the class-conditional DDPM noise predictor (core/models/unet.py) with condition dropout (the share of
+batches' labels replaced by the "no class" token, which trains the unconditional branch that classifier-free
+guidance extrapolates from; 10% by default) and an EMA.
 
 The loss is Ho et al.'s simple objective: || eps - eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t, y) ||^2.
 """
@@ -18,9 +20,8 @@ from core.models.unet import UNet
 from core.train.common import (EMA, RUNS, Batches, Checkpointer, check_remaining, image_tensors, load_run_state,
                                param_count, save_run_state)
 
-DEFAULTS = {"steps": 12000, "batch_size": 128, "lr": 2e-4}
+DEFAULTS = {"steps": 12000, "batch_size": 128, "lr": 2e-4, "cond_dropout": 0.1}
 CHANNELS = (32, 64, 128)
-COND_DROPOUT = 0.1
 
 
 def export(ema_model: UNet, scheduler, out_dir, step: int) -> list[str]:
@@ -62,7 +63,7 @@ def train(args) -> dict:
     while step < args.steps and (deadline is None or time.monotonic() < deadline):
         idx = next(order)
         x0, y = x_all[idx], y_all[idx].clone()  # noised on the CPU, where the seeded generator lives
-        y[torch.rand(len(y), generator=gen) < COND_DROPOUT] = model.num_classes  # the "no class" token
+        y[torch.rand(len(y), generator=gen) < args.cond_dropout] = model.num_classes  # the "no class" token
         x0 = torch.where(torch.rand(len(y), 1, 1, 1, generator=gen) < 0.5, x0, x0.flip(-1))
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(y),), generator=gen)
         eps = torch.randn(x0.shape, generator=gen)
