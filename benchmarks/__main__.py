@@ -79,7 +79,7 @@ def random_resnet18_cache(torch_home: Path) -> None:
     """resnet18 with seeded random weights, saved where torch hub keeps ImageNet weights: timing needs the
     architecture, not the training, and nothing can be downloaded here."""
     os.environ["TORCH_HOME"] = str(torch_home)
-    from core.vision_models import checkpoint_path
+    from core.vision import checkpoint_path
     path = checkpoint_path("resnet18")
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)

@@ -20,7 +20,7 @@ import torch
 from core import checkpoints, metrics
 from core.data import ASSETS
 from core.device import seed_everything
-from core.diffusion import make_scheduler, sample
+from core.diffusion.sampling import make_scheduler, sample
 from core.models import MODELS, ddpm_scheduler_config, load
 from core.models.gan import init_weights
 from core.train.common import append_model_card, image_tensors

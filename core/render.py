@@ -1,4 +1,5 @@
-"""Arrays to pictures: PIL images, labelled grids, heatmap overlays, and plotly figures in one lean theme.
+"""Arrays to pictures: PIL images, labelled grids of tiles (with a header and a colour bar, and a click mapped back
+to its tile), heatmap overlays, and plotly figures in one lean theme.
 
 Colour maps come from plotly's named colour scales, so a PIL heatmap and a plotly figure of the same data use
 the same colours. Every mapping from values to colours is explicit about what it normalises over.
@@ -6,12 +7,14 @@ the same colours. Every mapping from values to colours is explicit about what it
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from plotly.colors import sample_colorscale
+
+from core.arrays import to_numpy
 
 FONT = "Inter, system-ui, -apple-system, Segoe UI, sans-serif"
 THEME = go.layout.Template(layout=go.Layout(
@@ -26,6 +29,9 @@ THEME = go.layout.Template(layout=go.Layout(
 ))
 
 # How signed outputs become display values; the text is what the UI states next to the picture.
+PAD, LABEL_HEIGHT = 4, 14  # grid() lays tiles out with these; tile_at() reads clicks back with the same numbers
+HEADER_FONT = 13
+
 DISPLAY_MODES = {
     "abs": "absolute value |x|, scaled so the largest |x| is white",
     "signed": "signed diverging: 0 is white, negative blue, positive red, symmetric around 0",
@@ -43,12 +49,6 @@ def colormap(name: str) -> np.ndarray:
     """A 256x3 uint8 lookup table sampled from plotly's colour scale `name` (e.g. "Viridis", "RdBu_r")."""
     colours = sample_colorscale(name, np.linspace(0, 1, 256).tolist(), colortype="tuple")
     return np.clip(np.round(np.array(colours) * 255), 0, 255).astype(np.uint8)
-
-
-def to_numpy(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().float().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 def normalise(x, mode: str = "minmax") -> tuple[np.ndarray, tuple[float, float]]:
@@ -96,7 +96,7 @@ def upscale(img: Image.Image, min_side: int = 224) -> Image.Image:
 
 
 def grid(images: list[Image.Image], labels: list[str] | None = None, columns: int = 8, cell: int = 96,
-         pad: int = 4, label_height: int = 14) -> Image.Image:
+         pad: int = PAD, label_height: int = LABEL_HEIGHT) -> Image.Image:
     """Tile images into one picture, each scaled to `cell` pixels square, with an optional label under each."""
     if not images:
         raise ValueError("grid() needs at least one image")
@@ -122,15 +122,53 @@ def overlay(base: Image.Image, heat, alpha: float = 0.5, cmap: str = "Jet") -> I
     return Image.blend(base.convert("RGB"), heat_img, alpha)
 
 
-def heatmap(z, x_labels=None, y_labels=None, title: str | None = None, colorscale: str = "Viridis",
-            zmin: float | None = None, zmax: float | None = None, colorbar_title: str = "",
-            text_format: str | None = None) -> go.Figure:
-    """An interactive heatmap with row 0 at the top, as matrices are read; hover shows the exact value."""
-    z = to_numpy(z)
-    fig = figure(title)
-    fig.add_trace(go.Heatmap(z=z, x=x_labels, y=y_labels, colorscale=colorscale, zmin=zmin, zmax=zmax,
-                             colorbar=dict(title=colorbar_title, thickness=12),
-                             texttemplate=text_format, hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(side="top")
-    return fig
+@dataclass(frozen=True)
+class Grid:
+    """A sheet of tiles under a header, and what is needed to read it and to map a click back to a tile."""
+    image: Image.Image
+    channels: list[int]   # what each tile shows, in order: a channel number, or a tile's own index
+    columns: int
+    cell: int
+    top: int              # height of the header above the tiles
+    colour_note: str      # the colour scale in words, with its numbers
+    value_range: tuple[float, float]
+
+
+def font(size: int = HEADER_FONT) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def colorbar(cmap: str, width: int, height: int = 12) -> Image.Image:
+    row = apply_colormap(np.linspace(0, 1, width), cmap)
+    return Image.fromarray(np.repeat(row[None], height, axis=0))
+
+
+def with_header(sheet: Image.Image, lines: list[str], cmap: str | None, low: str, high: str) -> tuple[Image.Image, int]:
+    """The sheet under a few lines of text and a labelled colour bar; returns the picture and the header height."""
+    header_font = font()
+    line_h = HEADER_FONT + 5
+    bar_h = 30 if cmap else 0
+    top = PAD + line_h * len(lines) + bar_h
+    width = max(sheet.width, 420)
+    out = Image.new("RGB", (width, top + sheet.height), "white")
+    draw = ImageDraw.Draw(out)
+    for i, line in enumerate(lines):
+        draw.text((PAD + 2, PAD + i * line_h), line, fill="#111827", font=header_font)
+    if cmap:
+        y = PAD + line_h * len(lines) + 2
+        low_w = int(draw.textlength(low, font=header_font))
+        out.paste(colorbar(cmap, 200), (PAD + 8 + low_w, y + 2))
+        draw.text((PAD + 2, y), low, fill="#374151", font=header_font)
+        draw.text((PAD + 14 + low_w + 200, y), high, fill="#374151", font=header_font)
+    out.paste(sheet, (0, top))
+    return out, top
+
+
+def tile_at(grid: Grid, x: float, y: float) -> int | None:
+    """What the tile under pixel (x, y) of grid.image shows, or None between tiles and in the header."""
+    col, dx = divmod(int(x) - PAD, grid.cell + PAD)
+    row, dy = divmod(int(y) - grid.top - PAD, grid.cell + PAD + LABEL_HEIGHT)
+    if x < PAD or y < grid.top + PAD or col >= grid.columns or dx >= grid.cell or dy >= grid.cell + LABEL_HEIGHT:
+        return None
+    i = row * grid.columns + col
+    return grid.channels[i] if i < len(grid.channels) else None

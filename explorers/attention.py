@@ -8,20 +8,21 @@ core.attention and core.attention_render do the work.
 No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import gradio as gr
 import numpy as np
 from gradio.data_classes import FileData
 
-from core import attention as att, attention_render as ar, image_attention as ia, text_attention as ta
-from core import device as devices
-from core.feature_render import Grid, tile_at
+from core.attention import maths as att
+from core.attention import figures as ar
+from core.attention import image as ia
+from core.attention import text as ta
+from core import device as devices, render
 from core.images import open_image, to_data_url
 from core.validate import as_bool, as_choice, as_float, as_int
-from explorers.common import user_errors
-from explorers.convolution import LATEX, message_figure, uploaded_path
-from explorers.convolution_network import gallery_indices, inputs_column, sample_image
+from explorers.common import LATEX, message_figure, outputs, skipped, uploaded_path, user_errors
+from explorers.inputs import gallery_indices, input_column, sample_image
 
 DECIMALS = 7  # API matrices are rounded to this: 512 rounded weights still sum to 1 within 3e-5
 EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
@@ -206,7 +207,7 @@ def rollout_figure(v: TextView):
                             + (HIDE_NOTE if v.hide_special else ""))
 
 
-def model_view_state(grid: Grid) -> dict:
+def model_view_state(grid: render.Grid) -> dict:
     return {"columns": grid.columns, "cell": grid.cell, "top": grid.top, "count": len(grid.channels)}
 
 
@@ -256,6 +257,23 @@ def notice_markdown(v: TextView) -> str:
     return "  \n".join(parts)
 
 
+class TextViews(NamedTuple):
+    model: object
+    layer: object
+    head: object
+    notice: str
+    heatmap: object
+    model_view: object
+    grid_info: dict
+    rollout: object
+    token: object
+    focus: object
+    entropy: object
+    ranking: str
+    scores: object
+    scores_note: str
+
+
 @user_errors
 @devices.gpu
 def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature, scale):
@@ -267,14 +285,14 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature
     i = focus_index(r, word)
     grid = ar.model_view(r.attentions, r.special if v.hide_special else None)
     # gr.update, not gr.Slider(...): build() calls this inside the Blocks, where a constructor adds a component.
-    return (gr.update(value=tm.name if v.note is None else "default"),
-            gr.update(maximum=tm.num_layers - 1, value=v.layer),
-            gr.update(choices=head_choices(tm.num_heads), value=v.head),
-            notice_markdown(v), heatmap_figure(v), grid.image, model_view_state(grid), rollout_figure(v),
-            gr.update(choices=token_choices(r.tokens), value=i),
-            ar.focus_figure(v.attention, r.tokens, i, v.where),
-            ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
-            *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
+    return TextViews(gr.update(value=tm.name if v.note is None else "default"),
+                     gr.update(maximum=tm.num_layers - 1, value=v.layer),
+                     gr.update(choices=head_choices(tm.num_heads), value=v.head),
+                     notice_markdown(v), heatmap_figure(v), grid.image, model_view_state(grid), rollout_figure(v),
+                     gr.update(choices=token_choices(r.tokens), value=i),
+                     ar.focus_figure(v.attention, r.tokens, i, v.where),
+                     ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
+                     *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
 
 
 @user_errors
@@ -305,8 +323,8 @@ def open_head(state, evt: gr.SelectData):
     """A click on a model-view thumbnail opens that layer and head in the heatmap."""
     if not state or not evt.index:
         return gr.skip(), gr.skip(), gr.skip()
-    grid = Grid(None, list(range(state["count"])), state["columns"], state["cell"], state["top"], "", (0, 0))
-    i = tile_at(grid, *evt.index[:2])
+    grid = render.Grid(None, list(range(state["count"])), state["columns"], state["cell"], state["top"], "", (0, 0))
+    i = render.tile_at(grid, *evt.index[:2])
     if i is None:
         return gr.skip(), gr.skip(), gr.skip()
     layer, head = divmod(i, state["columns"])
@@ -325,15 +343,36 @@ def image_model_choices() -> list[tuple[str, str]]:
     return [(f"{name} ({ia.availability(name)})", name) for name in ia.NAMES]
 
 
+class ImageViews(NamedTuple):
+    image_model: object
+    image_layer: object
+    image_head: object
+    image_note: str
+    cls_image: object
+    cls_note: str
+    rollout_image: object
+    rollout_note: str
+    grid_image: object
+    patch_grid: dict
+    grid_note: str
+    patch_image: object
+    patch_note: str
+
+
 @user_errors
 @devices.gpu
 def image_ui(image, model, layer, head, opacity, patch):
     if image is None:
-        return (gr.skip(),) * 13
+        return skipped(ImageViews)
     return image_panels(image_view(image, model, layer, head), opacity, patch)
 
 
-def image_panels(v: ImageView, opacity, patch):
+@devices.gpu
+def new_image_views(img, model, layer, head, opacity, patch) -> ImageViews:
+    return image_panels(picture_view(img, model, layer, head), opacity, patch)
+
+
+def image_panels(v: ImageView, opacity, patch) -> ImageViews:
     """Every image output for one view: the controls fitted to the model, the overlays, the grid and the notes."""
     r = v.run
     if v.note:
@@ -354,21 +393,24 @@ def image_panels(v: ImageView, opacity, patch):
                   f"CLS row over the patches: from {v.rollout.min():.3f} to {v.rollout.max():.3f}. Jet: blue 0, red "
                   "the maximum. It does not depend on the layer and head chosen above.")
     grid_picture = ar.patch_grid_picture(r.seen, r.grid, picked)
-    return (gr.update(choices=image_model_choices(), value=r.vm.name),
-            gr.update(maximum=r.num_layers - 1, value=v.layer),
-            gr.update(choices=head_choices(r.num_heads), value=v.head), model_md,
-            ar.heat_overlay(r.seen, v.cls, alpha, r.grid), cls_md,
-            ar.heat_overlay(r.seen, v.rollout, alpha, r.grid), rollout_md,
-            grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),
-            ar.heat_overlay(r.seen, ia.patch_map(r, v.layer, v.head, picked), alpha, r.grid, picked), patch_md)
+    return ImageViews(gr.update(choices=image_model_choices(), value=r.vm.name),
+                      gr.update(maximum=r.num_layers - 1, value=v.layer),
+                      gr.update(choices=head_choices(r.num_heads), value=v.head), model_md,
+                      ar.heat_overlay(r.seen, v.cls, alpha, r.grid), cls_md,
+                      ar.heat_overlay(r.seen, v.rollout, alpha, r.grid), rollout_md,
+                      grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),
+                      ar.heat_overlay(r.seen, ia.patch_map(r, v.layer, v.head, picked), alpha, r.grid, picked),
+                      patch_md)
 
 
-def pick_patch(state, evt: gr.SelectData):
-    """A click on the patch grid picks the patch under it."""
-    if not state or not evt.index:
-        return gr.skip()
-    patch = ia.patch_at(tuple(state["size"]), tuple(state["grid"]), *evt.index[:2])
-    return gr.skip() if patch is None else patch
+@user_errors
+@devices.gpu
+def pick_patch(state, image, model, layer, head, opacity, evt: gr.SelectData):
+    """A click on the patch grid picks the patch under it and redraws every image view for it."""
+    patch = ia.patch_at(tuple(state["size"]), tuple(state["grid"]), *evt.index[:2]) if state and evt.index else None
+    if patch is None or image is None:
+        return gr.skip(), *skipped(ImageViews)
+    return patch, *image_panels(image_view(image, model, layer, head), opacity, patch)
 
 
 # ---------------------------------------------------------------- layout
@@ -520,11 +562,10 @@ def build(demo: gr.Blocks) -> None:
     vit = ia.load(ia.BUNDLED)
     first_image = sample_image(gallery_indices()[0])
     first_patch = 5
-    (_, _, _, image_md0, cls0, cls_md0, roll_img0, roll_md0, grid_img0, patch_grid0, grid_md0, patch_img0,
-     patch_md0) = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, first_patch)
+    start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, first_patch)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            image = inputs_column(first_image, "attn")
+            column = input_column(first_image, "attn")
         with gr.Column(scale=1, min_width=300):
             image_model = gr.Dropdown(image_model_choices(), value=ia.BUNDLED, label="Model",
                                       elem_id="attn-image-model")
@@ -535,32 +576,34 @@ def build(demo: gr.Blocks) -> None:
             opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity", elem_id="attn-opacity")
             patch = gr.Number(first_patch, precision=0, minimum=0, label="Patch (or click the patch grid)",
                               elem_id="attn-patch")
-            image_note = gr.Markdown(image_md0, elem_id="attn-image-note")
+            image_note = gr.Markdown(start.image_note, elem_id="attn-image-note")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=240):
-            cls_img = gr.Image(cls0, type="pil", format="png", interactive=False, label="CLS → patches",
-                               elem_id="attn-cls")
-            cls_note = gr.Markdown(cls_md0, elem_id="attn-cls-note")
+            cls_image = gr.Image(start.cls_image, type="pil", format="png", interactive=False,
+                                 label="CLS → patches", elem_id="attn-cls")
+            cls_note = gr.Markdown(start.cls_note, elem_id="attn-cls-note")
         with gr.Column(min_width=240):
-            rollout_img = gr.Image(roll_img0, type="pil", format="png", interactive=False,
-                                   label="Rollout: CLS row, all layers", elem_id="attn-image-rollout")
-            rollout_note = gr.Markdown(roll_md0, elem_id="attn-image-rollout-note")
+            rollout_image = gr.Image(start.rollout_image, type="pil", format="png", interactive=False,
+                                     label="Rollout: CLS row, all layers", elem_id="attn-image-rollout")
+            rollout_note = gr.Markdown(start.rollout_note, elem_id="attn-image-rollout-note")
         with gr.Column(min_width=240):
-            grid_img = gr.Image(grid_img0, type="pil", format="png", interactive=False, label="Patch grid (click a patch)",
-                                elem_id="attn-patch-grid")
-            grid_note = gr.Markdown(grid_md0, elem_id="attn-grid-note")
+            grid_image = gr.Image(start.grid_image, type="pil", format="png", interactive=False,
+                                  label="Patch grid (click a patch)", elem_id="attn-patch-grid")
+            grid_note = gr.Markdown(start.grid_note, elem_id="attn-grid-note")
         with gr.Column(min_width=240):
-            patch_img = gr.Image(patch_img0, type="pil", format="png", interactive=False, label="The picked patch → patches",
-                                 elem_id="attn-patch-map")
-            patch_note = gr.Markdown(patch_md0, elem_id="attn-patch-note")
-    patch_grid = gr.State(patch_grid0)
+            patch_image = gr.Image(start.patch_image, type="pil", format="png", interactive=False,
+                                   label="The picked patch → patches", elem_id="attn-patch-map")
+            patch_note = gr.Markdown(start.patch_note, elem_id="attn-patch-note")
+    patch_grid = gr.State(start.patch_grid)
     with gr.Accordion("Explain: Q, K, V and softmax, heads and W^O, √d_k, rollout, and why attention is not an "
                       "explanation", open=False, elem_id="attn-explain"):
         gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="attn-explain-text")
 
     text_inputs = [text, pair, model, layer, head, hide, word, temperature, scale]
-    text_outputs = [model, layer, head, notice, heatmap, model_view, grid_info, rollout, token, focus, entropy,
-                    ranking, scores, scores_note]
+    text_outputs = outputs(TextViews, dict(
+        model=model, layer=layer, head=head, notice=notice, heatmap=heatmap, model_view=model_view,
+        grid_info=grid_info, rollout=rollout, token=token, focus=focus, entropy=entropy, ranking=ranking,
+        scores=scores, scores_note=scores_note))
     selection_args = ([text, pair, model, layer, head, hide, token, temperature, scale],
                       [heatmap, focus, scores, scores_note])
     gr.on([demo.load, run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs,
@@ -574,12 +617,17 @@ def build(demo: gr.Blocks) -> None:
     gr.on([temperature.release, scale.input], scores_ui, [text, pair, model, layer, head, temperature, scale],
           [scores, scores_note], trigger_mode="always_last", **private)
 
-    image_inputs = [image, image_model, image_layer, image_head, opacity, patch]
-    image_outputs = [image_model, image_layer, image_head, image_note, cls_img, cls_note, rollout_img, rollout_note,
-                     grid_img, patch_grid, grid_note, patch_img, patch_note]
-    gr.on([image.change, image_model.input, image_layer.release, image_head.input, opacity.release, patch.submit],
-          image_ui, image_inputs, image_outputs, trigger_mode="always_last", **private)
-    grid_img.select(pick_patch, patch_grid, patch, **private).then(image_ui, image_inputs, image_outputs, **private)
+    image = column.image
+    image_outputs = outputs(ImageViews, dict(
+        image_model=image_model, image_layer=image_layer, image_head=image_head, image_note=image_note,
+        cls_image=cls_image, cls_note=cls_note, rollout_image=rollout_image, rollout_note=rollout_note,
+        grid_image=grid_image, patch_grid=patch_grid, grid_note=grid_note, patch_image=patch_image,
+        patch_note=patch_note))
+    settings = [image_model, image_layer, image_head, opacity, patch]
+    column.on_new_image(new_image_views, settings, image_outputs)
+    gr.on([image_model.input, image_layer.release, image_head.input, opacity.release, patch.submit],
+          image_ui, [image, *settings], image_outputs, trigger_mode="always_last", **private)
+    grid_image.select(pick_patch, [patch_grid, image, *settings[:-1]], [patch, *image_outputs], **private)
     gr.api(attention_text, api_name="attention_text")
     gr.api(attention_scores, api_name="attention_scores")
     gr.api(attention_image, api_name="attention_image")

@@ -1,15 +1,24 @@
-"""What every explorer's handlers share: turning core's ValueErrors into gr.Error, and reading image inputs."""
+"""What every explorer shares: turning core's ValueErrors into gr.Error, reading image inputs safely, the LaTeX
+delimiters of the Explain panels, and the figure that stands in for a view with a message."""
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import logging
+from pathlib import Path
 
 import gradio as gr
+import plotly.graph_objects as go
+from gradio.utils import get_upload_folder
 
+from core import render
 from core.checkpoints import CheckpointError
+from core.images import ImageError
 
 log = logging.getLogger(__name__)
+
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 
 def user_errors(fn):
@@ -51,3 +60,45 @@ def file_path(image) -> str | None:
     if isinstance(image, dict):
         return image.get("path")
     return getattr(image, "path", image if isinstance(image, str) else None)
+
+
+def uploaded_path(image) -> str:
+    """The server path of an image input, refused unless it lies in gradio's upload folder: an API caller may
+    send any dict with a "path", and must not be able to make the server read its other files."""
+    path = file_path(image)
+    if path is None or str(path).strip() == "":
+        raise ImageError("No image was given. Upload an image or pick one of the bundled photos.")
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
+        raise ImageError("The image must be uploaded to the server (gradio_client: handle_file(path)); "
+                         "server-side paths are not accepted.")
+    return str(resolved)
+
+
+def message_figure(text: str) -> go.Figure:
+    fig = render.figure(height=200)
+    fig.add_annotation(text=text, showarrow=False, font=dict(size=14, color="#b91c1c"), x=0.5, y=0.5,
+                       xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def outputs(fields: type, components: dict) -> list:
+    """The components a handler returning the NamedTuple `fields` feeds, in its field order, picked by name from
+    `components`: the fields are the one place where the order is written down."""
+    missing = [f for f in fields._fields if f not in components]
+    if missing:
+        raise TypeError(f"{fields.__name__} has no component for {', '.join(missing)}.")
+    return [components[f] for f in fields._fields]
+
+
+def skipped(fields: type):
+    """A `fields` NamedTuple that leaves every one of its components as it is."""
+    return fields(*(gr.skip(),) * len(fields._fields))
+
+
+def combined(name: str, *parts: type) -> type:
+    """A NamedTuple type with the fields of `parts`, in order, for a handler that feeds several groups of views;
+    build one with keywords, `combined(**a._asdict(), **b._asdict())`, so no value can land in another's place."""
+    return collections.namedtuple(name, [f for part in parts for f in part._fields])

@@ -6,19 +6,23 @@ the UI's pictures come from; core.vision_models, core.features, core.gradcam and
 No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import gradio as gr
 import numpy as np
 from gradio.data_classes import FileData
 from PIL import Image
 
-from core import device as devices, feature_render, features, gradcam, render, vision_models
-from core.data import CLASSES, load_sample
-from core.images import open_image, to_data_url, to_rgb
+from core import device as devices, render
+from core.convolution import network_figures as figures
+from core import probability
+from core.convolution import features
+from core.convolution import gradcam
+from core.convolution import vision_models
+from core.images import open_image, to_data_url
 from core.validate import as_choice, as_float, as_int
-from explorers.common import user_errors
-from explorers.convolution import LATEX, message_figure, uploaded_path
+from explorers.common import LATEX, combined, message_figure, outputs, skipped, uploaded_path, user_errors
+from explorers.inputs import gallery_indices, input_column, sample_image
 
 TOP_K_MAX = 1024
 SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("pick channels", "pick")]
@@ -27,20 +31,10 @@ PREDICTED = -1  # the Grad-CAM target dropdown's "whatever the model predicts"
 PICTURE_SIDE = 224  # small inputs are enlarged to at least this, nearest neighbour, so pixels stay square
 
 
-def gallery_indices() -> list[int]:
-    """The first test sample of each class, in class order."""
-    labels = load_sample("test").labels
-    return [int(np.flatnonzero(labels == c)[0]) for c in range(len(CLASSES))]
-
-
-def sample_image(index: int) -> Image.Image:
-    return Image.fromarray(load_sample("test").images[index])
-
-
 # ---------------------------------------------------------------- computing: the API and the UI share these
 
 
-def model_for(model) -> tuple[vision_models.VisionModel, Optional[str]]:
+def model_for(model) -> tuple[vision_models.ConvNet, Optional[str]]:
     return vision_models.resolve(as_choice(model, "model", vision_models.NAMES))
 
 
@@ -55,13 +49,13 @@ def layer_json(layer: vision_models.Layer) -> dict:
 
 @dataclass(frozen=True)
 class FeatureView:
-    vm: vision_models.VisionModel
+    vm: vision_models.ConvNet
     note: Optional[str]
     acts: features.Activations
     layer: vision_models.Layer
     means: np.ndarray
     order: np.ndarray
-    grid: feature_render.Grid
+    grid: render.Grid
 
 
 def feature_view(img: Image.Image, model, layer, top_k, normalize, channels=None) -> FeatureView:
@@ -71,28 +65,28 @@ def feature_view(img: Image.Image, model, layer, top_k, normalize, channels=None
         layer = None
     info = vm.layer(layer or vm.default_layer)
     k = as_int(top_k, "top_k", 1, TOP_K_MAX)
-    normalize = as_choice(normalize, "normalize", feature_render.NORMALIZE)
+    normalize = as_choice(normalize, "normalize", figures.NORMALIZE)
     acts = features.run(vm, img)
     maps = acts.maps[info.name]
     means, order = features.channel_ranking(maps)
     shown = features.pick_channels(order, k, channels)
     what = (f"Channels {', '.join(map(str, shown))}, as picked" if channels
             else f"Top {len(shown)} of {maps.shape[0]} channels by mean activation")
-    grid = feature_render.feature_grid(maps, shown, means, info.name, normalize, features.peak(acts), what)
+    grid = figures.feature_grid(maps, shown, means, info.name, normalize, features.peak(acts), what)
     return FeatureView(vm, note, acts, info, means, order, grid)
 
 
 def predictions(img: Image.Image, model, temperature):
-    t = as_float(temperature, "temperature", 0, features.MAX_TEMPERATURE, lo_inclusive=False)
+    t = as_float(temperature, "temperature", 0, probability.MAX_TEMPERATURE, lo_inclusive=False)
     vm, note = model_for(model)
     acts = features.run(vm, img)
-    return vm, note, acts, features.softmax(acts.logits, t), features.softmax(acts.logits), t
+    return vm, note, acts, probability.softmax(acts.logits, t), probability.softmax(acts.logits), t
 
 
 def cam_view(img: Image.Image, model, target):
     vm, note = model_for(model)
     acts = features.run(vm, img)
-    probs = features.softmax(acts.logits)
+    probs = probability.softmax(acts.logits)
     predicted = int(np.argmax(probs))
     if target is None or target == PREDICTED:
         target = predicted
@@ -148,7 +142,7 @@ def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) 
             "probabilities": probs.tolist(), "predicted": int(top[0]), "predicted_label": vm.labels[top[0]],
             "top": [{"index": int(i), "label": vm.labels[i], "probability": float(probs[i]),
                      "probability_t1": float(base[i])} for i in top],
-            "entropy": features.entropy(probs), "entropy_t1": features.entropy(base)}
+            "entropy": probability.entropy(probs), "entropy_t1": probability.entropy(base)}
 
 
 @user_errors
@@ -166,11 +160,50 @@ def conv_gradcam(image: FileData, model: str = "cnn", target: Optional[int] = No
 # ---------------------------------------------------------------- UI handlers
 
 
+class FeatureViews(NamedTuple):
+    seen: object
+    seen_note: str
+    grid: object
+    grid_note: str
+    kernels: object
+    overview: object
+    grid_info: dict
+    channel: int
+
+
+class ChannelViews(NamedTuple):
+    channel_plot: object
+    channel_note: str
+
+
+class PredictionViews(NamedTuple):
+    prediction: object
+    prediction_note: str
+
+
+class CamViews(NamedTuple):
+    cam_image: object
+    cam_note: str
+
+
+class ModelControls(NamedTuple):
+    model: object
+    layer: object
+    model_note: str
+    table: list
+    target: object
+
+
+LayerViews = combined("LayerViews", FeatureViews, ChannelViews)
+SectionViews = combined("SectionViews", FeatureViews, ChannelViews, PredictionViews, CamViews)
+ModelViews = combined("ModelViews", ModelControls, SectionViews)
+
+
 def model_choices() -> list[tuple[str, str]]:
     return [(f"{name} ({vision_models.availability(name)})", name) for name in vision_models.NAMES]
 
 
-def layer_rows(vm: vision_models.VisionModel) -> list[list]:
+def layer_rows(vm: vision_models.ConvNet) -> list[list]:
     return [[layer.name, layer.kind, "×".join(map(str, layer.shape)), layer.params, layer.param_formula]
             for layer in vm.layers]
 
@@ -184,129 +217,152 @@ def target_choices(vm) -> list[tuple[str, int]]:
     return [("the predicted class", PREDICTED), *[(f"{i}: {label}", i) for i, label in enumerate(vm.labels)]]
 
 
-@user_errors
-def model_ui(model, progress=gr.Progress(track_tqdm=True)):
-    """Load (perhaps download) a model; offline, say so in one line and fall back to the cnn."""
-    progress(0, desc=f"Loading {model}")
-    vm, note = model_for(model)
-    if note:
-        gr.Warning(note)
-    return (gr.Dropdown(choices=model_choices(), value=vm.name),
-            gr.Dropdown(choices=[layer.name for layer in vm.layers], value=vm.default_layer),
-            model_markdown(vm, note), layer_rows(vm), gr.Dropdown(choices=target_choices(vm), value=PREDICTED))
-
-
-def grid_state(grid: feature_render.Grid) -> dict:
+def grid_state(grid: render.Grid) -> dict:
     return {"channels": grid.channels, "columns": grid.columns, "cell": grid.cell, "top": grid.top}
 
 
-def features_outputs(v: FeatureView):
+def feature_views(v: FeatureView) -> FeatureViews:
     vm, layer = v.vm, v.layer
     kernel = features.kernels(vm, layer)
-    kernel_plot = (feature_render.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
+    kernel_plot = (figures.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
                    else message_figure(f"{layer.name} has no convolution before it"))
-    strip = feature_render.layer_strip(features.representatives(vm, v.acts))
+    strip = figures.layer_strip(features.representatives(vm, v.acts))
     seen_md = f"**What the model sees** ({'×'.join(map(str, vm.input_size))}): {v.acts.preprocessing}."
     grid_md = (f"**{layer.name}** ({layer.kind}, {layer.module_type}) → {'×'.join(map(str, layer.shape))}; "
                f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large.")
-    return (render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot, strip,
-            grid_state(v.grid), int(v.grid.channels[0]))
+    return FeatureViews(render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot,
+                        strip, grid_state(v.grid), int(v.grid.channels[0]))
 
 
-@user_errors
-@devices.gpu
-def features_ui(image, model, layer, show, top_k, picks, normalize):
-    if image is None:
-        return (gr.skip(),) * 8
+def shown_view(img: Image.Image, model, layer, show, top_k, picks, normalize) -> FeatureView:
     show = as_choice(show, "show", [value for _, value in SHOW_CHOICES])
     channels = features.parse_channels(picks) if show == "pick" else None
     if show == "pick" and not channels:
         raise ValueError("Type the channel numbers to show, e.g. 0, 5, 12.")
-    k = TOP_K_MAX if show == "all" else top_k
-    return features_outputs(feature_view(image_from(image), model, layer, k, normalize, channels))
+    return feature_view(img, model, layer, TOP_K_MAX if show == "all" else top_k, normalize, channels)
 
 
-def pick_from_grid(state, evt: gr.SelectData):
-    """A click on the feature-map grid selects the channel under it."""
-    if not state or not evt.index:
-        return gr.skip()
-    grid = feature_render.Grid(None, state["channels"], state["columns"], state["cell"], state["top"], "", (0, 0))
-    channel = feature_render.tile_at(grid, *evt.index[:2])
-    return gr.skip() if channel is None else channel
-
-
-@user_errors
-@devices.gpu
-def channel_ui(image, model, layer, channel):
-    if image is None:
-        return gr.skip(), gr.skip()
+def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
     vm, _ = model_for(model)
     info = vm.layer(layer or vm.default_layer)
-    acts = features.run(vm, image_from(image))
+    acts = features.run(vm, img)
     maps = acts.maps[info.name]
     c = as_int(channel, "channel", 0, maps.shape[0] - 1)
     means, order = features.channel_ranking(maps)
     kernel = features.kernels(vm, info)
-    fig = feature_render.channel_figure(np.asarray(acts.seen), None if kernel is None else kernel[c], maps[c], c,
-                                        info.name, info.conv)
+    fig = figures.channel_figure(np.asarray(acts.seen), None if kernel is None else kernel[c], maps[c], c,
+                                 info.name, info.conv)
     rank = int(np.flatnonzero(order == c)[0]) + 1
     k_note = (f"its kernel {info.conv}[{c}] has shape {list(kernel.shape[1:])} (first 8 input channels drawn, one "
               "shared blue-white-red scale)" if kernel is not None else "no convolution feeds it")
-    return fig, (f"Channel **{c}** of {info.name}: mean activation {means[c]:.4g}, rank {rank} of {len(order)}, "
-                 f"max {maps[c].max():.4g}; {k_note}.")
+    return ChannelViews(fig, f"Channel **{c}** of {info.name}: mean activation {means[c]:.4g}, rank {rank} of "
+                             f"{len(order)}, max {maps[c].max():.4g}; {k_note}.")
 
 
-@user_errors
-@devices.gpu
-def predict_ui(image, model, temperature):
-    if image is None:
-        return gr.skip(), gr.skip()
-    vm, _, _, probs, base, t = predictions(image_from(image), model, temperature)
-    return prediction_view(vm, probs, base, t)
+def layer_views(img: Image.Image, model, layer, show, top_k, picks, normalize) -> LayerViews:
+    """The feature maps and kernels of one layer, and its top channel on its own."""
+    v = shown_view(img, model, layer, show, top_k, picks, normalize)
+    f = feature_views(v)
+    return LayerViews(**f._asdict(), **channel_views(img, v.vm.name, v.layer.name, f.channel)._asdict())
 
 
-def prediction_view(vm, probs, base, t):
+def prediction_views(vm, probs, base, t) -> PredictionViews:
     top = int(np.argmax(probs))
     md = (f"Prediction: **{vm.labels[top]}**, p = {probs[top]:.3f} at T = {t:g} (p = {base[top]:.3f} at T = 1). "
-          f"Entropy {features.entropy(probs):.3f} nats at T = {t:g}, {features.entropy(base):.3f} at T = 1 "
+          f"Entropy {probability.entropy(probs):.3f} nats at T = {t:g}, {probability.entropy(base):.3f} at T = 1 "
           f"(uniform: {np.log(len(probs)):.3f}). Dividing the logits by T keeps their order: the top class never "
           "changes, only how sure the model sounds.")
-    return feature_render.prediction_figure(list(vm.labels), probs, base, t), md
+    return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md)
 
 
-@user_errors
-@devices.gpu
-def gradcam_ui(image, model, on, target, opacity):
-    if not on or image is None:
-        return gr.Image(visible=False), ""
+def cam_views(img: Image.Image, model, on, target, opacity) -> CamViews:
+    if not on:
+        return CamViews(gr.Image(visible=False), "")
     alpha = as_float(opacity, "opacity", 0, 1)
-    vm, _, acts, cam, probs, predicted = cam_view(image_from(image), model, target)
+    vm, _, acts, cam, probs, predicted = cam_view(img, model, target)
     h, w = cam.coarse.shape
     md = (f"Grad-CAM for **{vm.labels[cam.target]}** (p = {probs[cam.target]:.3f}; the model predicts "
           f"{vm.labels[predicted]}) at layer {cam.layer}: a {h}×{w} map, upsampled bilinearly to "
           f"{acts.input.shape[-2]}×{acts.input.shape[-1]} and divided by its maximum (Jet: blue 0, red 1).")
     if cam.peak <= 0:
         md += " **No positive evidence anywhere:** ReLU(Σ α·A) is 0 everywhere for this class."
-    return gr.Image(overlay(acts.seen, cam.heatmap, alpha), visible=True), md
+    return CamViews(gr.Image(overlay(acts.seen, cam.heatmap, alpha), visible=True), md)
 
 
-def pick_sample(evt: gr.SelectData):
-    c = int(evt.index)
-    return sample_image(gallery_indices()[c]), f"Fashion-MNIST test sample: {CLASSES[c]}."
-
-
-def random_sample():
-    sample = load_sample("test")
-    i = int(np.random.default_rng().integers(len(sample)))
-    return sample_image(i), f"Random test sample #{i}: {CLASSES[sample.labels[i]]}."
+@devices.gpu
+def section_views(img: Image.Image, model, layer, show, top_k, picks, normalize, temperature, cam_on, target,
+                  opacity) -> SectionViews:
+    """Every view of the section for a new input: one recorded forward pass feeds the maps, the channel and the
+    prediction (features.run answers the later calls from its cache); Grad-CAM adds its own gradient pass."""
+    vm, _, _, probs, base, t = predictions(img, model, temperature)
+    return SectionViews(**layer_views(img, model, layer, show, top_k, picks, normalize)._asdict(),
+                        **prediction_views(vm, probs, base, t)._asdict(),
+                        **cam_views(img, model, cam_on, target, opacity)._asdict())
 
 
 @user_errors
-def use_drawing(sketch):
-    composite = (sketch or {}).get("composite")
-    if composite is None or not np.asarray(composite).any():
-        raise ValueError("The sketch pad is empty: draw a garment first.")
-    return to_rgb(composite), "Your drawing."
+def model_ui(image, model, show, top_k, picks, normalize, temperature, cam_on, opacity,
+             progress=gr.Progress(track_tqdm=True)):
+    """Load (perhaps download) a model; offline, say so in one line and fall back to the cnn. Then every view,
+    at the model's default layer and its predicted class."""
+    progress(0, desc=f"Loading {model}")
+    vm, note = model_for(model)
+    if note:
+        gr.Warning(note)
+    controls = ModelControls(gr.Dropdown(choices=model_choices(), value=vm.name),
+                             gr.Dropdown(choices=[layer.name for layer in vm.layers], value=vm.default_layer),
+                             model_markdown(vm, note), layer_rows(vm),
+                             gr.Dropdown(choices=target_choices(vm), value=PREDICTED))
+    views = (skipped(SectionViews) if image is None else
+             section_views(image_from(image), vm.name, vm.default_layer, show, top_k, picks, normalize, temperature,
+                           cam_on, PREDICTED, opacity))
+    return ModelViews(**controls._asdict(), **views._asdict())
+
+
+@user_errors
+@devices.gpu
+def layer_ui(image, model, layer, show, top_k, picks, normalize):
+    if image is None:
+        return skipped(LayerViews)
+    return layer_views(image_from(image), model, layer, show, top_k, picks, normalize)
+
+
+@user_errors
+@devices.gpu
+def channel_ui(image, model, layer, channel):
+    if image is None:
+        return skipped(ChannelViews)
+    return channel_views(image_from(image), model, layer, channel)
+
+
+@user_errors
+@devices.gpu
+def pick_from_grid(state, image, model, layer, evt: gr.SelectData):
+    """A click on the feature-map grid selects the channel under it and shows it."""
+    channel = None
+    if state and evt.index and image is not None:
+        grid = render.Grid(None, state["channels"], state["columns"], state["cell"], state["top"], "", (0, 0))
+        channel = render.tile_at(grid, *evt.index[:2])
+    if channel is None:
+        return gr.skip(), *skipped(ChannelViews)
+    return channel, *channel_views(image_from(image), model, layer, channel)
+
+
+@user_errors
+@devices.gpu
+def predict_ui(image, model, temperature):
+    if image is None:
+        return skipped(PredictionViews)
+    vm, _, _, probs, base, t = predictions(image_from(image), model, temperature)
+    return prediction_views(vm, probs, base, t)
+
+
+@user_errors
+@devices.gpu
+def gradcam_ui(image, model, on, target, opacity):
+    if image is None:
+        return CamViews(gr.Image(visible=False), "")
+    return cam_views(image_from(image), model, on, target, opacity)
 
 
 # ---------------------------------------------------------------- layout
@@ -368,56 +424,27 @@ heat = heat / heat.max()
 """
 
 
-def inputs_column(first: Image.Image, prefix: str = "cnn"):
-    """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab."""
-    gr.Markdown("#### Input")
-    with gr.Tabs():
-        with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
-            gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
-                                  for c, i in enumerate(gallery_indices())], columns=5, height=260,
-                                 allow_preview=False, label="Fashion-MNIST test samples: click one",
-                                 elem_id=f"{prefix}-gallery")
-            random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
-        with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
-            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
-                                  brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
-                                  elem_id=f"{prefix}-sketch")
-            use = gr.Button("Use the drawing", elem_id=f"{prefix}-use-drawing")
-    image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
-                     label="The input (or drop your own image here)", elem_id=f"{prefix}-input")
-    image_note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id=f"{prefix}-input-note")
-    gallery.select(pick_sample, None, [image, image_note], api_visibility="private")
-    random.click(random_sample, None, [image, image_note], api_visibility="private")
-    use.click(use_drawing, sketch, [image, image_note], api_visibility="private")
-    image.upload(lambda: "Your image.", None, image_note, api_visibility="private")
-    return image
-
-
 def build() -> None:
     """The trained-network section of the Convolution tab, and its conv_* API endpoints."""
     gr.Markdown("## Inside a trained CNN\nWhat a trained network computes on one image: every layer's feature "
                 "maps, the kernels behind them, the prediction, and where in the image it comes from.")
     vm = vision_models.load(vision_models.BUNDLED)
     first = sample_image(gallery_indices()[0])
-    start = feature_view(first, vm.name, vm.default_layer, 16, "map")
-    seen, seen_md, grid_img, grid_md, kernel_fig, strip, state0, channel0 = features_outputs(start)
-    _, _, _, probs, base, t = predictions(first, vm.name, 1.0)
-    prediction_fig, prediction_md = prediction_view(vm, probs, base, t)
-    private = dict(api_visibility="private")
+    start = section_views(first, vm.name, vm.default_layer, "top", 16, "", "map", 1.0, False, PREDICTED, 0.5)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            image = inputs_column(first)
+            column = input_column(first, "cnn")
         with gr.Column(scale=1, min_width=300):
             model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
             model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
-            seen_img = gr.Image(seen, type="pil", format="png", height=224, interactive=False,
-                                label="What the model sees", elem_id="cnn-seen")
-            seen_note = gr.Markdown(seen_md, elem_id="cnn-seen-note")
+            seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
+                            label="What the model sees", elem_id="cnn-seen")
+            seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
         with gr.Column(scale=1, min_width=300):
             temperature = gr.Slider(0.1, 10, value=1.0, step=0.1, label="Softmax temperature T",
                                     elem_id="cnn-temperature")
-            prediction = gr.Plot(prediction_fig, label="Class probabilities", elem_id="cnn-prediction")
-            prediction_note = gr.Markdown(prediction_md, elem_id="cnn-prediction-note")
+            prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
+            prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
     gr.Markdown("### Feature maps and kernels")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
@@ -430,23 +457,24 @@ def build() -> None:
             normalize = gr.Radio(NORMALIZE_CHOICES, value="map", label="Colour normalisation",
                                  elem_id="cnn-normalize")
         with gr.Column(scale=3, min_width=520):
-            grid = gr.Image(grid_img, type="pil", format="png", interactive=False,
+            grid = gr.Image(start.grid, type="pil", format="png", interactive=False,
                             label="Feature maps (click one)", show_label=False,  # the label hid the grid's header
                             elem_id="cnn-feature-grid")
-            grid_note = gr.Markdown(grid_md, elem_id="cnn-feature-note")
+            grid_note = gr.Markdown(start.grid_note, elem_id="cnn-feature-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):
-            kernels = gr.Plot(kernel_fig, label="Learned kernels (same channels as the grid)",
+            kernels = gr.Plot(start.kernels, label="Learned kernels (same channels as the grid)",
                               elem_id="cnn-kernels")
         with gr.Column(scale=3, min_width=520):
-            channel = gr.Number(channel0, precision=0, minimum=0, label="Channel", elem_id="cnn-channel")
-            channel_plot = gr.Plot(label="One channel: input, kernel, map", elem_id="cnn-channel-plot")
-            channel_note = gr.Markdown(elem_id="cnn-channel-note")
-    grid_info = gr.State(state0)
+            channel = gr.Number(start.channel, precision=0, minimum=0, label="Channel", elem_id="cnn-channel")
+            channel_plot = gr.Plot(start.channel_plot, label="One channel: input, kernel, map",
+                                   elem_id="cnn-channel-plot")
+            channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
+    grid_info = gr.State(start.grid_info)
     gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
                 "while channels grow.")
-    overview = gr.Image(strip, type="pil", format="png", interactive=False, label="Layer overview", show_label=False,
-                        elem_id="cnn-overview")
+    overview = gr.Image(start.overview, type="pil", format="png", interactive=False, label="Layer overview",
+                        show_label=False, elem_id="cnn-overview")
     with gr.Accordion("Every layer: output shape and parameters", open=False):
         table = gr.Dataframe(layer_rows(vm), headers=["layer", "kind", "output C×H×W", "parameters", "counted as"],
                              interactive=False, elem_id="cnn-layer-table")
@@ -457,35 +485,32 @@ def build() -> None:
             target = gr.Dropdown(target_choices(vm), value=PREDICTED, label="Class", elem_id="cnn-gradcam-target")
             opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity", elem_id="cnn-gradcam-opacity")
         with gr.Column(scale=2, min_width=420):
-            cam_img = gr.Image(type="pil", format="png", visible=False, interactive=False, height=300,
-                               label="Grad-CAM overlay", elem_id="cnn-gradcam")
+            cam_image = gr.Image(type="pil", format="png", visible=False, interactive=False, height=300,
+                                 label="Grad-CAM overlay", elem_id="cnn-gradcam")
             cam_note = gr.Markdown(elem_id="cnn-gradcam-note")
     with gr.Accordion("Explain: feature hierarchy, shapes and parameters, temperature, Grad-CAM, PyTorch",
                       open=False, elem_id="cnn-explain"):
         gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="cnn-explain-text")
 
-    feature_inputs = [image, model, layer, show, top_k, picks, normalize]
-    feature_outputs = [seen_img, seen_note, grid, grid_note, kernels, overview, grid_info, channel]
-    channel_args = ([image, model, layer, channel], [channel_plot, channel_note])
-    predict_args = ([image, model, temperature], [prediction, prediction_note])
-    cam_args = ([image, model, cam_on, target, opacity], [cam_img, cam_note])
-
-    def refresh_all(event):
-        """After a new input or model: maps, then the chosen channel, the prediction and Grad-CAM."""
-        return (event.then(features_ui, feature_inputs, feature_outputs, **private)
-                .then(channel_ui, *channel_args, **private)
-                .then(predict_ui, *predict_args, **private)
-                .then(gradcam_ui, *cam_args, **private))
-
-    refresh_all(model.input(model_ui, model, [model, layer, model_note, table, target], **private))
-    refresh_all(image.change(lambda: None, None, None, **private))
-    gr.on([layer.input, show.input, top_k.release, picks.submit, normalize.input], features_ui, feature_inputs,
-          feature_outputs, trigger_mode="always_last", **private).then(channel_ui, *channel_args, **private)
-    grid.select(pick_from_grid, grid_info, channel, **private).then(channel_ui, *channel_args, **private)
-    channel.submit(channel_ui, *channel_args, **private)
-    temperature.release(predict_ui, *predict_args, trigger_mode="always_last", **private)
-    gr.on([cam_on.input, target.input, opacity.release], gradcam_ui, *cam_args, trigger_mode="always_last",
+    ui = dict(model=model, layer=layer, model_note=model_note, table=table, target=target, seen=seen,
+              seen_note=seen_note, grid=grid, grid_note=grid_note, kernels=kernels, overview=overview,
+              grid_info=grid_info, channel=channel, channel_plot=channel_plot, channel_note=channel_note,
+              prediction=prediction, prediction_note=prediction_note, cam_image=cam_image, cam_note=cam_note)
+    image = column.image
+    private = dict(api_visibility="private")
+    column.on_new_image(section_views, [model, layer, show, top_k, picks, normalize, temperature, cam_on, target,
+                                        opacity], outputs(SectionViews, ui))
+    model.input(model_ui, [image, model, show, top_k, picks, normalize, temperature, cam_on, opacity],
+                outputs(ModelViews, ui), **private)
+    gr.on([layer.input, show.input, top_k.release, picks.submit, normalize.input], layer_ui,
+          [image, model, layer, show, top_k, picks, normalize], outputs(LayerViews, ui), trigger_mode="always_last",
           **private)
+    grid.select(pick_from_grid, [grid_info, image, model, layer], [channel, *outputs(ChannelViews, ui)], **private)
+    channel.submit(channel_ui, [image, model, layer, channel], outputs(ChannelViews, ui), **private)
+    temperature.release(predict_ui, [image, model, temperature], outputs(PredictionViews, ui),
+                        trigger_mode="always_last", **private)
+    gr.on([cam_on.input, target.input, opacity.release], gradcam_ui, [image, model, cam_on, target, opacity],
+          outputs(CamViews, ui), trigger_mode="always_last", **private)
     gr.api(conv_layers, api_name="conv_layers")
     gr.api(conv_features, api_name="conv_features")
     gr.api(conv_predict, api_name="conv_predict")

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from core import checkpoints
 from core.device import seed_everything
-from core.diffusion import training_scheduler
+from core.diffusion.sampling import training_scheduler
 from core.models.unet import UNet
 from core.train.common import (EMA, RUNS, Batches, Checkpointer, check_remaining, image_tensors, load_run_state,
                                param_count, save_run_state)

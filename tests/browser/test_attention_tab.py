@@ -5,7 +5,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from core import image_attention as ia
+from core.attention import image as ia
 from core.data import CLASSES, load_sample
 from tests.browser.test_convolution import choose, set_slider, wait_for_text
 

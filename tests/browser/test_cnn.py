@@ -5,7 +5,9 @@ import re
 import numpy as np
 from PIL import Image
 
-from core import features, vision_models
+from core import probability
+from core.convolution import features
+from core.convolution import vision_models
 from core.data import CLASSES, load_sample
 from tests.browser.test_convolution import choose, open_tab, set_slider, wait_for_text
 
@@ -37,7 +39,7 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     note = wait_for_text(page, "#cnn-prediction-note", "Prediction: \\*?\\*?Sneaker|Prediction: Sneaker")
     wait_for_text(page, "#cnn-input-note", "Fashion-MNIST test sample: Sneaker")
     acts = features.run(vision_models.load("cnn"), first_of_class(SNEAKER))
-    p = features.softmax(acts.logits)
+    p = probability.softmax(acts.logits)
     assert f"p = {p[SNEAKER]:.3f} at T = 1" in note
     assert page.locator("#cnn-prediction .js-plotly-plot").count() == 1
     assert "Sneaker" in page.locator("#cnn-prediction").inner_text()
@@ -68,7 +70,7 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
 
     # Temperature 5 flattens the prediction and says so.
     set_slider(page, "cnn-temperature", 5)
-    hot = features.softmax(acts.logits, 5.0)
+    hot = probability.softmax(acts.logits, 5.0)
     wait_for_text(page, "#cnn-prediction-note", re.escape(f"p = {hot[SNEAKER]:.3f} at T = 5"))
     page.locator("#cnn-prediction").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "cnn_prediction.png"), full_page=False)

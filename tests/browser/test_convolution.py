@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core import conv
+from core.convolution import conv
 from core.data import load_sample
-from explorers.convolution import DEFAULT_FASHION_INDEX, PHOTOS, SOURCES, fmt
+from core.convolution.kernel_figures import fmt
+from explorers.convolution import DEFAULT_FASHION_INDEX, PHOTOS, SOURCES
 
 LAPLACIAN = conv.preset("Laplacian 3x3")
 

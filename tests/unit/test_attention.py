@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from core import attention as att
+from core import probability
+from core.attention import maths as att
 
 
 def test_rollout_of_a_hand_built_stack():
@@ -22,7 +23,7 @@ def test_rollout_of_a_hand_built_stack():
 
 def test_rollout_rows_are_distributions_and_bad_shapes_are_refused():
     rng = np.random.default_rng(0)
-    stack = att.softmax(rng.normal(size=(4, 3, 6, 6)))
+    stack = probability.softmax(rng.normal(size=(4, 3, 6, 6)))
     r = att.attention_rollout(stack)
     np.testing.assert_allclose(r.sum(axis=-1), 1.0, atol=1e-12)
     with pytest.raises(ValueError, match="up_to_layer must be between 0 and 3"):
@@ -53,15 +54,15 @@ def test_scores_softmax_temperature_and_causal_mask():
     k = np.array([[2.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
     np.testing.assert_allclose(att.attention_scores(q, k), [[1.0, 0.0], [0.0, 1.0]])  # QKᵀ/√4
     np.testing.assert_allclose(att.attention_scores(q, k, scale=False), [[2.0, 0.0], [0.0, 2.0]])
-    w = att.softmax([[1.0, 0.0]])
+    w = probability.softmax([[1.0, 0.0]])
     np.testing.assert_allclose(w, [[np.e / (np.e + 1), 1 / (np.e + 1)]])
-    sharp, flat = att.softmax([[1.0, 0.0]], temperature=0.1), att.softmax([[1.0, 0.0]], temperature=100)
+    sharp, flat = probability.softmax([[1.0, 0.0]], temperature=0.1), probability.softmax([[1.0, 0.0]], temperature=100)
     assert sharp[0, 0] > 0.9999 and abs(flat[0, 0] - 0.5) < 0.01
-    masked = att.softmax(np.zeros((3, 3)), allowed=att.causal_mask(3))
+    masked = probability.softmax(np.zeros((3, 3)), allowed=att.causal_mask(3))
     np.testing.assert_allclose(masked, [[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]])
-    assert np.isfinite(att.softmax([[1e4, 0.0]])).all()  # max-subtraction: no overflow
+    assert np.isfinite(probability.softmax([[1e4, 0.0]])).all()  # max-subtraction: no overflow
     with pytest.raises(ValueError, match="temperature must be greater than 0"):
-        att.softmax([[1.0]], temperature=0)
+        probability.softmax([[1.0]], temperature=0)
     with pytest.raises(ValueError, match="q and k must both be"):
         att.attention_scores(np.ones((2, 3)), np.ones((3, 3)))
 

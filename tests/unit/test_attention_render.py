@@ -3,8 +3,10 @@ a model-view click maps back to its layer and head, and the patch pictures are d
 import numpy as np
 from PIL import Image
 
-from core import attention as att, attention_render as ar
-from core.feature_render import tile_at
+from core import probability
+from core.attention import maths as att
+from core.attention import figures as ar
+from core.render import tile_at
 
 
 def test_repeated_tokens_get_their_own_rows():
@@ -13,7 +15,7 @@ def test_repeated_tokens_get_their_own_rows():
 
 
 def test_token_heatmap_masks_and_states_its_colour_range():
-    a = att.softmax(np.zeros((3, 3)), allowed=att.causal_mask(3))
+    a = probability.softmax(np.zeros((3, 3)), allowed=att.causal_mask(3))
     fig = ar.token_heatmap(a, ["a", "b", "c"], "causal", att.causal_mask(3))
     z = np.array(fig.data[0].z, dtype=float)
     assert np.isnan(z[0, 1]) and np.isnan(z[1, 2]) and z[2, 0] == a[2, 0]
@@ -23,7 +25,7 @@ def test_token_heatmap_masks_and_states_its_colour_range():
 
 def test_model_view_click_maps_to_layer_and_head():
     rng = np.random.default_rng(0)
-    stack = att.softmax(rng.normal(size=(3, 5, 7, 7)))
+    stack = probability.softmax(rng.normal(size=(3, 5, 7, 7)))
     grid = ar.model_view(stack)
     assert grid.columns == 5 and grid.channels == list(range(15)) and grid.cell == ar.THUMBNAIL
     # The centre of the thumbnail in row 2 (layer 2), column 3 (head 3).
@@ -33,7 +35,7 @@ def test_model_view_click_maps_to_layer_and_head():
 
 
 def test_scores_figure_has_row_sums():
-    w = att.softmax(np.arange(9.0).reshape(3, 3))
+    w = probability.softmax(np.arange(9.0).reshape(3, 3))
     fig = ar.scores_figure(np.arange(9.0).reshape(3, 3), w, ["x", "y", "z"], "t")
     np.testing.assert_allclose(np.array(fig.data[2].z).ravel(), 1.0)
 

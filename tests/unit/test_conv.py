@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core import conv
+from core.convolution import conv
 
 M3 = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
 

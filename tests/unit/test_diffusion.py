@@ -5,7 +5,7 @@ import torch
 
 from core import metrics
 from core.device import seed_everything
-from core.diffusion import SCHEDULERS, guided_epsilon, make_scheduler, sample
+from core.diffusion.sampling import SCHEDULERS, guided_epsilon, make_scheduler, sample
 from core.models import ddpm_scheduler_config, load
 
 

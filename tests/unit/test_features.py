@@ -5,7 +5,11 @@ import pytest
 import torch
 from PIL import Image
 
-from core import feature_render, features, vision_models
+from core import render, vision
+from core.convolution import network_figures as feature_render
+from core import probability
+from core.convolution import features
+from core.convolution import vision_models
 from core.data import load_sample
 
 
@@ -89,31 +93,31 @@ def test_channel_ranking_and_picking():
 
 def test_temperature():
     z = np.array([2.0, 1.0, 0.0, -1.0])
-    np.testing.assert_allclose(features.softmax(z), np.exp(z) / np.exp(z).sum())
-    hot, cold = features.softmax(z, 10.0), features.softmax(z, 0.1)
+    np.testing.assert_allclose(probability.softmax(z), np.exp(z) / np.exp(z).sum())
+    hot, cold = probability.softmax(z, 10.0), probability.softmax(z, 0.1)
     assert hot.sum() == pytest.approx(1) and cold.sum() == pytest.approx(1)
     assert np.argmax(hot) == np.argmax(cold) == 0          # the ranking never changes
     assert cold[0] > 0.9999                                # towards one-hot
     assert hot.max() - hot.min() < 0.3                     # towards uniform
-    entropies = [features.entropy(features.softmax(z, t)) for t in (0.5, 1, 2, 4)]
+    entropies = [probability.entropy(probability.softmax(z, t)) for t in (0.5, 1, 2, 4)]
     assert entropies == sorted(entropies)
-    assert features.entropy(features.softmax(z, 1e6)) == pytest.approx(np.log(4), abs=1e-6)
-    np.testing.assert_allclose(features.softmax(z * 3, 3.0), features.softmax(z))
+    assert probability.entropy(probability.softmax(z, 1e6)) == pytest.approx(np.log(4), abs=1e-6)
+    np.testing.assert_allclose(probability.softmax(z * 3, 3.0), probability.softmax(z))
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="temperature"):
-            features.softmax(z, bad)
+            probability.softmax(z, bad)
 
 
 def test_fashion_preprocessing_inverts_light_backgrounds():
     dark_on_light = Image.new("RGB", (56, 40), "white")
     dark_on_light.paste((0, 0, 0), (20, 10, 36, 30))
-    x, seen, steps = vision_models.fashion_preprocess(dark_on_light)
+    x, seen, steps = vision.fashion_preprocess(dark_on_light)
     assert x.shape == (1, 1, 28, 28) and seen.size == (28, 28)
     assert "inverted" in steps and "padded" in steps
     a = x[0, 0].numpy()
     assert a[0, 0] == 0 and a[14, 14] > 0.9  # light garment on black, as in Fashion-MNIST
     img, _ = sample()
-    x, _, steps = vision_models.fashion_preprocess(img)
+    x, _, steps = vision.fashion_preprocess(img)
     assert "inverted" not in steps and "resized" not in steps
     np.testing.assert_allclose(x[0, 0].numpy(), np.asarray(img) / 255, atol=1e-6)
 
@@ -138,13 +142,13 @@ def test_feature_grid_scales_and_click_mapping():
     assert "per layer" in grid.colour_note
     assert feature_render.feature_grid(maps, shown, means, "relu1", "global", 50.0, "x").value_range == (0, 50.0)
     # The centre of tile i is channel shown[i]; the header and the gaps are nothing.
-    step_x, step_y = grid.cell + feature_render.PAD, grid.cell + feature_render.PAD + feature_render.LABEL_HEIGHT
+    step_x, step_y = grid.cell + render.PAD, grid.cell + render.PAD + render.LABEL_HEIGHT
     for i in (0, 5, 11):
         r, c = divmod(i, grid.columns)
-        x = feature_render.PAD + c * step_x + grid.cell // 2
-        y = grid.top + feature_render.PAD + r * step_y + grid.cell // 2
-        assert feature_render.tile_at(grid, x, y) == shown[i]
-    assert feature_render.tile_at(grid, 10, 2) is None
+        x = render.PAD + c * step_x + grid.cell // 2
+        y = grid.top + render.PAD + r * step_y + grid.cell // 2
+        assert render.tile_at(grid, x, y) == shown[i]
+    assert render.tile_at(grid, 10, 2) is None
     with pytest.raises(ValueError, match="normalize"):
         feature_render.feature_grid(maps, shown, means, "relu1", "unit", 1.0, "x")
 
@@ -159,7 +163,7 @@ def test_feature_grid_signed_layer_is_diverging():
 
 @pytest.mark.parametrize("name", vision_models.TORCHVISION)
 def test_every_torchvision_choice_traces_and_explains_with_random_weights(name):
-    from core import gradcam
+    from core.convolution import gradcam
     vm = vision_models.torchvision_model(name, pretrained=False)
     layers = {layer.name: layer for layer in vm.layers}
     first = layers[vm.default_layer]

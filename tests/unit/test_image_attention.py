@@ -7,7 +7,9 @@ import torch
 import torchvision
 from PIL import Image
 
-from core import attention as att, image_attention as ia
+from core import probability
+from core.attention import maths as att
+from core.attention import image as ia
 from core.data import load_sample
 
 
@@ -32,7 +34,7 @@ def test_captured_weights_match_a_manual_computation(small_vit):
     k = h @ mha.in_proj_weight[d:2 * d].T + mha.in_proj_bias[d:2 * d]
     for b in range(2):
         qh, kh = att.split_heads(q[b], 4), att.split_heads(k[b], 4)
-        manual = np.stack([att.softmax(att.attention_scores(qh[i], kh[i])) for i in range(4)])
+        manual = np.stack([probability.softmax(att.attention_scores(qh[i], kh[i])) for i in range(4)])
         np.testing.assert_allclose(weights[0, b].double().numpy(), manual, atol=1e-5)
     with torch.no_grad():
         torch.testing.assert_close(logits, small_vit(x), atol=1e-5, rtol=1e-5)  # capturing changes nothing

@@ -7,7 +7,9 @@ import torch
 from transformers import (AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config,
                           GPT2Model, GPTNeoXConfig, GPTNeoXModel, LlamaConfig, LlamaModel)
 
-from core import attention as att, text_attention as ta
+from core.attention import maths as att
+from core import registry
+from core.attention import text as ta
 
 COREFERENCE = "The animal didn't cross the street because it was too tired"
 
@@ -199,7 +201,7 @@ def test_allow_list(monkeypatch):
 
 def test_offline_ids_give_one_line_and_the_bundled_model(monkeypatch, minilm):
     monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
-    with pytest.raises(ta.ModelUnavailable) as e:
+    with pytest.raises(registry.ModelUnavailable) as e:
         ta.load("glassbox-tests/not-in-any-cache")
     assert str(e.value) == ("glassbox-tests/not-in-any-cache is not in this machine's Hugging Face cache and "
                             "GLASSBOX_OFFLINE=1 forbids downloading it.")

@@ -3,7 +3,8 @@ import pytest
 import torch
 import torchvision
 
-from core import vision_models
+from core import registry, vision
+from core.convolution import vision_models
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def hub(tmp_path, monkeypatch):
 
 def test_cached_weights_are_loaded(hub):
     name = "mobilenet_v3_small"
-    path = vision_models.checkpoint_path(name)
+    path = vision.checkpoint_path(name)
     assert path.parent == hub / "hub" / "checkpoints"
     assert path.name == torchvision.models.MobileNet_V3_Small_Weights.DEFAULT.url.rsplit("/", 1)[-1]
     torch.manual_seed(0)
@@ -34,7 +35,7 @@ def test_cached_weights_are_loaded(hub):
 
 
 def test_offline_without_cache_falls_back_to_cnn(hub):
-    with pytest.raises(vision_models.WeightsUnavailable, match="not in the torch hub cache"):
+    with pytest.raises(registry.ModelUnavailable, match="not in the torch hub cache"):
         vision_models.load("resnet18")
     vm, note = vision_models.resolve("resnet18")
     assert vm.name == "cnn"
@@ -43,13 +44,13 @@ def test_offline_without_cache_falls_back_to_cnn(hub):
 
 
 def test_corrupt_or_mismatched_cache_files_are_reported(hub):
-    path = vision_models.checkpoint_path("alexnet")
+    path = vision.checkpoint_path("alexnet")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(vision_models.WeightsUnavailable, match="could not be read"):
+    with pytest.raises(registry.ModelUnavailable, match="could not be read"):
         vision_models.load("alexnet")
     torch.save({"weight": torch.zeros(2)}, path)
-    with pytest.raises(vision_models.WeightsUnavailable, match="do not fit"):
+    with pytest.raises(registry.ModelUnavailable, match="do not fit"):
         vision_models.load("alexnet")
 
 
@@ -70,14 +71,14 @@ def test_a_slow_load_holds_up_only_callers_of_the_same_model():
             started.set()
             assert release.wait(10)
         return f"model {name}"
-    registry = vision_models.Registry(("fast", "slow"), "fast", build)
-    slow = [threading.Thread(target=registry.load, args=("slow",)) for _ in range(2)]
+    models = registry.Registry(build, "fast", ("fast", "slow"))
+    slow = [threading.Thread(target=models.load, args=("slow",)) for _ in range(2)]
     for t in slow:
         t.start()
     assert started.wait(10)
-    assert registry.load("fast") == "model fast"  # returns while "slow" is still loading
+    assert models.load("fast") == "model fast"  # returns while "slow" is still loading
     release.set()
     for t in slow:
         t.join(10)
-    assert registry.load("slow") == "model slow"
+    assert models.load("slow") == "model slow"
     assert sorted(builds) == ["fast", "slow"]  # two callers of "slow", one build

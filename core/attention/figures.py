@@ -12,9 +12,8 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
-from core import feature_render, render
-from core.attention import hide_tokens
-from core.feature_render import LABEL_HEIGHT, PAD
+from core import render
+from core.attention.maths import hide_tokens
 
 NUMBERS_UP_TO = 16     # cells show their weight as text up to this many tokens; beyond, hover only
 THUMBNAIL = 64         # pixels per model-view thumbnail
@@ -60,7 +59,7 @@ def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndar
     return _square(fig, n)
 
 
-def model_view(attentions: np.ndarray, hidden: np.ndarray | None = None) -> feature_render.Grid:
+def model_view(attentions: np.ndarray, hidden: np.ndarray | None = None) -> render.Grid:
     """Every head of every layer as a thumbnail (rows: layers, columns: heads), each coloured from 0 to its own
     largest weight. The returned Grid maps a click back to layer·heads + head."""
     layers, heads = attentions.shape[:2]
@@ -74,12 +73,12 @@ def model_view(attentions: np.ndarray, hidden: np.ndarray | None = None) -> feat
             tiles.append(Image.fromarray(render.apply_colormap(a / peak if peak > 0 else a, "Viridis")))
             labels.append(f"L{layer} H{head}")
     cell = max(THUMBNAIL, min(attentions.shape[-1], 96))
-    sheet = render.grid(tiles, labels, columns=heads, cell=cell, pad=PAD, label_height=LABEL_HEIGHT)
+    sheet = render.grid(tiles, labels, columns=heads, cell=cell, pad=render.PAD, label_height=render.LABEL_HEIGHT)
     lines = [f"{layers} layers (rows) x {heads} heads (columns); click a thumbnail to open it.",
              "Each thumbnail is coloured from 0 to its own largest weight"
              + (", special tokens hidden and rows renormalised." if hidden is not None and hidden.any() else ".")]
-    image, top = feature_render.with_header(sheet, lines, "Viridis", "0", "each head's own max")
-    return feature_render.Grid(image, list(range(layers * heads)), heads, cell, top, lines[1], (0.0, 1.0))
+    image, top = render.with_header(sheet, lines, "Viridis", "0", "each head's own max")
+    return render.Grid(image, list(range(layers * heads)), heads, cell, top, lines[1], (0.0, 1.0))
 
 
 def focus_figure(a: np.ndarray, tokens: list[str], i: int, where: str) -> go.Figure:

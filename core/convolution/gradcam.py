@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.vision_models import GRADCAM_LAYERS, VisionModel
+from core.convolution.vision_models import GRADCAM_LAYERS, ConvNet
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int) -
     return coarse, (up / peak if peak > 0 else np.zeros_like(up))
 
 
-def for_model(vm: VisionModel, x: torch.Tensor, target: int) -> GradCam:
+def for_model(vm: ConvNet, x: torch.Tensor, target: int) -> GradCam:
     name = GRADCAM_LAYERS[vm.name]
     with vm.lock:
         coarse, heat = grad_cam(vm.module, vm.module.get_submodule(name), x, target)

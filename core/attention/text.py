@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,8 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from core import attention as att
+from core.attention import maths as att
 from core.device import device
+from core.probability import MAX_TEMPERATURE, softmax
+from core.registry import DownloadFailed, Registry
 from core.validate import as_float
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,8 @@ BUNDLED_ALIASES = {BUNDLED, BUNDLED_NAME, f"sentence-transformers/{BUNDLED_NAME}
 DEFAULT_MAX_PARAMS = 200_000_000  # bert-base, roberta-base and gpt2 fit; a 70B model does not
 MAX_TOKENS = 512     # the explorer's own limit: [layers, heads, n, n] weights grow as n², and 512 is BERT's maximum
 MAX_CHARS = 10_000   # far beyond 512 tokens (about 2,000 characters of English), so truncation still has work to do
-MAX_TEMPERATURE = 100.0
-RETRY_SECONDS = 300  # after a failed download, say "unavailable" at once instead of waiting for the hub's retries
 MATCH_TOLERANCE = 1e-4  # the scores view must reproduce the model's weights this closely, or it says it cannot
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-class ModelUnavailable(ValueError):
-    """A valid model id that cannot be had right now (offline, or the hub unreachable); the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -205,9 +200,6 @@ def _unreachable(e: BaseException) -> bool:
     return False
 
 
-_failed: dict[str, tuple[float, str]] = {}
-
-
 def _fetch(model_id: str, load: Callable):
     """Call a transformers loader, turning its many failures into one line for a person."""
     try:
@@ -216,17 +208,12 @@ def _fetch(model_id: str, load: Callable):
         if _unreachable(e):
             where = ("GLASSBOX_OFFLINE=1 forbids downloading it" if _offline()
                      else "the Hugging Face Hub cannot be reached")
-            reason = f"{model_id} is not in this machine's Hugging Face cache and {where}."
-            _failed[model_id] = (time.monotonic(), reason)
-            raise ModelUnavailable(reason) from e
+            raise DownloadFailed(f"{model_id} is not in this machine's Hugging Face cache and {where}.") from e
         raise ValueError(f"{model_id} cannot be loaded: {_readable_error(e)}") from e
 
 
 def _build(model_id: str) -> TextModel:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
-    failed_at, reason = _failed.get(model_id, (-RETRY_SECONDS, ""))
-    if time.monotonic() - failed_at < RETRY_SECONDS:
-        raise ModelUnavailable(reason)
     path = _bundled_path() if model_id == BUNDLED else model_id
     common = dict(local_files_only=model_id == BUNDLED or _offline() or Path(model_id).is_absolute(),
                   trust_remote_code=False)
@@ -264,39 +251,24 @@ def _build(model_id: str) -> TextModel:
         qk=[_qk_reader(m) for m in owners] if readable else None, lock=threading.Lock())
 
 
-_locks: dict[str, threading.Lock] = {}
-_locks_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=4)
-def _load(model_id: str) -> TextModel:
-    return _build(model_id)
+# At most 4 models stay loaded: any Hugging Face id under the size cap may be asked for.
+REGISTRY: Registry[TextModel] = Registry(_build, BUNDLED, label=BUNDLED_NAME, max_loaded=4)
 
 
 def load(model="default") -> TextModel:
     """The text model `model` (see canonical), loaded once per process and shared; ValueError with one line for a
-    person when it cannot be (ModelUnavailable when only the download is impossible)."""
-    model_id = canonical(model)
-    with _locks_lock:
-        lock = _locks.setdefault(model_id, threading.Lock())
-    # One lock per id: a second caller of the same id waits for its one download, while a download of
-    # bert-base-uncased never holds up someone using the bundled model.
-    with lock:
-        return _load(model_id)
+    person when it cannot be (core.registry.ModelUnavailable when only the download is impossible)."""
+    return REGISTRY.load(canonical(model))
 
 
 def resolve(model="default") -> tuple[TextModel, str | None]:
     """Model `model`, or the bundled one with one line saying why `model` could not be downloaded."""
-    try:
-        return load(model), None
-    except ModelUnavailable as e:
-        return load(BUNDLED), f"{e} Showing the bundled {BUNDLED_NAME} instead."
+    return REGISTRY.resolve(canonical(model))
 
 
 def clear_cache() -> None:
-    _load.cache_clear()
+    REGISTRY.clear()
     _run.cache_clear()
-    _failed.clear()
 
 
 # ---------------------------------------------------------------- running text
@@ -403,7 +375,7 @@ def scores(r: TextRun, layer: int, head: int, temperature: float = 1.0, scale: b
     t = as_float(temperature, "temperature", 0, MAX_TEMPERATURE, lo_inclusive=False)
     q, k = r.queries[layer, head], r.keys[layer, head]
     allowed = att.causal_mask(len(r.tokens)) if r.causal else None
-    reproduced = att.softmax(att.attention_scores(q, k), allowed=allowed)
+    reproduced = softmax(att.attention_scores(q, k), allowed=allowed)
     difference = float(np.abs(reproduced - r.attentions[layer, head]).max())  # float32 weights: ~1e-7 when right
     if difference > MATCH_TOLERANCE:
         raise ValueError(f"softmax(QKᵀ/√d_k) from {tm.name}'s projections differs from its own attention weights "
@@ -412,4 +384,4 @@ def scores(r: TextRun, layer: int, head: int, temperature: float = 1.0, scale: b
     s = att.attention_scores(q, k, scale=bool(scale))
     if allowed is not None:
         s = np.where(allowed, s, -np.inf)
-    return Scores(q.shape[-1], s, att.softmax(s, t, allowed), allowed, difference)
+    return Scores(q.shape[-1], s, softmax(s, t, allowed), allowed, difference)

@@ -7,11 +7,9 @@ for: each map's own largest |value| ("map"), the layer's ("layer"), or the whole
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
 from core import render
@@ -21,24 +19,6 @@ NORMALIZE = {
     "layer": "per layer: one scale for every channel of this layer",
     "global": "global: one scale for every layer of the network, for this input",
 }
-PAD, LABEL_HEIGHT = 4, 14  # render.grid's defaults: tile_at() must agree with them
-HEADER_FONT = 13
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A feature-map sheet and what is needed to read it and to map a click on it back to a channel."""
-    image: Image.Image
-    channels: list[int]
-    columns: int
-    cell: int
-    top: int              # height of the header above the tiles
-    colour_note: str      # the colour scale in words, with its numbers
-    value_range: tuple[float, float]
-
-
-def _font(size: int = HEADER_FONT) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
 
 
 def scale(values: np.ndarray) -> tuple[str, bool]:
@@ -54,38 +34,12 @@ def unit(a: np.ndarray, peak: float, signed: bool) -> np.ndarray:
     return np.clip(0.5 + 0.5 * a / peak if signed else a / peak, 0, 1)
 
 
-def colorbar(cmap: str, width: int, height: int = 12) -> Image.Image:
-    row = render.apply_colormap(np.linspace(0, 1, width), cmap)
-    return Image.fromarray(np.repeat(row[None], height, axis=0))
-
-
-def with_header(sheet: Image.Image, lines: list[str], cmap: str | None, low: str, high: str) -> tuple[Image.Image, int]:
-    """The sheet under a few lines of text and a labelled colour bar; returns the picture and the header height."""
-    font = _font()
-    line_h = HEADER_FONT + 5
-    bar_h = 30 if cmap else 0
-    top = PAD + line_h * len(lines) + bar_h
-    width = max(sheet.width, 420)
-    out = Image.new("RGB", (width, top + sheet.height), "white")
-    draw = ImageDraw.Draw(out)
-    for i, line in enumerate(lines):
-        draw.text((PAD + 2, PAD + i * line_h), line, fill="#111827", font=font)
-    if cmap:
-        y = PAD + line_h * len(lines) + 2
-        low_w = int(draw.textlength(low, font=font))
-        out.paste(colorbar(cmap, 200), (PAD + 8 + low_w, y + 2))
-        draw.text((PAD + 2, y), low, fill="#374151", font=font)
-        draw.text((PAD + 14 + low_w + 200, y), high, fill="#374151", font=font)
-    out.paste(sheet, (0, top))
-    return out, top
-
-
 def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
 def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer: str, normalize: str,
-                 global_peak: float, what: str) -> Grid:
+                 global_peak: float, what: str) -> render.Grid:
     """Tiles of maps[c] for c in `channels`, coloured by `normalize`; `what` says how the channels were chosen."""
     if normalize not in NORMALIZE:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}, not {normalize!r}.")
@@ -99,7 +53,7 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
     columns = 8 if len(channels) <= 32 else 16
     cell = int(np.clip(96 if len(channels) <= 32 else 64, maps.shape[1], 160))
     sheet = render.grid(tiles, [f"#{c} m={means[c]:.2g}" for c in channels], columns=columns, cell=cell,
-                        pad=PAD, label_height=LABEL_HEIGHT)
+                        pad=render.PAD, label_height=render.LABEL_HEIGHT)
     if normalize == "map":
         low, high = ("−(its max |x|)", "+(its max |x|)") if signed else ("0", "each map's own max")
         value_range = (-1.0, 1.0) if signed else (0.0, 1.0)
@@ -112,18 +66,8 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
     c, h, w = maps.shape
     lines = [f"{layer}: {c}x{h}x{w}. {what}. Label: #channel m=mean activation.",
              f"Colour {NORMALIZE[normalize]}."]
-    image, top = with_header(sheet, lines, cmap, low, high)
-    return Grid(image, list(channels), columns, cell, top, note, value_range)
-
-
-def tile_at(grid: Grid, x: float, y: float) -> int | None:
-    """The channel under pixel (x, y) of grid.image, or None between tiles and in the header."""
-    col, dx = divmod(int(x) - PAD, grid.cell + PAD)
-    row, dy = divmod(int(y) - grid.top - PAD, grid.cell + PAD + LABEL_HEIGHT)
-    if x < PAD or y < grid.top + PAD or col >= grid.columns or dx >= grid.cell or dy >= grid.cell + LABEL_HEIGHT:
-        return None
-    i = row * grid.columns + col
-    return grid.channels[i] if i < len(grid.channels) else None
+    image, top = render.with_header(sheet, lines, cmap, low, high)
+    return render.Grid(image, list(channels), columns, cell, top, note, value_range)
 
 
 def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> go.Figure:
@@ -173,11 +117,11 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], columns: int = 8, max_px: in
                 min_px: int = 20) -> Image.Image:
     """One map per layer, (label lines, map) each, drawn at a size proportional to the map's height so
     that shrinking space shows; labels carry CxHxW (PIL's default font has no ×) and the parameter count."""
-    font = _font(11)
+    font = render.font(11)
     largest = max(m.shape[0] for _, m in reps)
     slot_w, text_h = max_px + 40, 4 * 14
     rows = -(-len(reps) // columns)
-    sheet = Image.new("RGB", (min(columns, len(reps)) * slot_w + PAD, rows * (max_px + text_h + PAD) + PAD), "white")
+    sheet = Image.new("RGB", (min(columns, len(reps)) * slot_w + render.PAD, rows * (max_px + text_h + render.PAD) + render.PAD), "white")
     draw = ImageDraw.Draw(sheet)
     for i, (label, m) in enumerate(reps):
         r, c = divmod(i, columns)
@@ -186,7 +130,7 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], columns: int = 8, max_px: in
         peak = float(np.abs(m).max(initial=0.0))
         tile = Image.fromarray(render.apply_colormap(unit(m, peak, signed), cmap)).resize(
             (px, px), Image.Resampling.NEAREST)
-        x0, y0 = PAD + c * slot_w, PAD + r * (max_px + text_h + PAD)
+        x0, y0 = render.PAD + c * slot_w, render.PAD + r * (max_px + text_h + render.PAD)
         sheet.paste(tile, (x0 + (max_px - px) // 2, y0 + max_px - px))
         for j, line in enumerate(label.split("\n")):
             draw.text((x0, y0 + max_px + 2 + j * 13), line, fill="#111827" if j == 0 else "#4b5563", font=font)

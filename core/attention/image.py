@@ -17,10 +17,12 @@ import torchvision
 from PIL import Image
 from torch import nn
 
-from core import attention as att, models, vision_models
+from core import models
+from core.attention import maths as att
 from core.data import CLASSES
 from core.device import device
-from core.vision_models import VisionModel
+from core.registry import Registry
+from core.vision import VisionModel, imagenet_availability, imagenet_state_dict
 
 
 BUNDLED = "vit"
@@ -111,7 +113,7 @@ def torchvision_vit(pretrained: bool = True) -> VisionModel:
     weights = torchvision.models.get_model_weights(TORCHVISION_VIT).DEFAULT
     net = torchvision.models.get_model(TORCHVISION_VIT, weights=None)
     if pretrained:
-        net.load_state_dict(vision_models.imagenet_state_dict(TORCHVISION_VIT))
+        net.load_state_dict(imagenet_state_dict(TORCHVISION_VIT))
     what = "ImageNet weights" if pretrained else "random weights"
     h, w = patch_grid(net)
     return VisionModel(TORCHVISION_VIT, net.eval().requires_grad_(False).to(device()),
@@ -121,16 +123,17 @@ def torchvision_vit(pretrained: bool = True) -> VisionModel:
                        weights.transforms())
 
 
-REGISTRY = vision_models.Registry(NAMES, BUNDLED, lambda name: bundled() if name == BUNDLED else torchvision_vit())
+REGISTRY: Registry[VisionModel] = Registry(lambda name: bundled() if name == BUNDLED else torchvision_vit(), BUNDLED,
+                                           NAMES, label=f"Fashion-MNIST {BUNDLED}")
 load, resolve = REGISTRY.load, REGISTRY.resolve
 
 
 def availability(name: str) -> str:
-    return "bundled, Fashion-MNIST" if name == BUNDLED else vision_models.availability(name)
+    return "bundled, Fashion-MNIST" if name == BUNDLED else imagenet_availability(name)
 
 
 def clear_cache() -> None:
-    REGISTRY.loaded.clear()
+    REGISTRY.clear()
 
 
 # ---------------------------------------------------------------- running

@@ -1,4 +1,4 @@
-"""The maths of attention, on plain arrays: head averages, rollout, sink hiding, entropy, the Q·K softmax, and
+"""The maths of attention, on plain arrays: head averages, rollout, sink hiding, entropy, the Q·Kᵀ scores, and
 ViT patch maps. Plus `record_outputs`, the forward-hook recorder that fetches a model's real Q and K.
 
 Conventions: an attention matrix A is [n, n] with A[i, j] = how much query token i takes from key token j,
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.render import to_numpy as as_array
+from core.arrays import to_numpy as as_array
 from core.validate import as_int
 
 
@@ -102,19 +102,6 @@ def attention_scores(q, k, scale: bool = True) -> np.ndarray:
         raise ValueError(f"q and k must both be [n, d_k]; got {q.shape} and {k.shape}.")
     scores = q @ k.T
     return scores / np.sqrt(q.shape[-1]) if scale else scores
-
-
-def softmax(scores, temperature: float = 1.0, allowed=None) -> np.ndarray:
-    """Row-wise softmax(scores / temperature). Entries where `allowed` is False (a causal mask) get weight 0,
-    exactly as adding -inf before the softmax does. Max-subtraction keeps large scores from overflowing."""
-    if not temperature > 0:
-        raise ValueError(f"temperature must be greater than 0, not {temperature}.")
-    s = as_array(scores) / temperature
-    if allowed is not None:
-        s = np.where(np.asarray(allowed, dtype=bool), s, -np.inf)
-    s = s - s.max(axis=-1, keepdims=True)
-    e = np.exp(s)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def causal_mask(n: int) -> np.ndarray:

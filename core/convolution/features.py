@@ -1,17 +1,22 @@
-"""What a trained CNN computes on one image: every layer's feature maps (torchvision's create_feature_extractor,
-no hand-written hooks), channels ranked by mean activation, the kernels behind them, and the class probabilities
-with a softmax temperature."""
+"""What a trained CNN computes on one image: every layer's feature maps and its logits (torchvision's
+create_feature_extractor, no hand-written hooks), channels ranked by mean activation, and the kernels behind them.
+The class probabilities are core.probability's softmax of the logits."""
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
 
-from core.vision_models import Layer, VisionModel, conv_module
+from core.convolution.vision_models import ConvNet, Layer, conv_module
 
-MAX_TEMPERATURE = 100.0
+# Recorded runs are kept, newest first, up to this many bytes of maps (at least the newest run): every view of a
+# new image reads one forward pass, and later changes of layer or channel read it again instead of re-running.
+CACHE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,39 @@ class Activations:
     logits: np.ndarray
 
 
-def run(vm: VisionModel, img: Image.Image) -> Activations:
+    @property
+    def nbytes(self) -> int:
+        return sum(m.nbytes for m in self.maps.values())
+
+
+_runs: OrderedDict[tuple, Activations] = OrderedDict()
+_runs_lock = threading.Lock()
+
+
+def _freeze(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)  # runs are cached and shared between requests
+    return a
+
+
+def run(vm: ConvNet, img: Image.Image) -> Activations:
+    """One forward pass of `vm` on `img`, recording every layer; the same (model, pixels) is answered from the
+    cache."""
+    key = (vm, img.mode, img.size, hashlib.blake2b(img.tobytes(), digest_size=16).digest())
+    with _runs_lock:
+        if key in _runs:
+            _runs.move_to_end(key)
+            return _runs[key]
     x, seen, steps = vm.preprocess(img)
     with vm.lock, torch.no_grad():
         out = vm.extractor(x)
     names = {layer.name for layer in vm.layers}
-    maps = {k: v[0].float().cpu().numpy() for k, v in out.items() if k in names}
-    return Activations(x, seen, steps, maps, out["logits"][0].double().cpu().numpy())
+    maps = {k: _freeze(v[0].float().cpu().numpy()) for k, v in out.items() if k in names}
+    acts = Activations(x, seen, steps, maps, _freeze(out["logits"][0].double().cpu().numpy()))
+    with _runs_lock:
+        _runs[key] = acts
+        while len(_runs) > 1 and sum(a.nbytes for a in _runs.values()) > CACHE_BYTES:
+            _runs.popitem(last=False)
+    return acts
 
 
 def channel_ranking(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,25 +90,10 @@ def parse_channels(text) -> list[int]:
             from None
 
 
-def kernels(vm: VisionModel, layer: Layer) -> np.ndarray | None:
+def kernels(vm: ConvNet, layer: Layer) -> np.ndarray | None:
     """The weights [out_channels, in_channels / groups, kh, kw] of the convolution behind `layer`."""
     conv = conv_module(vm, layer)
     return None if conv is None else conv.weight.detach().float().cpu().numpy()
-
-
-def softmax(logits, temperature: float = 1.0) -> np.ndarray:
-    """softmax(z / T): T > 1 flattens the distribution, T < 1 sharpens it; the ranking never changes."""
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a finite number greater than 0, not {temperature}.")
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
-def entropy(p: np.ndarray) -> float:
-    """In nats: 0 for a certain prediction, ln(classes) for a uniform one."""
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
 
 
 def peak(acts: Activations) -> float:
@@ -85,7 +101,7 @@ def peak(acts: Activations) -> float:
     return max(float(np.abs(m).max(initial=0.0)) for m in acts.maps.values())
 
 
-def representatives(vm: VisionModel, acts: Activations) -> list[tuple[str, np.ndarray]]:
+def representatives(vm: ConvNet, acts: Activations) -> list[tuple[str, np.ndarray]]:
     """One map per layer (its most active channel), labelled "name / CxHxW / parameters / channel"."""
     reps = []
     for layer in vm.layers:

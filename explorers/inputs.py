@@ -1,0 +1,107 @@
+"""The input column every image tab shares: a gallery of Fashion-MNIST test samples (one per class), a random
+sample, a sketch pad, and an image box that also takes uploads.
+
+`InputColumn.on_new_image` wires every way of choosing an image to one handler of the tab, in the same event that
+shows the new image: a gallery click is one round trip, not a chain of "show the image" then "compute the views"."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from core import render
+from core.data import CLASSES, load_sample
+from core.images import open_image, to_rgb
+from explorers.common import uploaded_path, user_errors
+
+PRIVATE = dict(api_visibility="private")
+
+
+def gallery_indices() -> list[int]:
+    """The first test sample of each class, in class order."""
+    labels = load_sample("test").labels
+    return [int(np.flatnonzero(labels == c)[0]) for c in range(len(CLASSES))]
+
+
+def sample_image(index: int) -> Image.Image:
+    return Image.fromarray(load_sample("test").images[index])
+
+
+def gallery_pick(c: int) -> tuple[Image.Image, str]:
+    return sample_image(gallery_indices()[c]), f"Fashion-MNIST test sample: {CLASSES[c]}."
+
+
+def random_pick() -> tuple[Image.Image, str]:
+    sample = load_sample("test")
+    i = int(np.random.default_rng().integers(len(sample)))
+    return sample_image(i), f"Random test sample #{i}: {CLASSES[sample.labels[i]]}."
+
+
+def drawing_pick(sketch) -> tuple[Image.Image, str]:
+    composite = (sketch or {}).get("composite")
+    if composite is None or not np.asarray(composite).any():
+        raise ValueError("The sketch pad is empty: draw a garment first.")
+    return to_rgb(composite), "Your drawing."
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    image: gr.Image        # the input itself: a file path, as every later event of the tab reads it
+    note: gr.Markdown      # where the input came from
+    gallery: gr.Gallery
+    random: gr.Button
+    sketch: gr.Sketchpad
+    use_drawing: gr.Button
+
+    def on_new_image(self, compute: Callable, inputs: list, outputs: list) -> None:
+        """Whenever a new image is chosen, show it and call `compute(image, *values of inputs)`, whose results go
+        to `outputs`, in the same event."""
+        with_image = [self.image, self.note, *outputs]
+
+        @user_errors
+        def from_gallery(evt: gr.SelectData, *values):
+            img, note = gallery_pick(int(evt.index))
+            return img, note, *compute(img, *values)
+
+        @user_errors
+        def from_random(*values):
+            img, note = random_pick()
+            return img, note, *compute(img, *values)
+
+        @user_errors
+        def from_drawing(sketch, *values):
+            img, note = drawing_pick(sketch)
+            return img, note, *compute(img, *values)
+
+        @user_errors
+        def from_upload(path, *values):
+            return "Your image.", *compute(open_image(uploaded_path(path)), *values)
+
+        self.gallery.select(from_gallery, inputs, with_image, **PRIVATE)
+        self.random.click(from_random, inputs, with_image, **PRIVATE)
+        self.use_drawing.click(from_drawing, [self.sketch, *inputs], with_image, **PRIVATE)
+        self.image.upload(from_upload, [self.image, *inputs], [self.note, *outputs], **PRIVATE)
+
+
+def input_column(first: Image.Image, prefix: str) -> InputColumn:
+    """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab."""
+    gr.Markdown("#### Input")
+    with gr.Tabs():
+        with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
+            gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
+                                  for c, i in enumerate(gallery_indices())], columns=5, height=260,
+                                 allow_preview=False, label="Fashion-MNIST test samples: click one",
+                                 elem_id=f"{prefix}-gallery")
+            random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
+        with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
+            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
+                                  brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
+                                  elem_id=f"{prefix}-sketch")
+            use = gr.Button("Use the drawing", elem_id=f"{prefix}-use-drawing")
+    image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
+                     label="The input (or drop your own image here)", elem_id=f"{prefix}-input")
+    note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id=f"{prefix}-input-note")
+    return InputColumn(image, note, gallery, random, sketch, use)
