@@ -87,7 +87,8 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import attention, convolution, convolution_network as net
+    from explorers import attention, convolution
+    from explorers import convolution_network as net
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
 
     def words(n: int) -> str:
@@ -147,8 +148,8 @@ def http_call(http: httpx.Client, url: str, case: Case, kwargs: dict) -> None:
 
 
 def run(repeats: int) -> dict:
-    from gradio_client import Client, handle_file
     from gradio.utils import get_upload_folder
+    from gradio_client import Client, handle_file
 
     work = Path(tempfile.mkdtemp(prefix="glassbox-bench-"))
     random_resnet18_cache(work / "torch_home")

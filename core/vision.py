@@ -16,7 +16,8 @@ from torch import nn
 
 from core.device import device
 from core.images import to_rgb
-from core.models.cnn import MEAN as CNN_MEAN, STD as CNN_STD
+from core.models.cnn import MEAN as CNN_MEAN
+from core.models.cnn import STD as CNN_STD
 from core.registry import DownloadFailed, ModelUnavailable
 
 LIGHT_BORDER = 0.5   # a grayscale border brighter than this means dark-on-light: Fashion-MNIST is light-on-dark

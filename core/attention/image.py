@@ -24,7 +24,6 @@ from core.device import device
 from core.registry import Registry
 from core.vision import VisionModel, imagenet_availability, imagenet_state_dict
 
-
 BUNDLED = "vit"
 TORCHVISION_VIT = "vit_b_16"
 NAMES = (BUNDLED, TORCHVISION_VIT)

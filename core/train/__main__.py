@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     except ValueError as e:
         p.error(str(e))
     trainer = importlib.import_module(TRAINERS[args.name])
-    defaults = trainer.SETTINGS[args.name] if hasattr(trainer, "SETTINGS") else trainer.DEFAULTS
-    for key, value in defaults.items():
+    for key, value in trainer.SETTINGS[args.name].items():  # each trainer's SETTINGS: its models' defaults
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     if args.threads:

@@ -12,8 +12,7 @@ from core import checkpoints
 from core.device import seed_everything
 from core.metrics import accuracy
 from core.models import MODELS
-from core.train.common import (RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count,
-                               save_run_state)
+from core.train.common import RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count, save_run_state
 
 SETTINGS = {
     "cnn": {"epochs": 15, "batch_size": 128, "lr": 3e-3, "weight_decay": 5e-4, "label_smoothing": 0.0},

@@ -17,10 +17,19 @@ from core import checkpoints
 from core.device import seed_everything
 from core.diffusion.sampling import training_scheduler
 from core.models.unet import UNet
-from core.train.common import (EMA, RUNS, Batches, Checkpointer, check_remaining, image_tensors, load_run_state,
-                               param_count, save_run_state)
+from core.train.common import (
+    EMA,
+    RUNS,
+    Batches,
+    Checkpointer,
+    check_remaining,
+    image_tensors,
+    load_run_state,
+    param_count,
+    save_run_state,
+)
 
-DEFAULTS = {"steps": 12000, "batch_size": 128, "lr": 2e-4, "cond_dropout": 0.1}
+SETTINGS = {"ddpm": {"steps": 12000, "batch_size": 128, "lr": 2e-4, "cond_dropout": 0.1}}
 CHANNELS = (32, 64, 128)
 
 

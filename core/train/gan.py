@@ -11,8 +11,7 @@ from tqdm import tqdm
 from core import checkpoints
 from core.device import seed_everything
 from core.models.gan import Discriminator, Generator, init_weights
-from core.train.common import (RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count,
-                               save_run_state)
+from core.train.common import RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count, save_run_state
 
 SETTINGS = {"dcgan": {"epochs": 20, "batch_size": 128, "lr": 2e-4}}
 REAL_LABEL = 0.9

@@ -12,8 +12,7 @@ from core import checkpoints
 from core.device import seed_everything
 from core.metrics import vae_terms
 from core.models import MODELS
-from core.train.common import (RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count,
-                               save_run_state)
+from core.train.common import RUNS, Batches, check_remaining, image_tensors, load_run_state, param_count, save_run_state
 
 SETTINGS = {
     "vae2": {"epochs": 20, "batch_size": 128, "lr": 1e-3},

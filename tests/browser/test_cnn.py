@@ -6,8 +6,7 @@ import numpy as np
 from PIL import Image
 
 from core import probability
-from core.convolution import features
-from core.convolution import vision_models
+from core.convolution import features, vision_models
 from core.data import CLASSES, load_sample
 from tests.browser.test_convolution import choose, open_tab, set_slider, wait_for_text
 

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from core.convolution import conv
-from core.data import load_sample
 from core.convolution.kernel_figures import fmt
+from core.data import load_sample
 from explorers.convolution import DEFAULT_FASHION_INDEX, PHOTOS, SOURCES
 
 LAPLACIAN = conv.preset("Laplacian 3x3")

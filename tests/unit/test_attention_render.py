@@ -4,8 +4,8 @@ import numpy as np
 from PIL import Image
 
 from core import probability
-from core.attention import maths as att
 from core.attention import figures as ar
+from core.attention import maths as att
 from core.render import tile_at
 
 

@@ -177,6 +177,7 @@ def test_a_failed_save_leaves_the_listed_file_whole(saved, tmp_path, monkeypatch
 
 def test_ddpm_configs_are_checked_against_the_manifest(tmp_path):
     import shutil
+
     from core.models import _ddpm_config, ddpm_scheduler_config
     shutil.copytree(ASSETS / "ddpm", tmp_path / "ddpm")
     for name in ("config.json", "scheduler_config.json"):

@@ -5,11 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from core import render, vision
+from core import probability, render, vision
+from core.convolution import features, vision_models
 from core.convolution import network_figures as feature_render
-from core import probability
-from core.convolution import features
-from core.convolution import vision_models
 from core.data import load_sample
 
 
@@ -179,3 +177,18 @@ def test_every_torchvision_choice_traces_and_explains_with_random_weights(name):
     cam = gradcam.for_model(vm, acts.input, target=int(acts.logits.argmax()))
     assert cam.heatmap.shape == (224, 224) and 0 <= cam.heatmap.min() and cam.heatmap.max() <= 1
     assert min(cam.coarse.shape) >= 6
+
+
+def test_every_view_of_a_new_image_reads_one_forward_pass(cnn, monkeypatch):
+    from explorers import convolution_network as net
+    calls = []
+    extractor = cnn.extractor
+    monkeypatch.setattr(cnn, "extractor", lambda x: calls.append(x) or extractor(x))
+    img = Image.fromarray(np.random.default_rng(7).integers(0, 256, (28, 28), dtype=np.uint8))  # never seen before
+    views = net.section_views(img, "cnn", "relu3", "top", 8, "", "layer", 2.0, False, net.PREDICTED, 0.5)
+    assert len(calls) == 1  # maps, channel, overview and prediction share the run
+    assert views.channel == features.channel_ranking(features.run(cnn, img).maps["relu3"])[1][0]
+    assert len(calls) == 1 and features.run(cnn, img.copy()) is features.run(cnn, img)  # same pixels: cached
+    features.run(cnn, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    assert len(calls) == 2
+    assert features.run(cnn, img).maps["relu3"].flags.writeable is False  # shared between requests: read-only

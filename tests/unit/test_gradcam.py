@@ -6,9 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.convolution import features
-from core.convolution import gradcam
-from core.convolution import vision_models
+from core.convolution import features, gradcam, vision_models
 from core.data import load_sample
 
 

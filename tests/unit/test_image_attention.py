@@ -8,8 +8,8 @@ import torchvision
 from PIL import Image
 
 from core import probability
-from core.attention import maths as att
 from core.attention import image as ia
+from core.attention import maths as att
 from core.data import load_sample
 
 

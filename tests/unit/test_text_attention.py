@@ -4,11 +4,22 @@ masks, truncation, sink hiding, and every way a model id can be refused."""
 import numpy as np
 import pytest
 import torch
-from transformers import (AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config,
-                          GPT2Model, GPTNeoXConfig, GPTNeoXModel, LlamaConfig, LlamaModel)
+from transformers import (
+    AutoTokenizer,
+    BertConfig,
+    BertModel,
+    DistilBertConfig,
+    DistilBertModel,
+    GPT2Config,
+    GPT2Model,
+    GPTNeoXConfig,
+    GPTNeoXModel,
+    LlamaConfig,
+    LlamaModel,
+)
 
-from core.attention import maths as att
 from core import registry
+from core.attention import maths as att
 from core.attention import text as ta
 
 COREFERENCE = "The animal didn't cross the street because it was too tired"

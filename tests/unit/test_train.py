@@ -9,7 +9,8 @@ import torch
 from core import checkpoints
 from core.models import MODELS
 from core.models.unet import UNet
-from core.train.__main__ import TRAINERS, main as train_main
+from core.train.__main__ import TRAINERS
+from core.train.__main__ import main as train_main
 from core.train.common import EMA, load_run_state, save_run_state
 
 EPOCH_MODELS = ["cnn", "vit", "vae2", "vae16", "ae2", "dcgan"]
@@ -137,8 +138,8 @@ def test_ema_warm_up_then_tracks_slowly():
 
 
 def test_a_state_file_without_random_state_resumes_on_a_fresh_stream(tmp_path):
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
     model = torch.nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     path = tmp_path / "s.safetensors"

@@ -59,26 +59,3 @@ def test_unknown_model():
         vision_models.load("lenet")
     with pytest.raises(ValueError, match="no selectable layer 'bn1'"):
         vision_models.load("cnn").layer("bn1")
-
-
-def test_a_slow_load_holds_up_only_callers_of_the_same_model():
-    import threading
-    started, release, builds = threading.Event(), threading.Event(), []
-
-    def build(name):
-        builds.append(name)
-        if name == "slow":  # stands in for a long weights download
-            started.set()
-            assert release.wait(10)
-        return f"model {name}"
-    models = registry.Registry(build, "fast", ("fast", "slow"))
-    slow = [threading.Thread(target=models.load, args=("slow",)) for _ in range(2)]
-    for t in slow:
-        t.start()
-    assert started.wait(10)
-    assert models.load("fast") == "model fast"  # returns while "slow" is still loading
-    release.set()
-    for t in slow:
-        t.join(10)
-    assert models.load("slow") == "model slow"
-    assert sorted(builds) == ["fast", "slow"]  # two callers of "slow", one build
