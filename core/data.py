@@ -1,4 +1,5 @@
-"""Fashion-MNIST: the IDX reader, the three sources in DESIGN.md order, and the bundled class-balanced sample.
+"""Fashion-MNIST: the IDX reader, the three sources in the order of docs/ARCHITECTURE.md, and the bundled
+class-balanced sample.
 
 Sources, tried in order:
   1. the directory in GLASSBOX_DATA, else Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist);

@@ -102,7 +102,8 @@ def evaluate_ddpm(samples: int, agreement_samples: int, limit: int | None, seed:
         result[f"fid_cnn_{name}"] = round(metrics.fid_cnn(cnn, images, x_ref), 3)
         share = metrics.class_agreement(cnn, images, labels)
         result[f"class_agreement_{name}_fid_samples"] = round(share, 4)
-        result[f"class_agreement_{name}_fid_samples_95ci"] = [round(v, 4) for v in metrics.wilson_interval(share, samples)]
+        interval = metrics.wilson_interval(share, samples)
+        result[f"class_agreement_{name}_fid_samples_95ci"] = [round(v, 4) for v in interval]
     return result
 
 

@@ -92,7 +92,8 @@ def imagenet_state_dict(name: str) -> dict:
             raise DownloadFailed(f"{name}'s ImageNet weights are not cached and could not be downloaded "
                                  f"({type(e).__name__}: {str(e)[:80]}).") from e
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)  # a restricted unpickler that admits tensors only
+        # weights_only: a restricted unpickler that admits tensors only
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise ModelUnavailable(f"The cached weights {path} could not be read ({type(e).__name__}); delete the "
                                "file to download them again.") from e

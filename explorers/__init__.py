@@ -1,1 +1,2 @@
-"""One module per tab. Each has build() for its UI, plus its handlers and gr.api endpoints."""
+"""The tabs: each module lays out one tab (or one section of it) with build(), and holds its handlers and gr.api
+endpoints. Explorers never import each other; what they share is in common.py and inputs.py."""

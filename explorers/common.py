@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 import plotly.graph_objects as go
-from gradio.utils import get_upload_folder
+from gradio.utils import get_function_description, get_upload_folder
 
 from core import render
 from core.checkpoints import CheckpointError
@@ -102,3 +102,24 @@ def combined(name: str, *parts: type) -> type:
     """A NamedTuple type with the fields of `parts`, in order, for a handler that feeds several groups of views;
     build one with keywords, `combined(**a._asdict(), **b._asdict())`, so no value can land in another's place."""
     return collections.namedtuple(name, [f for part in parts for f in part._fields])
+
+
+def api(fn, api_name: str) -> None:
+    """`gr.api(fn)`, with each parameter and the result named and described on the "Use via API" page from fn's
+    docstring (its "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by
+    gradio's own parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring
+    leaves a parameter out is refused here, when the app is built."""
+    description, params, returns = get_function_description(fn)
+    missing = [name for name, text in params.items() if not text]
+    if not description or missing or not returns:
+        raise TypeError(f"{fn.__name__}'s docstring must describe the endpoint, every parameter (missing: "
+                        f"{', '.join(missing) or 'none'}) and what it returns.")
+    config = gr.api(fn, api_name=api_name)  # a Dependency: the event's config, a dict
+    blocks = gr.context.get_blocks_context().blocks
+    for component_id, (name, text) in zip(config["inputs"], params.items(), strict=True):
+        component = blocks[component_id]
+        component.label = name
+        component._api_info = {**component._api_info, "additional_description": text}
+    result = blocks[config["outputs"][0]]
+    result.label = "result"
+    result._api_info = {**result._api_info, "description": " ".join(returns)}

@@ -165,7 +165,8 @@ def heat_overlay(seen: Image.Image, heat: np.ndarray, alpha: float, grid: tuple[
     base = picture(seen)
     peak = float(heat.max(initial=0.0))
     unit = heat / peak if peak > 0 else heat
-    cells = Image.fromarray(render.apply_colormap(np.clip(unit, 0, 1), "Jet")).resize(base.size, Image.Resampling.NEAREST)
+    cells = Image.fromarray(render.apply_colormap(np.clip(unit, 0, 1), "Jet"))
+    cells = cells.resize(base.size, Image.Resampling.NEAREST)
     out = Image.blend(base, cells, float(np.clip(alpha, 0, 1)))
     if patch is not None:
         _outline(out, grid, patch)

@@ -61,7 +61,9 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
         peak = peaks[normalize]
         value_range = (-peak, peak) if signed else (0.0, peak)
         low, high = fmt(value_range[0]), fmt(value_range[1])
-    note = (f"Colour {NORMALIZE[normalize]}. {'Diverging RdBu: blue negative, white 0, red positive' if signed else 'Viridis: dark purple 0, yellow strongest'}; "
+    colours = ("Diverging RdBu: blue negative, white 0, red positive" if signed
+               else "Viridis: dark purple 0, yellow strongest")
+    note = (f"Colour {NORMALIZE[normalize]}. {colours}; "
             f"scale {low} to {high}.")
     c, h, w = maps.shape
     lines = [f"{layer}: {c}x{h}x{w}. {what}. Label: #channel m=mean activation.",
@@ -121,7 +123,8 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], columns: int = 8, max_px: in
     largest = max(m.shape[0] for _, m in reps)
     slot_w, text_h = max_px + 40, 4 * 14
     rows = -(-len(reps) // columns)
-    sheet = Image.new("RGB", (min(columns, len(reps)) * slot_w + render.PAD, rows * (max_px + text_h + render.PAD) + render.PAD), "white")
+    sheet = Image.new("RGB", (min(columns, len(reps)) * slot_w + render.PAD,
+                              rows * (max_px + text_h + render.PAD) + render.PAD), "white")
     draw = ImageDraw.Draw(sheet)
     for i, (label, m) in enumerate(reps):
         r, c = divmod(i, columns)

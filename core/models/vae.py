@@ -52,7 +52,8 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator).to(mu.device)  # a CPU generator keeps runs seeded on any device
+        # A CPU generator keeps runs seeded on any device.
+        eps = torch.randn(mu.shape, generator=generator).to(mu.device)
         z = mu + (0.5 * logvar).exp() * eps  # the reparameterisation trick keeps sampling differentiable
         return self.decode(z), mu, logvar
 

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
         + describe(args.device).removeprefix("running "),
         f"final training loss: {result['final_loss']:.4f}",
         *(f"{k}: {v}" for k, v in result.get("metrics", {}).items()),
-        f"weights: {', '.join(Path(f).relative_to(args.out.resolve()).as_posix() if Path(f).is_absolute() else f for f in result['files'])}",
+        "weights: " + ", ".join(Path(f).relative_to(args.out.resolve()).as_posix() if Path(f).is_absolute() else f
+                                for f in result["files"]),
     ], args.out / "MODELS.md")
     return result
 

@@ -172,5 +172,6 @@ def append_model_card(name: str, lines: list[str], path: Path = ASSETS / "MODELS
     stay, as history)."""
     stamp = time.strftime("%Y-%m-%d %H:%M")
     text = path.read_text() if path.is_file() else "# Glassbox models\n"
-    text = text.rstrip("\n") + f"\n\n### `{name}` {kind} record, {stamp}\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    record = "\n".join(f"- {line}" for line in lines)
+    text = text.rstrip("\n") + f"\n\n### `{name}` {kind} record, {stamp}\n\n{record}\n"
     path.write_text(text)

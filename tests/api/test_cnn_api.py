@@ -119,7 +119,8 @@ def assert_rejected(call_, message):
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
-    ("conv_features", {"model": "lenet"}, "model must be one of cnn, resnet18, vgg16, alexnet, mobilenet_v3_small, not 'lenet'"),
+    ("conv_features", {"model": "lenet"},
+     "model must be one of cnn, resnet18, vgg16, alexnet, mobilenet_v3_small, not 'lenet'"),
     ("conv_features", {"layer": "bn1"}, "cnn has no selectable layer 'bn1'"),
     ("conv_features", {"top_k": 0}, "top_k must be between 1 and 1024, not 0"),
     ("conv_features", {"top_k": "many"}, "top_k must be a whole number"),

@@ -121,5 +121,6 @@ def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
 
     page.locator("#attn-explain").get_by_text("Explain:").click()
     page.wait_for_selector("#attn-explain-text .katex", state="visible")
-    page.locator("#attn-explain-text").get_by_text("Attention is not an explanation by itself").scroll_into_view_if_needed()
+    caveat = page.locator("#attn-explain-text").get_by_text("Attention is not an explanation by itself")
+    caveat.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_explain.png"), full_page=False)

@@ -1,4 +1,4 @@
-"""core.data: the IDX reader on files written here, the source order of DESIGN.md, and the bundled sample."""
+"""core.data: the IDX reader on files written here, the source order of docs/ARCHITECTURE.md, and the bundled sample."""
 import gzip
 import struct
 

@@ -76,7 +76,8 @@ def small_project(tmp_path):
         "core/attention/__init__.py": "", "core/attention/maths.py": "from core.models import cnn\n",
         "core/models/__init__.py": "", "core/models/cnn.py": "import torch\n",
         "explorers/__init__.py": "", "explorers/common.py": "import gradio as gr\n",
-        "explorers/convolution.py": "import gradio\nfrom explorers.common import gr\nfrom core.convolution import maths\n",
+        "explorers/convolution.py": "import gradio\nfrom explorers.common import gr\n"
+                                    "from core.convolution import maths\n",
         "explorers/attention.py": "from explorers import common\nfrom core.attention import maths\n",
     }.items():
         write(tmp_path, relative, source)

@@ -64,7 +64,8 @@ def test_an_interrupted_ddpm_run_resumes_mid_epoch_to_the_same_weights(tmp_path,
     """The DDPM checkpoints on a timer, mid-epoch: the run state also keeps the epoch's permutation and the
     position in it, so the resumed run sees the batches the uninterrupted one saw (6 steps cross an epoch)."""
     import core.train.ddpm as trainer
-    run = ["ddpm", "--steps", "6", "--limit", "64", "--batch-size", "16", "--checkpoint-minutes", "0", "--device", "cpu"]
+    run = ["ddpm", "--steps", "6", "--limit", "64", "--batch-size", "16", "--checkpoint-minutes", "0",
+           "--device", "cpu"]
     train_main([*run, "--out", str(tmp_path / "a"), "--run-dir", str(tmp_path / "ra")])
     save, saves = trainer.save_run_state, []
 
