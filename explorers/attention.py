@@ -22,7 +22,7 @@ from core.attention import maths as att
 from core.attention import text as ta
 from core.images import open_image, to_data_url
 from core.validate import as_bool, as_choice, as_float, as_int
-from explorers.common import LATEX, api, message_figure, outputs, skipped, uploaded_path, user_errors
+from explorers.common import LATEX, api, explain, message_figure, outputs, skipped, uploaded_path, user_errors
 from explorers.inputs import gallery_indices, input_column, sample_image
 
 DECIMALS = 7  # API matrices are rounded to this: 512 rounded weights still sum to 1 within 3e-5
@@ -454,92 +454,7 @@ def pick_patch(state, image, model, layer, head, opacity, evt: gr.SelectData):
 
 # ---------------------------------------------------------------- layout
 
-EXPLAIN = r"""
-#### One head
-Each token's vector $x_i$ (a row of $X$, $n \times d_{model}$) is projected three ways:
-$Q = XW^Q + b^Q$, $K = XW^K + b^K$, $V = XW^V + b^V$, each $n \times d_k$ per head. Then
-
-$$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right) V,
-\qquad A_{ij} = \frac{e^{s_{ij}}}{\sum_{j'} e^{s_{ij'}}}, \quad s_{ij} = \frac{q_i \cdot k_j}{\sqrt{d_k}}$$
-
-Row $i$ of $A$ is what query token $i$ takes from every key token $j$: non-negative, summing to 1. That row is
-what the heatmap draws. For a single head with the sinks shown, the numbers on hover are exactly the model's
-own weights; the head average is their mean over heads, and hiding the sinks divides each row by what is left.
-
-#### Many heads, and $W^O$
-$H$ heads run side by side, each with its own $W^Q_h, W^K_h, W^V_h$ of width $d_k = d_{model}/H$
-(all-MiniLM-L6-v2: $d_{model} = 384$, $H = 12$, $d_k = 32$; the bundled vit: $96 = 4 \times 24$). Their outputs
-are concatenated and mixed by one more matrix:
-$\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_H)\, W^O$.
-"Average of heads" here is the plain mean $\frac{1}{H}\sum_h A^{(h)}$; the model itself never forms it.
-
-#### Why $\sqrt{d_k}$
-If the entries of $q$ and $k$ have mean 0 and variance 1, $q \cdot k$ is a sum of $d_k$ such products: its
-variance is $d_k$. Dividing by $\sqrt{d_k}$ brings the scores back to variance 1, so softmax is not pushed into
-saturation (one weight near 1, gradients near 0). Switching $\sqrt{d_k}$ off in the scores view multiplies every
-score by $\sqrt{d_k}$, which is the same as a temperature of $1/\sqrt{d_k}$.
-
-#### The scores view
-It records the head's real $Q$ and $K$ from the model's own projection layers with forward hooks (BERT's
-`query`/`key`, DistilBERT's `q_lin`/`k_lin`, GPT-2's fused `c_attn` split in three), and computes
-$\mathrm{softmax}(S / T)$ with $S = QK^\top/\sqrt{d_k}$ (or $QK^\top$) and temperature $T$. A causal model adds
-$-\infty$ to $s_{ij}$ for $j > i$, so those weights are exactly 0. At $T = 1$ with scaling on it must match the
-model's weights to $10^{-4}$, or the view refuses (rotary position embeddings, for example, change $Q$ and $K$
-after the projection). The largest difference is printed under the figure.
-
-#### Hiding [CLS], [SEP] and BOS
-Many heads park most of their weight on a special token, a "sink" that works as a no-op. Hiding sets those
-columns to 0 and renormalises every row over the rest: $\tilde A_{ij} = A_{ij}[j \notin S] / \sum_{k \notin S}
-A_{ik}$. It is a reading aid, stated on the figure; the model did not compute it.
-
-#### Head entropy
-$H_i = -\sum_j A_{ij}\log_2 A_{ij}$ bits for row $i$, averaged over the rows of a head. 0 means every query
-looks at one key; $\log_2 n$ means uniform.
-
-#### Attention rollout, and what it assumes
-With the head average $\bar A_\ell$ of layer $\ell$, $\hat A_\ell = \tfrac12(\bar A_\ell + I)$ and
-$R = \hat A_L \cdots \hat A_2 \hat A_1$ (Abnar & Zuidema, 2020). $R_{ij}$ estimates how much input token $j$
-reaches output position $i$. It assumes that the residual connection and attention contribute equally at every
-layer (the $\tfrac12$), that heads matter equally (a plain mean), that the values, $W^O$, the MLPs and LayerNorm
-do not change the mixing, and that mixing composes linearly across layers. None of that is true in general.
-
-#### Vision transformers
-The image is cut into non-overlapping patches (bundled vit: 7×7 pixels, a 4×4 grid; vit_b_16: 16×16 pixels, a
-14×14 grid), each patch becomes a token, and a learned CLS token is put first; the classifier reads only CLS's
-final vector. "CLS → patches" is row 0 of $A$, columns 1 to $hw$, reshaped to the grid; picking a patch shows its
-own row. Colours are scaled to each map's own maximum. With $N$ tokens every head computes $N^2$ scores: the cost
-is $O(N^2)$.
-
-#### Attention is not an explanation by itself
-A weight says where a head *reads from*, not how much that changes the output: a large weight on a value vector
-that is near zero, or that $W^O$ and the later layers ignore, changes nothing. Different attention patterns can
-give the same prediction (Jain & Wallace, 2019; Wiegreffe & Pinter, 2019), sinks take weight without carrying
-information, and after the first layer a "token" position already mixes many tokens. Use the maps to form
-hypotheses, and test them with interventions or gradient-based attributions.
-
-#### The PyTorch lines
-```python
-from transformers import AutoModel, AutoTokenizer
-
-tok = AutoTokenizer.from_pretrained(path)
-model = AutoModel.from_pretrained(path, attn_implementation="eager")    # eager: the weights are materialised
-enc = tok(text, return_tensors="pt", truncation=True)
-recorded = {}
-attn = model.encoder.layer[l].attention.self
-for name, proj in (("q", attn.query), ("k", attn.key)):
-    proj.register_forward_hook(lambda m, i, out, name=name: recorded.__setitem__(name, out[0]))
-out = model(**enc, output_attentions=True)                  # out.attentions[l]: [1, heads, n, n]
-q = recorded["q"].view(n, H, d_k).transpose(0, 1)           # [heads, n, d_k]
-k = recorded["k"].view(n, H, d_k).transpose(0, 1)
-weights = torch.softmax(q @ k.transpose(-2, -1) / d_k**0.5 / T, dim=-1)   # == out.attentions[l][0] at T = 1
-
-# torchvision's ViT calls its nn.MultiheadAttention with need_weights=False; ask for the weights instead:
-mha = vit.encoder.layers[l].self_attention
-mha.register_forward_pre_hook(lambda m, args, kw: (args, {**kw, "need_weights": True,
-                                                          "average_attn_weights": False}), with_kwargs=True)
-mha.register_forward_hook(lambda m, args, out: kept.append(out[1]))      # [1, heads, 197, 197]
-```
-"""
+EXPLAIN = explain("attention")
 
 
 def build(demo: gr.Blocks) -> None:

@@ -1,5 +1,6 @@
-"""What every explorer shares: turning core's ValueErrors into gr.Error, reading image inputs safely, the LaTeX
-delimiters of the Explain panels, and the figure that stands in for a view with a message."""
+"""What every explorer shares: turning core's ValueErrors into gr.Error, reading image inputs safely, the Explain
+panels' Markdown and LaTeX delimiters, the figure that stands in for a view with a message, named outputs, and
+gr.api endpoints described from their docstrings."""
 from __future__ import annotations
 
 import collections
@@ -19,6 +20,12 @@ from core.images import ImageError
 log = logging.getLogger(__name__)
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+EXPLANATIONS = Path(__file__).resolve().parent / "explain"
+
+
+def explain(name: str) -> str:
+    """The Markdown of an Explain panel, explorers/explain/NAME.md (LaTeX between the LATEX delimiters)."""
+    return (EXPLANATIONS / f"{name}.md").read_text(encoding="utf-8")
 
 
 def user_errors(fn):

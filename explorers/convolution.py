@@ -20,7 +20,7 @@ from core.convolution.kernel_figures import arithmetic_figure, fmt, histogram, p
 from core.data import ASSETS, CLASSES, load_sample
 from core.images import open_image, to_data_url
 from core.validate import as_choice, as_int, as_matrix
-from explorers.common import LATEX, api, message_figure, uploaded_path, user_errors
+from explorers.common import LATEX, api, explain, message_figure, uploaded_path, user_errors
 
 PHOTOS = {
     "Astronaut (NASA, public domain)": ASSETS / "photos" / "astronaut.jpg",
@@ -374,51 +374,7 @@ def pool_ui(source, kind, size, stride, matrix, image_path, color):
 
 # ---------------------------------------------------------------- layout
 
-EXPLAIN = r"""
-#### The sum every output cell computes
-PyTorch pads the input, then slides the kernel over it **without flipping it** (strictly a cross-correlation;
-deep learning calls it convolution). For an input channel $x$, a $k_h \times k_w$ kernel $w$, stride $s$,
-padding $p$ and dilation $d$ (no bias here):
-
-$$y[r, c] \;=\; \sum_{i=0}^{k_h-1} \sum_{j=0}^{k_w-1} w[i, j]\; x_{\text{pad}}[\,r s + i d,\; c s + j d\,]$$
-
-Along each axis, an input of size $i$ and a kernel of size $k$ give
-
-$$o \;=\; \left\lfloor \frac{i + 2p - d\,(k-1) - 1}{s} \right\rfloor + 1$$
-
-The dilated kernel spans $d(k-1)+1$ cells. When that is more than the padded size $i + 2p$, $o \le 0$: there is
-no position where the kernel fits, and the playground says so. Pooling uses the same formula with $p = 0$, $d = 1$.
-
-#### The PyTorch lines
-```python
-import torch.nn.functional as F
-# x: [1, C, H, W], image pixels scaled to [0, 1]; w: [kh, kw]
-x_pad = F.pad(x, (p, p, p, p), mode="constant")   # zeros; or "reflect", "replicate", "circular"
-y = F.conv2d(x_pad, w.expand(C, 1, kh, kw), stride=s, dilation=d, groups=C)
-pooled = F.max_pool2d(x, kernel_size=k, stride=s)  # or F.avg_pool2d
-```
-`groups=C` runs the same kernel on R, G and B separately ("RGB, each channel"). A CNN layer instead holds a
-weight of shape `[C_out, C_in, kh, kw]` and also sums over the input channels.
-
-#### Why the padding modes differ
-Padding decides what the kernel sees past the edge, so only output cells whose receptive field reaches into the
-padding differ between modes; all the others are identical. For a row `a b c d` padded by 2:
-- **zeros** `0 0 | a b c d | 0 0`: a dark frame. Blurs darken the border, and edge kernels find a false edge
-  all around the picture.
-- **reflect** `c b | a b c d | c b`: a mirror that does not repeat the edge pixel, so it needs $p < i$.
-- **replicate** `a a | a b c d | d d`: the edge pixel repeated; smooth images get no false edges.
-- **circular** `c d | a b c d | a b`: the picture wraps around like a torus, so the left border sees the right
-  edge. It can wrap at most once: $p \le i$.
-
-#### What a Laplacian output of 0 means
-The Laplacian kernel computes $4\,x[r,c] - x[r-1,c] - x[r+1,c] - x[r,c-1] - x[r,c+1]$, the negative of the
-discrete $\nabla^2 x$. An output of **0 means the pixel equals the mean of its four neighbours: a flat region**
-(or a steady ramp, which has no curvature either). It does **not** mean an edge; that is a common misreading.
-Across an edge the output is strongly positive on one side and strongly negative on the other, and the edge
-itself lies at the **zero-crossing**, where the sign changes. With the signed display on grayscale, flat areas
-are white and each edge is a red line next to a blue one; per channel (RGB), zero is mid-grey and each edge is a
-bright line next to a dark one.
-"""
+EXPLAIN = explain("convolution")
 
 
 def _kernel_section(default_img: Image.Image, default_preset: str):

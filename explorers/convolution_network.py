@@ -19,7 +19,7 @@ from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
 from core.images import open_image, to_data_url
 from core.validate import as_choice, as_float, as_int
-from explorers.common import LATEX, api, combined, message_figure, outputs, skipped, uploaded_path, user_errors
+from explorers.common import LATEX, api, combined, explain, message_figure, outputs, skipped, uploaded_path, user_errors
 from explorers.inputs import gallery_indices, input_column, sample_image
 
 TOP_K_MAX = 1024
@@ -418,61 +418,7 @@ def gradcam_ui(image, model, on, target, opacity):
 
 # ---------------------------------------------------------------- layout
 
-EXPLAIN = r"""
-#### A hierarchy of features
-Layer 1's kernels are small enough to read: edges at some angle, blobs, colour contrasts. Each later
-convolution combines the maps below it, so it responds to combinations: corners, textures, then parts
-(a collar, a sole, a sleeve). Pooling and strides halve the maps while the channel count grows: the network
-trades *where* for *what*. The layer overview shows this at a glance.
-
-#### Output size and parameters
-A `Conv2d` with $n$ filters of size $k_h \times k_w$ over $c$ input channels (in $g$ groups), stride $s$,
-padding $p$, dilation $d$, on an $i$-pixel side gives
-
-$$o = \left\lfloor \frac{i + 2p - d(k-1) - 1}{s} \right\rfloor + 1, \qquad
-\text{params} = n\left(\tfrac{c}{g}\,k_h k_w + 1\right)$$
-
-and $n \cdot \tfrac{c}{g} k_h k_w$ without a bias; the bundled cnn has none because each conv is followed by
-BatchNorm, whose shift does the bias's job. Its conv1: $28 \to 28$ ($k=3, p=1, s=1$), $32 \cdot (1 \cdot 3 \cdot 3)
-= 288$ weights; each 2×2 max pool halves the side: $28 \to 14 \to 7$. The layer table lists every count as the
-tensors hold it.
-
-#### Feature maps and their colours
-A channel's map is that filter's response at every position. Channels are ranked by their mean over space.
-Colour **per map** scales each map to its own largest |value| (shows every map's pattern, hides which is
-stronger), **per layer** uses one scale for the layer, **global** one for the whole network on this input.
-Non-negative layers (after ReLU) use Viridis from 0; layers with negatives use blue-white-red centred on 0.
-
-#### Temperature
-$p_i = \dfrac{e^{z_i / T}}{\sum_j e^{z_j / T}}$. $T > 1$ flattens the distribution towards uniform, $T < 1$
-sharpens it towards the top class; the ranking never changes.
-
-#### Grad-CAM
-For class $c$ with logit $y^c$ and the maps $A^k$ of the last convolutional stage (cnn: `relu6`, 7×7;
-resnet18: `layer4`),
-
-$$\alpha_k^c = \frac{1}{hw}\sum_{i,j} \frac{\partial y^c}{\partial A^k_{ij}}, \qquad
-L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k^c A^k\Big)$$
-
-then $L^c$ is upsampled bilinearly to the input size and divided by its maximum. $\alpha_k^c$ says how much
-class $c$ wants more of channel $k$; the ReLU keeps only evidence *for* the class. It is as coarse as the
-layer: 7×7 cells for a 28×28 input.
-
-#### The PyTorch lines
-```python
-from torchvision.models.feature_extraction import create_feature_extractor
-from captum.attr import LayerGradCam, LayerAttribution
-
-extractor = create_feature_extractor(model, {"conv1": "conv1", "relu6": "relu6", "fc": "logits"})
-out = extractor(x)                                   # x: [1, C, H, W], preprocessed
-means = out["conv1"][0].mean(dim=(1, 2))             # one number per channel
-order = means.argsort(descending=True)               # the grid's order
-p = (out["logits"][0] / T).softmax(-1)
-cam = LayerGradCam(model, model.relu6).attribute(x, target=c, relu_attributions=True)
-heat = LayerAttribution.interpolate(cam, x.shape[-2:], interpolate_mode="bilinear")
-heat = heat / heat.max()
-```
-"""
+EXPLAIN = explain("cnn")
 
 
 def build() -> None:
