@@ -3,7 +3,7 @@ class-balanced sample.
 
 Sources, tried in order:
   1. the directory in GLASSBOX_DATA, else Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist);
-  2. torchvision's FashionMNIST(download=True) into a cache directory (skipped when GLASSBOX_OFFLINE=1);
+  2. torchvision's FashionMNIST(download=True) into a cache directory (skipped where core.offline forbids it);
   3. the sample bundled in assets/ (500 train + 100 test images per class).
 """
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core import offline
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ def _from_directory(split: str) -> Split | None:
 
 
 def _from_torchvision(split: str) -> Split | None:
-    if os.environ.get("GLASSBOX_OFFLINE") == "1":
+    if offline.forbidden_by():
         return None
     try:
         from torchvision.datasets import FashionMNIST

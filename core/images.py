@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.validate import ECHO, echo
+
 # Headers are read before pixels, so an image over this many pixels is refused without being decoded.
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 1024  # what the explorers compute on; larger images are downscaled (aspect kept)
@@ -59,7 +61,8 @@ def open_image(path: str | Path | None, max_side: int = MAX_SIDE) -> Image.Image
         raise ImageError("No image was given. Upload an image or pick one from the gallery.")
     path = Path(path)
     if not path.is_file():
-        raise ImageError(f"The image file {path.name} does not exist on the server (the upload may have expired).")
+        raise ImageError(f"The image file {echo(path.name)} does not exist on the server (the upload may have "
+                         "expired).")
     try:
         img = Image.open(path)
         w, h = img.size
@@ -74,7 +77,9 @@ def open_image(path: str | Path | None, max_side: int = MAX_SIDE) -> Image.Image
     except ImageError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"{path.name} could not be read as an image ({type(e).__name__}: {e}). "
+        # PIL's messages name the whole server path (gradio's upload folder); the person needs only the file name.
+        reason = str(e).replace(str(path), path.name)[:ECHO]
+        raise ImageError(f"{echo(path.name)} could not be read as an image ({type(e).__name__}: {reason}). "
                          "It may be truncated or not an image at all.") from e
     img = to_rgb(img)
     if max(img.size) > max_side:

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.validate import as_float
+
 MAX_TEMPERATURE = 100.0  # the temperature sliders' and the API's upper bound: beyond it every softmax is uniform
+# The lower bound: logits / T stay finite for any logits a float32 model gives (|z| < 3.4e38 / 1e36 ... in practice
+# |z| < 1e4), and the probabilities stay normal numbers instead of denormals that print as null.
+MIN_TEMPERATURE = 0.01
+
+
+def check_temperature(value) -> float:
+    """A temperature from a person or an API caller: a finite number from MIN_TEMPERATURE to MAX_TEMPERATURE."""
+    t = as_float(value, "temperature", 0, MAX_TEMPERATURE, lo_inclusive=False)
+    if t < MIN_TEMPERATURE:
+        raise ValueError(f"temperature must be at least {MIN_TEMPERATURE}, not {t:.3g}: below it softmax(z / T) "
+                         "is a one-hot vector whose zeros underflow, and the entropy is meaningless.")
+    return t
 
 
 def softmax(scores, temperature: float = 1.0, allowed=None) -> np.ndarray:

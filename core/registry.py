@@ -18,6 +18,8 @@ import time
 from collections import OrderedDict
 from typing import Callable, Generic, TypeVar
 
+from core.validate import echo
+
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 300
@@ -47,7 +49,7 @@ class Registry(Generic[M]):
     def load(self, name: str) -> M:
         """Model `name` with its real weights; ModelUnavailable when they cannot be had."""
         if self.names is not None and name not in self.names:
-            raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(self.names)}.")
+            raise ValueError(f"Unknown model {echo(name)}; choose one of {', '.join(self.names)}.")
         with self._locks_lock:
             if name in self.loaded:
                 self.loaded.move_to_end(name)

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from plotly.colors import sample_colorscale
 
 from core.arrays import to_numpy
+from core.validate import echo
 
 FONT = "Inter, system-ui, -apple-system, Segoe UI, sans-serif"
 THEME = go.layout.Template(layout=go.Layout(
@@ -63,7 +64,7 @@ def normalise(x, mode: str = "minmax") -> tuple[np.ndarray, tuple[float, float]]
     if mode == "minmax":
         lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
         return ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)), (lo, hi)
-    raise ValueError(f"Unknown display mode {mode!r}; choose one of {', '.join(DISPLAY_MODES)}.")
+    raise ValueError(f"Unknown display mode {echo(mode)}; choose one of {', '.join(DISPLAY_MODES)}.")
 
 
 def apply_colormap(unit: np.ndarray, name: str = "Viridis") -> np.ndarray:

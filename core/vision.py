@@ -14,6 +14,7 @@ import torchvision
 from PIL import Image, ImageOps
 from torch import nn
 
+from core import offline
 from core.device import device
 from core.images import to_rgb
 from core.models.cnn import MEAN as CNN_MEAN
@@ -77,26 +78,32 @@ def checkpoint_path(name: str) -> Path:
 
 
 def imagenet_state_dict(name: str) -> dict:
-    """The ImageNet weights of torchvision model `name`: from the torch hub cache, else downloaded (unless
-    GLASSBOX_OFFLINE=1); ModelUnavailable with one line when neither works."""
+    """The ImageNet weights of torchvision model `name`: from the torch hub cache, else downloaded into it (unless
+    core.offline forbids it); ModelUnavailable with one line when neither works. Either way the file is loaded
+    with weights_only=True, a restricted unpickler that admits tensors only (torchvision's own get_state_dict
+    would unpickle a download in full)."""
     weights = torchvision.models.get_model_weights(name).DEFAULT
     path = checkpoint_path(name)
     if not path.is_file():
-        if os.environ.get("GLASSBOX_OFFLINE") == "1":
-            raise ModelUnavailable(f"{name}'s ImageNet weights are not in the torch hub cache ({path.parent}) "
-                                   "and GLASSBOX_OFFLINE=1 forbids downloading them.")
+        forbidden = offline.forbidden_by()
+        if forbidden:
+            raise ModelUnavailable(f"{name}'s ImageNet weights are not in the torch hub cache, and {forbidden} "
+                                   "forbids downloading them.")
         try:
-            # torch hub shows a tqdm bar, which gr.Progress(track_tqdm=True) turns into the UI's progress bar.
-            return weights.get_state_dict(progress=True, check_hash=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # torchvision publishes the first hex digits of each file's sha256 in its name (no full digest); torch
+            # hub checks them and moves the file into place only when they match. Its tqdm bar becomes the UI's
+            # progress bar through gr.Progress(track_tqdm=True).
+            prefix = torch.hub.HASH_REGEX.search(path.name).group(1)
+            torch.hub.download_url_to_file(weights.url, str(path), hash_prefix=prefix, progress=True)
         except Exception as e:  # offline machines fail in many ways: DNS, refused connections, timeouts, proxies
             raise DownloadFailed(f"{name}'s ImageNet weights are not cached and could not be downloaded "
                                  f"({type(e).__name__}: {str(e)[:80]}).") from e
     try:
-        # weights_only: a restricted unpickler that admits tensors only
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ModelUnavailable(f"The cached weights {path} could not be read ({type(e).__name__}); delete the "
-                               "file to download them again.") from e
+        raise ModelUnavailable(f"The cached weights for {name} ({path.name}) could not be read "
+                               f"({type(e).__name__}); delete the file to download them again.") from e
 
 
 def imagenet_availability(name: str) -> str:

@@ -152,7 +152,7 @@ def attention_scores(text: str, layer: int, head: int, temperature: float = 1.0,
         text: the text, not blank, at most 10,000 characters; tokens past the model's limit (≤ 512) are truncated
         layer: 0 to num_layers - 1 (6 for default), or negative to count from the last (-1: the last), as in Python
         head: one head, 0 to num_heads - 1 (12 for default); no average, which has no Q and K of its own
-        temperature: T in softmax(scores / T): greater than 0, at most 100; T > 1 flattens each row, T < 1 sharpens
+        temperature: T in softmax(scores / T): from 0.01 to 100; T > 1 flattens each row, T < 1 sharpens
         scale: a boolean; true divides Q Kᵀ by √d_k, as the model does; false leaves the scores √d_k times larger
         model: "default" (the bundled all-MiniLM-L6-v2: 6 layers x 12 heads) or a Hugging Face id this server allows
         text_pair: an optional second sentence, for encoders only ("" for none, and for decoders); ≤ 10,000 characters

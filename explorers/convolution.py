@@ -5,7 +5,6 @@ UI's numbers come from; core.conv does the maths.
 No `from __future__ import annotations` here: gr.api reads the return annotation without resolving strings, and
 real types give the API page a real schema.
 """
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -19,7 +18,7 @@ from core.convolution import conv
 from core.convolution.kernel_figures import arithmetic_figure, fmt, histogram, pool_figure
 from core.data import ASSETS, CLASSES, load_sample
 from core.images import open_image, to_data_url
-from core.validate import as_choice, as_int, as_matrix
+from core.validate import ECHO, as_choice, as_float32, as_int, as_matrix, echo
 from explorers.common import LATEX, api, explain, message_figure, uploaded_path, user_errors
 
 PHOTOS = {
@@ -47,15 +46,18 @@ def cell_text(v: float) -> str:
 
 
 def parse_cell(v, name: str, r: int, c: int) -> float:
-    """One grid cell: a number, or text such as "-2", "0.5" or "1/9"."""
+    """One grid cell: a number, or text such as "-2", "0.5" or "1/9"; finite, and within float32's range."""
+    where = f"{name} row {r}, column {c}"
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if not math.isfinite(v):
-            raise ValueError(f"{name} row {r}, column {c} is {v}; only finite numbers are allowed.")
-        return float(v)
+        return as_float32(v, where)
+    text = str(v).strip()
     try:
-        return float(Fraction(str(v).strip()))
+        value = Fraction(text) if len(text) <= ECHO else None
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{name} row {r}, column {c} is {v!r}: type a number such as 2, -0.5 or 1/9.") from None
+        value = None
+    if value is None:
+        raise ValueError(f"{where} is {echo(v)}: type a number such as 2, -0.5 or 1/9.")
+    return as_float32(value, where)
 
 
 def grid_values(rows, name: str) -> list[list[float]]:

@@ -18,7 +18,7 @@ from core import probability, render
 from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
 from core.images import open_image, to_data_url
-from core.validate import as_choice, as_float, as_int
+from core.validate import as_choice, as_float, as_int, echo
 from explorers.common import LATEX, api, combined, explain, message_figure, outputs, skipped, uploaded_path, user_errors
 from explorers.inputs import gallery_indices, input_column, sample_image
 
@@ -59,7 +59,7 @@ class FeatureView:
 def feature_view(img: Image.Image, model, layer, top_k, normalize, channels=None) -> FeatureView:
     vm, note = model_for(model)
     if note and layer and layer not in {entry.name for entry in vm.layers}:
-        note += f" Layer {layer!r} is not in the cnn; showing {vm.default_layer}."
+        note += f" Layer {echo(layer)} is not in the cnn; showing {vm.default_layer}."
         layer = None
     info = vm.layer(layer or vm.default_layer)
     k = as_int(top_k, "top_k", 1, TOP_K_MAX)
@@ -75,7 +75,7 @@ def feature_view(img: Image.Image, model, layer, top_k, normalize, channels=None
 
 
 def predictions(img: Image.Image, model, temperature):
-    t = as_float(temperature, "temperature", 0, probability.MAX_TEMPERATURE, lo_inclusive=False)
+    t = probability.check_temperature(temperature)
     vm, note = model_for(model)
     acts = features.run(vm, img)
     return vm, note, acts, probability.softmax(acts.logits, t), probability.softmax(acts.logits), t
@@ -164,7 +164,7 @@ def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) 
     Parameters:
         image: an image file (gradio_client: handle_file(path)), any format PIL reads; ≤ 40 MP, downscaled to 1024 px
         model: "cnn" (bundled, Fashion-MNIST) or an ImageNet CNN: "resnet18", "vgg16", "alexnet", "mobilenet_v3_small"
-        temperature: T, which divides the logits: greater than 0, at most 100; T > 1 flattens, T < 1 sharpens
+        temperature: T, which divides the logits: from 0.01 to 100; T > 1 flattens, T < 1 sharpens
 
     Returns:
         A dict: "model"; "note" (null, or why the cnn answers); "temperature", the T used; "labels", the class names

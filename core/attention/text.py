@@ -8,7 +8,8 @@ only). Which ids may be loaded is the server's choice, set by environment variab
   config on the meta device before any weights are downloaded.
 - GLASSBOX_LOCAL_MODELS=1: also accept a local folder (absolute or ./relative path). Off by default, because a
   public server must not let callers probe or load its file system.
-- GLASSBOX_OFFLINE=1 (or HF_HUB_OFFLINE=1): only what is already in the Hugging Face cache.
+- GLASSBOX_OFFLINE, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE=1 (core.offline): only what is already in the
+  Hugging Face cache.
 """
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from core import offline
 from core.attention import maths as att
 from core.device import device
-from core.probability import MAX_TEMPERATURE, softmax
+from core.probability import check_temperature, softmax
 from core.registry import DownloadFailed, Registry
-from core.validate import as_float
+from core.validate import as_text, echo
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ DEFAULT_MAX_PARAMS = 200_000_000  # bert-base, roberta-base and gpt2 fit; a 70B 
 MAX_TOKENS = 512     # the explorer's own limit: [layers, heads, n, n] weights grow as n², and 512 is BERT's maximum
 MAX_CHARS = 10_000   # far beyond 512 tokens (about 2,000 characters of English), so truncation still has work to do
 MATCH_TOLERANCE = 1e-4  # the scores view must reproduce the model's weights this closely, or it says it cannot
+MAX_ID = 200  # characters: hub ids are at most 96; a local folder path may be longer, a file name may not
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -87,10 +90,6 @@ class TextRun:
 # ---------------------------------------------------------------- which model
 
 
-def _offline() -> bool:
-    return os.environ.get("GLASSBOX_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
-
-
 def max_params() -> int:
     try:
         return int(os.environ.get("GLASSBOX_MAX_PARAMS", DEFAULT_MAX_PARAMS))
@@ -110,10 +109,10 @@ def _looks_like_path(model_id: str) -> bool:
 
 def canonical(model) -> str:
     """The id to load: "default" for the bundled model, else a checked hub id or (if allowed) a local folder."""
-    if not isinstance(model, str) or not model.strip():
-        raise ValueError(f"model must be a Hugging Face model id such as bert-base-uncased, or \"default\" for "
-                         f"the bundled {BUNDLED_NAME}; not {model!r}.")
-    model = model.strip()
+    if not isinstance(model, str) or not model.strip() or len(model) > MAX_ID:
+        raise ValueError(f"model must be a Hugging Face model id such as bert-base-uncased (at most {MAX_ID} "
+                         f"characters), or \"default\" for the bundled {BUNDLED_NAME}; not {echo(model)}.")
+    model = as_text(model.strip(), "model id", MAX_ID)
     if model in BUNDLED_ALIASES:
         return BUNDLED
     if _looks_like_path(model) or Path(model).exists():
@@ -126,7 +125,7 @@ def canonical(model) -> str:
             raise ValueError(f"{model} is not a model folder: it has no config.json.")
         return str(folder)
     if len(model) > 96 or not HUB_ID.match(model) or ".." in model or "--" in model:
-        raise ValueError(f"{model[:100]!r} is not a Hugging Face model id (like bert-base-uncased or "
+        raise ValueError(f"{echo(model)} is not a Hugging Face model id (like bert-base-uncased or "
                          "openai-community/gpt2).")
     allowed = allow_list()
     if allowed is not None and model not in allowed:
@@ -206,16 +205,17 @@ def _fetch(model_id: str, load: Callable):
         return load()
     except Exception as e:  # the hub and transformers fail in many ways: missing repo, no safetensors, network
         if _unreachable(e):
-            where = ("GLASSBOX_OFFLINE=1 forbids downloading it" if _offline()
-                     else "the Hugging Face Hub cannot be reached")
+            forbidden = offline.forbidden_by()
+            where = f"{forbidden} forbids downloading it" if forbidden else "the Hugging Face Hub cannot be reached"
             raise DownloadFailed(f"{model_id} is not in this machine's Hugging Face cache and {where}.") from e
         raise ValueError(f"{model_id} cannot be loaded: {_readable_error(e)}") from e
 
 
 def _build(model_id: str) -> TextModel:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
+    offline.tell_huggingface_hub()
     path = _bundled_path() if model_id == BUNDLED else model_id
-    common = dict(local_files_only=model_id == BUNDLED or _offline() or Path(model_id).is_absolute(),
+    common = dict(local_files_only=model_id == BUNDLED or bool(offline.forbidden_by()) or Path(model_id).is_absolute(),
                   trust_remote_code=False)
     config = _fetch(model_id, lambda: AutoConfig.from_pretrained(path, **common))
     if getattr(config, "is_encoder_decoder", False):
@@ -277,14 +277,13 @@ def clear_cache() -> None:
 def check_text(text, name: str = "text", required: bool = True) -> str:
     if text is None and not required:
         return ""
-    if not isinstance(text, str):
-        raise ValueError(f"{name} must be a string, not {type(text).__name__}.")
+    if isinstance(text, str) and len(text) > MAX_CHARS:
+        raise ValueError(f"The {name} is {len(text):,} characters; the limit is {MAX_CHARS:,} (the model reads at "
+                         f"most {MAX_TOKENS} tokens, about 2,000 characters of English).")
+    text = as_text(text, name, MAX_CHARS)
     if required and not text.strip():
         raise ValueError(f"The {name} is empty: type a sentence first." if not text
                          else f"The {name} is only whitespace: type a sentence first.")
-    if len(text) > MAX_CHARS:
-        raise ValueError(f"The {name} is {len(text):,} characters; the limit is {MAX_CHARS:,} (the model reads at "
-                         f"most {MAX_TOKENS} tokens, about 2,000 characters of English).")
     return text
 
 
@@ -372,7 +371,7 @@ def scores(r: TextRun, layer: int, head: int, temperature: float = 1.0, scale: b
         raise ValueError(f"The scores view cannot read Q and K from {tm.name}: its attention layers are not laid "
                          "out like BERT's, DistilBERT's or GPT-2's, or its keys have fewer heads than its queries "
                          "(grouped-query attention).")
-    t = as_float(temperature, "temperature", 0, MAX_TEMPERATURE, lo_inclusive=False)
+    t = check_temperature(temperature)
     q, k = r.queries[layer, head], r.keys[layer, head]
     allowed = att.causal_mask(len(r.tokens)) if r.causal else None
     reproduced = softmax(att.attention_scores(q, k), allowed=allowed)

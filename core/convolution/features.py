@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from core.convolution.vision_models import ConvNet, Layer, conv_module
+from core.validate import echo
 
 # Recorded runs are kept, newest first, up to this many bytes of maps (at least the newest run): every view of a
 # new image reads one forward pass, and later changes of layer or channel read it again instead of re-running.
@@ -86,7 +87,7 @@ def parse_channels(text) -> list[int]:
     try:
         return [int(p) for p in parts]
     except ValueError:
-        raise ValueError(f"Channels must be whole numbers separated by commas, e.g. 3, 17, 40; not {text!r}.") \
+        raise ValueError(f"Channels must be whole numbers separated by commas, e.g. 3, 17, 40; not {echo(text)}.") \
             from None
 
 

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
 from core import render
+from core.validate import echo
 
 NORMALIZE = {
     "map": "per map: each map scaled to its own largest |value|",
@@ -42,7 +43,7 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
                  global_peak: float, what: str) -> render.Grid:
     """Tiles of maps[c] for c in `channels`, coloured by `normalize`; `what` says how the channels were chosen."""
     if normalize not in NORMALIZE:
-        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}, not {normalize!r}.")
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}, not {echo(normalize)}.")
     cmap, signed = scale(maps)
     layer_peak = float(np.abs(maps).max(initial=0.0))
     peaks = {"layer": layer_peak, "global": global_peak}

@@ -21,6 +21,7 @@ from core import models
 from core.data import CLASSES
 from core.device import device
 from core.registry import ModelUnavailable, Registry
+from core.validate import echo
 from core.vision import VisionModel, imagenet_availability, imagenet_state_dict
 
 BUNDLED = "cnn"
@@ -58,7 +59,7 @@ class ConvNet(VisionModel):
                 return layer
         shown = ", ".join(layer.name for layer in self.layers[:12])
         more = "" if len(self.layers) <= 12 else f" ... ({len(self.layers)} in all; conv_layers lists them)"
-        raise ValueError(f"{self.name} has no selectable layer {name!r}; its layers are {shown}{more}.")
+        raise ValueError(f"{self.name} has no selectable layer {echo(name)}; its layers are {shown}{more}.")
 
     @property
     def default_layer(self) -> str:

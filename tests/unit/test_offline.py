@@ -1,0 +1,84 @@
+"""Each of GLASSBOX_OFFLINE, HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE forbids every download, and the message names
+the one that was set. Proved with a proxy that counts connections: every HTTP(S) request would go through a socket
+this test listens on, and asking for every downloadable model must make none."""
+import socket
+import threading
+
+import pytest
+
+from core import data, offline, registry
+from core.attention import image as ia
+from core.attention import text as ta
+from core.convolution import vision_models
+
+
+class Proxy:
+    """A listening socket that counts the connections made to it and closes each at once, so a client that got
+    through fails fast instead of waiting for an answer."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.connections += 1
+            conn.close()
+
+
+@pytest.fixture
+def proxy(monkeypatch, tmp_path):
+    """Every HTTP(S) client of this process pointed at a Proxy, and empty model caches."""
+    proxy = Proxy()
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy.url)
+    for name in ("NO_PROXY", "no_proxy", *offline.VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "fashion")
+    for cache in (vision_models.clear_cache, ia.clear_cache, ta.clear_cache):
+        cache()
+    yield proxy
+    proxy.listener.close()
+    for cache in (vision_models.clear_cache, ia.clear_cache, ta.clear_cache):
+        cache()
+
+
+@pytest.mark.parametrize("variable", offline.VARIABLES)
+def test_each_offline_variable_forbids_every_download(proxy, monkeypatch, variable):
+    monkeypatch.setenv(variable, "1")
+    assert offline.forbidden_by() == f"{variable}=1"
+    for name in vision_models.TORCHVISION:
+        with pytest.raises(registry.ModelUnavailable, match=f"{variable}=1 forbids downloading"):
+            vision_models.load(name)
+    with pytest.raises(registry.ModelUnavailable, match=f"{variable}=1 forbids downloading"):
+        ia.load(ia.TORCHVISION_VIT)
+    with pytest.raises(registry.ModelUnavailable, match=f"{variable}=1 forbids downloading"):
+        ta.load("glassbox-tests/not-in-any-cache")
+    assert data._from_torchvision("train") is None
+    assert proxy.connections == 0
+
+
+def test_the_proxy_sees_a_download_that_is_allowed(proxy):
+    """The check above could not fail if nothing ever reached the proxy: without an offline variable, asking for
+    resnet18 does connect to it (and fails, since the proxy hangs up)."""
+    with pytest.raises(registry.ModelUnavailable, match="could not be downloaded"):
+        vision_models.load("resnet18")
+    assert proxy.connections >= 1
+
+
+def test_offline_values():
+    for value, forbidden in (("1", True), ("true", True), ("ON", True), ("0", False), ("", False), ("no", False)):
+        with pytest.MonkeyPatch.context() as m:
+            for name in offline.VARIABLES:
+                m.delenv(name, raising=False)
+            m.setenv("HF_HUB_OFFLINE", value)
+            assert bool(offline.forbidden_by()) is forbidden, value
