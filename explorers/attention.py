@@ -583,5 +583,5 @@ def build(demo: gr.Blocks) -> None:
           image_ui, [image, *settings], image_outputs, trigger_mode="always_last", **private)
     grid_image.select(pick_patch, [patch_grid, image, *settings[:-1]], [patch, *image_outputs], **private)
     api(attention_text, "attention_text")
-    api(attention_scores, "attention_scores")
+    api(attention_scores, "attention_scores", nullable=("scores",))  # masked scores are null
     api(attention_image, "attention_image")

@@ -7,6 +7,7 @@ import collections
 import functools
 import inspect
 import logging
+import math
 from pathlib import Path
 
 import gradio as gr
@@ -16,6 +17,7 @@ from gradio.utils import get_function_description, get_upload_folder
 from core import render
 from core.checkpoints import CheckpointError
 from core.images import ImageError
+from core.validate import FLOAT32_MAX
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +113,70 @@ def combined(name: str, *parts: type) -> type:
     return collections.namedtuple(name, [f for part in parts for f in part._fields])
 
 
-def api(fn, api_name: str) -> None:
-    """`gr.api(fn)`, with each parameter and the result named and described on the "Use via API" page from fn's
-    docstring (its "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by
-    gradio's own parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring
-    leaves a parameter out is refused here, when the app is built."""
+def undefined_number(value, nullable: tuple[str, ...] = (), where: str = "result") -> str | None:
+    """Where `value` (JSON-able) holds NaN or inf, or None among the numbers of a list, or None; keys in `nullable`
+    may hold None on purpose (a masked score)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value}"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = undefined_number(item, nullable if key in nullable else (), f"{where}.{key}")
+            if found and not (key in nullable and found.endswith("is None")):
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        numbers = any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        for i, item in enumerate(value):
+            if item is None and numbers and "*" not in nullable:
+                return f"{where}[{i}] is None"
+            found = undefined_number(item, ("*",) if nullable else (), f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def largest_inputs(fn, args, kwargs) -> str:
+    """The arguments holding the largest numbers, in words: what to make smaller when a result overflows."""
+    def peak(value) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return abs(float(value)) if math.isfinite(float(value)) else math.inf
+        if isinstance(value, (list, tuple)):
+            return max((peak(v) for v in value), default=0.0)
+        return 0.0
+    bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+    peaks = sorted(((peak(v), name) for name, v in bound.items() if peak(v) > 0), reverse=True)[:2]
+    return " and ".join(f"{name} (up to {p:.3g})" for p, name in peaks) or "no number"
+
+
+def finite_results(fn, nullable: tuple[str, ...] = ()):
+    """The output guard every endpoint passes (api() applies it): a result with NaN, inf or a missing number is
+    refused with a message that names the inputs with the largest numbers, instead of coming back as null."""
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        found = undefined_number(result, nullable)
+        if found:
+            log.info("%s: refused a result where %s", fn.__name__, found)
+            raise gr.Error(f"{fn.__name__} could not compute a finite result ({found}): the numbers overflowed "
+                           f"float32 (largest ±{FLOAT32_MAX:.3g}), where torch computes. The largest inputs were "
+                           f"{largest_inputs(fn, args, kwargs)}; use smaller numbers, so that sums and products of "
+                           "them stay within that range.", print_exception=False)
+        return result
+    return guarded
+
+
+def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
+    """`gr.api(fn)` behind the output guard (`finite_results`; `nullable` names result keys whose None is meant),
+    with each parameter and the result named and described on the "Use via API" page from fn's docstring (its
+    "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by gradio's own
+    parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring leaves a
+    parameter out is refused here, when the app is built."""
     description, params, returns = get_function_description(fn)
     missing = [name for name, text in params.items() if not text]
     if not description or missing or not returns:
         raise TypeError(f"{fn.__name__}'s docstring must describe the endpoint, every parameter (missing: "
                         f"{', '.join(missing) or 'none'}) and what it returns.")
-    config = gr.api(fn, api_name=api_name)  # a Dependency: the event's config, a dict
+    config = gr.api(finite_results(fn, nullable), api_name=api_name)  # a Dependency: the event's config, a dict
     blocks = gr.context.get_blocks_context().blocks
     for component_id, (name, text) in zip(config["inputs"], params.items(), strict=True):
         component = blocks[component_id]
