@@ -30,6 +30,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from benchmarks.browser import cnn_new_image
 from benchmarks.server import ROOT, start_app
 
 HERE = Path(__file__).resolve().parent
@@ -120,6 +121,32 @@ def cases(paths: dict[str, Path]) -> list[Case]:
     ]
 
 
+def cnn_section_bare(repeats: int) -> float:
+    """Median seconds for every view of the CNN section for a new image, in this process: what one gallery click
+    computes (a fresh image each call, so the recorded run is never answered from the cache)."""
+    from core.data import load_sample
+    from explorers import convolution_network as net
+    images = load_sample("test").images
+
+    def views(i=itertools.count()):
+        img = Image.fromarray(images[next(i) % len(images)])
+        net.section_views(img, "cnn", None, "top", 16, "", "map", 1.0, False, net.PREDICTED, 0.5)
+    return median_s(views, repeats)
+
+
+def rss_growth(http: httpx.Client, app, all_cases: list, requests: int = 1000, from_request: int = 200) -> dict:
+    """RSS after `from_request` and after `requests` HTTP calls cycling through every case: a leak grows it."""
+    rss = {}
+    for i in range(1, requests + 1):
+        case = all_cases[i % len(all_cases)]
+        http_call(http, app.url, case, case.call_kwargs(case.kwargs))
+        if i in (from_request, requests):
+            rss[i] = app.rss_mb()
+    grown = None if None in rss.values() else round(100 * (rss[requests] / rss[from_request] - 1), 2)
+    return {"requests": requests, "from_request": from_request, "rss_mb": {str(k): _round(v) for k, v in rss.items()},
+            "growth_percent": grown}
+
+
 def in_upload_folder(kwargs: dict, upload: Path) -> dict:
     """The bare call's arguments: image paths copied into gradio's upload folder, as the server would have them."""
     out = dict(kwargs)
@@ -161,7 +188,8 @@ def run(repeats: int) -> dict:
         client = Client(app.url, verbose=False)
         http = httpx.Client(timeout=120)
         rows = []
-        for case in cases(paths):
+        all_cases = cases(paths)
+        for case in all_cases:
             server_kwargs = {k: handle_file(str(v)) if k == "image" else v for k, v in case.kwargs.items()}
             bare_kwargs = in_upload_folder(case.kwargs, Path(get_upload_folder()))
             server = median_s(lambda: client.predict(api_name=f"/{case.api_name}",
@@ -174,6 +202,16 @@ def run(repeats: int) -> dict:
             print(f"{case.name}: gradio_client {server * 1e3:.1f} ms, HTTP {over_http * 1e3:.1f} ms, "
                   f"bare {bare * 1e3:.1f} ms", flush=True)
         rss_after = app.rss_mb()
+        bare = cnn_section_bare(repeats)
+        browser = cnn_new_image(app.url)
+        rows.append({"case": "new image → every view of the CNN section (the UI's handler, in process; in the "
+                             "browser: the line above)", "endpoint": "(UI)",
+                     "server_median_ms": None, "http_median_ms": None, "bare_median_ms": round(bare * 1e3, 1),
+                     "ratio": None, "http_ratio": None})
+        print(f"browser, CNN gallery click to every view: {browser['median_ms']} ms; bare {bare * 1e3:.1f} ms",
+              flush=True)
+        growth = rss_growth(http, app, all_cases)
+        print(f"RSS growth over {growth['requests']} mixed requests: {growth['growth_percent']}%", flush=True)
     finally:
         app.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -182,7 +220,7 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rows": rows}
+            "rss_growth": growth, "browser": browser, "rows": rows}
 
 
 def _round(x: float | None) -> float | None:
@@ -190,19 +228,25 @@ def _round(x: float | None) -> float | None:
 
 
 def markdown(report: dict) -> str:
-    m = report["machine"]
+    m, g, b = report["machine"], report["rss_growth"], report["browser"]
     lines = [
         "# Glassbox benchmark report", "",
         f"{report['date']}; {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
         f"Python {m['python']}; medians of {report['repeats']} calls after one warm-up.", "",
         f"- Cold start (process start to first HTTP 200): **{report['cold_start_s']} s**",
         f"- Server RSS: {report['server_rss_mb']['after_start']} MB after start, "
-        f"**{report['server_rss_mb']['after_all_cases']} MB** after every case below", "",
+        f"**{report['server_rss_mb']['after_all_cases']} MB** after every case below",
+        f"- RSS growth over {g['requests']:,} mixed requests (HTTP, cycling through the cases below): "
+        f"**{g['growth_percent']:+}%** between request {g['from_request']} ({g['rss_mb'][str(g['from_request'])]} MB) "
+        f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
+        f"- Browser, CNN section: a gallery click until every view has changed, **{b['median_ms']} ms** (median of "
+        f"{b['clicks']} clicks in Chromium, {b['min_ms']}–{b['max_ms']} ms; per view: "
+        + ", ".join(f"{k} {v}" for k, v in b["per_view_median_ms"].items()) + ")", "",
         "| case | gradio_client (ms) | HTTP (ms) | bare (ms) | gradio_client / bare | HTTP / bare |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    lines += [f"| {r['case']} | {r['server_median_ms']} | {r['http_median_ms']} | {r['bare_median_ms']} | "
-              f"{r['ratio']} | {r['http_ratio']} |" for r in report["rows"]]
+    lines += [f"| {r['case']} | {r['server_median_ms'] or '–'} | {r['http_median_ms'] or '–'} | "
+              f"{r['bare_median_ms']} | {r['ratio'] or '–'} | {r['http_ratio'] or '–'} |" for r in report["rows"]]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,159 @@
+"""`python -m benchmarks.browser [--clicks N]`: in Chromium, the wait from clicking a Fashion-MNIST thumbnail in the
+Convolution tab's "Inside a trained CNN" section until every view of that section shows the new image's result.
+
+What a person feels is click → picture: not one endpoint's latency but the whole chain the click sets off (the
+input box, then the feature maps, kernels and layer overview, then the chosen channel, then the prediction), each
+step a round trip through gradio's queue and a redraw in the browser. So the timing happens inside the page: a
+capture-phase click listener notes performance.now() at the click, and a MutationObserver plus the images' load
+events note when each watched view last changed from its state just before the click. A view counts as changed
+only with its final content, never gradio's pending overlay (its status tracker, whose spinner and "processing |
+0.4s" are ignored): an image when its src is new and the new picture has loaded (naturalWidth > 0); a plotly plot
+when its rendered SVG (.main-svg) differs; a markdown when its text differs. Images below the fold are switched
+from lazy to eager loading, so the figure is the wait for the picture, not for a scroll. A click's figure is
+the time until the last view changed; the next click comes once nothing is pending and nothing has moved for
+SETTLE_MS after every view changed, or for IDLE_MS when one did not: a view whose new content is identical to the
+old never changes (two garments can light up the same conv1 channels in the same order, so the same kernels); it
+is counted under "unchanged" and left out of that click. Each click picks the next thumbnail, a different class
+each time; the first click is a warm-up, since the one-channel plot is empty until the first new image.
+Figures are medians in ms; they are a report, never a test assertion.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+
+from benchmarks.server import start_app
+
+CHROMIUM = "/usr/bin/chromium"
+SETTLE_MS = 300
+IDLE_MS = 3000
+TIMEOUT_MS = 60_000
+VIEWS = {"input": "#cnn-input", "seen": "#cnn-seen", "feature_grid": "#cnn-feature-grid", "kernels": "#cnn-kernels",
+         "overview": "#cnn-overview", "channel_plot": "#cnn-channel-plot", "prediction": "#cnn-prediction",
+         "prediction_note": "#cnn-prediction-note"}
+THUMBNAILS = "#cnn-gallery .thumbnail-item"
+
+# window.__bench: `arm()` snapshots every view; the next thumbnail click starts the clock; `at[view]` is when the view
+# last changed (ms since performance.timeOrigin), `moved` when any view last did. Only views that a mutation or an
+# image load touched are read again, since serialising the plots' SVG on every change would load the page itself.
+WATCH = """views => {
+  const read = sel => {
+    const el = document.querySelector(sel);
+    const plot = el?.querySelector('.js-plotly-plot');
+    if (plot) return [...plot.querySelectorAll('.main-svg')].map(s => s.outerHTML).join('') || null;
+    const img = el?.querySelector('img');
+    if (img) {
+      if (img.loading === 'lazy') img.loading = 'eager';
+      return img.complete && img.naturalWidth > 0 ? img.src : null;
+    }
+    const md = el?.querySelector('[data-testid="markdown"]');
+    return md ? md.innerText : null;
+  };
+  const B = window.__bench = {t0: null, before: {}, last: {}, at: {}, moved: 0};
+  const dirty = new Set();
+  const touch = nodes => {
+    for (const [name, sel] of Object.entries(views)) {
+      const el = document.querySelector(sel);
+      if (el && nodes.some(n => el.contains(n) || n.contains(el))) dirty.add(name);
+    }
+  };
+  const check = () => {
+    if (B.t0 === null) return;
+    const now = performance.now();
+    for (const name of dirty) {
+      const sig = read(views[name]);
+      if (sig === null || sig === B.last[name]) continue;
+      B.last[name] = sig;
+      B.moved = now;
+      if (sig !== B.before[name]) B.at[name] = now;
+    }
+    dirty.clear();
+  };
+  B.arm = () => {
+    B.t0 = null;
+    B.at = {};
+    for (const [name, sel] of Object.entries(views)) B.before[name] = B.last[name] = read(sel);
+  };
+  document.addEventListener('click', e => {
+    if (B.t0 === null && e.target.closest('#cnn-gallery .thumbnail-item')) B.t0 = performance.now();
+  }, true);
+  document.addEventListener('load', e => { touch([e.target]); check(); }, true);  // an <img> finished loading
+  new MutationObserver(ms => {
+    const nodes = ms.map(m => m.target.nodeType === 1 ? m.target : m.target.parentElement);
+    touch(nodes.filter(n => n && !n.closest('[data-testid="status-tracker"]')));  // gradio's pending overlay
+    check();
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+# Nothing pending, and quiet for SETTLE_MS once every view has changed, or for IDLE_MS if one never does.
+DONE = """([names, settle, idle]) => {
+  const B = window.__bench;
+  if (B.t0 === null || document.querySelector('[data-testid="status-tracker"]:not(.hide)')) return false;
+  return performance.now() - Math.max(B.moved, B.t0) >= (names.every(n => n in B.at) ? settle : idle);
+}"""
+
+
+def open_section(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#gb-device", state="visible", timeout=TIMEOUT_MS)
+    page.get_by_role("tab", name="Convolution").click()
+    page.wait_for_selector("#conv-output-image img", state="visible")
+    page.locator("#cnn-gallery").scroll_into_view_if_needed()
+    page.wait_for_selector(f"{THUMBNAILS} img", state="visible")
+    page.wait_for_selector("#cnn-kernels .main-svg")  # plotly draws the first figures after the tab opens
+    page.wait_for_selector("#cnn-prediction .main-svg")
+
+
+def one_click(page, thumbnail) -> dict[str, float]:
+    """Click one thumbnail; ms from the click to the final change of each view that changed."""
+    page.evaluate("() => window.__bench.arm()")
+    thumbnail.click()
+    page.wait_for_function(DONE, arg=[list(VIEWS), SETTLE_MS, IDLE_MS], timeout=TIMEOUT_MS)
+    changed = page.evaluate("() => { const B = window.__bench; return Object.fromEntries("
+                         "Object.entries(B.at).map(([n, t]) => [n, t - B.t0])); }")
+    if not changed:
+        raise RuntimeError("the click changed no view")
+    return changed
+
+
+def cnn_new_image(url: str, clicks: int = 20) -> dict:
+    """Median, range and per-view medians (ms) of `clicks` gallery clicks after one warm-up, on the app at `url`."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            open_section(page, url)
+            page.evaluate(WATCH, VIEWS)
+            thumbnails = page.locator(THUMBNAILS)
+            n = thumbnails.count()
+            # The page opens on the first thumbnail's sample; thumbnail 1 is the warm-up, then 2, 3, ... round again.
+            runs = [one_click(page, thumbnails.nth(i % n)) for i in range(1, clicks + 2)][1:]
+        finally:
+            browser.close()
+    totals = [max(r.values()) for r in runs]
+    per_view = {v: [r[v] for r in runs if v in r] for v in VIEWS}
+    return {"median_ms": round(statistics.median(totals), 1), "min_ms": round(min(totals), 1),
+            "max_ms": round(max(totals), 1), "clicks": clicks, "values_ms": [round(t, 1) for t in totals],
+            "per_view_median_ms": {v: round(statistics.median(ts), 1) if ts else None for v, ts in per_view.items()},
+            "unchanged": {v: clicks - len(ts) for v, ts in per_view.items() if len(ts) < clicks}}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__)
+    p.add_argument("--clicks", type=int, default=20, help="timed gallery clicks, after one warm-up")
+    args = p.parse_args(argv)
+    app = start_app()
+    try:
+        result = cnn_new_image(app.url, args.clicks)
+    finally:
+        app.stop()
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
