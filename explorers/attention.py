@@ -2,8 +2,7 @@
 
 Text runs through the bundled all-MiniLM-L6-v2 (or a Hugging Face id the server allows); images through the
 bundled Fashion-MNIST vit or torchvision's vit_b_16. The gr.api endpoints attention_text, attention_scores and
-attention_image are the functions the UI's pictures come from; core.text_attention, core.image_attention,
-core.attention and core.attention_render do the work.
+attention_image are the functions the UI's pictures come from; core.attention does the work.
 
 No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
 """
@@ -21,24 +20,27 @@ from core.attention import image as ia
 from core.attention import maths as att
 from core.attention import text as ta
 from core.images import open_image, to_data_url
-from core.validate import as_bool, as_choice, as_float, as_int
-from explorers.common import LATEX, api, explain, message_figure, outputs, skipped, uploaded_path, user_errors
+from core.validate import as_bool, as_choice, as_int
+from explorers.common import LATEX, Box, api, explain, message_figure, outputs, skipped, uploaded_path, user_errors
 from explorers.inputs import gallery_indices, input_column, sample_image
 
 DECIMALS = 7  # API matrices are rounded to this: 512 rounded weights still sum to 1 within 3e-5
 EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
-    "Coreference: what does “it” attend to?":
-        ("The animal didn't cross the street because it was too tired", "", "it"),
+    "Coreference: what does “it” attend to?": ("The animal didn't cross the street because it was too tired", "", "it"),
     "“bank” in two senses":
         ("She sat on the bank of the river, then walked into town to pay a cheque into the bank.", "", "bank"),
     "Subject–verb agreement across a phrase":
         ("The keys to the old wooden cabinet in the hall are on the kitchen table.", "", "are"),
-    "A sentence pair (encoders only)":
-        ("The trophy doesn't fit into the brown suitcase.", "It is too large.", "it"),
+    "A sentence pair (encoders only)": ("The trophy doesn't fit into the brown suitcase.", "It is too large.", "it"),
 }
 FIRST_EXAMPLE = next(iter(EXAMPLES))
 AVERAGE = -1
 HIDE_NOTE = "Special tokens hidden: their columns set to 0, each row renormalised over the rest. "
+# The number boxes (explorers.common.Box). Layers and patches depend on the model; an empty Layer box is the last.
+LAYER, IMAGE_LAYER = Box("Layer", 0, None, None), Box("Layer (images)", 0, None, None, label="Layer")
+TEMPERATURE = Box("Softmax temperature T", 0.05, 10, 1.0, whole=False)
+OPACITY = Box("Overlay opacity", 0, 1, 0.5, whole=False)
+PATCH = Box("Patch", 0, None, 5, label="Patch (or click the patch grid)")
 
 
 # ---------------------------------------------------------------- computing: the API and the UI share these
@@ -97,9 +99,11 @@ def image_view(image, model, layer, head) -> ImageView:
     return picture_view(open_image(uploaded_path(image)), model, layer, head)
 
 
-def picture_view(img, model, layer, head) -> ImageView:
+def picture_view(img, model, layer, head, box: Optional[Box] = None) -> ImageView:
     vm, note = ia.resolve(as_choice(model, "model", ia.NAMES))
     r = ia.run(vm, img)
+    if box:  # the UI's Layer box, read against this model's layers
+        layer = box.read(layer, hi=r.num_layers - 1).value
     layer, head = att.layer_index(layer, r.num_layers), att.head_index(head, r.num_heads)
     return ImageView(r, note, layer, head, ia.cls_map(r, layer, head), ia.rollout_map(r))
 
@@ -317,7 +321,7 @@ class TextViews(NamedTuple):
 @devices.gpu
 def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature, scale):
     """Everything for a new text, model or sink setting: the controls fitted to the model, and every view."""
-    v = text_view(text, model, layer, head, hide_special, text_pair)
+    v = text_view(text, model, text_layer(model, layer).value, head, hide_special, text_pair)
     r, tm = v.run, v.run.model
     if v.note:
         gr.Warning(v.note)
@@ -331,23 +335,40 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature
                      gr.update(choices=token_choices(r.tokens), value=i),
                      ar.focus_figure(v.attention, r.tokens, i, v.where),
                      ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
-                     *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
+                     *scores_outputs(text, model, v.layer, v.head, TEMPERATURE.read(temperature).value, scale,
+                                     text_pair))
+
+
+def text_layer(model, layer):
+    """The Layer box, read against the text model's own layers."""
+    return LAYER.read(layer, hi=ta.resolve(model)[0].num_layers - 1)
+
+
+SelectionViews = NamedTuple("SelectionViews", [("heatmap", object), ("focus", object), ("scores", object),
+                                               ("scores_note", str), ("layer", object)])
 
 
 @user_errors
 @devices.gpu
-def selection_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale):
-    """A new layer or head: the heatmap, the token focus and the scores view."""
-    v = text_view(text, model, layer, head, hide_special, text_pair)
+def layer_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale) -> SelectionViews:
+    """A new layer or head: the heatmap, the token focus and the scores view, and the layer used in its box."""
+    at = text_layer(model, layer)
+    v = text_view(text, model, at.value, head, hide_special, text_pair)
     i = as_int(token, "token", 0, len(v.run.tokens) - 1) if token is not None else focus_index(v.run, None)
-    return (heatmap_figure(v), ar.focus_figure(v.attention, v.run.tokens, i, v.where),
-            *scores_outputs(text, model, v.layer, v.head, temperature, scale, text_pair))
+    return SelectionViews(heatmap_figure(v), ar.focus_figure(v.attention, v.run.tokens, i, v.where),
+                          *scores_outputs(text, model, v.layer, v.head, TEMPERATURE.read(temperature).value, scale,
+                                          text_pair), at.shown)
+
+
+def selection_ui(*args):
+    """A head opened from the model view, which has set the Layer box: layer_ui's views alone."""
+    return layer_ui(*args)[:4]
 
 
 @user_errors
 @devices.gpu
 def focus_ui(text, text_pair, model, layer, head, hide_special, token):
-    v = text_view(text, model, layer, head, hide_special, text_pair)
+    v = text_view(text, model, text_layer(model, layer).value, head, hide_special, text_pair)
     i = as_int(token, "token", 0, len(v.run.tokens) - 1)
     return ar.focus_figure(v.attention, v.run.tokens, i, v.where), v.run.tokens[i]
 
@@ -355,7 +376,8 @@ def focus_ui(text, text_pair, model, layer, head, hide_special, token):
 @user_errors
 @devices.gpu
 def scores_ui(text, text_pair, model, layer, head, temperature, scale):
-    return scores_outputs(text, model, layer, head, as_float(temperature, "temperature"), scale, text_pair)
+    t = TEMPERATURE.read(temperature)
+    return *scores_outputs(text, model, text_layer(model, layer).value, head, t.value, scale, text_pair), t.shown
 
 
 def open_head(state, evt: gr.SelectData):
@@ -371,8 +393,7 @@ def open_head(state, evt: gr.SelectData):
 
 
 def use_example(name):
-    text, pair, word = EXAMPLES[as_choice(name, "example", list(EXAMPLES))]
-    return text, pair, word
+    return EXAMPLES[as_choice(name, "example", list(EXAMPLES))]  # text, second sentence, focus word
 
 
 # ---------------------------------------------------------------- image UI
@@ -396,6 +417,8 @@ class ImageViews(NamedTuple):
     grid_note: str
     patch_image: object
     patch_note: str
+    opacity: object
+    patch: object
 
 
 @user_errors
@@ -403,12 +426,11 @@ class ImageViews(NamedTuple):
 def image_ui(image, model, layer, head, opacity, patch):
     if image is None:
         return skipped(ImageViews)
-    return image_panels(image_view(image, model, layer, head), opacity, patch)
+    return image_views(open_image(uploaded_path(image)), model, layer, head, opacity, patch)
 
 
-@devices.gpu
-def new_image_views(img, model, layer, head, opacity, patch) -> ImageViews:
-    return image_panels(picture_view(img, model, layer, head), opacity, patch)
+def image_views(img, model, layer, head, opacity, patch) -> ImageViews:
+    return image_panels(picture_view(img, model, layer, head, IMAGE_LAYER), opacity, patch)
 
 
 def image_panels(v: ImageView, opacity, patch) -> ImageViews:
@@ -417,8 +439,8 @@ def image_panels(v: ImageView, opacity, patch) -> ImageViews:
     if v.note:
         gr.Warning(v.note)
     h, w = r.grid
-    picked = min(as_int(patch, "patch", 0), h * w - 1)  # a patch index from a larger grid stays on the picture
-    alpha = as_float(opacity, "opacity", 0, 1)
+    asked = OPACITY.read(opacity)
+    picked, alpha = PATCH.read(patch, hi=h * w - 1).value, asked.value  # the Patch box is told always: a click sets it
     where = f"layer {v.layer}, {head_name(v.head, r.num_heads)}"
     top = int(np.argmax(r.probabilities))
     model_md = (f"{'⚠️ ' + v.note + '  ' + chr(10) if v.note else ''}**{r.vm.description}**. Prediction: "
@@ -439,7 +461,7 @@ def image_panels(v: ImageView, opacity, patch) -> ImageViews:
                       ar.heat_overlay(r.seen, v.rollout, alpha, r.grid), rollout_md,
                       grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),
                       ar.heat_overlay(r.seen, ia.patch_map(r, v.layer, v.head, picked), alpha, r.grid, picked),
-                      patch_md)
+                      patch_md, asked.shown, picked)
 
 
 @user_errors
@@ -448,8 +470,8 @@ def pick_patch(state, image, model, layer, head, opacity, evt: gr.SelectData):
     """A click on the patch grid picks the patch under it and redraws every image view for it."""
     patch = ia.patch_at(tuple(state["size"]), tuple(state["grid"]), *evt.index[:2]) if state and evt.index else None
     if patch is None or image is None:
-        return gr.skip(), *skipped(ImageViews)
-    return patch, *image_panels(image_view(image, model, layer, head), opacity, patch)
+        return skipped(ImageViews)
+    return image_views(open_image(uploaded_path(image)), model, layer, head, opacity, patch)
 
 
 # ---------------------------------------------------------------- layout
@@ -482,8 +504,7 @@ def build(demo: gr.Blocks) -> None:
             run = gr.Button("Run", variant="primary", elem_id="attn-run")
             notice = gr.Markdown(f"Loading {ta.BUNDLED_NAME} ...", elem_id="attn-notice")
     with gr.Row():
-        layer = gr.Slider(0, num_layers - 1, value=num_layers - 1, step=1, label="Layer",
-                          elem_id="attn-layer")
+        layer = LAYER.slider(hi=num_layers - 1, elem_id="attn-layer")
         head = gr.Dropdown(head_choices(num_heads), value=AVERAGE, label="Head", elem_id="attn-head")
         hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows", elem_id="attn-hide")
     word = gr.State(first_word)
@@ -497,16 +518,14 @@ def build(demo: gr.Blocks) -> None:
         with gr.Tab("Rollout", id="attn-view-rollout"):
             rollout = gr.Plot(label="Attention rollout", elem_id="attn-rollout")
         with gr.Tab("Token focus", id="attn-view-focus"):
-            token = gr.Dropdown([], label="Token",
-                                elem_id="attn-token")
+            token = gr.Dropdown([], label="Token", elem_id="attn-token")
             focus = gr.Plot(label="What it attends to, and what attends to it", elem_id="attn-focus")
         with gr.Tab("Head entropy", id="attn-view-entropy"):
             entropy = gr.Plot(label="Head entropy", elem_id="attn-entropy")
             ranking = gr.Markdown(elem_id="attn-entropy-rank")
         with gr.Tab("Scores: Q·Kᵀ", id="attn-view-scores"):
             with gr.Row():
-                temperature = gr.Slider(0.05, 10, value=1.0, step=0.05, label="Softmax temperature T",
-                                        elem_id="attn-temperature")
+                temperature = TEMPERATURE.slider(step=0.05, elem_id="attn-temperature")
                 scale = gr.Checkbox(True, label="Divide by √d_k", elem_id="attn-scale")
             scores = gr.Plot(label="Scores, weights, row sums", elem_id="attn-scores")
             scores_note = gr.Markdown(elem_id="attn-scores-note")
@@ -515,21 +534,18 @@ def build(demo: gr.Blocks) -> None:
                 "and any patch you pick look in the image.")
     vit = ia.load(ia.BUNDLED)
     first_image = sample_image(gallery_indices()[0])
-    first_patch = 5
-    start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, first_patch)
+    start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, PATCH.default)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             column = input_column(first_image, "attn")
         with gr.Column(scale=1, min_width=300):
             image_model = gr.Dropdown(image_model_choices(), value=ia.BUNDLED, label="Model",
                                       elem_id="attn-image-model")
-            image_layer = gr.Slider(0, vit.module.num_layers - 1, value=vit.module.num_layers - 1, step=1,
-                                    label="Layer", elem_id="attn-image-layer")
+            image_layer = IMAGE_LAYER.slider(hi=vit.module.num_layers - 1, elem_id="attn-image-layer")
             image_head = gr.Dropdown(head_choices(vit.module.num_heads), value=AVERAGE, label="Head",
                                      elem_id="attn-image-head")
-            opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity", elem_id="attn-opacity")
-            patch = gr.Number(first_patch, precision=0, minimum=0, label="Patch (or click the patch grid)",
-                              elem_id="attn-patch")
+            opacity = OPACITY.slider(step=0.05, elem_id="attn-opacity")
+            patch = PATCH.number(elem_id="attn-patch")
             image_note = gr.Markdown(start.image_note, elem_id="attn-image-note")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=240):
@@ -553,35 +569,32 @@ def build(demo: gr.Blocks) -> None:
                       "explanation", open=False, elem_id="attn-explain"):
         gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="attn-explain-text")
 
+    ui = dict(model=model, layer=layer, head=head, notice=notice, heatmap=heatmap, model_view=model_view,
+              grid_info=grid_info, rollout=rollout, token=token, focus=focus, entropy=entropy, ranking=ranking,
+              scores=scores, scores_note=scores_note, image_model=image_model, image_layer=image_layer,
+              image_head=image_head, image_note=image_note, cls_image=cls_image, cls_note=cls_note,
+              rollout_image=rollout_image, rollout_note=rollout_note, grid_image=grid_image, patch_grid=patch_grid,
+              grid_note=grid_note, patch_image=patch_image, patch_note=patch_note, opacity=opacity, patch=patch)
     text_inputs = [text, pair, model, layer, head, hide, word, temperature, scale]
-    text_outputs = outputs(TextViews, dict(
-        model=model, layer=layer, head=head, notice=notice, heatmap=heatmap, model_view=model_view,
-        grid_info=grid_info, rollout=rollout, token=token, focus=focus, entropy=entropy, ranking=ranking,
-        scores=scores, scores_note=scores_note))
-    selection_args = ([text, pair, model, layer, head, hide, token, temperature, scale],
-                      [heatmap, focus, scores, scores_note])
+    selection_inputs = [text, pair, model, layer, head, hide, token, temperature, scale]
     gr.on([demo.load, run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs,
-          text_outputs, trigger_mode="always_last", **private)
-    example.input(use_example, example, [text, pair, word], **private).then(text_ui, text_inputs, text_outputs,
-                                                                            **private)
-    gr.on([layer.release, head.input], selection_ui, *selection_args, trigger_mode="always_last", **private)
-    model_view.select(open_head, grid_info, [layer, head, views], **private).then(selection_ui, *selection_args,
-                                                                                  **private)
+          outputs(TextViews, ui), trigger_mode="always_last", **private)
+    example.input(use_example, example, [text, pair, word], **private).then(
+        text_ui, text_inputs, outputs(TextViews, ui), **private)
+    gr.on([layer.release, head.input], layer_ui, selection_inputs, outputs(SelectionViews, ui),
+          trigger_mode="always_last", **private)
+    model_view.select(open_head, grid_info, [layer, head, views], **private).then(
+        selection_ui, selection_inputs, outputs(SelectionViews, ui)[:4], **private)
     token.input(focus_ui, [text, pair, model, layer, head, hide, token], [focus, word], **private)
     gr.on([temperature.release, scale.input], scores_ui, [text, pair, model, layer, head, temperature, scale],
-          [scores, scores_note], trigger_mode="always_last", **private)
+          [scores, scores_note, temperature], trigger_mode="always_last", **private)
 
-    image = column.image
-    image_outputs = outputs(ImageViews, dict(
-        image_model=image_model, image_layer=image_layer, image_head=image_head, image_note=image_note,
-        cls_image=cls_image, cls_note=cls_note, rollout_image=rollout_image, rollout_note=rollout_note,
-        grid_image=grid_image, patch_grid=patch_grid, grid_note=grid_note, patch_image=patch_image,
-        patch_note=patch_note))
+    image, image_outputs = column.image, outputs(ImageViews, ui)
     settings = [image_model, image_layer, image_head, opacity, patch]
-    column.on_new_image(new_image_views, settings, image_outputs)
+    column.on_new_image(devices.gpu(image_views), settings, image_outputs)
     gr.on([image_model.input, image_layer.release, image_head.input, opacity.release, patch.submit],
           image_ui, [image, *settings], image_outputs, trigger_mode="always_last", **private)
-    grid_image.select(pick_patch, [patch_grid, image, *settings[:-1]], [patch, *image_outputs], **private)
+    grid_image.select(pick_patch, [patch_grid, image, *settings[:-1]], image_outputs, **private)
     api(attention_text, "attention_text")
     api(attention_scores, "attention_scores", nullable=("scores",))  # masked scores are null
     api(attention_image, "attention_image")

@@ -1,6 +1,7 @@
 """What every explorer shares: turning core's ValueErrors into gr.Error, reading image inputs safely, the Explain
-panels' Markdown and LaTeX delimiters, the figure that stands in for a view with a message, named outputs, and
-gr.api endpoints described from their docstrings."""
+panels' Markdown and LaTeX delimiters, the figure that stands in for a view with a message, named outputs,
+gr.api endpoints described from their docstrings, and number boxes (Box) that name themselves when a typed value is
+out of range."""
 from __future__ import annotations
 
 import collections
@@ -8,7 +9,12 @@ import functools
 import inspect
 import logging
 import math
+import numbers
+import weakref
+from abc import ABCMeta
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 import plotly.graph_objects as go
@@ -17,7 +23,7 @@ from gradio.utils import get_function_description, get_upload_folder
 from core import render
 from core.checkpoints import CheckpointError
 from core.images import ImageError
-from core.validate import FLOAT32_MAX
+from core.validate import FLOAT32_MAX, echo
 
 log = logging.getLogger(__name__)
 
@@ -185,3 +191,123 @@ def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
     result = blocks[config["outputs"][0]]
     result.label = "result"
     result._api_info = {**result._api_info, "description": " ".join(returns)}
+
+
+# ---------------------------------------------------------------- number boxes
+
+# Gradio's slider box commits a typed value only when it loses focus; Enter makes it lose focus, as a person expects.
+COMMIT_ON_ENTER = """() => {
+  if (window.glassboxEnterCommits) return;
+  window.glassboxEnterCommits = true;
+  document.addEventListener("keydown", (e) => {
+    const box = e.target;
+    if (e.key === "Enter" && box instanceof HTMLInputElement && box.type === "number"
+        && box.closest(".block")?.querySelector("input[type=range]")) box.blur();
+  }, true);
+}"""
+_COMMITTING = weakref.WeakSet()  # the apps whose page already loads COMMIT_ON_ENTER
+
+
+def number_text(x) -> str:
+    """A number as a person would type it: 15, 0.05, 1e+20."""
+    if isinstance(x, int):
+        return echo(x)
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.6g}"
+
+
+class Reading(NamedTuple):
+    """A number box's value as a handler uses it, and what to send back to the box."""
+    value: int | float
+    changed: bool  # the box holds something else (another number, or none), so it must be told the value used
+
+    @property
+    def shown(self):
+        """The output for the box: the value used, or gr.skip() where the box already shows it (a person may be
+        typing in it again, and an echo of the old value would undo that)."""
+        return self.value if self.changed else gr.skip()
+
+    def update(self, **props):
+        """`props` for the box (visible=..., maximum=...), with the value used where the box must be told it."""
+        if self.changed:
+            props["value"] = self.value
+        return gr.update(**props) if props else gr.skip()
+
+
+def _as_typed(base: type, doc: str) -> type:
+    """`base`, drawn by gradio's own frontend component (`is_template`), whose preprocess hands the handler the
+    value as typed, for Box.read. Made with ABCMeta.__new__ rather than a class statement: gradio's ComponentMeta
+    writes a .pyi stub of the defining module beside it for every Component subclass (for custom components), and
+    an explorers/common.pyi copy of this module would shadow it."""
+    def preprocess(self, payload):
+        return payload
+    return ABCMeta.__new__(type(base), base.__name__, (base,), {
+        "__module__": __name__, "__qualname__": base.__name__, "__doc__": doc, "is_template": True,
+        "preprocess": preprocess})
+
+
+Slider = _as_typed(gr.Slider, """gr.Slider whose typed value reaches the handler unchecked: gradio's own check
+refuses a value outside the range with "Value -1 is less than minimum value 0.", naming no box, and an empty box
+with a TypeError; the event fails, and every output shows Error.""")
+Number = _as_typed(gr.Number, """gr.Number whose typed value reaches the handler unchecked: with a minimum or
+maximum, gradio's own check refuses a value outside them in every event that reads the box, until it is fixed.""")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A number box a person types into: a Number, or the box beside a Slider's track. Gradio's own check of a
+    typed value breaks the section (see Slider, Number), so the components made here leave the check to `read`,
+    which every handler that reads the box calls: it clamps into the range, rounds a whole-number box, falls back
+    to the default for a box holding no number, and says so in a gr.Warning that names the box, its range and the
+    value used; the handler sends the value used back to the box (Reading.shown), so the box shows it. The gr.api
+    endpoints do not read boxes: they refuse such values with a ValueError, as an API caller should see."""
+    name: str                  # the box in messages: its label, and the section where two boxes share a label
+    lo: float
+    hi: float | None           # None: given where the box is made and read (a model's patches, a layer's channels)
+    default: float | None      # the value of a box holding no number (None: hi, e.g. the last layer)
+    whole: bool = True         # whole numbers only
+    label: str | None = None   # the label on the page, where it differs from `name`
+
+    def slider(self, value=None, hi=None, **kwargs) -> gr.Slider:
+        """The box with its track; Enter commits it (COMMIT_ON_ENTER)."""
+        root = gr.context.Context.root_block
+        if root is not None and root not in _COMMITTING:
+            _COMMITTING.add(root)
+            root.load(None, js=COMMIT_ON_ENTER, api_visibility="private")
+        hi = self.hi if hi is None else hi
+        kwargs.setdefault("step", 1 if self.whole else None)
+        return Slider(self.lo, hi, value=self._fallback(hi) if value is None else value, label=self.label or self.name,
+                      **kwargs)
+
+    def number(self, value=None, hi=None, **kwargs) -> gr.Number:
+        """The box alone; its `submit` (Enter) is the event that commits it."""
+        hi = self.hi if hi is None else hi
+        return Number(self._fallback(hi) if value is None else value, minimum=self.lo, maximum=hi,
+                      label=self.label or self.name, **kwargs)
+
+    def _fallback(self, hi, default=None):
+        default = self.default if default is None else default
+        return hi if default is None else default
+
+    def read(self, value, hi=None, default=None) -> Reading:
+        """`value` as the box's handler uses it, within lo..hi (`hi`, `default`: for this model, layer ...)."""
+        lo, hi = self.lo, self.hi if hi is None else hi
+        number = value if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value else None
+        problem = None
+        if number is None:
+            used, problem = min(max(self._fallback(hi, default), lo), hi), "the box holds no number"
+        elif number < lo:
+            used, problem = lo, f"{number_text(number)} is too small"
+        elif number > hi:
+            used, problem = hi, f"{number_text(number)} is too large"
+        elif self.whole and number != math.floor(number):
+            used, problem = math.floor(number + 0.5), f"{number_text(number)} is not a whole number"
+        else:
+            used = number
+        used = int(used) if self.whole else float(used)
+        if problem:
+            kind = "whole numbers" if self.whole else "numbers"
+            gr.Warning(f"{self.name} takes {kind} from {number_text(lo)} to {number_text(hi)}: {problem}, so "
+                       f"{number_text(used)} is used.")
+        return Reading(used, number is None or number != used)

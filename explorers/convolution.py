@@ -7,6 +7,7 @@ real types give the API page a real schema.
 """
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -19,7 +20,7 @@ from core.convolution.kernel_figures import arithmetic_figure, fmt, histogram, p
 from core.data import ASSETS, CLASSES, load_sample
 from core.images import open_image, to_data_url
 from core.validate import ECHO, as_choice, as_float32, as_int, as_matrix, echo
-from explorers.common import LATEX, api, explain, message_figure, uploaded_path, user_errors
+from explorers.common import LATEX, Box, api, explain, message_figure, outputs, uploaded_path, user_errors
 
 PHOTOS = {
     "Astronaut (NASA, public domain)": ASSETS / "photos" / "astronaut.jpg",
@@ -34,6 +35,16 @@ POOL_SOURCES = ["the matrix", "the image"]
 PLAY_SECONDS = 0.8   # one output cell per tick: slow enough to read the sum
 DEFAULT_FASHION_INDEX = 0
 MATRIX_POOL_WHAT = "the matrix (orange: the first window and the output cell it becomes)"
+# The number boxes (explorers.common.Box): ranges of the UI, within what the endpoints accept.
+FASHION_INDEX = Box("Fashion-MNIST test sample #", 0, None, DEFAULT_FASHION_INDEX)
+STRIDE, PADDING, DILATION = Box("Stride", 1, 8, 1), Box("Padding", 0, 16, 1), Box("Dilation", 1, 6, 1)
+SAMPLE = Box("Fashion-MNIST test sample # (step-through)", 0, None, DEFAULT_FASHION_INDEX,
+             label="Fashion-MNIST test sample #")
+ARITH_STRIDE = Box("Stride (step-through)", 0, 4, 1, label="Stride")  # 0 is there to be flagged as invalid
+ARITH_PADDING = Box("Padding (step-through)", 0, 4, 1, label="Padding")
+ARITH_DILATION = Box("Dilation (step-through)", 1, 4, 1, label="Dilation")
+ROW, COL = Box("Output row", 0, None, 0), Box("Output column", 0, None, 0)
+POOL_SIZE, POOL_STRIDE = Box("Window size", 1, 8, 2), Box("Stride (pooling)", 1, 8, 2, label="Stride")
 
 
 # ---------------------------------------------------------------- converting values
@@ -241,11 +252,25 @@ def kernel_view(run: KernelRun):
     return render.upscale(run.picture, 256), kernel_markdown(run), histogram(run.output)
 
 
+class KernelViews(NamedTuple):
+    output: object
+    output_info: str
+    histogram: object
+    stride: object
+    padding: object
+    dilation: object
+
+
 @user_errors
-def kernel_ui(image_path, grid, stride, padding, padding_mode, dilation, color, display):
+def kernel_ui(image_path, grid, stride, padding, padding_mode, dilation, color, display) -> KernelViews:
+    s, p, d = STRIDE.read(stride), PADDING.read(padding), DILATION.read(dilation)
     img = open_image(uploaded_path(image_path))
-    return kernel_view(kernel_run(img, grid_values(grid, "kernel"), stride, padding, padding_mode, dilation, color,
-                                  display))
+    return KernelViews(*kernel_view(kernel_run(img, grid_values(grid, "kernel"), s.value, p.value, padding_mode,
+                                               d.value, color, display)), s.shown, p.shown, d.shown)
+
+
+def last_sample() -> int:
+    return len(load_sample("test")) - 1
 
 
 def fashion_image(index) -> tuple[Image.Image, str]:
@@ -258,9 +283,10 @@ def fashion_image(index) -> tuple[Image.Image, str]:
 def pick_source(source, index):
     """The chosen bundled input, shown in the image box (uploading there replaces it)."""
     if source == FASHION:
-        img, caption = fashion_image(index)
+        i = FASHION_INDEX.read(index, hi=last_sample())
+        img, caption = fashion_image(i.value)
         note = f"{caption}, 28 × 28 grayscale ({load_sample('test').source})."
-        return img, gr.Slider(visible=True), note
+        return img, i.update(visible=True), note
     path = PHOTOS[as_choice(source, "source", SOURCES)]
     img = open_image(path)
     note = f"{source}, {img.width} × {img.height}; licences in assets/photos/LICENSES.md."
@@ -288,8 +314,9 @@ def patch_cells(index) -> tuple[list[list[int]], str]:
 
 @user_errors
 def take_patch_ui(index):
-    rows, note = patch_cells(index)
-    return grid_update(rows), note
+    i = SAMPLE.read(index, hi=last_sample())
+    rows, note = patch_cells(i.value)
+    return grid_update(rows), note, i.shown
 
 
 def checked_grids(matrix, kernel, stride, padding, padding_mode, dilation):
@@ -308,48 +335,71 @@ def arithmetic_view(matrix, kernel, stride, padding, padding_mode, dilation, row
     return arithmetic_figure(a), arithmetic_markdown(a), [g.out_h, g.out_w], row, col
 
 
-def _arithmetic_outputs(view, asked_row, asked_col):
+class ArithmeticViews(NamedTuple):
+    figure: object
+    summary: str
+    out_shape: list
+    row: object
+    col: object
+    stride: object
+    padding: object
+    dilation: object
+
+
+def arithmetic_boxes(stride, padding, dilation, row, col, shape):
+    """The step-through's boxes as read: row and column within the output the sliders show (`shape`);
+    arithmetic_view then fits them, without a warning, into the output of the new settings."""
+    return (ARITH_STRIDE.read(stride), ARITH_PADDING.read(padding), ARITH_DILATION.read(dilation),
+            ROW.read(row, hi=shape[0] - 1), COL.read(col, hi=shape[1] - 1))
+
+
+def _arithmetic_outputs(view, asked_row, asked_col, s, p, d) -> ArithmeticViews:
     """Slider values are sent back only when they changed (clamped, or moved by play): a person may already be
     moving the other slider, and echoing its old value would undo that."""
     fig, md, shape, row, col = view
-    return (fig, md, shape,
-            gr.Slider(maximum=shape[0] - 1, **({"value": row} if row != asked_row else {})),
-            gr.Slider(maximum=shape[1] - 1, **({"value": col} if col != asked_col else {})))
+    return ArithmeticViews(fig, md, shape,
+                           gr.Slider(maximum=shape[0] - 1, **({"value": row} if row != asked_row else {})),
+                           gr.Slider(maximum=shape[1] - 1, **({"value": col} if col != asked_col else {})),
+                           s.shown, p.shown, d.shown)
 
 
-def _flagged(error: ValueError) -> tuple:
+def _flagged(error: ValueError, s, p, d, r, c) -> ArithmeticViews:
     """Outputs for settings that make no convolution: the reason in place of the sum; the sliders stay put."""
-    return (message_figure("No output for these settings"), f"⚠️ **Invalid combination.** {error}", gr.skip(),
-            gr.skip(), gr.skip())
+    return ArithmeticViews(message_figure("No output for these settings"), f"⚠️ **Invalid combination.** {error}",
+                           gr.skip(), r.shown, c.shown, s.shown, p.shown, d.shown)
 
 
 @user_errors
-def arithmetic_ui(matrix, kernel, stride, padding, padding_mode, dilation, row, col):
+def arithmetic_ui(matrix, kernel, stride, padding, padding_mode, dilation, row, col, shape) -> ArithmeticViews:
     """Invalid combinations are flagged in place, not raised: a person exploring them should see why."""
+    s, p, d, r, c = arithmetic_boxes(stride, padding, dilation, row, col, shape)
     try:
-        view = arithmetic_view(matrix, kernel, stride, padding, padding_mode, dilation, row, col)
-        return _arithmetic_outputs(view, row, col)
+        view = arithmetic_view(matrix, kernel, s.value, p.value, padding_mode, d.value, r.value, c.value)
+        return _arithmetic_outputs(view, row, col, s, p, d)
     except ValueError as e:
-        return _flagged(e)
+        return _flagged(e, s, p, d, r, c)
 
 
+@user_errors
 def play_start(row, col, shape):
     """Start the walk from the current cell; from the last cell it starts over at (0, 0)."""
+    row, col = ROW.read(row, hi=shape[0] - 1).value, COL.read(col, hi=shape[1] - 1).value
     at_end = row >= shape[0] - 1 and col >= shape[1] - 1
     return gr.Timer(active=True), (0 if at_end else row), (0 if at_end else col)
 
 
 @user_errors
-def play_step(matrix, kernel, stride, padding, padding_mode, dilation, row, col):
+def play_step(matrix, kernel, stride, padding, padding_mode, dilation, row, col, shape):
     """One tick: move to the next output cell in reading order; stop at the last one or on invalid settings."""
+    s, p, d, r, c = arithmetic_boxes(stride, padding, dilation, row, col, shape)
     try:
-        _, _, g = checked_grids(matrix, kernel, stride, padding, padding_mode, dilation)
+        _, _, g = checked_grids(matrix, kernel, s.value, p.value, padding_mode, d.value)
     except ValueError as e:
-        return (*_flagged(e), gr.Timer(active=False))
+        return (*_flagged(e, s, p, d, r, c), gr.Timer(active=False))
     last = g.out_h * g.out_w - 1
-    index = min(as_int(row, "row") * g.out_w + as_int(col, "col") + 1, last)
-    view = arithmetic_view(matrix, kernel, stride, padding, padding_mode, dilation, *divmod(index, g.out_w))
-    return (*_arithmetic_outputs(view, row, col), gr.Timer(active=index < last))
+    index = min(min(r.value, g.out_h - 1) * g.out_w + min(c.value, g.out_w - 1) + 1, last)
+    view = arithmetic_view(matrix, kernel, s.value, p.value, padding_mode, d.value, *divmod(index, g.out_w))
+    return (*_arithmetic_outputs(view, row, col, s, p, d), gr.Timer(active=index < last))
 
 
 def pool_markdown(kind: str, g: conv.Geometry, what: str) -> str:
@@ -359,19 +409,32 @@ def pool_markdown(kind: str, g: conv.Geometry, what: str) -> str:
             f"height: `{g.formula()['height']}`  \nwidth: `{g.formula()['width']}`")
 
 
+class PoolViews(NamedTuple):
+    figure: object
+    picture: object
+    info: str
+    size: object
+    stride: object
+
+
 @user_errors
-def pool_ui(source, kind, size, stride, matrix, image_path, color):
+def pool_ui(source, kind, size, stride, matrix, image_path, color) -> PoolViews:
+    """The window is at most the input's shorter side (a 7×7 matrix takes up to 7), so the box says so."""
+    s = POOL_STRIDE.read(stride)
     if source == POOL_SOURCES[0]:
         x = as_matrix(grid_values(matrix, "matrix"), "matrix", max_side=conv.MAX_MATRIX)
-        out, g = conv.pool(x, kind, size, stride)
-        return (gr.Plot(pool_figure(x, out, g), visible=True), gr.Image(visible=False),
-                pool_markdown(kind, g, MATRIX_POOL_WHAT))
+        k = POOL_SIZE.read(size, hi=min(POOL_SIZE.hi, *x.shape))
+        out, g = conv.pool(x, kind, k.value, s.value)
+        return PoolViews(gr.Plot(pool_figure(x, out, g), visible=True), gr.Image(visible=False),
+                         pool_markdown(kind, g, MATRIX_POOL_WHAT), k.shown, s.shown)
     img = open_image(uploaded_path(image_path))
-    out, g = conv.pool_image(img, kind, size, stride, color)
+    k = POOL_SIZE.read(size, hi=min(POOL_SIZE.hi, img.height, img.width))
+    out, g = conv.pool_image(img, kind, k.value, s.value, color)
     pixels = np.clip(np.round(out.transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
     picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     what = f"the {img.height}×{img.width} image, per channel (shown as pixels, no rescaling)"
-    return gr.Plot(visible=False), gr.Image(render.upscale(picture, 256), visible=True), pool_markdown(kind, g, what)
+    return PoolViews(gr.Plot(visible=False), gr.Image(render.upscale(picture, 256), visible=True),
+                     pool_markdown(kind, g, what), k.shown, s.shown)
 
 
 # ---------------------------------------------------------------- layout
@@ -386,8 +449,7 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             source = gr.Radio(SOURCES, value=SOURCES[0], label="Input", elem_id="conv-source")
-            fashion_index = gr.Slider(0, len(load_sample("test")) - 1, value=DEFAULT_FASHION_INDEX, step=1,
-                                      label="Fashion-MNIST test sample #", visible=False, elem_id="conv-fashion-index")
+            fashion_index = FASHION_INDEX.slider(hi=last_sample(), visible=False, elem_id="conv-fashion-index")
             image = gr.Image(default_img, type="filepath", format="png", sources=["upload", "clipboard"],
                              label="Input image (or drop your own)", height=300, elem_id="conv-input-image")
             source_note = gr.Markdown(f"{SOURCES[0]}, {default_img.width} × {default_img.height}; licences in "
@@ -400,9 +462,9 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
                                   label="Kernel (editable)", elem_id="conv-kernel-grid", max_height=260)
             preset_note = gr.Markdown(note, elem_id="conv-preset-note")
             with gr.Row():
-                stride = gr.Slider(1, 8, value=1, step=1, label="Stride", elem_id="conv-stride")
-                padding = gr.Slider(0, 16, value=1, step=1, label="Padding", elem_id="conv-padding")
-                dilation = gr.Slider(1, 6, value=1, step=1, label="Dilation", elem_id="conv-dilation")
+                stride = STRIDE.slider(elem_id="conv-stride")
+                padding = PADDING.slider(elem_id="conv-padding")
+                dilation = DILATION.slider(elem_id="conv-dilation")
             padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
                                     elem_id="conv-padding-mode")
             color = gr.Radio(COLOR_CHOICES, value="grayscale", label="Channels", elem_id="conv-color")
@@ -417,7 +479,8 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
             histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
 
     settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
-    results = [output, output_info, histogram_plot]
+    results = outputs(KernelViews, dict(output=output, output_info=output_info, histogram=histogram_plot,
+                                        stride=stride, padding=padding, dilation=dilation))
     private = dict(api_visibility="private")
     source.change(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
         kernel_ui, settings, results, **private)
@@ -445,8 +508,7 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
                                   label="Input matrix (editable)", elem_id="conv-arith-matrix", max_height=320)
             matrix_note = gr.Markdown(patch_note, elem_id="conv-arith-matrix-note")
             with gr.Row():
-                sample = gr.Number(DEFAULT_FASHION_INDEX, precision=0, minimum=0, maximum=len(load_sample("test")) - 1,
-                                   label="Fashion-MNIST test sample #", elem_id="conv-arith-sample")
+                sample = SAMPLE.number(hi=last_sample(), elem_id="conv-arith-sample")
                 take = gr.Button("Take its 7×7 patch", elem_id="conv-arith-take-patch")
             preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
                                  elem_id="conv-arith-preset")
@@ -454,18 +516,16 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
                                   label="Kernel (editable)", elem_id="conv-arith-kernel")
             kernel_info = gr.Markdown(kernel_note)
             with gr.Row():
-                stride = gr.Slider(0, 4, value=1, step=1, label="Stride", elem_id="conv-arith-stride")
-                padding = gr.Slider(0, 4, value=1, step=1, label="Padding", elem_id="conv-arith-padding")
-                dilation = gr.Slider(1, 4, value=1, step=1, label="Dilation", elem_id="conv-arith-dilation")
+                stride = ARITH_STRIDE.slider(elem_id="conv-arith-stride")
+                padding = ARITH_PADDING.slider(elem_id="conv-arith-padding")
+                dilation = ARITH_DILATION.slider(elem_id="conv-arith-dilation")
             padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
                                     elem_id="conv-arith-padding-mode")
         with gr.Column(scale=2, min_width=480):
             fig, md, shape, _, _ = view
             with gr.Row():
-                row = gr.Slider(0, shape[0] - 1, value=start_row, step=1, label="Output row",
-                                elem_id="conv-arith-row")
-                col = gr.Slider(0, shape[1] - 1, value=start_col, step=1, label="Output column",
-                                elem_id="conv-arith-col")
+                row = ROW.slider(start_row, hi=shape[0] - 1, elem_id="conv-arith-row")
+                col = COL.slider(start_col, hi=shape[1] - 1, elem_id="conv-arith-col")
             with gr.Row():
                 play = gr.Button("▶ Play: walk every position", elem_id="conv-arith-play")
                 stop = gr.Button("■ Stop", elem_id="conv-arith-stop")
@@ -474,11 +534,12 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
     out_shape = gr.State(shape)
     timer = gr.Timer(PLAY_SECONDS, active=False)
 
-    settings = [matrix, kernel, stride, padding, padding_mode, dilation, row, col]
-    results = [figure, summary, out_shape, row, col]
+    settings = [matrix, kernel, stride, padding, padding_mode, dilation, row, col, out_shape]
+    results = outputs(ArithmeticViews, dict(figure=figure, summary=summary, out_shape=out_shape, row=row, col=col,
+                                            stride=stride, padding=padding, dilation=dilation))
     private = dict(api_visibility="private")
-    take.click(take_patch_ui, sample, [matrix, matrix_note], **private).then(arithmetic_ui, settings, results,
-                                                                             **private)
+    gr.on([take.click, sample.submit], take_patch_ui, sample, [matrix, matrix_note, sample], **private).then(
+        arithmetic_ui, settings, results, **private)
     preset.input(preset_ui, preset, [kernel, kernel_info], **private).then(arithmetic_ui, settings, results,
                                                                             **private)
     gr.on([matrix.input, kernel.input, stride.release, padding.release, dilation.release, padding_mode.input,
@@ -498,8 +559,8 @@ def _pool_section(matrix, patch: list[list[int]], image, color):
             source = gr.Radio(POOL_SOURCES, value=POOL_SOURCES[0], label="Pool", elem_id="conv-pool-source")
             kind = gr.Radio(list(conv.POOL_KINDS), value="max", label="Kind", elem_id="conv-pool-kind")
             with gr.Row():
-                size = gr.Slider(1, 8, value=2, step=1, label="Window size", elem_id="conv-pool-size")
-                stride = gr.Slider(1, 8, value=2, step=1, label="Stride", elem_id="conv-pool-stride")
+                size = POOL_SIZE.slider(elem_id="conv-pool-size")
+                stride = POOL_STRIDE.slider(elem_id="conv-pool-stride")
             run = gr.Button("Pool", variant="primary", elem_id="conv-pool-run")
         with gr.Column(scale=2, min_width=480):
             x = np.asarray(patch, dtype=np.float64)
@@ -509,8 +570,9 @@ def _pool_section(matrix, patch: list[list[int]], image, color):
                                interactive=False, elem_id="conv-pool-image")
             info = gr.Markdown(pool_markdown("max", g, MATRIX_POOL_WHAT), elem_id="conv-pool-info")
     gr.on([run.click, source.input, kind.input, size.release, stride.release], pool_ui,
-          [source, kind, size, stride, matrix, image, color], [figure, picture, info], trigger_mode="always_last",
-          api_visibility="private")
+          [source, kind, size, stride, matrix, image, color],
+          outputs(PoolViews, dict(figure=figure, picture=picture, info=info, size=size, stride=stride)),
+          trigger_mode="always_last", api_visibility="private")
 
 
 def build() -> None:

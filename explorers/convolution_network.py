@@ -18,8 +18,19 @@ from core import probability, render
 from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
 from core.images import open_image, to_data_url
-from core.validate import as_choice, as_float, as_int, echo
-from explorers.common import LATEX, api, combined, explain, message_figure, outputs, skipped, uploaded_path, user_errors
+from core.validate import as_choice, as_int, echo
+from explorers.common import (
+    LATEX,
+    Box,
+    api,
+    combined,
+    explain,
+    message_figure,
+    outputs,
+    skipped,
+    uploaded_path,
+    user_errors,
+)
 from explorers.inputs import gallery_indices, input_column, sample_image
 
 TOP_K_MAX = 1024
@@ -27,6 +38,11 @@ SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("
 NORMALIZE_CHOICES = [("per map", "map"), ("per layer", "layer"), ("global", "global")]
 PREDICTED = -1  # the Grad-CAM target dropdown's "whatever the model predicts"
 PICTURE_SIDE = 224  # small inputs are enlarged to at least this, nearest neighbour, so pixels stay square
+# The number boxes (explorers.common.Box): ranges of the UI, within what the endpoints accept.
+TEMPERATURE = Box("Softmax temperature T", 0.1, 10, 1.0, whole=False)
+TOP_K = Box("k (top-k)", 1, 64, 16)
+CHANNEL = Box("Channel", 0, None, 0)  # up to the layer's channels - 1
+OPACITY = Box("Overlay opacity", 0, 1, 0.5, whole=False)
 
 
 # ---------------------------------------------------------------- computing: the API and the UI share these
@@ -219,10 +235,11 @@ class FeatureViews(NamedTuple):
     kernels: object
     overview: object
     grid_info: dict
-    channel: int
+    top_k: object
 
 
 class ChannelViews(NamedTuple):
+    channel: int
     channel_plot: object
     channel_note: str
 
@@ -230,11 +247,13 @@ class ChannelViews(NamedTuple):
 class PredictionViews(NamedTuple):
     prediction: object
     prediction_note: str
+    temperature: object
 
 
 class CamViews(NamedTuple):
     cam_image: object
     cam_note: str
+    opacity: object
 
 
 class ModelControls(NamedTuple):
@@ -272,7 +291,7 @@ def grid_state(grid: render.Grid) -> dict:
     return {"channels": grid.channels, "columns": grid.columns, "cell": grid.cell, "top": grid.top}
 
 
-def feature_views(v: FeatureView) -> FeatureViews:
+def feature_views(v: FeatureView, top_k) -> FeatureViews:
     vm, layer = v.vm, v.layer
     kernel = features.kernels(vm, layer)
     kernel_plot = (figures.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
@@ -282,7 +301,7 @@ def feature_views(v: FeatureView) -> FeatureViews:
     grid_md = (f"**{layer.name}** ({layer.kind}, {layer.module_type}) → {'×'.join(map(str, layer.shape))}; "
                f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large.")
     return FeatureViews(render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot,
-                        strip, grid_state(v.grid), int(v.grid.channels[0]))
+                        strip, grid_state(v.grid), top_k)
 
 
 def shown_view(img: Image.Image, model, layer, show, top_k, picks, normalize) -> FeatureView:
@@ -298,7 +317,7 @@ def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
     info = vm.layer(layer or vm.default_layer)
     acts = features.run(vm, img)
     maps = acts.maps[info.name]
-    c = as_int(channel, "channel", 0, maps.shape[0] - 1)
+    c = CHANNEL.read(channel, hi=maps.shape[0] - 1).value
     means, order = features.channel_ranking(maps)
     kernel = features.kernels(vm, info)
     fig = figures.channel_figure(np.asarray(acts.seen), None if kernel is None else kernel[c], maps[c], c,
@@ -306,30 +325,33 @@ def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
     rank = int(np.flatnonzero(order == c)[0]) + 1
     k_note = (f"its kernel {info.conv}[{c}] has shape {list(kernel.shape[1:])} (first 8 input channels drawn, one "
               "shared blue-white-red scale)" if kernel is not None else "no convolution feeds it")
-    return ChannelViews(fig, f"Channel **{c}** of {info.name}: mean activation {means[c]:.4g}, rank {rank} of "
-                             f"{len(order)}, max {maps[c].max():.4g}; {k_note}.")
+    return ChannelViews(c, fig, f"Channel **{c}** of {info.name}: mean activation {means[c]:.4g}, rank {rank} "
+                                f"of {len(order)}, max {maps[c].max():.4g}; {k_note}.")
 
 
 def layer_views(img: Image.Image, model, layer, show, top_k, picks, normalize) -> LayerViews:
     """The feature maps and kernels of one layer, and its top channel on its own."""
-    v = shown_view(img, model, layer, show, top_k, picks, normalize)
-    f = feature_views(v)
-    return LayerViews(**f._asdict(), **channel_views(img, v.vm.name, v.layer.name, f.channel)._asdict())
+    k = TOP_K.read(top_k)
+    v = shown_view(img, model, layer, show, k.value, picks, normalize)
+    return LayerViews(**feature_views(v, k.shown)._asdict(),
+                      **channel_views(img, v.vm.name, v.layer.name, int(v.grid.channels[0]))._asdict())
 
 
-def prediction_views(vm, probs, base, t) -> PredictionViews:
+def prediction_views(img: Image.Image, model, temperature) -> PredictionViews:
+    asked = TEMPERATURE.read(temperature)
+    vm, _, _, probs, base, t = predictions(img, model, asked.value)
     top = int(np.argmax(probs))
     md = (f"Prediction: **{vm.labels[top]}**, p = {probs[top]:.3f} at T = {t:g} (p = {base[top]:.3f} at T = 1). "
           f"Entropy {probability.entropy(probs):.3f} nats at T = {t:g}, {probability.entropy(base):.3f} at T = 1 "
           f"(uniform: {np.log(len(probs)):.3f}). Dividing the logits by T keeps their order: the top class never "
           "changes, only how sure the model sounds.")
-    return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md)
+    return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md, asked.shown)
 
 
-def cam_views(img: Image.Image, model, on, target, opacity) -> CamViews:
-    if not on:
-        return CamViews(gr.Image(visible=False), "")
-    alpha = as_float(opacity, "opacity", 0, 1)
+def cam_views(img: Optional[Image.Image], model, on, target, opacity) -> CamViews:
+    alpha = OPACITY.read(opacity)
+    if not on or img is None:
+        return CamViews(gr.Image(visible=False), "", alpha.shown)
     vm, _, acts, cam, probs, predicted = cam_view(img, model, target)
     h, w = cam.coarse.shape
     md = (f"Grad-CAM for **{vm.labels[cam.target]}** (p = {probs[cam.target]:.3f}; the model predicts "
@@ -337,7 +359,7 @@ def cam_views(img: Image.Image, model, on, target, opacity) -> CamViews:
           f"{acts.input.shape[-2]}×{acts.input.shape[-1]} and divided by its maximum (Jet: blue 0, red 1).")
     if cam.peak <= 0:
         md += " **No positive evidence anywhere:** ReLU(Σ α·A) is 0 everywhere for this class."
-    return CamViews(gr.Image(overlay(acts.seen, cam.heatmap, alpha), visible=True), md)
+    return CamViews(gr.Image(overlay(acts.seen, cam.heatmap, alpha.value), visible=True), md, alpha.shown)
 
 
 @devices.gpu
@@ -345,9 +367,8 @@ def section_views(img: Image.Image, model, layer, show, top_k, picks, normalize,
                   opacity) -> SectionViews:
     """Every view of the section for a new input: one recorded forward pass feeds the maps, the channel and the
     prediction (features.run answers the later calls from its cache); Grad-CAM adds its own gradient pass."""
-    vm, _, _, probs, base, t = predictions(img, model, temperature)
     return SectionViews(**layer_views(img, model, layer, show, top_k, picks, normalize)._asdict(),
-                        **prediction_views(vm, probs, base, t)._asdict(),
+                        **prediction_views(img, model, temperature)._asdict(),
                         **cam_views(img, model, cam_on, target, opacity)._asdict())
 
 
@@ -395,8 +416,8 @@ def pick_from_grid(state, image, model, layer, evt: gr.SelectData):
         grid = render.Grid(None, state["channels"], state["columns"], state["cell"], state["top"], "", (0, 0))
         channel = render.tile_at(grid, *evt.index[:2])
     if channel is None:
-        return gr.skip(), *skipped(ChannelViews)
-    return channel, *channel_views(image_from(image), model, layer, channel)
+        return skipped(ChannelViews)
+    return channel_views(image_from(image), model, layer, channel)
 
 
 @user_errors
@@ -404,16 +425,13 @@ def pick_from_grid(state, image, model, layer, evt: gr.SelectData):
 def predict_ui(image, model, temperature):
     if image is None:
         return skipped(PredictionViews)
-    vm, _, _, probs, base, t = predictions(image_from(image), model, temperature)
-    return prediction_views(vm, probs, base, t)
+    return prediction_views(image_from(image), model, temperature)
 
 
 @user_errors
 @devices.gpu
 def gradcam_ui(image, model, on, target, opacity):
-    if image is None:
-        return CamViews(gr.Image(visible=False), "")
-    return cam_views(image_from(image), model, on, target, opacity)
+    return cam_views(None if image is None else image_from(image), model, on, target, opacity)
 
 
 # ---------------------------------------------------------------- layout
@@ -438,8 +456,7 @@ def build() -> None:
                             label="What the model sees", elem_id="cnn-seen")
             seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
         with gr.Column(scale=1, min_width=300):
-            temperature = gr.Slider(0.1, 10, value=1.0, step=0.1, label="Softmax temperature T",
-                                    elem_id="cnn-temperature")
+            temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
             prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
             prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
     gr.Markdown("### Feature maps and kernels")
@@ -448,7 +465,7 @@ def build() -> None:
             layer = gr.Dropdown([entry.name for entry in vm.layers], value=vm.default_layer, label="Layer",
                                 elem_id="cnn-layer")
             show = gr.Radio(SHOW_CHOICES, value="top", label="Show", elem_id="cnn-show")
-            top_k = gr.Slider(1, 64, value=16, step=1, label="k (top-k)", elem_id="cnn-top-k")
+            top_k = TOP_K.slider(elem_id="cnn-top-k")
             picks = gr.Textbox(label="Pick channels (with 'pick channels')", placeholder="e.g. 0, 5, 12",
                                elem_id="cnn-picks")
             normalize = gr.Radio(NORMALIZE_CHOICES, value="map", label="Colour normalisation",
@@ -463,7 +480,7 @@ def build() -> None:
             kernels = gr.Plot(start.kernels, label="Learned kernels (same channels as the grid)",
                               elem_id="cnn-kernels")
         with gr.Column(scale=3, min_width=520):
-            channel = gr.Number(start.channel, precision=0, minimum=0, label="Channel", elem_id="cnn-channel")
+            channel = CHANNEL.number(start.channel, elem_id="cnn-channel")
             channel_plot = gr.Plot(start.channel_plot, label="One channel: input, kernel, map",
                                    elem_id="cnn-channel-plot")
             channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
@@ -480,7 +497,7 @@ def build() -> None:
         with gr.Column(scale=1, min_width=280):
             cam_on = gr.Checkbox(False, label="Show Grad-CAM", elem_id="cnn-gradcam-on")
             target = gr.Dropdown(target_choices(vm), value=PREDICTED, label="Class", elem_id="cnn-gradcam-target")
-            opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity", elem_id="cnn-gradcam-opacity")
+            opacity = OPACITY.slider(step=0.05, elem_id="cnn-gradcam-opacity")
         with gr.Column(scale=2, min_width=420):
             cam_image = gr.Image(type="pil", format="png", visible=False, interactive=False, height=300,
                                  label="Grad-CAM overlay", elem_id="cnn-gradcam")
@@ -492,7 +509,8 @@ def build() -> None:
     ui = dict(model=model, layer=layer, model_note=model_note, table=table, target=target, seen=seen,
               seen_note=seen_note, grid=grid, grid_note=grid_note, kernels=kernels, overview=overview,
               grid_info=grid_info, channel=channel, channel_plot=channel_plot, channel_note=channel_note,
-              prediction=prediction, prediction_note=prediction_note, cam_image=cam_image, cam_note=cam_note)
+              prediction=prediction, prediction_note=prediction_note, cam_image=cam_image, cam_note=cam_note,
+              top_k=top_k, temperature=temperature, opacity=opacity)
     image = column.image
     private = dict(api_visibility="private")
     column.on_new_image(section_views, [model, layer, show, top_k, picks, normalize, temperature, cam_on, target,
@@ -502,7 +520,7 @@ def build() -> None:
     gr.on([layer.input, show.input, top_k.release, picks.submit, normalize.input], layer_ui,
           [image, model, layer, show, top_k, picks, normalize], outputs(LayerViews, ui), trigger_mode="always_last",
           **private)
-    grid.select(pick_from_grid, [grid_info, image, model, layer], [channel, *outputs(ChannelViews, ui)], **private)
+    grid.select(pick_from_grid, [grid_info, image, model, layer], outputs(ChannelViews, ui), **private)
     channel.submit(channel_ui, [image, model, layer, channel], outputs(ChannelViews, ui), **private)
     temperature.release(predict_ui, [image, model, temperature], outputs(PredictionViews, ui),
                         trigger_mode="always_last", **private)

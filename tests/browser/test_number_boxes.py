@@ -1,0 +1,264 @@
+"""Every number box of every tab in Chromium (each gr.Number, and the box beside each gr.Slider's track): type -1,
+99999 and a non-number, press Enter, and the box names itself in a warning with its range and the value used,
+shows that value, and leaves the rest of its section working. Gradio's own check would instead refuse the event
+with "Value -1 is less than minimum value 0." (no box named) and break every later event that reads the box."""
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from core.attention import image as ia
+from core.convolution import vision_models
+from core.data import CLASSES, load_sample
+
+LAST_SAMPLE = len(load_sample("test")) - 1
+CNN = vision_models.load("cnn")
+CNN_CHANNELS = CNN.layer(CNN.default_layer).shape[0]
+VIT_LAYERS = ia.load("vit").module.num_layers
+TYPED = ("-1", "99999", "abc")  # Chromium keeps no letters in a number box: the box then holds no number
+GENERIC = re.compile(r"Value .* is (less|greater) than (minimum|maximum)")
+
+
+@dataclass(frozen=True)
+class NumberBox:
+    elem_id: str
+    name: str          # how its warning names it
+    lo: float
+    hi: float          # the range in the state the test leaves the page in
+    fallback: float    # the value of a box holding no number
+    whole: bool = True
+
+    def used(self, typed: str) -> float:
+        return {"-1": self.lo, "99999": self.hi}.get(typed, self.fallback)
+
+
+def text(x: float) -> str:
+    return f"{x:g}"
+
+
+# ---------------------------------------------------------------- page helpers
+
+
+def wait_for_text(page, selector: str, pattern: str) -> str:
+    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel)?.innerText ?? '')",
+                           arg=[selector, pattern])
+    return page.locator(selector).inner_text()
+
+
+def choose(page, dropdown_id: str, option: str):
+    page.locator(f"#{dropdown_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def type_and_enter(page, elem_id: str, typed: str):
+    """Fill the box (letters key by key: Chromium keeps none of them in a number box) and press Enter. fill()
+    focuses the box without a click, which on a slider's box would be a release event of its own."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    if re.fullmatch(r"-?\d+", typed):
+        box.fill(typed)
+    else:
+        box.fill("")
+        box.press_sequentially(typed)
+    page.keyboard.press("Enter")
+
+
+IDLE = """() => ![...document.querySelectorAll('.wrap.full, .wrap.minimal')]
+    .some(w => !w.classList.contains('hide') && !w.querySelector('.error') && w.offsetParent !== null)"""
+
+
+def settle(page):
+    """Wait until no event is queued or running (gradio shows a status over each output of one), and still none
+    a moment later, when a .then() event would have started: events of one trigger that overlap merge
+    (trigger_mode="always_last") or are dropped ("once"), and each step here is meant to be seen on its own."""
+    page.wait_for_function(IDLE)
+    page.wait_for_timeout(50)
+    page.wait_for_function(IDLE)
+
+
+def toast_texts(page) -> list[str]:
+    return page.locator(".toast-message-text").all_inner_texts()
+
+
+def close_toasts(page):
+    """Close the warnings, so that none covers what the next check clicks, or is mistaken for a later one."""
+    page.evaluate("() => document.querySelectorAll('.toast-close').forEach(b => b.click())")
+
+
+def error_badges(page) -> list[str]:
+    """The components showing gradio's red Error status (a failed event), by elem_id."""
+    return page.evaluate("""() => [...document.querySelectorAll('.error')]
+        .filter(e => !e.closest('[class*=toast]') && e.offsetParent !== null)
+        .map(e => e.closest('[id]')?.id ?? '?')""")
+
+
+def boxes_in_dom(page) -> set[str]:
+    """The id of the element around every number input on the page (gradio draws a tab when it is opened)."""
+    return set(page.evaluate("() => [...document.querySelectorAll('input[type=number]')]"
+                             ".map(i => i.closest('[id]')?.id ?? '(no id)')"))
+
+
+def open_every_tab(page) -> set[str]:
+    """Open every top-level tab, the last first (gradio draws a tab's content when it is first opened); the number
+    boxes seen. Boxes in sub-tabs and hidden ones are in gradio's config, which the test compares too."""
+    seen = set()
+    tops = page.locator("[role=tablist]").first.get_by_role("tab")
+    for t in reversed(range(tops.count())):
+        tops.nth(t).click()
+        seen |= boxes_in_dom(page)
+    return seen
+
+
+def plot_has(page, selector: str, pattern: str):
+    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel + ' .js-plotly-plot')"
+                           "?.textContent ?? '')", arg=[selector, pattern])
+
+
+# ---------------------------------------------------------------- what "the rest of the section works" means
+
+
+def kernel_works(page, n: int):
+    mode, shown = [("min-max", "min-max"), ("signed (diverging)", "signed")][n % 2]
+    page.locator("#conv-display label", has_text=mode).click()
+    wait_for_text(page, "#conv-output-info", f"Colours: {re.escape(shown)}")
+
+
+def arithmetic_works(page, n: int):
+    row = 1 + n % 2
+    type_and_enter(page, "conv-arith-row", str(row))
+    wait_for_text(page, "#conv-arith-sum", re.escape(f"output[{row}, "))
+
+
+def pooling_works(page, n: int):
+    kind = ["avg", "max"][n % 2]
+    page.locator("#conv-pool-kind label", has_text=kind).click()
+    wait_for_text(page, "#conv-pool-info", f"{kind} pooling")
+
+
+def gallery_works(prefix: str):
+    def works(page, n: int):
+        c = 1 + n % 2
+        before = page.locator(f"#{prefix}-cls img").get_attribute("src") if prefix == "attn" else None
+        page.locator(f"#{prefix}-gallery .thumbnail-item").nth(c).click()
+        wait_for_text(page, f"#{prefix}-input-note", re.escape(f"Fashion-MNIST test sample: {CLASSES[c]}."))
+        if before is not None:  # the CLS map is drawn for the new picture
+            page.wait_for_function("(old) => document.querySelector('#attn-cls img')?.src !== old", arg=before)
+    return works
+
+
+def heads_work(plot: str):
+    def works(page, n: int):
+        head = 1 + n % 2
+        choose(page, "attn-head", f"head {head}")
+        plot_has(page, plot, f"head {head}")
+    return works
+
+
+@dataclass(frozen=True)
+class Section:
+    tab: str
+    boxes: tuple[NumberBox, ...]
+    works: Callable
+    subtab: str | None = None
+    setup: Callable | None = None
+
+
+def fashion_source(page):
+    page.locator("#conv-source label", has_text="Fashion-MNIST sample").click()
+    page.wait_for_selector("#conv-fashion-index input[type=number]", state="visible")
+
+
+SECTIONS = [
+    Section("Convolution", (NumberBox("conv-stride", "Stride", 1, 8, 1),
+                            NumberBox("conv-padding", "Padding", 0, 16, 1),
+                            NumberBox("conv-dilation", "Dilation", 1, 6, 1)), kernel_works),
+    Section("Convolution", (NumberBox("conv-fashion-index", "Fashion-MNIST test sample #", 0, LAST_SAMPLE, 0),),
+            kernel_works, setup=fashion_source),
+    Section("Convolution", (NumberBox("conv-arith-sample", "Fashion-MNIST test sample # (step-through)", 0,
+                                      LAST_SAMPLE, 0),
+                            NumberBox("conv-arith-stride", "Stride (step-through)", 0, 4, 1),
+                            NumberBox("conv-arith-padding", "Padding (step-through)", 0, 4, 1),
+                            NumberBox("conv-arith-dilation", "Dilation (step-through)", 1, 4, 1),
+                            NumberBox("conv-arith-row", "Output row", 0, 6, 0),
+                            NumberBox("conv-arith-col", "Output column", 0, 6, 0)), arithmetic_works),
+    Section("Convolution", (NumberBox("conv-pool-size", "Window size", 1, 7, 2),  # 7: the window fits the 7×7 matrix
+                            NumberBox("conv-pool-stride", "Stride (pooling)", 1, 8, 2)), pooling_works),
+    Section("Convolution", (NumberBox("cnn-temperature", "Softmax temperature T", 0.1, 10, 1, whole=False),
+                            NumberBox("cnn-top-k", "k (top-k)", 1, 64, 16),
+                            NumberBox("cnn-channel", "Channel", 0, CNN_CHANNELS - 1, 0),
+                            NumberBox("cnn-gradcam-opacity", "Overlay opacity", 0, 1, 0.5, whole=False)),
+            gallery_works("cnn")),
+    Section("Attention", (NumberBox("attn-layer", "Layer", 0, 5, 5),), heads_work("#attn-heatmap")),
+    Section("Attention", (NumberBox("attn-temperature", "Softmax temperature T", 0.05, 10, 1, whole=False),),
+            heads_work("#attn-scores"), subtab="Scores: Q·Kᵀ"),
+    Section("Attention", (NumberBox("attn-image-layer", "Layer (images)", 0, VIT_LAYERS - 1, VIT_LAYERS - 1),
+                          NumberBox("attn-opacity", "Overlay opacity", 0, 1, 0.5, whole=False),
+                          NumberBox("attn-patch", "Patch", 0, 15, 5)), gallery_works("attn")),
+]
+BOXES = {box.elem_id: box for section in SECTIONS for box in section.boxes}
+ATTENTION = next(i for i, section in enumerate(SECTIONS) if section.tab == "Attention")
+
+
+def expected_warning(box: NumberBox, typed: str) -> str:
+    problem = {"-1": "-1 is too small", "99999": "99999 is too large"}.get(typed, "the box holds no number")
+    kind = "whole numbers" if box.whole else "numbers"
+    return (f"{box.name} takes {kind} from {text(box.lo)} to {text(box.hi)}: {problem}, so "
+            f"{text(box.used(typed))} is used.")
+
+
+SETTLED = """([id, message, value]) => {
+    const texts = [...document.querySelectorAll('.toast-message-text')].map(t => t.innerText);
+    const shown = document.querySelector(`#${id} input[type=number]`).value;
+    const error = !!document.querySelector('.toast-body.error');
+    return (error || texts.includes(message) && shown !== '' && Number(shown) === value) && {texts, shown, error};
+}"""
+
+
+def abuse(page, box: NumberBox, typed: str):
+    """Type into the box and press Enter; the box must name itself, show the value used, and break nothing."""
+    message = expected_warning(box, typed)
+    type_and_enter(page, box.elem_id, typed)
+    try:
+        state = page.wait_for_function(SETTLED, arg=[box.elem_id, message, box.used(typed)]).json_value()
+    except PlaywrightTimeout:
+        raise AssertionError(f"{box.elem_id} after {typed!r}: the box shows "
+                             f"{page.locator(f'#{box.elem_id} input[type=number]').input_value()!r}, the toasts say "
+                             f"{toast_texts(page)}; expected {message!r}") from None
+    assert not [t for t in state["texts"] if GENERIC.search(t)], state
+    assert not state["error"] and message in state["texts"], state
+    assert box.lo <= float(state["shown"]) <= box.hi, state
+    settle(page)
+
+
+def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_page, server_url, screenshot_dir):
+    page = app_page
+    config = page.request.get(f"{server_url}/config").json()
+    in_config = {c["props"].get("elem_id") or f"(no elem_id, component {c['id']})" for c in config["components"]
+                 if c["type"] in ("number", "slider")}
+    assert in_config == set(BOXES), "a number box is not in this test (or an elem_id changed)"
+    seen = open_every_tab(page)
+
+    checks = 0
+    for section in SECTIONS:
+        page.get_by_role("tab", name=section.tab, exact=True).click()
+        if section is SECTIONS[ATTENTION]:  # the text views fill in once the text model has loaded
+            plot_has(page, "#attn-heatmap", "average of 12 heads")
+        if section.subtab:
+            page.get_by_role("tab", name=section.subtab, exact=True).click()
+        if section.setup:
+            section.setup(page)
+        seen |= boxes_in_dom(page)
+        for box in section.boxes:
+            for typed in TYPED:
+                abuse(page, box, typed)
+                if box.elem_id == "attn-patch" and typed == "99999":
+                    wait_for_text(page, "#attn-patch-note", re.escape("Patch 15 (row 3, column 3)"))
+                    page.evaluate("() => document.querySelector('#attn-image-model').scrollIntoView()")
+                    page.screenshot(path=str(screenshot_dir / "number_boxes_patch.png"), full_page=False)
+            close_toasts(page)
+            section.works(page, checks)
+            settle(page)
+            checks += 1
+            assert error_badges(page) == [], (box.elem_id, error_badges(page))
+            assert not [t for t in toast_texts(page) if GENERIC.search(t)]
+    assert seen == set(BOXES), "the page has a number box this test does not list"
