@@ -120,14 +120,14 @@ def combined(name: str, *parts: type) -> type:
 
 
 def undefined_number(value, nullable: tuple[str, ...] = (), where: str = "result") -> str | None:
-    """Where `value` (JSON-able) holds NaN or inf, or None among the numbers of a list, or None; keys in `nullable`
-    may hold None on purpose (a masked score)."""
+    """Where `value` (JSON-able) holds NaN or inf, or None among the numbers of a list, or None if nowhere; under
+    the keys in `nullable` None is meant (a masked score), and "*" means everything below may hold it."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"{where} is {value}"
     if isinstance(value, dict):
         for key, item in value.items():
-            found = undefined_number(item, nullable if key in nullable else (), f"{where}.{key}")
-            if found and not (key in nullable and found.endswith("is None")):
+            found = undefined_number(item, ("*",) if key in nullable or "*" in nullable else (), f"{where}.{key}")
+            if found:
                 return found
         return None
     if isinstance(value, (list, tuple)):
@@ -135,7 +135,7 @@ def undefined_number(value, nullable: tuple[str, ...] = (), where: str = "result
         for i, item in enumerate(value):
             if item is None and numbers and "*" not in nullable:
                 return f"{where}[{i}] is None"
-            found = undefined_number(item, ("*",) if nullable else (), f"{where}[{i}]")
+            found = undefined_number(item, nullable, f"{where}[{i}]")
             if found:
                 return found
     return None
