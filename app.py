@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 
 from core import device as devices
 from explorers import attention, convolution, convolution_network
+from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
 PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
@@ -20,55 +21,15 @@ MAX_FILE_MB = 20
 # A request body may hold one upload of that size and its multipart framing; anything larger is refused before
 # it is read (a 40 MB JSON body used to take 6 s to be refused and leave the server 441 MiB larger).
 MAX_BODY_BYTES = MAX_FILE_MB * 2**20 + 2**16
+# gradio keeps a session (a copy of every component's config, about 0.4 MB for this app) for each page load and
+# each API caller until this many exist; its default of 10,000 would let one script grow the server by gigabytes.
+SESSIONS = int(os.environ.get("GLASSBOX_SESSIONS", "1000"))
 CSS = """
 .gb-header h1 {margin-bottom: 0}
 .gb-device {color: #6b7280; font-size: 0.9em}
 /* A 28x28 input is the real input: show it large with square pixels instead of as a speck or a blur. */
 #cnn-input img, #attn-input img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
 """
-
-
-class BodyLimit:
-    """ASGI middleware: a request whose body is larger than `limit` bytes gets HTTP 413 before it is read into
-    memory, by its Content-Length when it sends one, else as soon as the streamed body passes the limit."""
-
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
-        self.app, self.limit = app, limit
-
-    async def refuse(self, send) -> None:
-        body = f"Request body too large: the limit is {self.limit:,} bytes.".encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.strip().isdigit() or int(length) > self.limit):
-            return await self.refuse(send)
-        received, started, refused = 0, False, False
-
-        async def counted_receive():
-            nonlocal received, refused
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit and not refused:
-                refused = True
-                if not started:
-                    await self.refuse(send)
-                return {"type": "http.disconnect"}  # the app stops reading; its own reply is dropped below
-            return message
-
-        async def watched_send(message):
-            nonlocal started
-            if refused:
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        await self.app(scope, counted_receive, watched_send)
 
 
 def build() -> gr.Blocks:
@@ -109,8 +70,10 @@ def main(argv=None) -> None:
     demo = build()
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",
-                show_error=True, css=CSS, theme=gr.themes.Soft(),
-                app_kwargs={"middleware": [Middleware(BodyLimit, limit=MAX_BODY_BYTES)]})
+                show_error=True, css=CSS, theme=gr.themes.Soft(), state_session_capacity=SESSIONS,
+                app_kwargs={"middleware": [Middleware(BodyLimit, limit=MAX_BODY_BYTES),
+                                           Middleware(RestArguments, blocks=demo),
+                                           Middleware(ForgetApiSessions, blocks=demo)]})
 
 
 if __name__ == "__main__":

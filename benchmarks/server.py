@@ -21,9 +21,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The server is local: never through a proxy (urlopen's shared opener keeps whatever proxy the environment named
+# when it was first used, and a test that points one at a dead socket would leave it behind).
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:
+        with LOCAL.open(url, timeout=2) as r:
             return r.status == 200
     except OSError:
         return False

@@ -7,14 +7,19 @@ START_TIMEOUT = 120  # seconds; a cold start on a busy 2-core machine imports to
 
 
 @pytest.fixture(scope="session")
-def server_url():
-    """`python app.py --port N` offline, as a person would run it; yields its URL once it answers HTTP 200."""
+def server():
+    """`python app.py --port N` offline, as a person would run it; yields it (url, log) once it answers HTTP 200."""
     try:
         app = start_app(START_TIMEOUT)
     except RuntimeError as e:
         pytest.fail(str(e))
-    yield app.url
+    yield app
     app.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(server):
+    return server.url
 
 
 @pytest.fixture(scope="session")

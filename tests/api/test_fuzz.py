@@ -98,12 +98,14 @@ def bad(param: dict, uploads: dict):
 
 def arguments(params: list[dict], uploads: dict):
     """Mostly one bad parameter among accepted ones (so the bad value reaches the code behind the checks of the
-    others), sometimes all of them bad."""
+    others), sometimes all of them bad, sometimes too few or too many values."""
     good = [baseline(p, uploads) for p in params]
     one_bad = st.integers(0, max(0, len(params) - 1)).flatmap(
         lambda i: bad(params[i], uploads).map(lambda v: [*good[:i], v, *good[i + 1:]]))
     all_bad = st.tuples(*(bad(p, uploads) for p in params)).map(list)
-    return st.one_of(one_bad, one_bad, one_bad, all_bad) if params else st.just([])
+    wrong_count = st.tuples(st.integers(0, len(params) + 2), junk()).map(
+        lambda t: [*good[:t[0]], *[t[1]] * (t[0] - len(good))])
+    return st.one_of(one_bad, one_bad, one_bad, all_bad, wrong_count) if params else st.just([])
 
 
 def post(server_url: str, name: str, data: list) -> str:
@@ -111,8 +113,8 @@ def post(server_url: str, name: str, data: list) -> str:
     body = json.dumps({"data": data}, allow_nan=True)
     r = httpx.post(f"{server_url}/gradio_api/call/{name}", content=body.encode(),
                    headers={"Content-Type": "application/json"}, timeout=120)
-    if r.status_code != 200:
-        return f"event: error\ndata: HTTP {r.status_code} {r.text[:200]}"
+    if r.status_code != 200:  # refused before the queue: the whole reply, so its length is checked too
+        return f"event: error\ndata: HTTP {r.status_code} {r.text}"
     return httpx.get(f"{server_url}/gradio_api/call/{name}/{r.json()['event_id']}", timeout=300).text
 
 
