@@ -9,7 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from core import device as devices
-from explorers import attention, convolution, convolution_network
+from explorers import attention, convolution, convolution_network, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
@@ -43,6 +43,8 @@ def build() -> gr.Blocks:
                 convolution_network.build()
             with gr.Tab("Attention", id="attention"):
                 attention.build(demo)
+            with gr.Tab("VAE", id="vae") as tab:
+                vae.build(tab)
     return demo
 
 

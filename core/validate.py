@@ -103,6 +103,20 @@ def as_matrix(value, name: str, max_side: int = 64) -> np.ndarray:
     return out
 
 
+def as_vector(value, name: str, max_len: int = 1024) -> np.ndarray:
+    """A non-empty list of at most max_len finite numbers within float32's range, as float64."""
+    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) == 0:
+        raise ValueError(f"{name} must be a non-empty list of numbers.")
+    if len(value) > max_len:
+        raise ValueError(f"{name} has {len(value):,} values; the limit is {max_len:,}.")
+    out = np.empty(len(value), dtype=np.float64)
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) and not _is_numeric_str(v):
+            raise ValueError(f"{name}[{i}] is {echo(v)}, which is not a number.")
+        out[i] = as_float32(v, f"{name}[{i}]")
+    return out
+
+
 def as_float32(value, name: str) -> float:
     """A finite number that float32 can hold (|x| <= 3.4e38)."""
     v = _number(value, name, "a number")
