@@ -137,9 +137,13 @@ def load_split(split: str = "train", allow_download: bool = True) -> Split:
     return result
 
 
+@functools.lru_cache(maxsize=2)
 def load_sample(split: str = "test") -> Split:
-    """Always the bundled sample: what the app shows in galleries, identical on every machine."""
-    return _from_sample(split)
+    """Always the bundled sample: what the app shows in galleries, identical on every machine. Read once per
+    process (each tab's gallery reads it while the app starts) and shared, so its arrays are read-only."""
+    sample = _from_sample(split)
+    sample.images.flags.writeable = sample.labels.flags.writeable = False
+    return sample
 
 
 def balanced_subset(images: np.ndarray, labels: np.ndarray, per_class: int) -> tuple[np.ndarray, np.ndarray]:

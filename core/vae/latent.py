@@ -93,7 +93,7 @@ def encode(name: str, x: torch.Tensor) -> Code:
 def check_code(name: str, z, what: str = "z") -> np.ndarray:
     """z as a float64 vector of the model's latent size, finite and within float32."""
     d = model(name).latent_dim
-    if isinstance(z, (list, tuple)) and len(z) != d:
+    if isinstance(z, (list, tuple, np.ndarray)) and len(z) != d:
         raise ValueError(f"{what} must be a list of {d} numbers for {name} (its latent has {d} dimensions), not "
                          f"{len(z)}.")
     return as_vector(z, what, d)
@@ -204,7 +204,7 @@ def test_codes(name: str, points=2000) -> tuple[np.ndarray, np.ndarray]:
 def code_range(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) per dimension: the 0.5th and 99.5th percentiles of the test codes, so a few outliers do not
     stretch the grid."""
-    codes, _ = test_codes(name, MAX_POINTS)
+    codes, _ = test_codes(name, min(MAX_POINTS, len(_test_set()[0])))  # the bundled sample has 1,000
     return np.percentile(codes, 0.5, axis=0), np.percentile(codes, 99.5, axis=0)
 
 
