@@ -28,7 +28,8 @@ CSS = """
 .gb-header h1 {margin-bottom: 0}
 .gb-device {color: #6b7280; font-size: 0.9em}
 /* A 28x28 input is the real input: show it large with square pixels instead of as a speck or a blur. */
-#cnn-input img, #attn-input img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
+#cnn-input img, #attn-input img, #vae-a-input img, #vae-b-input img {
+  width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
 """
 
 

@@ -23,7 +23,7 @@ from core.vae import latent as L
 from core.validate import as_int
 from core.vision import fashion_preprocess
 from explorers.common import LATEX, Box, api, combined, explain, outputs, uploaded_path, user_errors
-from explorers.inputs import PRIVATE, gallery_indices, input_column, sample_image
+from explorers.inputs import PRIVATE, gallery_pick, input_column
 
 STEPS = Box("Steps", L.MIN_STEPS, L.MAX_STEPS, L.DEFAULT_STEPS)
 Z1 = Box("z1", -12, 12, 0.0, whole=False)
@@ -228,10 +228,10 @@ def endpoint_views(x_a, x_b, model: str) -> EndpointViews:
     return EndpointViews(*views)
 
 
-def path_views(x_a, x_b, steps_box, path: str, model: str) -> PathViews:
-    steps = STEPS.read(steps_box)
+def path_views(x_a, x_b, steps_box, path: str, model: str, steps=None) -> PathViews:
+    steps = STEPS.read(steps_box) if steps is None else steps  # all_views reads the box once, for one warning
     run = interpolation(x_a, x_b, steps.value, path, model)
-    labels = [f"{CLASSES[i][:9]} {p:.2f}" for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1))]
+    labels = [f"{CLASSES[i]} {p:.2f}" for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1))]
     strip = figures.strip(run.frames, labels)
     changes = int((np.diff(run.probabilities.argmax(1)) != 0).sum())
     note = (f"{steps.value} frames decoded by **{model}** along the **{path}** path from A's μ to B's μ; under "
@@ -264,7 +264,7 @@ def map_views(x_a, x_b, steps: int, path: str, model: str, point=None) -> MapVie
         x, y = to_pixel(model, point, sheet.width)
         sheet = figures.mark(sheet, x, y)
     shares = {name: L.manifold(name).confident_share for name in L.MAP_MODELS}
-    note = (f"Right: {model} decoding a {L.GRID}×{L.GRID} grid over z1 ∈ [{m.z1[0]:.2f}, {m.z1[-1]:.2f}], "
+    note = (f"The grid: {model} decoding a {L.GRID}×{L.GRID} grid over z1 ∈ [{m.z1[0]:.2f}, {m.z1[-1]:.2f}], "
             f"z2 ∈ [{m.z2[-1]:.2f}, {m.z2[0]:.2f}] (the 0.5th to 99.5th percentile of the test codes); click it to "
             "decode that point. Share of grid points the CNN reads with top probability ≥ 0.9: "
             + ", ".join(f"**{n} {round(s * L.GRID ** 2)} of {L.GRID ** 2} ({s:.2%})**" for n, s in shares.items())
@@ -297,8 +297,9 @@ def dimension_views(x_a) -> DimensionViews:
 
 
 def all_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> AllViews:
-    route = path_views(x_a, x_b, steps_box, path, model)
-    steps = STEPS.read(steps_box).value
+    reading = STEPS.read(steps_box)
+    route = path_views(x_a, x_b, steps_box, path, model, reading)
+    steps = reading.value
     return AllViews(*endpoint_views(x_a, x_b, model), *route, *compare_views(x_a, x_b, steps, path),
                     *map_views(x_a, x_b, steps, path, map_model), *dimension_views(x_a))
 
@@ -310,18 +311,19 @@ def decode_views(model: str, z1, z2) -> tuple:
     label, p = L.top_class(L.classify(frame)[0])
     img = figures.frame_image(frame[0]).resize((168, 168), Image.Resampling.NEAREST)
     note = f"z = ({z[0]:.2f}, {z[1]:.2f}) under **{model}**: the CNN reads **{label}** ({p:.1%})."
-    return img, note, a.shown, b.shown
+    return img, note, a.shown, b.shown, z
 
 
 def sample_views(model: str, tau_box, seed_box) -> tuple:
     tau, seed = TAU.read(tau_box), SEED.read(seed_box)
     _, frames = L.sample(model, SAMPLES, tau.value, seed.value)
     probabilities = L.classify(frames)
-    labels = [f"{CLASSES[i][:9]} {p:.2f}" for i, p in zip(probabilities.argmax(1), probabilities.max(1))]
+    labels = [f"{CLASSES[i]} {p:.2f}" for i, p in zip(probabilities.argmax(1), probabilities.max(1))]
     confident = float((probabilities.max(1) >= L.CONFIDENT).mean())
     note = (f"{SAMPLES} codes z ~ N(0, {tau.value:g}² I) from seed {seed.value}, decoded by **{model}**; the CNN "
             f"reads {confident:.0%} of them with top probability ≥ 0.9.")
-    return figures.sheet(frames, 8, cell=72, labels=labels), note, tau.shown, seed.shown
+    # 96-pixel cells: render.grid keeps cell // 6 characters of a label, enough for "T-shirt/top 0.99"
+    return figures.sheet(frames, 8, cell=96, labels=labels), note, tau.shown, seed.shown
 
 
 EXPLAIN = explain("vae")
@@ -333,18 +335,19 @@ def build(tab: gr.Tab) -> None:
     gr.Markdown("## Latent spaces: VAE and autoencoder\nPick two images; walk from one's code to the other's and "
                 "decode every step. The KL term pulls a VAE's codes into one continuous cloud, so every step "
                 "decodes to a garment; compare a plain autoencoder on the same path and the whole 2-D map.")
-    first_a, first_b = (sample_image(gallery_indices()[c]) for c in (5, 7))  # Sandal -> Sneaker
+    firsts = {"a": gallery_pick(5), "b": gallery_pick(7)}  # Sandal -> Sneaker
     ui = {}
     with gr.Row(equal_height=False):
-        for name, first in (("a", first_a), ("b", first_b)):
+        for name, (first, first_note) in firsts.items():
             with gr.Column(scale=1, min_width=300):
                 gr.Markdown(f"### Endpoint {name.upper()}")
-                ui[f"column_{name}"] = input_column(first, f"vae-{name}")
-                with gr.Row():
-                    ui[f"recon_{name}"] = gr.Image(type="pil", format="png", height=140, interactive=False,
-                                                   label="Reconstruction (decoder at z = μ)",
-                                                   elem_id=f"vae-recon-{name}")
-                ui[f"code_{name}"] = gr.Plot(label=f"{name.upper()}'s code: μ ± σ", elem_id=f"vae-code-{name}")
+                ui[f"column_{name}"] = column = input_column(first, f"vae-{name}")
+                column.note.value = first_note  # input_column's note names class 0, not this tab's first image
+                ui[f"recon_{name}"] = gr.Image(type="pil", format="png", height=140, interactive=False,
+                                               label="Reconstruction (z = μ)",
+                                               elem_id=f"vae-recon-{name}")
+                # the figure carries its own title (whose code, under which model, its KL)
+                ui[f"code_{name}"] = gr.Plot(show_label=False, elem_id=f"vae-code-{name}")
     gr.Markdown("### Interpolation")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
@@ -355,47 +358,62 @@ def build(tab: gr.Tab) -> None:
                 png = gr.DownloadButton("Strip as PNG", elem_id="vae-png")
                 gif = gr.DownloadButton("Animated GIF", elem_id="vae-gif")
         with gr.Column(scale=4, min_width=520):
-            strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, elem_id="vae-strip")
+            # no corner buttons over the strip's last frame: the PNG and GIF buttons beside it download it
+            strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                             elem_id="vae-strip")
             strip_note = gr.Markdown(elem_id="vae-strip-note")
-            probabilities = gr.Plot(label="CNN class probabilities along the path", elem_id="vae-probabilities")
+            probabilities = gr.Plot(show_label=False, elem_id="vae-probabilities")  # the figure has the title
     gr.Markdown("### AE vs VAE: the same endpoints, the same path\nBoth have a 2-D latent and the same layers; "
                 "only the VAE is trained with the KL term.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
-            ae_strip = gr.Image(type="pil", format="png", interactive=False, label="ae2 (plain autoencoder)",
+            # captions above the strips: a floating label would cover their first frames
+            gr.Markdown("**ae2** (plain autoencoder)", elem_id="vae-ae-caption")
+            ae_strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                                 elem_id="vae-ae-strip")
-            vae_strip = gr.Image(type="pil", format="png", interactive=False, label="vae2 (VAE)",
+            gr.Markdown("**vae2** (VAE)", elem_id="vae-vae-caption")
+            vae_strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                                  elem_id="vae-vae-strip")
             compare_note = gr.Markdown(elem_id="vae-compare-note")
         with gr.Column(scale=2, min_width=420):
-            plausibility = gr.Plot(label="How real each frame looks", elem_id="vae-plausibility")
+            plausibility = gr.Plot(show_label=False, elem_id="vae-plausibility")
     gr.Markdown("### The whole 2-D latent map")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             map_model = gr.Radio(list(L.MAP_MODELS), value="vae2", label="Model", elem_id="vae-map-model")
-            map_plot = gr.Plot(label="Test codes by class", elem_id="vae-map")
+            map_plot = gr.Plot(show_label=False, elem_id="vae-map")
+            # the decoded point under the map, beside the grid it is clicked on
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=260):
+                    z1 = Z1.slider(step=0.05, elem_id="vae-z1")
+                    z2 = Z2.slider(step=0.05, elem_id="vae-z2")
+                    point_note = gr.Markdown("Move z1 and z2, or click the decoded grid.",
+                                             elem_id="vae-point-note")
+                with gr.Column(scale=2, min_width=180):
+                    gr.Markdown("**Decoded point**", elem_id="vae-point-caption")  # a label would cover it
+                    point = gr.Image(type="pil", format="png", interactive=False, height=180, show_label=False,
+                                     buttons=["download"], elem_id="vae-point")
         with gr.Column(scale=2, min_width=360):
-            manifold = gr.Image(type="pil", format="png", interactive=False, height=420,
-                                label="Decoded grid over the same range (click to decode)", elem_id="vae-manifold")
+            # a caption, not a label: a floating label and corner buttons would cover the grid's clickable edge
+            gr.Markdown("**Decoded grid** over the map's range: click anywhere to decode that point.",
+                        elem_id="vae-manifold-caption")
+            manifold = gr.Image(type="pil", format="png", interactive=False, height=440, show_label=False,
+                                buttons=[], elem_id="vae-manifold")
             map_note = gr.Markdown(elem_id="vae-map-note")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=260):
-            z1 = Z1.slider(step=0.05, elem_id="vae-z1")
-            z2 = Z2.slider(step=0.05, elem_id="vae-z2")
-        with gr.Column(scale=1, min_width=200):
-            point = gr.Image(type="pil", format="png", interactive=False, height=180, label="Decoded point",
-                             elem_id="vae-point")
-        with gr.Column(scale=2, min_width=260):
-            point_note = gr.Markdown("Move z1 and z2, or click the decoded grid.", elem_id="vae-point-note")
-    gr.Markdown("### Dimensions (vae16)\nEach row is one latent dimension swept from −3 to +3 (columns: −3, −2, "
-                "…, +3) while the others stay at A's μ. Dimensions with KL near 0 carry nothing: their row does "
-                "not change.")
+    gr.Markdown("### Dimensions (vae16)")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
-            traversal = gr.Image(type="pil", format="png", interactive=False, label="Traversal of A's code",
-                                 elem_id="vae-traversal")
+            gr.Markdown("**Traversal of A's code**: row k is dimension zk (z1 at the top, z16 at the bottom).",
+                        elem_id="vae-traversal-caption")
+            # 16 rows of 7: drawn about 28 pixels a frame (the frames' own size); fullscreen enlarges it
+            traversal = gr.Image(type="pil", format="png", interactive=False, show_label=False, height=540,
+                                 buttons=["download", "fullscreen"], elem_id="vae-traversal")
         with gr.Column(scale=2, min_width=420):
-            kl = gr.Plot(label="KL per dimension", elem_id="vae-kl")
+            kl = gr.Plot(show_label=False, elem_id="vae-kl")
+            # beside the tall traversal, under the chart its rows are read against
+            gr.Markdown("Each row of the traversal is one latent dimension swept from −3 to +3 (columns: −3, −2, "
+                        "…, +3) while the others stay at A's μ. Dimensions with KL near 0 carry nothing: their row "
+                        "does not change.", elem_id="vae-traversal-note")
     gr.Markdown("### Sampling from the prior")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
@@ -404,8 +422,8 @@ def build(tab: gr.Tab) -> None:
             seed = SEED.number(elem_id="vae-seed")
             resample = gr.Button("Sample 16", elem_id="vae-sample")
         with gr.Column(scale=3, min_width=520):
-            samples = gr.Image(type="pil", format="png", interactive=False, show_label=False,
-                               elem_id="vae-samples")
+            samples = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                               elem_id="vae-samples")  # corner buttons would cover the last sample
             sample_note = gr.Markdown(elem_id="vae-sample-note")
     with gr.Accordion("Explain: the ELBO, reparameterisation, the KL, β-VAE, slerp, PyTorch, and a KL calculator",
                       open=False, elem_id="vae-explain"):
@@ -446,8 +464,7 @@ def build(tab: gr.Tab) -> None:
 
     @user_errors
     def decode_ui(image_a, image_b, steps_box, path_kind, map_name, z1_box, z2_box):
-        image, note, z1_shown, z2_shown = decode_views(map_name, z1_box, z2_box)
-        z = np.array([Z1.read(z1_box).value, Z2.read(z2_box).value])
+        image, note, z1_shown, z2_shown, z = decode_views(map_name, z1_box, z2_box)
         views = map_views(*read(image_a, image_b), STEPS.read(steps_box).value, path_kind, map_name, z)
         return image, note, z1_shown, z2_shown, *views
 
@@ -488,12 +505,13 @@ def build(tab: gr.Tab) -> None:
     @user_errors
     def first_open(done, image_a, image_b, *values):
         if done:
-            return True, *[gr.skip()] * (len(everything) + len(sample_outputs))
+            return True, *[gr.skip()] * (len(everything) + len(sample_outputs) + 2)
         views = all_views(*read(image_a, image_b), *values)
-        return True, *views, *sample_views("vae16", TAU.default, SEED.default)
+        image, note, *_ = decode_views(values[-1], Z1.default, Z2.default)  # the decoded point starts at z = 0
+        return True, *views, *sample_views("vae16", TAU.default, SEED.default), image, note
 
     tab.select(first_open, [filled, column_a.image, column_b.image, *controls],
-               [filled, *everything, *sample_outputs], **PRIVATE)
+               [filled, *everything, *sample_outputs, point, point_note], **PRIVATE)
     api(vae_encode, "vae_encode")
     api(vae_interpolate, "vae_interpolate")
     api(vae_decode, "vae_decode")

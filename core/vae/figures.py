@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from core import render
 from core.data import CLASSES
 
-CELL = 84  # a 28x28 frame drawn 3x, pixels kept square
+CELL = 96  # a 28x28 frame drawn ~3.4x; wide enough for "T-shirt/top 1.00" under it (grid() cuts at cell // 6)
 # One colour per Fashion-MNIST class, the same in every chart of the tab.
 CLASS_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f",
                  "#a16207", "#475569")
@@ -43,7 +43,7 @@ def manifold_sheet(frames: np.ndarray, grid: int, cell: int = 28) -> Image.Image
 def mark(img: Image.Image, x: float, y: float, colour: str = "#dc2626") -> Image.Image:
     """A small ring at pixel (x, y): where the decoded point lies on the manifold sheet."""
     out = img.copy()
-    ImageDraw.Draw(out).ellipse((x - 6, y - 6, x + 6, y + 6), outline=colour, width=2)
+    ImageDraw.Draw(out).ellipse((x - 10, y - 10, x + 10, y + 10), outline=colour, width=3)
     return out
 
 

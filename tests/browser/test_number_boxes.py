@@ -28,13 +28,17 @@ class NumberBox:
     hi: float          # the range in the state the test leaves the page in
     fallback: float    # the value of a box holding no number
     whole: bool = True
+    typed: tuple[str, ...] = TYPED  # out of range and not a number (where -1 or 99999 is in range, others)
 
     def used(self, typed: str) -> float:
-        return {"-1": self.lo, "99999": self.hi}.get(typed, self.fallback)
+        if not re.fullmatch(r"-?\d+", typed):
+            return self.fallback
+        return min(max(float(typed), self.lo), self.hi)
 
 
 def text(x: float) -> str:
-    return f"{x:g}"
+    """As explorers.common.number_text writes it: whole numbers in full (2147483647), others as %g."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 # ---------------------------------------------------------------- page helpers
@@ -146,6 +150,34 @@ def gallery_works(prefix: str):
     return works
 
 
+def vae_path_works(page, n: int):
+    kind = ["slerp", "linear"][n % 2]
+    page.locator("#vae-path label", has_text=kind).click()
+    wait_for_text(page, "#vae-strip-note", f"along the {kind} path")
+
+
+def vae_grid_works(page, n: int):
+    """A click on the decoded grid decodes that point, whatever the z boxes held."""
+    before = page.locator("#vae-point-note").inner_text()
+    box = page.locator("#vae-manifold img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * (0.2 + 0.5 * (n % 2)), box["y"] + box["height"] * 0.3)
+    page.wait_for_function("(old) => { const t = document.querySelector('#vae-point-note').innerText;"
+                           " return t !== old && /z = \\(.*the CNN reads/.test(t); }", arg=before)
+
+
+def vae_samples_work(page, n: int):
+    model = ["vae2", "vae16"][n % 2]
+    page.locator("#vae-sample-model label", has_text=model).click()
+    wait_for_text(page, "#vae-sample-note", f"decoded by {model}")
+
+
+def vae_views(page):
+    """The tab's views are filled when it is first opened: wait for them, and scroll to the grid to click."""
+    wait_for_text(page, "#vae-map-note", "decoding a 20×20 grid")
+    wait_for_text(page, "#vae-sample-note", "decoded by")
+    page.locator("#vae-manifold").scroll_into_view_if_needed()
+
+
 def heads_work(plot: str):
     def works(page, n: int):
         head = 1 + n % 2
@@ -194,13 +226,23 @@ SECTIONS = [
     Section("Attention", (NumberBox("attn-image-layer", "Layer (images)", 0, VIT_LAYERS - 1, VIT_LAYERS - 1),
                           NumberBox("attn-opacity", "Overlay opacity", 0, 1, 0.5, whole=False),
                           NumberBox("attn-patch", "Patch", 0, 15, 5)), gallery_works("attn")),
+    Section("VAE", (NumberBox("vae-steps", "Steps", 2, 32, 10),), vae_path_works, setup=vae_views),
+    Section("VAE", (NumberBox("vae-z1", "z1", -12, 12, 0, whole=False, typed=("-99999", "99999", "abc")),
+                    NumberBox("vae-z2", "z2", -12, 12, 0, whole=False, typed=("-99999", "99999", "abc"))),
+            vae_grid_works, setup=vae_views),
+    Section("VAE", (NumberBox("vae-tau", "Temperature τ", 0, 3, 1, whole=False),
+                    NumberBox("vae-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
+            vae_samples_work, setup=vae_views),
 ]
 BOXES = {box.elem_id: box for section in SECTIONS for box in section.boxes}
 ATTENTION = next(i for i, section in enumerate(SECTIONS) if section.tab == "Attention")
 
 
 def expected_warning(box: NumberBox, typed: str) -> str:
-    problem = {"-1": "-1 is too small", "99999": "99999 is too large"}.get(typed, "the box holds no number")
+    if not re.fullmatch(r"-?\d+", typed):
+        problem = "the box holds no number"
+    else:
+        problem = f"{typed} is too small" if float(typed) < box.lo else f"{typed} is too large"
     kind = "whole numbers" if box.whole else "numbers"
     return (f"{box.name} takes {kind} from {text(box.lo)} to {text(box.hi)}: {problem}, so "
             f"{text(box.used(typed))} is used.")
@@ -249,7 +291,7 @@ def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_
             section.setup(page)
         seen |= boxes_in_dom(page)
         for box in section.boxes:
-            for typed in TYPED:
+            for typed in box.typed:
                 abuse(page, box, typed)
                 if box.elem_id == "attn-patch" and typed == "99999":
                     wait_for_text(page, "#attn-patch-note", re.escape("Patch 15 (row 3, column 3)"))
