@@ -6,7 +6,9 @@ folder. Each call through the server is timed two ways, both uploading the image
 browser does: with gradio_client (whose result loop polls every 50 ms, so it adds up to about 100 ms of its own)
 and with plain HTTP on gradio's REST route (POST /gradio_api/upload, POST /gradio_api/call/NAME, then read the
 event stream), which is what the web server and the queue themselves add. Cold start is process start to the
-first HTTP 200, and RSS is the server's resident memory after every case has run.
+first HTTP 200, and RSS is the server's resident memory after every case has run. The VAE latent map's first
+render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
+grid that later calls reuse) is timed once, before any case runs.
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ import torch
 import torchvision
 from PIL import Image
 
-from benchmarks.browser import cnn_new_image
+from benchmarks.browser import CNN, VAE, new_image
 from benchmarks.server import ROOT, start_app
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 class Case:
     name: str             # the row label
     api_name: str         # the endpoint
-    kwargs: dict          # keyword arguments, with image paths as plain strings
+    kwargs: dict          # keyword arguments; images as Path values (image, image_a, image_b ...)
     bare: Callable        # the endpoint's own function
     fresh_text: bool = False  # a different first word on every call, so no call is answered from a cache
 
@@ -65,14 +67,21 @@ def median_s(fn: Callable, repeats: int) -> float:
 
 
 def prepare_inputs(folder: Path) -> dict[str, Path]:
-    """The benchmark images: a 512x512 RGB photo, a 224x224 RGB crop and a 28x28 Fashion-MNIST test sample."""
+    """The benchmark images: a 512x512 RGB photo, a 224x224 RGB crop, and two 28x28 Fashion-MNIST test samples of
+    different classes (the first test image, a T-shirt/top, and the first Sneaker), the VAE's path endpoints."""
+    import numpy as np
+
     from core.data import load_sample
     photo = Image.open(ROOT / "assets" / "photos" / "astronaut.jpg").convert("RGB").resize((512, 512))
     paths = {"photo512": folder / "photo512.png", "photo224": folder / "photo224.png",
-             "fashion28": folder / "fashion28.png"}
+             "fashion28": folder / "fashion28.png", "fashion28b": folder / "fashion28b.png"}
     photo.save(paths["photo512"])
     photo.resize((224, 224)).save(paths["photo224"])
-    Image.fromarray(load_sample("test").images[0]).save(paths["fashion28"])
+    sample = load_sample("test")
+    first = sample.images[0]
+    other = int(np.flatnonzero(sample.labels == 7)[0])  # Sneaker; the first image is a T-shirt/top
+    Image.fromarray(first).save(paths["fashion28"])
+    Image.fromarray(sample.images[other]).save(paths["fashion28b"])
     return paths
 
 
@@ -88,7 +97,7 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import attention, convolution
+    from explorers import attention, convolution, vae
     from explorers import convolution_network as net
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
 
@@ -118,7 +127,31 @@ def cases(paths: dict[str, Path]) -> list[Case]:
              "attention_text", {"text": words(254)}, attention.attention_text, fresh_text=True),
         Case("attention_image, vit, 28x28", "attention_image",
              {"image": paths["fashion28"], "model": "vit"}, attention.attention_image),
+        *(Case(f"vae_interpolate, vae16, 28x28 T-shirt → Sneaker, {steps} steps", "vae_interpolate",
+               {"image_a": paths["fashion28"], "image_b": paths["fashion28b"], "steps": steps, "model": "vae16"},
+               vae.vae_interpolate) for steps in (10, 32)),
+        Case("vae_decode, vae2, z = (0.5, -0.5)", "vae_decode", {"z": [0.5, -0.5], "model": "vae2"},
+             vae.vae_decode),
     ]
+
+
+LATENT_MAP = {"model": "vae2", "points": 2000}  # the map the VAE tab draws
+
+
+def latent_map_first_call(http: httpx.Client, url: str) -> dict:
+    """The very first vae_latent_map call on the fresh server, and then in this process (before any VAE case has
+    run in either): cold, it encodes the whole test set and decodes the 2-D grid, which later calls reuse, so the
+    cases' medians after a warm-up never see it. One call each, not a median."""
+    from explorers import vae
+    case = Case("vae_latent_map first call", "vae_latent_map", LATENT_MAP, vae.vae_latent_map)
+    t0 = time.perf_counter()
+    http_call(http, url, case, case.kwargs)
+    over_http = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vae.vae_latent_map(**LATENT_MAP)
+    bare = time.perf_counter() - t0
+    print(f"vae_latent_map, first call: HTTP {over_http * 1e3:.0f} ms, bare {bare * 1e3:.0f} ms", flush=True)
+    return {**LATENT_MAP, "http_ms": round(over_http * 1e3, 1), "bare_ms": round(bare * 1e3, 1)}
 
 
 def cnn_section_bare(repeats: int) -> float:
@@ -150,21 +183,22 @@ def rss_growth(http: httpx.Client, app, all_cases: list, requests: int = 1000, f
 def in_upload_folder(kwargs: dict, upload: Path) -> dict:
     """The bare call's arguments: image paths copied into gradio's upload folder, as the server would have them."""
     out = dict(kwargs)
-    if "image" in out:
-        dest = upload / "benchmarks" / Path(out["image"]).name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(out["image"], dest)
-        out["image"] = {"path": str(dest)}
+    for name, value in kwargs.items():
+        if isinstance(value, Path):
+            dest = upload / "benchmarks" / value.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(value, dest)
+            out[name] = {"path": str(dest)}
     return out
 
 
 def http_call(http: httpx.Client, url: str, case: Case, kwargs: dict) -> None:
-    """One call on gradio's REST route, arguments in the function's own order, the image uploaded first."""
+    """One call on gradio's REST route, arguments in the function's own order, the images uploaded first."""
     params = inspect.signature(case.bare).parameters
     data = []
     for name, param in params.items():
         value = kwargs.get(name, param.default)
-        if name == "image":
+        if isinstance(value, Path):
             with open(value, "rb") as f:
                 uploaded = http.post(f"{url}/gradio_api/upload", files={"files": f}).json()[0]
             value = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
@@ -187,10 +221,11 @@ def run(repeats: int) -> dict:
     try:
         client = Client(app.url, verbose=False)
         http = httpx.Client(timeout=120)
+        latent_map = latent_map_first_call(http, app.url)  # first: nothing may have warmed the VAE before it
         rows = []
         all_cases = cases(paths)
         for case in all_cases:
-            server_kwargs = {k: handle_file(str(v)) if k == "image" else v for k, v in case.kwargs.items()}
+            server_kwargs = {k: handle_file(str(v)) if isinstance(v, Path) else v for k, v in case.kwargs.items()}
             bare_kwargs = in_upload_folder(case.kwargs, Path(get_upload_folder()))
             server = median_s(lambda: client.predict(api_name=f"/{case.api_name}",
                                                      **case.call_kwargs(server_kwargs)), repeats)
@@ -203,7 +238,8 @@ def run(repeats: int) -> dict:
                   f"bare {bare * 1e3:.1f} ms", flush=True)
         rss_after = app.rss_mb()
         bare = cnn_section_bare(repeats)
-        browser = cnn_new_image(app.url)
+        browser = new_image(app.url, CNN)
+        vae_browser = new_image(app.url, VAE)
         rows.append({"case": "new image → every view of the CNN section (the UI's handler, in process; in the "
                              "browser: the line above)", "endpoint": "(UI)",
                      "server_median_ms": None, "http_median_ms": None, "bare_median_ms": round(bare * 1e3, 1),
@@ -220,15 +256,22 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rss_growth": growth, "browser": browser, "rows": rows}
+            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser,
+            "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
+def browser_line(section: str, b: dict) -> str:
+    return (f"- Browser, {section}: a gallery click until every view has changed, **{b['median_ms']} ms** (median "
+            f"of {b['clicks']} clicks in Chromium, {b['min_ms']}–{b['max_ms']} ms; per view: "
+            + ", ".join(f"{k} {t}" for k, t in b["per_view_median_ms"].items()) + ")")
+
+
 def markdown(report: dict) -> str:
-    m, g, b = report["machine"], report["rss_growth"], report["browser"]
+    m, g, v = report["machine"], report["rss_growth"], report["vae_latent_map_first_call"]
     lines = [
         "# Glassbox benchmark report", "",
         f"{report['date']}; {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
@@ -239,9 +282,12 @@ def markdown(report: dict) -> str:
         f"- RSS growth over {g['requests']:,} mixed requests (HTTP, cycling through the cases below): "
         f"**{g['growth_percent']:+}%** between request {g['from_request']} ({g['rss_mb'][str(g['from_request'])]} MB) "
         f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
-        f"- Browser, CNN section: a gallery click until every view has changed, **{b['median_ms']} ms** (median of "
-        f"{b['clicks']} clicks in Chromium, {b['min_ms']}–{b['max_ms']} ms; per view: "
-        + ", ".join(f"{k} {v}" for k, v in b["per_view_median_ms"].items()) + ")", "",
+        browser_line("CNN section", report["browser"]),
+        browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
+        f"- VAE latent map, first render: the first vae_latent_map call ({v['model']}, {v['points']:,} points) on "
+        f"the fresh server, **{v['http_ms']} ms** over HTTP ({v['bare_ms']} ms bare, the first call in this "
+        "process); cold, it encodes the test set and decodes the 2-D grid, which later calls reuse (one call "
+        "each, not a median)", "",
         "| case | gradio_client (ms) | HTTP (ms) | bare (ms) | gradio_client / bare | HTTP / bare |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]

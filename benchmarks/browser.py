@@ -1,5 +1,6 @@
-"""`python -m benchmarks.browser [--clicks N]`: in Chromium, the wait from clicking a Fashion-MNIST thumbnail in the
-Convolution tab's "Inside a trained CNN" section until every view of that section shows the new image's result.
+"""`python -m benchmarks.browser [--clicks N]`: in Chromium, the wait from clicking a Fashion-MNIST thumbnail until
+every view of its section shows the new image's result: the Convolution tab's "Inside a trained CNN" section, and
+the VAE tab (endpoint A's gallery; every view of the tab follows a new endpoint).
 
 What a person feels is click → picture: not one endpoint's latency but the whole chain the click sets off (the
 input box, then the feature maps, kernels and layer overview, then the chosen channel, then the prediction), each
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from dataclasses import dataclass
 
 from benchmarks.server import start_app
 
@@ -29,15 +31,36 @@ CHROMIUM = "/usr/bin/chromium"
 SETTLE_MS = 300
 IDLE_MS = 3000
 TIMEOUT_MS = 60_000
-VIEWS = {"input": "#cnn-input", "seen": "#cnn-seen", "feature_grid": "#cnn-feature-grid", "kernels": "#cnn-kernels",
-         "overview": "#cnn-overview", "channel_plot": "#cnn-channel-plot", "prediction": "#cnn-prediction",
-         "prediction_note": "#cnn-prediction-note"}
-THUMBNAILS = "#cnn-gallery .thumbnail-item"
+
+
+@dataclass(frozen=True)
+class Section:
+    tab: str                 # the tab's name on the page
+    gallery: str             # the gallery whose thumbnails are clicked
+    views: dict[str, str]    # name -> selector of every view a click changes
+    ready: tuple[str, ...]   # selectors that exist once the tab's first views are drawn
+
+    @property
+    def thumbnails(self) -> str:
+        return f"{self.gallery} .thumbnail-item"
+
+
+CNN = Section("Convolution", "#cnn-gallery",
+              {"input": "#cnn-input", "seen": "#cnn-seen", "feature_grid": "#cnn-feature-grid",
+               "kernels": "#cnn-kernels", "overview": "#cnn-overview", "channel_plot": "#cnn-channel-plot",
+               "prediction": "#cnn-prediction", "prediction_note": "#cnn-prediction-note"},
+              ("#conv-output-image img", "#cnn-kernels .main-svg", "#cnn-prediction .main-svg"))
+VAE = Section("VAE", "#vae-a-gallery",
+              {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
+               "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
+               "plausibility": "#vae-plausibility", "map": "#vae-map", "traversal": "#vae-traversal",
+               "kl": "#vae-kl"},
+              ("#vae-strip img", "#vae-probabilities .main-svg", "#vae-map .main-svg", "#vae-samples img"))
 
 # window.__bench: `arm()` snapshots every view; the next thumbnail click starts the clock; `at[view]` is when the view
 # last changed (ms since performance.timeOrigin), `moved` when any view last did. Only views that a mutation or an
 # image load touched are read again, since serialising the plots' SVG on every change would load the page itself.
-WATCH = """views => {
+WATCH = """([views, clicked]) => {
   const read = sel => {
     const el = document.querySelector(sel);
     const plot = el?.querySelector('.js-plotly-plot');
@@ -76,7 +99,7 @@ WATCH = """views => {
     for (const [name, sel] of Object.entries(views)) B.before[name] = B.last[name] = read(sel);
   };
   document.addEventListener('click', e => {
-    if (B.t0 === null && e.target.closest('#cnn-gallery .thumbnail-item')) B.t0 = performance.now();
+    if (B.t0 === null && e.target.closest(clicked)) B.t0 = performance.now();
   }, true);
   document.addEventListener('load', e => { touch([e.target]); check(); }, true);  // an <img> finished loading
   new MutationObserver(ms => {
@@ -94,22 +117,21 @@ DONE = """([names, settle, idle]) => {
 }"""
 
 
-def open_section(page, url: str) -> None:
+def open_section(page, url: str, section: Section) -> None:
     page.goto(url)
     page.wait_for_selector("#gb-device", state="visible", timeout=TIMEOUT_MS)
-    page.get_by_role("tab", name="Convolution").click()
-    page.wait_for_selector("#conv-output-image img", state="visible")
-    page.locator("#cnn-gallery").scroll_into_view_if_needed()
-    page.wait_for_selector(f"{THUMBNAILS} img", state="visible")
-    page.wait_for_selector("#cnn-kernels .main-svg")  # plotly draws the first figures after the tab opens
-    page.wait_for_selector("#cnn-prediction .main-svg")
+    page.get_by_role("tab", name=section.tab).click()
+    for selector in section.ready:  # plotly draws a tab's first figures after the tab opens
+        page.wait_for_selector(selector, state="attached")
+    page.locator(section.gallery).scroll_into_view_if_needed()
+    page.wait_for_selector(f"{section.thumbnails} img", state="visible")
 
 
-def one_click(page, thumbnail) -> dict[str, float]:
+def one_click(page, thumbnail, section: Section) -> dict[str, float]:
     """Click one thumbnail; ms from the click to the final change of each view that changed."""
     page.evaluate("() => window.__bench.arm()")
     thumbnail.click()
-    page.wait_for_function(DONE, arg=[list(VIEWS), SETTLE_MS, IDLE_MS], timeout=TIMEOUT_MS)
+    page.wait_for_function(DONE, arg=[list(section.views), SETTLE_MS, IDLE_MS], timeout=TIMEOUT_MS)
     changed = page.evaluate("() => { const B = window.__bench; return Object.fromEntries("
                          "Object.entries(B.at).map(([n, t]) => [n, t - B.t0])); }")
     if not changed:
@@ -117,7 +139,7 @@ def one_click(page, thumbnail) -> dict[str, float]:
     return changed
 
 
-def cnn_new_image(url: str, clicks: int = 20) -> dict:
+def new_image(url: str, section: Section = CNN, clicks: int = 20) -> dict:
     """Median, range and per-view medians (ms) of `clicks` gallery clicks after one warm-up, on the app at `url`."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
@@ -126,16 +148,16 @@ def cnn_new_image(url: str, clicks: int = 20) -> dict:
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.set_default_timeout(TIMEOUT_MS)
-            open_section(page, url)
-            page.evaluate(WATCH, VIEWS)
-            thumbnails = page.locator(THUMBNAILS)
+            open_section(page, url, section)
+            page.evaluate(WATCH, [section.views, section.thumbnails])
+            thumbnails = page.locator(section.thumbnails)
             n = thumbnails.count()
-            # The page opens on the first thumbnail's sample; thumbnail 1 is the warm-up, then 2, 3, ... round again.
-            runs = [one_click(page, thumbnails.nth(i % n)) for i in range(1, clicks + 2)][1:]
+            # Thumbnail 1 is the warm-up, then 2, 3, ... round again (the CNN section opens on thumbnail 0's sample).
+            runs = [one_click(page, thumbnails.nth(i % n), section) for i in range(1, clicks + 2)][1:]
         finally:
             browser.close()
     totals = [max(r.values()) for r in runs]
-    per_view = {v: [r[v] for r in runs if v in r] for v in VIEWS}
+    per_view = {v: [r[v] for r in runs if v in r] for v in section.views}
     return {"median_ms": round(statistics.median(totals), 1), "min_ms": round(min(totals), 1),
             "max_ms": round(max(totals), 1), "clicks": clicks, "values_ms": [round(t, 1) for t in totals],
             "per_view_median_ms": {v: round(statistics.median(ts), 1) if ts else None for v, ts in per_view.items()},
@@ -148,7 +170,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     app = start_app()
     try:
-        result = cnn_new_image(app.url, args.clicks)
+        result = {name: new_image(app.url, section, args.clicks) for name, section in (("cnn", CNN), ("vae", VAE))}
     finally:
         app.stop()
     print(json.dumps(result, indent=2))

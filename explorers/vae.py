@@ -93,14 +93,16 @@ def vae_interpolate(image_a: FileData, image_b: FileData, steps: int = L.DEFAULT
         model: vae16, vae2 or ae2; the endpoints are the images' mu
 
     Returns:
-        codes (steps x d; the first and last are the endpoints' mu), frames (one PNG data URL strip, A on the left),
-        class_probabilities (steps x 10, the CNN's softmax), predicted (the top class per frame), top_probability
-        and nearest_distance (per frame, the CNN-feature distance to the nearest of 2,000 test images).
+        path_kind and model as used, codes (steps x d; the first and last are the endpoints' mu), frames (one PNG
+        data URL strip, A on the left), class_probabilities (steps x 10, the CNN's softmax), predicted (the top
+        class per frame), top_probability and nearest_distance (per frame, the CNN-feature distance to the nearest
+        of 2,000 test images).
     """
     model = L.check_model(model)
     steps = as_int(steps, "steps", L.MIN_STEPS, L.MAX_STEPS)
     run = interpolation(image_input(image_a), image_input(image_b), steps, path, model)
-    return {"model": model, "path": path, "codes": run.codes.tolist(),
+    # "path_kind", not "path": gradio_client takes any dict with a "path" string for a file and downloads it
+    return {"model": model, "path_kind": path, "codes": run.codes.tolist(),
             "frames": to_data_url(figures.strip(run.frames)),
             "class_probabilities": probabilities_json(run.probabilities),
             "predicted": [CLASSES[i] for i in run.probabilities.argmax(1)],
@@ -148,7 +150,7 @@ def vae_latent_map(model: str = "vae2", points: int = 2000) -> dict:
 
     Parameters:
         model: vae2 or ae2 (2-D codes, the map the tab draws) or vae16 (16-D codes)
-        points: how many test images, 1 to 10,000 (fewer where only the bundled 1,000-image sample is installed)
+        points: how many test images, 1 to 10,000 (all 1,000 where only the bundled sample is installed)
 
     Returns:
         codes (points x d), labels (class indices), classes (their names), low and high (the 0.5th and 99.5th
@@ -257,7 +259,7 @@ def map_views(x_a, x_b, steps: int, path: str, model: str, point=None) -> MapVie
     codes, labels = L.test_codes(model, 2000)
     a, b = L.encode(model, x_a).mu, L.encode(model, x_b).mu
     route = L.path(a, b, steps, path)
-    title = f"{model}: 2,000 test codes (μ) by class, and the path A → B"
+    title = f"{model}: {len(codes):,} test codes (μ) by class, and the path A → B"
     m = L.manifold(model)
     sheet = figures.manifold_sheet(m.frames, L.GRID)
     if point is not None:

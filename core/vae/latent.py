@@ -63,7 +63,7 @@ def kl_closed_form(mu, logvar) -> np.ndarray:
     """KL(N(mu, exp(logvar)) || N(0, 1)) per dimension, -1/2 (1 + logvar - mu^2 - exp(logvar)), in nats.
 
     Checked first: lists of finite numbers within float32 (as everywhere in the app), of equal lengths; then
-    every term finite in float64 (exp(logvar) overflows past logvar ~ 709)."""
+    every term and the sum finite in float64 (exp(logvar) overflows past logvar ~ 709)."""
     mu, logvar = as_vector(mu, "mu", MAX_DIMS), as_vector(logvar, "logvar", MAX_DIMS)
     if len(mu) != len(logvar):
         raise ValueError(f"mu has {len(mu)} values but logvar has {len(logvar)}: give one of each per dimension.")
@@ -72,8 +72,11 @@ def kl_closed_form(mu, logvar) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(kl))
     if len(bad):
         i = bad[0]
-        raise ValueError(f"The KL of dimension {i} overflows (mu = {mu[i]:.3g}, logvar = {logvar[i]:.3g}): keep "
-                         "|mu| below 1e150 and logvar below 700, where mu² and exp(logvar) are still float64.")
+        raise ValueError(f"The KL of dimension {i} overflows (logvar = {logvar[i]:.3g}): keep logvar below 700, "
+                         "where exp(logvar) is still a float64.")
+    if not np.isfinite(kl.sum()):
+        raise ValueError("The total KL overflows float64 (each dimension is finite, their sum is not): use smaller "
+                         "logvar values.")
     return kl + 0.0  # -0.0 (at mu = 0, logvar = 0) becomes 0.0
 
 
@@ -192,10 +195,10 @@ def _test_codes(name: str) -> np.ndarray:
 
 
 def test_codes(name: str, points=2000) -> tuple[np.ndarray, np.ndarray]:
-    """([points, d] codes, [points] labels) of the first `points` test images (a seeded random subset)."""
+    """([n, d] codes, [n] labels) of the first n = min(points, installed) test images (a seeded random subset):
+    all of them where fewer than `points` are installed (the bundled sample has 1,000)."""
     name = check_model(name)
-    total = len(_test_set()[0])
-    points = as_int(points, "points", 1, min(MAX_POINTS, total))
+    points = min(as_int(points, "points", 1, MAX_POINTS), len(_test_set()[0]))
     with _lock:
         codes = _test_codes(name)
     return codes[:points], _test_set()[1][:points]
@@ -204,7 +207,7 @@ def test_codes(name: str, points=2000) -> tuple[np.ndarray, np.ndarray]:
 def code_range(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) per dimension: the 0.5th and 99.5th percentiles of the test codes, so a few outliers do not
     stretch the grid."""
-    codes, _ = test_codes(name, min(MAX_POINTS, len(_test_set()[0])))  # the bundled sample has 1,000
+    codes, _ = test_codes(name, MAX_POINTS)
     return np.percentile(codes, 0.5, axis=0), np.percentile(codes, 99.5, axis=0)
 
 
