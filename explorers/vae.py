@@ -458,13 +458,6 @@ def build(tab: gr.Tab) -> None:
           everything, trigger_mode="always_last", **PRIVATE)
 
     @user_errors
-    def map_ui(image_a, image_b, steps_box, path_kind, map_name):
-        return map_views(*read(image_a, image_b), STEPS.read(steps_box).value, path_kind, map_name)
-
-    map_model.input(map_ui, [column_a.image, column_b.image, steps, path, map_model], outputs(MapViews, ui),
-                    **PRIVATE)
-
-    @user_errors
     def decode_ui(image_a, image_b, steps_box, path_kind, map_name, z1_box, z2_box):
         image, note, z1_shown, z2_shown, z = decode_views(map_name, z1_box, z2_box)
         views = map_views(*read(image_a, image_b), STEPS.read(steps_box).value, path_kind, map_name, z)
@@ -478,8 +471,9 @@ def build(tab: gr.Tab) -> None:
 
     point_outputs = [point, point_note, z1, z2, *outputs(MapViews, ui)]
     map_inputs = [column_a.image, column_b.image, steps, path, map_model]
-    gr.on([z1.release, z2.release], decode_ui, [*map_inputs, z1, z2], point_outputs, trigger_mode="always_last",
-          **PRIVATE)
+    # A new map model decodes the same point again, so the point's picture and note never name the other model.
+    gr.on([z1.release, z2.release, map_model.input], decode_ui, [*map_inputs, z1, z2], point_outputs,
+          trigger_mode="always_last", **PRIVATE)
     manifold.select(click_ui, map_inputs, point_outputs, **PRIVATE)
 
     @user_errors

@@ -140,6 +140,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     pick(page, "vae-map-model", "ae2")
     plot_title(page, "#vae-map", "ae2: 2,000 test codes")
     wait_for_text(page, "#vae-map-note", "ae2 decoding a 20×20 grid")
+    wait_for_text(page, "#vae-point-note", re.escape(f"z = ({z1:.2f}, {z2:.2f}) under ae2"))  # decoded again
     wait_for_new_image(page, "#vae-manifold", manifold)
     wait_for_new_plot(page, "#vae-map", codes)
     settle(page)
