@@ -1,0 +1,461 @@
+"""The GAN tab's 2-D mode and its D* playground: toy datasets in the box [-BOX, BOX]^2 (as GAN Lab's), small MLP
+generators and discriminators, a run that steps the game (k D steps per G step, D only, G only) and stops when it
+diverges, the arrays of its view (points, D's heatmap, G's gradient arrows, the manifold), KL and JS between 2-D
+histograms, saving a run as safetensors, headless training, and D*(x) and the game's value for 1-D Gaussians.
+
+Everything runs on the CPU: networks of a few dozen weights are faster there than anywhere else, and a run's
+randomness (weights, data, noise) comes from its own seeded torch.Generator, so the same seed gives the same run.
+Arrays come back as float64 numpy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from core.gan import losses
+from core.validate import as_choice, as_float, as_int
+
+BOX = 1.5                                   # data and views live in [-BOX, BOX]^2
+DATASETS = ("ring", "grid", "moons", "line", "blobs")
+DRAWN = "drawn"                             # Settings.dataset for points drawn by a person (Settings.points)
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+MAX_STEPS = 20_000                          # headless training's cap
+MAX_POINTS = 10_000                         # drawn points
+MAX_LAYERS, MAX_NEURONS, MAX_BATCH, MAX_K = 6, 256, 2000, 20
+HIST_BINS = 20                              # KL and JS compare 20 x 20 histograms over the box
+HIST_EPS = 1e-6                             # probability added to every bin, so that log(p / q) is finite
+METRIC_POINTS = 2000                        # real and fake points behind each logged KL and JS
+VIEW_POINTS = 300                           # points the view draws, fixed for the run, so the picture is steady
+MANIFOLD_LINES, MANIFOLD_POINTS, MANIFOLD_Z = 7, 40, 2.0   # 7 + 7 lines of the noise grid over [-2, 2]^2
+MAX_MODEL_BYTES = 10_000_000
+
+
+def _normal(n: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.randn(n, 2, generator=generator)
+
+
+def _mixture(centres: torch.Tensor, sd: float, n: int, generator: torch.Generator) -> torch.Tensor:
+    which = torch.randint(len(centres), (n,), generator=generator)
+    return centres[which] + sd * _normal(n, generator)
+
+
+_RING = torch.stack([torch.cos(torch.arange(8) * math.pi / 4), torch.sin(torch.arange(8) * math.pi / 4)], 1)
+_GRID = torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))
+_BLOBS = torch.tensor([[-0.9, 0.8], [0.9, 0.7], [0.0, -0.9]])
+
+
+def sample(name: str, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n points [n, 2] of a built-in dataset: a ring of 8 Gaussians (radius 1), a 5 x 5 grid of 25 Gaussians,
+    two interleaved moons, a line segment, or three disjoint blobs; all well inside [-BOX, BOX]^2."""
+    name = as_choice(name, "dataset", DATASETS)
+    if name == "ring":
+        return _mixture(_RING, 0.05, n, generator)
+    if name == "grid":
+        return _mixture(_GRID, 0.04, n, generator)
+    if name == "blobs":
+        return _mixture(_BLOBS, 0.12, n, generator)
+    t = torch.rand(n, generator=generator)
+    if name == "line":
+        return torch.stack([2 * t - 1, t - 0.5], 1) + 0.02 * _normal(n, generator)
+    # Two moons (as scikit-learn's make_moons), centred and scaled into the box: x in [-1.2, 1.2].
+    angle = math.pi * t
+    upper = torch.rand(n, generator=generator) < 0.5
+    x = torch.where(upper, torch.cos(angle), 1 - torch.cos(angle))
+    y = torch.where(upper, torch.sin(angle), 0.5 - torch.sin(angle))
+    return 0.8 * torch.stack([x - 0.5, y - 0.25], 1) + 0.05 * _normal(n, generator)
+
+
+def check_points(points) -> torch.Tensor:
+    """Points drawn by a person, a list of [x, y] inside the box, as a float32 tensor [m, 2]."""
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("The drawn points must be a list of [x, y] pairs of numbers.") from None
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError("The drawn points must be a list of [x, y] pairs of numbers.")
+    if len(array) < 2:
+        raise ValueError(f"Draw at least 2 points for the data; there {'is' if len(array) == 1 else 'are'} "
+                         f"{len(array)}.")
+    if len(array) > MAX_POINTS:
+        raise ValueError(f"There are {len(array):,} drawn points; the limit is {MAX_POINTS:,}.")
+    if not np.isfinite(array).all():
+        raise ValueError("The drawn points must be finite numbers (no NaN or inf).")
+    if np.abs(array).max() > BOX:
+        raise ValueError(f"The drawn points must lie in the box [-{BOX}, {BOX}] x [-{BOX}, {BOX}]; one is at "
+                         f"{np.abs(array).max():.3g}.")
+    return torch.as_tensor(array, dtype=torch.float32)
+
+
+def from_points(points, n: int, generator: torch.Generator, noise: float = 0.02) -> torch.Tensor:
+    """n samples [n, 2] from points drawn by a person: a drawn point at random plus N(0, noise^2) in each
+    direction, so that a few strokes become a density G can match rather than a handful of exact points."""
+    points = points if isinstance(points, torch.Tensor) else check_points(points)
+    noise = as_float(noise, "noise", 0.0, 1.0)
+    return _mixture(points, noise, n, generator)
+
+
+def mlp(in_dim: int, out_dim: int, layers: int, neurons: int) -> nn.Sequential:
+    """`layers` hidden layers of `neurons` each, ReLU between them; no activation on the output (G's points and
+    D's logit are unbounded). layers = 0 is a single linear map."""
+    sizes = [in_dim] + [neurons] * layers + [out_dim]
+    parts: list[nn.Module] = []
+    for a, b in zip(sizes, sizes[1:]):
+        parts += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*parts[:-1])
+
+
+def _init(net: nn.Module, generator: torch.Generator) -> None:
+    """torch's default Linear initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from the run's generator
+    instead of the global one, so two runs never share or disturb each other's randomness."""
+    with torch.no_grad():
+        for layer in net:
+            if isinstance(layer, nn.Linear):
+                bound = 1 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """One run's settings. k: D steps per G step; batch 150 and 1 x 8 networks are GAN Lab's defaults;
+    smoothing: one-sided label smoothing of the real target; gp_lambda: WGAN-GP's penalty weight; points: the
+    drawn data when dataset is "drawn"."""
+    dataset: str = "ring"
+    loss: str = "nonsaturating"
+    k: int = 1
+    lr_d: float = 0.01
+    lr_g: float = 0.01
+    optimizer: str = "adam"
+    batch: int = 150
+    smoothing: float = 0.0
+    gp_lambda: float = 10.0
+    g_layers: int = 1
+    g_neurons: int = 8
+    d_layers: int = 1
+    d_neurons: int = 8
+    seed: int = 0
+    points: tuple | None = None
+
+    def checked(self) -> Settings:
+        """These settings with every field checked and converted (a whole-number float becomes an int), or a
+        ValueError that names the field."""
+        dataset = as_choice(self.dataset, "dataset", DATASETS + (DRAWN,))
+        points = None
+        if dataset == DRAWN:
+            if self.points is None:
+                raise ValueError("The drawn dataset needs points: draw at least 2.")
+            points = tuple(map(tuple, check_points(self.points).tolist()))
+        return dataclasses.replace(
+            self, dataset=dataset, points=points,
+            loss=as_choice(self.loss, "loss", losses.LOSSES),
+            k=as_int(self.k, "k", 1, MAX_K),
+            lr_d=as_float(self.lr_d, "lr_d", 0.0, 10.0, lo_inclusive=False),
+            lr_g=as_float(self.lr_g, "lr_g", 0.0, 10.0, lo_inclusive=False),
+            optimizer=as_choice(self.optimizer, "optimizer", OPTIMIZERS),
+            batch=as_int(self.batch, "batch", 1, MAX_BATCH),
+            smoothing=as_float(self.smoothing, "smoothing", 0.0, 0.5),
+            gp_lambda=as_float(self.gp_lambda, "gp_lambda", 0.0, 1000.0),
+            g_layers=as_int(self.g_layers, "g_layers", 0, MAX_LAYERS),
+            g_neurons=as_int(self.g_neurons, "g_neurons", 1, MAX_NEURONS),
+            d_layers=as_int(self.d_layers, "d_layers", 0, MAX_LAYERS),
+            d_neurons=as_int(self.d_neurons, "d_neurons", 1, MAX_NEURONS),
+            seed=as_int(self.seed, "seed", 0, 2 ** 31 - 1))
+
+
+def _optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    # foreach: one fused kernel per update over all of a network's tensors; torch picks it on GPUs only, and on
+    # these tiny networks the per-tensor loop's Python overhead is most of a step.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), foreach=True)  # beta1 0.5: usual for GANs
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, foreach=True)
+
+
+class Run:
+    """One GAN being trained: G, D, their optimisers, the run's generator, counters and the logged history.
+
+    `iteration` counts calls of `step`; `d_updates` and `g_updates` count optimiser steps. `history` holds one
+    entry per logged iteration (the first, then every `log_every`): D and G loss, mean D(real) and D(fake) as
+    `losses.probability` reads them, and KL and JS on fixed samples. When a loss or a weight stops being finite,
+    `diverged` says so in one line and `step` no longer changes anything."""
+
+    FIELDS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "kl", "js")
+
+    def __init__(self, settings: Settings = Settings(), log_every: int = 10):
+        self.settings = s = settings.checked()
+        self.log_every = as_int(log_every, "log_every", 1, MAX_STEPS)
+        self.rng = torch.Generator().manual_seed(s.seed)
+        self.g = mlp(2, 2, s.g_layers, s.g_neurons)
+        self.d = mlp(2, 1, s.d_layers, s.d_neurons)
+        _init(self.g, self.rng)
+        _init(self.d, self.rng)
+        self.opt_g = _optimizer(s.optimizer, self.g.parameters(), s.lr_g)
+        self.opt_d = _optimizer(s.optimizer, self.d.parameters(), s.lr_d)
+        self._points = check_points(s.points) if s.dataset == DRAWN else None
+        # Fixed samples for the metrics and the view, from their own generator: the picture and the KL/JS curve
+        # then move only because G moves, and drawing them does not change the training's random stream.
+        fixed = torch.Generator().manual_seed(s.seed + 1)
+        self.metric_real, self.metric_z = self.real(METRIC_POINTS, fixed), _normal(METRIC_POINTS, fixed)
+        self.view_real, self.view_z = self.real(VIEW_POINTS, fixed), _normal(VIEW_POINTS, fixed)
+        self.iteration = self.d_updates = self.g_updates = 0
+        self.diverged: str | None = None
+        self.history: dict[str, list[float]] = {name: [] for name in self.FIELDS}
+        self._last = {"d_loss": math.nan, "g_loss": math.nan, "d_real": math.nan, "d_fake": math.nan}
+
+    def real(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        generator = generator or self.rng
+        if self._points is not None:
+            return from_points(self._points, n, generator)
+        return sample(self.settings.dataset, n, generator)
+
+    def _finite(self, net: nn.Module) -> bool:
+        # One fused norm over every weight instead of a check per tensor: NaN or inf anywhere makes it non-finite
+        # (so do weights past ~1e19, whose squares overflow float32: diverged by any measure).
+        return bool(torch.nn.utils.get_total_norm(list(net.parameters())).isfinite())
+
+    def _d_step(self) -> None:
+        s = self.settings
+        real = self.real(s.batch)
+        with torch.no_grad():
+            fake = self.g(_normal(s.batch, self.rng))
+        logits = self.d(torch.cat([real, fake]))   # one forward pass for both halves
+        real_logits, fake_logits = logits[:s.batch], logits[s.batch:]
+        loss = losses.d_loss(s.loss, real_logits, fake_logits, s.smoothing)
+        if s.loss == "wgan-gp":
+            loss = loss + s.gp_lambda * losses.gradient_penalty(self.d, real, fake, self.rng)
+        with torch.no_grad():
+            stats = torch.stack([loss, losses.probability(s.loss, real_logits).mean(),
+                                 losses.probability(s.loss, fake_logits).mean()]).tolist()
+        if self._stop_if_bad(stats[0], "D's loss"):
+            return
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self.d_updates += 1
+        self._last.update(d_loss=stats[0], d_real=stats[1], d_fake=stats[2])
+        if not self._finite(self.d):
+            self.diverged = f"D's weights became NaN or inf at iteration {self.iteration + 1}; lower lr_d."
+
+    def _g_step(self) -> None:
+        s = self.settings
+        loss = losses.g_loss(s.loss, self.d(self.g(_normal(s.batch, self.rng))))
+        value = loss.item()
+        if self._stop_if_bad(value, "G's loss"):
+            return
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()  # also fills D's gradients, which D's next step discards (zero_grad) before its own
+        self.opt_g.step()
+        self.g_updates += 1
+        self._last["g_loss"] = value
+        if not self._finite(self.g):
+            self.diverged = f"G's weights became NaN or inf at iteration {self.iteration + 1}; lower lr_g."
+
+    def _stop_if_bad(self, value: float, what: str) -> bool:
+        if math.isfinite(value):
+            return False
+        self.diverged = (f"{what} became {'NaN' if math.isnan(value) else 'infinite'} at iteration "
+                         f"{self.iteration + 1}; lower the learning rates.")
+        return True
+
+    def step(self, which: str = "both") -> dict[str, float]:
+        """One iteration: "both" is k D steps then one G step, "d" one D step, "g" one G step. Returns the latest
+        D and G loss and mean D(real) and D(fake) (NaN for what has not been measured yet), and KL and JS when
+        this iteration is logged. Does nothing once the run has diverged."""
+        which = as_choice(which, "which", ("both", "d", "g"))
+        if self.diverged:
+            return dict(self._last)
+        for _ in range({"both": self.settings.k, "d": 1, "g": 0}[which]):
+            self._d_step()
+            if self.diverged:
+                return dict(self._last)
+        if which != "d":
+            self._g_step()
+            if self.diverged:
+                return dict(self._last)
+        self.iteration += 1
+        stats = dict(self._last)
+        if self.iteration == 1 or self.iteration % self.log_every == 0:
+            stats["kl"], stats["js"] = self.kl_js()
+            for name in self.FIELDS:
+                self.history[name].append(self.iteration if name == "iteration" else stats[name])
+        return stats
+
+    def kl_js(self) -> tuple[float, float]:
+        """KL(p_real || p_fake) and JS on the run's fixed samples."""
+        with torch.no_grad():
+            fake = self.g(self.metric_z)
+        return densities_kl_js(self.metric_real.numpy(), fake.numpy())
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """What the 2-D plot draws. real, fake: [n, 2] points; grid: the heatmap's coordinates (resolution values
+    over [-BOX, BOX]) and heat [resolution, resolution] D's output there (rows are y); arrows [n, 2]: the direction
+    each fake point moves, minus the gradient of G's loss at it; manifold [lines, points, 2]: G's image of the
+    lines of a noise grid."""
+    real: np.ndarray
+    fake: np.ndarray
+    grid: np.ndarray
+    heat: np.ndarray
+    arrows: np.ndarray
+    manifold: np.ndarray
+
+
+def view(run: Run, resolution: int = 40) -> View:
+    """The arrays of the run's current picture, on its fixed view samples."""
+    resolution = as_int(resolution, "resolution", 2, 200)
+    kind = run.settings.loss
+    axis = torch.linspace(-BOX, BOX, resolution)
+    ys, xs = torch.meshgrid(axis, axis, indexing="ij")
+    line = torch.linspace(-MANIFOLD_Z, MANIFOLD_Z, MANIFOLD_POINTS)
+    levels = torch.linspace(-MANIFOLD_Z, MANIFOLD_Z, MANIFOLD_LINES)
+    across = torch.stack([line.expand(MANIFOLD_LINES, -1), levels[:, None].expand(-1, MANIFOLD_POINTS)], -1)
+    noise_lines = torch.cat([across, across.flip(-1)])   # lines of constant z2, then of constant z1
+    with torch.no_grad():
+        fake = run.g(run.view_z)
+        heat = losses.probability(kind, run.d(torch.stack([xs, ys], -1).reshape(-1, 2))).reshape(xs.shape)
+        manifold = run.g(noise_lines.reshape(-1, 2)).reshape(noise_lines.shape)
+    points = fake.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(losses.g_loss(kind, run.d(points)), points)
+    as_np = lambda t: t.detach().numpy().astype(np.float64)  # noqa: E731
+    return View(as_np(run.view_real), as_np(fake), as_np(axis), as_np(heat), as_np(-grad), as_np(manifold))
+
+
+def densities_kl_js(real, fake, bins: int = HIST_BINS, box: float = BOX) -> tuple[float, float]:
+    """KL(p_real || p_fake) and the Jensen-Shannon divergence, in nats, between the two samples' histograms on a
+    bins x bins grid over [-box, box]^2. Points outside the box count in the edge bins (a fake that flew away is
+    still a wrong fake). HIST_EPS (1e-6) is added to every bin's probability before renormalising, so KL stays
+    finite where the fakes leave a bin empty; JS is at most log 2 (disjoint samples) and 0 for equal histograms."""
+    bins = as_int(bins, "bins", 1, 500)
+    box = as_float(box, "box", 0.0, lo_inclusive=False)
+    p, q = (_histogram(np.asarray(a, dtype=np.float64), bins, box) for a in (real, fake))
+    m = 0.5 * (p + q)
+    kl = float(np.sum(p * np.log(p / q)))
+    js = float(0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m)))
+    return kl, min(js, math.log(2))
+
+
+def _histogram(points: np.ndarray, bins: int, box: float) -> np.ndarray:
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError("Each sample must be a non-empty list of [x, y] points.")
+    if not np.isfinite(points).all():
+        raise ValueError("The samples have NaN or inf points; KL and JS need finite ones.")
+    edge = box * (1 - 1e-9)  # inside the last bin, which np.histogram2d closes on the right
+    clipped = np.clip(points, -edge, edge)
+    counts, _, _ = np.histogram2d(clipped[:, 0], clipped[:, 1], bins=bins, range=[[-box, box], [-box, box]])
+    p = counts / counts.sum() + HIST_EPS
+    return p / p.sum()
+
+
+# ---------------------------------------------------------------- the D* playground
+
+
+def _gaussians(mu_data, sd_data, mu_g, sd_g) -> tuple[float, float, float, float]:
+    return (as_float(mu_data, "mu_data", -1e6, 1e6), as_float(sd_data, "sd_data", 0.0, 1e6, lo_inclusive=False),
+            as_float(mu_g, "mu_g", -1e6, 1e6), as_float(sd_g, "sd_g", 0.0, 1e6, lo_inclusive=False))
+
+
+def _log_normal(x: np.ndarray, mu: float, sd: float) -> np.ndarray:
+    return -0.5 * ((x - mu) / sd) ** 2 - math.log(sd) - 0.5 * math.log(2 * math.pi)
+
+
+def d_star(x, mu_data, sd_data, mu_g, sd_g) -> np.ndarray:
+    """The optimal discriminator for fixed G, D*(x) = p_data(x) / (p_data(x) + p_g(x)), for two 1-D Gaussians.
+    Computed from log densities (a sigmoid of their difference), so it stays exact far in the tails where both
+    densities underflow to 0."""
+    mu_data, sd_data, mu_g, sd_g = _gaussians(mu_data, sd_data, mu_g, sd_g)
+    try:
+        x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("x must be a number or a list of numbers.") from None
+    if x.ndim != 1 or len(x) > MAX_POINTS or not np.isfinite(x).all():
+        raise ValueError(f"x must be a list of at most {MAX_POINTS:,} finite numbers.")
+    diff = _log_normal(x, mu_data, sd_data) - _log_normal(x, mu_g, sd_g)
+    return np.exp(-np.logaddexp(0.0, -diff))  # sigmoid(diff), without exp's overflow or 1 + tanh's cancellation
+
+
+def game_value(mu_data, sd_data, mu_g, sd_g, points: int = 20_001) -> float:
+    """The value of the game at D*, E_data[log D*] + E_g[log(1 - D*)] = 2 JSD(p_data, p_g) - 2 log 2, in nats,
+    integrated with the trapezoid rule on a grid reaching 12 standard deviations past both means; -2 log 2
+    exactly when p_g = p_data, and at most 0 (disjoint densities)."""
+    mu_data, sd_data, mu_g, sd_g = _gaussians(mu_data, sd_data, mu_g, sd_g)
+    lo = min(mu_data - 12 * sd_data, mu_g - 12 * sd_g)
+    hi = max(mu_data + 12 * sd_data, mu_g + 12 * sd_g)
+    x = np.linspace(lo, hi, points)
+    log_p, log_q = _log_normal(x, mu_data, sd_data), _log_normal(x, mu_g, sd_g)
+    log_mix = np.logaddexp(log_p, log_q)
+    integrand = np.exp(log_p) * (log_p - log_mix) + np.exp(log_q) * (log_q - log_mix)
+    return float(min(np.trapezoid(integrand, x), 0.0))
+
+
+# ---------------------------------------------------------------- saving and headless training
+
+
+def save(run: Run) -> bytes:
+    """The run as safetensors: G's and D's weights ("g.*", "d.*") and, in the metadata, its settings and
+    iteration as JSON. Optimiser state is left out: a loaded run continues with fresh optimisers."""
+    tensors = {f"g.{k}": v.contiguous() for k, v in run.g.state_dict().items()}
+    tensors |= {f"d.{k}": v.contiguous() for k, v in run.d.state_dict().items()}
+    settings = dataclasses.asdict(run.settings)
+    return save_tensors(tensors, metadata={"settings": json.dumps(settings), "iteration": str(run.iteration)})
+
+
+def load(data: bytes) -> Run:
+    """A Run from `save`'s bytes, or a ValueError that says what is wrong with them. Weights only: nothing in the
+    data is executed or unpickled."""
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        raise ValueError("A saved run must be the bytes of a .safetensors file.")
+    if len(data) > MAX_MODEL_BYTES:
+        raise ValueError(f"The saved run is {len(data):,} bytes; the limit is {MAX_MODEL_BYTES:,}.")
+    try:
+        tensors = load_tensors(bytes(data))
+        metadata = _metadata(bytes(data))
+        settings = json.loads(metadata["settings"])
+        iteration = int(metadata["iteration"])
+    except (SafetensorError, ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
+        raise ValueError("This is not a saved GAN run: the file is not safetensors with the run's settings and "
+                         "iteration.") from None
+    if not isinstance(settings, dict) or set(settings) - {f.name for f in dataclasses.fields(Settings)}:
+        raise ValueError("The saved run's settings are not a GAN run's settings.")
+    if settings.get("points") is not None:
+        settings["points"] = tuple(map(tuple, settings["points"]))
+    run = Run(Settings(**settings))
+    for prefix, net in (("g.", run.g), ("d.", run.d)):
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        try:
+            net.load_state_dict(state)
+        except RuntimeError:
+            raise ValueError(f"The saved run's {prefix[0].upper()} weights do not match its settings' network "
+                             "sizes.") from None
+    if not (run._finite(run.g) and run._finite(run.d)):
+        raise ValueError("The saved run's weights have NaN or inf values.")
+    run.iteration = as_int(iteration, "the saved iteration", 0, 10 ** 9)
+    return run
+
+
+def _metadata(data: bytes) -> dict:
+    """The metadata of safetensors bytes: an 8-byte little-endian header length, then the JSON header."""
+    size, = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + size])["__metadata__"]
+
+
+def train(settings: Settings, steps: int, log_every: int = 10) -> Run:
+    """A run trained headless for `steps` iterations (1 to MAX_STEPS), or until it diverges; deterministic for a
+    given seed."""
+    steps = as_int(steps, "steps", 1, MAX_STEPS)
+    run = Run(settings, log_every)
+    for _ in range(steps):
+        run.step()
+        if run.diverged:
+            break
+    return run
