@@ -217,7 +217,11 @@ class DimensionViews(NamedTuple):
     kl: object
 
 
-AllViews = combined("AllViews", EndpointViews, PathViews, CompareViews, MapViews, DimensionViews)
+# A new endpoint shows FirstViews in one event and LaterViews in the next: the strip comes without waiting for
+# the five other figures and the map's 2,000 points.
+FirstViews = combined("FirstViews", EndpointViews, PathViews)
+LaterViews = combined("LaterViews", CompareViews, MapViews, DimensionViews)
+AllViews = combined("AllViews", FirstViews, LaterViews)
 
 
 def endpoint_views(x_a, x_b, model: str) -> EndpointViews:
@@ -298,12 +302,22 @@ def dimension_views(x_a) -> DimensionViews:
                                                                      f"{code.kl:.2f} nats"))
 
 
+def first_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> FirstViews:
+    """What a new endpoint or path setting shows first: the endpoints' codes and the decoded path."""
+    return FirstViews(*endpoint_views(x_a, x_b, model), *path_views(x_a, x_b, steps_box, path, model))
+
+
+def later_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> LaterViews:
+    """The rest, in an event chained after first_views: AE vs VAE, the map, the dimensions. The steps box already
+    shows the value first_views used, so reading it again warns no second time."""
+    steps = STEPS.read(steps_box).value
+    return LaterViews(*compare_views(x_a, x_b, steps, path), *map_views(x_a, x_b, steps, path, map_model),
+                      *dimension_views(x_a))
+
+
 def all_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> AllViews:
-    reading = STEPS.read(steps_box)
-    route = path_views(x_a, x_b, steps_box, path, model, reading)
-    steps = reading.value
-    return AllViews(*endpoint_views(x_a, x_b, model), *route, *compare_views(x_a, x_b, steps, path),
-                    *map_views(x_a, x_b, steps, path, map_model), *dimension_views(x_a))
+    return AllViews(*first_views(x_a, x_b, steps_box, path, model, map_model),
+                    *later_views(x_a, x_b, steps_box, path, model, map_model))
 
 
 def decode_views(model: str, z1, z2) -> tuple:
@@ -447,15 +461,23 @@ def build(tab: gr.Tab) -> None:
         return image_input(image_a), image_input(image_b)
 
     @user_errors
-    def views_ui(image_a, image_b, *values):
-        return all_views(*read(image_a, image_b), *values)
+    def first_ui(image_a, image_b, *values):
+        return first_views(*read(image_a, image_b), *values)
 
-    column_a.on_new_image(lambda img, b, *values: all_views(image_input(img), image_input(b), *values),
-                          [column_b.image, *controls], everything)
-    column_b.on_new_image(lambda img, a, *values: all_views(image_input(a), image_input(img), *values),
-                          [column_a.image, *controls], everything)
-    gr.on([steps.release, path.input, model.input], views_ui, [column_a.image, column_b.image, *controls],
-          everything, trigger_mode="always_last", **PRIVATE)
+    @user_errors
+    def later_ui(image_a, image_b, *values):
+        return later_views(*read(image_a, image_b), *values)
+
+    both = [column_a.image, column_b.image, *controls]
+    first_out = outputs(FirstViews, ui)
+    events = [*column_a.on_new_image(lambda img, b, *values: first_views(image_input(img), image_input(b), *values),
+                                     [column_b.image, *controls], first_out),
+              *column_b.on_new_image(lambda img, a, *values: first_views(image_input(a), image_input(img), *values),
+                                     [column_a.image, *controls], first_out),
+              gr.on([steps.release, path.input, model.input], first_ui, both, first_out, trigger_mode="always_last",
+                    **PRIVATE)]
+    for event in events:
+        event.then(later_ui, both, outputs(LaterViews, ui), **PRIVATE)
 
     @user_errors
     def decode_ui(image_a, image_b, steps_box, path_kind, map_name, z1_box, z2_box):
