@@ -234,8 +234,8 @@ def endpoint_views(x_a, x_b, model: str) -> EndpointViews:
     return EndpointViews(*views)
 
 
-def path_views(x_a, x_b, steps_box, path: str, model: str, steps=None) -> PathViews:
-    steps = STEPS.read(steps_box) if steps is None else steps  # all_views reads the box once, for one warning
+def path_views(x_a, x_b, steps_box, path: str, model: str) -> PathViews:
+    steps = STEPS.read(steps_box)
     run = interpolation(x_a, x_b, steps.value, path, model)
     labels = [f"{CLASSES[i]} {p:.2f}" for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1))]
     strip = figures.strip(run.frames, labels)
