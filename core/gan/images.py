@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -335,15 +336,17 @@ def latent_walk(run: ImageRun, z_a, z_b, steps: int = 10) -> np.ndarray:
         return _to_unit(g(path.to(run.device))).squeeze(1).cpu().double().numpy()
 
 
-def train(settings: Settings = Settings(), steps: int = 50) -> dict:
-    """A headless run for the API: `steps` iterations (1 to MAX_STEPS), stopping early if it diverges. The same
-    settings (seed included) give the same result. Returns the losses and D's outputs per step and `diverged`
-    (None, or the reason); a run that did not diverge adds the final class histogram, its entropy, fid_cnn and
-    the sample grid."""
+def train(settings: Settings = Settings(), steps: int = 50, seconds: float | None = None) -> dict:
+    """A headless run for the API: `steps` iterations (1 to MAX_STEPS), stopping early if it diverges or when
+    `seconds` of wall time have passed (500 steps at k = 10 and batch 256 would take most of an hour here). The
+    same settings (seed included) give the same result when it is not cut short. Returns the losses and D's
+    outputs per step and `diverged` (None, or the reason); a run that did not diverge adds the final class
+    histogram, its entropy, fid_cnn and the sample grid."""
     steps = as_int(steps, "steps", 1, MAX_STEPS)
     run = ImageRun(settings)
+    deadline = None if seconds is None else time.monotonic() + as_float(seconds, "seconds", 0.0, lo_inclusive=False)
     for _ in range(steps):
-        if run.step() is None:
+        if run.step() is None or (deadline is not None and time.monotonic() > deadline):
             break
     h = run.history
     result = {"steps": run.step_count, "losses_d": [r["loss_d"] for r in h], "losses_g": [r["loss_g"] for r in h],

@@ -1,0 +1,164 @@
+"""core.gan.live: training slots, a Trainer's background thread (start, stop, the idle and time limits, divergence,
+steps by hand), retuning a run as it goes, and headless training in a thread and slot of its own."""
+import dataclasses
+import threading
+import time
+
+import pytest
+import torch
+
+from core.gan import live, toy
+
+
+def wait_until(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+class Diverging:
+    """A run that diverges at its `at`-th step, as toy.Run and ImageRun mark it."""
+
+    def __init__(self, at):
+        self.at, self.iteration, self.diverged = at, 0, None
+
+    def step(self, which="both"):
+        self.iteration += 1
+        if self.iteration == self.at:
+            self.diverged = f"D's loss became NaN at iteration {self.at}; lower the learning rates."
+
+
+def test_slots_cap_and_release():
+    slots = live.Slots(2)
+    a, b, c = object(), object(), object()
+    assert slots.acquire(a) and slots.acquire(b) and slots.acquire(a)   # a second acquire by a holder is free
+    assert not slots.acquire(c) and slots.busy == 2
+    slots.release(a)
+    assert slots.acquire(c) and slots.busy == 2
+    with pytest.raises(ValueError, match="training slots"):
+        live.Slots(0)
+
+
+def test_trainer_trains_in_the_background_until_paused():
+    slots = live.Slots(1)
+    trainer = live.Trainer(toy.Run(toy.Settings()), slots)
+    assert trainer.start() is None and trainer.running and slots.busy == 1
+    wait_until(lambda: trainer.run.iteration >= 20)
+    trainer.stop()
+    assert not trainer.running and trainer.reason == "Paused." and slots.busy == 0
+    done = trainer.run.iteration
+    time.sleep(0.05)
+    assert trainer.run.iteration == done                  # stopped means stopped
+    assert trainer.rate() > 0
+    assert trainer.start() is None                        # play again goes on from there
+    wait_until(lambda: trainer.run.iteration > done)
+    trainer.stop()
+
+
+def test_a_full_server_refuses_a_second_run_in_one_line():
+    slots = live.Slots(1)
+    first = live.Trainer(toy.Run(toy.Settings()), slots)
+    second = live.Trainer(toy.Run(toy.Settings(seed=1)), slots)
+    assert first.start() is None
+    message = second.start()
+    assert "All 1 training slots" in message and "\n" not in message and not second.running
+    first.stop()
+    assert second.start() is None
+    second.stop()
+
+
+def test_nobody_watching_stops_the_run_and_frees_its_slot():
+    slots = live.Slots(1)
+    trainer = live.Trainer(toy.Run(toy.Settings()), slots, idle=0.2)
+    trainer.start()
+    wait_until(lambda: not trainer.running)
+    assert trainer.reason == "Stopped: nobody was watching this run." and slots.busy == 0
+
+
+def test_watching_keeps_it_going_until_the_time_limit():
+    slots = live.Slots(1)
+    trainer = live.Trainer(toy.Run(toy.Settings()), slots, idle=0.15, limit=0.6)
+    trainer.start()
+    started = time.monotonic()
+    while trainer.running:
+        trainer.touch()
+        time.sleep(0.02)
+    assert time.monotonic() - started >= 0.55          # the idle limit alone would have stopped it at 0.15 s
+    assert "time limit" in trainer.reason and slots.busy == 0
+
+
+def test_a_diverging_run_pauses_and_says_why():
+    slots = live.Slots(1)
+    trainer = live.Trainer(Diverging(at=5), slots)
+    trainer.start()
+    wait_until(lambda: not trainer.running)
+    assert trainer.run.iteration == 5 and trainer.reason == trainer.run.diverged and slots.busy == 0
+    assert trainer.start() == trainer.run.diverged and not trainer.running   # play cannot restart it
+
+
+def test_a_step_by_hand_stops_the_play_first():
+    trainer = live.Trainer(toy.Run(toy.Settings()), live.Slots(1))
+    trainer.start()
+    wait_until(lambda: trainer.run.iteration > 3)
+    trainer.step("d")
+    assert not trainer.running
+    before = trainer.run.iteration, trainer.run.d_updates, trainer.run.g_updates
+    trainer.step("g")
+    assert (trainer.run.iteration, trainer.run.d_updates, trainer.run.g_updates) == (
+        before[0] + 1, before[1], before[2] + 1)
+
+
+def test_slow_motion_paces_the_iterations():
+    trainer = live.Trainer(toy.Run(toy.Settings()), live.Slots(1))
+    trainer.slow = True
+    trainer.start()
+    time.sleep(0.6)
+    trainer.stop()
+    # one iteration per SLOW_SECONDS (0.25 s): 3 in 0.6 s, never the hundreds of a normal play
+    assert 1 <= trainer.run.iteration <= 4
+
+
+def test_retune_changes_live_settings_in_place_and_refuses_the_others():
+    run = toy.Run(toy.Settings())
+    faster = dataclasses.replace(run.settings, lr_d=0.05, k=3, loss="hinge").checked()
+    assert live.retune(run, faster)
+    assert run.settings is faster and run.opt_d.param_groups[0]["lr"] == 0.05
+    assert run.opt_g.param_groups[0]["lr"] == 0.01
+    for change in ({"seed": 1}, {"dataset": "moons"}, {"d_neurons": 16}, {"optimizer": "sgd"}):
+        assert not live.retune(run, dataclasses.replace(run.settings, **change).checked()), change
+    assert run.settings is faster
+
+
+def test_in_thread_sets_torch_threads_for_that_thread_only():
+    before = torch.get_num_threads()
+    assert live.in_thread(1, torch.get_num_threads) == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="steps"):
+        live.in_thread(1, toy.train, toy.Settings(), 0)
+
+
+def test_headless_training_takes_a_slot_and_gives_the_same_run_as_direct():
+    slots = live.Slots(1)
+    run = live.headless(slots, 1, toy.train, toy.Settings(), 30)
+    assert slots.busy == 0
+    assert run.history["js"] == toy.train(toy.Settings(), 30).history["js"]
+    holder = object()
+    slots.acquire(holder)
+    with pytest.raises(ValueError, match="All 1 training slots"):
+        live.headless(slots, 1, toy.train, toy.Settings(), 30)
+    assert slots.busy == 1   # the refused call did not release the holder's slot
+
+
+def test_two_trainers_train_their_own_runs_at_once():
+    slots = live.Slots(2)
+    a = live.Trainer(toy.Run(toy.Settings(seed=1)), slots)
+    b = live.Trainer(toy.Run(toy.Settings(dataset="moons", seed=2)), slots)
+    a.start(), b.start()
+    wait_until(lambda: a.run.iteration > 10 and b.run.iteration > 10)
+    a.stop(), b.stop()
+    assert {t.name for t in threading.enumerate()}.isdisjoint({"gan-training"})
+    # each run is exactly the run its own seed gives, whatever the other thread did meanwhile
+    for trainer in (a, b):
+        alone = toy.train(trainer.run.settings, trainer.run.iteration)
+        assert alone.history["js"] == trainer.run.history["js"]
