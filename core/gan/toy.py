@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import struct
+import time
 
 import numpy as np
 import torch
@@ -21,6 +22,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from core import checkpoints
+from core.data import ASSETS
 from core.gan import losses
 from core.validate import as_choice, as_float, as_int
 
@@ -384,6 +387,16 @@ def d_star(x, mu_data, sd_data, mu_g, sd_g) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -diff))  # sigmoid(diff), without exp's overflow or 1 + tanh's cancellation
 
 
+def d_star_curves(mu_data, sd_data, mu_g, sd_g, n: int = 201) -> tuple[np.ndarray, ...]:
+    """What the D* playground draws: x (n points reaching 4 standard deviations past both means), the two
+    densities p_data(x) and p_g(x), and D*(x)."""
+    mu_data, sd_data, mu_g, sd_g = _gaussians(mu_data, sd_data, mu_g, sd_g)
+    n = as_int(n, "n", 2, MAX_POINTS)
+    x = np.linspace(min(mu_data - 4 * sd_data, mu_g - 4 * sd_g), max(mu_data + 4 * sd_data, mu_g + 4 * sd_g), n)
+    return (x, np.exp(_log_normal(x, mu_data, sd_data)), np.exp(_log_normal(x, mu_g, sd_g)),
+            d_star(x, mu_data, sd_data, mu_g, sd_g))
+
+
 def game_value(mu_data, sd_data, mu_g, sd_g, points: int = 20_001) -> float:
     """The value of the game at D*, E_data[log D*] + E_g[log(1 - D*)] = 2 JSD(p_data, p_g) - 2 log 2, in nats,
     integrated with the trapezoid rule on a grid reaching 12 standard deviations past both means; -2 log 2
@@ -449,13 +462,42 @@ def _metadata(data: bytes) -> dict:
     return json.loads(data[8:8 + size])["__metadata__"]
 
 
-def train(settings: Settings, steps: int, log_every: int = 10) -> Run:
-    """A run trained headless for `steps` iterations (1 to MAX_STEPS), or until it diverges; deterministic for a
-    given seed."""
+def train(settings: Settings, steps: int, log_every: int = 10, seconds: float | None = None) -> Run:
+    """A run trained headless for `steps` iterations (1 to MAX_STEPS), or until it diverges, or until `seconds` of
+    wall time have passed (the API's bound on one call: 20,000 iterations of the largest networks would take
+    hours); deterministic for a given seed when it is not cut short."""
     steps = as_int(steps, "steps", 1, MAX_STEPS)
     run = Run(settings, log_every)
+    deadline = None if seconds is None else time.monotonic() + as_float(seconds, "seconds", 0.0, lo_inclusive=False)
     for _ in range(steps):
         run.step()
-        if run.diverged:
+        if run.diverged or (deadline is not None and time.monotonic() > deadline):
             break
+    return run
+
+
+# ---------------------------------------------------------------- warm starts
+
+WARM_STARTS = ASSETS / "gan2d"   # written by `python -m core.train gan2d`; listed in assets/manifest.json
+
+
+def warm_start(dataset: str) -> Run:
+    """The bundled run trained ahead of time on a built-in dataset (`python -m core.train gan2d`), as GAN Lab's
+    pretrained start: settings, weights and iteration from assets/gan2d/<dataset>.safetensors, fresh optimisers
+    and an empty history. The file is checked against the manifest's sha256 before it is read; a ValueError says
+    what is wrong (no such dataset, drawn points, a missing or altered file)."""
+    if isinstance(dataset, str) and dataset == DRAWN:
+        raise ValueError("There is no warm start for drawn points: press play to train from scratch.")
+    dataset = as_choice(dataset, "dataset", DATASETS)
+    path = WARM_STARTS / f"{dataset}.safetensors"
+    try:
+        # The folder's manifest is the assets' own (assets/manifest.json, keys "gan2d/<dataset>.safetensors").
+        checkpoints.verify(path, root=WARM_STARTS.parent)
+        data = path.read_bytes()
+    except (checkpoints.CheckpointError, OSError) as e:
+        raise ValueError(f"The {dataset} warm start cannot be loaded: {e}") from None
+    run = load(data)
+    if run.settings.dataset != dataset:
+        raise ValueError(f"The {dataset} warm start was trained on {run.settings.dataset}; retrain it with "
+                         "`python -m core.train gan2d`.")
     return run

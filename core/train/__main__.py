@@ -14,7 +14,8 @@ from core.device import CHOICES, describe, set_device
 from core.train.common import append_model_card
 
 TRAINERS = {"ddpm": "core.train.ddpm", "cnn": "core.train.classifier", "vit": "core.train.classifier",
-            "vae2": "core.train.vae", "vae16": "core.train.vae", "ae2": "core.train.vae", "dcgan": "core.train.gan"}
+            "vae2": "core.train.vae", "vae16": "core.train.vae", "ae2": "core.train.vae", "dcgan": "core.train.gan",
+            "gan2d": "core.train.gan2d"}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -1,0 +1,279 @@
+"""core.gan.figures against the arrays they draw: the 2-D view's heatmap, colour ranges, arrows and layers (and
+what its JSON carries to the browser), the curves' traces, the D* playground's title, the saturation figure's
+gradients against finite differences, image mode's meter rows and the collapse meter's bars."""
+import base64
+import dataclasses
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from core.data import CLASSES
+from core.gan import figures, toy
+
+LOG2 = math.log(2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread while this file runs tiny networks (as tests/unit/test_gan.py, which says why)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def view(one_thread):
+    return toy.view(toy.train(toy.Settings(), 20))
+
+
+def traces(fig):
+    return {t.name or t.type: t for t in fig.data}
+
+
+def decoded(spec: dict) -> np.ndarray:
+    """A typed array of plotly's JSON (dtype, bdata, shape) back as numpy."""
+    a = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+    return a.reshape([int(n) for n in str(spec["shape"]).split(",")]) if "shape" in spec else a
+
+
+def test_heatmap_draws_d_as_a_probability_for_the_bce_losses(view):
+    heat = traces(figures.toy_figure(view, "nonsaturating"))["heatmap"]
+    np.testing.assert_array_equal(heat.z, view.heat.astype(np.float32))
+    np.testing.assert_array_equal(heat.x, view.grid.astype(np.float32))
+    assert (heat.zmin, heat.zmax) == (0.0, 1.0)
+    assert heat.colorbar["title"]["text"] == "D(x)"
+
+
+@pytest.mark.parametrize("loss, centre", [("wgan-gp", 0.0), ("hinge", 0.0), ("lsgan", 0.5)])
+def test_heatmap_of_scores_is_symmetric_about_the_boundary(view, loss, centre):
+    scores = dataclasses.replace(view, heat=np.linspace(-3.0, 1.0, 1600).reshape(40, 40))
+    heat = traces(figures.toy_figure(scores, loss))["heatmap"]
+    reach = max(abs(-3.0 - centre), abs(1.0 - centre))
+    assert (heat.zmin, heat.zmax) == pytest.approx((centre - reach, centre + reach))
+    assert heat.colorbar["title"]["text"] == "D score"
+    flat = dataclasses.replace(view, heat=np.full((40, 40), centre))
+    low, high = figures.heat_range(flat.heat, loss)
+    assert low < centre < high   # a flat D still gets a usable colour range
+
+
+def test_arrows_start_at_the_fakes_follow_g_and_the_longest_has_the_chosen_length(view):
+    arrows = traces(figures.toy_figure(view, "nonsaturating", frozenset({"arrows"})))["lines"]
+    x, y = np.asarray(arrows.x, dtype=np.float64), np.asarray(arrows.y, dtype=np.float64)
+    n = len(view.fake)
+    # per arrow: start, end, break, left barb, end, right barb, break
+    assert len(x) == 7 * n and np.isnan(x[2::7]).all() and np.isnan(y[6::7]).all()
+    starts, ends = np.stack([x[0::7], y[0::7]], 1), np.stack([x[1::7], y[1::7]], 1)
+    np.testing.assert_allclose(starts, view.fake, atol=1e-6)
+    np.testing.assert_array_equal(ends, np.stack([x[4::7], y[4::7]], 1))   # both barbs meet at the tip
+    drawn = ends - starts
+    lengths = np.linalg.norm(drawn, axis=1)
+    assert lengths.max() == pytest.approx(figures.ARROW_LENGTH, rel=1e-5)
+    # Each arrow is G's direction, scaled by one common factor.
+    scale = figures.ARROW_LENGTH / np.linalg.norm(view.arrows, axis=1).max()
+    np.testing.assert_allclose(drawn, scale * view.arrows, atol=1e-5)
+    # each barb is a third of its shaft long, 25 degrees off it, pointing back from the tip
+    for barb in (np.stack([x[3::7], y[3::7]], 1), np.stack([x[5::7], y[5::7]], 1)):
+        back = barb - ends
+        np.testing.assert_allclose(np.linalg.norm(back, axis=1), lengths / 3, rtol=1e-4, atol=1e-6)
+        long = lengths > 1e-3
+        cos = np.sum(back[long] * -drawn[long], 1) / (np.linalg.norm(back[long], axis=1) * lengths[long])
+        np.testing.assert_allclose(cos, np.cos(np.radians(25)), atol=1e-4)
+
+
+def test_zero_gradients_draw_zero_length_arrows_without_dividing_by_zero(view):
+    still = dataclasses.replace(view, arrows=np.zeros_like(view.arrows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        arrows = traces(figures.toy_figure(still, "hinge", frozenset({"arrows"})))["lines"]
+    np.testing.assert_array_equal(arrows.x[0::7], arrows.x[1::7])
+    assert figures.arrow_scale(still.arrows) == 0.0
+
+
+def test_points_are_one_trace_coloured_by_side_and_the_lines_another(view):
+    named = traces(figures.toy_figure(view, "nonsaturating"))
+    assert list(named) == ["heatmap", "lines", "points"]   # under the points, the lines, under them D
+    points = named["points"]
+    n = len(view.real)
+    np.testing.assert_array_equal(points.x[:n], view.real[:, 0].astype(np.float32))
+    np.testing.assert_array_equal(points.y[n:], view.fake[:, 1].astype(np.float32))
+    assert list(points.marker["color"][[0, n - 1, n, -1]]) == [0, 0, 1, 1]   # real 0 (green), fake 1 (purple)
+    assert [list(stop) for stop in points.marker["colorscale"]] == [[0.0, figures.REAL], [1.0, figures.FAKE]]
+    lines, per_line = view.manifold.shape[:2]
+    drawn = np.asarray(named["lines"].x)
+    manifold = drawn[:lines * (per_line + 1)].reshape(lines, per_line + 1)
+    assert np.isnan(manifold[:, -1]).all()
+    np.testing.assert_array_equal(manifold[:, :-1], view.manifold[..., 0].astype(np.float32))
+    assert len(drawn) == lines * (per_line + 1) + 7 * len(view.fake)   # then the arrows
+
+
+def test_layers_choose_the_parts_drawn(view):
+    fig = figures.toy_figure(view, "nonsaturating", frozenset({"fake", "arrows"}))
+    assert [t.name for t in fig.data] == ["lines", "points"]
+    np.testing.assert_array_equal(fig.data[1].x, view.fake[:, 0].astype(np.float32))
+    assert len(fig.data[0].x) == 7 * len(view.fake)
+    assert figures.toy_figure(view, "nonsaturating", frozenset()).data == ()
+    with pytest.raises(ValueError, match="Unknown layers contour"):
+        figures.toy_figure(view, "nonsaturating", frozenset({"real", "contour"}))
+
+
+def test_the_box_is_fixed_square_and_keeps_the_zoom(view):
+    layout = figures.toy_figure(view, "lsgan", title="ring at 20").layout
+    assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-toy.BOX, toy.BOX]
+    assert layout.yaxis.scaleanchor == "x" and layout.height == 460
+    assert layout.uirevision == figures.toy_figure(view, "hinge").layout.uirevision
+    assert layout.title.text == "ring at 20"
+    assert layout.showlegend is False   # the tab's layer switches name the colours
+
+
+def test_the_json_carries_the_values_as_typed_arrays(view):
+    sent = json.loads(figures.toy_figure(view, "saturating").to_json())
+    by_name = {t.get("name", t["type"]): t for t in sent["data"]}
+    np.testing.assert_array_equal(decoded(by_name["heatmap"]["z"]), view.heat.astype(np.float32))
+    x = decoded(by_name["points"]["x"])
+    np.testing.assert_array_equal(x[:len(view.real)], view.real[:, 0].astype(np.float32))
+    assert sent["layout"]["template"]["layout"]["font"]["family"].startswith("Inter")   # the Glassbox theme
+
+
+def test_metrics_figure_draws_the_history(one_thread):
+    run = toy.train(toy.Settings(loss="wgan-gp"), 30)
+    fig = figures.metrics_figure(run.history, "wgan-gp")
+    named = traces(fig)
+    for key, name in (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(real)"), ("d_fake", "D(fake)"),
+                      ("kl", "KL"), ("js", "JS")):
+        np.testing.assert_array_equal(named[name].x, run.history["iteration"])
+        np.testing.assert_array_equal(named[name].y, run.history[key])
+    assert list(run.history["iteration"]) == [1, 10, 20, 30]
+    assert fig.layout.yaxis2.title.text == "mean D score"
+    assert figures.metrics_figure(run.history, "saturating").layout.yaxis2.title.text == "mean D(x)"
+    log2 = fig.layout.shapes[0]
+    assert (log2.y0, log2.y1, log2.yref, log2.line.dash) == (LOG2, LOG2, "y3", "dot")
+    assert any("JS's maximum" in a.text for a in fig.layout.annotations)
+    assert fig.layout.xaxis.anchor == "y3" and {t.xaxis for t in fig.data} == {"x"}   # one shared x
+    json.loads(fig.to_json())
+
+
+def test_metrics_figure_of_an_empty_history_keeps_its_axes():
+    fig = figures.metrics_figure(toy.Run().history, "nonsaturating")
+    assert len(fig.data) == 6 and all(len(t.x) == 0 for t in fig.data)
+    assert figures.EMPTY_NOTE in [a.text for a in fig.layout.annotations]
+    assert "Press play or step" in figures.EMPTY_NOTE
+    assert fig.layout.yaxis2.title.text == "mean D(x)"
+
+
+def test_panels_titles_sit_in_the_gaps_between_panels():
+    layout = figures.metrics_figure(toy.Run().history, "hinge").layout
+    domains = [layout.yaxis.domain, layout.yaxis2.domain, layout.yaxis3.domain]
+    tops = sorted(a.y for a in layout.annotations if a.text.startswith("<b>"))
+    assert tops == sorted(d[1] for d in domains)
+    # Each lower panel's title (at its top) is below the next panel's bottom by a gap of at least 0.05.
+    assert domains[1][1] + 0.05 < domains[0][0] and domains[2][1] + 0.05 < domains[1][0]
+
+
+def test_d_star_figure_draws_the_curves_and_states_the_value():
+    x, p_data, p_g, d = toy.d_star_curves(0, 1, 1.5, 0.7)
+    value = toy.game_value(0, 1, 1.5, 0.7)
+    fig = figures.d_star_figure(x, p_data, p_g, d, value)
+    named = traces(fig)
+    np.testing.assert_array_equal(named["p_data"].y, p_data)
+    np.testing.assert_array_equal(named["p_g"].y, p_g)
+    d_trace = named["D*(x) = p_data / (p_data + p_g)"]
+    np.testing.assert_array_equal(d_trace.y, toy.d_star(x, 0, 1, 1.5, 0.7))
+    assert d_trace.yaxis == "y2" and list(fig.layout.yaxis2.range) == [0, 1.02]
+    assert f"{value:.4f} nats" in fig.layout.title.text and "−1.3863" in fig.layout.title.text
+    assert fig.layout.shapes[0].y0 == 0.5 and fig.layout.shapes[0].yref == "y2"
+    assert fig.layout.legend.y < 0   # under the plot, away from the title
+    equal = figures.d_star_figure(*toy.d_star_curves(0, 1, 0, 1), toy.game_value(0, 1, 0, 1))
+    assert "-1.3863 nats" in equal.layout.title.text
+
+
+def test_saturation_gradients_match_finite_differences_in_the_logit():
+    named = traces(figures.saturation_figure())
+    d = np.asarray(named["saturating log(1 − D): gradient"].x)
+    assert d.min() >= 1e-3 and d.max() <= 0.999
+    logit = np.log(d) - np.log1p(-d)
+    h = 1e-6
+    sigmoid = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    saturating = np.abs((np.log1p(-sigmoid(logit + h)) - np.log1p(-sigmoid(logit - h))) / (2 * h))
+    nonsaturating = np.abs((-np.log(sigmoid(logit + h)) + np.log(sigmoid(logit - h))) / (2 * h))
+    np.testing.assert_allclose(named["saturating log(1 − D): gradient"].y, saturating, rtol=1e-4)
+    np.testing.assert_allclose(named["non-saturating −log D: gradient"].y, nonsaturating, rtol=1e-4)
+    np.testing.assert_allclose(named["saturating log(1 − D): loss"].y, np.log(1 - d))
+    np.testing.assert_allclose(named["non-saturating −log D: loss"].y, -np.log(d))
+    # Where D rejects the fakes the saturating gradient is a thousandth of the non-saturating one.
+    assert saturating[0] / nonsaturating[0] == pytest.approx(1e-3, rel=0.01)
+
+
+def image_rows(steps: int) -> list[dict]:
+    rows = []
+    for step in range(1, steps + 1):
+        row = dict(step=step, loss_d=1.0 + step / 1000, loss_g=2.0 - step / 1000, d_real=0.7, d_fake=0.3)
+        if step % 50 == 0:
+            row.update(histogram=[10] * 10, entropy=2.0 + step / 10_000, fid=100.0 / step)
+        rows.append(row)
+    return rows
+
+
+def test_image_curves_draw_every_step_and_the_meters_where_measured():
+    rows = image_rows(120)
+    named = traces(figures.image_curves(rows))
+    np.testing.assert_array_equal(named["D loss"].x, np.arange(1, 121))
+    np.testing.assert_array_equal(named["G loss"].y, [r["loss_g"] for r in rows])
+    np.testing.assert_array_equal(named["entropy (nats)"].x, [50, 100])
+    np.testing.assert_array_equal(named["entropy (nats)"].y, [2.005, 2.01])
+    np.testing.assert_array_equal(named["fid_cnn"].y, [2.0, 1.0])
+    assert named["fid_cnn"].yaxis == "y3" and named["entropy (nats)"].yaxis == "y2"
+    fig = figures.image_curves(rows)
+    assert (fig.layout.shapes[0].y0, fig.layout.shapes[0].yref) == (math.log(10), "y2")
+    json.loads(fig.to_json())
+
+
+def test_image_curves_of_no_steps_say_what_to_do():
+    fig = figures.image_curves([])
+    assert figures.EMPTY_NOTE in [a.text for a in fig.layout.annotations]
+    assert len(fig.data) == 4 and all(len(t.x) == 0 for t in fig.data)
+    assert figures.EMPTY_NOTE not in [a.text for a in figures.image_curves(image_rows(1)).layout.annotations]
+
+
+def test_collapse_figure_shows_the_counts_and_their_entropy():
+    counts = [40, 10, 30, 20, 50, 0, 26, 30, 40, 12]
+    fig = figures.collapse_figure(np.array(counts), 2.0512)
+    bars = fig.data[0]
+    np.testing.assert_array_equal(bars.x, counts)
+    assert list(bars.y) == list(CLASSES)
+    assert fig.layout.title.text == "What the CNN sees in 258 samples: entropy 2.05 of log 10 = 2.30 nats"
+    assert fig.layout.height == 300
+    with pytest.raises(ValueError, match="10 counts"):
+        figures.collapse_figure([1, 2, 3], 1.0)
+
+
+def test_the_streamed_picture_draws_the_same_view(view):
+    from core.gan import picture
+    image = picture.toy_image(view, "nonsaturating")
+    assert image.size == (picture.WIDTH, picture.HEIGHT)
+    pixels = np.asarray(image)
+
+    def at(x, y):   # the pixel of a data point, in the whole picture
+        (px, py), = picture._pixels(np.array([[x, y]]))
+        return pixels[int(picture.TOP + py), int(picture.LEFT + px)]
+
+    # every real point's centre is painted in the real colour, unless a fake, a line or another point covers it
+    real = np.array([int(figures.REAL[i:i + 2], 16) for i in (1, 3, 5)])
+    hits = [np.array_equal(at(x, y), real) for x, y in view.real]
+    assert np.mean(hits) > 0.8
+    # with the heatmap alone, the box's centre has D's colour there: the LUT's entry for D(0, 0)
+    heat_only = np.asarray(picture.toy_image(view, "nonsaturating", frozenset({"heatmap"})))
+    r = len(view.grid)
+    expected = picture.heat_lut()[round(float(np.clip(view.heat[r // 2, r // 2], 0, 1)) * 255)]
+    (px, py), = picture._pixels(np.array([[view.grid[r // 2], view.grid[r // 2]]]))
+    assert np.abs(heat_only[int(picture.TOP + py), int(picture.LEFT + px)].astype(int) - expected).max() <= 12
+    # no layers: a white box
+    empty = np.asarray(picture.toy_image(view, "nonsaturating", frozenset()))
+    box = empty[picture.TOP:picture.TOP + picture.SIDE, picture.LEFT:picture.LEFT + picture.SIDE]
+    assert (box == 255).all()
+    with pytest.raises(ValueError, match="Unknown layers"):
+        picture.toy_image(view, "nonsaturating", frozenset({"contours"}))
