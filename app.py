@@ -9,7 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from core import device as devices
-from explorers import attention, convolution, convolution_network, vae
+from explorers import attention, convolution, convolution_network, gan, gan_images, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
@@ -30,6 +30,7 @@ CSS = """
 /* A 28x28 input is the real input: show it large with square pixels instead of as a speck or a blur. */
 #cnn-input img, #attn-input img, #vae-a-input img, #vae-b-input img {
   width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
+.gb-alarm {color: #b91c1c; font-weight: 600}
 """
 
 
@@ -46,6 +47,8 @@ def build() -> gr.Blocks:
                 attention.build(demo)
             with gr.Tab("VAE", id="vae") as tab:
                 vae.build(tab)
+            with gr.Tab("GAN", id="gan") as tab:
+                gan.build(tab, image_mode=gan_images.build)
     return demo
 
 

@@ -217,8 +217,8 @@ def image_curves(history: list[dict]) -> go.Figure:
     meter's entropy (left, nats, log 10 dotted: every class equally) and fid_cnn (right) at the steps
     that measured them."""
     domains = ([0.58, 1.0], [0.0, 0.40])
-    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(("D's and G's loss", "Collapse meter and fid_cnn"),
-                                                          domains)))
+    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(("Losses", "Meters"), domains)))  # short: legends
+    # share the row
     steps = np.array([r["step"] for r in history], dtype=np.float64)
     meters = [r for r in history if "fid" in r]
     at = np.array([r["step"] for r in meters], dtype=np.float64)
@@ -229,8 +229,9 @@ def image_curves(history: list[dict]) -> go.Figure:
                   mode="lines+markers", marker=dict(size=5)),
             _line(at, _column(meters, "fid"), "fid_cnn", "#0891b2", "y3", "legend2", mode="lines+markers",
                   marker=dict(size=5))]
-    log10_note = dict(text="log 10 = 2.303: every class equally", xref="paper", yref="y2", x=0, y=LOG10,
-                      xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=10, color="#6b7280"))
+    log10_note = dict(text="log 10: every class equally", xref="paper", yref="y2", x=0.5, y=LOG10,
+                      xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=10, color="#6b7280"),
+                      bgcolor="rgba(255,255,255,0.8)")
     return _fast(data, height=460, uirevision="gan-image-curves", showlegend=True,
                  xaxis=dict(anchor="y2", title=dict(text="step")),
                  yaxis=dict(domain=domains[0], title=dict(text="loss")),
@@ -249,8 +250,8 @@ def collapse_figure(counts, entropy: float) -> go.Figure:
     counts = np.asarray(counts, dtype=np.int64)
     if counts.shape != (len(CLASSES),):
         raise ValueError(f"The class histogram needs {len(CLASSES)} counts, one per class, not {counts.size}.")
-    fig = render.figure(f"What the CNN sees in {int(counts.sum())} samples: entropy {entropy:.2f} of "
-                        f"log 10 = {LOG10:.2f} nats", height=300, uirevision="gan-collapse",
+    fig = render.figure(f"CNN's classes of {int(counts.sum())} samples: entropy {entropy:.2f} (max {LOG10:.2f})",
+                        height=300, uirevision="gan-collapse",
                         xaxis=dict(title="samples", rangemode="tozero"), yaxis=dict(autorange="reversed"),
                         margin=dict(l=96, r=16, t=40, b=40))
     fig.add_trace(go.Bar(x=counts, y=list(CLASSES), orientation="h", marker_color="#9333ea", text=counts,

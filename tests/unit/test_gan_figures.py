@@ -245,7 +245,7 @@ def test_collapse_figure_shows_the_counts_and_their_entropy():
     bars = fig.data[0]
     np.testing.assert_array_equal(bars.x, counts)
     assert list(bars.y) == list(CLASSES)
-    assert fig.layout.title.text == "What the CNN sees in 258 samples: entropy 2.05 of log 10 = 2.30 nats"
+    assert fig.layout.title.text == "CNN's classes of 258 samples: entropy 2.05 (max 2.30)"
     assert fig.layout.height == 300
     with pytest.raises(ValueError, match="10 counts"):
         figures.collapse_figure([1, 2, 3], 1.0)

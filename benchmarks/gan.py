@@ -1,0 +1,173 @@
+"""`python -m benchmarks.gan [--seconds S]`: the GAN tab's live training, measured in Chromium against bare loops.
+
+2-D mode (the issue's target: at least 170 iterations/s in the app, 10x GAN Lab's best, and in-app / bare at least
+0.9): press play on the defaults (the ring, batch 150, G and D 1 x 8, GAN Lab's default model) and read the page.
+A MutationObserver on the iteration counter notes every picture that arrives (each one rewrites the counter) and
+the iteration it shows, with the time; iterations/s is the counter's rise over the measured window divided by the
+window, and the refresh rate is pictures per second as drawn. The bare loop steps the same toy.Run in a thread with
+1 torch thread, as the app's trainer does, with nothing else running. Image mode does the same with the DCGAN (its
+steps/s against a bare ImageRun loop with torch's default threads, as the app's). Two visitors: two pages play the
+2-D mode at once; both counters must rise, and each page's run is its own (it starts from iteration 0 and follows
+its own counter). Figures are a report, never a test assertion.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import time
+
+import torch
+
+from benchmarks.browser import CHROMIUM
+from benchmarks.server import start_app
+
+WARMUP_S = 2.0
+
+# window.__gan[sel]: [time ms, iteration] for every change of the counter's text, from its installation on.
+WATCH = """(sel) => {
+  const W = window.__gan = window.__gan || {};
+  const seen = W[sel] = [];
+  const el = document.querySelector(sel);
+  const note = () => { const m = el.innerText.match(/(Iteration|Step) ([0-9,]+)/);
+                       if (m) seen.push([performance.now(), Number(m[2].replaceAll(',', ''))]); };
+  new MutationObserver(note).observe(el, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def bare_rate(make_run, seconds: float, threads: int | None) -> float:
+    """Steps per second of a run stepped alone in a thread of its own for `seconds`."""
+    result = {}
+
+    def loop():
+        if threads is not None:
+            torch.set_num_threads(threads)
+        run = make_run()
+        for _ in range(20):       # warm-up
+            run.step()
+        start, steps = time.monotonic(), 0
+        while time.monotonic() - start < seconds:
+            run.step()
+            steps += 1
+        result["rate"] = steps / (time.monotonic() - start)
+
+    t = threading.Thread(target=loop)
+    t.start()
+    t.join()
+    return result["rate"]
+
+
+def changes(page, sel: str) -> list[list[float]]:
+    return page.evaluate("(sel) => window.__gan[sel]", sel)
+
+
+def rates(seen: list[list[float]], since_ms: float) -> dict:
+    """Pictures per second and iterations per second over the changes after `since_ms`."""
+    window = [s for s in seen if s[0] >= since_ms]
+    pictures = len({int(s[1]) for s in window})
+    if len(window) < 2:
+        return {"pictures_per_s": 0.0, "iterations_per_s": 0.0}
+    seconds = (window[-1][0] - window[0][0]) / 1e3
+    return {"pictures_per_s": round(pictures / seconds, 2),
+            "iterations_per_s": round((window[-1][1] - window[0][1]) / seconds, 1)}
+
+
+def open_gan(page, url: str, inner: str | None = None) -> None:
+    page.goto(url)
+    page.wait_for_selector("#gb-device", state="visible", timeout=60_000)
+    page.get_by_role("tab", name="GAN", exact=True).click()
+    page.wait_for_selector("#gan-picture .js-plotly-plot", timeout=60_000)
+    if inner:
+        page.get_by_role("tab", name=inner).click()
+
+
+def play_and_measure(page, prefix: str, seconds: float) -> dict:
+    counter = f"#{prefix}-counter"
+    page.evaluate(WATCH, counter)
+    page.click(f"#{prefix}-play")
+    time.sleep(WARMUP_S)
+    since = page.evaluate("() => performance.now()")
+    time.sleep(seconds)
+    result = rates(changes(page, counter), since)
+    page.click(f"#{prefix}-pause")
+    page.wait_for_function("(sel) => /Paused/.test(document.querySelector(sel).innerText)",
+                           arg=f"#{prefix}-status", timeout=30_000)
+    return result
+
+
+def counter_value(page, prefix: str) -> int:
+    text = page.locator(f"#{prefix}-counter").inner_text()
+    return int(re.search(r"(?:Iteration|Step) ([0-9,]+)", text).group(1).replace(",", ""))
+
+
+def measure(url: str, seconds: float) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from core.gan import images, toy
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        open_gan(page, url)
+        toy_app = play_and_measure(page, "gan", seconds)
+        page.get_by_role("tab", name="Images (Fashion-MNIST)").click()
+        image_app = play_and_measure(page, "gan-img", seconds)
+        page.close()
+
+        # Two visitors at once, each in a context of its own (its own gradio session).
+        pages = [browser.new_context(viewport={"width": 1440, "height": 1000}).new_page() for _ in range(2)]
+        for pg in pages:
+            pg.set_default_timeout(60_000)
+            open_gan(pg, url)
+            pg.evaluate(WATCH, "#gan-counter")
+        starts = [counter_value(pg, "gan") for pg in pages]
+        for pg in pages:
+            pg.click("#gan-play")
+        time.sleep(WARMUP_S)
+        since = [pg.evaluate("() => performance.now()") for pg in pages]
+        time.sleep(seconds)
+        both = [rates(changes(pg, "#gan-counter"), s) for pg, s in zip(pages, since)]
+        for pg in pages:
+            pg.click("#gan-pause")
+        browser.close()
+    bare_toy = bare_rate(lambda: toy.Run(toy.Settings()), seconds, threads=1)
+    bare_images = bare_rate(lambda: images.ImageRun(images.Settings()), seconds, threads=None)
+    return {"seconds": seconds,
+            "toy": {**toy_app, "bare_iterations_per_s": round(bare_toy, 1),
+                    "ratio": round(toy_app["iterations_per_s"] / bare_toy, 3)},
+            "images": {**image_app, "bare_steps_per_s": round(bare_images, 2),
+                       "ratio": round(image_app["iterations_per_s"] / bare_images, 3)},
+            "two_visitors": {"started_at": starts, "pages": both}}
+
+
+def markdown_lines(r: dict) -> list[str]:
+    t, i, v = r["toy"], r["images"], r["two_visitors"]
+    return [
+        f"- GAN 2-D, in Chromium (play on the defaults: ring, batch 150, 1 x 8 networks, over {r['seconds']:g} s): "
+        f"**{t['iterations_per_s']:,} iterations/s in the app** at {t['pictures_per_s']} pictures/s drawn, against "
+        f"{t['bare_iterations_per_s']:,} iterations/s in a bare loop (in-app / bare **{t['ratio']}**)",
+        f"- GAN images, in Chromium (DCGAN from scratch, batch 64): **{i['iterations_per_s']} steps/s in the app** "
+        f"at {i['pictures_per_s']} pictures/s, against {i['bare_steps_per_s']} steps/s bare (ratio **{i['ratio']}**)",
+        "- GAN, two visitors training 2-D runs at once: " + "; ".join(
+            f"page {n + 1} from iteration {s}: {p['iterations_per_s']:,} iterations/s at {p['pictures_per_s']} "
+            "pictures/s" for n, (s, p) in enumerate(zip(v["started_at"], v["pages"]))),
+    ]
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.gan", description=__doc__)
+    p.add_argument("--seconds", type=float, default=10.0, help="measured window of each play")
+    args = p.parse_args(argv)
+    app = start_app()
+    try:
+        result = measure(app.url, args.seconds)
+    finally:
+        app.stop()
+    print(json.dumps(result, indent=2))
+    print("\n".join(markdown_lines(result)))
+    return result
+
+
+if __name__ == "__main__":
+    main()
