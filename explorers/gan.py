@@ -407,6 +407,24 @@ def build_toy() -> tuple:
         return reset_ui(visitor, shown_layers, *values)
 
     @user_errors
+    def apply_ui(visitor, *values):
+        """Enter in a number box, or a new choice: the settings are read (a bad box says so and shows the value
+        used) and, where they can be, applied to the run as it goes."""
+        visitor = visitor or Visitor()
+        settings, shown = read_settings(visitor, *values)
+        trainer = visitor.trainer
+        if trainer is None:
+            note = "Press play or step to start a run with these settings."
+        elif live.retune(trainer.run, settings):
+            note = "Applied to the run as it goes."
+        else:
+            note = "This change needs a new run: it starts at the next play, step or reset."
+        if trainer is not None and trainer.running:
+            gr.Info(note)   # the stream rewrites the status line five times a second
+            return visitor, gr.skip(), *shown
+        return visitor, note, *shown
+
+    @user_errors
     def pause_ui(visitor):
         if visitor is not None and visitor.trainer is not None:
             visitor.trainer.stop("Paused.")
@@ -453,6 +471,8 @@ def build_toy() -> tuple:
             return figures.toy_figure(toy.view(trainer.run, HEAT_RESOLUTION), trainer.run.settings.loss,
                                       frozenset(shown_layers or ()))
 
+    gr.on([*(box.submit for box in boxes.values()), dataset.input, loss.input, optimizer.input], apply_ui,
+          [state, *controls], [state, status, *boxes.values()], **PRIVATE)
     # trigger_mode "once": a second press while playing is ignored, not a second stream of the same run; no
     # concurrency limit: live.SLOTS caps the runs that train, and a refused play returns at once.
     play.click(play_ui, [state, layers, slow, *controls], everything, trigger_mode="once", concurrency_limit=None,

@@ -287,6 +287,24 @@ def build_tab() -> None:
         return visitor, *drawer()(capture(visitor)), *shown
 
     @user_errors
+    def apply_ui(visitor, *values):
+        """Enter in a number box, or a new choice: the settings are read (a bad box says so and shows the value
+        used) and, where they can be, applied to the run as it goes."""
+        visitor = visitor or Visitor()
+        settings, shown = read_settings(*values)
+        trainer = visitor.trainer
+        if trainer is None:
+            note = "Press play or step to start a run with these settings."
+        elif live.retune(trainer.run, settings):
+            note = "Applied to the run as it goes."
+        else:
+            note = "This change needs a new run: it starts at the next play, step or reset."
+        if trainer is not None and trainer.running:
+            gr.Info(note)   # the stream rewrites the status line five times a second
+            return visitor, gr.skip(), *shown
+        return visitor, note, *shown
+
+    @user_errors
     def pause_ui(visitor):
         if visitor is not None and visitor.trainer is not None:
             visitor.trainer.stop("Paused.")
@@ -295,6 +313,8 @@ def build_tab() -> None:
         if visitor is not None and visitor.trainer is not None:
             visitor.trainer.slow = bool(on)
 
+    gr.on([*(box.submit for box in boxes.values()), start.input, loss.input], apply_ui, [state, *controls],
+          [state, status, *boxes.values()], **PRIVATE)
     play.click(play_ui, [state, slow, *controls], everything, trigger_mode="once", concurrency_limit=None, **PRIVATE)
     pause.click(pause_ui, [state], None, concurrency_limit=None, **PRIVATE)
     for button, which in ((step, "both"), (step_d, "d"), (step_g, "g")):
