@@ -43,11 +43,30 @@ def _pixels(xy: np.ndarray) -> np.ndarray:
 
 def _polyline(draw: ImageDraw.ImageDraw, xy: np.ndarray) -> None:
     """Lines through consecutive finite points; a NaN row breaks the line (as in plotly's traces)."""
-    breaks = np.flatnonzero(~np.isfinite(xy).all(1))
-    for part in np.split(xy, breaks):
-        part = part[np.isfinite(part).all(1)]
-        if len(part) >= 2:
-            draw.line([tuple(p) for p in _pixels(part)], fill=LINES, width=1)
+    pixels = _pixels(xy).tolist()   # once for all points: the picture is redrawn five times a second
+    finite = np.isfinite(xy).all(1)
+    start = 0
+    for stop in [*np.flatnonzero(~finite).tolist(), len(xy)]:
+        if stop - start >= 2:
+            draw.line(pixels[start:stop], fill=LINES, width=1)
+        start = stop + 1
+
+
+@functools.lru_cache(maxsize=1)
+def _frame() -> Image.Image:
+    """The box's outline, ticks and tick labels: the same in every picture, so drawn once (RGBA, to paste)."""
+    frame = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(frame)
+    draw.rectangle((LEFT - 1, TOP - 1, LEFT + SIDE, TOP + SIDE), outline="#d1d5db")
+    font = render.font(11)
+    for t in TICKS:
+        (px, py), = _pixels(np.array([[t, t]]))
+        label = f"{t:g}"   # ASCII minus: PIL's default font has no U+2212 glyph
+        draw.line((LEFT + px, TOP + SIDE, LEFT + px, TOP + SIDE + 4), fill="#9ca3af")
+        draw.text((LEFT + px, TOP + SIDE + 6), label, fill="#374151", font=font, anchor="ma")
+        draw.line((LEFT - 5, TOP + py, LEFT - 1, TOP + py), fill="#9ca3af")
+        draw.text((LEFT - 8, TOP + py), label, fill="#374151", font=font, anchor="rm")
+    return frame
 
 
 def toy_image(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> Image.Image:
@@ -75,16 +94,9 @@ def toy_image(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> Image.
                 draw.ellipse((px - RADIUS, py - RADIUS, px + RADIUS, py + RADIUS), fill=colour)
     picture = Image.new("RGB", (WIDTH, HEIGHT), "white")
     picture.paste(box, (LEFT, TOP))
+    picture.paste(_frame(), (0, 0), _frame())
     frame = ImageDraw.Draw(picture)
-    frame.rectangle((LEFT - 1, TOP - 1, LEFT + SIDE, TOP + SIDE), outline="#d1d5db")
     font = render.font(11)
-    for t in TICKS:
-        (px, py), = _pixels(np.array([[t, t]]))
-        label = f"{t:g}"   # ASCII minus: PIL's default font has no U+2212 glyph
-        frame.line((LEFT + px, TOP + SIDE, LEFT + px, TOP + SIDE + 4), fill="#9ca3af")
-        frame.text((LEFT + px, TOP + SIDE + 6), label, fill="#374151", font=font, anchor="ma")
-        frame.line((LEFT - 5, TOP + py, LEFT - 1, TOP + py), fill="#9ca3af")
-        frame.text((LEFT - 8, TOP + py), label, fill="#374151", font=font, anchor="rm")
     if "heatmap" in layers:
         bar_x = LEFT + SIDE + BAR_GAP
         bar = heat_lut()[np.linspace(255, 0, SIDE).round().astype(np.uint8)][:, None, :].repeat(BAR_WIDTH, 1)
