@@ -62,7 +62,7 @@ class Visitor:
 
     def new_run(self, run: toy.Run) -> live.Trainer:
         self.close()
-        self.trainer = live.Trainer(run, live.SLOTS, threads=1, limit=LIMIT_SECONDS)
+        self.trainer = live.Trainer(run, live.SLOTS, single=True, limit=LIMIT_SECONDS)
         return self.trainer
 
     def close(self) -> None:
@@ -113,7 +113,7 @@ def gan_train_2d(dataset: str = "ring", loss: str = "nonsaturating", steps: int 
                             points=None if points is None else tuple(map(tuple, toy.check_points(points).tolist())))
     steps = as_int(steps, "steps", 1, toy.MAX_STEPS)
     log_every = as_int(log_every, "log_every", 1, toy.MAX_STEPS)
-    run = live.headless(live.SLOTS, 1, toy.train, settings.checked(), steps, log_every, API_SECONDS)
+    run = live.headless(live.SLOTS, True, toy.train, settings.checked(), steps, log_every, API_SECONDS)
     h = run.history
     fake = [] if run.diverged else np.round(toy.view(run, 2).fake, 6).tolist()
     cut = run.iteration < steps and not run.diverged

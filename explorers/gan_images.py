@@ -49,7 +49,7 @@ class Visitor:
 
     def new_run(self, run: images.ImageRun) -> live.Trainer:
         self.close()
-        self.trainer = live.Trainer(run, live.SLOTS, threads=None, limit=LIMIT_SECONDS)
+        self.trainer = live.Trainer(run, live.SLOTS, single=False, limit=LIMIT_SECONDS)
         self.first_meter = images.collapse(run)
         return self.trainer
 
@@ -86,7 +86,7 @@ def gan_train_images(steps: int = 50, warm_start: bool = False, seed: int = 0, l
     settings = images.Settings(loss=loss, k=k, lr_d=lr_d, lr_g=lr_g, batch=batch, smoothing=smoothing,
                                gp_lambda=gp_lambda, warm_start=as_bool(warm_start, "warm_start"), seed=seed)
     steps = as_int(steps, "steps", 1, images.MAX_STEPS)
-    result = live.headless(live.SLOTS, None, images.train, settings.checked(), steps, API_SECONDS)
+    result = live.headless(live.SLOTS, False, images.train, settings.checked(), steps, API_SECONDS)
     cut = result["steps"] < steps and not result["diverged"]
     result["cut_short"] = f"Stopped at the API's limit of {API_SECONDS} s of training." if cut else None
     if "grid" in result:

@@ -30,19 +30,18 @@ def visitor_state() -> gr.State:
 def stream(trainer, capture: Callable, draw: Callable, refresh: float = REFRESH):
     """While `trainer` runs, yield draw(capture()) every `refresh` seconds, then once more when it has stopped.
 
-    `capture` copies what a picture needs under the trainer's lock (a few milliseconds of arrays); `draw` builds
-    the figures outside it, so the training thread waits only for the copy. Each picture tells the trainer that
-    someone is watching; when the page is closed, gradio stops iterating this generator and the trainer stops
-    itself for want of a watcher."""
+    `capture` copies what a picture needs under the trainer's lock (`Trainer.reading`: a few milliseconds of
+    arrays); `draw` builds the figures outside it, so the training thread waits only for the copy. Each picture
+    tells the trainer that someone is watching; when the page is closed, gradio stops iterating this generator
+    and the trainer stops itself for want of a watcher."""
     due = time.monotonic()
     while trainer.running:
-        trainer.touch()
-        with trainer.lock:
+        with trainer.reading():
             captured = capture()
         yield draw(captured)
         due = max(due + refresh, time.monotonic())   # a slow picture does not make the next ones bunch up
         while trainer.running and time.monotonic() < due:
             time.sleep(min(0.02, refresh))
-    with trainer.lock:
+    with trainer.reading():
         captured = capture()
     yield draw(captured)

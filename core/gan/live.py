@@ -4,14 +4,20 @@ of it, and at most a fixed number of runs train at once in the process.
 Why a thread per run rather than training inside the stream: the stream spends its time between pictures waiting
 for the browser, and a thread keeps the model training through that wait, so the step rate does not depend on
 the refresh rate. A 2-D run of a few dozen weights is bound by Python's overhead per torch call, which two
-threads of torch's intra-op pool only slow down, so a Trainer sets its thread's torch threads (1 for 2-D runs).
+threads of torch's intra-op pool only slow down (measured on 2 cores: 160-210 iterations/s against 860-990 on one
+thread). torch's thread count acts as one setting for the whole process (a thread's set_num_threads(1) is what
+every thread's ops then use, and another thread's set_num_threads(2) undoes it), so `one_thread()` counts the runs
+that need it: the first sets one thread, the last restores the default; meanwhile the app's other work runs on one
+thread too.
 
 A Trainer stops by itself: when its run diverges, after a time limit, and when nobody has looked at it for `idle`
 seconds (its page was closed or the stream reading it ended), so a forgotten run cannot hold a slot.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -20,7 +26,29 @@ import torch
 
 from core.validate import as_choice, as_float, as_int
 
-SLOW_SECONDS = 0.25   # slow motion: one iteration per quarter second, about one per refreshed picture
+SLOW_SECONDS = 0.25   # slow motion: a quarter second's pause after each iteration
+DEFAULT_THREADS = torch.get_num_threads()
+log = logging.getLogger(__name__)
+_one_thread_lock = threading.Lock()
+_one_thread_users = 0
+
+
+@contextlib.contextmanager
+def one_thread():
+    """torch on one intra-op thread while the body runs (see the module's docstring); nests and overlaps across
+    threads, and the default comes back when the last user leaves."""
+    global _one_thread_users
+    with _one_thread_lock:
+        _one_thread_users += 1
+        if _one_thread_users == 1:
+            torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        with _one_thread_lock:
+            _one_thread_users -= 1
+            if _one_thread_users == 0:
+                torch.set_num_threads(DEFAULT_THREADS)
 
 
 class Slots:
@@ -57,10 +85,10 @@ class Trainer:
     iterations. `reason` says in one line why the last play ended. `rate()` is the iterations per second of the
     current (or last) play."""
 
-    def __init__(self, run, slots: Slots, *, threads: int | None = 1, limit: float = 300.0, idle: float = 5.0):
+    def __init__(self, run, slots: Slots, *, single: bool = True, limit: float = 300.0, idle: float = 5.0):
         self.run = run
         self.slots = slots
-        self.threads = None if threads is None else as_int(threads, "threads", 1, 256)
+        self.single = bool(single)   # train on one torch thread (2-D runs); else with the default threads
         self.limit = as_float(limit, "the time limit", 0.0, 86_400.0, lo_inclusive=False)
         self.idle = as_float(idle, "the idle limit", 0.0, 86_400.0, lo_inclusive=False)
         self.lock = threading.RLock()
@@ -70,6 +98,8 @@ class Trainer:
         self._thread: threading.Thread | None = None
         self._seen = self._started = self._ended = time.monotonic()
         self._first = self._steps = 0
+        self._readers = 0
+        self._readers_lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -82,8 +112,7 @@ class Trainer:
         if self.run.diverged:
             return self.run.diverged
         if not self.slots.acquire(self):
-            return (f"All {self.slots.capacity} training slots of this server are in use by other visitors; press "
-                    f"play again in a moment (a run stops by itself after {self.limit / 60:g} minutes).")
+            return self._full()
         self._stop.clear()
         self.reason = None
         self._seen = self._started = time.monotonic()
@@ -104,12 +133,39 @@ class Trainer:
         """Someone is watching: postpones the idle stop."""
         self._seen = time.monotonic()
 
+    @contextlib.contextmanager
+    def reading(self):
+        """The lock, for a watcher's picture, taken ahead of the training thread: a Python lock is not fair, and a
+        thread that releases it and takes it straight back for its next step could starve the watcher for many
+        steps. Touches before and after, so the wait never counts as neglect."""
+        self.touch()
+        with self._readers_lock:
+            self._readers += 1
+        try:
+            with self.lock:
+                yield
+        finally:
+            with self._readers_lock:
+                self._readers -= 1
+            self.touch()
+
     def step(self, which: str = "both") -> None:
-        """One iteration by hand (one step, D only, G only): stops any play first."""
+        """One iteration by hand (one step, D only, G only): stops any play first, and takes a training slot for
+        the step's length (an image step at k = 10 and batch 256 is seconds of CPU), or says in a ValueError that
+        every slot is taken."""
         which = as_choice(which, "which", ("both", "d", "g"))
         self.stop()
-        with self.lock:
-            self.run.step(which)
+        if not self.slots.acquire(self):
+            raise ValueError(self._full())
+        try:
+            with self.lock, (one_thread() if self.single else contextlib.nullcontext()):
+                self.run.step(which)
+        finally:
+            self.slots.release(self)
+
+    def _full(self) -> str:
+        return (f"All {self.slots.capacity} training slots of this server are in use by other visitors; try again "
+                f"in a moment (a run stops by itself after {self.limit / 60:g} minutes).")
 
     def rate(self) -> float:
         """Iterations per second of the current play (or of the last one, over its whole length)."""
@@ -121,25 +177,35 @@ class Trainer:
         return getattr(self.run, "iteration", getattr(self.run, "step_count", 0))
 
     def _loop(self) -> None:
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)   # this thread's pool only; the server's threads keep theirs
+        step_seconds = 0.0
         try:
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now - self._started > self.limit:
-                    self.reason = f"Stopped after the time limit of {self.limit / 60:g} minutes; press play to go on."
-                    break
-                if now - self._seen > self.idle:
-                    self.reason = "Stopped: nobody was watching this run."
-                    break
-                with self.lock:
-                    self.run.step()
-                    self._steps = self._iteration() - self._first
-                    if self.run.diverged:
-                        self.reason = self.run.diverged
+            with one_thread() if self.single else contextlib.nullcontext():
+                while not self._stop.is_set():
+                    now = time.monotonic()
+                    if now - self._started > self.limit:
+                        self.reason = (f"Stopped after the time limit of {self.limit / 60:g} minutes; press play to "
+                                       "go on.")
                         break
-                if self.slow:
-                    self._stop.wait(SLOW_SECONDS)
+                    # A watcher waits for the lock through a whole step, so a step's length is not neglect.
+                    if now - self._seen > self.idle + step_seconds:
+                        self.reason = "Stopped: nobody was watching this run."
+                        break
+                    with self.lock:
+                        began = time.monotonic()
+                        self.run.step()
+                        step_seconds = time.monotonic() - began
+                        self._steps = self._iteration() - self._first
+                        if self.run.diverged:
+                            self.reason = self.run.diverged
+                            break
+                    while self._readers:   # a watcher is waiting for the lock: let it in first
+                        time.sleep(0.0005)
+                    if self.slow:
+                        self._stop.wait(SLOW_SECONDS)
+        except Exception as e:   # the thread's error would otherwise reach no one: log it, and say so on the page
+            log.exception("a GAN run's training thread failed")
+            self.reason = (f"Training stopped by an internal error ({type(e).__name__}); the server is still "
+                           "running. Press reset to start again.")
         finally:
             self._ended = time.monotonic()
             self.slots.release(self)
@@ -163,16 +229,14 @@ def retune(run, settings) -> bool:
     return True
 
 
-def in_thread(threads: int | None, fn, *args, **kwargs):
-    """fn(*args, **kwargs) in a fresh thread with `threads` torch threads, its result or its exception: setting
-    torch's threads in a server's worker thread would stay set for every later event that thread runs."""
+def in_thread(single: bool, fn, *args, **kwargs):
+    """fn(*args, **kwargs) in a fresh thread (on one torch thread with `single`), its result or its exception."""
     result: dict = {}
 
     def target():
-        if threads is not None:
-            torch.set_num_threads(threads)
         try:
-            result["value"] = fn(*args, **kwargs)
+            with one_thread() if single else contextlib.nullcontext():
+                result["value"] = fn(*args, **kwargs)
         except BaseException as e:  # handed to the caller's thread, which raises it
             result["error"] = e
 
@@ -184,14 +248,14 @@ def in_thread(threads: int | None, fn, *args, **kwargs):
     return result["value"]
 
 
-def headless(slots: Slots, threads: int | None, fn, *args, **kwargs):
+def headless(slots: Slots, single: bool, fn, *args, **kwargs):
     """A headless training (the API's) in a slot of its own, like a visitor's run, or a ValueError when every slot
     is taken: API callers share the same CPU as the visitors."""
     owner = object()
     if not slots.acquire(owner):
         raise ValueError(f"All {slots.capacity} training slots of this server are in use; try again in a moment.")
     try:
-        return in_thread(threads, fn, *args, **kwargs)
+        return in_thread(single, fn, *args, **kwargs)
     finally:
         slots.release(owner)
 

@@ -130,23 +130,23 @@ def test_retune_changes_live_settings_in_place_and_refuses_the_others():
     assert run.settings is faster
 
 
-def test_in_thread_sets_torch_threads_for_that_thread_only():
-    before = torch.get_num_threads()
-    assert live.in_thread(1, torch.get_num_threads) == 1
-    assert torch.get_num_threads() == before
+def test_in_thread_runs_on_one_torch_thread_and_restores_the_default():
+    assert live.in_thread(True, torch.get_num_threads) == 1
+    assert torch.get_num_threads() == live.DEFAULT_THREADS
+    assert live.in_thread(False, torch.get_num_threads) == live.DEFAULT_THREADS
     with pytest.raises(ValueError, match="steps"):
-        live.in_thread(1, toy.train, toy.Settings(), 0)
+        live.in_thread(True, toy.train, toy.Settings(), 0)
 
 
 def test_headless_training_takes_a_slot_and_gives_the_same_run_as_direct():
     slots = live.Slots(1)
-    run = live.headless(slots, 1, toy.train, toy.Settings(), 30)
+    run = live.headless(slots, True, toy.train, toy.Settings(), 30)
     assert slots.busy == 0
     assert run.history["js"] == toy.train(toy.Settings(), 30).history["js"]
     holder = object()
     slots.acquire(holder)
     with pytest.raises(ValueError, match="All 1 training slots"):
-        live.headless(slots, 1, toy.train, toy.Settings(), 30)
+        live.headless(slots, True, toy.train, toy.Settings(), 30)
     assert slots.busy == 1   # the refused call did not release the holder's slot
 
 
@@ -162,3 +162,65 @@ def test_two_trainers_train_their_own_runs_at_once():
     for trainer in (a, b):
         alone = toy.train(trainer.run.settings, trainer.run.iteration)
         assert alone.history["js"] == trainer.run.history["js"]
+
+
+def test_one_thread_lasts_until_its_last_user_leaves():
+    if live.DEFAULT_THREADS == 1:
+        pytest.skip("torch runs on one thread here anyway")
+    with live.one_thread():
+        with live.one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1      # the outer user is still there
+    assert torch.get_num_threads() == live.DEFAULT_THREADS
+
+
+class Slow(Diverging):
+    """A run whose steps take `seconds` each, longer than the trainer's idle limit."""
+
+    def __init__(self, seconds):
+        super().__init__(at=10 ** 9)
+        self.seconds = seconds
+
+    def step(self, which="both"):
+        time.sleep(self.seconds)
+        super().step(which)
+
+
+def test_a_watched_run_with_steps_longer_than_the_idle_limit_keeps_going():
+    trainer = live.Trainer(Slow(0.4), live.Slots(1), idle=0.2)
+    trainer.start()
+    deadline = time.monotonic() + 2.5
+    pictures = 0
+    while time.monotonic() < deadline:   # as explorers.streaming.stream does
+        with trainer.reading():
+            pictures += 1
+        time.sleep(0.05)
+    assert trainer.running and trainer.run.iteration >= 4
+    assert pictures >= trainer.run.iteration   # the watcher got in between steps, never starved for several
+    trainer.stop()
+
+
+class Broken(Diverging):
+    def step(self, which="both"):
+        raise RuntimeError("a bug")
+
+
+def test_an_error_in_the_training_thread_is_said_and_frees_the_slot():
+    slots = live.Slots(1)
+    trainer = live.Trainer(Broken(at=1), slots)
+    trainer.start()
+    wait_until(lambda: not trainer.running)
+    assert "internal error (RuntimeError)" in trainer.reason and slots.busy == 0
+
+
+def test_a_step_by_hand_needs_a_free_slot():
+    slots = live.Slots(1)
+    other = live.Trainer(toy.Run(toy.Settings(seed=1)), slots)
+    other.start()
+    mine = live.Trainer(toy.Run(toy.Settings()), slots)
+    with pytest.raises(ValueError, match="All 1 training slots"):
+        mine.step("both")
+    assert mine.run.iteration == 0
+    other.stop()
+    mine.step("both")
+    assert mine.run.iteration == 1 and slots.busy == 0
