@@ -33,7 +33,11 @@ import torchvision
 from PIL import Image
 
 from benchmarks.browser import CNN, VAE, new_image
+from benchmarks.gan import markdown_lines as gan_lines
+from benchmarks.gan import measure as gan_live
 from benchmarks.server import ROOT, start_app
+
+GAN_SECONDS = 10.0   # the measured window of each GAN play
 
 HERE = Path(__file__).resolve().parent
 
@@ -240,6 +244,8 @@ def run(repeats: int) -> dict:
         bare = cnn_section_bare(repeats)
         browser = new_image(app.url, CNN)
         vae_browser = new_image(app.url, VAE)
+        gan = gan_live(app.url, GAN_SECONDS)
+        print("\n".join(gan_lines(gan)), flush=True)
         rows.append({"case": "new image → every view of the CNN section (the UI's handler, in process; in the "
                              "browser: the line above)", "endpoint": "(UI)",
                      "server_median_ms": None, "http_median_ms": None, "bare_median_ms": round(bare * 1e3, 1),
@@ -256,7 +262,7 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser,
+            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "gan": gan,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -284,6 +290,7 @@ def markdown(report: dict) -> str:
         f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
+        *gan_lines(report["gan"]),
         f"- VAE latent map, first render: the first vae_latent_map call ({v['model']}, {v['points']:,} points) on "
         f"the fresh server, **{v['http_ms']} ms** over HTTP ({v['bare_ms']} ms bare, the first call in this "
         "process); cold, it encodes the test set and decodes the 2-D grid, which later calls reuse (one call "

@@ -32,8 +32,8 @@ DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", 
 LOSS_CHOICES = [(LABELS[k], k) for k in LOSSES]
 # The picture has no legend (it would cost each redraw); these switches name its colours instead.
 LAYER_CHOICES = [("D's heatmap (green: D says real, purple: fake)", "heatmap"), ("real points (green)", "real"),
-                 ("fake points (purple)", "fake"), ("G's gradient (black arrows)", "arrows"),
-                 ("manifold (grey lines)", "manifold")]
+                 ("fake points (purple)", "fake"), ("G's gradient (arrows)", "arrows"),
+                 ("manifold (G's image of a noise grid)", "manifold")]
 # The number boxes, in the order of the handlers' arguments; each maps to the toy.Settings field of its key.
 BOXES = {
     "k": Box("k (D steps per G step)", 1, toy.MAX_K, 1),
@@ -54,15 +54,20 @@ GAUSSIANS = (Box("p_data's mean", -5.0, 5.0, 0.0, whole=False), Box("p_data's sd
 
 
 class Visitor:
-    """One visitor's 2-D run (a Trainer, made on first use) and the points they drew."""
+    """One visitor's 2-D run (a Trainer, made on first use), the points they drew, the layers they show, and the
+    last view whose numbers were finite (a diverged run's weights are NaN: its picture stays the last good one)."""
 
     def __init__(self):
         self.trainer: live.Trainer | None = None
         self.points: tuple | None = None
+        self.layers = figures.LAYERS
+        self.last_view: toy.View | None = None
 
     def new_run(self, run: toy.Run) -> live.Trainer:
-        self.close()
+        if self.trainer is not None:
+            self.trainer.stop()   # waits: the old run's stream then ends before the new run's picture is sent
         self.trainer = live.Trainer(run, live.SLOTS, single=True, limit=LIMIT_SECONDS)
+        self.last_view = None
         return self.trainer
 
     def close(self) -> None:
@@ -192,9 +197,22 @@ def thinned(history: dict) -> dict:
     return {k: [v[i] for i in idx] for k, v in history.items()}
 
 
-def capture(trainer: live.Trainer) -> dict:
+def finite_view(visitor: Visitor, run: toy.Run) -> toy.View:
+    """The run's view, or after a divergence the last view with finite numbers (or, when there is none, the real
+    points alone)."""
+    if not run.diverged:
+        visitor.last_view = toy.view(run, HEAT_RESOLUTION)
+    elif visitor.last_view is None:
+        empty = np.zeros((0, 2))
+        visitor.last_view = toy.View(run.view_real.numpy().astype(np.float64), empty, np.linspace(-toy.BOX, toy.BOX, 2),
+                                     np.full((2, 2), 0.5), empty, np.zeros((0, 2, 2)))
+    return visitor.last_view
+
+
+def capture(visitor: Visitor) -> dict:
+    trainer = visitor.trainer
     run = trainer.run
-    return {"view": toy.view(run, HEAT_RESOLUTION), "history": thinned(run.history), "loss": run.settings.loss,
+    return {"view": finite_view(visitor, run), "history": thinned(run.history), "loss": run.settings.loss,
             "iteration": run.iteration, "d_updates": run.d_updates, "g_updates": run.g_updates,
             "rate": trainer.rate(), "running": trainer.running, "reason": trainer.reason,
             "diverged": run.diverged}
@@ -214,16 +232,16 @@ def status_text(c: dict, note: str = "") -> str:
     return note + (c["reason"] or "Press play to train, or step through it one iteration at a time.")
 
 
-def drawer(layers, note: str = ""):
+def drawer(visitor: Visitor, note: str = ""):
     """The function that draws a captured run. While it plays, the view is a picture drawn on the server (see
     core/gan/picture.py: a plotly redraw costs Chromium about 250 ms in this page) and the curves are redrawn with
     every CURVES_EVERY-th picture only; when it stops, the view is the interactive plotly figure again."""
-    layers = frozenset(layers or ())
     pictures = 0
 
     def draw(c: dict) -> tuple:
         nonlocal pictures
         pictures += 1
+        layers = visitor.layers   # read at every picture: a switch flipped during a play applies at once
         fresh = not c["running"] or pictures % CURVES_EVERY == 1
         curves = figures.metrics_figure(c["history"], c["loss"]) if fresh else gr.skip()
         if c["running"]:   # a picture drawn here; the interactive figure comes back when the run stops
@@ -239,12 +257,15 @@ def drawer(layers, note: str = ""):
 
 def points_from_sketch(sketch, limit: int = 2000) -> tuple:
     """The pad's strokes as data: every drawn pixel's centre mapped onto [-BOX, BOX]^2 (y up), evenly thinned to
-    `limit` points. Strokes are opaque pixels of the pad's RGBA composite."""
+    `limit` points. The composite is opaque white where nothing is drawn, so a stroke is a pixel that is visible
+    (alpha, where there is one) and darker than the paper."""
     composite = None if sketch is None else sketch.get("composite")
     array = None if composite is None else np.asarray(composite)
     if array is None or array.ndim != 3 or array.size == 0:
         raise ValueError("The drawing pad is empty: draw the data first, then press “Use the drawing”.")
-    drawn = array[..., 3] > 0 if array.shape[2] == 4 else array.min(-1) < 128
+    drawn = array[..., :3].min(-1) < 200
+    if array.shape[2] == 4:
+        drawn &= array[..., 3] > 0
     rows, cols = np.nonzero(drawn)
     if len(rows) < 2:
         raise ValueError("The drawing pad is empty: draw the data first, then press “Use the drawing”.")
@@ -256,6 +277,8 @@ def points_from_sketch(sketch, limit: int = 2000) -> tuple:
 
 
 def saved_file(trainer: live.Trainer) -> str:
+    if trainer.run.diverged:
+        raise ValueError(f"This run diverged, so its weights are NaN: {trainer.run.diverged} Reset to start again.")
     with trainer.lock:
         data, run = toy.save(trainer.run), trainer.run
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
@@ -276,7 +299,8 @@ EXPLAIN = explain("gan")
 def build(tab: gr.Tab, image_mode) -> None:
     """The GAN tab: the 2-D mode, `image_mode()` (explorers.gan_images.build, handed over by app.py: explorers never
     import each other) and the D* playground as tabs of their own, the Explain panel under them, and the
-    gan_train_2d and gan_d_star endpoints. The 2-D picture and the playground are drawn when `tab` is first opened."""
+    gan_train_2d and gan_d_star endpoints. The 2-D picture is drawn when `tab` is first opened, the playground
+    whenever it is (a closed form: cheap)."""
     gr.Markdown("## GANs: watch the game being played\nReal torch networks train live on this server, one run per "
                 "visitor: on points in the plane (GAN Lab's game) and on Fashion-MNIST images.")
     with gr.Tabs():
@@ -318,9 +342,9 @@ def build_toy() -> tuple:
     """The 2-D mode's components and events; returns its first-opening event (fn, inputs, outputs)."""
     gr.Markdown("Two small networks play a game on points in the plane: **G** turns noise into points, **D** scores "
                 "how real a point looks. Press play and watch G's points (purple) chase the data (green) over D's "
-                "opinion (the background), pushed along the arrows of D's gradient.")
+                "opinion (the background), each pushed along its arrow: the way G's update moves it.")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=280):
+        with gr.Column(scale=1, min_width=330):
             dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="gan-dataset")
             with gr.Row():
                 play = gr.Button("Play", variant="primary", elem_id="gan-play", min_width=60)
@@ -360,7 +384,11 @@ def build_toy() -> tuple:
         use_drawing = gr.Button("Use the drawing", elem_id="gan-use-drawing")
     with gr.Accordion("Save or load a run", open=False, elem_id="gan-files"):
         with gr.Row():
-            save = gr.DownloadButton("Save this run (.safetensors)", elem_id="gan-save")
+            with gr.Column(min_width=260):
+                # a button that makes the file, then a link to it: a DownloadButton downloads the value it held
+                # before its click, so the first click would save nothing and later ones the run as it was
+                save = gr.Button("Save this run (.safetensors)", elem_id="gan-save")
+                saved = gr.File(label="Saved run", interactive=False, elem_id="gan-saved")
             load = gr.File(file_types=[".safetensors"], type="binary", label="Load a saved run", elem_id="gan-load")
 
     state = visitor_state()
@@ -369,36 +397,43 @@ def build_toy() -> tuple:
     everything = [state, *views, *boxes.values()]
     loaded = [state, *views, *controls]
 
+    def shown(visitor, shown_layers) -> Visitor:
+        visitor = visitor or Visitor()
+        visitor.layers = frozenset(shown_layers or ())
+        return visitor
+
     @user_errors
     def play_ui(visitor, shown_layers, slow_motion, *values):
-        visitor, trainer, note, shown = prepared(visitor, values)
+        visitor, trainer, note, boxes_shown = prepared(shown(visitor, shown_layers), values)
         trainer.slow = bool(slow_motion)
         refused = trainer.start()
-        draw = drawer(shown_layers, note)
+        draw = drawer(visitor, note)
         if refused:
             trainer.reason = refused
-            yield visitor, *draw(capture(trainer)), *shown
+            yield visitor, *draw(capture(visitor)), *boxes_shown
             return
-        for i, pictured in enumerate(stream(trainer, lambda: capture(trainer), draw)):
-            yield visitor, *pictured, *(shown if i == 0 else [gr.skip()] * len(shown))
+        for i, pictured in enumerate(stream(trainer, lambda: capture(visitor), draw)):
+            if visitor.trainer is not trainer:   # reset, load or a warm start replaced the run: its event draws it
+                return
+            yield visitor, *pictured, *(boxes_shown if i == 0 else [gr.skip()] * len(boxes_shown))
 
     def step_ui(which):
         @user_errors
         def handler(visitor, shown_layers, *values):
-            visitor, trainer, note, shown = prepared(visitor, values)
+            visitor, trainer, note, boxes_shown = prepared(shown(visitor, shown_layers), values)
             trainer.step(which)
             trainer.reason = {"both": "One iteration: k D steps, then one G step.", "d": "One D step: G stays put.",
                               "g": "One G step: D stays put."}[which]
             with trainer.lock:
-                return visitor, *drawer(shown_layers, note)(capture(trainer)), *shown
+                return visitor, *drawer(visitor, note)(capture(visitor)), *boxes_shown
         return handler
 
     @user_errors
     def reset_ui(visitor, shown_layers, *values):
-        visitor = visitor or Visitor()
-        settings, shown = read_settings(visitor, *values)
-        trainer = visitor.new_run(toy.Run(settings))
-        return visitor, *drawer(shown_layers)(capture(trainer)), *shown
+        visitor = shown(visitor, shown_layers)
+        settings, boxes_shown = read_settings(visitor, *values)
+        visitor.new_run(toy.Run(settings))
+        return visitor, *drawer(visitor)(capture(visitor)), *boxes_shown
 
     @user_errors
     def first_open(visitor, shown_layers, *values):
@@ -411,18 +446,18 @@ def build_toy() -> tuple:
         """Enter in a number box, or a new choice: the settings are read (a bad box says so and shows the value
         used) and, where they can be, applied to the run as it goes."""
         visitor = visitor or Visitor()
-        settings, shown = read_settings(visitor, *values)
+        settings, boxes_shown = read_settings(visitor, *values)
         trainer = visitor.trainer
         if trainer is None:
             note = "Press play or step to start a run with these settings."
         elif live.retune(trainer.run, settings):
             note = "Applied to the run as it goes."
         else:
-            note = "This change needs a new run: it starts at the next play, step or reset."
+            note = "This change needs a new run: pause, then press play, step or reset to start one."
         if trainer is not None and trainer.running:
             gr.Info(note)   # the stream rewrites the status line five times a second
-            return visitor, gr.skip(), *shown
-        return visitor, note, *shown
+            return visitor, gr.skip(), *boxes_shown
+        return visitor, note, *boxes_shown
 
     @user_errors
     def pause_ui(visitor):
@@ -430,12 +465,12 @@ def build_toy() -> tuple:
             visitor.trainer.stop("Paused.")
 
     def adopt(visitor, run: toy.Run, shown_layers, note: str):
-        visitor = visitor or Visitor()
+        visitor = shown(visitor, shown_layers)
         if run.settings.dataset == toy.DRAWN:
             visitor.points = run.settings.points
         trainer = visitor.new_run(run)
         trainer.reason = note
-        return visitor, *drawer(shown_layers)(capture(trainer)), *control_values(run.settings)
+        return visitor, *drawer(visitor)(capture(visitor)), *control_values(run.settings)
 
     @user_errors
     def warm_ui(visitor, shown_layers, chosen):
@@ -445,8 +480,6 @@ def build_toy() -> tuple:
 
     @user_errors
     def load_ui(visitor, shown_layers, data):
-        if data is None:   # the file was cleared
-            return [gr.skip()] * len(loaded)
         run = toy.load(data)
         return adopt(visitor, run, shown_layers, f"Loaded a saved run at iteration {run.iteration:,}.")
 
@@ -464,12 +497,13 @@ def build_toy() -> tuple:
 
     @user_errors
     def layers_ui(visitor, shown_layers):
-        trainer = None if visitor is None else visitor.trainer
+        visitor = shown(visitor, shown_layers)
+        trainer = visitor.trainer
         if trainer is None or trainer.running:
-            return gr.skip()   # a running stream draws the new layers in its next picture
+            return visitor, gr.skip()   # a running stream draws the new layers in its next picture
         with trainer.lock:
-            return figures.toy_figure(toy.view(trainer.run, HEAT_RESOLUTION), trainer.run.settings.loss,
-                                      frozenset(shown_layers or ()))
+            return visitor, figures.toy_figure(finite_view(visitor, trainer.run), trainer.run.settings.loss,
+                                               visitor.layers)
 
     gr.on([*(box.submit for box in boxes.values()), dataset.input, loss.input, optimizer.input], apply_ui,
           [state, *controls], [state, status, *boxes.values()], **PRIVATE)
@@ -484,8 +518,8 @@ def build_toy() -> tuple:
     warm.click(warm_ui, [state, layers, dataset], loaded, **PRIVATE)
     load.upload(load_ui, [state, layers, load], loaded, **PRIVATE)
     use_drawing.click(drawing_ui, [state, sketch], [state, dataset, status], **PRIVATE)
-    save.click(save_ui, [state], save, **PRIVATE)
-    layers.input(layers_ui, [state, layers], view, **PRIVATE)
+    save.click(save_ui, [state], saved, **PRIVATE)
+    layers.input(layers_ui, [state, layers], [state, view], **PRIVATE)
 
     def slow_ui(visitor, on):
         if visitor is not None and visitor.trainer is not None:

@@ -6,6 +6,11 @@ endpoint gan_train_images trains headless; core.gan.images does the work.
 
 No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
 """
+import collections
+import os
+import threading
+import weakref
+
 import gradio as gr
 import numpy as np
 import torch
@@ -36,6 +41,9 @@ BOXES = {
     "gp_lambda": Box("WGAN-GP λ", 0.0, 100.0, 10.0, whole=False),
     "seed": Box("Seed", 0, 2**31 - 1, 0),
 }
+FREED = ("Your earlier run was freed to make room for other visitors' runs (this server keeps the latest "
+         "GLASSBOX_MAX_IMAGE_RUNS); a new one starts. ")
+SNAPSHOT = Box("History: snapshot", 0, None, None)   # up to the run's latest snapshot, its default
 WALK_SEED = Box("Walk seed", 0, 2**31 - 1, 1)
 WALK_STEPS = Box("Walk steps", 2, images.MAX_WALK, 10)
 
@@ -46,16 +54,43 @@ class Visitor:
     def __init__(self):
         self.trainer: live.Trainer | None = None
         self.first_meter: tuple | None = None
+        self.freed = False   # the run was dropped to keep the process's image runs within MAX_RUNS
 
     def new_run(self, run: images.ImageRun) -> live.Trainer:
-        self.close()
+        if self.trainer is not None:
+            self.trainer.stop()   # waits: the old run's stream then ends before the new run's picture is sent
+        self.first_meter = images.collapse(run)   # before the trainer: a picture never pairs a run with another's
         self.trainer = live.Trainer(run, live.SLOTS, single=False, limit=LIMIT_SECONDS)
-        self.first_meter = images.collapse(run)
+        self.freed = False
+        keep(self)
         return self.trainer
 
     def close(self) -> None:
         if self.trainer is not None:
             self.trainer.stop(wait=False)
+
+
+# An image run holds 10-20 MB (G, D, Adam's moments, snapshots) for as long as its visitor's gr.State lives (an
+# hour after the page is closed), so the process keeps at most MAX_RUNS of them: a new run frees the least recently
+# started one that is not training, and its visitor is told so at their next action.
+MAX_RUNS = int(os.environ.get("GLASSBOX_MAX_IMAGE_RUNS", "20"))
+_runs: collections.OrderedDict[int, weakref.ref] = collections.OrderedDict()
+_runs_lock = threading.Lock()
+
+
+def keep(visitor: Visitor) -> None:
+    with _runs_lock:
+        _runs.pop(id(visitor), None)
+        _runs[id(visitor)] = weakref.ref(visitor)
+        for key, ref in list(_runs.items()):
+            if len(_runs) <= MAX_RUNS:
+                break
+            other = ref()
+            if other is None or other.trainer is None:
+                del _runs[key]
+            elif other is not visitor and not other.trainer.running:
+                other.trainer, other.freed = None, True
+                del _runs[key]
 
 
 @user_errors
@@ -108,7 +143,7 @@ def prepared(visitor, controls) -> tuple[Visitor, live.Trainer, str, list]:
     """The visitor's trainer for these controls: retuned where only live settings changed, else a new run."""
     visitor = visitor or Visitor()
     settings, shown = read_settings(*controls)
-    trainer, note = visitor.trainer, ""
+    trainer, note = visitor.trainer, FREED if visitor.freed else ""
     if trainer is not None and trainer.running and not live.retune(trainer.run, settings):
         trainer.stop()
     if trainer is None or not live.retune(trainer.run, settings):
@@ -136,8 +171,7 @@ def capture(visitor: Visitor) -> dict:
             "step": run.step_count, "rate": trainer.rate(), "running": running, "reason": trainer.reason,
             "diverged": run.diverged, "snapshots": len(run.snapshots),
             # a stopped run's picture also shows its latest snapshot, where the scrubber is put
-            **({} if running else dict(zip(("snapshot", "snapshot_note"),
-                                                   snapshot_views(visitor, len(run.snapshots) - 1))))}
+            **({} if running else dict(zip(("snapshot", "snapshot_note"), snapshot_at(run, run.snapshots, -1))))}
 
 
 def grid_html(grid: Image.Image) -> str:
@@ -179,17 +213,27 @@ def drawer(note: str = ""):
 
 
 def snapshot_views(visitor, index):
+    """The scrubber's snapshot, its note, and what the scrubber must show."""
     if visitor is None or visitor.trainer is None:
-        return None, "Train first: snapshots are kept as the run goes."
-    run = visitor.trainer.run
-    step, image = images.snapshot_image(run, min(int(index or 0), len(run.snapshots) - 1))
-    return image, f"Snapshot at step {step:,} of {run.step_count:,} ({len(run.snapshots)} kept, evenly spaced)."
+        return None, "Train first: snapshots are kept as the run goes.", gr.skip()
+    snapshots = visitor.trainer.run.snapshots   # one list: a thinning replaces run.snapshots, never this list
+    reading = SNAPSHOT.read(index, hi=len(snapshots) - 1)
+    return (*snapshot_at(visitor.trainer.run, snapshots, reading.value), reading.shown)
+
+
+def snapshot_at(run: images.ImageRun, snapshots: list, i: int) -> tuple:
+    step, images_at = snapshots[i]
+    return (images.grid_image(images_at),
+            f"Snapshot at step {step:,} of {run.step_count:,} ({len(snapshots)} kept, evenly spaced).")
 
 
 def walk_views(visitor, seed_box, steps_box):
     seed, steps = WALK_SEED.read(seed_box), WALK_STEPS.read(steps_box)
     if visitor is None or visitor.trainer is None:
         raise ValueError("There is no generator yet: press play or step first.")
+    if visitor.trainer.run.diverged:
+        raise ValueError(f"This run diverged, so G's weights are NaN: {visitor.trainer.run.diverged} Reset to start "
+                         "again.")
     gen = torch.Generator().manual_seed(seed.value)
     z = torch.randn(2, Z_DIM, generator=gen, dtype=torch.float64).numpy()
     frames = images.latent_walk(visitor.trainer.run, z[0], z[1], steps.value)
@@ -211,7 +255,7 @@ def build_tab() -> None:
                 "shapes appear within a minute; watch for collapse: many samples of one class, a falling "
                 "entropy in the meter.")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=280):
+        with gr.Column(scale=1, min_width=330):
             start = gr.Radio(START_CHOICES, value=False, label="Start", elem_id="gan-img-start")
             with gr.Row():
                 play = gr.Button("Play", variant="primary", elem_id="gan-img-play", min_width=60)
@@ -221,7 +265,8 @@ def build_tab() -> None:
                 step = gr.Button("Step", elem_id="gan-img-step", min_width=60)
                 step_d = gr.Button("Step D", elem_id="gan-img-step-d", min_width=60)
                 step_g = gr.Button("Step G", elem_id="gan-img-step-g", min_width=60)
-            slow = gr.Checkbox(False, label="Slow motion (4 steps a second)", elem_id="gan-img-slow")
+            slow = gr.Checkbox(False, label="Slow motion (a quarter-second pause after each step)",
+                   elem_id="gan-img-slow")
             counter = gr.Markdown("**Step 0**", elem_id="gan-img-counter")
             status = gr.Markdown("Press play to train, or step through it one iteration at a time.",
                                  elem_id="gan-img-status")
@@ -231,8 +276,7 @@ def build_tab() -> None:
         with gr.Column(scale=2, min_width=420):
             gr.Markdown("**The same 64 noise vectors through the current G**")
             grid = gr.HTML(elem_id="gan-img-grid")
-            scrubber = gr.Slider(0, 1, value=0, step=1, label="History: snapshot", interactive=False,
-                                 elem_id="gan-img-scrubber")
+            scrubber = SNAPSHOT.slider(0, hi=1, interactive=False, elem_id="gan-img-scrubber")
             snapshot = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                                 height=300, elem_id="gan-img-snapshot")
             snapshot_note = gr.Markdown(elem_id="gan-img-snapshot-note")
@@ -266,6 +310,8 @@ def build_tab() -> None:
             return
         # The scrubber is left alone while the run plays (a visitor may be dragging it) and updated at the end.
         for i, pictured in enumerate(stream(trainer, lambda: capture(visitor), drawer(note))):
+            if visitor.trainer is not trainer:   # reset replaced the run (or it was freed): that event draws
+                return
             yield visitor, *pictured, *(shown if i == 0 else [gr.skip()] * len(shown))
 
     def step_ui(which):
@@ -321,7 +367,7 @@ def build_tab() -> None:
         button.click(step_ui(which), [state, *controls], everything, **PRIVATE)
     reset.click(reset_ui, [state, *controls], everything, **PRIVATE)
     slow.input(slow_ui, [state, slow], None, **PRIVATE)
-    scrubber.release(user_errors(snapshot_views), [state, scrubber], [snapshot, snapshot_note],
+    scrubber.release(user_errors(snapshot_views), [state, scrubber], [snapshot, snapshot_note, scrubber],
                      trigger_mode="always_last", **PRIVATE)
     gr.on([walk.click, walk_seed.submit, walk_steps.release], user_errors(walk_views), [state, walk_seed, walk_steps],
           [walk_strip, walk_note, walk_seed, walk_steps], trigger_mode="always_last", **PRIVATE)

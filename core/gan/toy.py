@@ -32,6 +32,7 @@ DATASETS = ("ring", "grid", "moons", "line", "blobs")
 DRAWN = "drawn"                             # Settings.dataset for points drawn by a person (Settings.points)
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 MAX_STEPS = 20_000                          # headless training's cap
+MAX_HISTORY = 5_000                         # logged rows a run keeps (then every other one, see Run.step)
 MAX_POINTS = 10_000                         # drawn points
 MAX_LAYERS, MAX_NEURONS, MAX_BATCH, MAX_K = 6, 256, 2000, 20
 HIST_BINS = 20                              # KL and JS compare 20 x 20 histograms over the box
@@ -188,7 +189,8 @@ class Run:
     """One GAN being trained: G, D, their optimisers, the run's generator, counters and the logged history.
 
     `iteration` counts calls of `step`; `d_updates` and `g_updates` count optimiser steps. `history` holds one
-    entry per logged iteration (the first, then every `log_every`): D and G loss, mean D(real) and D(fake) as
+    entry per logged iteration (the first, then every `log_every`, which doubles whenever MAX_HISTORY rows are
+    reached and every other row is dropped): D and G loss, mean D(real) and D(fake) as
     `losses.probability` reads them, and KL and JS on fixed samples. When a loss or a weight stops being finite,
     `diverged` says so in one line and `step` no longer changes anything."""
 
@@ -239,7 +241,7 @@ class Run:
         with torch.no_grad():
             stats = torch.stack([loss, losses.probability(s.loss, real_logits).mean(),
                                  losses.probability(s.loss, fake_logits).mean()]).tolist()
-        if self._stop_if_bad(stats[0], "D's loss"):
+        if self._stop_if_bad(stats[0], "D's loss") or self._stop_if_bad(stats[1] + stats[2], "D's output"):
             return
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -291,6 +293,12 @@ class Run:
             stats["kl"], stats["js"] = self.kl_js()
             for name in self.FIELDS:
                 self.history[name].append(self.iteration if name == "iteration" else stats[name])
+            if len(self.history["iteration"]) > MAX_HISTORY:
+                # A long run logs half as often and keeps the rows it would have logged so (the first, then every
+                # new log_every): the history stays evenly spaced and bounded (a run may train for hours of plays).
+                self.log_every *= 2
+                keep = [i for i, it in enumerate(self.history["iteration"]) if it == 1 or it % self.log_every == 0]
+                self.history = {name: [values[i] for i in keep] for name, values in self.history.items()}
         return stats
 
     def kl_js(self) -> tuple[float, float]:

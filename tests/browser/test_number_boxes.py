@@ -11,6 +11,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from core.attention import image as ia
 from core.convolution import vision_models
 from core.data import CLASSES, load_sample
+from core.gan import images as gan_images
+from core.gan import toy
 
 LAST_SAMPLE = len(load_sample("test")) - 1
 CNN = vision_models.load("cnn")
@@ -186,6 +188,88 @@ def heads_work(plot: str):
     return works
 
 
+GAN_COUNTER = r"Iteration ([\d,]+) · D updates ([\d,]+) · G updates ([\d,]+)"
+
+
+def gan_counts(page) -> tuple[int, ...]:
+    m = re.search(GAN_COUNTER, page.locator("#gan-counter").inner_text())
+    assert m, page.locator("#gan-counter").inner_text()
+    return tuple(int(g.replace(",", "")) for g in m.groups())
+
+
+def gan_image_step(page) -> int:
+    return int(re.search(r"Step ([\d,]+)", page.locator("#gan-img-counter").inner_text()).group(1).replace(",", ""))
+
+
+def gan_toy_works(page, n: int):
+    """One Step of the 2-D run with the boxes' values (k = 1): one more iteration, D and G update once each."""
+    i, d, g = gan_counts(page)
+    page.locator("#gan-step").click()
+    wait_for_text(page, "#gan-counter", re.escape(f"Iteration {i + 1:,} · D updates {d + 1:,} · G updates {g + 1:,}"))
+    wait_for_text(page, "#gan-status", "One iteration: k D steps, then one G step.")
+
+
+def gan_toy_drawn(page):
+    """The 2-D run is drawn when the GAN tab is first opened: wait for it, so that it cannot overwrite a box."""
+    wait_for_text(page, "#gan-counter", "D updates")
+
+
+def gan_image_works(page, n: int):
+    """One Step of the image run with the boxes' values: the step counter rises by one (the first makes the run)."""
+    before = gan_image_step(page)
+    page.locator("#gan-img-step").click()
+    wait_for_text(page, "#gan-img-counter", re.escape(f"Step {before + 1:,}") + "(?![\\d,])")
+    wait_for_text(page, "#gan-img-status", "One iteration: k D steps, then one G step.")
+
+
+def gan_image_run(page):
+    """The walk needs a generator: one step of the image run first."""
+    gan_image_works(page, 0)
+    settle(page)
+    page.locator("#gan-img-walk").scroll_into_view_if_needed()
+
+
+def gan_walk_works(page, n: int):
+    """A walk from another seed: its note names the seed and the strip of frames loads."""
+    seed = 2 + n % 2
+    page.locator("#gan-img-walk-seed input[type=number]").fill(str(seed))
+    page.locator("#gan-img-walk").click()
+    wait_for_text(page, "#gan-img-walk-note", re.escape(f"(both drawn from seed {seed}), 10 frames."))
+    page.wait_for_function("() => document.querySelector('#gan-img-walk-strip img')?.naturalWidth > 0")
+
+
+GAN_GAUSSIANS = ("gan-mu-data", "gan-sd-data", "gan-mu-g", "gan-sd-g")
+
+
+def gan_d_star_works(page, n: int):
+    """Another p_g's sd: the title gives the game's value for the four boxes as they are now."""
+    type_and_enter(page, "gan-sd-g", ["0.5", "0.8"][n % 2])
+    values = [float(page.locator(f"#{b} input[type=number]").input_value()) for b in GAN_GAUSSIANS]
+    plot_has(page, "#gan-dstar-plot", re.escape(f"V(D*, G) = {toy.game_value(*values):.4f} nats"))
+
+
+def gan_d_star_drawn(page):
+    plot_has(page, "#gan-dstar-plot", r"V\(D\*, G\) = -?\d")
+
+
+def gan_snapshots(page):
+    """Image steps until the run keeps two snapshots (steps 0 and 5): the scrubber then goes from 0 to 1."""
+    while gan_image_step(page) < gan_images.SNAPSHOT_EVERY:
+        gan_image_works(page, 0)
+        settle(page)
+    assert gan_image_step(page) < 2 * gan_images.SNAPSHOT_EVERY
+    page.wait_for_function("() => !document.querySelector('#gan-img-scrubber input[type=range]').disabled")
+
+
+def gan_scrubber_works(page, n: int):
+    """The first or the last snapshot, from the track's keys."""
+    index = n % 2
+    page.locator("#gan-img-scrubber input[type=range]").focus()
+    page.keyboard.press("Home" if index == 0 else "End")
+    page.locator("#gan-img-scrubber input[type=range]").dispatch_event("pointerup")
+    wait_for_text(page, "#gan-img-snapshot-note", f"Snapshot at step {index * gan_images.SNAPSHOT_EVERY} of")
+
+
 @dataclass(frozen=True)
 class Section:
     tab: str
@@ -233,6 +317,38 @@ SECTIONS = [
     Section("VAE", (NumberBox("vae-tau", "Temperature τ", 0, 3, 1, whole=False),
                     NumberBox("vae-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
             vae_samples_work, setup=vae_views),
+    Section("GAN", (NumberBox("gan-k", "k (D steps per G step)", 1, toy.MAX_K, 1),
+                    NumberBox("gan-lr-d", "D's learning rate", 1e-6, 10, 0.01, whole=False),
+                    NumberBox("gan-lr-g", "G's learning rate", 1e-6, 10, 0.01, whole=False),
+                    NumberBox("gan-batch", "Batch size", 1, toy.MAX_BATCH, 150),
+                    NumberBox("gan-smoothing", "Label smoothing", 0, 0.5, 0, whole=False),
+                    NumberBox("gan-gp-lambda", "WGAN-GP λ", 0, 1000, 10, whole=False),
+                    NumberBox("gan-g-layers", "G's hidden layers", 0, toy.MAX_LAYERS, 1),
+                    NumberBox("gan-g-neurons", "G's neurons per layer", 1, toy.MAX_NEURONS, 8),
+                    NumberBox("gan-d-layers", "D's hidden layers", 0, toy.MAX_LAYERS, 1),
+                    NumberBox("gan-d-neurons", "D's neurons per layer", 1, toy.MAX_NEURONS, 8),
+                    NumberBox("gan-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
+            gan_toy_works, subtab="2-D toy data", setup=gan_toy_drawn),
+    Section("GAN", (NumberBox("gan-img-k", "k (D steps per G step)", 1, gan_images.MAX_K, 1),
+                    NumberBox("gan-img-lr-d", "D's learning rate", 1e-6, 1, 2e-4, whole=False),
+                    NumberBox("gan-img-lr-g", "G's learning rate", 1e-6, 1, 2e-4, whole=False),
+                    NumberBox("gan-img-batch", "Batch size", 2, gan_images.MAX_BATCH, 64),
+                    NumberBox("gan-img-smoothing", "Label smoothing", 0, 0.5, 0.1, whole=False),
+                    NumberBox("gan-img-gp-lambda", "WGAN-GP λ", 0, 100, 10, whole=False),
+                    NumberBox("gan-img-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
+            gan_image_works, subtab="Images (Fashion-MNIST)"),
+    Section("GAN", (NumberBox("gan-img-walk-seed", "Walk seed", 0, 2**31 - 1, 1, typed=("-1", "99999999999", "abc")),
+                    NumberBox("gan-img-walk-steps", "Walk steps", 2, gan_images.MAX_WALK, 10)),
+            gan_walk_works, subtab="Images (Fashion-MNIST)", setup=gan_image_run),
+    Section("GAN", (NumberBox("gan-mu-data", "p_data's mean", -5, 5, 0, whole=False,
+                              typed=("-99999", "99999", "abc")),
+                    NumberBox("gan-sd-data", "p_data's sd", 0.05, 5, 1, whole=False),
+                    NumberBox("gan-mu-g", "p_g's mean", -5, 5, 1.5, whole=False, typed=("-99999", "99999", "abc")),
+                    NumberBox("gan-sd-g", "p_g's sd", 0.05, 5, 0.6, whole=False)),
+            gan_d_star_works, subtab="D* playground", setup=gan_d_star_drawn),
+    # Last: the scrubber needs a run with two snapshots, and its range grows with the run.
+    Section("GAN", (NumberBox("gan-img-scrubber", "History: snapshot", 0, 1, 1),),
+            gan_scrubber_works, subtab="Images (Fashion-MNIST)", setup=gan_snapshots),
 ]
 BOXES = {box.elem_id: box for section in SECTIONS for box in section.boxes}
 ATTENTION = next(i for i, section in enumerate(SECTIONS) if section.tab == "Attention")

@@ -255,3 +255,14 @@ def test_train_refuses_steps_out_of_range():
     for steps in (0, toy.MAX_STEPS + 1):
         with pytest.raises(ValueError, match="steps"):
             toy.train(toy.Settings(), steps)
+
+
+def test_a_long_runs_history_stays_bounded_and_evenly_spaced(monkeypatch):
+    monkeypatch.setattr(toy, "MAX_HISTORY", 10)
+    run = toy.Run(toy.Settings(), log_every=1)
+    for _ in range(40):
+        run.step()
+    rows = run.history["iteration"]
+    # the first iteration, then every log_every, doubled each time the rows passed 10
+    assert rows == [1, 8, 16, 24, 32, 40] and run.log_every == 8
+    assert all(len(v) == len(rows) for v in run.history.values())

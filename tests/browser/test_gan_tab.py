@@ -1,0 +1,229 @@
+"""The GAN tab in Chromium, as a learner uses it: open it and see the 2-D picture at iteration 0, play and watch the
+live picture and the counter rise, pause, step D and G alone, reset, start from a pretrained run, draw data with
+the mouse and train on it; in image mode play, watch the grid change, pause, scrub the history and walk the latent
+space; in the D* playground move the Gaussians and read the game's value (−2 log 2 when they are equal)."""
+import re
+
+from tests.browser.test_cnn import img_src
+from tests.browser.test_convolution import wait_for_text
+from tests.browser.test_number_boxes import settle, type_and_enter
+from tests.browser.test_vae_tab import plot_title, shoot
+
+COUNTER = r"Iteration ([\d,]+) · D updates ([\d,]+) · G updates ([\d,]+)"
+VALUE = r"V\(D\*, G\) = (-?\d+\.\d{4}) nats"
+
+
+def counts(page) -> tuple[int, int, int]:
+    """The 2-D counter as (iterations, D updates, G updates)."""
+    text = page.locator("#gan-counter").inner_text()
+    m = re.search(COUNTER, text)
+    assert m, text
+    return tuple(int(g.replace(",", "")) for g in m.groups())
+
+
+def wait_for_counts(page, expected: tuple[int, int, int]):
+    i, d, g = (f"{n:,}" for n in expected)
+    wait_for_text(page, "#gan-counter", f"Iteration {i} · D updates {d} · G updates {g}(?![\\d,])")
+
+
+def image_step(page) -> int:
+    text = page.locator("#gan-img-counter").inner_text()
+    m = re.search(r"Step ([\d,]+)", text)
+    assert m, text
+    return int(m.group(1).replace(",", ""))
+
+
+def game_value(page) -> float:
+    return float(re.search(VALUE, plot_title(page, "#gan-dstar-plot", VALUE)).group(1))
+
+
+def wait_for_value_change(page, old: float) -> float:
+    page.wait_for_function("([pat, old]) => { const p = document.querySelector('#gan-dstar-plot .js-plotly-plot');"
+                           " const m = new RegExp(pat).exec(p?.textContent ?? ''); return m && Number(m[1]) !== old; }",
+                           arg=[VALUE, old])
+    return game_value(page)
+
+
+def visible(page, selector: str) -> bool:
+    """Shown on the page (gradio leaves a hidden component out of the page altogether)."""
+    return page.locator(selector).is_visible()
+
+
+def test_two_d_mode(app_page, screenshot_dir):
+    page = app_page
+    page.get_by_role("tab", name="GAN", exact=True).click()
+    # The picture is drawn when the tab is first opened: a run at iteration 0.
+    wait_for_counts(page, (0, 0, 0))
+    page.wait_for_selector("#gan-picture .js-plotly-plot", state="visible")
+    page.wait_for_selector("#gan-curves .js-plotly-plot", state="attached")
+    assert not visible(page, "#gan-live")
+    assert page.locator("#gan-dataset input[type=radio]:checked").evaluate("i => i.closest('label').innerText") \
+        .strip() == "ring of 8"
+    page.screenshot(path=str(screenshot_dir / "gan_open.png"), full_page=False)
+
+    # Play: the live picture replaces the plot and the counter rises while it plays.
+    page.locator("#gan-play").click()
+    page.wait_for_selector("#gan-live img", state="visible")
+    page.wait_for_function("() => document.querySelector('#gan-live img')?.naturalWidth > 0")
+    wait_for_text(page, "#gan-status", "Training…")
+    first = counts(page)[0]
+    page.wait_for_timeout(2000)
+    second = counts(page)[0]
+    assert second > first, (first, second)
+    assert not visible(page, "#gan-picture")
+    assert re.search(r"\d+ iterations/s", page.locator("#gan-counter").inner_text())
+    page.screenshot(path=str(screenshot_dir / "gan_playing.png"), full_page=False)
+
+    # Pause: the status says so, the interactive plot is back and the counter stands still.
+    page.locator("#gan-pause").click()
+    wait_for_text(page, "#gan-status", "^Paused\\.")
+    page.wait_for_selector("#gan-picture .js-plotly-plot", state="visible")
+    settle(page)
+    assert not visible(page, "#gan-live")
+    paused = counts(page)
+    page.wait_for_timeout(1000)
+    assert counts(page) == paused
+    i, d, g = paused
+    assert i >= second and d == g == i  # k = 1: one D and one G update per iteration
+
+    # Step D: one iteration, one D update, G stays put; Step G the reverse; Step both.
+    page.locator("#gan-step-d").click()
+    wait_for_counts(page, (i + 1, d + 1, g))
+    wait_for_text(page, "#gan-status", "One D step: G stays put.")
+    settle(page)
+    page.locator("#gan-step-g").click()
+    wait_for_counts(page, (i + 2, d + 1, g + 1))
+    wait_for_text(page, "#gan-status", "One G step: D stays put.")
+    settle(page)
+    page.locator("#gan-step").click()
+    wait_for_counts(page, (i + 3, d + 2, g + 2))
+    wait_for_text(page, "#gan-status", "One iteration: k D steps, then one G step.")
+    settle(page)
+
+    # k = 3 applies to the run as it goes: one Step is then three D updates.
+    type_and_enter(page, "gan-k", "3")
+    wait_for_text(page, "#gan-status", "Applied to the run as it goes.")
+    settle(page)
+    page.locator("#gan-step").click()
+    wait_for_counts(page, (i + 4, d + 5, g + 3))
+    settle(page)
+    type_and_enter(page, "gan-k", "1")
+    settle(page)
+
+    # Reset: back to iteration 0.
+    page.locator("#gan-reset").click()
+    wait_for_counts(page, (0, 0, 0))
+    settle(page)
+
+    # The pretrained run: the status names its iteration and the counter shows it.
+    page.locator("#gan-warm").click()
+    status = wait_for_text(page, "#gan-status", "Loaded the pretrained run for “ring” at iteration [\\d,]+")
+    warm = int(re.search(r"at iteration ([\d,]+)", status).group(1).replace(",", ""))
+    assert warm > 0
+    assert counts(page)[0] == warm
+    settle(page)
+    shoot(page, "#gan-picture", screenshot_dir / "gan_pretrained.png")
+
+    # Draw data with the mouse: a diagonal stroke and a short horizontal one on the pad.
+    page.locator("#gan-draw").get_by_text("Draw your own data").click()
+    page.locator("#gan-sketch button[aria-label='Brush']").first.click()
+    canvas = page.locator("#gan-sketch canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for (x0, y0), (x1, y1) in (((-70, -70), (70, 70)), ((-60, 50), (20, 50))):
+        page.mouse.move(cx + x0, cy + y0)
+        page.mouse.down()
+        page.mouse.move(cx + x1, cy + y1, steps=15)
+        page.mouse.up()
+    page.wait_for_timeout(300)
+    page.locator("#gan-use-drawing").click()
+    status = wait_for_text(page, "#gan-status", r"Your drawing: [\d,]+ points\. Press play or reset\.")
+    points = int(re.search(r"Your drawing: ([\d,]+) points", status).group(1).replace(",", ""))
+    assert 50 <= points <= 2000, status
+    page.wait_for_function("() => document.querySelector('#gan-dataset input[type=radio]:checked')"
+                           "?.closest('label')?.innerText.trim() === 'my drawing'")
+    settle(page)
+    shoot(page, "#gan-sketch", screenshot_dir / "gan_drawing.png")
+    page.locator("#gan-step").click()   # the data changed: a new run on the drawing, one iteration in
+    wait_for_text(page, "#gan-status", "a new run started")
+    wait_for_counts(page, (1, 1, 1))
+    settle(page)
+    shoot(page, "#gan-picture", screenshot_dir / "gan_drawn_data.png")
+
+    # The Explain panel: typeset LaTeX, no errors.
+    page.locator("#gan-explain").get_by_text("Explain:").click()
+    page.wait_for_selector("#gan-explain-text .katex", state="visible")
+    assert page.locator("#gan-explain-text .katex").count() >= 3
+    assert not page.locator("#gan-explain-text .katex-error").count()
+    shoot(page, "#gan-explain-text", screenshot_dir / "gan_explain.png")
+
+
+def test_image_mode_and_d_star(app_page, screenshot_dir):
+    page = app_page
+    page.get_by_role("tab", name="GAN", exact=True).click()
+    wait_for_counts(page, (0, 0, 0))
+    page.get_by_role("tab", name="Images (Fashion-MNIST)", exact=True).click()
+    page.wait_for_selector("#gan-img-play", state="visible")
+    assert page.locator("#gan-img-scrubber input[type=range]").is_disabled()
+
+    # Play: the grid keeps changing and the step counter rises.
+    page.locator("#gan-img-play").click()
+    page.wait_for_function("() => document.querySelector('#gan-img-grid img')?.naturalWidth > 0", timeout=60_000)
+    wait_for_text(page, "#gan-img-status", "Training…")
+    grid = img_src(page, "#gan-img-grid")
+    page.wait_for_function("(old) => { const i = document.querySelector('#gan-img-grid img');"
+                           " return i && i.src !== old; }", arg=grid, timeout=30_000)
+    first = image_step(page)
+    page.wait_for_function("(n) => Number((/Step ([\\d,]+)/.exec(document.querySelector('#gan-img-counter')"
+                           ".innerText) ?? [0, '0'])[1].replace(/,/g, '')) > n", arg=first, timeout=30_000)
+    assert re.search(r"steps/s", page.locator("#gan-img-counter").inner_text())
+    page.locator("#gan-img-grid").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "gan_images_playing.png"), full_page=False)
+
+    # Pause: the scrubber becomes usable and the latest snapshot is shown.
+    page.locator("#gan-img-pause").click()
+    wait_for_text(page, "#gan-img-status", "^Paused\\.")
+    settle(page)
+    steps = image_step(page)
+    assert steps > first
+    page.wait_for_function("() => !document.querySelector('#gan-img-scrubber input[type=range]').disabled")
+    page.wait_for_function("() => document.querySelector('#gan-img-snapshot img')?.naturalWidth > 0")
+    note = wait_for_text(page, "#gan-img-snapshot-note", "Snapshot at step [\\d,]+ of " + f"{steps:,}")
+    assert re.search(r"\((\d+) kept, evenly spaced\)", note)
+    page.wait_for_timeout(1000)
+    assert image_step(page) == steps
+    page.wait_for_selector("#gan-img-curves .js-plotly-plot", state="visible")
+    page.wait_for_selector("#gan-img-meter .js-plotly-plot", state="visible")
+    page.screenshot(path=str(screenshot_dir / "gan_images_paused.png"), full_page=True)
+
+    # The scrubber's first snapshot: an earlier step than the latest.
+    scrubber = page.locator("#gan-img-scrubber input[type=number]")
+    if int(page.locator("#gan-img-scrubber input[type=range]").get_attribute("max")) > 0 and \
+            int(scrubber.input_value()) > 0:
+        type_and_enter(page, "gan-img-scrubber", "0")
+        wait_for_text(page, "#gan-img-snapshot-note", "Snapshot at step 0 of")
+        settle(page)
+
+    # The latent walk: 5 frames with the current G.
+    page.locator("#gan-img-walk-steps input[type=number]").fill("5")
+    page.locator("#gan-img-walk").click()
+    note = wait_for_text(page, "#gan-img-walk-note", f"G at step {steps:,} .* 5 frames")
+    assert "from seed 1" in note
+    page.wait_for_function("() => document.querySelector('#gan-img-walk-strip img')?.naturalWidth > 0")
+    width, height = page.locator("#gan-img-walk-strip img").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert width > 4 * height, (width, height)  # one row of 5 tiles
+    settle(page)
+    shoot(page, "#gan-img-walk-strip", screenshot_dir / "gan_images_walk.png")
+
+    # The D* playground: the game's value follows the Gaussians, −2 log 2 when they are equal.
+    page.get_by_role("tab", name="D* playground", exact=True).click()
+    start = game_value(page)
+    type_and_enter(page, "gan-mu-g", "0")
+    moved = wait_for_value_change(page, start)
+    assert -1.3863 < moved < start, (start, moved)  # closer Gaussians: the value falls towards −2 log 2
+    settle(page)
+    type_and_enter(page, "gan-sd-g", "1")
+    assert wait_for_value_change(page, moved) == -1.3863
+    settle(page)
+    shoot(page, "#gan-dstar-plot", screenshot_dir / "gan_dstar.png")
