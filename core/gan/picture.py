@@ -21,11 +21,12 @@ from core.gan import toy
 from core.gan.figures import BCE, FAKE, HEAT_SCALE, LAYERS, LINES, REAL, arrow_lines, arrow_scale, heat_range
 
 SIDE = 400                      # the box's side in pixels
-LEFT, TOP, BOTTOM = 44, 12, 34  # margins for the tick labels
-BAR_GAP, BAR_WIDTH, BAR_TEXT = 14, 12, 52
+LEFT, TOP, BOTTOM = 48, 28, 34  # margins for the tick labels and, above the colour bar, its title
+BAR_GAP, BAR_WIDTH, BAR_TEXT = 14, 12, 60
 WIDTH = LEFT + SIDE + BAR_GAP + BAR_WIDTH + BAR_TEXT
 HEIGHT = TOP + SIDE + BOTTOM
 TICKS = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
+FONT_SIZE = 13                  # as the interactive figure's tick labels, so play and pause look alike
 RADIUS = 2.5
 
 
@@ -58,7 +59,7 @@ def _frame() -> Image.Image:
     frame = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
     draw = ImageDraw.Draw(frame)
     draw.rectangle((LEFT - 1, TOP - 1, LEFT + SIDE, TOP + SIDE), outline="#d1d5db")
-    font = render.font(11)
+    font = render.font(FONT_SIZE)
     for t in TICKS:
         (px, py), = _pixels(np.array([[t, t]]))
         label = f"{t:g}"   # ASCII minus: PIL's default font has no U+2212 glyph
@@ -79,8 +80,10 @@ def toy_image(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> Image.
     if "heatmap" in layers:
         unit = np.clip((np.asarray(v.heat, dtype=np.float64) - lo) / (hi - lo), 0, 1)
         cells = Image.fromarray(heat_lut()[np.round(unit[::-1] * 255).astype(np.uint8)])   # row 0 is the top
-        # the grid's values sit at cell centres from -BOX to BOX, so they span the box exactly, as plotly draws them
-        box = cells.resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+        # the values sit at cell centres from -BOX to BOX: the centres of the first and last cells are the box's
+        # edges (resize's box), as plotly draws a heatmap on those coordinates
+        r = len(v.grid)
+        box = cells.resize((SIDE, SIDE), Image.Resampling.BILINEAR, box=(0.5, 0.5, r - 0.5, r - 0.5))
     draw = ImageDraw.Draw(box)
     if "manifold" in layers:
         grid = np.asarray(v.manifold, dtype=np.float64)
@@ -96,7 +99,7 @@ def toy_image(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> Image.
     picture.paste(box, (LEFT, TOP))
     picture.paste(_frame(), (0, 0), _frame())
     frame = ImageDraw.Draw(picture)
-    font = render.font(11)
+    font = render.font(FONT_SIZE)
     if "heatmap" in layers:
         bar_x = LEFT + SIDE + BAR_GAP
         bar = heat_lut()[np.linspace(255, 0, SIDE).round().astype(np.uint8)][:, None, :].repeat(BAR_WIDTH, 1)
@@ -104,6 +107,6 @@ def toy_image(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> Image.
         for value, y in ((hi, TOP), ((lo + hi) / 2, TOP + SIDE / 2), (lo, TOP + SIDE)):
             frame.text((bar_x + BAR_WIDTH + 4, y), f"{value:.3g}", fill="#374151", font=font,
                        anchor="lm")
-        frame.text((bar_x, TOP + SIDE + 6), "D(x)" if loss in BCE else "D score", fill="#374151", font=font)
+        frame.text((bar_x, TOP - 6), "D(x)" if loss in BCE else "D score", fill="#374151", font=font, anchor="ld")
     return picture
 
