@@ -217,8 +217,8 @@ def image_curves(history: list[dict]) -> go.Figure:
     meter's entropy (left, nats, log 10 dotted: every class equally) and fid_cnn (right) at the steps
     that measured them."""
     domains = ([0.58, 1.0], [0.0, 0.40])
-    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(("Losses", "Meters"), domains)))  # short: legends
-    # share the row
+    titles = ("Losses", "Meters, every 50 steps")   # short: the legends share their row
+    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains)))
     steps = np.array([r["step"] for r in history], dtype=np.float64)
     meters = [r for r in history if "fid" in r]
     at = np.array([r["step"] for r in meters], dtype=np.float64)
