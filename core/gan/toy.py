@@ -495,7 +495,8 @@ def warm_start(dataset: str) -> Run:
     and an empty history. The file is checked against the manifest's sha256 before it is read; a ValueError says
     what is wrong (no such dataset, drawn points, a missing or altered file)."""
     if isinstance(dataset, str) and dataset == DRAWN:
-        raise ValueError("There is no warm start for drawn points: press play to train from scratch.")
+        raise ValueError("There is no warm start for drawn points: draw your data, press “Use the drawing”, then "
+                         "play to train on it from scratch.")
     dataset = as_choice(dataset, "dataset", DATASETS)
     path = WARM_STARTS / f"{dataset}.safetensors"
     try:

@@ -35,7 +35,7 @@ def test_each_warm_start_loads_and_beats_the_untrained_run(dataset):
 
 
 @pytest.mark.parametrize("dataset,message", [
-    ("drawn", "no warm start for drawn points: press play"),
+    ("drawn", "no warm start for drawn points: draw your data"),
     ("spiral", "dataset must be one of ring, grid, moons, line, blobs, not 'spiral'"),
     (["ring"], "dataset must be one of"),
 ])
