@@ -196,7 +196,8 @@ def test_a_watched_run_with_steps_longer_than_the_idle_limit_keeps_going():
             pictures += 1
         time.sleep(0.05)
     assert trainer.running and trainer.run.iteration >= 4
-    assert pictures >= trainer.run.iteration   # the watcher got in between steps, never starved for several
+    # the watcher got in after every step (but perhaps the last), never starved for several
+    assert pictures >= trainer.run.iteration - 1
     trainer.stop()
 
 
