@@ -20,8 +20,9 @@ import torch
 from core import checkpoints, metrics
 from core.data import ASSETS
 from core.device import seed_everything
-from core.diffusion.sampling import make_scheduler, sample
-from core.models import MODELS, ddpm_scheduler_config, load
+from core.diffusion import sampling
+from core.diffusion.pipelines import bundled
+from core.models import MODELS, load
 from core.models.gan import init_weights
 from core.train.common import append_model_card, image_tensors
 from core.train.vae import evaluate as vae_metrics
@@ -62,9 +63,8 @@ def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str
     Each chunk has its own seed, so a chunk is the same whether it is made alone or in a longer run. With
     `cache`, finished chunks are kept on disk under the weights' sha256: DDPM-1000 sampling takes hours on a
     CPU, and a run that is cut off then resumes at the next chunk instead of starting again."""
-    model = load("ddpm")
+    pipeline = bundled()
     labels = torch.arange(samples) % 10
-    scheduler = make_scheduler(kind, ddpm_scheduler_config())
     weights = checkpoints.read_manifest()["ddpm/unet.safetensors"]["sha256"][:16]
     out = []
     for start in range(0, samples, CHUNK):
@@ -74,8 +74,8 @@ def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str
         if path and path.is_file():
             out.append(safetensors.torch.load_file(path)["images"])
             continue
-        gen = seed_everything(seed * 1_000_003 + start)
-        images = (sample(model, scheduler, chunk_labels, steps, guidance, gen).cpu() + 1) / 2
+        settings = sampling.Settings(None, guidance, kind, steps, seed * 1_000_003 + start)
+        images = (sampling.sample(pipeline, settings, chunk_labels).cpu() + 1) / 2
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             safetensors.torch.save_file({"images": images.contiguous()}, path)
