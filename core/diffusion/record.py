@@ -1,0 +1,87 @@
+"""One sampling run as a person watches it: every step's x_t, ε̂ and x̂₀ of the sample (kept on the CPU in
+float16, at most MAX_FRAMES of them), its wall time, and afterwards the CNN's reading of x̂₀ over the steps.
+
+A Recording is filled while the run goes, so a run that is stopped half way still has the steps it made."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from core.diffusion import sampling
+from core.diffusion.pipelines import Pipeline
+from core.metrics import predict
+
+MAX_FRAMES = 1000   # DDPM-1000: 3 x 1000 float16 28x28 frames are 4.7 MB; a 3x32x32 hub model's 18 MB
+
+
+@dataclass(eq=False)
+class Recording:
+    pipeline: Pipeline
+    settings: sampling.Settings
+    timesteps: list[int] = field(default_factory=list)
+    x_t: list[np.ndarray] = field(default_factory=list)
+    epsilon: list[np.ndarray] = field(default_factory=list)
+    x0: list[np.ndarray] = field(default_factory=list)
+    x0_from_scheduler: bool = True
+    final: np.ndarray | None = None       # the finished image, once every step is done
+    seconds: float = 0.0                  # wall time of the steps so far (sampling only)
+    every: int = 1                        # keep one step in `every`
+
+    def __post_init__(self):
+        self.every = max(1, -(-self.settings.steps // MAX_FRAMES))
+
+    def add(self, step: sampling.Step) -> None:
+        if step.index % self.every == 0 or step.index == self.settings.steps - 1:
+            self.timesteps.append(step.t)
+            self.x_t.append(_frame(step.x_t))
+            self.epsilon.append(_frame(step.epsilon))
+            self.x0.append(_frame(step.x0))
+            self.x0_from_scheduler = step.x0_from_scheduler
+
+    @property
+    def done(self) -> bool:
+        return self.final is not None
+
+    def __len__(self) -> int:
+        return len(self.timesteps)
+
+    def rms(self) -> np.ndarray:
+        """The root mean square of each recorded x_t: 1 for pure N(0, I) noise, about 0.6 for a garment here."""
+        return np.array([float(np.sqrt(np.mean(np.square(x.astype(np.float64))))) for x in self.x_t])
+
+    def probabilities(self) -> np.ndarray | None:
+        """The bundled CNN's class probabilities of every recorded x̂₀ ([steps, 10]); None for a model whose
+        images are not Fashion-MNIST's (the CNN would read them as nonsense)."""
+        return classify(self.pipeline, np.stack(self.x0)) if self.x0 else None
+
+
+def _frame(x: torch.Tensor) -> np.ndarray:
+    return x[0].detach().to("cpu", torch.float16).numpy()
+
+
+def classify(pipeline: Pipeline, images: np.ndarray) -> np.ndarray | None:
+    """The bundled CNN's softmax of images in [-1, 1] ([N, 1, 28, 28]), or None if they are not 1x28x28."""
+    if tuple(images.shape[1:]) != (1, 28, 28) or pipeline.classes == ():
+        return None
+    from core.models import load
+
+    x = (torch.from_numpy(np.clip(images.astype(np.float32), -1, 1)) + 1) / 2
+    with torch.no_grad():
+        return torch.softmax(predict(load("cnn"), x), dim=1).double().numpy()
+
+
+def run(pipeline: Pipeline, settings: sampling.Settings, recording: Recording | None = None):
+    """Sample one image, filling `recording` step by step; yields the recording after every step."""
+    recording = recording or Recording(pipeline, settings)
+    start = time.perf_counter()
+    x = None
+    for step in sampling.steps(pipeline, settings):
+        recording.add(step)
+        x = step.x_next
+        recording.seconds = time.perf_counter() - start
+        yield recording
+    recording.final = x[0].clamp(-1, 1).to("cpu", torch.float32).numpy()
+    yield recording
