@@ -9,7 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from core import device as devices
-from explorers import attention, convolution, convolution_network, gan, gan_images, vae
+from explorers import attention, convolution, convolution_network, diffusion, gan, gan_images, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
@@ -28,7 +28,7 @@ CSS = """
 .gb-header h1 {margin-bottom: 0}
 .gb-device {color: #6b7280; font-size: 0.9em}
 /* A 28x28 input is the real input: show it large with square pixels instead of as a speck or a blur. */
-#cnn-input img, #attn-input img, #vae-a-input img, #vae-b-input img {
+#cnn-input img, #attn-input img, #diff-input img, #diff-xt img, #vae-a-input img, #vae-b-input img {
   width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
 .gb-alarm {color: #b91c1c; font-weight: 600}
 """
@@ -49,6 +49,8 @@ def build() -> gr.Blocks:
                 vae.build(tab)
             with gr.Tab("GAN", id="gan") as tab:
                 gan.build(tab, image_mode=gan_images.build)
+            with gr.Tab("Diffusion", id="diffusion") as tab:
+                diffusion.build(tab)
     return demo
 
 

@@ -246,7 +246,9 @@ def _decided(probabilities: np.ndarray, top: int) -> int | None:
     return int(changed[-1]) + 1 if len(changed) else 0
 
 
-def build(tab: gr.Tab, toy: Callable[[], None]) -> None:
+def build(tab: gr.Tab, toy: Callable[[], None] | None = None) -> None:
+    """The Diffusion tab and its diffusion_* endpoints; `toy` builds the 2-D toy's inner tab (app.py hands in
+    explorers.diffusion_toy.build)."""
     gr.Markdown("## Diffusion: noise, then denoising\nA real class-conditional UNet (trained on Fashion-MNIST, "
                 "`assets/ddpm`) runs live with diffusers' schedulers: watch the sample x_t, the noise the network "
                 "predicts and the clean image it predicts at every step.")
@@ -257,8 +259,9 @@ def build(tab: gr.Tab, toy: Callable[[], None]) -> None:
             reverse_tab()
         with gr.Tab("Compare", id="diff-compare"):
             compare_tab()
-        with gr.Tab("2-D toy", id="diff-toy"):
-            toy()
+        if toy is not None:
+            with gr.Tab("2-D toy", id="diff-toy"):
+                toy()
     with gr.Accordion("Explain: what the code computes", open=False):
         gr.Markdown(explain("diffusion"), latex_delimiters=LATEX)
     filled = gr.State(False)
