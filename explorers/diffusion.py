@@ -4,9 +4,9 @@ configurations side by side from the same seed, the 2-D toy (explorers/diffusion
 the Explain panel. The maths is in core/diffusion."""
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -214,10 +214,8 @@ def after_views(rec, chosen: int | None = None) -> After:
     n = len(rec)
     picks = sorted({round(k * (n - 1) / (FILM - 1)) for k in range(FILM)}) if n > 1 else [0]
     film = figures.filmstrip([rec.x0[i] for i in picks], [f"t={rec.timesteps[i]}" for i in picks], columns=FILM)
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    path = DOWNLOADS / f"diffusion-{uuid.uuid4().hex[:12]}.gif"
-    every = max(1, n // 100)
-    path.write_bytes(figures.gif([rec.x_t[i] for i in range(0, n, every)] + [rec.final if rec.done else rec.x_t[-1]]))
+    every = max(1, n // 100)   # a GIF of at most about 100 frames
+    path = saved(figures.gif([rec.x_t[i] for i in range(0, n, every)] + [rec.final if rec.done else rec.x_t[-1]]))
     probabilities = rec.probabilities()
     chosen = n - 1 if chosen is None else chosen
     asked = rec.settings.label
@@ -235,6 +233,15 @@ def after_views(rec, chosen: int | None = None) -> After:
     return After(gr.update(maximum=max(n - 1, 1), value=chosen, interactive=n > 1), film, gr.update(value=str(path),
                  visible=True), figures.trajectory(rec.timesteps, rec.rms(), probabilities, CLASSES, asked, chosen),
                  verdict)
+
+
+def saved(data: bytes) -> str:
+    """A download file named by its content, so the same run sampled again does not pile up copies."""
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    path = DOWNLOADS / f"glassbox-diffusion-{hashlib.sha1(data).hexdigest()[:16]}.gif"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
 
 
 def _decided(probabilities: np.ndarray, top: int) -> int | None:
