@@ -302,7 +302,9 @@ def forward_views(img: Image.Image, t_box, seed_box, kind: str, mismatch: bool) 
     """x_t at t, a strip over t, and the schedules; with the T mismatch, x_t and the strip use T = 100."""
     schedule, _, _, figures = core()
     T = MISMATCH_T if mismatch else 1000
-    t, seed = T_BOX.read(t_box, hi=T), FORWARD_SEED.read(seed_box)
+    t, seed = T_BOX.read(t_box), FORWARD_SEED.read(seed_box)
+    if t.value > T:   # the T mismatch was switched on: the same fraction of the way to noise, T = 100's
+        t = t._replace(value=round(t.value * T / T_BOX.hi), changed=True)
     x_t, (signal, noise), t_used = noised(img, t.value, seed.value, kind, T)
     side = max(CELL_MIN, x_t.shape[2])
     strip_ts = [round(T * k / 5) for k in range(6)]

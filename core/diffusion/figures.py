@@ -12,6 +12,9 @@ from core import render
 from core.diffusion.schedule import Schedule
 
 CELL = 168   # a 28x28 sample is shown at 6x, square pixels
+CURVE_POINTS = 250   # points per schedule curve
+CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf"]   # D3's Category10: one colour per Fashion-MNIST class, none repeated
 SCHEDULE_COLOURS = {"linear": "#2563eb", "scaled_linear": "#16a34a", "cosine": "#ea580c"}
 
 
@@ -50,14 +53,14 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
                                         "SNR(t) = ᾱ_t / (1 − ᾱ_t), log scale"))
     for name, s in shown.items():
         colour = SCHEDULE_COLOURS.get(name.split(" ")[0], "#6b7280")
-        ts = np.arange(1, s.T + 1)
+        ts = np.unique(np.linspace(1, s.T, min(s.T, CURVE_POINTS)).round().astype(int))  # smooth curves: a
+        betas, abar = s.betas[ts - 1], s.alpha_bar[ts - 1]                               # light figure
         line = dict(color=colour, width=2, dash="dot" if "T = " in name else "solid")
         common = dict(legendgroup=name, line=line, mode="lines")
-        fig.add_scatter(x=ts, y=s.betas, name=name, row=1, col=1, **common)
-        fig.add_scatter(x=ts, y=s.alpha_bar, showlegend=False, row=1, col=2, **common)
-        fig.add_scatter(x=np.sqrt(s.alpha_bar), y=np.sqrt(1 - s.alpha_bar), showlegend=False, row=2, col=1,
-                        **common)
-        fig.add_scatter(x=ts, y=s.snr, showlegend=False, row=2, col=2, **common)
+        fig.add_scatter(x=ts, y=betas, name=name, row=1, col=1, **common)
+        fig.add_scatter(x=ts, y=abar, showlegend=False, row=1, col=2, **common)
+        fig.add_scatter(x=np.sqrt(abar), y=np.sqrt(1 - abar), showlegend=False, row=2, col=1, **common)
+        fig.add_scatter(x=ts, y=abar / (1 - abar), showlegend=False, row=2, col=2, **common)
         cross = s.snr_cross_t
         if cross is not None:
             fig.add_scatter(x=[cross], y=[s.snr[cross - 1]], mode="markers", showlegend=False, row=2, col=2,
@@ -101,7 +104,7 @@ def trajectory(timesteps: list[int], norms: np.ndarray, probabilities: np.ndarra
         for c, name in enumerate(classes):
             bold = c == asked
             fig.add_scatter(x=steps, y=probabilities[:, c], mode="lines", name=name, text=hover,
-                            line=dict(width=3.5 if bold else 1.3),
+                            line=dict(width=3.5 if bold else 1.3, color=CLASS_COLOURS[c % 10]),
                             hovertemplate=f"{name}" + ": %{y:.3f} (%{text})<extra></extra>", row=2, col=1)
         fig.update_yaxes(range=[0, 1.02], row=2, col=1)
     if chosen is not None:
