@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from core import toy2d
 from core.gan import figures, live, picture, toy
 from core.gan.losses import LABELS, LOSSES
 from core.images import to_data_url
@@ -28,7 +29,7 @@ CURVE_POINTS = 400           # the curves draw at most this many logged iteratio
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
 DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
-                   ("3 blobs", "blobs"), ("my drawing", toy.DRAWN)]
+                   ("3 blobs", "blobs"), ("my drawing", toy2d.DRAWN)]
 LOSS_CHOICES = [(LABELS[k], k) for k in LOSSES]
 # The picture has no legend (it would cost each redraw); these switches name its colours instead.
 LAYER_CHOICES = [("D's heatmap (green: D says real, purple: fake)", "heatmap"), ("real points (green)", "real"),
@@ -115,7 +116,7 @@ def gan_train_2d(dataset: str = "ring", loss: str = "nonsaturating", steps: int 
     settings = toy.Settings(dataset=dataset, loss=loss, k=k, lr_d=lr_d, lr_g=lr_g, optimizer=optimizer, batch=batch,
                             smoothing=smoothing, gp_lambda=gp_lambda, g_layers=g_layers, g_neurons=g_neurons,
                             d_layers=d_layers, d_neurons=d_neurons, seed=seed,
-                            points=None if points is None else tuple(map(tuple, toy.check_points(points).tolist())))
+                            points=None if points is None else tuple(map(tuple, toy2d.check_points(points).tolist())))
     steps = as_int(steps, "steps", 1, toy.MAX_STEPS)
     log_every = as_int(log_every, "log_every", 1, toy.MAX_STEPS)
     run = live.headless(live.SLOTS, True, toy.train, settings.checked(), steps, log_every, API_SECONDS)
@@ -165,9 +166,9 @@ def read_settings(visitor: Visitor, dataset, loss, optimizer, *numbers) -> tuple
     """The controls as checked toy.Settings, and what each number box must be sent back (Reading.shown)."""
     readings = [box.read(value) for box, value in zip(BOXES.values(), numbers)]
     values = dict(zip(BOXES, (r.value for r in readings)))
-    if dataset == toy.DRAWN and visitor.points is None:
+    if dataset == toy2d.DRAWN and visitor.points is None:
         raise ValueError("Draw some data first: draw on the pad below the plot, then press “Use the drawing”.")
-    points = visitor.points if dataset == toy.DRAWN else None
+    points = visitor.points if dataset == toy2d.DRAWN else None
     settings = toy.Settings(dataset=dataset, loss=loss, optimizer=optimizer, points=points, **values)
     return settings.checked(), [r.shown for r in readings]
 
@@ -204,7 +205,8 @@ def finite_view(visitor: Visitor, run: toy.Run) -> toy.View:
         visitor.last_view = toy.view(run, HEAT_RESOLUTION)
     elif visitor.last_view is None:
         empty = np.zeros((0, 2))
-        visitor.last_view = toy.View(run.view_real.numpy().astype(np.float64), empty, np.linspace(-toy.BOX, toy.BOX, 2),
+        corners = np.linspace(-toy2d.BOX, toy2d.BOX, 2)
+        visitor.last_view = toy.View(run.view_real.numpy().astype(np.float64), empty, corners,
                                      np.full((2, 2), 0.5), empty, np.zeros((0, 2, 2)))
     return visitor.last_view
 
@@ -253,27 +255,6 @@ def drawer(visitor: Visitor, note: str = ""):
             live = gr.update(visible=False)
         return plot, live, curves, counter_text(c), status_text(c, note)
     return draw
-
-
-def points_from_sketch(sketch, limit: int = 2000) -> tuple:
-    """The pad's strokes as data: every drawn pixel's centre mapped onto [-BOX, BOX]^2 (y up), evenly thinned to
-    `limit` points. The composite is opaque white where nothing is drawn, so a stroke is a pixel that is visible
-    (alpha, where there is one) and darker than the paper."""
-    composite = None if sketch is None else sketch.get("composite")
-    array = None if composite is None else np.asarray(composite)
-    if array is None or array.ndim != 3 or array.size == 0:
-        raise ValueError("The drawing pad is empty: draw the data first, then press “Use the drawing”.")
-    drawn = array[..., :3].min(-1) < 200
-    if array.shape[2] == 4:
-        drawn &= array[..., 3] > 0
-    rows, cols = np.nonzero(drawn)
-    if len(rows) < 2:
-        raise ValueError("The drawing pad is empty: draw the data first, then press “Use the drawing”.")
-    height, width = drawn.shape
-    x = ((cols + 0.5) / width * 2 - 1) * toy.BOX
-    y = (1 - (rows + 0.5) / height * 2) * toy.BOX
-    idx = np.linspace(0, len(x) - 1, min(limit, len(x))).round().astype(int)
-    return tuple(zip(np.round(x[idx], 4).tolist(), np.round(y[idx], 4).tolist()))
 
 
 def saved_file(trainer: live.Trainer) -> str:
@@ -466,7 +447,7 @@ def build_toy() -> tuple:
 
     def adopt(visitor, run: toy.Run, shown_layers, note: str):
         visitor = shown(visitor, shown_layers)
-        if run.settings.dataset == toy.DRAWN:
+        if run.settings.dataset == toy2d.DRAWN:
             visitor.points = run.settings.points
         trainer = visitor.new_run(run)
         trainer.reason = note
@@ -486,8 +467,8 @@ def build_toy() -> tuple:
     @user_errors
     def drawing_ui(visitor, sketch_value):
         visitor = visitor or Visitor()
-        visitor.points = points_from_sketch(sketch_value)
-        return visitor, toy.DRAWN, f"Your drawing: {len(visitor.points):,} points. Press play or reset."
+        visitor.points = toy2d.points_from_sketch(sketch_value, hint="press “Use the drawing”")
+        return visitor, toy2d.DRAWN, f"Your drawing: {len(visitor.points):,} points. Press play or reset."
 
     @user_errors
     def save_ui(visitor):

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from core import render
+from core import render, toy2d
 from core.data import CLASSES
 from core.gan import toy
 
@@ -24,7 +24,7 @@ POINT_SCALE = [[0.0, REAL], [1.0, FAKE]]
 LINES = "#374151"                       # the manifold and G's arrows
 # Fakes' side (D says fake) pale purple, undecided white, reals' side pale green: points stay readable on top.
 HEAT_SCALE = [[0.0, "#d8b4fe"], [0.5, "#ffffff"], [1.0, "#86efac"]]
-ARROW_LENGTH = 0.25 * toy.BOX           # the longest gradient arrow, in data units: a quarter of the half-width
+ARROW_LENGTH = 0.25 * toy2d.BOX         # the longest gradient arrow, in data units: a quarter of the half-width
 LOG2, LOG10 = math.log(2), math.log(10)
 EMPTY_NOTE = "Press play or step to see the curves"
 
@@ -105,7 +105,7 @@ def toy_figure(v: toy.View, loss: str, layers: frozenset[str] = LAYERS, title: s
         data.append(dict(type="scatter", x=xy[:, 0], y=xy[:, 1], mode="markers", name="points",
                          marker=dict(size=5, color=side, colorscale=POINT_SCALE, cmin=0, cmax=1, showscale=False),
                          hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>"))
-    box = [-toy.BOX, toy.BOX]
+    box = [-toy2d.BOX, toy2d.BOX]
     return _fast(data, title=dict(text=title), height=460, uirevision="gan-toy",
                  xaxis=dict(range=box, autorange=False, constrain="domain"),
                  yaxis=dict(range=box, autorange=False, constrain="domain", scaleanchor="x", scaleratio=1,

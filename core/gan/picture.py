@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from plotly.colors import sample_colorscale
 
-from core import render
+from core import render, toy2d
 from core.gan import toy
 from core.gan.figures import BCE, FAKE, HEAT_SCALE, LAYERS, LINES, REAL, arrow_lines, arrow_scale, heat_range
 
@@ -39,7 +39,8 @@ def heat_lut() -> np.ndarray:
 
 def _pixels(xy: np.ndarray) -> np.ndarray:
     """Data coordinates [n, 2] as pixel coordinates of the box's canvas (y up in data, down in pixels)."""
-    return np.stack([(xy[:, 0] + toy.BOX) / (2 * toy.BOX) * SIDE, (toy.BOX - xy[:, 1]) / (2 * toy.BOX) * SIDE], 1)
+    box = toy2d.BOX
+    return np.stack([(xy[:, 0] + box) / (2 * box) * SIDE, (box - xy[:, 1]) / (2 * box) * SIDE], 1)
 
 
 def _polyline(draw: ImageDraw.ImageDraw, xy: np.ndarray) -> None:

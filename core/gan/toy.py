@@ -1,4 +1,4 @@
-"""The GAN tab's 2-D mode and its D* playground: toy datasets in the box [-BOX, BOX]^2 (as GAN Lab's), small MLP
+"""The GAN tab's 2-D mode and its D* playground: the toy datasets of core.toy2d (as GAN Lab's), small MLP
 generators and discriminators, a run that steps the game (k D steps per G step, D only, G only) and stops when it
 diverges, the arrays of its view (points, D's heatmap, G's gradient arrows, the manifold), KL and JS between 2-D
 histograms, saving a run as safetensors, headless training, and D*(x) and the game's value for 1-D Gaussians.
@@ -25,15 +25,12 @@ from safetensors.torch import save as save_tensors
 from core import checkpoints
 from core.data import ASSETS
 from core.gan import losses
+from core.toy2d import BOX, DATASETS, DRAWN, MAX_POINTS, check_points, from_points, normal, sample
 from core.validate import as_choice, as_float, as_int
 
-BOX = 1.5                                   # data and views live in [-BOX, BOX]^2
-DATASETS = ("ring", "grid", "moons", "line", "blobs")
-DRAWN = "drawn"                             # Settings.dataset for points drawn by a person (Settings.points)
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 MAX_STEPS = 20_000                          # headless training's cap
 MAX_HISTORY = 5_000                         # logged rows a run keeps (then every other one, see Run.step)
-MAX_POINTS = 10_000                         # drawn points
 MAX_LAYERS, MAX_NEURONS, MAX_BATCH, MAX_K = 6, 256, 2000, 20
 HIST_BINS = 20                              # KL and JS compare 20 x 20 histograms over the box
 HIST_EPS = 1e-6                             # probability added to every bin, so that log(p / q) is finite
@@ -41,70 +38,6 @@ METRIC_POINTS = 2000                        # real and fake points behind each l
 VIEW_POINTS = 300                           # points the view draws, fixed for the run, so the picture is steady
 MANIFOLD_LINES, MANIFOLD_POINTS, MANIFOLD_Z = 7, 40, 2.0   # 7 + 7 lines of the noise grid over [-2, 2]^2
 MAX_MODEL_BYTES = 10_000_000
-
-
-def _normal(n: int, generator: torch.Generator) -> torch.Tensor:
-    return torch.randn(n, 2, generator=generator)
-
-
-def _mixture(centres: torch.Tensor, sd: float, n: int, generator: torch.Generator) -> torch.Tensor:
-    which = torch.randint(len(centres), (n,), generator=generator)
-    return centres[which] + sd * _normal(n, generator)
-
-
-_RING = torch.stack([torch.cos(torch.arange(8) * math.pi / 4), torch.sin(torch.arange(8) * math.pi / 4)], 1)
-_GRID = torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))
-_BLOBS = torch.tensor([[-0.9, 0.8], [0.9, 0.7], [0.0, -0.9]])
-
-
-def sample(name: str, n: int, generator: torch.Generator) -> torch.Tensor:
-    """n points [n, 2] of a built-in dataset: a ring of 8 Gaussians (radius 1), a 5 x 5 grid of 25 Gaussians,
-    two interleaved moons, a line segment, or three disjoint blobs; all well inside [-BOX, BOX]^2."""
-    name = as_choice(name, "dataset", DATASETS)
-    if name == "ring":
-        return _mixture(_RING, 0.05, n, generator)
-    if name == "grid":
-        return _mixture(_GRID, 0.04, n, generator)
-    if name == "blobs":
-        return _mixture(_BLOBS, 0.12, n, generator)
-    t = torch.rand(n, generator=generator)
-    if name == "line":
-        return torch.stack([2 * t - 1, t - 0.5], 1) + 0.02 * _normal(n, generator)
-    # Two moons (as scikit-learn's make_moons), centred and scaled into the box: x in [-1.2, 1.2].
-    angle = math.pi * t
-    upper = torch.rand(n, generator=generator) < 0.5
-    x = torch.where(upper, torch.cos(angle), 1 - torch.cos(angle))
-    y = torch.where(upper, torch.sin(angle), 0.5 - torch.sin(angle))
-    return 0.8 * torch.stack([x - 0.5, y - 0.25], 1) + 0.05 * _normal(n, generator)
-
-
-def check_points(points) -> torch.Tensor:
-    """Points drawn by a person, a list of [x, y] inside the box, as a float32 tensor [m, 2]."""
-    try:
-        array = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError("The drawn points must be a list of [x, y] pairs of numbers.") from None
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise ValueError("The drawn points must be a list of [x, y] pairs of numbers.")
-    if len(array) < 2:
-        raise ValueError(f"Draw at least 2 points for the data; there {'is' if len(array) == 1 else 'are'} "
-                         f"{len(array)}.")
-    if len(array) > MAX_POINTS:
-        raise ValueError(f"There are {len(array):,} drawn points; the limit is {MAX_POINTS:,}.")
-    if not np.isfinite(array).all():
-        raise ValueError("The drawn points must be finite numbers (no NaN or inf).")
-    if np.abs(array).max() > BOX:
-        raise ValueError(f"The drawn points must lie in the box [-{BOX}, {BOX}] x [-{BOX}, {BOX}]; one is at "
-                         f"{np.abs(array).max():.3g}.")
-    return torch.as_tensor(array, dtype=torch.float32)
-
-
-def from_points(points, n: int, generator: torch.Generator, noise: float = 0.02) -> torch.Tensor:
-    """n samples [n, 2] from points drawn by a person: a drawn point at random plus N(0, noise^2) in each
-    direction, so that a few strokes become a density G can match rather than a handful of exact points."""
-    points = points if isinstance(points, torch.Tensor) else check_points(points)
-    noise = as_float(noise, "noise", 0.0, 1.0)
-    return _mixture(points, noise, n, generator)
 
 
 def mlp(in_dim: int, out_dim: int, layers: int, neurons: int) -> nn.Sequential:
@@ -210,8 +143,8 @@ class Run:
         # Fixed samples for the metrics and the view, from their own generator: the picture and the KL/JS curve
         # then move only because G moves, and drawing them does not change the training's random stream.
         fixed = torch.Generator().manual_seed(s.seed + 1)
-        self.metric_real, self.metric_z = self.real(METRIC_POINTS, fixed), _normal(METRIC_POINTS, fixed)
-        self.view_real, self.view_z = self.real(VIEW_POINTS, fixed), _normal(VIEW_POINTS, fixed)
+        self.metric_real, self.metric_z = self.real(METRIC_POINTS, fixed), normal(METRIC_POINTS, fixed)
+        self.view_real, self.view_z = self.real(VIEW_POINTS, fixed), normal(VIEW_POINTS, fixed)
         self.iteration = self.d_updates = self.g_updates = 0
         self.diverged: str | None = None
         self.history: dict[str, list[float]] = {name: [] for name in self.FIELDS}
@@ -232,7 +165,7 @@ class Run:
         s = self.settings
         real = self.real(s.batch)
         with torch.no_grad():
-            fake = self.g(_normal(s.batch, self.rng))
+            fake = self.g(normal(s.batch, self.rng))
         logits = self.d(torch.cat([real, fake]))   # one forward pass for both halves
         real_logits, fake_logits = logits[:s.batch], logits[s.batch:]
         loss = losses.d_loss(s.loss, real_logits, fake_logits, s.smoothing)
@@ -253,7 +186,7 @@ class Run:
 
     def _g_step(self) -> None:
         s = self.settings
-        loss = losses.g_loss(s.loss, self.d(self.g(_normal(s.batch, self.rng))))
+        loss = losses.g_loss(s.loss, self.d(self.g(normal(s.batch, self.rng))))
         value = loss.item()
         if self._stop_if_bad(value, "G's loss"):
             return
@@ -376,7 +309,7 @@ def _gaussians(mu_data, sd_data, mu_g, sd_g) -> tuple[float, float, float, float
             as_float(mu_g, "mu_g", -1e6, 1e6), as_float(sd_g, "sd_g", 0.0, 1e6, lo_inclusive=False))
 
 
-def _log_normal(x: np.ndarray, mu: float, sd: float) -> np.ndarray:
+def _lognormal(x: np.ndarray, mu: float, sd: float) -> np.ndarray:
     return -0.5 * ((x - mu) / sd) ** 2 - math.log(sd) - 0.5 * math.log(2 * math.pi)
 
 
@@ -391,7 +324,7 @@ def d_star(x, mu_data, sd_data, mu_g, sd_g) -> np.ndarray:
         raise ValueError("x must be a number or a list of numbers.") from None
     if x.ndim != 1 or len(x) > MAX_POINTS or not np.isfinite(x).all():
         raise ValueError(f"x must be a list of at most {MAX_POINTS:,} finite numbers.")
-    diff = _log_normal(x, mu_data, sd_data) - _log_normal(x, mu_g, sd_g)
+    diff = _lognormal(x, mu_data, sd_data) - _lognormal(x, mu_g, sd_g)
     return np.exp(-np.logaddexp(0.0, -diff))  # sigmoid(diff), without exp's overflow or 1 + tanh's cancellation
 
 
@@ -401,7 +334,7 @@ def d_star_curves(mu_data, sd_data, mu_g, sd_g, n: int = 201) -> tuple[np.ndarra
     mu_data, sd_data, mu_g, sd_g = _gaussians(mu_data, sd_data, mu_g, sd_g)
     n = as_int(n, "n", 2, MAX_POINTS)
     x = np.linspace(min(mu_data - 4 * sd_data, mu_g - 4 * sd_g), max(mu_data + 4 * sd_data, mu_g + 4 * sd_g), n)
-    return (x, np.exp(_log_normal(x, mu_data, sd_data)), np.exp(_log_normal(x, mu_g, sd_g)),
+    return (x, np.exp(_lognormal(x, mu_data, sd_data)), np.exp(_lognormal(x, mu_g, sd_g)),
             d_star(x, mu_data, sd_data, mu_g, sd_g))
 
 
@@ -413,7 +346,7 @@ def game_value(mu_data, sd_data, mu_g, sd_g, points: int = 20_001) -> float:
     lo = min(mu_data - 12 * sd_data, mu_g - 12 * sd_g)
     hi = max(mu_data + 12 * sd_data, mu_g + 12 * sd_g)
     x = np.linspace(lo, hi, points)
-    log_p, log_q = _log_normal(x, mu_data, sd_data), _log_normal(x, mu_g, sd_g)
+    log_p, log_q = _lognormal(x, mu_data, sd_data), _lognormal(x, mu_g, sd_g)
     log_mix = np.logaddexp(log_p, log_q)
     integrand = np.exp(log_p) * (log_p - log_mix) + np.exp(log_q) * (log_q - log_mix)
     return float(min(np.trapezoid(integrand, x), 0.0))

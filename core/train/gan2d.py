@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import checkpoints
+from core import checkpoints, toy2d
 from core.gan import toy
 from core.train.common import param_count
 
@@ -49,7 +49,7 @@ def train(args) -> dict:
     args.device = torch.device("cpu")
     out = Path(args.out).resolve()
     files, metrics, params, g_losses, elapsed = [], {}, 0, [], 0.0
-    for name in toy.DATASETS:
+    for name in toy2d.DATASETS:
         t0 = time.monotonic()
         n = NEURONS[name]
         settings = toy.Settings(dataset=name, g_neurons=n, d_neurons=n, seed=args.seed)
@@ -75,7 +75,7 @@ def train(args) -> dict:
         print(f"gan2d {name}: {metrics[name]}", flush=True)
     metrics["final training loss is"] = "the mean of the five runs' last G loss (non-saturating)"
     metrics["seconds"] = f"{elapsed:.1f}"
-    return {"files": files, "steps": args.steps * len(toy.DATASETS), "elapsed_s": elapsed, "params": params,
-            "source": "the 2-D toy datasets of core.gan.toy (" + ", ".join(toy.DATASETS) + "), a fresh batch of "
+    return {"files": files, "steps": args.steps * len(toy2d.DATASETS), "elapsed_s": elapsed, "params": params,
+            "source": "the 2-D toy datasets of core.toy2d (" + ", ".join(toy2d.DATASETS) + "), a fresh batch of "
                       "150 points per D step from each run's seeded generator; KL and JS on its fixed 2,000 points",
             "final_loss": float(np.mean(g_losses)), "metrics": metrics}

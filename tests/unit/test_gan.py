@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from core import toy2d
 from core.gan import losses, toy
 
 LOG2 = math.log(2)
@@ -63,7 +64,7 @@ def test_d_star_refuses_bad_sd(sd):
 
 
 def test_kl_js_identical_samples_are_zero_and_disjoint_reach_log_2():
-    points = toy.sample("ring", 2000, torch.Generator().manual_seed(0)).numpy()
+    points = toy2d.sample("ring", 2000, torch.Generator().manual_seed(0)).numpy()
     kl, js = toy.densities_kl_js(points, points)
     assert kl == pytest.approx(0, abs=1e-12) and js == pytest.approx(0, abs=1e-12)
     left, right = np.full((100, 2), -1.0), np.full((100, 2), 1.0)
@@ -122,16 +123,16 @@ def test_gradient_penalty_is_zero_for_a_unit_norm_linear_critic_and_positive_oth
 # ---------------------------------------------------------------- data and networks
 
 
-@pytest.mark.parametrize("name", toy.DATASETS)
+@pytest.mark.parametrize("name", toy2d.DATASETS)
 def test_datasets_are_in_the_box(name):
-    points = toy.sample(name, 5000, torch.Generator().manual_seed(1))
+    points = toy2d.sample(name, 5000, torch.Generator().manual_seed(1))
     assert points.shape == (5000, 2)
-    assert points.abs().max() < toy.BOX
+    assert points.abs().max() < toy2d.BOX
     assert points.std(0).min() > 0.1                  # spread out, not collapsed to a point
 
 
 def test_ring_has_eight_modes_on_the_unit_circle():
-    points = toy.sample("ring", 4000, torch.Generator().manual_seed(2))
+    points = toy2d.sample("ring", 4000, torch.Generator().manual_seed(2))
     np.testing.assert_allclose(points.norm(dim=1).mean().item(), 1.0, atol=0.01)
     sectors = torch.round(torch.atan2(points[:, 1], points[:, 0]) / (math.pi / 4)) % 8
     assert torch.bincount(sectors.long(), minlength=8).min() > 400
@@ -139,7 +140,7 @@ def test_ring_has_eight_modes_on_the_unit_circle():
 
 def test_from_points_stays_near_the_drawn_points():
     drawn = [[-1.0, 0.0], [1.0, 0.5]]
-    points = toy.from_points(drawn, 1000, torch.Generator().manual_seed(0))
+    points = toy2d.from_points(drawn, 1000, torch.Generator().manual_seed(0))
     nearest = torch.cdist(points, torch.tensor(drawn)).min(1).values
     assert nearest.max() < 0.15 and 0.01 < nearest.mean() < 0.05
 

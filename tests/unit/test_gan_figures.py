@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from core import toy2d
 from core.data import CLASSES
 from core.gan import figures, toy
 
@@ -123,7 +124,7 @@ def test_layers_choose_the_parts_drawn(view):
 
 def test_the_box_is_fixed_square_and_keeps_the_zoom(view):
     layout = figures.toy_figure(view, "lsgan", title="ring at 20").layout
-    assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-toy.BOX, toy.BOX]
+    assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-toy2d.BOX, toy2d.BOX]
     assert layout.yaxis.scaleanchor == "x" and layout.height == 460
     assert layout.uirevision == figures.toy_figure(view, "hinge").layout.uirevision
     assert layout.title.text == "ring at 20"

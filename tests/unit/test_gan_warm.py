@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from core import checkpoints
+from core import checkpoints, toy2d
 from core.gan import toy
 from core.train import gan2d
 from core.train.__main__ import main as train_main
@@ -21,7 +21,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("dataset", toy.DATASETS)
+@pytest.mark.parametrize("dataset", toy2d.DATASETS)
 def test_each_warm_start_loads_and_beats_the_untrained_run(dataset):
     run = toy.warm_start(dataset)
     assert run.settings.dataset == dataset and run.iteration > 0
@@ -78,15 +78,15 @@ def test_a_missing_or_unlisted_file_is_refused(copied):
 def test_trainer_writes_verified_warm_starts_and_a_record(tmp_path, monkeypatch):
     monkeypatch.setitem(gan2d.SETTINGS, "gan2d", {"steps": 20})
     result = train_main(["gan2d", "--seed", "3", "--out", str(tmp_path)])
-    assert result["steps"] == 20 * len(toy.DATASETS) and len(result["files"]) == len(toy.DATASETS)
+    assert result["steps"] == 20 * len(toy2d.DATASETS) and len(result["files"]) == len(toy2d.DATASETS)
     monkeypatch.setattr(toy, "WARM_STARTS", tmp_path / "gan2d")
-    for dataset in toy.DATASETS:
+    for dataset in toy2d.DATASETS:
         run = toy.warm_start(dataset)
         assert run.iteration == 20 and run.settings.seed == 3
         assert run.settings.g_neurons == run.settings.d_neurons == gan2d.NEURONS[dataset]
     card = (tmp_path / "MODELS.md").read_text()
     assert "`gan2d` training record" in card and "command: `python -m core.train gan2d --seed 3" in card
-    assert all(f"- {dataset}: 1 x " in card and f"gan2d/{dataset}.safetensors" in card for dataset in toy.DATASETS)
+    assert all(f"- {dataset}: 1 x " in card and f"gan2d/{dataset}.safetensors" in card for dataset in toy2d.DATASETS)
 
 
 @pytest.mark.parametrize("args,message", [
