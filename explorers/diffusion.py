@@ -43,7 +43,7 @@ FILM = 10                          # frames in a filmstrip
 
 
 def core():
-    """The diffusion core, imported on first use: diffusers and the UNet stay out of the cold start."""
+    """The diffusion core, imported on first use, so the UNet and diffusers (4 s) stay out of the cold start."""
     from core.diffusion import figures, record, sampling, schedule
     return schedule, sampling, record, figures
 
@@ -366,8 +366,7 @@ def class_choices() -> list:
 
 
 def scheduler_choices() -> list:
-    from core.diffusion.sampling import SCHEDULERS  # a light module-level table, but it imports diffusers
-    return [(text, name) for name, (_, _, text) in SCHEDULERS.items()]
+    return [(text, name) for name, (_, _, text) in core()[1].SCHEDULERS.items()]
 
 
 def read_settings(cls, w_box, scheduler, steps_box, seed_box, eta_box=0.0, thresholding=False, rescale_box=0.0,

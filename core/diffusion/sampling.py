@@ -10,6 +10,7 @@ from typing import Iterator
 
 import torch
 
+from core.diffusion import diffusers_class
 from core.diffusion.pipelines import Pipeline
 from core.validate import as_bool, as_choice, as_float, as_int
 
@@ -39,15 +40,13 @@ DEFAULT_GUIDANCE = 3.0   # the measured best w (assets/MODELS.md: DDIM-50 class 
 def training_scheduler():
     """T=1000 linear betas from 1e-4 to 0.02 (Ho et al. 2020), predicting epsilon. Sampling does not clip x̂₀:
     clipping every step's x̂₀ to [-1, 1] is what made guidance lower class agreement (assets/MODELS.md)."""
-    from diffusers import DDPMScheduler
-    return DDPMScheduler(num_train_timesteps=NUM_TRAIN_TIMESTEPS, beta_start=BETA_START, beta_end=BETA_END,
-                         beta_schedule="linear", prediction_type="epsilon", clip_sample=False)
+    return diffusers_class("DDPMScheduler")(num_train_timesteps=NUM_TRAIN_TIMESTEPS, beta_start=BETA_START,
+                                            beta_end=BETA_END, beta_schedule="linear", prediction_type="epsilon",
+                                            clip_sample=False)
 
 
 def make_scheduler(kind: str, config: dict | None = None, eta: float = 0.0, thresholding: bool = False):
     """A diffusers scheduler of `kind` from a training schedule's config (so the betas always agree)."""
-    import diffusers
-
     if kind not in SCHEDULERS:
         raise ValueError(f"Unknown scheduler {kind!r}; choose one of {', '.join(SCHEDULERS)}.")
     if thresholding and kind not in THRESHOLDING:
@@ -57,7 +56,7 @@ def make_scheduler(kind: str, config: dict | None = None, eta: float = 0.0, thre
     config = {**(config or training_scheduler().config), **extra}
     if thresholding:
         config.update(thresholding=True, dynamic_thresholding_ratio=THRESHOLD_RATIO, sample_max_value=THRESHOLD_MAX)
-    scheduler = getattr(diffusers, class_name).from_config(config)
+    scheduler = diffusers_class(class_name).from_config(config)
     scheduler.eta = as_float(eta, "eta", 0.0, 1.0) if kind == "ddim" else 0.0
     return scheduler
 

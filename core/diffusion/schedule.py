@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from core.diffusion import diffusers_class
 from core.validate import as_choice, as_float, as_int
 
 KINDS = {"linear": "linear", "scaled_linear": "scaled_linear", "cosine": "squaredcos_cap_v2"}
@@ -56,9 +57,7 @@ def make(kind: str = "linear", T: int = BUNDLED_T, beta_start: float = BUNDLED_B
         if not 0.0 < beta_start < beta_end < 1.0:
             raise ValueError(f"The betas must satisfy 0 < beta_start < beta_end < 1; got beta_start {beta_start:g} "
                              f"and beta_end {beta_end:g}.")
-    from diffusers import DDPMScheduler  # heavy: loaded on first use, not at app start
-
-    scheduler = DDPMScheduler(num_train_timesteps=T, beta_start=beta_start, beta_end=beta_end,
+    scheduler = diffusers_class("DDPMScheduler")(num_train_timesteps=T, beta_start=beta_start, beta_end=beta_end,
                               beta_schedule=KINDS[kind])
     betas = scheduler.betas.double().numpy()
     alpha_bar = np.cumprod(1.0 - betas)  # in float64, so ᾱ near 0 keeps its digits (diffusers' is float32)
