@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -278,6 +279,9 @@ def build(tab: gr.Tab, toy: Callable[[], None] | None = None) -> None:
         """The forward views are drawn when the tab is first opened: diffusers stays out of the app's start."""
         if done:
             return True, *skipped(Forward)
+        from core.diffusion.pipelines import bundled
+        # The UNet loads while a person looks at the forward process, so their first Sample does not wait for it.
+        threading.Thread(target=bundled, name="glassbox-ddpm-load", daemon=True).start()
         return True, *forward_views(read_image(image), *values)
 
     tab.select(first_open, [filled, column.image, *controls], [filled, *views], **PRIVATE)
