@@ -33,7 +33,7 @@ FINAL_LOSS_STEPS = 100        # the final loss is the mean of the last 100 steps
 # 3 x 64 rather than 3 x 128: as good a ring after the same steps here, and about 1.5x the steps a second; lr 1e-2
 # (Adam) reaches the ring in a few seconds where 2e-3 needs several times as many steps.
 BATCH, LR, HIDDEN, LAYERS, FREQUENCIES = 256, 1e-2, 64, 3, 16
-DATA_POINTS = 1_000           # the data drawn faintly behind the particles
+DATA_POINTS = 3_000           # the data drawn faintly behind the particles, and the forward density's x_0
 DENSITY_RANGE = 3.0           # histograms of x_t over [-3, 3]^2: x_T ~ N(0, I) mostly lies inside
 
 

@@ -62,9 +62,9 @@ def _particles(xy: np.ndarray, axis: str) -> dict:
                 showlegend=axis == "x", hoverinfo="skip")
 
 
-def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray, timesteps=None) -> go.Figure:
+def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray) -> go.Figure:
     """DDIM's and DDPM's particles ([steps + 1, n, 2] each) side by side over the data (faint), as frames with a
-    play button and a slider; frame k is after k reverse steps (0: x_T ~ N(0, I)). timesteps labels the slider."""
+    play button and a slider; frame k is after k reverse steps (0: x_T ~ N(0, I))."""
     ddim, ddpm, data = (np.asarray(a, dtype=np.float64) for a in (ddim, ddpm, data))
     if ddim.shape != ddpm.shape or ddim.ndim != 3 or ddim.shape[2] != 2:
         raise ValueError("DDIM's and DDPM's trajectories must both be [steps + 1, particles, 2].")
@@ -79,9 +79,6 @@ def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray, time
     fig.add_trace(_particles(ddim[-1], "x"))
     fig.add_trace(_particles(ddpm[-1], "x2"))
 
-    def label(k: int) -> str:
-        return f"step {k}/{steps}" + ("" if timesteps is None or k >= steps else f" (t = {int(timesteps[k]) + 1})")
-
     fig.frames = [go.Frame(name=str(k), traces=[2, 3], data=[_particles(ddim[k], "x"), _particles(ddpm[k], "x2")])
                   for k in keep]
     play = dict(label="▶ Play", method="animate",
@@ -89,8 +86,9 @@ def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray, time
                                  fromcurrent=True, mode="immediate")])
     pause = dict(label="❚❚", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-    slider = dict(active=len(keep) - 1, x=0.1, len=0.9, y=0, pad=dict(t=30), currentvalue=dict(prefix=""),
-                  steps=[dict(label=label(int(k)), method="animate",
+    slider = dict(active=len(keep) - 1, x=0.16, len=0.84, y=0, pad=dict(t=30),
+                  currentvalue=dict(prefix=f"reverse steps done (of {steps}): "),
+                  steps=[dict(label=str(k), method="animate",
                               args=[[str(k)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
                          for k in keep])
     box = [-VIEW, VIEW]
