@@ -17,7 +17,6 @@ import functools
 import json
 import logging
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from core import offline
+from core import hub, offline
 from core.attention import maths as att
 from core.device import device
 from core.probability import check_temperature, softmax
-from core.registry import DownloadFailed, Registry
+from core.registry import Registry
 from core.validate import as_text, echo
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ MAX_TOKENS = 512     # the explorer's own limit: [layers, heads, n, n] weights g
 MAX_CHARS = 10_000   # far beyond 512 tokens (about 2,000 characters of English), so truncation still has work to do
 MATCH_TOLERANCE = 1e-4  # the scores view must reproduce the model's weights this closely, or it says it cannot
 MAX_ID = 200  # characters: hub ids are at most 96; a local folder path may be longer, a file name may not
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -91,16 +89,11 @@ class TextRun:
 
 
 def max_params() -> int:
-    try:
-        return int(os.environ.get("GLASSBOX_MAX_PARAMS", DEFAULT_MAX_PARAMS))
-    except ValueError:
-        log.warning("GLASSBOX_MAX_PARAMS is not a whole number; using %d", DEFAULT_MAX_PARAMS)
-        return DEFAULT_MAX_PARAMS
+    return hub.max_params(DEFAULT_MAX_PARAMS)
 
 
 def allow_list() -> set[str] | None:
-    names = os.environ.get("GLASSBOX_TEXT_MODELS", "").strip()
-    return {n.strip() for n in names.split(",") if n.strip()} if names else None
+    return hub.allow_list("GLASSBOX_TEXT_MODELS")
 
 
 def _looks_like_path(model_id: str) -> bool:
@@ -124,7 +117,7 @@ def canonical(model) -> str:
         if not (folder / "config.json").is_file():
             raise ValueError(f"{model} is not a model folder: it has no config.json.")
         return str(folder)
-    if len(model) > 96 or not HUB_ID.match(model) or ".." in model or "--" in model:
+    if not hub.is_hub_id(model):
         raise ValueError(f"{echo(model)} is not a Hugging Face model id (like bert-base-uncased or "
                          "openai-community/gpt2).")
     allowed = allow_list()
@@ -184,51 +177,24 @@ def _is_causal(module: nn.Module, tokenizer) -> bool:
     return all(bool((a[0, :, 0, 1] == 0).all()) for a in attentions)
 
 
-def _readable_error(e: Exception) -> str:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return first[:160]
-
-
-def _unreachable(e: BaseException) -> bool:
-    """Whether loading failed because the files are neither cached nor downloadable (not because the id is bad)."""
-    from huggingface_hub.errors import LocalEntryNotFoundError
-    while e is not None:
-        if isinstance(e, LocalEntryNotFoundError):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
-
-
-def _fetch(model_id: str, load: Callable):
-    """Call a transformers loader, turning its many failures into one line for a person."""
-    try:
-        return load()
-    except Exception as e:  # the hub and transformers fail in many ways: missing repo, no safetensors, network
-        if _unreachable(e):
-            forbidden = offline.forbidden_by()
-            where = f"{forbidden} forbids downloading it" if forbidden else "the Hugging Face Hub cannot be reached"
-            raise DownloadFailed(f"{model_id} is not in this machine's Hugging Face cache and {where}.") from e
-        raise ValueError(f"{model_id} cannot be loaded: {_readable_error(e)}") from e
-
-
 def _build(model_id: str) -> TextModel:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     offline.tell_huggingface_hub()
     path = _bundled_path() if model_id == BUNDLED else model_id
     common = dict(local_files_only=model_id == BUNDLED or bool(offline.forbidden_by()) or Path(model_id).is_absolute(),
                   trust_remote_code=False)
-    config = _fetch(model_id, lambda: AutoConfig.from_pretrained(path, **common))
+    config = hub.fetch(model_id, lambda: AutoConfig.from_pretrained(path, **common))
     if getattr(config, "is_encoder_decoder", False):
         raise ValueError(f"{model_id} is an encoder-decoder model; this explorer shows encoders (BERT-like) and "
                          "decoders (GPT-like).")
     with torch.device("meta"):  # counts parameters without allocating or downloading any weights
-        skeleton = _fetch(model_id, lambda: AutoModel.from_config(config, trust_remote_code=False))
+        skeleton = hub.fetch(model_id, lambda: AutoModel.from_config(config, trust_remote_code=False))
     params = sum(p.numel() for p in skeleton.parameters())
     if params > max_params():
         raise ValueError(f"{model_id} has {params / 1e6:,.0f} M parameters; this server loads at most "
                          f"{max_params() / 1e6:,.0f} M (GLASSBOX_MAX_PARAMS).")
-    tokenizer = _fetch(model_id, lambda: AutoTokenizer.from_pretrained(path, **common))
-    module = _fetch(model_id, lambda: AutoModel.from_pretrained(path, attn_implementation="eager",
+    tokenizer = hub.fetch(model_id, lambda: AutoTokenizer.from_pretrained(path, **common))
+    module = hub.fetch(model_id, lambda: AutoModel.from_pretrained(path, attn_implementation="eager",
                                                                 use_safetensors=True, **common))
     module = module.eval().requires_grad_(False).to(device())
     owners = _attention_modules(module)
