@@ -127,8 +127,8 @@ def strip_url(frames: list, labels: list[str]) -> str:
 @user_errors
 def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler: str = "ddim", steps: int = 50,
                      seed: int = 0, record_every: int = 1, eta: float = 0.0, thresholding: bool = False,
-                     rescale: float = 0.0) -> dict:
-    """Sample one Fashion-MNIST image with the bundled class-conditional DDPM UNet and a diffusers scheduler.
+                     rescale: float = 0.0, model: str = "default") -> dict:
+    """Sample one image with a diffusers scheduler: by default from the bundled class-conditional Fashion-MNIST UNet.
 
     Parameters:
         label: the class 0-9 (0 T-shirt/top … 9 Ankle boot), or null for the unconditional model
@@ -140,16 +140,18 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
         eta: DDIM's η, 0 (deterministic) to 1 (as stochastic as DDPM); other schedulers ignore it
         thresholding: dynamic thresholding of x̂₀ (Imagen; ddpm, ddim, dpm++ and unipc only)
         rescale: guidance rescale φ, 0 (off) to 1 (Lin et al. 2023)
+        model: "default" (the bundled UNet) or the Hugging Face id of a diffusers UNet2DModel pipeline
 
     Returns:
         timesteps (the diffusers timestep of every recorded step), x_t_strip and x0_strip (PNG data URLs of the
         recorded steps' x_t and predicted x̂₀), x0_from_scheduler (false where x̂₀ is computed from ε̂), image (the
-        final image, PNG data URL), class_probabilities (the bundled CNN's, of the final image), seconds (sampling).
+        final image, PNG data URL), class_probabilities (the bundled CNN's, of the final image; null for a model
+        whose images are not 28x28 grey), seconds (sampling), and note (null, or a line on the model).
     """
     from core.validate import as_int
     _, sampling, record, figures = core()
-    from core.diffusion.pipelines import bundled
-    pipeline = bundled()
+    from core.diffusion.hub import open_pipeline
+    pipeline, note = open_pipeline(model)
     settings = sampling.check(pipeline, label, guidance, scheduler, steps, seed, eta, thresholding, rescale)
     every = as_int(record_every, "record_every", 1, 1000)
     rec = None
@@ -162,7 +164,8 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
             "x_t_strip": strip_url([rec.x_t[i] for i in keep], labels),
             "x0_strip": strip_url([rec.x0[i] for i in keep], labels), "x0_from_scheduler": rec.x0_from_scheduler,
             "image": to_data_url(figures.picture(rec.final)),
-            "class_probabilities": np.round(probabilities[0], 6).tolist(), "seconds": round(rec.seconds, 4)}
+            "class_probabilities": None if probabilities is None else np.round(probabilities[0], 6).tolist(),
+            "seconds": round(rec.seconds, 4), "note": note}
 
 
 # ---------------------------------------------------------------- the page's views
@@ -196,7 +199,9 @@ def frames_html(rec, i: int) -> str:
 
 def status_text(rec, i: int) -> str:
     s = rec.settings
-    what = (f"{CLASSES[s.label]}" if s.label is not None else "unconditional")
+    what = (f"{rec.pipeline.classes[s.label]}" if s.label is not None else "unconditional")
+    if rec.pipeline.name != "default":
+        what += f", model {rec.pipeline.name}"
     state = "done" if rec.done else "running"
     return (f"**Step {i + 1} of {s.steps}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
             f"{what}, w = {s.guidance:g}, seed {s.seed}; {rec.seconds:.2f} s of sampling so far.")
@@ -287,7 +292,7 @@ def build(tab: gr.Tab, toy: Callable[[], None] | None = None) -> None:
     tab.select(first_open, [filled, column.image, *controls], [filled, *views], **PRIVATE)
     api(diffusion_schedule, "diffusion_schedule", nullable=("snr_cross_t",))
     api(diffusion_forward, "diffusion_forward")
-    api(diffusion_sample, "diffusion_sample")
+    api(diffusion_sample, "diffusion_sample", nullable=("class_probabilities", "note"))
 
 def read_image(image) -> Image.Image:
     return image if isinstance(image, Image.Image) else open_image(uploaded_path(image))
@@ -374,17 +379,21 @@ def scheduler_choices() -> list:
 
 
 def read_settings(cls, w_box, scheduler, steps_box, seed_box, eta_box=0.0, thresholding=False, rescale_box=0.0,
-                  w=GUIDANCE, steps=STEPS):
-    """The settings of a run from the page's boxes (each clamped and named by Box.read), and the readings to echo."""
-    from core.diffusion.pipelines import bundled
+                  model="default", w=GUIDANCE, steps=STEPS):
+    """The pipeline and settings of a run from the page's boxes (each clamped and named by Box.read), the readings
+    to echo, and a note on the model (a fallback, or that an unconditional model ignores the class)."""
+    from core.diffusion.hub import open_pipeline
     sampling = core()[1]
+    pipeline, note = open_pipeline(model)
     readings = [w.read(w_box), steps.read(steps_box), SEED.read(seed_box), ETA.read(eta_box),
                 RESCALE.read(rescale_box)]
     w_used, steps_used, seed, eta, rescale = (r.value for r in readings)
     label = None if cls in (None, UNCONDITIONAL) else int(cls)
-    settings = sampling.check(bundled(), label, w_used, scheduler, steps_used, seed, eta, bool(thresholding),
+    if label is not None and not pipeline.conditional:
+        label, note = None, (note or "") + f" {pipeline.name} is unconditional, so the class is not used."
+    settings = sampling.check(pipeline, label, w_used, scheduler, steps_used, seed, eta, bool(thresholding),
                               rescale)
-    return bundled(), settings, readings
+    return pipeline, settings, readings, (note or "").strip()
 
 
 def reverse_tab():
@@ -401,6 +410,11 @@ def reverse_tab():
                 thresholding = gr.Checkbox(False, label="Dynamic thresholding of x̂₀ (Imagen)",
                                            elem_id="diff-thresholding")
                 rescale = RESCALE.slider(elem_id="diff-rescale")
+            with gr.Accordion("Any model: a diffusers UNet2DModel from the Hugging Face Hub", open=False):
+                model = gr.Textbox("default", label="Model", max_lines=1, elem_id="diff-model",
+                                   info="\"default\" is the bundled UNet; or a hub id such as "
+                                        "google/ddpm-cifar10-32, where this server may download (safetensors only, "
+                                        "no remote code, a size cap).")
             with gr.Row():
                 run = gr.Button("Sample", variant="primary", elem_id="diff-run")
                 stop = gr.Button("Stop", elem_id="diff-stop")
@@ -419,23 +433,24 @@ def reverse_tab():
 
     @user_errors
     def sample_ui(visitor, *values):
-        pipeline, settings, readings = read_settings(*values)
+        pipeline, settings, readings, note = read_settings(*values)
         visitor = visitor or Visitor()
         visitor.stopping = False
         record = core()[2]
         rec = record.Recording(pipeline, settings)
         visitor.recording = rec
         shown = [r.shown for r in readings]
+        tail = f" {note}" if note else ""
         due = 0.0
         for rec in record.run(pipeline, settings, rec):
             if rec.done or visitor.stopping:
                 break
             if time.monotonic() >= due:   # a picture every REFRESH s; the steps between run unwatched
-                yield (frames_html(rec, len(rec) - 1), status_text(rec, len(rec) - 1), *(gr.skip(),) * 5,
+                yield (frames_html(rec, len(rec) - 1), status_text(rec, len(rec) - 1) + tail, *(gr.skip(),) * 5,
                        visitor, *shown)
                 due = time.monotonic() + REFRESH
         i = len(rec) - 1
-        yield (frames_html(rec, i), status_text(rec, i) + ("" if rec.done else " Stopped."),
+        yield (frames_html(rec, i), status_text(rec, i) + ("" if rec.done else " Stopped.") + tail,
                *after_views(rec), visitor, *shown)
 
     def stop_ui(visitor):
@@ -450,7 +465,7 @@ def reverse_tab():
         i = SCRUB.read(box, hi=len(rec) - 1, default=len(rec) - 1)
         return frames_html(rec, i.value), status_text(rec, i.value), i.shown
 
-    controls = [cls, w, scheduler, steps, seed, eta, thresholding, rescale]
+    controls = [cls, w, scheduler, steps, seed, eta, thresholding, rescale, model]
     run.click(sample_ui, [state, *controls], [live, status, *after, state, *echoes], concurrency_id="diff-sample",
               **PRIVATE)
     stop.click(stop_ui, [state], None, queue=False, **PRIVATE)
@@ -471,7 +486,7 @@ class Compared(NamedTuple):
 
 def one_side(cls, scheduler, steps_box, w_box, seed_box, steps: Box, w: Box):
     record, figures = core()[2], core()[3]
-    pipeline, settings, readings = read_settings(cls, w_box, scheduler, steps_box, seed_box, w=w, steps=steps)
+    pipeline, settings, readings, _ = read_settings(cls, w_box, scheduler, steps_box, seed_box, w=w, steps=steps)
     rec = None
     for rec in record.run(pipeline, settings):
         pass
