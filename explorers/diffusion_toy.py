@@ -17,6 +17,20 @@ PAD = 280                    # the drawing pad's side in pixels; it maps onto th
 DENSITY_TS = (0, 100, 250, 400, 600, 1000)   # ᾱ_t from 1 to ~0: the data, blurred, and pure noise
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
                    ("3 blobs", "blobs"), ("my drawing", toy2d.DRAWN)]
+# gr.Plot hands plotly.js the figure's data and layout only (Plotly.react without frames), so the animation's
+# frames travel in layout.meta and this hook, run after each new figure, gives them to plotly.js: the browser then
+# plays the animation with no round trip. It waits (up to 5 s) for the new figure's frames to be drawn.
+ADD_FRAMES = """() => {
+  const attach = (tries) => {
+    const gd = document.querySelector('#dtoy-particles-plot .js-plotly-plot');
+    const frames = gd?.layout?.meta?.frames;
+    if (gd && frames && gd.glassboxFrames !== frames && window.Plotly) {
+      gd.glassboxFrames = frames;
+      window.Plotly.deleteFrames(gd).then(() => window.Plotly.addFrames(gd, frames));
+    } else if (tries > 0) setTimeout(() => attach(tries - 1), 100);
+  };
+  attach(50);
+}"""
 # The number boxes, in the order of the handler's arguments (limits as core.diffusion.toy's caps).
 BOXES = {
     "seconds": Box("Training seconds", 0.1, 30.0, 4.0, whole=False),
@@ -103,13 +117,17 @@ def build() -> None:
             points = toy2d.points_from_sketch(sketch_value, hint="press “Train and sample”")
         run, ddim, ddpm = _run(dataset_value, seconds, None, particles, steps, seed, points)
         figure = toy_figures.trajectory_figure(ddim, ddpm, run.data)
+        figure.layout.meta = {"frames": [frame.to_plotly_json() for frame in figure.frames]}   # see ADD_FRAMES
+        figure.frames = ()
         densities = toy_figures.density_figure(toy.forward_density(run.data, DENSITY_TS, seed))
         near = [toy.near_mode(p[-1], run) for p in (ddim, ddpm)]
+        where = "a mode" if dataset_value in ("ring", "grid", "blobs") else "a data point"
         note = (f"Trained {run.steps:,} steps in {run.seconds:.1f} s; final loss {run.final_loss:.3f} (first "
-                f"{np.mean(run.losses[:toy.FINAL_LOSS_STEPS]):.3f}). Particles within 0.2 of a mode: DDIM "
+                f"{np.mean(run.losses[:toy.FINAL_LOSS_STEPS]):.3f}). Particles within 0.2 of {where}: DDIM "
                 f"{near[0]:.0%}, DDPM {near[1]:.0%}. Press ▶ Play under the particles.")
         return figure, toy_figures.loss_figure(run), densities, note, *(r.shown for r in readings)
 
-    run_button.click(train_ui, [dataset, sketch, *boxes.values()],
-                     [animation, loss, density, status, *boxes.values()], **PRIVATE)
+    trained = run_button.click(train_ui, [dataset, sketch, *boxes.values()],
+                               [animation, loss, density, status, *boxes.values()], **PRIVATE)
+    trained.then(None, js=ADD_FRAMES, **PRIVATE)
     api(diffusion_toy, "diffusion_toy")

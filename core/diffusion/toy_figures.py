@@ -83,7 +83,7 @@ def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray) -> g
                   for k in keep]
     play = dict(label="▶ Play", method="animate",
                 args=[None, dict(frame=dict(duration=80, redraw=False), transition=dict(duration=0),
-                                 fromcurrent=True, mode="immediate")])
+                                 fromcurrent=False, mode="immediate")])   # from x_T: the figure opens at the end
     pause = dict(label="❚❚", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
     slider = dict(active=len(keep) - 1, x=0.16, len=0.84, y=0, pad=dict(t=30),
