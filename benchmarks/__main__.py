@@ -8,7 +8,8 @@ and with plain HTTP on gradio's REST route (POST /gradio_api/upload, POST /gradi
 event stream), which is what the web server and the queue themselves add. Cold start is process start to the
 first HTTP 200, and RSS is the server's resident memory after every case has run. The VAE latent map's first
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
-grid that later calls reuse) is timed once, before any case runs.
+grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
+measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -33,6 +34,8 @@ import torchvision
 from PIL import Image
 
 from benchmarks.browser import CNN, VAE, new_image
+from benchmarks.diffusion import markdown_lines as diffusion_lines
+from benchmarks.diffusion import measure as diffusion_live
 from benchmarks.gan import markdown_lines as gan_lines
 from benchmarks.gan import measure as gan_live
 from benchmarks.server import ROOT, start_app
@@ -246,6 +249,8 @@ def run(repeats: int) -> dict:
         vae_browser = new_image(app.url, VAE)
         gan = gan_live(app.url, GAN_SECONDS)
         print("\n".join(gan_lines(gan)), flush=True)
+        diffusion = diffusion_live(app.url)
+        print("\n".join(diffusion_lines(diffusion)), flush=True)
         rows.append({"case": "new image → every view of the CNN section (the UI's handler, in process; in the "
                              "browser: the line above)", "endpoint": "(UI)",
                      "server_median_ms": None, "http_median_ms": None, "bare_median_ms": round(bare * 1e3, 1),
@@ -263,6 +268,7 @@ def run(repeats: int) -> dict:
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
             "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "gan": gan,
+            "diffusion": diffusion,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -291,6 +297,7 @@ def markdown(report: dict) -> str:
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
         *gan_lines(report["gan"]),
+        *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
         f"- VAE latent map, first render: the first vae_latent_map call ({v['model']}, {v['points']:,} points) on "
         f"the fresh server, **{v['http_ms']} ms** over HTTP ({v['bare_ms']} ms bare, the first call in this "
         "process); cold, it encodes the test set and decodes the 2-D grid, which later calls reuse (one call "

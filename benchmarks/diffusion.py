@@ -1,0 +1,195 @@
+"""`python -m benchmarks.diffusion [--runs N]`: the Diffusion tab's reverse process, bare and in Chromium.
+
+Bare: one image (the bundled UNet, class 7, w = 3, seed 0) through core.diffusion.sampling.steps with nothing
+recorded, for DDIM-50 and DDPM-1000; then the same through core.diffusion.record.run, the loop the tab runs (every
+step's x_t, ε̂ and x̂₀ copied to the CPU as float16), which is the app's per-step overhead without the UI.
+In Chromium: the Diffusion tab → "Reverse process" on DDIM with 50 steps; a capture-phase click listener notes the
+click on #diff-run, and a MutationObserver notes every #diff-live-frames block that arrives (each streamed picture
+is a new one; its data-step says which step it shows) and when the status first says "done" (the final update,
+which also carries the filmstrip, GIF and trajectories). The streaming overhead is in-app wall time (click → done)
+over the bare DDIM-50 loop, minus 1 (target ≤ 15%); the first frame's target is 0.5 s. One warm-up run, then the
+median of N. Forward tab: a key press on the t slider (#diff-t, t + 1) until #diff-xt shows a new, loaded picture.
+Figures are a report, never a test assertion.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from benchmarks.browser import CHROMIUM
+from benchmarks.server import start_app
+
+LABEL, GUIDANCE, SEED = 7, 3.0, 0
+TIMEOUT_MS = 180_000
+
+# window.__diff: `arm()` forgets the last run; the next click on #diff-run starts the clock; `frames` holds
+# [ms since the click, data-step] of every new #diff-live-frames block, `done` the ms at which the status said done.
+WATCH = """() => {
+  const D = window.__diff = {t0: null, frames: [], done: null, seen: null};
+  // gradio may patch the block in place, so a frame is a new (data-step, first picture) pair, not a new node
+  const sig = () => { const el = document.querySelector('#diff-live-frames');
+                      return el ? el.dataset.step + ' ' + (el.querySelector('img')?.src || '') : null; };
+  D.arm = () => { D.t0 = null; D.frames = []; D.done = null; D.seen = sig(); };
+  document.addEventListener('click', e => {
+    if (D.t0 === null && e.target.closest('#diff-run')) D.t0 = performance.now();
+  }, true);
+  new MutationObserver(() => {
+    if (D.t0 === null || D.done !== null) return;
+    const now = performance.now() - D.t0;
+    const s = sig();
+    if (s && s !== D.seen) { D.seen = s; D.frames.push([now, Number(s.split(' ')[0])]); }
+    const status = document.querySelector('#diff-status');
+    if (status && /\\bdone\\b/.test(status.innerText)) D.done = now;
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+# ms from a key press on the t slider until #diff-xt shows a picture other than the one before, loaded.
+XT_WATCH = """() => {
+  const X = window.__xt = {t0: null, at: null, before: null};
+  const src = () => { const img = document.querySelector('#diff-xt img');
+                      return img && img.complete && img.naturalWidth > 0 ? img.src : null; };
+  X.arm = () => { X.before = src(); X.at = null; X.t0 = performance.now(); };
+  const check = () => { if (X.t0 !== null && X.at === null) { const s = src();
+                         if (s && s !== X.before) X.at = performance.now() - X.t0; } };
+  document.addEventListener('load', check, true);
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def settings(scheduler: str, steps: int):
+    from core.diffusion import sampling
+    from core.diffusion.pipelines import bundled
+    return bundled(), sampling.check(bundled(), LABEL, GUIDANCE, scheduler, steps, SEED)
+
+
+def bare_seconds(scheduler: str, steps: int, recorded: bool) -> float:
+    """Wall time of one image: the bare sampling loop, or the tab's recording loop."""
+    from core.diffusion import record, sampling
+    pipeline, s = settings(scheduler, steps)
+    t0 = time.perf_counter()
+    for _ in (record.run(pipeline, s) if recorded else sampling.steps(pipeline, s)):
+        pass
+    return time.perf_counter() - t0
+
+
+def bare(runs: int) -> dict:
+    """Median seconds of DDIM-50 (runs times, after a warm-up) and of one DDPM-1000, bare and recorded."""
+    bare_seconds("ddim", 10, False)   # warm-up: the UNet's weights, diffusers' import, the CNN
+    bare_seconds("ddim", 10, True)
+    out = {}
+    for scheduler, steps, n in (("ddim", 50, runs), ("ddpm", 1000, 1)):
+        plain = [bare_seconds(scheduler, steps, False) for _ in range(n)]
+        recorded = [bare_seconds(scheduler, steps, True) for _ in range(n)]
+        p, r = statistics.median(plain), statistics.median(recorded)
+        out[f"{scheduler}{steps}"] = {"runs": n, "bare_s": round(p, 3), "recorded_s": round(r, 3),
+                                      "recording_overhead_percent": round(100 * (r / p - 1), 1)}
+        print(f"{scheduler.upper()}-{steps}: bare {p:.2f} s, through record.run {r:.2f} s", flush=True)
+    return out
+
+
+def open_diffusion(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#gb-device", state="visible", timeout=60_000)
+    page.get_by_role("tab", name="Diffusion", exact=True).click()
+    page.wait_for_selector("#diff-xt img", state="visible", timeout=TIMEOUT_MS)
+
+
+def forward_slider(page, moves: int) -> list[float]:
+    """ms from each ArrowRight on the t slider to the new x_t picture."""
+    page.evaluate(XT_WATCH)
+    slider = page.locator("#diff-t input[type=range]")
+    times = []
+    for _ in range(moves):
+        page.evaluate("() => window.__xt.arm()")
+        slider.press("ArrowRight")
+        page.wait_for_function("() => window.__xt.at !== null", timeout=60_000)
+        times.append(page.evaluate("() => window.__xt.at"))
+        page.wait_for_timeout(300)
+    return times
+
+
+def one_run(page) -> dict:
+    page.evaluate("() => window.__diff.arm()")
+    page.click("#diff-run")
+    page.wait_for_function("() => window.__diff.done !== null", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(500)   # let the last picture's block arrive in the observer before reading
+    d = page.evaluate("() => ({frames: window.__diff.frames, done: window.__diff.done})")
+    frames = d["frames"]
+    return {"first_frame_ms": round(frames[0][0], 1) if frames else None, "done_ms": round(d["done"], 1),
+            "frames": len(frames), "steps_shown": [s for _, s in frames]}
+
+
+def browser(url: str, runs: int) -> dict:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = b.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            open_diffusion(page, url)
+            slider = forward_slider(page, 6)[1:]   # the first move is a warm-up
+            page.get_by_role("tab", name="Reverse process").click()
+            page.wait_for_selector("#diff-run", state="visible")
+            page.evaluate(WATCH)
+            results = [one_run(page) for _ in range(runs + 1)][1:]   # the first run is a warm-up
+            status = page.locator("#diff-status").inner_text()
+            if "Step 50 of 50" not in status or "ddim" not in status:   # DDIM-50 are the tab's defaults
+                raise RuntimeError(f"the run was not DDIM-50: {status}")
+        finally:
+            b.close()
+    return {"runs": results, "slider_ms": [round(t, 1) for t in slider]}
+
+
+def measure(url: str, runs: int = 3) -> dict:
+    """The browser first (the server alone on the CPU), then the bare loops in this process."""
+    app = browser(url, runs)
+    loops = bare(runs)
+    def median(key):
+        values = [r[key] for r in app["runs"] if r[key] is not None]
+        return round(statistics.median(values), 1) if values else None
+
+    done_ms, first_ms = median("done_ms"), median("first_frame_ms")
+    bare_ms = loops["ddim50"]["bare_s"] * 1e3
+    return {"loops": loops, "app": {"first_frame_ms": first_ms, "done_ms": done_ms,
+                                    "frames": statistics.median(r["frames"] for r in app["runs"]),
+                                    "streaming_overhead_percent": round(100 * (done_ms / bare_ms - 1), 1),
+                                    "runs": app["runs"]},
+            "forward_slider_ms": {"median": round(statistics.median(app["slider_ms"]), 1),
+                                  "values": app["slider_ms"]}}
+
+
+def markdown_lines(r: dict) -> list[str]:
+    d, p, a, f = r["loops"]["ddim50"], r["loops"]["ddpm1000"], r["app"], r["forward_slider_ms"]
+    return [
+        f"- Diffusion, bare loop (one image, class {LABEL}, w = {GUIDANCE:g}): DDIM-50 **{d['bare_s']} s**, "
+        f"DDPM-1000 **{p['bare_s']} s** (core.diffusion.sampling.steps, nothing recorded)",
+        f"- Diffusion, the tab's recording loop (core.diffusion.record.run, no UI): DDIM-50 {d['recorded_s']} s "
+        f"({d['recording_overhead_percent']:+}%), DDPM-1000 {p['recorded_s']} s "
+        f"({p['recording_overhead_percent']:+}%)",
+        f"- Diffusion, in Chromium (Reverse process, DDIM-50, median of {len(a['runs'])} runs after a warm-up): "
+        f"click → first frame **{a['first_frame_ms']} ms** (target ≤ 500), click → done **{a['done_ms']} ms**, "
+        f"{a['frames']:g} frames drawn; streaming overhead (in-app / bare − 1) "
+        f"**{a['streaming_overhead_percent']:+}%** (target ≤ 15%)",
+        f"- Diffusion, forward process: a step of the t slider → the new x_t picture, **{f['median']} ms** (median of "
+        f"{len(f['values'])})",
+    ]
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.diffusion", description=__doc__)
+    p.add_argument("--runs", type=int, default=3, help="timed runs of each case, after one warm-up")
+    args = p.parse_args(argv)
+    app = start_app()
+    try:
+        result = measure(app.url, args.runs)
+    finally:
+        app.stop()
+    print(json.dumps(result, indent=2))
+    print("\n".join(markdown_lines(result)))
+    return result
+
+
+if __name__ == "__main__":
+    main()
