@@ -142,6 +142,36 @@ def test_reverse_process_live_scrub_and_stop(app_page, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "diffusion_done.png"), full_page=False)
     page.screenshot(path=str(screenshot_dir / "diffusion_done_full.png"), full_page=True)
 
+    # DDPM-1000, stopped after a few frames: the status says so well before step 1000.
+    choose(page, "diff-scheduler", "DDPM (ancestral, Ho et al. 2020)")
+    type_and_enter(page, "diff-steps", "1000")
+    settle(page)
+    page.locator("#diff-run").click()
+    wait_for_text(page, "#diff-status", r"of 1000\*?\*? .*running")
+    page.wait_for_function("() => Number(document.querySelector('#diff-live-frames')?.dataset.step) >= 3",
+                           timeout=RUN)
+    page.locator("#diff-stop").click()
+    text = wait_for_text(page, "#diff-status", r"Stopped\.")
+    step = int(re.search(r"Step (\d+) of 1000", text).group(1))
+    assert step < 1000 and "done" not in text, text
+    settle(page)
+    assert page.locator("#diff-gif").is_visible()
+    assert "the run was stopped" in page.locator("#diff-verdict").inner_text()
+    page.locator("#diff-live").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "diffusion_stopped.png"), full_page=False)
+
+
+
+def test_scrub_the_recorded_steps(app_page, screenshot_dir):
+    """After a DDIM-50 run the scrubber shows any recorded step: its x_t, ε̂, x̂₀ and the status."""
+    page = app_page
+    open_diffusion(page)
+    page.get_by_role("tab", name="Reverse process", exact=True).click()
+    page.locator("#diff-run").click()
+    wait_for_text(page, "#diff-status", r"Step 50 of 50\*?\*? .*done")
+    page.wait_for_function("() => !document.querySelector('#diff-scrub input[type=range]').disabled")
+    settle(page)
+    page.locator("#diff-live").scroll_into_view_if_needed()
     # Scrub back to step 10: the live view shows that step's pictures.
     before = live(page)
     track = page.locator("#diff-scrub input[type=range]")
@@ -162,24 +192,6 @@ def test_reverse_process_live_scrub_and_stop(app_page, screenshot_dir):
                            timeout=15_000)
     wait_for_text(page, "#diff-status", r"Step 21 of 50")
     settle(page)
-
-    # DDPM-1000, stopped after a few frames: the status says so well before step 1000.
-    choose(page, "diff-scheduler", "DDPM (ancestral, Ho et al. 2020)")
-    type_and_enter(page, "diff-steps", "1000")
-    settle(page)
-    page.locator("#diff-run").click()
-    wait_for_text(page, "#diff-status", r"of 1000\*?\*? .*running")
-    page.wait_for_function("() => Number(document.querySelector('#diff-live-frames')?.dataset.step) >= 3",
-                           timeout=RUN)
-    page.locator("#diff-stop").click()
-    text = wait_for_text(page, "#diff-status", r"Stopped\.")
-    step = int(re.search(r"Step (\d+) of 1000", text).group(1))
-    assert step < 1000 and "done" not in text, text
-    settle(page)
-    assert page.locator("#diff-gif").is_visible()
-    assert "the run was stopped" in page.locator("#diff-verdict").inner_text()
-    page.locator("#diff-live").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshot_dir / "diffusion_stopped.png"), full_page=False)
 
 
 def test_compare_two_schedulers(app_page, screenshot_dir):

@@ -270,6 +270,102 @@ def gan_scrubber_works(page, n: int):
     wait_for_text(page, "#gan-img-snapshot-note", f"Snapshot at step {index * gan_images.SNAPSHOT_EVERY} of")
 
 
+def diff_forward_works(page, n: int):
+    """Another schedule: the coefficient text names it, for the t and seed the boxes hold now."""
+    kind, shown = [("cosine (Nichol", "cosine"), ("linear (1e-4", "linear")][n % 2]
+    page.locator("#diff-kind label", has_text=kind).click()
+    wait_for_text(page, "#diff-coefs", re.escape(f"of T = 1000** ({shown})") + "|" + re.escape(f"of T = 1000 ({shown})"))
+
+
+def diff_forward_drawn(page):
+    """The forward views are drawn when the tab is first opened: wait for them, so that they cannot overwrite a box."""
+    wait_for_text(page, "#diff-coefs", "of T = 1000")
+
+
+def diff_sample(page):
+    """Sample, and Stop once the run has started (a box may have asked for 1000 steps): the boxes are read, and
+    their warnings shown, when Sample is pressed (Enter in them commits nothing)."""
+    page.locator("#diff-run").click()
+
+
+def diff_stop(page):
+    wait_for_text(page, "#diff-status", "running|done")
+    page.locator("#diff-stop").click()
+    wait_for_text(page, "#diff-status", r"Stopped\.|done")
+
+
+def diff_fast(page):
+    """DPM-Solver++ (0.15 s a step here) for the runs of the reverse section, and η's accordion opened."""
+    choose(page, "diff-scheduler", "DPM-Solver++ (2M)")
+    if not page.locator("#diff-eta").is_visible():
+        page.get_by_text("More: η, remedies for large w").click()
+        page.wait_for_selector("#diff-eta input[type=number]", state="visible")
+    page.locator("#diff-run").scroll_into_view_if_needed()
+
+
+def diff_reverse_works(page, n: int):
+    """A short run with the boxes' values (and 5 steps): it ends, and the status says so."""
+    page.locator("#diff-steps input[type=number]").fill("5")
+    page.locator("#diff-run").click()
+    wait_for_text(page, "#diff-status", r"Step 5 of 5\*?\*? .*done")
+
+
+def diff_run_done(page):
+    """The scrubber needs a run: a 5-step one."""
+    diff_fast(page)
+    diff_reverse_works(page, 0)
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('#diff-scrub input[type=range]').disabled")
+
+
+def diff_scrub_works(page, n: int):
+    step = 1 + n % 2
+    type_and_enter(page, "diff-scrub", str(step))
+    page.wait_for_function("(s) => document.querySelector('#diff-live-frames')?.dataset.step === String(s)",
+                           arg=step)
+
+
+def diff_compare(page):
+    page.locator("#diff-compare").click()
+
+
+def diff_compared(page):
+    wait_for_text(page, "#diff-b-note", r"s of sampling")
+
+
+def diff_cheap_compare(page):
+    """Both sides DPM-Solver++ with 5 steps, so that each Compare takes a few seconds."""
+    choose(page, "diff-a-sched", "DPM-Solver++ (2M)")
+    choose(page, "diff-b-sched", "DPM-Solver++ (2M)")
+    page.locator("#diff-a-steps input[type=number]").fill("5")
+    page.locator("#diff-b-steps input[type=number]").fill("5")
+
+
+def diff_compare_works(page, n: int):
+    before = page.locator("#diff-b-note").inner_text()
+    page.locator("#diff-compare").click()
+    page.wait_for_function("(old) => { const t = document.querySelector('#diff-b-note').innerText;"
+                           " return t !== old && /s of sampling/.test(t); }", arg=before)
+    wait_for_text(page, "#diff-a-note", "s of sampling")
+
+
+def dtoy_train(page):
+    page.locator("#dtoy-run").click()
+
+
+def dtoy_trained(page):
+    wait_for_text(page, "#dtoy-status", "Trained [\\d,]+ steps")
+
+
+def dtoy_works(page, n: int):
+    """Train and sample again (the boxes hold cheap values by now): the note and the plots are new."""
+    before = page.locator("#dtoy-status").inner_text()
+    page.locator("#dtoy-run").click()
+    page.wait_for_function("(old) => { const t = document.querySelector('#dtoy-status').innerText;"
+                           " return t !== old && /Trained [\\d,]+ steps/.test(t); }", arg=before)
+    page.wait_for_selector("#dtoy-particles-plot .js-plotly-plot", state="attached")
+
+
 @dataclass(frozen=True)
 class Section:
     tab: str
@@ -277,6 +373,8 @@ class Section:
     works: Callable
     subtab: str | None = None
     setup: Callable | None = None
+    commit: Callable | None = None  # after Enter, where Enter alone reads no box (a button that reads them)
+    finish: Callable | None = None  # once the box shows the value used (stop what commit started)
 
 
 def fashion_source(page):
@@ -346,6 +444,33 @@ SECTIONS = [
                     NumberBox("gan-mu-g", "p_g's mean", -5, 5, 1.5, whole=False, typed=("-99999", "99999", "abc")),
                     NumberBox("gan-sd-g", "p_g's sd", 0.05, 5, 0.6, whole=False)),
             gan_d_star_works, subtab="D* playground", setup=gan_d_star_drawn),
+    Section("Diffusion", (NumberBox("diff-t", "t", 0, 1000, 250),
+                          NumberBox("diff-forward-seed", "Noise seed", 0, 2**31 - 1, 0,
+                                    typed=("-1", "99999999999", "abc"))),
+            diff_forward_works, subtab="Forward process", setup=diff_forward_drawn),
+    Section("Diffusion", (NumberBox("diff-steps", "Steps", 1, 1000, 50),
+                          NumberBox("diff-w", "Guidance w", 0, 10, 3, whole=False),
+                          NumberBox("diff-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc")),
+                          NumberBox("diff-eta", "DDIM η", 0, 1, 0, whole=False),
+                          NumberBox("diff-rescale", "Guidance rescale φ", 0, 1, 0, whole=False)),
+            diff_reverse_works, subtab="Reverse process", setup=diff_fast, commit=diff_sample, finish=diff_stop),
+    # The scrubber's range is the last run's: 5 steps.
+    Section("Diffusion", (NumberBox("diff-scrub", "Step", 0, 4, 4),), diff_scrub_works, subtab="Reverse process",
+            setup=diff_run_done),
+    # A side's steps: -1 and 0 only (99999 and no number would mean 1000 steps, minutes of sampling).
+    Section("Diffusion", (NumberBox("diff-cmp-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc")),
+                          NumberBox("diff-a-steps", "A: steps", 1, 1000, 1000, typed=("-1", "0")),
+                          NumberBox("diff-a-w", "A: guidance w", 0, 10, 3, whole=False),
+                          NumberBox("diff-b-steps", "B: steps", 1, 1000, 50, typed=("-1", "0")),
+                          NumberBox("diff-b-w", "B: guidance w", 0, 10, 3, whole=False)),
+            diff_compare_works, subtab="Compare", setup=diff_cheap_compare, commit=diff_compare,
+            finish=diff_compared),
+    # Training seconds first, and -1 and 0 only (0.1 s: 99999 would train for 30 s, no number for 4 s each time).
+    Section("Diffusion", (NumberBox("dtoy-seconds", "Training seconds", 0.1, 30, 4, whole=False, typed=("-1", "0")),
+                          NumberBox("dtoy-particles", "Particles", 1, 2000, 500),
+                          NumberBox("dtoy-steps", "Sampling steps", 1, 1000, 50),
+                          NumberBox("dtoy-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
+            dtoy_works, subtab="2-D toy", commit=dtoy_train, finish=dtoy_trained),
     # Last: the scrubber needs a run with two snapshots, and its range grows with the run.
     Section("GAN", (NumberBox("gan-img-scrubber", "History: snapshot", 0, 1, 1),),
             gan_scrubber_works, subtab="Images (Fashion-MNIST)", setup=gan_snapshots),
@@ -372,10 +497,12 @@ SETTLED = """([id, message, value]) => {
 }"""
 
 
-def abuse(page, box: NumberBox, typed: str):
+def abuse(page, box: NumberBox, typed: str, section: Section | None = None):
     """Type into the box and press Enter; the box must name itself, show the value used, and break nothing."""
     message = expected_warning(box, typed)
     type_and_enter(page, box.elem_id, typed)
+    if section is not None and section.commit:
+        section.commit(page)
     try:
         state = page.wait_for_function(SETTLED, arg=[box.elem_id, message, box.used(typed)]).json_value()
     except PlaywrightTimeout:
@@ -385,6 +512,8 @@ def abuse(page, box: NumberBox, typed: str):
     assert not [t for t in state["texts"] if GENERIC.search(t)], state
     assert not state["error"] and message in state["texts"], state
     assert box.lo <= float(state["shown"]) <= box.hi, state
+    if section is not None and section.finish:
+        section.finish(page)
     settle(page)
 
 
@@ -408,7 +537,7 @@ def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_
         seen |= boxes_in_dom(page)
         for box in section.boxes:
             for typed in box.typed:
-                abuse(page, box, typed)
+                abuse(page, box, typed, section)
                 if box.elem_id == "attn-patch" and typed == "99999":
                     wait_for_text(page, "#attn-patch-note", re.escape("Patch 15 (row 3, column 3)"))
                     page.evaluate("() => document.querySelector('#attn-image-model').scrollIntoView()")
