@@ -20,6 +20,7 @@ import torch.nn as nn
 
 from core import toy2d
 from core.diffusion import diffusers_class, schedule
+from core.threads import one_thread
 from core.validate import as_choice, as_float, as_int
 
 T, BETA_START, BETA_END = schedule.BUNDLED_T, schedule.BUNDLED_BETA_START, schedule.BUNDLED_BETA_END
@@ -138,9 +139,7 @@ def train(dataset: str = "ring", seconds: float = 4.0, steps: int | None = None,
     start = time.perf_counter()
     # One intra-op thread: at this size torch's thread pool costs far more than it gains (a step took 6 ms on one
     # thread and 90 ms on two on a busy 2-core machine), and visitors training at once share the cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         while len(run.losses) < limit and time.perf_counter() - start < settings.seconds:
             x0 = _data(settings, BATCH, generator)
             t = torch.randint(T, (BATCH,), generator=generator)
@@ -151,8 +150,6 @@ def train(dataset: str = "ring", seconds: float = 4.0, steps: int | None = None,
             loss.backward()
             optimiser.step()
             run.losses.append(loss.item())
-    finally:
-        torch.set_num_threads(threads)
     run.seconds = time.perf_counter() - start
     return run
 
@@ -212,16 +209,11 @@ def reverse_trajectories(run: ToyDiffusion, n_particles: int = 500, steps: int =
     generator = torch.Generator().manual_seed(as_int(seed, "seed", 0, 2**31 - 1))
     x = torch.randn(n, 2, generator=generator)
     path = [x]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)     # as in train
-    try:
-        with torch.no_grad():
-            for t in s.timesteps:
-                eps = run.model(x, torch.full((n,), int(t)))
-                x = s.step(eps, t, x, generator=generator).prev_sample
-                path.append(x)
-    finally:
-        torch.set_num_threads(threads)
+    with one_thread(), torch.no_grad():   # as in train
+        for t in s.timesteps:
+            eps = run.model(x, torch.full((n,), int(t)))
+            x = s.step(eps, t, x, generator=generator).prev_sample
+            path.append(x)
     return torch.stack(path).double().numpy()
 
 

@@ -5,10 +5,7 @@ Why a thread per run rather than training inside the stream: the stream spends i
 for the browser, and a thread keeps the model training through that wait, so the step rate does not depend on
 the refresh rate. A 2-D run of a few dozen weights is bound by Python's overhead per torch call, which two
 threads of torch's intra-op pool only slow down (measured on 2 cores: 160-210 iterations/s against 860-990 on one
-thread). torch's thread count acts as one setting for the whole process (a thread's set_num_threads(1) is what
-every thread's ops then use, and another thread's set_num_threads(2) undoes it), so `one_thread()` counts the runs
-that need it: the first sets one thread, the last restores the default; meanwhile the app's other work runs on one
-thread too.
+thread), so 2-D runs train under core.threads.one_thread().
 
 A Trainer stops by itself: when its run diverges, after a time limit, and when nobody has looked at it for `idle`
 seconds (its page was closed or the stream reading it ended), so a forgotten run cannot hold a slot.
@@ -22,35 +19,11 @@ import os
 import threading
 import time
 
-import torch
-
+from core.threads import one_thread
 from core.validate import as_choice, as_float, as_int
 
 SLOW_SECONDS = 0.25   # slow motion: a quarter second's pause after each iteration
-DEFAULT_THREADS = torch.get_num_threads()
 log = logging.getLogger(__name__)
-_one_thread_lock = threading.Lock()
-_one_thread_users = 0
-
-
-@contextlib.contextmanager
-def one_thread():
-    """torch on one intra-op thread while the body runs (see the module's docstring); nests and overlaps across
-    threads, and the default comes back when the last user leaves."""
-    global _one_thread_users
-    with _one_thread_lock:
-        _one_thread_users += 1
-        if _one_thread_users == 1:
-            torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        with _one_thread_lock:
-            _one_thread_users -= 1
-            if _one_thread_users == 0:
-                torch.set_num_threads(DEFAULT_THREADS)
-
-
 class Slots:
     """At most `capacity` runs train at once; a run that finds every slot taken is refused, not queued."""
 

@@ -7,6 +7,7 @@ import time
 import pytest
 import torch
 
+from core import threads
 from core.gan import live, toy
 
 
@@ -132,8 +133,8 @@ def test_retune_changes_live_settings_in_place_and_refuses_the_others():
 
 def test_in_thread_runs_on_one_torch_thread_and_restores_the_default():
     assert live.in_thread(True, torch.get_num_threads) == 1
-    assert torch.get_num_threads() == live.DEFAULT_THREADS
-    assert live.in_thread(False, torch.get_num_threads) == live.DEFAULT_THREADS
+    assert torch.get_num_threads() == threads.DEFAULT_THREADS
+    assert live.in_thread(False, torch.get_num_threads) == threads.DEFAULT_THREADS
     with pytest.raises(ValueError, match="steps"):
         live.in_thread(True, toy.train, toy.Settings(), 0)
 
@@ -165,13 +166,13 @@ def test_two_trainers_train_their_own_runs_at_once():
 
 
 def test_one_thread_lasts_until_its_last_user_leaves():
-    if live.DEFAULT_THREADS == 1:
+    if threads.DEFAULT_THREADS == 1:
         pytest.skip("torch runs on one thread here anyway")
-    with live.one_thread():
-        with live.one_thread():
+    with threads.one_thread():
+        with threads.one_thread():
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 1      # the outer user is still there
-    assert torch.get_num_threads() == live.DEFAULT_THREADS
+    assert torch.get_num_threads() == threads.DEFAULT_THREADS
 
 
 class Slow(Diverging):
