@@ -42,8 +42,6 @@ WATCH = """() => {
     const now = performance.now() - D.t0;
     const s = sig();
     if (s && s !== D.seen) { D.seen = s; D.frames.push([now, Number(s.split(' ')[0])]); }
-    const text = status();
-    if (D.frames.length && text !== D.before && /\\bdone\\b/.test(text)) D.done = now;
   }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
 
@@ -115,7 +113,10 @@ def forward_slider(page, moves: int) -> list[float]:
 def one_run(page) -> dict:
     page.evaluate("() => window.__diff.arm()")
     page.click("#diff-run")
-    page.wait_for_function("() => window.__diff.done !== null", timeout=TIMEOUT_MS)
+    # polled on every animation frame (~16 ms): the status of the finished run, read from the page itself
+    page.wait_for_function("() => { const D = window.__diff; const text = document.querySelector('#diff-status')"
+                           "?.innerText || ''; if (D.frames.length && /Step 50 of 50/.test(text) && /done/.test(text)"
+                           ") D.done = performance.now() - D.t0; return D.done !== null; }", timeout=TIMEOUT_MS)
     page.wait_for_timeout(500)   # let the last picture's block arrive in the observer before reading
     d = page.evaluate("() => ({frames: window.__diff.frames, done: window.__diff.done})")
     frames = d["frames"]
