@@ -93,7 +93,7 @@ def test_forward_process(app_page, screenshot_dir):
     explain.screenshot(path=str(screenshot_dir / "diffusion_explain_full.png"))
 
 
-def test_reverse_process_live_scrub_and_stop(app_page, screenshot_dir):
+def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     page = app_page
     open_diffusion(page)
     page.get_by_role("tab", name="Reverse process", exact=True).click()
