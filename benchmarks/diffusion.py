@@ -25,15 +25,13 @@ LABEL, GUIDANCE, SEED = 7, 3.0, 0
 TIMEOUT_MS = 180_000
 
 # window.__diff: `arm()` forgets the last run; the next click on #diff-run starts the clock; `frames` holds
-# [ms since the click, data-step] of every new #diff-live-frames block, `done` the ms at which the status said done.
+# [ms since the click, data-step] of every new #diff-live-frames block; `done` (set by one_run): ms to "done".
 WATCH = """() => {
   const D = window.__diff = {t0: null, frames: [], done: null, seen: null};
   // gradio may patch the block in place, so a frame is a new (data-step, first picture) pair, not a new node
   const sig = () => { const el = document.querySelector('#diff-live-frames');
                       return el ? el.dataset.step + ' ' + (el.querySelector('img')?.src || '') : null; };
-  const status = () => document.querySelector('#diff-status')?.innerText || '';
-  // the last run's status says "done" until the new run's first update replaces it
-  D.arm = () => { D.t0 = null; D.frames = []; D.done = null; D.seen = sig(); D.before = status(); };
+  D.arm = () => { D.t0 = null; D.frames = []; D.done = null; D.seen = sig(); };
   document.addEventListener('click', e => {
     if (D.t0 === null && e.target.closest('#diff-run')) D.t0 = performance.now();
   }, true);
