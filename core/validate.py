@@ -38,10 +38,13 @@ def _number(value, name: str, kind: str) -> float:
 
 
 def as_int(value, name: str, lo: int | None = None, hi: int | None = None) -> int:
-    f = _number(value, name, "a whole number")
-    if not math.isfinite(f) or f != int(f):
-        raise ValueError(f"{name} must be a whole number, not {echo(value)}.")
-    v = int(f)
+    if isinstance(value, int) and not isinstance(value, bool):
+        v = value   # exactly: a float holds whole numbers exactly only up to 2**53 (seeds go beyond)
+    else:
+        f = _number(value, name, "a whole number")
+        if not math.isfinite(f) or f != int(f):
+            raise ValueError(f"{name} must be a whole number, not {echo(value)}.")
+        v = int(f)
     if lo is not None and v < lo or hi is not None and v > hi:
         shown = echo(v)
         raise ValueError(f"{name} must be between {lo} and {hi}, not {shown}." if hi is not None

@@ -188,22 +188,26 @@ def frames_html(rec, i: int) -> str:
     t = rec.timesteps[i]
     cells = [("x_t", "the sample at this step", figures.picture(rec.x_t[i])),
              ("ε̂", "the predicted noise (±3 as black and white)", figures.noise_picture(rec.epsilon[i])),
-             ("x̂₀", "the predicted clean image" + ("" if rec.x0_from_scheduler else ", computed from ε̂"),
+             ("x̂₀", "the predicted clean image" + ("" if rec.x0_from_scheduler else
+                                                   ", computed from ε̂" + (" (before thresholding)"
+                                                                           if rec.settings.thresholding else "")),
               figures.picture(rec.x0[i]))]
-    imgs = "".join(f"<figure style='margin:0;text-align:center'><img src='{to_data_url(p, compress_level=1)}' "
+    imgs = "".join(f"<figure style='margin:0;text-align:center;width:{p.width + 24}px'>"
+                   f"<img src='{to_data_url(p, compress_level=1)}' "
                    f"alt='{name}' style='width:{p.width}px;image-rendering:pixelated'/><figcaption><b>{name}</b>"
                    f"<br><small>{text}</small></figcaption></figure>" for name, text, p in cells)
     return (f"<div id='diff-live-frames' data-step='{i}' data-t='{t}' style='display:flex;gap:18px;"
             f"flex-wrap:wrap'>{imgs}</div>")
 
 
-def status_text(rec, i: int) -> str:
+def status_text(rec, i: int, stopped: bool = False) -> str:
     s = rec.settings
     what = (f"{rec.pipeline.classes[s.label]}" if s.label is not None else "unconditional")
     if rec.pipeline.name != "default":
         what += f", model {rec.pipeline.name}"
-    state = "done" if rec.done else "running"
-    return (f"**Step {i + 1} of {s.steps}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
+    state = "done" if rec.done else ("stopped" if stopped else "running")
+    calls = f" of {rec.total} network calls" if rec.total != s.steps else f" of {s.steps}"
+    return (f"**Step {i * rec.every + 1}{calls}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
             f"{what}, w = {s.guidance:g}, seed {s.seed}; {rec.seconds:.2f} s of sampling so far.")
 
 
@@ -312,7 +316,7 @@ def forward_views(img: Image.Image, t_box, seed_box, kind: str, mismatch: bool) 
     schedule, _, _, figures = core()
     T = MISMATCH_T if mismatch else 1000
     t, seed = T_BOX.read(t_box), FORWARD_SEED.read(seed_box)
-    if t.value > T:   # the T mismatch was switched on: the same fraction of the way to noise, T = 100's
+    if t.value > T:   # the T mismatch was switched on with t beyond 100: the same fraction of T = 100
         t = t._replace(value=round(t.value * T / T_BOX.hi), changed=True)
     x_t, (signal, noise), t_used = noised(img, t.value, seed.value, kind, T)
     side = max(CELL_MIN, x_t.shape[2])
@@ -352,7 +356,7 @@ def forward_tab():
                 x_t = gr.Image(label="x_t", type="pil", format="png", height=260, elem_id="diff-xt",
                                show_label=True)
                 strip = gr.Image(label="x_t at six values of t (the same ε)", type="pil", format="png",
-                                 height=150, elem_id="diff-strip")
+                                 elem_id="diff-strip")
             coefs = gr.Markdown(elem_id="diff-coefs")
     plot = gr.Plot(label="Noise schedules", elem_id="diff-schedules")
     ui = dict(x_t=x_t, coefs=coefs, strip=strip, plot=plot, t_box=t_box, seed_box=seed_box)
@@ -396,6 +400,14 @@ def read_settings(cls, w_box, scheduler, steps_box, seed_box, eta_box=0.0, thres
     return pipeline, settings, readings, (note or "").strip()
 
 
+def echo_on_commit(sliders: list, numbers: list) -> None:
+    """A value typed into a box is checked when it is committed (a slider's release, a number box's Enter), with
+    Box.read's warning and the value used echoed, not only when the run starts."""
+    for component, box in sliders + numbers:
+        event = component.release if (component, box) in sliders else component.submit
+        event(lambda value, box=box: box.read(value).shown, component, component, **PRIVATE)
+
+
 def reverse_tab():
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -410,7 +422,7 @@ def reverse_tab():
                 thresholding = gr.Checkbox(False, label="Dynamic thresholding of x̂₀ (Imagen)",
                                            elem_id="diff-thresholding")
                 rescale = RESCALE.slider(elem_id="diff-rescale")
-            with gr.Accordion("Any model: a diffusers UNet2DModel from the Hugging Face Hub", open=False):
+            with gr.Accordion("Any model (Hugging Face Hub)", open=False):
                 model = gr.Textbox("default", label="Model", max_lines=1, elem_id="diff-model",
                                    info="\"default\" is the bundled UNet; or a hub id such as "
                                         "google/ddpm-cifar10-32, where this server may download (safetensors only, "
@@ -441,6 +453,9 @@ def reverse_tab():
         visitor.recording = rec
         shown = [r.shown for r in readings]
         tail = f" {note}" if note else ""
+        # The visitor goes to the page before the first step, so a Stop pressed during the first run reaches it.
+        yield (gr.skip(), f"Sampling {settings.steps} steps with {settings.scheduler} …" + tail, *(gr.skip(),) * 5,
+               visitor, *shown)
         due = 0.0
         for rec in record.run(pipeline, settings, rec):
             if rec.done or visitor.stopping:
@@ -450,7 +465,7 @@ def reverse_tab():
                        visitor, *shown)
                 due = time.monotonic() + REFRESH
         i = len(rec) - 1
-        yield (frames_html(rec, i), status_text(rec, i) + ("" if rec.done else " Stopped.") + tail,
+        yield (frames_html(rec, i), status_text(rec, i, stopped=not rec.done) + tail,
                *after_views(rec), visitor, *shown)
 
     def stop_ui(visitor):
@@ -466,6 +481,7 @@ def reverse_tab():
         return frames_html(rec, i.value), status_text(rec, i.value), i.shown
 
     controls = [cls, w, scheduler, steps, seed, eta, thresholding, rescale, model]
+    echo_on_commit([(steps, STEPS), (w, GUIDANCE), (eta, ETA), (rescale, RESCALE)], [(seed, SEED)])
     run.click(sample_ui, [state, *controls], [live, status, *after, state, *echoes], concurrency_id="diff-sample",
               **PRIVATE)
     stop.click(stop_ui, [state], None, queue=False, **PRIVATE)
@@ -536,5 +552,6 @@ def compare_tab():
         yield Compared(gr.skip(), gr.skip(), b_strip, b_text, gr.skip(), gr.skip(), b_read[1].shown,
                        b_read[0].shown, gr.skip())
 
+    echo_on_commit([], [(seed, SEED), (a_steps, A_STEPS), (a_w, A_W), (b_steps, B_STEPS), (b_w, B_W)])
     go_button.click(compare_ui, [cls, seed, a_scheduler, a_steps, a_w, b_scheduler, b_steps, b_w], views,
                     concurrency_id="diff-sample", **PRIVATE)

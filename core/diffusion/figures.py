@@ -49,17 +49,20 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
     """β_t, ᾱ_t, √ᾱ_t against √(1 − ᾱ_t), and SNR(t) on a log scale for each schedule, with the current t marked
     on the current schedule and each schedule's SNR = 1 crossing marked."""
     fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.2,
-                        subplot_titles=("β_t", "ᾱ_t", "√ᾱ_t (signal) against √(1 − ᾱ_t) (noise)",
+                        subplot_titles=("β_t, log scale", "ᾱ_t",
+                                        "√ᾱ_t (signal, solid) and √(1 − ᾱ_t) (noise, dotted)",
                                         "SNR(t) = ᾱ_t / (1 − ᾱ_t), log scale"))
     for name, s in shown.items():
         colour = SCHEDULE_COLOURS.get(name.split(" ")[0], "#6b7280")
         ts = np.unique(np.linspace(1, s.T, min(s.T, CURVE_POINTS)).round().astype(int))  # smooth curves: a
         betas, abar = s.betas[ts - 1], s.alpha_bar[ts - 1]                               # light figure
-        line = dict(color=colour, width=2, dash="dot" if "T = " in name else "solid")
+        line = dict(color=colour, width=2, dash="dash" if "T = " in name else "solid")
         common = dict(legendgroup=name, line=line, mode="lines")
         fig.add_scatter(x=ts, y=betas, name=name, row=1, col=1, **common)
         fig.add_scatter(x=ts, y=abar, showlegend=False, row=1, col=2, **common)
-        fig.add_scatter(x=np.sqrt(abar), y=np.sqrt(1 - abar), showlegend=False, row=2, col=1, **common)
+        fig.add_scatter(x=ts, y=np.sqrt(abar), showlegend=False, row=2, col=1, **common)
+        fig.add_scatter(x=ts, y=np.sqrt(1 - abar), showlegend=False, row=2, col=1, legendgroup=name, mode="lines",
+                        line=dict(color=colour, width=2, dash="dot"))
         fig.add_scatter(x=ts, y=abar / (1 - abar), showlegend=False, row=2, col=2, **common)
         cross = s.snr_cross_t
         if cross is not None:
@@ -73,13 +76,14 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
                     hovertemplate=f"t = {t}<extra></extra>")
         fig.add_scatter(x=[t], y=[s.betas[t - 1]], row=1, col=1, **mark)
         fig.add_scatter(x=[t], y=[s.alpha_bar[t - 1]], row=1, col=2, **mark)
-        fig.add_scatter(x=[signal], y=[noise], row=2, col=1, **mark)
+        fig.add_scatter(x=[t, t], y=[signal, noise], row=2, col=1, **mark)
         fig.add_scatter(x=[t], y=[s.snr[t - 1]], row=2, col=2, **mark)
     fig.update_yaxes(type="log", row=2, col=2, exponentformat="power")
     fig.update_xaxes(title_text="t", row=1, col=1)
     fig.update_xaxes(title_text="t", row=1, col=2)
-    fig.update_xaxes(title_text="√ᾱ_t", range=[0, 1.02], row=2, col=1)
+    fig.update_xaxes(title_text="t", row=2, col=1)
     fig.update_yaxes(range=[0, 1.02], row=2, col=1)
+    fig.update_yaxes(type="log", row=1, col=1, exponentformat="power")
     fig.update_xaxes(title_text="t", row=2, col=2)
     fig.add_hline(y=1.0, line=dict(color="#9ca3af", dash="dash", width=1), row=2, col=2)
     fig.update_layout(template=render.THEME, height=560, margin=dict(l=56, r=16, t=48, b=48),

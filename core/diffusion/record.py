@@ -29,12 +29,14 @@ class Recording:
     final: np.ndarray | None = None       # the finished image, once every step is done
     seconds: float = 0.0                  # wall time of the steps so far (sampling only)
     every: int = 1                        # keep one step in `every`
+    total: int = 0                        # the scheduler's network calls (Heun: two a step, but the last)
 
     def __post_init__(self):
-        self.every = max(1, -(-self.settings.steps // MAX_FRAMES))
+        self.every = max(1, -(-2 * self.settings.steps // MAX_FRAMES))   # Heun records up to 2·steps
 
     def add(self, step: sampling.Step) -> None:
-        if step.index % self.every == 0 or step.index == self.settings.steps - 1:
+        self.total = step.total
+        if step.index % self.every == 0 or step.index == step.total - 1:
             self.timesteps.append(step.t)
             self.x_t.append(_frame(step.x_t))
             self.epsilon.append(_frame(step.epsilon))
@@ -75,7 +77,8 @@ def classify(pipeline: Pipeline, images: np.ndarray) -> np.ndarray | None:
 
 def run(pipeline: Pipeline, settings: sampling.Settings, recording: Recording | None = None):
     """Sample one image, filling `recording` step by step; yields the recording after every step."""
-    recording = recording or Recording(pipeline, settings)
+    # `is None`, not `or`: an empty Recording has len 0, and the caller's own recording must be the one filled.
+    recording = Recording(pipeline, settings) if recording is None else recording
     start = time.perf_counter()
     x = None
     for step in sampling.steps(pipeline, settings):

@@ -34,7 +34,7 @@ THRESHOLD_RATIO, THRESHOLD_MAX = 0.995, 1.5
 THRESHOLDING = {"ddpm", "ddim", "dpm++", "unipc"}   # the schedulers whose step() implements it
 MAX_STEPS = 1000
 MAX_GUIDANCE = 10.0
-DEFAULT_GUIDANCE = 3.0   # the measured best w (assets/MODELS.md: DDIM-50 class agreement 99.25% at w = 3)
+DEFAULT_GUIDANCE = 3.0   # the measured best w (assets/MODELS.md: DDIM-50 class agreement 99.0% at w = 3)
 
 
 def training_scheduler():
@@ -105,7 +105,7 @@ def guided_epsilon(epsilon, x: torch.Tensor, t, labels: torch.Tensor | None, gui
     the unconditional one, and no label means the unconditional model whatever w is."""
     if labels is None:
         return epsilon(x, t, None)
-    if guidance == 1.0:
+    if guidance == 1.0 or bool((labels == null_label).all()):   # nothing to mix: one call
         return epsilon(x, t, labels)
     both = epsilon(torch.cat([x, x]), t, torch.cat([labels, torch.full_like(labels, null_label)]))
     eps_cond, eps_uncond = both.chunk(2)
@@ -115,7 +115,8 @@ def guided_epsilon(epsilon, x: torch.Tensor, t, labels: torch.Tensor | None, gui
 
 @dataclass(frozen=True)
 class Step:
-    index: int                 # 0 … steps − 1 (Heun's two calls a step are two entries)
+    index: int                 # 0 … total − 1
+    total: int                 # the scheduler's timesteps: `steps`, or 2·steps − 1 for Heun (two calls a step)
     t: int                     # the diffusers timestep, 0 … T − 1
     x_t: torch.Tensor          # the network's input at this step (variance-preserving scale)
     epsilon: torch.Tensor      # the guided ε̂
@@ -161,7 +162,7 @@ def steps(pipeline: Pipeline, settings: Settings, n: int = 1, labels: torch.Tens
         if x0 is None:  # DPM-Solver++ and UniPC return only prev_sample
             a = alphas_cumprod[int(t)]
             x0 = (model_in - (1 - a).sqrt() * eps) / a.sqrt()
-        yield Step(i, int(t), model_in, eps, x0, from_scheduler, out.prev_sample)
+        yield Step(i, len(scheduler.timesteps), int(t), model_in, eps, x0, from_scheduler, out.prev_sample)
         x = out.prev_sample
 
 

@@ -274,7 +274,8 @@ def diff_forward_works(page, n: int):
     """Another schedule: the coefficient text names it, for the t and seed the boxes hold now."""
     kind, shown = [("cosine (Nichol", "cosine"), ("linear (1e-4", "linear")][n % 2]
     page.locator("#diff-kind label", has_text=kind).click()
-    wait_for_text(page, "#diff-coefs", re.escape(f"of T = 1000** ({shown})") + "|" + re.escape(f"of T = 1000 ({shown})"))
+    wait_for_text(page, "#diff-coefs",
+                  re.escape(f"of T = 1000** ({shown})") + "|" + re.escape(f"of T = 1000 ({shown})"))
 
 
 def diff_forward_drawn(page):
