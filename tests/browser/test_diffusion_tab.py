@@ -194,6 +194,13 @@ def test_scrub_the_recorded_steps(app_page, screenshot_dir):
     settle(page)
 
 
+def closed_lists(page):
+    """Click away from the dropdowns and wait until no option list is open."""
+    page.mouse.click(5, 5)
+    page.wait_for_function("() => ![...document.querySelectorAll('[role=option]')]"
+                           ".some(o => o.offsetParent !== null)", timeout=10_000)
+
+
 def test_compare_two_schedulers(app_page, screenshot_dir):
     page = app_page
     open_diffusion(page)
@@ -201,6 +208,7 @@ def test_compare_two_schedulers(app_page, screenshot_dir):
     page.wait_for_selector("#diff-compare", state="visible")
     choose(page, "diff-a-sched", "DDIM (η = 0 is deterministic)")
     page.locator("#diff-a-steps input[type=number]").fill("50")
+    closed_lists(page)  # A's list must be gone, or B's option is found twice
     choose(page, "diff-b-sched", "DPM-Solver++ (2M)")
     page.locator("#diff-b-steps input[type=number]").fill("20")
     page.locator("#diff-compare").click()

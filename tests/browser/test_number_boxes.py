@@ -292,7 +292,7 @@ def diff_sample(page):
 def diff_stop(page):
     wait_for_text(page, "#diff-status", "running|done")
     page.locator("#diff-stop").click()
-    wait_for_text(page, "#diff-status", r"Stopped\.|done")
+    wait_for_text(page, "#diff-status", r"\), stopped: |done")
 
 
 def diff_fast(page):

@@ -94,6 +94,6 @@ def test_ddpm_samples_are_chunked_seeded_and_resume_from_the_cache(tmp_path, mon
 
     def no_sampling(*args, **kwargs):
         raise AssertionError("a cached chunk was sampled again")
-    monkeypatch.setattr(evaluate, "sample", no_sampling)
+    monkeypatch.setattr(evaluate.sampling, "sample", no_sampling)
     again, _ = evaluate.ddpm_samples(2, 1.5, 5, seed=7, kind="ddim", cache=tmp_path)
     assert torch.equal(again, made)
