@@ -368,7 +368,7 @@ def forward_tab():
         return forward_views(read_image(image), *values)
 
     column.on_new_image(lambda img, *values: forward_views(img, *values), controls, views)
-    gr.on([t_box.change, seed_box.submit, kind.change, mismatch.change], update, [column.image, *controls], views,
+    gr.on([t_box.release, seed_box.submit, kind.change, mismatch.change], update, [column.image, *controls], views,
           **PRIVATE)
     return column, controls, views
 
