@@ -485,7 +485,7 @@ def reverse_tab():
     run.click(sample_ui, [state, *controls], [live, status, *after, state, *echoes], concurrency_id="diff-sample",
               **PRIVATE)
     stop.click(stop_ui, [state], None, queue=False, **PRIVATE)
-    scrub.change(scrub_ui, [state, scrub], [live, status, scrub], **PRIVATE)
+    scrub.release(scrub_ui, [state, scrub], [live, status, scrub], **PRIVATE)
 
 
 class Compared(NamedTuple):
