@@ -103,7 +103,8 @@ def patch_grid(module: nn.Module) -> tuple[int, int]:
 def bundled() -> VisionModel:
     net = models.load(BUNDLED)
     return VisionModel(BUNDLED, net, CLASSES, net.input_size,
-                       f"bundled Fashion-MNIST ViT: 7×7 patches, {net.num_layers} layers × {net.num_heads} heads",
+                       f"bundled Fashion-MNIST ViT: {net.grid ** 2} patches of {net.patch}×{net.patch} pixels "
+                       f"({net.grid}×{net.grid}), {net.num_layers} layers × {net.num_heads} heads",
                        None)
 
 
@@ -117,8 +118,9 @@ def torchvision_vit(pretrained: bool = True) -> VisionModel:
     h, w = patch_grid(net)
     return VisionModel(TORCHVISION_VIT, net.eval().requires_grad_(False).to(device()),
                        tuple(weights.meta["categories"]), (3, net.image_size, net.image_size),
-                       f"torchvision vit_b_16, {what}: 16×16 patches, {len(net.encoder.layers)} layers × "
-                       f"{net.encoder.layers[0].self_attention.num_heads} heads, {h}×{w} patch grid",
+                       f"torchvision vit_b_16, {what}: {h * w} patches of {net.patch_size}×{net.patch_size} pixels "
+                       f"({h}×{w}), {len(net.encoder.layers)} layers × "
+                       f"{net.encoder.layers[0].self_attention.num_heads} heads",
                        weights.transforms())
 
 

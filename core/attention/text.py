@@ -181,7 +181,8 @@ def _build(model_id: str) -> TextModel:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     offline.tell_huggingface_hub()
     path = _bundled_path() if model_id == BUNDLED else model_id
-    common = dict(local_files_only=model_id == BUNDLED or bool(offline.forbidden_by()) or Path(model_id).is_absolute(),
+    # The bundled model and local folders never need the Hub, so only hub ids pay for its reachability check.
+    common = dict(local_files_only=model_id == BUNDLED or Path(model_id).is_absolute() or hub.local_only(),
                   trust_remote_code=False)
     config = hub.fetch(model_id, lambda: AutoConfig.from_pretrained(path, **common))
     if getattr(config, "is_encoder_decoder", False):

@@ -3,12 +3,14 @@ the one that was set. Proved by counting connection attempts: every HTTP(S) clie
 this test listens on, and every socket connect and host-name lookup of the process is recorded (and refused unless
 it is for the proxy), which also catches a client that ignores the proxy settings or read them before the test set
 them (urllib builds its opener once); asking for every downloadable model must make no attempt."""
+import http.server
 import socket
 import threading
+import time
 
 import pytest
 
-from core import data, offline, registry
+from core import data, hub, offline, registry
 from core.attention import image as ia
 from core.attention import text as ta
 from core.convolution import vision_models
@@ -64,6 +66,7 @@ def proxy(monkeypatch, tmp_path):
     monkeypatch.setattr(socket, "getaddrinfo", looked_up)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "fashion")
+    monkeypatch.setattr(hub, "_reach", {})  # the Hub's reachability is asked afresh, through the proxy
     for cache in (vision_models.clear_cache, ia.clear_cache, ta.clear_cache):
         cache()
     yield proxy
@@ -102,3 +105,43 @@ def test_offline_values():
                 m.delenv(name, raising=False)
             m.setenv("HF_HUB_OFFLINE", value)
             assert bool(offline.forbidden_by()) is forbidden, value
+
+
+def test_an_unreachable_hub_falls_back_at_once_without_any_offline_variable(proxy):
+    """No offline variable and no internet (the proxy hangs up on every connection): one probing request, then
+    every text model id falls back to the cache at once, instead of huggingface_hub's ~24 s of retries."""
+    start = time.monotonic()
+    for model_id in ("glassbox-tests/not-in-any-cache", "glassbox-tests/not-cached-either"):
+        with pytest.raises(registry.ModelUnavailable, match="the Hugging Face Hub cannot be reached"):
+            ta.load(model_id)
+    took = time.monotonic() - start
+    print(f"two unreachable ids fell back in {took:.2f} s")
+    assert took < hub.REACH_TIMEOUT + 3
+    assert len(proxy.attempts) == 1  # the probe, remembered for the second id
+
+
+class Answer404(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_hub_that_answers_is_reachable_even_with_an_error_status(monkeypatch):
+    from huggingface_hub import constants
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer404)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy",
+                 *offline.VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(hub, "_reach", {})
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        assert hub.reachable() and not hub.local_only()
+        monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
+        assert hub.local_only()  # a setting forbids downloads, whatever the Hub says
+    finally:
+        server.shutdown()
+        server.server_close()
