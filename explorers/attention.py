@@ -216,7 +216,11 @@ def attention_image(image: FileData, model: str = "vit", layer: int = -1, head: 
 
 
 def head_choices(num_heads: int) -> list[tuple[str, int]]:
-    return [(head_name(AVERAGE, num_heads), AVERAGE), *[(f"head {h}", h) for h in range(num_heads)]]
+    return [(head_name(AVERAGE, num_heads), AVERAGE), *single_heads(num_heads)]
+
+
+def single_heads(num_heads: int) -> list[tuple[str, int]]:
+    return [(f"head {h}", h) for h in range(num_heads)]
 
 
 def token_choices(tokens: list[str]) -> list[tuple[str, int]]:
@@ -289,6 +293,24 @@ def scores_outputs(text, model, layer, head, temperature, scale, text_pair):
     return fig, md
 
 
+def head_view_outputs(v: TextView, heads) -> tuple[str, str]:
+    """The head view of the view's layer for the chosen heads (all when `heads` is None), and its note."""
+    r, num_heads = v.run, v.run.model.num_heads
+    chosen = list(range(num_heads)) if heads is None else sorted(
+        {as_int(h, "head", 0, num_heads - 1) for h in heads})
+    if not chosen:
+        return "", "Tick at least one head to draw its lines."
+    weights = np.stack([ta.for_display(r.attentions[v.layer, h], r, v.hide_special) for h in range(num_heads)])
+    n = len(r.tokens)
+    hv = ar.head_view(weights, r.tokens, chosen, att.causal_mask(n) if r.causal else None)
+    return hv.html, (
+        f"Layer {v.layer}, {len(chosen)} of {num_heads} heads. Left: the attending token (query); right: the "
+        "token it attends to (key). Each line's opacity is that head's weight; one colour per head. **Point at a "
+        f"token** to see only its lines. {hv.drawn:,} lines drawn of {hv.total:,} weights: the "
+        f"{hv.total - hv.drawn:,} below {ar.HEAD_VIEW_MIN_WEIGHT:g}{' or masked' if r.causal else ''} are left "
+        "out, too faint to see." + (" " + HIDE_NOTE if v.hide_special else ""))
+
+
 def notice_markdown(v: TextView) -> str:
     parts = [f"**{v.run.model.description}**, {len(v.run.tokens)} tokens."]
     if v.note:
@@ -315,6 +337,9 @@ class TextViews(NamedTuple):
     ranking: str
     scores: object
     scores_note: str
+    heads: object
+    head_view: str
+    head_view_note: str
 
 
 @user_errors
@@ -336,7 +361,9 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature
                      ar.focus_figure(v.attention, r.tokens, i, v.where),
                      ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
                      *scores_outputs(text, model, v.layer, v.head, TEMPERATURE.read(temperature).value, scale,
-                                     text_pair))
+                                     text_pair),
+                     gr.update(choices=single_heads(tm.num_heads), value=list(range(tm.num_heads))),
+                     *head_view_outputs(v, None))
 
 
 def text_layer(model, layer):
@@ -345,24 +372,27 @@ def text_layer(model, layer):
 
 
 SelectionViews = NamedTuple("SelectionViews", [("heatmap", object), ("focus", object), ("scores", object),
-                                               ("scores_note", str), ("layer", object)])
+                                               ("scores_note", str), ("head_view", str), ("head_view_note", str),
+                                               ("layer", object)])
 
 
 @user_errors
 @devices.gpu
-def layer_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale) -> SelectionViews:
-    """A new layer or head: the heatmap, the token focus and the scores view, and the layer used in its box."""
+def layer_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale,
+             heads) -> SelectionViews:
+    """A new layer or head: the heatmap, the token focus, the scores view and the head view, and the layer used
+    in its box."""
     at = text_layer(model, layer)
     v = text_view(text, model, at.value, head, hide_special, text_pair)
     i = as_int(token, "token", 0, len(v.run.tokens) - 1) if token is not None else focus_index(v.run, None)
     return SelectionViews(heatmap_figure(v), ar.focus_figure(v.attention, v.run.tokens, i, v.where),
                           *scores_outputs(text, model, v.layer, v.head, TEMPERATURE.read(temperature).value, scale,
-                                          text_pair), at.shown)
+                                          text_pair), *head_view_outputs(v, heads), at.shown)
 
 
 def selection_ui(*args):
     """A head opened from the model view, which has set the Layer box: layer_ui's views alone."""
-    return layer_ui(*args)[:4]
+    return layer_ui(*args)[:-1]
 
 
 @user_errors
@@ -378,6 +408,13 @@ def focus_ui(text, text_pair, model, layer, head, hide_special, token):
 def scores_ui(text, text_pair, model, layer, head, temperature, scale):
     t = TEMPERATURE.read(temperature)
     return *scores_outputs(text, model, text_layer(model, layer).value, head, t.value, scale, text_pair), t.shown
+
+
+@user_errors
+@devices.gpu
+def head_view_ui(text, text_pair, model, layer, hide_special, heads):
+    v = text_view(text, model, text_layer(model, layer).value, AVERAGE, hide_special, text_pair)
+    return head_view_outputs(v, heads)
 
 
 def open_head(state, evt: gr.SelectData):
@@ -494,7 +531,8 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column(scale=3, min_width=420):
             example = gr.Dropdown(list(EXAMPLES), value=FIRST_EXAMPLE, label="Example prompts",
                                   elem_id="attn-example")
-            text = gr.Textbox(first_text, lines=2, max_lines=8, label="Text", elem_id="attn-text")
+            # One line that grows to eight: Enter runs (a multi-line box would take it as a newline).
+            text = gr.Textbox(first_text, lines=1, max_lines=8, label="Text", elem_id="attn-text")
             pair = gr.Textbox(first_pair, lines=1, label="Second sentence (optional; encoders only)",
                               elem_id="attn-pair")
         with gr.Column(scale=2, min_width=320):
@@ -529,6 +567,12 @@ def build(demo: gr.Blocks) -> None:
                 scale = gr.Checkbox(True, label="Divide by √d_k", elem_id="attn-scale")
             scores = gr.Plot(label="Scores, weights, row sums", elem_id="attn-scores")
             scores_note = gr.Markdown(elem_id="attn-scores-note")
+        with gr.Tab("Head view", id="attn-view-heads"):
+            heads = gr.CheckboxGroup(single_heads(num_heads), value=list(range(num_heads)),
+                                     label="Heads drawn (of the layer chosen above)", elem_id="attn-heads")
+            head_view_note = gr.Markdown(elem_id="attn-head-view-note")
+            head_view = gr.HTML("", js_on_load=ar.HEAD_VIEW_JS, css_template=ar.HEAD_VIEW_CSS,
+                                elem_id="attn-head-view")
 
     gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
                 "and any patch you pick look in the image.")
@@ -571,20 +615,25 @@ def build(demo: gr.Blocks) -> None:
 
     ui = dict(model=model, layer=layer, head=head, notice=notice, heatmap=heatmap, model_view=model_view,
               grid_info=grid_info, rollout=rollout, token=token, focus=focus, entropy=entropy, ranking=ranking,
-              scores=scores, scores_note=scores_note, image_model=image_model, image_layer=image_layer,
+              scores=scores, scores_note=scores_note, heads=heads, head_view=head_view,
+              head_view_note=head_view_note, image_model=image_model, image_layer=image_layer,
               image_head=image_head, image_note=image_note, cls_image=cls_image, cls_note=cls_note,
               rollout_image=rollout_image, rollout_note=rollout_note, grid_image=grid_image, patch_grid=patch_grid,
               grid_note=grid_note, patch_image=patch_image, patch_note=patch_note, opacity=opacity, patch=patch)
     text_inputs = [text, pair, model, layer, head, hide, word, temperature, scale]
-    selection_inputs = [text, pair, model, layer, head, hide, token, temperature, scale]
+    selection_inputs = [text, pair, model, layer, head, hide, token, temperature, scale, heads]
     gr.on([demo.load, run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs,
           outputs(TextViews, ui), trigger_mode="always_last", **private)
+    # An edited text is no longer the example, so the dropdown lets go of its choice.
+    gr.on([text.input, pair.input], lambda: None, None, example, **private)
     example.input(use_example, example, [text, pair, word], **private).then(
         text_ui, text_inputs, outputs(TextViews, ui), **private)
     gr.on([layer.release, head.input], layer_ui, selection_inputs, outputs(SelectionViews, ui),
           trigger_mode="always_last", **private)
     model_view.select(open_head, grid_info, [layer, head, views], **private).then(
-        selection_ui, selection_inputs, outputs(SelectionViews, ui)[:4], **private)
+        selection_ui, selection_inputs, outputs(SelectionViews, ui)[:-1], **private)
+    heads.input(head_view_ui, [text, pair, model, layer, hide, heads], [head_view, head_view_note],
+                trigger_mode="always_last", **private)
     token.input(focus_ui, [text, pair, model, layer, head, hide, token], [focus, word], **private)
     gr.on([temperature.release, scale.input], scores_ui, [text, pair, model, layer, head, temperature, scale],
           [scores, scores_note, temperature], trigger_mode="always_last", **private)

@@ -3,9 +3,13 @@ thumbnail), token focus bars, the head-entropy map, the Q·Kᵀ scores beside th
 images, heat overlays and the patch grid.
 
 Colours say what they normalise over: attention weights use Viridis from 0 to the largest weight in the figure (or
-each thumbnail's own largest), raw scores use blue-white-red symmetric around 0.
+each thumbnail's own largest), raw scores use blue-white-red symmetric around 0. The head view is SVG in HTML, a
+line per weight with the weight as its opacity, after BertViz's head_view.js.
 """
 from __future__ import annotations
+
+import html
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,6 +20,8 @@ from core import render
 from core.attention.maths import hide_tokens
 
 NUMBERS_UP_TO = 16     # cells show their weight as text up to this many tokens; beyond, hover only
+LABELS_UP_TO = 48      # axes name every token up to this many; beyond, every TICK_EVERY-th position
+TICK_EVERY = 10
 THUMBNAIL = 64         # pixels per model-view thumbnail
 PICTURE_SIDE = 336     # images are enlarged to at least this, nearest neighbour, so patches stay crisp
 MASKED = "#e5e7eb"     # the plot background shows through NaN cells: masked (causal) entries
@@ -32,12 +38,39 @@ def axis_labels(tokens: list[str]) -> list[str]:
     return labels
 
 
+def long_input(n: int) -> bool:
+    """Whether n tokens are too many to name on an axis (labels would shrink and plotly would drop every other)."""
+    return n > LABELS_UP_TO
+
+
+def token_axis(tokens: list[str]) -> tuple[list[str], dict]:
+    """The category labels for `tokens` and the tick settings of an axis of them: every token named when they fit,
+    else the position of every TICK_EVERY-th one (the labels, "12: bank", still name the token on hover)."""
+    if not long_input(len(tokens)):
+        return axis_labels(tokens), {}
+    labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # the position makes each label unique
+    return labels, dict(tickmode="array", tickvals=labels[::TICK_EVERY],
+                        ticktext=[str(i) for i in range(0, len(tokens), TICK_EVERY)], tickangle=0)
+
+
+def token_list(tokens: list[str]) -> str:
+    """Every token with its position, for a figure too long to name them on its axes (Markdown; "" otherwise)."""
+    if not long_input(len(tokens)):
+        return ""
+    return (f"**The {len(tokens)} tokens by position** (the axes show every {TICK_EVERY}th position; hover a cell "
+            "for its tokens): " + " · ".join(f"`{i}` {t}" for i, t in enumerate(tokens)))
+
+
 def _square(fig: go.Figure, n: int) -> go.Figure:
     side = int(np.clip(28 * n + 160, 420, 760))
     fig.update_layout(height=side, margin=dict(l=90, r=20, t=120, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
     # The keys are named in the subtitle: a top axis title collides with the slanted labels or the subtitle.
     fig.update_xaxes(side="top", tickangle=-60)
+    if long_input(n):
+        ticks = token_axis([""] * n)[1]  # tick positions depend on n alone
+        fig.update_xaxes(**ticks)
+        fig.update_yaxes(**ticks, title="query (row): position")
     return fig
 
 
@@ -46,7 +79,7 @@ def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndar
     """One [n, n] attention matrix; row i is what token i takes from every token. Masked cells are grey."""
     z = np.where(allowed, a, np.nan) if allowed is not None else a
     peak = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
-    labels = axis_labels(tokens)
+    labels = token_axis(tokens)[0]
     n = len(tokens)
     fig = render.figure(f"{title}<br><sup>Rows: queries; columns: the keys they read. {note}"
                         f"Colour: Viridis from 0 to the largest weight shown ({peak:.3g})."
@@ -115,7 +148,7 @@ def entropy_figure(entropy: np.ndarray, n: int) -> go.Figure:
 
 def scores_figure(scores: np.ndarray, weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
     """The pre-softmax scores (blue-white-red around 0), the weights softmax makes of them, and each row's sum."""
-    labels = axis_labels(tokens)
+    labels, ticks = token_axis(tokens)
     finite = np.where(np.isfinite(scores), scores, np.nan)
     peak = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
     sums = weights.sum(axis=-1, keepdims=True)
@@ -127,20 +160,27 @@ def scores_figure(scores: np.ndarray, weights: np.ndarray, tokens: list[str], ti
                              hovertemplate="query %{y} → key %{x}<br>score %{z:.6g}<extra></extra>"), 1, 1)
     fig.add_trace(go.Heatmap(z=np.where(np.isfinite(scores), weights, np.nan), x=labels, y=labels,
                              colorscale="Viridis", zmin=0, zmax=1, texttemplate="%{z:.2f}" if small else None,
-                             colorbar=dict(title="weight", thickness=12, x=0.86),
+                             # right of the row sums: between them it crowded the Σ column
+                             colorbar=dict(title="weight", thickness=12, x=1.02),
                              hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"), 1, 2)
     fig.add_trace(go.Heatmap(z=sums, x=["Σ"], y=labels, colorscale=[[0, "#f3f4f6"], [1, "#f3f4f6"]],
                              showscale=False, texttemplate="%{z:.6f}",
                              hovertemplate="row %{y}: Σ weights = %{z:.12f}<extra></extra>"), 1, 3)
     fig.update_layout(template=render.THEME, plot_bgcolor=MASKED, height=int(np.clip(28 * len(tokens) + 200, 460, 860)),
                       title=dict(text=f"{title}<br><sup>Scores: blue-white-red, symmetric around 0 (±{peak:.3g}). "
-                                      "Weights: Viridis from 0 to 1. Grey: masked.</sup>"),
-                      margin=dict(l=90, r=20, t=170, b=20))
+                                      "Weights: Viridis from 0 to 1. Grey: masked.</sup>",
+                                 # pinned to the top, so the subplot titles below it never reach it
+                                 y=1, yref="container", yanchor="top", pad=dict(t=12)),
+                      margin=dict(l=90, r=70, t=200, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
     fig.update_xaxes(side="top", tickangle=-60)
     fig.update_annotations(yshift=56)  # the subplot titles, above the rotated token labels
+    if ticks:
+        for col in (1, 2):
+            fig.update_xaxes(**ticks, col=col)
+        fig.update_yaxes(**ticks, col=1)
     return fig
 
 
@@ -189,3 +229,86 @@ def patch_grid_picture(seen: Image.Image, grid: tuple[int, int], patch: int | No
     if patch is not None:
         _outline(img, grid, patch, "#facc15")
     return img
+
+
+# ---------------------------------------------------------------- head view (after BertViz's)
+
+HEAD_VIEW_MIN_WEIGHT = 0.01  # lines fainter than this are left out: invisible anyway, and ~100 tokens x 12 heads
+ROW = 20                     # pixels per token row
+TOKEN_WIDTH = 130            # pixels per token column
+LINES_WIDTH = 260            # pixels between the two columns
+HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf", "#393b79", "#ad494a")  # D3's category10 (as BertViz) and two more
+
+
+def head_colour(head: int) -> str:
+    return HEAD_COLOURS[head % len(HEAD_COLOURS)]
+
+
+@dataclass(frozen=True)
+class HeadView:
+    html: str
+    drawn: int   # lines drawn
+    total: int   # weights of the chosen heads, n² per head
+
+
+def head_view(layer: np.ndarray, tokens: list[str], heads: list[int], allowed: np.ndarray | None = None,
+              min_weight: float = HEAD_VIEW_MIN_WEIGHT) -> HeadView:
+    """One layer's attention as BertViz's head view draws it: the attending tokens on the left, the attended ones
+    on the right, one line per (head, query, key) whose stroke opacity is the weight, one colour per head.
+    `layer` is [heads, n, n]; masked (causal) entries are never drawn. The page's script (HEAD_VIEW_JS) shows only
+    a token's lines while the pointer is on it."""
+    n = len(tokens)
+    top, height = 8, 8 + n * ROW
+    x_left, x_right = TOKEN_WIDTH, TOKEN_WIDTH + LINES_WIDTH
+    lines = []
+    total = 0
+    for h in heads:
+        a = layer[h].astype(np.float64)
+        keep = a >= min_weight
+        if allowed is not None:
+            keep &= allowed
+        total += n * n
+        colour = head_colour(h)
+        for q, k in zip(*np.nonzero(keep)):
+            lines.append(f'<line class="hv-edge" data-h="{h}" data-q="{q}" data-k="{k}" x1="{x_left}" '
+                         f'y1="{top + (q + 0.5) * ROW:g}" x2="{x_right}" y2="{top + (k + 0.5) * ROW:g}" '
+                         f'stroke="{colour}" stroke-opacity="{a[q, k]:.4f}"/>')
+
+    def column(side: str, x: float, anchor: str) -> str:
+        return "".join(
+            f'<text class="hv-token" data-side="{side}" data-i="{i}" x="{x}" y="{top + (i + 0.5) * ROW:g}" '
+            f'text-anchor="{anchor}" dominant-baseline="middle"><title>{i}: {html.escape(t)}</title>'
+            f'{html.escape(t)}</text>' for i, t in enumerate(tokens))
+
+    svg = (f'<svg class="hv" xmlns="http://www.w3.org/2000/svg" width="{2 * TOKEN_WIDTH + LINES_WIDTH}" '
+           f'height="{height}" font-size="13">'
+           f'<g class="hv-lines" stroke-width="2">{"".join(lines)}</g>'
+           f'{column("q", x_left - 8, "end")}{column("k", x_right + 8, "start")}</svg>')
+    legend = "".join(f'<span class="hv-head" style="background:{head_colour(h)}">head {h}</span>' for h in heads)
+    return HeadView(f'<div class="hv-legend">{legend}</div>{svg}', len(lines), total)
+
+
+# Runs once in the page (gr.HTML's js_on_load) and delegates from the component, so it survives every new value:
+# pointing at a token shows only its lines (left: what it attends to; right: what attends to it).
+HEAD_VIEW_JS = """
+const show = (token) => {
+  const svg = element.querySelector('svg.hv');
+  if (!svg) return;
+  const side = token ? token.dataset.side : null, i = token ? token.dataset.i : null;
+  for (const line of svg.querySelectorAll('line.hv-edge'))
+    line.style.visibility = !token || line.dataset[side] === i ? '' : 'hidden';
+  for (const t of svg.querySelectorAll('text.hv-token')) t.classList.toggle('hv-focus', t === token);
+};
+element.addEventListener('mouseover', (e) => { const t = e.target.closest('text.hv-token'); if (t) show(t); });
+element.addEventListener('mouseout', (e) => {
+  const t = e.target.closest('text.hv-token');
+  if (t && !t.contains(e.relatedTarget)) show(null);
+});
+"""
+HEAD_VIEW_CSS = """
+.hv-legend { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0 8px; }
+.hv-head { color: white; font-size: 12px; padding: 1px 6px; border-radius: 3px; }
+svg.hv text.hv-token { cursor: default; user-select: none; fill: currentColor; }
+svg.hv text.hv-focus { font-weight: bold; }
+"""
