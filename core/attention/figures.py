@@ -53,14 +53,6 @@ def token_axis(tokens: list[str]) -> tuple[list[str], dict]:
                         ticktext=[str(i) for i in range(0, len(tokens), TICK_EVERY)], tickangle=0)
 
 
-def token_list(tokens: list[str]) -> str:
-    """Every token with its position, for a figure too long to name them on its axes (Markdown; "" otherwise)."""
-    if not long_input(len(tokens)):
-        return ""
-    return (f"**The {len(tokens)} tokens by position** (the axes show every {TICK_EVERY}th position; hover a cell "
-            "for its tokens): " + " · ".join(f"`{i}` {t}" for i, t in enumerate(tokens)))
-
-
 def _square(fig: go.Figure, n: int) -> go.Figure:
     side = int(np.clip(28 * n + 160, 420, 760))
     fig.update_layout(height=side, margin=dict(l=90, r=20, t=120, b=20))

@@ -124,3 +124,33 @@ def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
     caveat = page.locator("#attn-explain-text").get_by_text("Attention is not an explanation by itself")
     caveat.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_explain.png"), full_page=False)
+
+
+def test_head_view_enter_runs_and_hover_isolates(app_page, screenshot_dir):
+    """Enter in the Text box runs; editing lets go of the Example; the head view draws the real weights of the
+    chosen layer as line opacities, and pointing at a token leaves only its lines."""
+    from core.attention import figures as ar
+    from core.attention import text as ta
+    page = app_page
+    open_attention(page)
+    page.locator("#attn-text textarea").fill(SENTENCE)
+    page.locator("#attn-text textarea").press("Enter")
+    plot_text(page, "#attn-heatmap", "flooded")
+    assert "\n" not in page.locator("#attn-text textarea").input_value()
+    assert page.locator("#attn-example input").input_value() == ""
+    page.get_by_role("tab", name="Head view").click()
+    page.wait_for_selector("#attn-head-view svg.hv line", state="attached")
+    lines = page.locator("#attn-head-view line.hv-edge").evaluate_all(
+        "ls => ls.map(l => [+l.dataset.h, +l.dataset.q, +l.dataset.k, +l.getAttribute('stroke-opacity')])")
+    weights = ta.run(ta.load("default"), SENTENCE).attentions[5]
+    expected = int((weights >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
+    assert len(lines) == expected
+    for h, q, k, opacity in lines:
+        assert abs(opacity - weights[h, q, k]) < 1e-4
+    bank = 3  # [CLS] the river bank
+    page.locator(f'#attn-head-view text.hv-token[data-side="q"][data-i="{bank}"]').hover()
+    shown = page.locator("#attn-head-view line.hv-edge").evaluate_all(
+        "ls => ls.filter(l => getComputedStyle(l).visibility !== 'hidden').map(l => +l.dataset.q)")
+    assert shown and set(shown) == {bank} and len(shown) == int((weights[:, bank] >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
+    page.locator("#attn-head-view").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_head_view_hover.png"), full_page=False)
