@@ -162,8 +162,8 @@ def scores_figure(scores: np.ndarray, weights: np.ndarray, tokens: list[str], ti
                       title=dict(text=f"{title}<br><sup>Scores: blue-white-red, symmetric around 0 (±{peak:.3g}). "
                                       "Weights: Viridis from 0 to 1. Grey: masked.</sup>",
                                  # pinned to the top, so the subplot titles below it never reach it
-                                 y=1, yref="container", yanchor="top", pad=dict(t=12)),
-                      margin=dict(l=90, r=70, t=200, b=20))
+                                 y=1, yref="container", yanchor="top", pad=dict(t=44)),  # below the Plot label
+                      margin=dict(l=90, r=70, t=230, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
