@@ -19,9 +19,20 @@ def open_tab(page):
     page.wait_for_selector("#conv-output-image img", state="visible")
 
 
+# An option is shown when it has a box and is not hidden (Playwright's own test; the lists are position: fixed, so
+# offsetParent says nothing).
+OPEN_LIST = ("() => [...document.querySelectorAll('[role=option]')]"
+             ".some(o => o.getClientRects().length > 0 && getComputedStyle(o).visibility !== 'hidden')")
+
+
 def choose(page, dropdown_id: str, option: str):
+    """Open the dropdown and click the option in its list. Another dropdown's list can stay open after its choice
+    (two lists then hold the same option), so any open list is closed first by a click away from it."""
+    if page.evaluate(OPEN_LIST):
+        page.mouse.click(5, 5)
+        page.wait_for_function(f"() => !({OPEN_LIST})()", timeout=10_000)
     page.locator(f"#{dropdown_id} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).locator("visible=true").click()
 
 
 def set_slider(page, slider_id: str, value: int):

@@ -13,6 +13,7 @@ from core.convolution import vision_models
 from core.data import CLASSES, load_sample
 from core.gan import images as gan_images
 from core.gan import toy
+from tests.browser.test_convolution import choose, wait_for_text
 
 LAST_SAMPLE = len(load_sample("test")) - 1
 CNN = vision_models.load("cnn")
@@ -44,17 +45,6 @@ def text(x: float) -> str:
 
 
 # ---------------------------------------------------------------- page helpers
-
-
-def wait_for_text(page, selector: str, pattern: str) -> str:
-    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel)?.innerText ?? '')",
-                           arg=[selector, pattern])
-    return page.locator(selector).inner_text()
-
-
-def choose(page, dropdown_id: str, option: str):
-    page.locator(f"#{dropdown_id} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def type_and_enter(page, elem_id: str, typed: str):
