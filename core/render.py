@@ -173,3 +173,13 @@ def tile_at(grid: Grid, x: float, y: float) -> int | None:
         return None
     i = row * grid.columns + col
     return grid.channels[i] if i < len(grid.channels) else None
+
+
+def tile_offset(grid: Grid, x: float, y: float) -> tuple[float, float] | None:
+    """Where in its tile pixel (x, y) falls, as (down, across) fractions in [0, 1), or None off the tiles (a
+    tile's label included): a click on a map then names one of its cells."""
+    if tile_at(grid, x, y) is None:
+        return None
+    dx = (int(x) - PAD) % (grid.cell + PAD)
+    dy = (int(y) - grid.top - PAD) % (grid.cell + PAD + LABEL_HEIGHT)
+    return None if dy >= grid.cell else (dy / grid.cell, dx / grid.cell)

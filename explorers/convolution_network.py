@@ -244,6 +244,15 @@ class ChannelViews(NamedTuple):
     channel_note: str
 
 
+class CellViews(NamedTuple):
+    cell_plot: object
+    cell_note: str
+
+
+class PickedLayer(NamedTuple):
+    layer: object  # the Layer dropdown, set to the layer clicked in the overview
+
+
 class PredictionViews(NamedTuple):
     prediction: object
     prediction_note: str
@@ -264,8 +273,10 @@ class ModelControls(NamedTuple):
     target: object
 
 
-LayerViews = combined("LayerViews", FeatureViews, ChannelViews)
-SectionViews = combined("SectionViews", FeatureViews, ChannelViews, PredictionViews, CamViews)
+PickViews = combined("PickViews", ChannelViews, CellViews)
+LayerViews = combined("LayerViews", FeatureViews, ChannelViews, CellViews)
+OverviewViews = combined("OverviewViews", LayerViews, PickedLayer)
+SectionViews = combined("SectionViews", FeatureViews, ChannelViews, CellViews, PredictionViews, CamViews)
 ModelViews = combined("ModelViews", ModelControls, SectionViews)
 
 
@@ -291,7 +302,7 @@ def grid_state(grid: render.Grid) -> dict:
     return {"channels": grid.channels, "columns": grid.columns, "cell": grid.cell, "top": grid.top}
 
 
-def feature_views(v: FeatureView, top_k) -> FeatureViews:
+def feature_views(v: FeatureView, top_k, hint: str = "") -> FeatureViews:
     vm, layer = v.vm, v.layer
     kernel = features.kernels(vm, layer)
     kernel_plot = (figures.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
@@ -299,17 +310,20 @@ def feature_views(v: FeatureView, top_k) -> FeatureViews:
     strip = figures.layer_strip(features.representatives(vm, v.acts))
     seen_md = f"**What the model sees** ({'×'.join(map(str, vm.input_size))}): {v.acts.preprocessing}."
     grid_md = (f"**{layer.name}** ({layer.kind}, {layer.module_type}) → {'×'.join(map(str, layer.shape))}; "
-               f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large.")
+               f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large, and the "
+               f"arithmetic of the cell you click.{hint}")
     return FeatureViews(render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot,
                         strip, grid_state(v.grid), top_k)
 
 
-def shown_view(img: Image.Image, model, layer, show, top_k, picks, normalize) -> FeatureView:
+def shown_view(img: Image.Image, model, layer, show, top_k, picks, normalize) -> tuple[FeatureView, str]:
+    """The feature view, and a line to add to its note: choosing "pick channels" before any channel is typed is
+    no mistake, so the top k stay and the line says where to type."""
     show = as_choice(show, "show", [value for _, value in SHOW_CHOICES])
     channels = features.parse_channels(picks) if show == "pick" else None
-    if show == "pick" and not channels:
-        raise ValueError("Type the channel numbers to show, e.g. 0, 5, 12.")
-    return feature_view(img, model, layer, TOP_K_MAX if show == "all" else top_k, normalize, channels)
+    hint = (" **Type channel numbers in 'Pick channels' (e.g. 0, 5, 12) and press Enter**; until then the top k "
+            "are shown." if show == "pick" and not channels else "")
+    return feature_view(img, model, layer, TOP_K_MAX if show == "all" else top_k, normalize, channels), hint
 
 
 def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
@@ -329,12 +343,62 @@ def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
                                 f"of {len(order)}, max {maps[c].max():.4g}; {k_note}.")
 
 
+def fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def cell_views(img: Image.Image, model, layer, channel: int, row: Optional[int] = None,
+               col: Optional[int] = None) -> CellViews:
+    """How one value of the layer's maps is computed, from the recorded input of its module; without a cell,
+    the channel's largest value."""
+    vm, _ = model_for(model)
+    info = vm.layer(layer or vm.default_layer)
+    acts = features.run(vm, img)
+    if row is None or col is None:
+        row, col = features.peak_cell(acts.maps[info.name], channel)
+    if info.kind == "block":
+        return CellViews(message_figure(f"{info.name} is a residual sum: no kernel of its own"),
+                         f"**{info.name}** adds the block's input to its branch's output, so its cells have no "
+                         "kernel of their own: click a conv, activation or pooling layer in the overview.")
+    cell = features.cell(vm, acts, info, channel, row, col)
+    at = f"{info.name}[{channel}, {row}, {col}]"
+    check = (f"The recorded forward pass has {at} = {fmt(cell.recorded)}; recomputed here {fmt(cell.computed)} "
+             f"(difference {abs(cell.computed - cell.recorded):.1g}, float32 rounding).")
+    window = "×".join(map(str, cell.window.shape[1:]))
+    if cell.kernel is not None:
+        n = len(cell.terms)
+        largest = np.argsort(-np.abs(cell.terms), kind="stable")[:3]
+        parts = " + ".join(f"({cell.terms[i]:+.4g})" for i in range(n)) if n <= 4 else \
+            (f"{n} terms, the largest " + ", ".join(f"in {cell.input_channels[i]}: {cell.terms[i]:+.4g}"
+                                                    for i in largest))
+        md = (f"**{at}** = Σ over {n} input channel{'s' * (n > 1)} of Σ kernel·window ({window} each) + bias "
+              f"= [{parts}] = {fmt(float(cell.terms.sum()))}, + bias {fmt(cell.bias)} = **{fmt(cell.conv_sum)}**.")
+        if cell.operation == "conv block":
+            md += (f" Then batch norm and {info.module_type}'s activation on that one value: "
+                   f"**{fmt(cell.computed)}**.")
+        else:
+            md += " This is the conv's output before any batch norm or ReLU."
+    elif cell.operation in ("max pool", "average pool"):
+        what = "largest" if cell.operation == "max pool" else "mean"
+        md = (f"**{at}** is the {what} of the {window} window of channel {channel} of the layer's input "
+              f"(the previous layer's map): **{fmt(cell.computed)}**.")
+    else:
+        x = float(cell.window[0, 0, 0])
+        md = (f"**{at}** = max(0, x) with x = {fmt(x)} (the same cell of the layer's input, after the conv and "
+              f"batch norm) = **{fmt(cell.computed)}**." if cell.operation == "relu" else
+              f"**{at}** = {info.module_type}(x) with x = {fmt(x)} = **{fmt(cell.computed)}**.")
+    return CellViews(figures.cell_figure(cell, info.conv), f"{md} {check} Click any map to pick another cell.")
+
+
 def layer_views(img: Image.Image, model, layer, show, top_k, picks, normalize) -> LayerViews:
-    """The feature maps and kernels of one layer, and its top channel on its own."""
+    """The feature maps and kernels of one layer, its top channel on its own, and how that channel's largest
+    value is computed."""
     k = TOP_K.read(top_k)
-    v = shown_view(img, model, layer, show, k.value, picks, normalize)
-    return LayerViews(**feature_views(v, k.shown)._asdict(),
-                      **channel_views(img, v.vm.name, v.layer.name, int(v.grid.channels[0]))._asdict())
+    v, hint = shown_view(img, model, layer, show, k.value, picks, normalize)
+    top = int(v.grid.channels[0])
+    return LayerViews(**feature_views(v, k.shown, hint)._asdict(),
+                      **channel_views(img, v.vm.name, v.layer.name, top)._asdict(),
+                      **cell_views(img, v.vm.name, v.layer.name, top)._asdict())
 
 
 def prediction_views(img: Image.Image, model, temperature) -> PredictionViews:
@@ -356,7 +420,12 @@ def cam_views(img: Optional[Image.Image], model, on, target, opacity) -> CamView
     h, w = cam.coarse.shape
     md = (f"Grad-CAM for **{vm.labels[cam.target]}** (p = {probs[cam.target]:.3f}; the model predicts "
           f"{vm.labels[predicted]}) at layer {cam.layer}: a {h}×{w} map, upsampled bilinearly to "
-          f"{acts.input.shape[-2]}×{acts.input.shape[-1]} and divided by its maximum (Jet: blue 0, red 1).")
+          f"{acts.input.shape[-2]}×{acts.input.shape[-1]}. **Colours are relative to this class's own maximum** "
+          f"(Jet: blue 0, red = that maximum): its raw maximum, ReLU(Σ α·A), is **{cam.peak:.4g}**.")
+    if cam.target != predicted:
+        best = gradcam.for_model(vm, acts.input, predicted)
+        md += (f" For the predicted class, {vm.labels[predicted]}, it is {best.peak:.4g}: compare these two "
+               "numbers, not the two pictures' reds.")
     if cam.peak <= 0:
         md += " **No positive evidence anywhere:** ReLU(Σ α·A) is 0 everywhere for this class."
     return CamViews(gr.Image(overlay(acts.seen, cam.heatmap, alpha.value), visible=True), md, alpha.shown)
@@ -403,8 +472,10 @@ def layer_ui(image, model, layer, show, top_k, picks, normalize):
 @devices.gpu
 def channel_ui(image, model, layer, channel):
     if image is None:
-        return skipped(ChannelViews)
-    return channel_views(image_from(image), model, layer, channel)
+        return skipped(PickViews)
+    img = image_from(image)
+    views = channel_views(img, model, layer, channel)
+    return PickViews(**views._asdict(), **cell_views(img, model, layer, views.channel)._asdict())
 
 
 @user_errors
@@ -416,8 +487,28 @@ def pick_from_grid(state, image, model, layer, evt: gr.SelectData):
         grid = render.Grid(None, state["channels"], state["columns"], state["cell"], state["top"], "", (0, 0))
         channel = render.tile_at(grid, *evt.index[:2])
     if channel is None:
-        return skipped(ChannelViews)
-    return channel_views(image_from(image), model, layer, channel)
+        return skipped(PickViews)
+    img = image_from(image)
+    views = channel_views(img, model, layer, channel)
+    offset = render.tile_offset(grid, *evt.index[:2])
+    if offset is None:  # the tile's label: the channel, at its largest value
+        return PickViews(**views._asdict(), **cell_views(img, model, layer, channel)._asdict())
+    _, h, w = features.run(model_for(model)[0], img).maps[layer].shape
+    return PickViews(**views._asdict(),
+                     **cell_views(img, model, layer, channel, int(offset[0] * h), int(offset[1] * w))._asdict())
+
+
+@user_errors
+@devices.gpu
+def overview_ui(image, model, show, top_k, picks, normalize, evt: gr.SelectData):
+    """A click on the layer overview opens that layer: the Layer dropdown, its maps, kernels and top channel."""
+    vm, _ = model_for(model)
+    i = figures.strip_at(len(vm.layers), *evt.index[:2]) if evt.index else None
+    if i is None or image is None:
+        return skipped(OverviewViews)
+    name = vm.layers[i].name
+    views = layer_views(image_from(image), vm.name, name, show, top_k, picks, normalize)
+    return OverviewViews(**views._asdict(), layer=gr.Dropdown(value=name))
 
 
 @user_errors
@@ -446,16 +537,16 @@ def build() -> None:
     vm = vision_models.load(vision_models.BUNDLED)
     first = sample_image(gallery_indices()[0])
     start = section_views(first, vm.name, vm.default_layer, "top", 16, "", "map", 1.0, False, PREDICTED, 0.5)
+    # Two columns, as the attention tab's: the gallery's five thumbnails need about 560 px.
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=1, min_width=560):
             column = input_column(first, "cnn")
-        with gr.Column(scale=1, min_width=300):
-            model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
-            model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
             seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
                             label="What the model sees", elem_id="cnn-seen")
             seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=1, min_width=400):
+            model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
+            model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
             temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
             prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
             prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
@@ -478,15 +569,24 @@ def build() -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):
             kernels = gr.Plot(start.kernels, label="Learned kernels (same channels as the grid)",
+                              show_label=False,  # the figure's title says what it shows
                               elem_id="cnn-kernels")
         with gr.Column(scale=3, min_width=520):
             channel = CHANNEL.number(start.channel, elem_id="cnn-channel")
             channel_plot = gr.Plot(start.channel_plot, label="One channel: input, kernel, map",
+                                   show_label=False,  # the figure's own title says it; the label covered it
                                    elem_id="cnn-channel-plot")
             channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
+    gr.Markdown("### One cell's arithmetic\nWhere one number of a feature map comes from: click any map above "
+                "(or type a channel) and the cell under the click is recomputed from the layer's recorded input.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=520):
+            cell_plot = gr.Plot(start.cell_plot, show_label=False, elem_id="cnn-cell-plot")
+        with gr.Column(scale=2, min_width=320):
+            cell_note = gr.Markdown(start.cell_note, elem_id="cnn-cell-note")
     grid_info = gr.State(start.grid_info)
     gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
-                "while channels grow.")
+                "while channels grow. Click a layer to open its feature maps above.")
     overview = gr.Image(start.overview, type="pil", format="png", interactive=False, label="Layer overview",
                         show_label=False, elem_id="cnn-overview")
     with gr.Accordion("Every layer: output shape and parameters", open=False):
@@ -509,22 +609,26 @@ def build() -> None:
     ui = dict(model=model, layer=layer, model_note=model_note, table=table, target=target, seen=seen,
               seen_note=seen_note, grid=grid, grid_note=grid_note, kernels=kernels, overview=overview,
               grid_info=grid_info, channel=channel, channel_plot=channel_plot, channel_note=channel_note,
+              cell_plot=cell_plot, cell_note=cell_note,
               prediction=prediction, prediction_note=prediction_note, cam_image=cam_image, cam_note=cam_note,
               top_k=top_k, temperature=temperature, opacity=opacity)
     image = column.image
     private = dict(api_visibility="private")
     column.on_new_image(section_views, [model, layer, show, top_k, picks, normalize, temperature, cam_on, target,
                                         opacity], outputs(SectionViews, ui))
-    model.input(model_ui, [image, model, show, top_k, picks, normalize, temperature, cam_on, opacity],
+    # .select, not .input: Gradio 6's dropdown fires .input twice per choice, and so every toast came twice.
+    model.select(model_ui, [image, model, show, top_k, picks, normalize, temperature, cam_on, opacity],
                 outputs(ModelViews, ui), **private)
-    gr.on([layer.input, show.input, top_k.release, picks.submit, normalize.input], layer_ui,
+    gr.on([layer.select, show.input, top_k.release, picks.submit, normalize.input], layer_ui,
           [image, model, layer, show, top_k, picks, normalize], outputs(LayerViews, ui), trigger_mode="always_last",
           **private)
-    grid.select(pick_from_grid, [grid_info, image, model, layer], outputs(ChannelViews, ui), **private)
-    channel.submit(channel_ui, [image, model, layer, channel], outputs(ChannelViews, ui), **private)
+    grid.select(pick_from_grid, [grid_info, image, model, layer], outputs(PickViews, ui), **private)
+    overview.select(overview_ui, [image, model, show, top_k, picks, normalize], outputs(OverviewViews, ui),
+                    **private)
+    channel.submit(channel_ui, [image, model, layer, channel], outputs(PickViews, ui), **private)
     temperature.release(predict_ui, [image, model, temperature], outputs(PredictionViews, ui),
                         trigger_mode="always_last", **private)
-    gr.on([cam_on.input, target.input, opacity.release], gradcam_ui, [image, model, cam_on, target, opacity],
+    gr.on([cam_on.input, target.select, opacity.release], gradcam_ui, [image, model, cam_on, target, opacity],
           outputs(CamViews, ui), trigger_mode="always_last", **private)
     api(conv_layers, "conv_layers")
     api(conv_features, "conv_features")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from PIL import Image
+from torch import nn
 
-from core.convolution.vision_models import ConvNet, Layer, conv_module
+from core.convolution.vision_models import ConvNet, Layer, conv_module, node_module
 from core.validate import echo
 
 # Recorded runs are kept, newest first, up to this many bytes of maps (at least the newest run): every view of a
@@ -28,7 +29,9 @@ class Activations:
     preprocessing: str      # the steps, in words
     maps: dict[str, np.ndarray]
     logits: np.ndarray
-
+    # The inputs of layers' modules, recorded on the first click that needs them (module_input): the extractor
+    # returns outputs only, and most clicks never need an input.
+    inputs: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def nbytes(self) -> int:
@@ -111,3 +114,127 @@ def representatives(vm: ConvNet, acts: Activations) -> list[tuple[str, np.ndarra
         c, h, w = layer.shape
         reps.append((f"{layer.name}\n{c}x{h}x{w}\n{layer.params:,} params\nshown: #{order[0]}", maps[order[0]]))
     return reps
+
+
+class _Recorded(Exception):
+    """Stops module_input's forward pass once the input it wants is recorded."""
+
+
+def module_input(vm: ConvNet, acts: Activations, layer: Layer) -> np.ndarray:
+    """The input [C, H, W] of the module that computes `layer`, from one more forward pass of the same input
+    (recorded once per run): a forward pre-hook sees it; FX names a module's second call "relu_1"."""
+    if layer.name not in acts.inputs:
+        module, name, call = node_module(vm.module, layer.name)
+        if module is None:
+            raise ValueError(f"{layer.name} is not computed by one module (a residual sum has no kernel to show).")
+        seen: list[torch.Tensor] = []
+
+        def record(_, args):
+            seen.append(args[0][0].detach())
+            if len(seen) > call:
+                raise _Recorded  # the rest of the network is not needed
+
+        with vm.lock, torch.no_grad():
+            hook = module.register_forward_pre_hook(record)
+            try:
+                vm.module(acts.input)
+            except _Recorded:
+                pass
+            finally:
+                hook.remove()
+        acts.inputs[layer.name] = _freeze(seen[call].float().cpu().numpy())
+    return acts.inputs[layer.name]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """How one value of a layer's maps comes about, recomputed from the recorded input of its module."""
+    layer: str
+    channel: int
+    row: int
+    col: int
+    operation: str               # "conv", "conv block", "relu", "max pool", "average pool" or "activation"
+    window: np.ndarray           # [c, kh, kw] the input values it reads (padding included), float64
+    input_channels: list[int]    # which input channels `window` holds
+    kernel: np.ndarray | None    # [c, kh, kw] the conv weights for this output channel, float64
+    terms: np.ndarray | None     # [c] Σ kernel·window per input channel
+    bias: float                  # the conv's bias (0 without one)
+    conv_sum: float | None       # Σ terms + bias: the conv's output, before any batch norm or activation
+    computed: float              # the cell's value as recomputed here
+    recorded: float              # the cell's value in the recorded forward pass
+
+
+def _window(x: np.ndarray, row: int, col: int, kernel, stride, padding, dilation, fill: float) -> np.ndarray:
+    """x[:, rows, cols] of the window that output (row, col) reads, with `fill` where it hangs over the edge."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    padded = np.pad(x.astype(np.float64), ((0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    r, c = row * sh, col * sw
+    return padded[:, r:r + (kh - 1) * dh + 1:dh, c:c + (kw - 1) * dw + 1:dw]
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _conv_cell(conv: nn.Conv2d, x: np.ndarray, channel: int, row: int, col: int):
+    """(window, its input channels, kernel, terms, bias) of conv output (channel, row, col)."""
+    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        raise ValueError("Only zero-padded convolutions with numeric padding are broken down here.")
+    per_group = conv.in_channels // conv.groups
+    first = channel // (conv.out_channels // conv.groups) * per_group
+    window = _window(x[first:first + per_group], row, col, conv.kernel_size, conv.stride, conv.padding,
+                     conv.dilation, 0.0)
+    kernel = conv.weight[channel].detach().double().cpu().numpy()
+    bias = 0.0 if conv.bias is None else float(conv.bias[channel])
+    terms = (kernel * window).sum(axis=(1, 2))
+    return window, list(range(first, first + per_group)), kernel, terms, bias
+
+
+def cell(vm: ConvNet, acts: Activations, layer: Layer, channel: int, row: int, col: int) -> Cell:
+    """The arithmetic behind acts.maps[layer][channel, row, col], recomputed from its module's recorded input."""
+    maps = acts.maps[layer.name]
+    c, h, w = maps.shape
+    if not (0 <= channel < c and 0 <= row < h and 0 <= col < w):
+        raise ValueError(f"{layer.name} has {c} channels of {h}×{w}; there is no cell ({channel}, {row}, {col}).")
+    module, _, _ = node_module(vm.module, layer.name)
+    x = module_input(vm, acts, layer)
+    recorded = float(maps[channel, row, col])
+    kernel = terms = conv_sum = None
+    bias = 0.0
+    if isinstance(module, nn.Conv2d) or layer.kind == "conv block":
+        conv = module if isinstance(module, nn.Conv2d) else module[0]
+        window, ins, kernel, terms, bias = _conv_cell(conv, x, channel, row, col)
+        conv_sum = computed = float(terms.sum() + bias)
+        operation = "conv"
+        if not isinstance(module, nn.Conv2d):  # batch norm and activation act per channel: run them on z alone
+            z = torch.zeros(1, conv.out_channels, 1, 1, dtype=conv.weight.dtype, device=conv.weight.device)
+            z[0, channel] = conv_sum
+            with vm.lock, torch.no_grad():
+                for step in list(module)[1:]:
+                    z = step(z)
+            computed = float(z[0, channel, 0, 0])
+            operation = "conv block"
+    elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        is_max = isinstance(module, nn.MaxPool2d)
+        if module.ceil_mode or (not is_max and not module.count_include_pad):
+            raise ValueError(f"{layer.name}'s pooling options are not broken down here.")
+        window = _window(x[channel:channel + 1], row, col, _pair(module.kernel_size),
+                         _pair(module.stride or module.kernel_size), _pair(module.padding),
+                         _pair(getattr(module, "dilation", 1)), -np.inf if is_max else 0.0)
+        computed, operation = (float(window.max()), "max pool") if is_max else (float(window.mean()), "average pool")
+        ins = [channel]
+    elif layer.kind == "activation":
+        window, ins = x[channel:channel + 1, row:row + 1, col:col + 1].astype(np.float64), [channel]
+        with vm.lock, torch.no_grad():
+            computed = float(module(torch.tensor(window, dtype=torch.float32))[0, 0, 0])
+        operation = "relu" if isinstance(module, nn.ReLU) else "activation"
+    else:
+        raise ValueError(f"{layer.name} ({layer.module_type}) has no arithmetic to break down here; pick a conv, "
+                         "activation or pooling layer.")
+    return Cell(layer.name, channel, row, col, operation, window, ins, kernel, terms, bias, conv_sum, computed,
+                recorded)
+
+
+def peak_cell(maps: np.ndarray, channel: int) -> tuple[int, int]:
+    """(row, col) of channel's largest value: the cell shown before any click."""
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(maps[channel])), maps.shape[1:]))

@@ -56,7 +56,8 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
     sheet = render.grid(tiles, [f"#{c} m={means[c]:.2g}" for c in channels], columns=columns, cell=cell,
                         pad=render.PAD, label_height=render.LABEL_HEIGHT)
     if normalize == "map":
-        low, high = ("−(its max |x|)", "+(its max |x|)") if signed else ("0", "each map's own max")
+        # ASCII '-': the PIL font of the header has no U+2212 minus sign
+        low, high = ("-(its max |x|)", "+(its max |x|)") if signed else ("0", "each map's own max")
         value_range = (-1.0, 1.0) if signed else (0.0, 1.0)
     else:
         peak = peaks[normalize]
@@ -74,7 +75,8 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
 
 
 def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> go.Figure:
-    """The filters of `conv_name` for `channels`, tiled, on one colour scale shared by all of them.
+    """The filters of `conv_name` for `channels`, tiled with their channel numbers above them, on one colour scale
+    shared by all of them.
 
     Three input channels are drawn in colour (each of R, G, B signed around mid-grey); one input channel is a
     signed heatmap; more become the L2 norm over input channels at each kernel position."""
@@ -82,72 +84,102 @@ def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> g
     w = weights[channels]
     columns = min(8, len(channels))
     rows = -(-len(channels) // columns)
-    gap = 1
+    gap, label = 1, max(2, round(0.6 * kh))  # kernel cells between filters, and above each row for its numbers
+    step_y, step_x = kh + label, kw + gap
+    origins = [(label + (i // columns) * step_y, (i % columns) * step_x) for i in range(len(channels))]
     if c_in == 3:
         peak = float(np.abs(w).max(initial=0.0)) or 1.0
-        canvas = np.full((rows * (kh + gap), columns * (kw + gap), 3), 255, dtype=np.uint8)
-        for i, f in enumerate(w):
-            r, col = divmod(i, columns)
-            rgb = np.round((0.5 + 0.5 * f.transpose(1, 2, 0) / peak) * 255).astype(np.uint8)
-            canvas[r * (kh + gap):r * (kh + gap) + kh, col * (kw + gap):col * (kw + gap) + kw] = rgb
-        fig = render.figure(f"{conv_name}: {len(channels)} of {n} filters, RGB, 3×{kh}×{kw} each; "
-                            f"each of R, G, B: −{peak:.3g} dark, 0 mid-grey, +{peak:.3g} bright")
+        canvas = np.full((rows * step_y, columns * step_x - gap, 3), 255, dtype=np.uint8)
+        for (y, x), f in zip(origins, w, strict=True):
+            canvas[y:y + kh, x:x + kw] = np.round((0.5 + 0.5 * f.transpose(1, 2, 0) / peak) * 255).astype(np.uint8)
+        title = (f"{conv_name}: {len(channels)} of {n} filters, RGB, 3×{kh}×{kw} each<br>"
+                 f"each of R, G, B: −{peak:.3g} dark, 0 mid-grey, +{peak:.3g} bright")
+        fig = render.figure(title)
         fig.add_trace(go.Image(z=canvas, hoverinfo="skip"))
     else:
         tiles = w[:, 0] if c_in == 1 else np.sqrt((w ** 2).sum(axis=1))
         signed = c_in == 1
         peak = float(np.abs(tiles).max(initial=0.0)) or 1.0
-        canvas = np.full((rows * (kh + gap), columns * (kw + gap)), np.nan)
-        labels = np.full(canvas.shape, "", dtype=object)
-        for i, (ch, t) in enumerate(zip(channels, tiles, strict=True)):
-            r, col = divmod(i, columns)
-            canvas[r * (kh + gap):r * (kh + gap) + kh, col * (kw + gap):col * (kw + gap) + kw] = t
-            labels[r * (kh + gap):r * (kh + gap) + kh, col * (kw + gap):col * (kw + gap) + kw] = f"filter {ch}"
+        canvas = np.full((rows * step_y, columns * step_x - gap), np.nan)
+        names = np.full(canvas.shape, "", dtype=object)
+        for (y, x), ch, t in zip(origins, channels, tiles, strict=True):
+            canvas[y:y + kh, x:x + kw] = t
+            names[y:y + kh, x:x + kw] = f"filter {ch}"
         what = (f"weights, one input channel, {kh}×{kw}" if signed else
                 f"‖w‖₂ over the {c_in} input channels at each of the {kh}×{kw} positions")
-        fig = render.figure(f"{conv_name}: {len(channels)} of {n} filters; {what}; one shared scale")
-        fig.add_trace(go.Heatmap(z=canvas, customdata=labels, colorscale="RdBu_r" if signed else "Viridis",
+        fig = render.figure(f"{conv_name}: {len(channels)} of {n} filters, one shared scale<br>{what}")
+        fig.add_trace(go.Heatmap(z=canvas, customdata=names, colorscale="RdBu_r" if signed else "Viridis",
                                  zmin=-peak if signed else 0, zmax=peak, xgap=0, ygap=0,
                                  colorbar=dict(title="weight" if signed else "‖w‖₂", thickness=12),
                                  hovertemplate="%{customdata}: %{z:.4g}<extra></extra>"))
+    for (y, x), ch in zip(origins, channels, strict=True):
+        fig.add_annotation(x=x + (kw - 1) / 2, y=y - 0.5, text=f"#{ch}", showarrow=False, yanchor="bottom",
+                           font=dict(size=10, color="#374151"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(height=int(np.clip(120 + rows * 60, 220, 620)), margin=dict(l=8, r=8, t=48, b=8))
+    fig.update_layout(height=int(np.clip(140 + rows * 70, 240, 640)), margin=dict(l=8, r=8, t=64, b=8))
     return fig
 
 
-def layer_strip(reps: list[tuple[str, np.ndarray]], columns: int = 8, max_px: int = 112,
-                min_px: int = 20) -> Image.Image:
+STRIP_COLUMNS, STRIP_PX, STRIP_SLOT_W, STRIP_TEXT_H = 8, 112, 152, 4 * 14  # layer_strip's layout
+STRIP_LEGEND = ["Colour: each map scaled to its own largest |value|. Click a layer to open its feature maps.",
+                "signed maps (conv outputs, before the ReLU):", "non-negative maps (after a ReLU or pool):"]
+STRIP_TOP = render.PAD + 3 * 20 + render.PAD  # the legend's height: three lines of 20 px
+
+
+def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.Image:
     """One map per layer, (label lines, map) each, drawn at a size proportional to the map's height so
-    that shrinking space shows; labels carry CxHxW (PIL's default font has no ×) and the parameter count."""
+    that shrinking space shows, under a legend of its two colour scales; labels carry CxHxW (PIL's default
+    font has no ×) and the parameter count."""
     font = render.font(11)
+    header = render.font()
     largest = max(m.shape[0] for _, m in reps)
-    slot_w, text_h = max_px + 40, 4 * 14
-    rows = -(-len(reps) // columns)
-    sheet = Image.new("RGB", (min(columns, len(reps)) * slot_w + render.PAD,
-                              rows * (max_px + text_h + render.PAD) + render.PAD), "white")
+    rows = -(-len(reps) // STRIP_COLUMNS)
+    sheet = Image.new("RGB", (max(min(STRIP_COLUMNS, len(reps)) * STRIP_SLOT_W + render.PAD, 620),
+                              STRIP_TOP + rows * (STRIP_PX + STRIP_TEXT_H + render.PAD) + render.PAD), "white")
     draw = ImageDraw.Draw(sheet)
+    draw.text((render.PAD + 2, render.PAD), STRIP_LEGEND[0], fill="#111827", font=header)
+    for i, (text, cmap, low, high) in enumerate(((STRIP_LEGEND[1], "RdBu_r", "-max", "+max"),
+                                                 (STRIP_LEGEND[2], "Viridis", "0", "max"))):
+        y = render.PAD + 20 * (i + 1)
+        draw.text((render.PAD + 2, y), text, fill="#374151", font=header)
+        x = render.PAD + 8 + int(draw.textlength(STRIP_LEGEND[1], font=header))
+        draw.text((x, y), low, fill="#374151", font=header)
+        x += 6 + int(draw.textlength("+max", font=header))
+        sheet.paste(render.colorbar(cmap, 160), (x, y + 2))
+        draw.text((x + 166, y), high, fill="#374151", font=header)
     for i, (label, m) in enumerate(reps):
-        r, c = divmod(i, columns)
-        px = max(min_px, round(max_px * m.shape[0] / largest))
+        r, c = divmod(i, STRIP_COLUMNS)
+        px = max(min_px, round(STRIP_PX * m.shape[0] / largest))
         cmap, signed = scale(m)
         peak = float(np.abs(m).max(initial=0.0))
         tile = Image.fromarray(render.apply_colormap(unit(m, peak, signed), cmap)).resize(
             (px, px), Image.Resampling.NEAREST)
-        x0, y0 = render.PAD + c * slot_w, render.PAD + r * (max_px + text_h + render.PAD)
-        sheet.paste(tile, (x0 + (max_px - px) // 2, y0 + max_px - px))
+        x0, y0 = render.PAD + c * STRIP_SLOT_W, STRIP_TOP + r * (STRIP_PX + STRIP_TEXT_H + render.PAD)
+        sheet.paste(tile, (x0 + (STRIP_PX - px) // 2, y0 + STRIP_PX - px))
         for j, line in enumerate(label.split("\n")):
-            draw.text((x0, y0 + max_px + 2 + j * 13), line, fill="#111827" if j == 0 else "#4b5563", font=font)
+            draw.text((x0, y0 + STRIP_PX + 2 + j * 13), line, fill="#111827" if j == 0 else "#4b5563", font=font)
     return sheet
+
+
+def strip_at(n: int, x: float, y: float) -> int | None:
+    """The index of the layer whose slot (map and label) holds pixel (x, y) of layer_strip's picture, or None."""
+    col, dx = divmod(int(x) - render.PAD, STRIP_SLOT_W)
+    row, dy = divmod(int(y) - STRIP_TOP, STRIP_PX + STRIP_TEXT_H + render.PAD)
+    if x < render.PAD or y < STRIP_TOP or col >= STRIP_COLUMNS or dy >= STRIP_PX + STRIP_TEXT_H:
+        return None
+    i = row * STRIP_COLUMNS + col
+    return i if i < n else None
 
 
 def channel_figure(seen: np.ndarray, kernel: np.ndarray | None, fmap: np.ndarray, channel: int, layer: str,
                    conv_name: str | None) -> go.Figure:
-    """The input the model sees, the channel's kernel (each input channel, at most 8), and the map, enlarged."""
+    """The input the model sees, the channel's kernel (each input channel, at most 8), and the map, enlarged.
+    The kernel panels' titles are short ("in 3": input channel 3) so that eight fit side by side; the figure's
+    title says whose kernel it is."""
     k_panels = [] if kernel is None else list(kernel[:8])
-    titles = ["input the model sees", *[f"kernel {conv_name}[{channel}, {i}]" for i in range(len(k_panels))],
-              f"{layer} channel {channel}"]
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.03,
+    titles = ["input", *[f"in {i}" for i in range(len(k_panels))], f"{layer} #{channel}"]
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.02,
                         column_widths=[3] + [1] * len(k_panels) + [3])
     if seen.ndim == 3:
         fig.add_trace(go.Image(z=seen, hoverinfo="skip"), row=1, col=1)
@@ -167,22 +199,78 @@ def channel_figure(seen: np.ndarray, kernel: np.ndarray | None, fmap: np.ndarray
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", visible=False, row=1,
                          col=col)
         fig.update_xaxes(visible=False, row=1, col=col)
-    fig.update_layout(template=render.THEME, height=320, margin=dict(l=8, r=8, t=48, b=8))
+    for annotation in fig.layout.annotations:  # the subplot titles
+        annotation.font = dict(size=11)
+    if kernel is None:
+        title = f"{layer} channel {channel}: no convolution feeds it"
+    else:
+        shown = f"first {len(k_panels)} of {kernel.shape[0]}" if kernel.shape[0] > len(k_panels) else "all"
+        title = (f"{layer} channel {channel} and its kernel {conv_name}[{channel}]: one {kernel.shape[1]}×"
+                 f"{kernel.shape[2]} slice per input channel ({shown}), one blue-white-red scale")
+    fig.update_layout(template=render.THEME, height=330, margin=dict(l=8, r=8, t=72, b=8),
+                      title=dict(text=title, y=0.97, yanchor="top", font=dict(size=13)))
     return fig
 
 
 def prediction_figure(labels: list[str], probs: np.ndarray, base: np.ndarray, temperature: float,
                       top: int = 10) -> go.Figure:
-    """The top classes at temperature T as bars, with the T = 1 probabilities as outlines behind them."""
+    """The top classes at temperature T as bars, with the T = 1 probabilities as outlines behind them (at T = 1
+    the outline would be the bar itself, so it is left out)."""
     order = np.argsort(-probs, kind="stable")[:top][::-1]
     names = [labels[i] for i in order]
-    fig = render.figure(f"top {len(order)} classes at T = {temperature:g} (outline: T = 1)", height=360,
-                        barmode="overlay", margin=dict(l=140, r=24, t=48, b=40))
-    fig.add_trace(go.Bar(y=names, x=base[order], orientation="h", name="T = 1",
-                         marker=dict(color="rgba(0,0,0,0)", line=dict(color="#6b7280", width=1.5)),
-                         hovertemplate="%{y}: %{x:.4f} at T = 1<extra></extra>"))
+    same = temperature == 1
+    title = f"top {len(order)} classes at T = {temperature:g}" + ("" if same else " (outline: T = 1)")
+    fig = render.figure(title, height=360, barmode="overlay", margin=dict(l=140, r=24, t=48, b=40),
+                        showlegend=not same)
+    if not same:
+        fig.add_trace(go.Bar(y=names, x=base[order], orientation="h", name="T = 1",
+                             marker=dict(color="rgba(0,0,0,0)", line=dict(color="#6b7280", width=1.5)),
+                             hovertemplate="%{y}: %{x:.4f} at T = 1<extra></extra>"))
     fig.add_trace(go.Bar(y=names, x=probs[order], orientation="h", name=f"T = {temperature:g}",
                          marker_color="#2563eb", opacity=0.75,
                          hovertemplate=f"%{{y}}: %{{x:.4f}} at T = {temperature:g}<extra></extra>"))
     fig.update_xaxes(range=[0, 1], title_text="probability")
+    return fig
+
+
+CELL_PANELS = 6  # input channels drawn in the cell's figure: the ones with the largest |kernel·window|
+
+
+def cell_figure(cell, conv_name: str | None) -> go.Figure:
+    """The arithmetic of one cell: for a conv, the input window and the kernel of the input channels that weigh
+    most (the numbers written in when the kernel is small enough to read); for a pool or an activation, the
+    window it reads."""
+    if cell.kernel is None:
+        shown = [0]
+        titles = [f"window of input channel {cell.channel}"]
+    else:
+        shown = sorted(np.argsort(-np.abs(cell.terms), kind="stable")[:CELL_PANELS].tolist())
+        titles = [f"in {cell.input_channels[i]}: Σ = {cell.terms[i]:+.3g}" for i in shown]
+    rows = 1 if cell.kernel is None else 2
+    fig = make_subplots(rows=rows, cols=len(shown), subplot_titles=titles + [""] * (rows - 1) * len(shown),
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    kh, kw = cell.window.shape[1:]
+    text = "%{z:.2f}" if kh * kw <= 25 else ""
+    w_peak = float(np.abs(cell.window[np.isfinite(cell.window)]).max(initial=0.0)) or 1.0
+    k_peak = 1.0 if cell.kernel is None else float(np.abs(cell.kernel[shown]).max(initial=0.0)) or 1.0
+    for col, i in enumerate(shown, start=1):
+        window = np.where(np.isfinite(cell.window[i]), cell.window[i], np.nan)  # -inf: a max pool's padding
+        fig.add_trace(go.Heatmap(z=window, colorscale="RdBu_r", zmin=-w_peak, zmax=w_peak, showscale=False,
+                                 texttemplate=text, hovertemplate="input %{z:.4g}<extra></extra>"), row=1, col=col)
+        if cell.kernel is not None:
+            fig.add_trace(go.Heatmap(z=cell.kernel[i], colorscale="PuOr_r", zmin=-k_peak, zmax=k_peak,
+                                     showscale=False, texttemplate=text,
+                                     hovertemplate="weight %{z:.4g}<extra></extra>"), row=2, col=col)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    for annotation in fig.layout.annotations:
+        annotation.font = dict(size=11)
+    what = {"conv": f"top: the input window; bottom: the kernel of {conv_name}[{cell.channel}]",
+            "conv block": f"top: the input window; bottom: the kernel of {conv_name}[{cell.channel}]",
+            "max pool": "the window the max is taken over",
+            "average pool": "the window that is averaged",
+            "relu": "the value ReLU reads", "activation": "the value the activation reads"}[cell.operation]
+    fig.update_layout(template=render.THEME, height=170 + 150 * rows, margin=dict(l=8, r=8, t=72, b=8),
+                      title=dict(text=f"{cell.layer}[{cell.channel}, {cell.row}, {cell.col}]: {what}",
+                                 font=dict(size=13)))
     return fig

@@ -10,6 +10,7 @@ another request's forward pass.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 
 import torch
@@ -20,6 +21,7 @@ from torchvision.models.feature_extraction import create_feature_extractor, get_
 from core import models
 from core.data import CLASSES
 from core.device import device
+from core.offline import forbidden_by
 from core.registry import ModelUnavailable, Registry
 from core.validate import echo
 from core.vision import VisionModel, imagenet_availability, imagenet_state_dict
@@ -70,15 +72,26 @@ class ConvNet(VisionModel):
 # ---------------------------------------------------------------- layers
 
 
+def node_module(module: nn.Module, node: str) -> tuple[nn.Module | None, str, int]:
+    """(the module a graph node calls, its name, which call of it this is, from 0): FX names a module's second
+    call "relu_1", which is still module "relu"."""
+    try:
+        return module.get_submodule(node), node, 0
+    except AttributeError:
+        pass
+    name, _, suffix = node.rpartition("_")
+    if not name:  # get_submodule("") would be the whole network
+        return None, node, 0
+    try:
+        return module.get_submodule(name), name, int(suffix)
+    except (AttributeError, ValueError):
+        return None, node, 0
+
+
 def _node_module(module: nn.Module, node: str) -> tuple[nn.Module | None, bool]:
-    """(the module a graph node calls, whether this is a second call of it): FX names a module's second call
-    "relu_1", which is still module "relu"."""
-    for name, reused in ((node, False), (node.rsplit("_", 1)[0], True)):
-        try:
-            return module.get_submodule(name), reused
-        except AttributeError:
-            continue
-    return None, False
+    """(the module a graph node calls, whether this is a second call of it)."""
+    mod, _, call = node_module(module, node)
+    return mod, call > 0
 
 
 def _kind(module: nn.Module | None, node: str) -> str | None:
@@ -197,8 +210,14 @@ REGISTRY: Registry[ConvNet] = Registry(lambda name: bundled() if name == BUNDLED
 
 
 def availability(name: str) -> str:
-    """How model `name` would open right now, in a few words."""
-    return "bundled, Fashion-MNIST" if name == BUNDLED else imagenet_availability(name)
+    """How model `name` would open right now, in a few words: offline, or after a failed download, a model
+    that is not cached says it is not available here."""
+    if name == BUNDLED:
+        return "bundled, Fashion-MNIST"
+    where = imagenet_availability(name)
+    if where.endswith("download") and (forbidden_by() or name in REGISTRY.failed):
+        return "not available here: ImageNet weights not cached, no download"
+    return where
 
 
 def load(name) -> ConvNet:
@@ -207,8 +226,10 @@ def load(name) -> ConvNet:
 
 
 def resolve(name) -> tuple[ConvNet, str | None]:
-    """Model `name`, or the bundled cnn with one line saying why `name` could not be loaded."""
-    return REGISTRY.resolve(name)
+    """Model `name`, or the bundled cnn with one line saying why `name` could not be loaded. The line may quote
+    urllib ("<urlopen error ...>"): its angle brackets go, because a toast renders HTML and would swallow them."""
+    vm, note = REGISTRY.resolve(name)
+    return vm, note and re.sub(r"<([^<>]*)>", r"\1", note)
 
 
 def clear_cache() -> None:

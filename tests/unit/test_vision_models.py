@@ -40,7 +40,23 @@ def test_offline_without_cache_falls_back_to_cnn(hub):
     vm, note = vision_models.resolve("resnet18")
     assert vm.name == "cnn"
     assert "\n" not in note and "resnet18" in note and "bundled Fashion-MNIST cnn" in note
-    assert "MB download" in vision_models.availability("resnet18")
+    # Offline, the dropdown says so instead of offering a download that cannot happen.
+    assert vision_models.availability("resnet18") == "not available here: ImageNet weights not cached, no download"
+
+
+def test_a_failed_download_note_keeps_its_words_in_a_toast(hub, monkeypatch):
+    """urllib's reason comes in angle brackets, which a toast (HTML) would swallow, cutting the note short."""
+    monkeypatch.delenv("GLASSBOX_OFFLINE")
+
+    def unreachable(name):
+        raise registry.DownloadFailed(f"{name}'s ImageNet weights are not cached and could not be downloaded "
+                                      "(URLError: <urlopen error [Errno -2] Name or service not known>).")
+
+    monkeypatch.setattr(vision_models, "torchvision_model", unreachable)
+    vm, note = vision_models.resolve("resnet18")
+    assert vm.name == "cnn" and "<" not in note and ">" not in note
+    assert "(URLError: urlopen error [Errno -2] Name or service not known). Showing the bundled" in note
+    assert vision_models.availability("resnet18").startswith("not available here")
 
 
 def test_corrupt_or_mismatched_cache_files_are_reported(hub):
