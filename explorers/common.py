@@ -193,6 +193,46 @@ def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
     result._api_info = {**result._api_info, "description": " ".join(returns)}
 
 
+_LOADED = weakref.WeakKeyDictionary()  # app -> the load-time scripts its page already runs
+
+
+def load_once(js: str) -> None:
+    """Run `js` when the page of the app being built loads: once per app, however many components need it."""
+    root = gr.context.Context.root_block
+    if root is None:
+        return
+    scripts = _LOADED.setdefault(root, set())
+    if js not in scripts:
+        scripts.add(js)
+        root.load(None, js=js, api_visibility="private")
+
+
+# ---------------------------------------------------------------- sketch pads
+
+# Gradio's sketch pad opens with no tool chosen ("select the draw tool to start"), so a drag selects text, and it
+# has no parameter for the first tool: this clicks the brush (the first tool button; its label is translated) of
+# each pad made by sketchpad() once it is drawn, which happens when its tab is first opened.
+BRUSH_FIRST = """() => {
+  if (window.glassboxBrushFirst) return;
+  window.glassboxBrushFirst = true;
+  const pick = () => document.querySelectorAll(".glassbox-brush-first:not([data-brush-picked])").forEach((pad) => {
+    const brush = pad.querySelector(".toolbar-wrap .half-container button");
+    if (!brush) return;
+    pad.dataset.brushPicked = "1";
+    brush.click();
+  });
+  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
+  pick();
+}"""
+EMPTY_PAD = "The sketch pad is empty: draw something first."
+
+
+def sketchpad(**kwargs) -> gr.Sketchpad:
+    """A gr.Sketchpad that opens with its brush chosen (BRUSH_FIRST), so dragging on it draws."""
+    load_once(BRUSH_FIRST)
+    return gr.Sketchpad(elem_classes=["glassbox-brush-first"], **kwargs)
+
+
 # ---------------------------------------------------------------- number boxes
 
 # Gradio's slider box commits a typed value only when it loses focus; Enter makes it lose focus, as a person expects.
@@ -205,7 +245,6 @@ COMMIT_ON_ENTER = """() => {
         && box.closest(".block")?.querySelector("input[type=range]")) box.blur();
   }, true);
 }"""
-_COMMITTING = weakref.WeakSet()  # the apps whose page already loads COMMIT_ON_ENTER
 
 
 def number_text(x) -> str:
@@ -271,10 +310,7 @@ class Box:
 
     def slider(self, value=None, hi=None, **kwargs) -> gr.Slider:
         """The box with its track; Enter commits it (COMMIT_ON_ENTER)."""
-        root = gr.context.Context.root_block
-        if root is not None and root not in _COMMITTING:
-            _COMMITTING.add(root)
-            root.load(None, js=COMMIT_ON_ENTER, api_visibility="private")
+        load_once(COMMIT_ON_ENTER)
         hi = self.hi if hi is None else hi
         kwargs.setdefault("step", 1 if self.whole else None)
         return Slider(self.lo, hi, value=self._fallback(hi) if value is None else value, label=self.label or self.name,

@@ -18,7 +18,7 @@ from core import render
 from core.convolution import conv
 from core.convolution.kernel_figures import arithmetic_figure, fmt, histogram, pool_figure
 from core.data import ASSETS, CLASSES, load_sample
-from core.images import open_image, to_data_url
+from core.images import MAX_SIDE, open_image, to_data_url
 from core.validate import ECHO, as_choice, as_float32, as_int, as_matrix, echo
 from explorers.common import LATEX, Box, api, explain, message_figure, outputs, uploaded_path, user_errors
 
@@ -83,8 +83,9 @@ def kernel_grid(kernel: np.ndarray) -> list[list[str]]:
 
 
 def column_headers(rows) -> list[str]:
-    """Grid columns numbered from 0, as the figures and the API count them."""
-    return [str(c) for c in range(len(rows[0]))]
+    """Grid columns numbered from 0, as the figures and the API count them; "col 0", not a bare 0, which reads as
+    a row of values."""
+    return [f"col {c}" for c in range(len(rows[0]))]
 
 
 def grid_update(rows) -> gr.Dataframe:
@@ -263,10 +264,17 @@ class KernelViews(NamedTuple):
 
 @user_errors
 def kernel_ui(image_path, grid, stride, padding, padding_mode, dilation, color, display) -> KernelViews:
+    """A value that makes no output (a cell that is not a number, a kernel larger than the padded image) is said
+    once, in a warning, and the views keep the last output: an error would replace each of them with a badge."""
     s, p, d = STRIDE.read(stride), PADDING.read(padding), DILATION.read(dilation)
-    img = open_image(uploaded_path(image_path))
-    return KernelViews(*kernel_view(kernel_run(img, grid_values(grid, "kernel"), s.value, p.value, padding_mode,
-                                               d.value, color, display)), s.shown, p.shown, d.shown)
+    try:
+        img = open_image(uploaded_path(image_path))
+        views = kernel_view(kernel_run(img, grid_values(grid, "kernel"), s.value, p.value, padding_mode, d.value,
+                                       color, display))
+    except ValueError as e:
+        gr.Warning(str(e))
+        views = (gr.skip(),) * 3
+    return KernelViews(*views, s.shown, p.shown, d.shown)
 
 
 def last_sample() -> int:
@@ -293,9 +301,41 @@ def pick_source(source, index):
     return img, gr.Slider(visible=False), note
 
 
+@user_errors
+def upload_source(path):
+    """An upload replaces the bundled input: no bundled choice stays selected, and the note describes the upload
+    at the size the kernel runs on."""
+    img = open_image(uploaded_path(path))
+    note = (f"Your image, {img.width} × {img.height} as the kernel reads it (larger uploads are scaled down to "
+            f"{MAX_SIDE} pixels on their longer side). Choose an input above to go back to a bundled one.")
+    return gr.Radio(value=None), gr.Slider(visible=False), note
+
+
+EDIT_HINT = "Edit any cell; fractions such as 1/9 are fine."
+
+
 def preset_cells(name) -> tuple[list[list[str]], str]:
     kernel, what = conv.PRESETS[as_choice(name, "preset kernel", conv.PRESETS)]
-    return kernel_grid(kernel), f"*{name}:* {what}. Edit any cell; fractions such as 1/9 are fine."
+    return kernel_grid(kernel), f"*{name}:* {what}. {EDIT_HINT}"
+
+
+def kernel_note(name, rows) -> str:
+    """The note under a kernel grid: the preset's description while the grid holds the preset, otherwise what the
+    edited kernel is (a cell that is not a number gets its own warning from the views)."""
+    _, note = preset_cells(name)
+    try:
+        values = np.asarray(grid_values(rows, "kernel"), dtype=np.float32)
+    except ValueError:  # a cell that is not a number, or rows of unequal length
+        return f"*Your own kernel*, edited from {name}. {EDIT_HINT}"
+    if np.array_equal(values, np.asarray(conv.preset(name), dtype=np.float32)):
+        return note
+    return (f"*Your own kernel*, {values.shape[0]}×{values.shape[1]}, edited from {name}: its weights sum to "
+            f"{fmt(values.sum(dtype=np.float64))}. {EDIT_HINT}")
+
+
+@user_errors
+def kernel_note_ui(name, rows):
+    return kernel_note(name, rows)
 
 
 @user_errors
@@ -482,13 +522,18 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
     results = outputs(KernelViews, dict(output=output, output_info=output_info, histogram=histogram_plot,
                                         stride=stride, padding=padding, dilation=dilation))
     private = dict(api_visibility="private")
-    source.change(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
+    # .input, not .change: an upload clears the choice, and that must not bring a bundled picture back.
+    source.input(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
         kernel_ui, settings, results, **private)
     fashion_index.release(pick_source, [source, fashion_index], [image, fashion_index, source_note],
                           **private).then(kernel_ui, settings, results, **private)
-    preset.input(preset_ui, preset, [kernel, preset_note], **private).then(kernel_ui, settings, results, **private)
-    gr.on([run.click, image.upload, kernel.input, stride.release, padding.release, dilation.release,
-           padding_mode.input, color.input, display.input],
+    image.upload(upload_source, image, [source, fashion_index, source_note], **private).success(
+        kernel_ui, settings, results, **private)
+    preset.input(preset_ui, preset, [kernel, preset_note], **private)
+    # The grid's .change covers an edited cell and a preset's new grid alike, so a preset pick runs the kernel once.
+    kernel.change(kernel_note_ui, [preset, kernel], preset_note, **private)
+    gr.on([run.click, kernel.change, stride.release, padding.release, dilation.release, padding_mode.input,
+           color.input, display.input],
           kernel_ui, settings, results, trigger_mode="always_last", **private)
     return image, color
 
@@ -497,7 +542,7 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
     """Step-through arithmetic. Returns the matrix grid, which pooling reuses."""
     gr.Markdown("### Step through the arithmetic\nOne output cell at a time: the kernel's receptive field in the "
                 "padded input, the element-wise products, and their sum.")
-    kernel_cells, kernel_note = preset_cells(default_preset)
+    kernel_cells, kernel_text = preset_cells(default_preset)
     # Open on the cell with the largest response, where the sum has something to show.
     first = conv.conv_arithmetic(patch, conv.preset(default_preset), 1, 1, "zeros", 1)
     start_row, start_col = (int(i) for i in np.unravel_index(np.argmax(np.abs(first.output)), first.output.shape))
@@ -514,7 +559,7 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
                                  elem_id="conv-arith-preset")
             kernel = gr.Dataframe(kernel_cells, headers=column_headers(kernel_cells), datatype="str", type="array",
                                   label="Kernel (editable)", elem_id="conv-arith-kernel")
-            kernel_info = gr.Markdown(kernel_note)
+            kernel_info = gr.Markdown(kernel_text, elem_id="conv-arith-kernel-note")
             with gr.Row():
                 stride = ARITH_STRIDE.slider(elem_id="conv-arith-stride")
                 padding = ARITH_PADDING.slider(elem_id="conv-arith-padding")
@@ -542,6 +587,7 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
         arithmetic_ui, settings, results, **private)
     preset.input(preset_ui, preset, [kernel, kernel_info], **private).then(arithmetic_ui, settings, results,
                                                                             **private)
+    kernel.input(kernel_note_ui, [preset, kernel], kernel_info, **private)
     gr.on([matrix.input, kernel.input, stride.release, padding.release, dilation.release, padding_mode.input,
            row.release, col.release], arithmetic_ui, settings, results, trigger_mode="always_last", **private)
     play.click(play_start, [row, col, out_shape], [timer, row, col], **private).then(

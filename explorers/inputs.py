@@ -15,7 +15,7 @@ from PIL import Image
 from core import render
 from core.data import CLASSES, load_sample
 from core.images import open_image, to_rgb
-from explorers.common import uploaded_path, user_errors
+from explorers.common import EMPTY_PAD, sketchpad, uploaded_path, user_errors
 
 PRIVATE = dict(api_visibility="private")
 
@@ -40,10 +40,11 @@ def random_pick() -> tuple[Image.Image, str]:
     return sample_image(i), f"Random test sample #{i}: {CLASSES[sample.labels[i]]}."
 
 
-def drawing_pick(sketch) -> tuple[Image.Image, str]:
+def drawing_pick(sketch) -> tuple[Image.Image, str] | None:
+    """The drawing and its note, or None for an empty pad."""
     composite = (sketch or {}).get("composite")
     if composite is None or not np.asarray(composite).any():
-        raise ValueError("The sketch pad is empty: draw a garment first.")
+        return None
     return to_rgb(composite), "Your drawing."
 
 
@@ -73,7 +74,11 @@ class InputColumn:
 
         @user_errors
         def from_drawing(sketch, *values):
-            img, note = drawing_pick(sketch)
+            picked = drawing_pick(sketch)
+            if picked is None:  # a slip, not an error: the input and its views stay as they were
+                gr.Warning(EMPTY_PAD)
+                return (gr.skip(),) * len(with_image)
+            img, note = picked
             return img, note, *compute(img, *values)
 
         @user_errors
@@ -97,9 +102,9 @@ def input_column(first: Image.Image, prefix: str) -> InputColumn:
                                  elem_id=f"{prefix}-gallery")
             random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
         with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
-            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
-                                  brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
-                                  elem_id=f"{prefix}-sketch")
+            sketch = sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
+                               brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
+                               elem_id=f"{prefix}-sketch")
             use = gr.Button("Use the drawing", elem_id=f"{prefix}-use-drawing")
     image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
                      label="The input (or drop your own image here)", elem_id=f"{prefix}-input")
