@@ -9,7 +9,8 @@ event stream), which is what the web server and the queue themselves add. Cold s
 first HTTP 200, and RSS is the server's resident memory after every case has run. The VAE latent map's first
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
-measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py).
+measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), and the attention head view's
+drawing in Chromium (benchmarks/attention.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -33,6 +34,8 @@ import torch
 import torchvision
 from PIL import Image
 
+from benchmarks.attention import markdown_lines as head_view_lines
+from benchmarks.attention import measure as head_view_live
 from benchmarks.browser import CNN, VAE, new_image
 from benchmarks.diffusion import markdown_lines as diffusion_lines
 from benchmarks.diffusion import measure as diffusion_live
@@ -247,6 +250,8 @@ def run(repeats: int) -> dict:
         bare = cnn_section_bare(repeats)
         browser = new_image(app.url, CNN)
         vae_browser = new_image(app.url, VAE)
+        head_view = head_view_live(app.url)
+        print("\n".join(head_view_lines(head_view)), flush=True)
         gan = gan_live(app.url, GAN_SECONDS)
         print("\n".join(gan_lines(gan)), flush=True)
         diffusion = diffusion_live(app.url)
@@ -267,7 +272,7 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "gan": gan,
+            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "head_view": head_view, "gan": gan,
             "diffusion": diffusion,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
@@ -296,6 +301,7 @@ def markdown(report: dict) -> str:
         f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
+        *(head_view_lines(report["head_view"]) if "head_view" in report else []),
         *gan_lines(report["gan"]),
         *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
         f"- VAE latent map, first render: the first vae_latent_map call ({v['model']}, {v['points']:,} points) on "

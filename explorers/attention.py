@@ -319,6 +319,11 @@ def notice_markdown(v: TextView) -> str:
         parts.append(f"⚠️ {v.run.notice}")
     if v.hide_special and not v.run.special.any():
         parts.append("This tokenizer added no special tokens to the input, so there is nothing to hide.")
+    if ar.long_input(len(v.run.tokens)):  # the axes then count positions: this list says which token each is
+        listed = " · ".join(f"{i} {t}" for i, t in enumerate(v.run.tokens)).replace("`", "'")  # in a code span
+        parts.append(f"Above {ar.LABELS_UP_TO} tokens the heatmaps' axes count positions (every "
+                     f"{ar.TICK_EVERY}th is numbered); point at a cell for its two tokens. Tokens by position: "
+                     f"`{listed}`")
     return "  \n".join(parts)
 
 

@@ -264,13 +264,18 @@ class KernelViews(NamedTuple):
 
 @user_errors
 def kernel_ui(image_path, grid, stride, padding, padding_mode, dilation, color, display) -> KernelViews:
-    """A value that makes no output (a cell that is not a number, a kernel larger than the padded image) is said
-    once, in a warning, and the views keep the last output: an error would replace each of them with a badge."""
+    """A value that makes no output keeps the last output in the views (an error would replace each of them with a
+    badge). A cell that is not a number is said by the note under the grid (kernel_note), not in a warning: one
+    edit of a gr.Dataframe cell sends its change event twice, so a warning here came twice. Anything else (a
+    kernel larger than the padded image) is a warning."""
     s, p, d = STRIDE.read(stride), PADDING.read(padding), DILATION.read(dilation)
     try:
+        kernel = grid_values(grid, "kernel")
+    except ValueError:
+        return KernelViews(*(gr.skip(),) * 3, s.shown, p.shown, d.shown)
+    try:
         img = open_image(uploaded_path(image_path))
-        views = kernel_view(kernel_run(img, grid_values(grid, "kernel"), s.value, p.value, padding_mode, d.value,
-                                       color, display))
+        views = kernel_view(kernel_run(img, kernel, s.value, p.value, padding_mode, d.value, color, display))
     except ValueError as e:
         gr.Warning(str(e))
         views = (gr.skip(),) * 3
@@ -306,8 +311,9 @@ def upload_source(path):
     """An upload replaces the bundled input: no bundled choice stays selected, and the note describes the upload
     at the size the kernel runs on."""
     img = open_image(uploaded_path(path))
-    note = (f"Your image, {img.width} × {img.height} as the kernel reads it (larger uploads are scaled down to "
-            f"{MAX_SIDE} pixels on their longer side). Choose an input above to go back to a bundled one.")
+    note = (f"Your image, {img.height} × {img.width} (height × width, as the output counts) as the kernel reads it "
+            f"(larger uploads are scaled down to {MAX_SIDE} pixels on their longer side). Choose an input above to "
+            "go back to a bundled one.")
     return gr.Radio(value=None), gr.Slider(visible=False), note
 
 
@@ -321,12 +327,12 @@ def preset_cells(name) -> tuple[list[list[str]], str]:
 
 def kernel_note(name, rows) -> str:
     """The note under a kernel grid: the preset's description while the grid holds the preset, otherwise what the
-    edited kernel is (a cell that is not a number gets its own warning from the views)."""
+    edited kernel is, or what is wrong with a cell (the views then keep the last output)."""
     _, note = preset_cells(name)
     try:
         values = np.asarray(grid_values(rows, "kernel"), dtype=np.float32)
-    except ValueError:  # a cell that is not a number, or rows of unequal length
-        return f"*Your own kernel*, edited from {name}. {EDIT_HINT}"
+    except ValueError as e:  # a cell that is not a number, or rows of unequal length
+        return f"⚠️ **{e}** The output keeps the last kernel that worked. *Your own kernel*, edited from {name}."
     if np.array_equal(values, np.asarray(conv.preset(name), dtype=np.float32)):
         return note
     return (f"*Your own kernel*, {values.shape[0]}×{values.shape[1]}, edited from {name}: its weights sum to "

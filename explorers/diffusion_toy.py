@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from core import toy2d
-from explorers.common import Box, api, user_errors
+from explorers.common import Box, api, sketchpad, user_errors
 from explorers.inputs import PRIVATE
 
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
@@ -95,8 +95,8 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="dtoy-dataset")
-            sketch = gr.Sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40,
-                                  label="Draw the data (used with “my drawing”)", elem_id="dtoy-sketch")
+            sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40,
+                               label="Draw the data (used with “my drawing”)", elem_id="dtoy-sketch")
             with gr.Row():
                 boxes = {name: box.number(elem_id=f"dtoy-{name}", min_width=110) for name, box in BOXES.items()}
             run_button = gr.Button("Train and sample", variant="primary", elem_id="dtoy-run")

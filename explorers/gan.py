@@ -17,7 +17,7 @@ from core.gan import figures, live, picture, toy
 from core.gan.losses import LABELS, LOSSES
 from core.images import to_data_url
 from core.validate import as_int
-from explorers.common import LATEX, Box, api, explain, user_errors
+from explorers.common import LATEX, Box, api, explain, sketchpad, user_errors
 from explorers.inputs import PRIVATE
 from explorers.streaming import stream, visitor_state
 
@@ -359,9 +359,9 @@ def build_toy() -> tuple:
         gr.Markdown("Changing the loss, k, a learning rate, the batch, the smoothing or λ applies to the run as it "
                     "goes; changing the data, a network, the optimiser or the seed starts a new run.")
     with gr.Accordion("Draw your own data", open=False, elem_id="gan-draw"):
-        sketch = gr.Sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, label="The data's square",
-                              brush=gr.Brush(colors=["#15803d"], default_size=10, color_mode="fixed"),
-                              elem_id="gan-sketch")
+        sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, label="The data's square",
+                           brush=gr.Brush(colors=["#15803d"], default_size=10, color_mode="fixed"),
+                           elem_id="gan-sketch")
         use_drawing = gr.Button("Use the drawing", elem_id="gan-use-drawing")
     with gr.Accordion("Save or load a run", open=False, elem_id="gan-files"):
         with gr.Row():

@@ -53,14 +53,15 @@ def token_axis(tokens: list[str]) -> tuple[list[str], dict]:
                         ticktext=[str(i) for i in range(0, len(tokens), TICK_EVERY)], tickangle=0)
 
 
-def _square(fig: go.Figure, n: int) -> go.Figure:
+def _square(fig: go.Figure, tokens: list[str]) -> go.Figure:
+    n = len(tokens)
     side = int(np.clip(28 * n + 160, 420, 760))
     fig.update_layout(height=side, margin=dict(l=90, r=20, t=120, b=20))
     fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
     # The keys are named in the subtitle: a top axis title collides with the slanted labels or the subtitle.
     fig.update_xaxes(side="top", tickangle=-60)
     if long_input(n):
-        ticks = token_axis([""] * n)[1]  # tick positions depend on n alone
+        ticks = token_axis(tokens)[1]  # the tick values are category labels, "10: bank", so they need the tokens
         fig.update_xaxes(**ticks)
         fig.update_yaxes(**ticks, title="query (row): position")
     return fig
@@ -81,7 +82,7 @@ def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndar
                              colorbar=dict(title="weight", thickness=12),
                              hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"))
     fig.update_layout(plot_bgcolor=MASKED)
-    return _square(fig, n)
+    return _square(fig, tokens)
 
 
 def model_view(attentions: np.ndarray, hidden: np.ndarray | None = None) -> render.Grid:

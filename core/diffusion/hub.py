@@ -5,7 +5,8 @@ as a core.diffusion.pipelines.Pipeline, guarded like the attention tab's text mo
   has 36 M and ddpm-celebahq-256 114 M; the tab steps the network hundreds of times per picture on a CPU, so a
   UNet much larger than CIFAR's would stream too slowly to watch). It is counted from the config on the meta
   device before any weights are downloaded.
-- core.offline: only what is already in the Hugging Face cache, refused in one line without a network attempt.
+- core.hub.local_only(): offline (core.offline) or with the Hub out of reach, only what is already in the Hugging
+  Face cache, refused in one line without a network attempt.
 Only the repo's config.json files and its safetensors weights are read: never .bin (pickles), never remote code.
 """
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _download(model_id: str, filename: str, subfolder: str | None) -> str | None
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
     try:
         return hf_hub_download(model_id, filename, subfolder=subfolder or None,
-                               local_files_only=offline.forbidden_by() is not None)
+                               local_files_only=hub.local_only())
     except LocalEntryNotFoundError as e:
         raise DownloadFailed(hub.not_cached(model_id)) from e
     except EntryNotFoundError:
@@ -131,7 +132,7 @@ def _build(model_id: str) -> Pipeline:
                          "files (they are pickles, which can run code).")
     net = hub.fetch(model_id, lambda: unet_class.from_pretrained(
         model_id, subfolder=subfolder or None, use_safetensors=True, low_cpu_mem_usage=False,
-        local_files_only=offline.forbidden_by() is not None))
+        local_files_only=hub.local_only()))
     net = net.eval().requires_grad_(False).to(device())
     size = config.get("sample_size", 32)
     height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))

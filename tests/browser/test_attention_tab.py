@@ -154,3 +154,39 @@ def test_head_view_enter_runs_and_hover_isolates(app_page, screenshot_dir):
     assert shown and set(shown) == {bank} and len(shown) == int((weights[:, bank] >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
     page.locator("#attn-head-view").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_head_view_hover.png"), full_page=False)
+
+
+LONG_TEXT = " ".join(["The river bank was flooded after the storm, and the town's people moved their boats up."] * 6)
+
+
+def test_an_unknown_model_falls_back_in_one_line_and_a_long_text_stays_readable(app_page, screenshot_dir):
+    """Offline, an id that is not cached falls back to the bundled model with one line (core.hub.local_only: no
+    retries); above 48 tokens the axes count positions, a cell's hover names its tokens, and the notice lists the
+    tokens by position."""
+    from core.attention import figures as ar
+    from core.attention import text as ta
+    page = app_page
+    open_attention(page)
+    page.locator("#attn-model input, #attn-model textarea").first.fill("nobody/no-such-model")
+    page.locator("#attn-text textarea").fill(LONG_TEXT)
+    page.locator("#attn-run").click()
+    notice = wait_for_text(page, "#attn-notice", "nobody/no-such-model")
+    tokens = ta.run(ta.load("default"), LONG_TEXT).tokens
+    assert len(tokens) > ar.LABELS_UP_TO
+    assert ("nobody/no-such-model is not in this machine's Hugging Face cache and GLASSBOX_OFFLINE=1 forbids "
+            "downloading it. Showing the bundled") in notice
+    assert f"{len(tokens)} tokens" in notice
+    assert f"Tokens by position: 0 {tokens[0]} · 1 {tokens[1]} · 2 {tokens[2]}" in notice
+    assert f"{len(tokens) - 1} {tokens[-1]}" in notice
+    # The heatmap: numbered ticks every 10th position, and every cell's hover label "i: token".
+    page.wait_for_function("(n) => (document.querySelector('#attn-heatmap .js-plotly-plot')?.data?.[0]?.x ?? [])"
+                           ".length === n", arg=len(tokens))
+    ticks = page.locator("#attn-heatmap .xtick text").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert ticks[:3] == ["0", "10", "20"]
+    labels = page.locator("#attn-heatmap .js-plotly-plot").evaluate("p => p.data[0].y")
+    assert labels[:2] == [f"0: {tokens[0]}", f"1: {tokens[1]}"] and labels[-1] == f"{len(tokens) - 1}: {tokens[-1]}"
+    page.locator("#attn-heatmap").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_long_text.png"), full_page=False)
+    # The bundled ViT names its patches without contradiction: 16 patches, each 7×7 pixels, in a 4×4 grid.
+    page.locator("#attn-image-note").scroll_into_view_if_needed()
+    assert "16 patches of 7×7 pixels (4×4)" in wait_for_text(page, "#attn-image-note", "patches of")

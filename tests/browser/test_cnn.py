@@ -5,9 +5,11 @@ import re
 import numpy as np
 from PIL import Image
 
-from core import probability
+from core import probability, render
 from core.convolution import features, vision_models
+from core.convolution import network_figures as figures
 from core.data import CLASSES, load_sample
+from explorers import convolution_network as net
 from tests.browser.test_convolution import choose, open_tab, set_slider, wait_for_text
 
 SNEAKER = CLASSES.index("Sneaker")
@@ -83,3 +85,137 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "cnn_overview.png"), full_page=False)
     page.locator("#cnn-gradcam").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "cnn_gradcam.png"), full_page=False)
+
+
+def overview_point(page, vm, layer: str) -> tuple[float, float]:
+    """Where on the page the centre of `layer`'s map in the overview picture is (figures.layer_strip's layout)."""
+    i = [entry.name for entry in vm.layers].index(layer)
+    r, c = divmod(i, figures.STRIP_COLUMNS)
+    x = render.PAD + c * figures.STRIP_SLOT_W + figures.STRIP_PX // 2
+    y = figures.STRIP_TOP + r * (figures.STRIP_PX + figures.STRIP_TEXT_H + render.PAD) + figures.STRIP_PX // 2
+    assert figures.strip_at(len(vm.layers), x, y) == i
+    img = page.locator("#cnn-overview img")
+    img.scroll_into_view_if_needed()
+    box = img.bounding_box()
+    scale = box["width"] / img.evaluate("i => i.naturalWidth")
+    return box["x"] + x * scale, box["y"] + y * scale
+
+
+def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic(app_page, screenshot_dir):
+    page = app_page
+    open_tab(page)
+    vm = vision_models.load("cnn")
+    img = first_of_class(SNEAKER)
+    page.locator("#cnn-gallery .thumbnail-item").nth(SNEAKER).click()
+    wait_for_text(page, "#cnn-input-note", "Fashion-MNIST test sample: Sneaker")
+    wait_for_text(page, "#cnn-prediction-note", "Sneaker")
+
+    # A click on conv3 in the overview opens conv3: the Layer dropdown, its maps and its top channel's peak cell.
+    grid_before = img_src(page, "#cnn-feature-grid")
+    page.mouse.click(*overview_point(page, vm, "conv3"))
+    wait_for_text(page, "#cnn-feature-note", "conv3 \\(conv")
+    wait_for_new_image(page, "#cnn-feature-grid", grid_before)
+    assert page.locator("#cnn-layer input").input_value() == "conv3"
+    acts = features.run(vm, img)
+    top = int(features.channel_ranking(acts.maps["conv3"])[1][0])
+    row, col = features.peak_cell(acts.maps["conv3"], top)
+    cell = features.cell(vm, acts, vm.layer("conv3"), top, row, col)
+    note = wait_for_text(page, "#cnn-cell-note", re.escape(f"conv3[{top}, {row}, {col}]"))
+    assert "Σ over 32 input channels of Σ kernel·window (3×3 each) + bias" in note
+    assert f"The recorded forward pass has conv3[{top}, {row}, {col}] = {net.fmt(cell.recorded)}" in note
+    assert f"= {net.fmt(cell.conv_sum)}" in note
+    assert page.locator("#cnn-cell-plot .js-plotly-plot").count() == 1
+
+    # A click on one cell of the second map: that channel, that cell, recomputed.
+    view = net.feature_view(img, "cnn", "conv3", 16, "map")
+    grid, channel = view.grid, int(view.grid.channels[1])
+    _, h, w = acts.maps["conv3"].shape
+    row, col = 3, 10
+    x = render.PAD + grid.cell + render.PAD + (col + 0.5) / w * grid.cell
+    y = grid.top + render.PAD + (row + 0.5) / h * grid.cell
+    assert render.tile_at(grid, x, y) == channel
+    shown = page.locator("#cnn-feature-grid img")
+    shown.scroll_into_view_if_needed()
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
+    cell = features.cell(vm, acts, vm.layer("conv3"), channel, row, col)
+    note = wait_for_text(page, "#cnn-cell-note", re.escape(f"conv3[{channel}, {row}, {col}]"))
+    assert f"recomputed here {net.fmt(cell.computed)}" in note
+    wait_for_text(page, "#cnn-channel-note", f"Channel \\*?\\*?{channel}\\b")
+    page.locator("#cnn-cell-plot").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "cnn_cell_arithmetic.png"), full_page=False)
+
+    # A pooling layer from the overview: its cell is the largest of its window.
+    page.mouse.click(*overview_point(page, vm, "pool1"))
+    note = wait_for_text(page, "#cnn-cell-note", "pool1\\[")
+    assert "is the largest of the 2×2 window" in note
+    page.locator("#cnn-overview").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "cnn_overview_clicked.png"), full_page=False)
+
+
+def toasts(page) -> list[str]:
+    return page.locator(".toast-message-text").all_inner_texts()
+
+
+def test_offline_models_say_so_and_pick_channels_waits_for_a_number(app_page, screenshot_dir):
+    """Offline, the Model dropdown says which models cannot load here, and choosing one falls back to the cnn with
+    one whole toast; "pick channels" with nothing typed asks for numbers in the note, not in an error."""
+    page = app_page
+    open_tab(page)
+    page.locator("#cnn-model input").click()
+    shown = page.get_by_role("option").locator("visible=true").all_inner_texts()
+    options = [o.removeprefix("✓").strip() for o in shown]  # the chosen one carries a tick
+    assert "resnet18 (not available here: ImageNet weights not cached, no download)" in options
+    assert "cnn (bundled, Fashion-MNIST)" in options
+    page.get_by_role("option", name="resnet18 (not available here", exact=False).locator("visible=true").click()
+    page.wait_for_selector(".toast-message-text")
+    note = wait_for_text(page, "#cnn-model-note", "Showing the bundled")
+    page.wait_for_timeout(1500)  # a second toast, if one were coming, would be shown by now
+    shown = toasts(page)
+    assert len(shown) == 1, shown
+    assert shown[0].rstrip().endswith("instead.") and "resnet18" in shown[0]
+    assert "resnet18" in note and "bundled Fashion-MNIST cnn" in note
+    page.locator("#cnn-model").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "cnn_offline_model.png"), full_page=False)
+
+    page.locator("#cnn-show").get_by_label("pick channels").check()
+    wait_for_text(page, "#cnn-feature-note", "Type channel numbers in 'Pick channels'")
+    assert not page.locator(".toast-body.error").count()
+    grid_before = img_src(page, "#cnn-feature-grid")
+    page.locator("#cnn-picks textarea, #cnn-picks input").first.fill("0, 5, 12")
+    page.locator("#cnn-picks textarea, #cnn-picks input").first.press("Enter")
+    wait_for_new_image(page, "#cnn-feature-grid", grid_before)
+    page.wait_for_function("() => !document.querySelector('#cnn-feature-note').innerText.includes('Type channel')")
+
+
+def test_the_sketch_pad_draws_at_once_and_an_empty_pad_only_warns(app_page, screenshot_dir):
+    """The shared input column's pad opens with the brush chosen (common.sketchpad): a drag draws. "Use the
+    drawing" on an empty pad warns once and keeps the input and its views."""
+    page = app_page
+    open_tab(page)
+    page.get_by_role("tab", name="Draw", exact=True).locator("visible=true").first.click()
+    page.wait_for_selector("#cnn-sketch[data-brush-picked]")
+    input_before = img_src(page, "#cnn-input")
+    page.locator("#cnn-use-drawing").click()
+    page.wait_for_selector(".toast-message-text")
+    page.wait_for_timeout(1000)
+    assert toasts(page) == ["The sketch pad is empty: draw something first."]
+    assert img_src(page, "#cnn-input") == input_before and not page.locator(".toast-body.error").count()
+    assert "Error" not in page.locator("#cnn-input").inner_text()
+
+    canvas = page.locator("#cnn-sketch canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 60, cy - 70)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy + 70, steps=15)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    page.locator("#cnn-use-drawing").click()
+    wait_for_text(page, "#cnn-input-note", "Your drawing")
+    wait_for_new_image(page, "#cnn-input", input_before)
+    wait_for_text(page, "#cnn-prediction-note", "Prediction")
+    page.locator("#cnn-sketch").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "cnn_drawing.png"), full_page=False)

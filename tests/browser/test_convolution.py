@@ -139,3 +139,48 @@ def test_pooling_and_explain(app_page, screenshot_dir):
     assert page.locator("#conv-explain-text .katex").count() > 3
     page.locator("#conv-explain").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "convolution_explain.png"), full_page=False)
+
+
+def edit_cell(page, grid_id: str, row: int, col: int, text: str):
+    """Type into one cell of a gr.Dataframe and press Enter, as a person does."""
+    page.locator(f"#{grid_id} [data-row='{row}'][data-col='{col}']").first.dblclick()
+    page.locator(f"#{grid_id}").get_by_label("Edit cell").fill(text)
+    page.keyboard.press("Enter")
+
+
+def test_an_upload_and_an_edited_kernel_say_what_they_are(app_page, screenshot_dir, tmp_path):
+    """An upload clears the Input choice and the note describes it; an edited kernel's note says it is your own
+    (its size and weight sum); a cell that is not a number is said once, under the grid, and the output stays."""
+    page = app_page
+    open_tab(page)
+    photo = tmp_path / "wide.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (300, 451, 3), dtype=np.uint8)).save(photo)
+    before = page.locator("#conv-output-image img").get_attribute("src")
+    page.locator("#conv-input-image input[type=file]").set_input_files(str(photo))
+    wait_for_text(page, "#conv-source-note", re.escape("Your image, 300 × 451 (height × width, as the output counts)"))
+    assert page.locator("#conv-source input[type=radio]:checked").count() == 0
+    info = wait_for_text(page, "#conv-output-info", "Output 300 × 451")
+    assert "from an input of 300 × 451" in info
+    page.wait_for_function("(old) => document.querySelector('#conv-output-image img')?.src !== old", arg=before)
+
+    # Sobel x, the default, with its centre-right 2 made 3: the note names it as edited, with its sum.
+    assert "col 0" in page.locator("#conv-kernel-grid").inner_text()
+    before = page.locator("#conv-output-image img").get_attribute("src")
+    edit_cell(page, "conv-kernel-grid", 1, 2, "3")
+    note = wait_for_text(page, "#conv-preset-note", "Your own kernel")
+    assert "3×3, edited from Sobel x 3x3: its weights sum to 1" in note
+    page.wait_for_function("(old) => document.querySelector('#conv-output-image img')?.src !== old", arg=before)
+
+    # A cell that is not a number: the note under the grid says so, the output stays, no toast, no Error badge.
+    before = page.locator("#conv-output-image img").get_attribute("src")
+    edit_cell(page, "conv-kernel-grid", 0, 0, "abc")
+    note = wait_for_text(page, "#conv-preset-note", "is 'abc'")
+    assert "kernel row 0, column 0 is 'abc': type a number such as 2, -0.5 or 1/9." in note
+    assert "The output keeps the last kernel that worked." in note
+    page.wait_for_timeout(1500)  # the kernel's own run has answered by now
+    assert not page.locator(".toast-message-text").all_inner_texts()
+    assert page.locator("#conv-output-image img").get_attribute("src") == before
+    assert not page.locator("#conv-output-image .error, #conv-output-info .error").count()
+    assert "Error" not in page.locator("#conv-output-image").inner_text()
+    page.locator("#conv-kernel-grid").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_edited_kernel.png"), full_page=False)

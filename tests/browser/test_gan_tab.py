@@ -126,7 +126,8 @@ def test_two_d_mode(app_page, screenshot_dir):
 
     # Draw data with the mouse: a diagonal stroke and a short horizontal one on the pad.
     page.locator("#gan-draw").get_by_text("Draw your own data").click()
-    page.locator("#gan-sketch button[aria-label='Brush']").first.click()
+    # No click on the brush: the pad opens with it chosen (common.sketchpad), so a drag draws at once.
+    page.wait_for_selector("#gan-sketch[data-brush-picked]")
     canvas = page.locator("#gan-sketch canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()

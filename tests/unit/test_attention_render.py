@@ -49,3 +49,16 @@ def test_patch_pictures():
     overlay = np.asarray(ar.heat_overlay(seen, heat, 1.0, (4, 4)))
     assert (overlay[84 + 40, 168 + 40] == ar.render.colormap("Jet")[255]).all()  # the peak is the top colour
     assert (overlay[10, 10] == ar.render.colormap("Jet")[0]).all()
+
+
+def test_a_long_input_numbers_every_tenth_position_on_both_axes():
+    """Above LABELS_UP_TO tokens the ticks are positions; their values must be the heatmap's own category labels
+    ("10: bank"), or plotly shows no tick at all."""
+    tokens = [f"w{i % 7}" for i in range(ar.LABELS_UP_TO + 52)]
+    n = len(tokens)
+    fig = ar.token_heatmap(np.full((n, n), 1 / n), tokens, "t")
+    categories = list(fig.data[0].x)
+    assert categories[10] == "10: w3" and list(fig.data[0].y) == categories
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert list(axis.tickvals) == categories[::ar.TICK_EVERY]
+        assert list(axis.ticktext) == [str(i) for i in range(0, n, ar.TICK_EVERY)]

@@ -192,3 +192,82 @@ def test_every_view_of_a_new_image_reads_one_forward_pass(cnn, monkeypatch):
     features.run(cnn, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
     assert len(calls) == 2
     assert features.run(cnn, img).maps["relu3"].flags.writeable is False  # shared between requests: read-only
+
+
+# ---------------------------------------------------------------- one cell's arithmetic (the clickable overview)
+
+
+@pytest.fixture(scope="module")
+def cnn_run(cnn):
+    img, _ = sample(3)
+    return features.run(cnn, img)
+
+
+def test_a_conv_cell_is_its_kernel_times_the_window_plus_bias(cnn, cnn_run):
+    layer = cnn.layer("conv3")
+    maps = cnn_run.maps["conv3"]
+    for row, col in ((0, 0), (5, 9), (13, 13)):  # the corners read zero padding
+        c = features.cell(cnn, cnn_run, layer, 9, row, col)
+        assert c.operation == "conv" and c.window.shape == (32, 3, 3) and c.kernel.shape == (32, 3, 3)
+        assert c.input_channels == list(range(32))
+        np.testing.assert_allclose(c.terms, (c.kernel * c.window).sum(axis=(1, 2)))
+        assert c.conv_sum == pytest.approx(c.terms.sum() + c.bias)
+        assert c.recorded == float(maps[9, row, col])
+        assert c.computed == pytest.approx(c.recorded, rel=1e-4, abs=1e-5)
+    corner = features.cell(cnn, cnn_run, layer, 9, 0, 0)
+    assert (corner.window[:, 0, :] == 0).all() and (corner.window[:, :, 0] == 0).all()  # the padding
+    # The window is the module's real input: conv3 reads pool1's output.
+    np.testing.assert_allclose(features.module_input(cnn, cnn_run, layer), cnn_run.maps["pool1"], rtol=1e-6)
+
+
+def test_relu_and_max_pool_cells(cnn, cnn_run):
+    relu = features.cell(cnn, cnn_run, cnn.layer("relu3"), 4, 6, 2)
+    x = float(relu.window[0, 0, 0])
+    assert relu.operation == "relu" and relu.computed == max(0.0, x) == pytest.approx(relu.recorded, abs=1e-6)
+    pool = features.cell(cnn, cnn_run, cnn.layer("pool1"), 2, 3, 4)
+    assert pool.operation == "max pool" and pool.window.shape == (1, 2, 2)
+    np.testing.assert_allclose(pool.window[0], cnn_run.maps["relu2"][2, 6:8, 8:10])
+    assert pool.computed == pytest.approx(pool.recorded)
+
+
+def test_cells_of_torchvision_blocks_and_a_second_call_of_a_module(resnet):
+    img, _ = sample(1)
+    acts = features.run(resnet, img)
+    # resnet's block calls its relu twice; FX names the second call "relu_1", whose input is the residual sum.
+    second = features.cell(resnet, acts, resnet.layer("layer1.0.relu_1"), 3, 10, 20)
+    assert second.computed == pytest.approx(second.recorded, abs=1e-5)
+    np.testing.assert_allclose(features.module_input(resnet, acts, resnet.layer("layer1.0.relu_1")),
+                               acts.maps["layer1.0.add"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="residual sum"):
+        features.cell(resnet, acts, resnet.layer("layer1.0.add"), 0, 0, 0)
+    with pytest.raises(ValueError, match="no cell"):
+        features.cell(resnet, acts, resnet.layer("conv1"), 64, 0, 0)
+    mobile = vision_models.torchvision_model("mobilenet_v3_small", pretrained=False)
+    acts = features.run(mobile, img)
+    block = mobile.layer("features.0")
+    assert block.kind == "conv block"
+    c = features.cell(mobile, acts, block, 5, 30, 40)  # conv, batch norm and hardswish on the one value
+    assert c.operation == "conv block" and c.window.shape == (3, 3, 3)
+    assert c.computed == pytest.approx(c.recorded, rel=1e-4, abs=1e-5)
+
+
+def test_a_click_on_the_overview_or_a_map_names_a_layer_or_a_cell():
+    maps = np.random.default_rng(2).normal(size=(10, 8, 8))
+    reps = [(f"layer{i}\n10x8x8\n0 params\nshown: #0", maps[0]) for i in range(11)]
+    strip = feature_render.layer_strip(reps)
+    slot_h = feature_render.STRIP_PX + feature_render.STRIP_TEXT_H + render.PAD
+    for i in (0, 7, 8, 10):
+        r, c = divmod(i, feature_render.STRIP_COLUMNS)
+        x = render.PAD + c * feature_render.STRIP_SLOT_W + feature_render.STRIP_PX // 2
+        y = feature_render.STRIP_TOP + r * slot_h + feature_render.STRIP_PX // 2
+        assert y < strip.height and feature_render.strip_at(len(reps), x, y) == i
+    assert feature_render.strip_at(len(reps), 20, 10) is None  # the legend
+    assert feature_render.strip_at(len(reps), render.PAD + 3 * feature_render.STRIP_SLOT_W + 5,
+                                   feature_render.STRIP_TOP + slot_h + 5) is None  # past the last layer
+    means, order = features.channel_ranking(np.abs(maps))
+    grid = feature_render.feature_grid(np.abs(maps), [4, 1, 7], means, "relu1", "layer", 1.0, "x")
+    x0, y0 = render.PAD, grid.top + render.PAD
+    assert render.tile_offset(grid, x0, y0) == (0.0, 0.0)
+    down, across = render.tile_offset(grid, x0 + grid.cell * 0.75, y0 + grid.cell * 0.25)
+    assert int(down * 8) == 2 and int(across * 8) == 6  # cell (2, 6) of an 8×8 map
+    assert render.tile_offset(grid, x0 + 2, y0 + grid.cell + 2) is None  # the tile's label

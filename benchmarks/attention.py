@@ -1,0 +1,96 @@
+"""`python -m benchmarks.attention [--runs N]`: the Attention tab's head view in Chromium, on a text of about 100
+tokens with all 12 heads drawn: click → the new SVG painted.
+
+With the "Head view" sub-tab open, each run types a new text (its first word differs, so every run draws a new
+figure), and a capture-phase listener notes the click on #attn-run. A MutationObserver notes when #attn-head-view
+holds a new SVG (its first query token's text differs from before the click); two animation frames after that,
+the browser has laid it out and painted it, which is the figure. The SVG's line count and size are read from the
+page. One warm-up run, then the median of N. Figures are a report, never a test assertion.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+
+from benchmarks.browser import CHROMIUM
+from benchmarks.server import start_app
+
+TIMEOUT_MS = 60_000
+# About 100 tokens of MiniLM's tokenizer: "<word> river bank ..." repeated, a new first word each run.
+TEXT = " ".join(["The river bank was flooded after the storm, and the people of the town moved their boats."] * 5)
+WORDS = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliet", "Kilo"]
+
+# window.__hv: `arm()` forgets the last figure; the next click on #attn-run starts the clock; `at` is ms from the
+# click until two frames after a new SVG arrived (laid out and painted).
+WATCH = """() => {
+  const H = window.__hv = {t0: null, at: null, before: null};
+  const sig = () => document.querySelector('#attn-head-view svg.hv')?.outerHTML.length + ' ' +
+                    (document.querySelector('#attn-head-view text.hv-token')?.textContent ?? '');
+  H.arm = () => { H.t0 = null; H.at = null; H.before = sig(); };
+  document.addEventListener('click', e => {
+    if (H.t0 === null && e.target.closest('#attn-run')) H.t0 = performance.now();
+  }, true);
+  new MutationObserver(() => {
+    if (H.t0 === null || H.at !== null || H.pending || sig() === H.before) return;
+    H.pending = true;
+    requestAnimationFrame(() => requestAnimationFrame(() => { H.at = performance.now() - H.t0; H.pending = false; }));
+  }).observe(document.body, {subtree: true, childList: true});
+}"""
+
+
+def one_run(page, word: str) -> dict:
+    page.locator("#attn-text textarea").fill(f"{word} {TEXT}")
+    page.evaluate("() => window.__hv.arm()")
+    page.click("#attn-run")
+    page.wait_for_function("() => window.__hv.at !== null", timeout=TIMEOUT_MS)
+    return page.evaluate("() => ({ms: window.__hv.at, lines: document.querySelectorAll('#attn-head-view "
+                         "line.hv-edge').length, bytes: document.querySelector('#attn-head-view svg.hv')"
+                         ".outerHTML.length, tokens: document.querySelectorAll('#attn-head-view "
+                         "text.hv-token[data-side=\"q\"]').length})")
+
+
+def measure(url: str, runs: int = 5) -> dict:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = b.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url)
+            page.wait_for_selector("#gb-device", state="visible", timeout=TIMEOUT_MS)
+            page.get_by_role("tab", name="Attention", exact=True).click()
+            page.wait_for_selector("#attn-heatmap .js-plotly-plot", state="visible")
+            page.get_by_role("tab", name="Head view").click()
+            page.wait_for_selector("#attn-head-view svg.hv", state="attached")
+            page.evaluate(WATCH)
+            results = [one_run(page, WORDS[i % len(WORDS)]) for i in range(runs + 1)][1:]  # one warm-up
+        finally:
+            b.close()
+    return {"median_ms": round(statistics.median(r["ms"] for r in results), 1),
+            "values_ms": [round(r["ms"], 1) for r in results], "tokens": results[-1]["tokens"],
+            "lines": results[-1]["lines"], "svg_bytes": results[-1]["bytes"]}
+
+
+def markdown_lines(r: dict) -> list[str]:
+    return [f"- Attention head view, in Chromium ({r['tokens']} tokens, all 12 heads of layer 5: {r['lines']:,} lines, "
+            f"{r['svg_bytes'] / 1e6:.2f} MB of SVG): click Run → the new figure painted, **{r['median_ms']} ms** "
+            f"(median of {len(r['values_ms'])}, {min(r['values_ms'])}–{max(r['values_ms'])} ms)"]
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.attention", description=__doc__)
+    p.add_argument("--runs", type=int, default=5, help="timed runs, after one warm-up")
+    args = p.parse_args(argv)
+    app = start_app()
+    try:
+        result = measure(app.url, args.runs)
+    finally:
+        app.stop()
+    print(json.dumps(result, indent=2))
+    print("\n".join(markdown_lines(result)))
+    return result
+
+
+if __name__ == "__main__":
+    main()
