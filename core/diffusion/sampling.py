@@ -45,7 +45,7 @@ def training_scheduler():
                                             clip_sample=False)
 
 
-def make_scheduler(kind: str, config: dict | None = None, eta: float = 0.0, thresholding: bool = False):
+def make_scheduler(kind: str, config: dict | None = None, thresholding: bool = False):
     """A diffusers scheduler of `kind` from a training schedule's config (so the betas always agree)."""
     if kind not in SCHEDULERS:
         raise ValueError(f"Unknown scheduler {kind!r}; choose one of {', '.join(SCHEDULERS)}.")
@@ -56,9 +56,7 @@ def make_scheduler(kind: str, config: dict | None = None, eta: float = 0.0, thre
     config = {**(config or training_scheduler().config), **extra}
     if thresholding:
         config.update(thresholding=True, dynamic_thresholding_ratio=THRESHOLD_RATIO, sample_max_value=THRESHOLD_MAX)
-    scheduler = diffusers_class(class_name).from_config(config)
-    scheduler.eta = as_float(eta, "eta", 0.0, 1.0) if kind == "ddim" else 0.0
-    return scheduler
+    return diffusers_class(class_name).from_config(config)
 
 
 @dataclass(frozen=True)
@@ -141,7 +139,7 @@ def initial_noise(pipeline: Pipeline, n: int, seed: int) -> torch.Tensor:
 def steps(pipeline: Pipeline, settings: Settings, n: int = 1, labels: torch.Tensor | None = None) -> Iterator[Step]:
     """Run the reverse process, yielding every step. `labels` overrides settings.label with one label per sample."""
     device = next(pipeline.network.parameters()).device
-    scheduler = make_scheduler(settings.scheduler, pipeline.scheduler_config, settings.eta, settings.thresholding)
+    scheduler = make_scheduler(settings.scheduler, pipeline.scheduler_config, settings.thresholding)
     scheduler.set_timesteps(settings.steps, device=device)
     generator = torch.Generator(device).manual_seed(settings.seed + 1)  # the scheduler's own noise (DDPM, η > 0)
     if labels is None:
@@ -151,7 +149,10 @@ def steps(pipeline: Pipeline, settings: Settings, n: int = 1, labels: torch.Tens
     x = initial_noise(pipeline, n, settings.seed).to(device) * scheduler.init_noise_sigma
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     # Only the stochastic schedulers take a generator (Heun's and UniPC's step() refuse the keyword).
-    noise = {"generator": generator} if "generator" in inspect.signature(scheduler.step).parameters else {}
+    accepts = inspect.signature(scheduler.step).parameters
+    noise = {"generator": generator} if "generator" in accepts else {}
+    if "eta" in accepts:  # DDIM reads η from step()'s arguments only (a scheduler attribute would be ignored)
+        noise["eta"] = settings.eta
     for i, t in enumerate(scheduler.timesteps):
         model_in = scheduler.scale_model_input(x, t)
         eps = guided_epsilon(pipeline.epsilon, model_in, t, labels, settings.guidance, pipeline.null_label,

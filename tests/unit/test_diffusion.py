@@ -146,11 +146,31 @@ def test_ddpm_shows_the_schedulers_own_x0_and_ddim_from_epsilon_agrees():
 
 
 def test_the_first_reverse_step_changes_the_sample():
-    # With ᾱ indexed wrongly (ᾱ_T taken as 1, say), x_{T-1} would equal x_T; a right step moves it.
+    # With ᾱ indexed wrongly (ᾱ_T taken as 1, say), x_{T-1} would equal x_T; a right step moves it. DDPM's step
+    # adds σ_t·z, which would move it even then, so its deterministic mean is checked too: x_t minus the added noise.
     p = bundled()
     first = next(sampling.steps(p, Settings(5, 1.0, "ddpm", 1000, 0)))
-    change = (first.x_next - first.x_t).abs().mean().item()
-    assert change > 1e-3
+    assert (first.x_next - first.x_t).abs().mean().item() > 1e-3
+    # DDIM (η = 0, no noise) against its closed form with ᾱ read at t = 980 and at the next t, 960 (float64 here):
+    # x_{t'} = √ᾱ_{t'}·x̂₀ + √(1 − ᾱ_{t'})·ε̂, x̂₀ = (x_t − √(1 − ᾱ_t)·ε̂) / √ᾱ_t.
+    ddim = next(sampling.steps(p, Settings(5, 1.0, "ddim", 50, 0)))
+    assert ddim.t == 980
+    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
+    abar = torch.cumprod(1 - betas, 0)
+    a_t, a_prev = abar[980], abar[960]
+    x0 = (ddim.x_t.double() - (1 - a_t).sqrt() * ddim.epsilon.double()) / a_t.sqrt()
+    expected = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * ddim.epsilon.double()
+    torch.testing.assert_close(ddim.x_next.double(), expected, atol=2e-5, rtol=1e-4)
+    assert (ddim.x_next - ddim.x_t).abs().max().item() > 1e-3
+
+
+def test_ddim_eta_adds_the_schedulers_noise():
+    """η = 0 is deterministic DDIM; η = 1 adds DDPM-sized noise at each step (seeded, so it still repeats)."""
+    p = bundled()
+    plain = sampling.sample(p, Settings(2, 3.0, "ddim", 10, 4))
+    noisy = sampling.sample(p, Settings(2, 3.0, "ddim", 10, 4, eta=1.0))
+    assert (plain - noisy).abs().mean().item() > 0.02
+    torch.testing.assert_close(noisy, sampling.sample(p, Settings(2, 3.0, "ddim", 10, 4, eta=1.0)))
 
 
 def test_same_seed_same_image_and_other_seeds_differ():
