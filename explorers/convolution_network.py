@@ -405,9 +405,12 @@ def prediction_views(img: Image.Image, model, temperature) -> PredictionViews:
     asked = TEMPERATURE.read(temperature)
     vm, _, _, probs, base, t = predictions(img, model, asked.value)
     top = int(np.argmax(probs))
-    md = (f"Prediction: **{vm.labels[top]}**, p = {probs[top]:.3f} at T = {t:g} (p = {base[top]:.3f} at T = 1). "
-          f"Entropy {probability.entropy(probs):.3f} nats at T = {t:g}, {probability.entropy(base):.3f} at T = 1 "
-          f"(uniform: {np.log(len(probs)):.3f}). Dividing the logits by T keeps their order: the top class never "
+    at_one = t == 1  # then the T = 1 figures would repeat the ones just given
+    md = (f"Prediction: **{vm.labels[top]}**, p = {probs[top]:.3f} at T = {t:g}"
+          + ("" if at_one else f" (p = {base[top]:.3f} at T = 1)")
+          + f". Entropy {probability.entropy(probs):.3f} nats at T = {t:g}"
+          + ("" if at_one else f", {probability.entropy(base):.3f} at T = 1")
+          + f" (uniform: {np.log(len(probs)):.3f}). Dividing the logits by T keeps their order: the top class never "
           "changes, only how sure the model sounds.")
     return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md, asked.shown)
 

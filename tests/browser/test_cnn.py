@@ -80,6 +80,11 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     page.locator("#cnn-gradcam-on input").check()
     cam = wait_for_text(page, "#cnn-gradcam-note", "Grad-CAM for")
     assert "Sneaker" in cam and "relu6: a 7×7 map" in cam
+    # The colours are relative: the note says so and gives the raw maximum, computed here the same way.
+    from core.convolution import gradcam
+    peak = gradcam.for_model(vision_models.load("cnn"), acts.input, SNEAKER).peak
+    assert "Colours are relative to this class's own maximum" in cam
+    assert f"its raw maximum, ReLU(Σ α·A), is {peak:.4g}" in cam
     page.wait_for_function("() => document.querySelector('#cnn-gradcam img')?.naturalWidth >= 224")
     page.locator("#cnn-overview").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "cnn_overview.png"), full_page=False)
