@@ -307,8 +307,10 @@ def head_view_outputs(v: TextView, heads) -> tuple[str, str]:
         f"Layer {v.layer}, {len(chosen)} of {num_heads} heads. Left: the attending token (query); right: the "
         "token it attends to (key). Each line's opacity is that head's weight; one colour per head. **Point at a "
         f"token** to see only its lines. {hv.drawn:,} lines drawn of {hv.total:,} weights: the "
-        f"{hv.total - hv.drawn:,} below {ar.HEAD_VIEW_MIN_WEIGHT:g}{' or masked' if r.causal else ''} are left "
-        "out, too faint to see." + (" " + HIDE_NOTE if v.hide_special else ""))
+        f"{hv.total - hv.drawn:,} below {hv.floor:.3g}{' or masked' if r.causal else ''} are left out, "
+        + ("too faint to see." if hv.floor == ar.HEAD_VIEW_MIN_WEIGHT else
+           f"so that at most the {ar.HEAD_VIEW_MAX_LINES:,} strongest lines are drawn (more would take seconds to "
+           "draw); untick heads to see fainter ones.") + (" " + HIDE_NOTE if v.hide_special else ""))
 
 
 def notice_markdown(v: TextView) -> str:
