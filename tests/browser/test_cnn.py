@@ -111,9 +111,15 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     open_tab(page)
     vm = vision_models.load("cnn")
     img = first_of_class(SNEAKER)
+    overview_before, grid_before = img_src(page, "#cnn-overview"), img_src(page, "#cnn-feature-grid")
     page.locator("#cnn-gallery .thumbnail-item").nth(SNEAKER).click()
     wait_for_text(page, "#cnn-input-note", "Fashion-MNIST test sample: Sneaker")
     wait_for_text(page, "#cnn-prediction-note", "Sneaker")
+    # The overview is the last view to change: a click on the picture it replaces would be lost (CI saw it).
+    page.locator("#cnn-overview").scroll_into_view_if_needed()
+    wait_for_new_image(page, "#cnn-overview", overview_before)
+    wait_for_new_image(page, "#cnn-feature-grid", grid_before)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"status-tracker\"]:not(.hide)')")
 
     # A click on conv3 in the overview opens conv3: the Layer dropdown, its maps and its top channel's peak cell.
     grid_before = img_src(page, "#cnn-feature-grid")
