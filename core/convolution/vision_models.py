@@ -88,12 +88,6 @@ def node_module(module: nn.Module, node: str) -> tuple[nn.Module | None, str, in
         return None, node, 0
 
 
-def _node_module(module: nn.Module, node: str) -> tuple[nn.Module | None, bool]:
-    """(the module a graph node calls, whether this is a second call of it)."""
-    mod, _, call = node_module(module, node)
-    return mod, call > 0
-
-
 def _kind(module: nn.Module | None, node: str) -> str | None:
     if module is None:
         return "block" if node.rsplit(".", 1)[-1].split("_")[0] == "add" else None  # a residual sum
@@ -118,7 +112,8 @@ def conv_params(conv: nn.Conv2d) -> tuple[int, str]:
 
 
 def _layer(module: nn.Module, node: str, shape, last_conv: dict[int, str]) -> Layer | None:
-    mod, reused = _node_module(module, node)
+    mod, _, call = node_module(module, node)
+    reused = call > 0
     kind = _kind(mod, node)
     if kind is None or len(shape) != 3 or shape[1] * shape[2] == 1:
         return None  # 1×1 outputs (global pooling, squeeze-excitation) have no map left to look at
@@ -141,7 +136,7 @@ def _layer(module: nn.Module, node: str, shape, last_conv: dict[int, str]) -> La
 def _build_layers(vm: ConvNet) -> None:
     """Trace once, keep the meaningful nodes, and record their output shapes for the model's input size."""
     nodes = get_graph_node_names(vm.module)[1]
-    candidates = [n for n in nodes if _kind(_node_module(vm.module, n)[0], n)]
+    candidates = [n for n in nodes if _kind(node_module(vm.module, n)[0], n)]
     output = nodes[-1]
     extractor = create_feature_extractor(vm.module, {**{n: n for n in candidates}, output: "logits"}).eval()
     with torch.no_grad():
