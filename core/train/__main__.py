@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from runs/NAME/state.safetensors")
-    p.add_argument("--limit", type=int, help="train on N evenly spaced images only (gpt: the first N characters; smoke tests)")
+    p.add_argument("--limit", type=int,
+                   help="train on N evenly spaced images only (gpt: the first N characters; smoke tests)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--device", choices=CHOICES, default="auto", help="where to train (auto: cuda, then mps, then cpu)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
