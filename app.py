@@ -9,6 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from core import device as devices
+from core import settings
 from explorers import attention, convolution, convolution_network, diffusion, diffusion_toy, gan, gan_images, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
@@ -16,14 +17,14 @@ TITLE = "Glassbox"
 PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
 # At most this many events of each kind run at once; a classroom's other requests queue instead of thrashing
 # a 2-core machine.
-CONCURRENCY = int(os.environ.get("GLASSBOX_CONCURRENCY", "2"))
+CONCURRENCY = settings.CONCURRENCY.get()
 MAX_FILE_MB = 20
 # A request body may hold one upload of that size and its multipart framing; anything larger is refused before
 # it is read (a 40 MB JSON body used to take 6 s to be refused and leave the server 441 MiB larger).
 MAX_BODY_BYTES = MAX_FILE_MB * 2**20 + 2**16
 # gradio keeps a session (a copy of every component's config, about 0.4 MB for this app) for each page load and
 # each API caller until this many exist; its default of 10,000 would let one script grow the server by gigabytes.
-SESSIONS = int(os.environ.get("GLASSBOX_SESSIONS", "1000"))
+SESSIONS = settings.SESSIONS.get()
 CSS = """
 .gb-header h1 {margin-bottom: 0}
 .gb-device {color: #6b7280; font-size: 0.9em}
@@ -57,14 +58,14 @@ def build() -> gr.Blocks:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     # A Hugging Face Space (SPACE_ID set) must listen on all interfaces; anywhere else stay local by default.
-    default_host = os.environ.get("GLASSBOX_HOST") or os.environ.get("GRADIO_SERVER_NAME") or (
+    default_host = settings.HOST.raw() or os.environ.get("GRADIO_SERVER_NAME") or (
         "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1")
     p.add_argument("--host", default=default_host,
                    help="address to bind (default 127.0.0.1; 0.0.0.0 serves a classroom on the LAN)")
     # A string default goes through type=int too, so a bad GLASSBOX_PORT gets argparse's one-line error.
-    p.add_argument("--port", type=int, default=os.environ.get("GLASSBOX_PORT", "7860"))
+    p.add_argument("--port", type=int, default=settings.PORT.get())
     p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
-    p.add_argument("--device", default=os.environ.get("GLASSBOX_DEVICE", "auto"), choices=devices.CHOICES)
+    p.add_argument("--device", default=settings.DEVICE.get(), choices=devices.CHOICES)
     return p.parse_args(argv)
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 import gzip
 import logging
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core import offline
+from core import offline, settings
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_PATH = ASSETS / "fashion_mnist_sample.npz"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-CACHE_DIR = Path(os.environ.get("GLASSBOX_CACHE", Path.home() / ".cache" / "glassbox"))
+CACHE_DIR = settings.CACHE.get()
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 SAMPLE_PER_CLASS = {"train": 500, "test": 100}
 
@@ -91,8 +90,8 @@ def _read_idx_dir(directory: Path, split: str) -> tuple[np.ndarray, np.ndarray] 
 
 
 def _from_directory(split: str) -> Split | None:
-    named = os.environ.get("GLASSBOX_DATA")
-    directory = Path(named) if named else DEBIAN_DIR
+    named = settings.DATA.get()
+    directory = named or DEBIAN_DIR
     if not directory.is_dir():
         if named:
             log.warning("GLASSBOX_DATA=%s is not a directory; trying the next source.", named)

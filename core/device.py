@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import functools
-import os
 import random
 
 import numpy as np
 import torch
+
+from core import settings
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -46,7 +47,7 @@ def device() -> torch.device:
     """The device chosen at start-up; defaults to GLASSBOX_DEVICE or auto when nothing chose yet."""
     global _device
     if _device is None:
-        _device = pick_device(os.environ.get("GLASSBOX_DEVICE", "auto"))
+        _device = pick_device(settings.DEVICE.get())
     return _device
 
 

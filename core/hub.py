@@ -5,7 +5,6 @@ local_only(): whether loaders must keep to the cache, because a setting forbids 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -13,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Callable
 
-from core import offline
+from core import offline, settings
 from core.registry import DownloadFailed
 
 log = logging.getLogger(__name__)
@@ -29,18 +28,8 @@ _reach_lock = threading.Lock()
 
 
 def max_params(default: int) -> int:
-    """GLASSBOX_MAX_PARAMS, or `default` when it is unset or not a whole number."""
-    try:
-        return int(os.environ.get("GLASSBOX_MAX_PARAMS", default))
-    except ValueError:
-        log.warning("GLASSBOX_MAX_PARAMS is not a whole number; using %d", default)
-        return default
-
-
-def allow_list(variable: str) -> set[str] | None:
-    """The comma-separated ids in environment variable `variable`; None (any id) when it is unset or empty."""
-    names = os.environ.get(variable, "").strip()
-    return {n.strip() for n in names.split(",") if n.strip()} if names else None
+    """GLASSBOX_MAX_PARAMS, or the tab's `default` when it is unset or not a whole number."""
+    return settings.MAX_PARAMS.get(default)
 
 
 def is_hub_id(model_id: str) -> bool:

@@ -3,10 +3,9 @@ download (torchvision weights, Hugging Face models, the Fashion-MNIST download):
 own, and HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE, the Hugging Face conventions."""
 from __future__ import annotations
 
-import os
+from core import settings
 
-VARIABLES = ("GLASSBOX_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-TRUE = {"1", "true", "yes", "on"}  # as huggingface_hub reads its own flags
+VARIABLES = settings.OFFLINE_VARIABLES  # any one of them, set to 1, forbids every download
 
 
 def tell_huggingface_hub() -> None:
@@ -19,8 +18,4 @@ def tell_huggingface_hub() -> None:
 
 def forbidden_by() -> str | None:
     """The setting that forbids downloads, as it is set ("HF_HUB_OFFLINE=1"), or None when downloads are allowed."""
-    for name in VARIABLES:
-        value = os.environ.get(name, "")
-        if value.strip().lower() in TRUE:
-            return f"{name}={value.strip()}"
-    return None
+    return settings.offline_by()

@@ -12,8 +12,8 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from core import toy2d
-from core.gan import figures, live, picture, toy
+from core import live, toy2d
+from core.gan import figures, picture, runs, toy
 from core.gan.losses import LABELS, LOSSES
 from core.images import to_data_url
 from core.validate import as_int
@@ -59,15 +59,15 @@ class Visitor:
     last view whose numbers were finite (a diverged run's weights are NaN: its picture stays the last good one)."""
 
     def __init__(self):
-        self.trainer: live.Trainer | None = None
+        self.trainer: live.Runner | None = None
         self.points: tuple | None = None
         self.layers = figures.LAYERS
         self.last_view: toy.View | None = None
 
-    def new_run(self, run: toy.Run) -> live.Trainer:
+    def new_run(self, run: toy.Run) -> live.Runner:
         if self.trainer is not None:
             self.trainer.stop()   # waits: the old run's stream then ends before the new run's picture is sent
-        self.trainer = live.Trainer(run, live.SLOTS, single=True, limit=LIMIT_SECONDS)
+        self.trainer = live.Runner(run, live.SLOTS, single=True, limit=LIMIT_SECONDS)
         self.last_view = None
         return self.trainer
 
@@ -122,8 +122,8 @@ def gan_train_2d(dataset: str = "ring", loss: str = "nonsaturating", steps: int 
     run = live.headless(live.SLOTS, True, toy.train, settings.checked(), steps, log_every, API_SECONDS)
     h = run.history
     fake = [] if run.diverged else np.round(toy.view(run, 2).fake, 6).tolist()
-    cut = run.iteration < steps and not run.diverged
-    return {"iterations": run.iteration, "logged_iterations": h["iteration"], "losses_d": h["d_loss"],
+    cut = run.step_count < steps and not run.diverged
+    return {"iterations": run.step_count, "logged_iterations": h["iteration"], "losses_d": h["d_loss"],
             "losses_g": h["g_loss"], "d_real": h["d_real"], "d_fake": h["d_fake"], "kl": h["kl"], "js": h["js"],
             "fake": fake, "diverged": run.diverged,
             "cut_short": f"Stopped at the API's limit of {API_SECONDS} s of training." if cut else None}
@@ -173,15 +173,15 @@ def read_settings(visitor: Visitor, dataset, loss, optimizer, *numbers) -> tuple
     return settings.checked(), [r.shown for r in readings]
 
 
-def prepared(visitor, controls) -> tuple[Visitor, live.Trainer, str, list]:
+def prepared(visitor, controls) -> tuple[Visitor, live.Runner, str, list]:
     """The visitor's trainer for these controls: the current run, retuned where only live settings changed, or a
     new one (a note says so) when the data, a network, the optimiser or the seed changed."""
     visitor = visitor or Visitor()
     settings, shown = read_settings(visitor, *controls)
     trainer, note = visitor.trainer, ""
-    if trainer is not None and trainer.running and not live.retune(trainer.run, settings):
+    if trainer is not None and trainer.running and not runs.retune(trainer.run, settings):
         trainer.stop()
-    if trainer is None or not live.retune(trainer.run, settings):
+    if trainer is None or not runs.retune(trainer.run, settings):
         if trainer is not None:
             note = "The data, a network, the optimiser or the seed changed, so a new run started. "
         trainer = visitor.new_run(toy.Run(settings))
@@ -215,7 +215,7 @@ def capture(visitor: Visitor) -> dict:
     trainer = visitor.trainer
     run = trainer.run
     return {"view": finite_view(visitor, run), "history": thinned(run.history), "loss": run.settings.loss,
-            "iteration": run.iteration, "d_updates": run.d_updates, "g_updates": run.g_updates,
+            "iteration": run.step_count, "d_updates": run.d_updates, "g_updates": run.g_updates,
             "rate": trainer.rate(), "running": trainer.running, "reason": trainer.reason,
             "diverged": run.diverged}
 
@@ -257,13 +257,13 @@ def drawer(visitor: Visitor, note: str = ""):
     return draw
 
 
-def saved_file(trainer: live.Trainer) -> str:
+def saved_file(trainer: live.Runner) -> str:
     if trainer.run.diverged:
         raise ValueError(f"This run diverged, so its weights are NaN: {trainer.run.diverged} Reset to start again.")
     with trainer.lock:
         data, run = toy.save(trainer.run), trainer.run
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    name = f"gan-{run.settings.dataset}-{run.iteration}-{hashlib.sha1(data).hexdigest()[:8]}.safetensors"
+    name = f"gan-{run.settings.dataset}-{run.step_count}-{hashlib.sha1(data).hexdigest()[:8]}.safetensors"
     path = DOWNLOADS / name
     path.write_bytes(data)
     return str(path)
@@ -431,7 +431,7 @@ def build_toy() -> tuple:
         trainer = visitor.trainer
         if trainer is None:
             note = "Press play or step to start a run with these settings."
-        elif live.retune(trainer.run, settings):
+        elif runs.retune(trainer.run, settings):
             note = "Applied to the run as it goes."
         else:
             note = "This change needs a new run: pause, then press play, step or reset to start one."
@@ -457,12 +457,12 @@ def build_toy() -> tuple:
     def warm_ui(visitor, shown_layers, chosen):
         run = toy.warm_start(chosen)
         return adopt(visitor, run, shown_layers, f"Loaded the pretrained run for “{chosen}” at iteration "
-                                                 f"{run.iteration:,}: press play to go on from there.")
+                                                 f"{run.step_count:,}: press play to go on from there.")
 
     @user_errors
     def load_ui(visitor, shown_layers, data):
         run = toy.load(data)
-        return adopt(visitor, run, shown_layers, f"Loaded a saved run at iteration {run.iteration:,}.")
+        return adopt(visitor, run, shown_layers, f"Loaded a saved run at iteration {run.step_count:,}.")
 
     @user_errors
     def drawing_ui(visitor, sketch_value):

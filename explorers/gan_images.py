@@ -7,7 +7,6 @@ endpoint gan_train_images trains headless; core.gan.images does the work.
 No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
 """
 import collections
-import os
 import threading
 import weakref
 
@@ -16,8 +15,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core import render
-from core.gan import figures, images, live
+from core import live, render, settings
+from core.gan import figures, images, runs
 from core.gan.losses import LABELS, LOSSES
 from core.images import to_data_url
 from core.models.gan import Z_DIM
@@ -52,15 +51,15 @@ class Visitor:
     """One visitor's image run (a Trainer, made on first use) and the collapse meter of its first step."""
 
     def __init__(self):
-        self.trainer: live.Trainer | None = None
+        self.trainer: live.Runner | None = None
         self.first_meter: tuple | None = None
         self.freed = False   # the run was dropped to keep the process's image runs within MAX_RUNS
 
-    def new_run(self, run: images.ImageRun) -> live.Trainer:
+    def new_run(self, run: images.ImageRun) -> live.Runner:
         if self.trainer is not None:
             self.trainer.stop()   # waits: the old run's stream then ends before the new run's picture is sent
         self.first_meter = images.collapse(run)   # before the trainer: a picture never pairs a run with another's
-        self.trainer = live.Trainer(run, live.SLOTS, single=False, limit=LIMIT_SECONDS)
+        self.trainer = live.Runner(run, live.SLOTS, single=False, limit=LIMIT_SECONDS)
         self.freed = False
         keep(self)
         return self.trainer
@@ -73,7 +72,7 @@ class Visitor:
 # An image run holds 10-20 MB (G, D, Adam's moments, snapshots) for as long as its visitor's gr.State lives (an
 # hour after the page is closed), so the process keeps at most MAX_RUNS of them: a new run frees the least recently
 # started one that is not training, and its visitor is told so at their next action.
-MAX_RUNS = int(os.environ.get("GLASSBOX_MAX_IMAGE_RUNS", "20"))
+MAX_RUNS = settings.MAX_IMAGE_RUNS.get()
 _runs: collections.OrderedDict[int, weakref.ref] = collections.OrderedDict()
 _runs_lock = threading.Lock()
 
@@ -139,14 +138,14 @@ def read_settings(start, loss, *numbers) -> tuple[images.Settings, list]:
     return settings.checked(), [r.shown for r in readings]
 
 
-def prepared(visitor, controls) -> tuple[Visitor, live.Trainer, str, list]:
+def prepared(visitor, controls) -> tuple[Visitor, live.Runner, str, list]:
     """The visitor's trainer for these controls: retuned where only live settings changed, else a new run."""
     visitor = visitor or Visitor()
     settings, shown = read_settings(*controls)
     trainer, note = visitor.trainer, FREED if visitor.freed else ""
-    if trainer is not None and trainer.running and not live.retune(trainer.run, settings):
+    if trainer is not None and trainer.running and not runs.retune(trainer.run, settings):
         trainer.stop()
-    if trainer is None or not live.retune(trainer.run, settings):
+    if trainer is None or not runs.retune(trainer.run, settings):
         if trainer is not None:
             note = "The start or the seed changed, so a new run started. "
         trainer = visitor.new_run(images.ImageRun(settings))
@@ -341,7 +340,7 @@ def build_tab() -> None:
         trainer = visitor.trainer
         if trainer is None:
             note = "Press play or step to start a run with these settings."
-        elif live.retune(trainer.run, settings):
+        elif runs.retune(trainer.run, settings):
             note = "Applied to the run as it goes."
         else:
             note = "This change needs a new run: it starts at the next play, step or reset."

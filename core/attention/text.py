@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core import hub, offline
+from core import hub, offline, settings
 from core.attention import maths as att
 from core.device import device
 from core.probability import check_temperature, softmax
@@ -93,7 +93,7 @@ def max_params() -> int:
 
 
 def allow_list() -> set[str] | None:
-    return hub.allow_list("GLASSBOX_TEXT_MODELS")
+    return settings.TEXT_MODELS.get()
 
 
 def _looks_like_path(model_id: str) -> bool:
@@ -110,7 +110,7 @@ def canonical(model) -> str:
         return BUNDLED
     if _looks_like_path(model) or Path(model).exists():
         # transformers reads an existing folder of this name rather than the hub, so it counts as local too.
-        if os.environ.get("GLASSBOX_LOCAL_MODELS") != "1":
+        if not settings.LOCAL_MODELS.get():
             raise ValueError("Local model folders are disabled on this server (GLASSBOX_LOCAL_MODELS=1 enables "
                              "them); give a Hugging Face model id instead.")
         folder = Path(model).expanduser().resolve()

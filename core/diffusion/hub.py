@@ -15,7 +15,7 @@ import json
 
 import torch
 
-from core import hub, offline
+from core import hub, offline, settings
 from core.device import device
 from core.diffusion import diffusers_class
 from core.diffusion.pipelines import BUNDLED, Pipeline, bundled
@@ -23,7 +23,6 @@ from core.registry import DownloadFailed, Registry
 from core.validate import as_text, echo
 
 DEFAULT_MAX_PARAMS = 100_000_000
-ALLOW_LIST = "GLASSBOX_DIFFUSION_MODELS"
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 # The DDPM paper's schedule (Ho et al. 2020), which diffusers' DDPMScheduler defaults to, for repos without one.
 DEFAULT_SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02,
@@ -42,9 +41,10 @@ def canonical(model_id) -> str:
         return BUNDLED
     if not hub.is_hub_id(model_id):
         raise ValueError(f"{echo(model_id)} is not a Hugging Face model id (like google/ddpm-cifar10-32).")
-    allowed = hub.allow_list(ALLOW_LIST)
+    allowed = settings.DIFFUSION_MODELS.get()
     if allowed is not None and model_id not in allowed:
-        raise ValueError(f"{model_id} is not on this server's list of diffusion models ({ALLOW_LIST}): "
+        raise ValueError(f"{model_id} is not on this server's list of diffusion models "
+                         f"({settings.DIFFUSION_MODELS.name}): "
                          f"{', '.join(sorted(allowed))}, or \"default\".")
     return model_id
 

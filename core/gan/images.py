@@ -28,6 +28,7 @@ from core import checkpoints, models, render
 from core.data import ASSETS, load_split
 from core.device import device
 from core.gan import losses
+from core.gan.runs import GanRun
 from core.metrics import cnn_features, frechet_distance, predict
 from core.models.gan import Z_DIM, Discriminator, Generator
 from core.validate import as_bool, as_choice, as_float, as_int, as_vector
@@ -137,7 +138,7 @@ def _bytes(unit: torch.Tensor) -> torch.Tensor:
     return (unit * 255).round().to(torch.uint8)
 
 
-class ImageRun:
+class ImageRun(GanRun):
     """One visitor's DCGAN run. `step()` trains it; `samples`, `collapse`, `fid` and `latent_walk` read it.
 
     Attributes read by the tab: `step_count` (the iteration counter: one per step() call), `history` (one dict

@@ -25,6 +25,7 @@ from safetensors.torch import save as save_tensors
 from core import checkpoints
 from core.data import ASSETS
 from core.gan import losses
+from core.gan.runs import GanRun
 from core.toy2d import BOX, DATASETS, DRAWN, MAX_POINTS, check_points, from_points, normal, sample
 from core.validate import as_choice, as_float, as_int
 
@@ -118,7 +119,7 @@ def _optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, foreach=True)
 
 
-class Run:
+class Run(GanRun):
     """One GAN being trained: G, D, their optimisers, the run's generator, counters and the logged history.
 
     `iteration` counts calls of `step`; `d_updates` and `g_updates` count optimiser steps. `history` holds one
@@ -145,7 +146,7 @@ class Run:
         fixed = torch.Generator().manual_seed(s.seed + 1)
         self.metric_real, self.metric_z = self.real(METRIC_POINTS, fixed), normal(METRIC_POINTS, fixed)
         self.view_real, self.view_z = self.real(VIEW_POINTS, fixed), normal(VIEW_POINTS, fixed)
-        self.iteration = self.d_updates = self.g_updates = 0
+        self.step_count = self.d_updates = self.g_updates = 0
         self.diverged: str | None = None
         self.history: dict[str, list[float]] = {name: [] for name in self.FIELDS}
         self._last = {"d_loss": math.nan, "g_loss": math.nan, "d_real": math.nan, "d_fake": math.nan}
@@ -182,7 +183,7 @@ class Run:
         self.d_updates += 1
         self._last.update(d_loss=stats[0], d_real=stats[1], d_fake=stats[2])
         if not self._finite(self.d):
-            self.diverged = f"D's weights became NaN or inf at iteration {self.iteration + 1}; lower lr_d."
+            self.diverged = f"D's weights became NaN or inf at iteration {self.step_count + 1}; lower lr_d."
 
     def _g_step(self) -> None:
         s = self.settings
@@ -196,13 +197,13 @@ class Run:
         self.g_updates += 1
         self._last["g_loss"] = value
         if not self._finite(self.g):
-            self.diverged = f"G's weights became NaN or inf at iteration {self.iteration + 1}; lower lr_g."
+            self.diverged = f"G's weights became NaN or inf at iteration {self.step_count + 1}; lower lr_g."
 
     def _stop_if_bad(self, value: float, what: str) -> bool:
         if math.isfinite(value):
             return False
         self.diverged = (f"{what} became {'NaN' if math.isnan(value) else 'infinite'} at iteration "
-                         f"{self.iteration + 1}; lower the learning rates.")
+                         f"{self.step_count + 1}; lower the learning rates.")
         return True
 
     def step(self, which: str = "both") -> dict[str, float]:
@@ -220,12 +221,12 @@ class Run:
             self._g_step()
             if self.diverged:
                 return dict(self._last)
-        self.iteration += 1
+        self.step_count += 1
         stats = dict(self._last)
-        if self.iteration == 1 or self.iteration % self.log_every == 0:
+        if self.step_count == 1 or self.step_count % self.log_every == 0:
             stats["kl"], stats["js"] = self.kl_js()
             for name in self.FIELDS:
-                self.history[name].append(self.iteration if name == "iteration" else stats[name])
+                self.history[name].append(self.step_count if name == "iteration" else stats[name])
             if len(self.history["iteration"]) > MAX_HISTORY:
                 # A long run logs half as often and keeps the rows it would have logged so (the first, then every
                 # new log_every): the history stays evenly spaced and bounded (a run may train for hours of plays).
@@ -361,7 +362,7 @@ def save(run: Run) -> bytes:
     tensors = {f"g.{k}": v.contiguous() for k, v in run.g.state_dict().items()}
     tensors |= {f"d.{k}": v.contiguous() for k, v in run.d.state_dict().items()}
     settings = dataclasses.asdict(run.settings)
-    return save_tensors(tensors, metadata={"settings": json.dumps(settings), "iteration": str(run.iteration)})
+    return save_tensors(tensors, metadata={"settings": json.dumps(settings), "iteration": str(run.step_count)})
 
 
 def load(data: bytes) -> Run:
@@ -393,7 +394,7 @@ def load(data: bytes) -> Run:
                              "sizes.") from None
     if not (run._finite(run.g) and run._finite(run.d)):
         raise ValueError("The saved run's weights have NaN or inf values.")
-    run.iteration = as_int(iteration, "the saved iteration", 0, 10 ** 9)
+    run.step_count = as_int(iteration, "the saved iteration", 0, 10 ** 9)
     return run
 
 

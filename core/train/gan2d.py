@@ -68,7 +68,7 @@ def train(args) -> dict:
         files.append(str(path))
         params += param_count(run.g) + param_count(run.d)
         g_losses.append(stats["g_loss"])
-        metrics[name] = (f"1 x {n} neurons (G and D), {run.iteration:,} iterations: JS {js0:.3f} -> {js:.3f}, "
+        metrics[name] = (f"1 x {n} neurons (G and D), {run.step_count:,} iterations: JS {js0:.3f} -> {js:.3f}, "
                          f"KL {kl0:.2f} -> {kl:.2f} (iteration 0 -> final); logged JS over the last "
                          f"{min(TAIL, args.steps):,} iterations {tail.min():.3f}-{tail.max():.3f} "
                          f"(mean {tail.mean():.3f}); final D loss {stats['d_loss']:.3f}, G loss {stats['g_loss']:.3f}")

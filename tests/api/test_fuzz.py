@@ -9,7 +9,6 @@ numbers are all finite, or a clear error: not the generic internal-error text, w
 After every example a known-good call must still be answered."""
 import json
 import math
-import os
 import re
 
 import httpx
@@ -19,7 +18,9 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-EXAMPLES = int(os.environ.get("GLASSBOX_FUZZ_EXAMPLES", "30"))
+from core import settings as glassbox_settings  # hypothesis has a `settings` too
+
+EXAMPLES = glassbox_settings.FUZZ_EXAMPLES.get()
 MAX_MESSAGE = 400      # characters: a message for a person, not a dump
 GENERIC = "Internal error in"
 SERVER_PATH = re.compile(r"/(tmp|root|home|usr|var|work)/[\w./-]+")

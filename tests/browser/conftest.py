@@ -1,8 +1,9 @@
 """Playwright driving Debian's Chromium against the app started by tests/conftest.py's server_url."""
-import os
 from pathlib import Path
 
 import pytest
+
+from core import settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -12,7 +13,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 def browser():
     if not CHROMIUM.exists():
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)."
-        if os.environ.get("GLASSBOX_REQUIRE_BROWSER") == "1":
+        if settings.REQUIRE_BROWSER.get():
             pytest.fail(message + " GLASSBOX_REQUIRE_BROWSER=1, so this is a failure.")
         pytest.skip(message)
     from playwright.sync_api import sync_playwright

@@ -186,7 +186,7 @@ def test_d_and_g_steps_change_only_their_network_and_k_counts():
     assert torch.equal(_weights_of(run.d), d1) and not torch.equal(_weights_of(run.g), g0)
     assert (run.d_updates, run.g_updates) == (1, 1)
     run.step()
-    assert (run.d_updates, run.g_updates, run.iteration) == (4, 2, 3)
+    assert (run.d_updates, run.g_updates, run.step_count) == (4, 2, 3)
 
 
 def _weights_of(net):
@@ -200,18 +200,18 @@ def test_nan_weights_are_flagged_and_nothing_changes_after():
         run.d[0].weight.fill_(float("nan"))
     run.step()
     assert run.diverged and "NaN" in run.diverged and "iteration 2" in run.diverged
-    before, counters = _weights_of(run.g), (run.d_updates, run.g_updates, run.iteration)
+    before, counters = _weights_of(run.g), (run.d_updates, run.g_updates, run.step_count)
     run.step()
     run.step("g")
     assert torch.equal(_weights_of(run.g), before)
-    assert (run.d_updates, run.g_updates, run.iteration) == counters
+    assert (run.d_updates, run.g_updates, run.step_count) == counters
 
 
 def test_a_huge_learning_rate_diverges_and_train_stops():
     run = toy.train(toy.Settings(loss="wgan-gp", gp_lambda=0, optimizer="sgd", lr_d=10, lr_g=10, d_layers=0,
                                  g_layers=0), 2000)
     assert run.diverged and "became" in run.diverged
-    assert run.iteration < 2000
+    assert run.step_count < 2000
 
 
 def test_view_arrays():
@@ -231,7 +231,7 @@ def test_view_arrays():
 def test_save_load_round_trip_and_malformed_data():
     run = toy.train(toy.Settings(dataset="drawn", points=((-1, 0), (1, 1), (0, -1)), seed=5), 30)
     loaded = toy.load(toy.save(run))
-    assert loaded.settings == run.settings and loaded.iteration == 30
+    assert loaded.settings == run.settings and loaded.step_count == 30
     z = torch.randn(50, 2)
     with torch.no_grad():
         assert torch.equal(loaded.g(z), run.g(z)) and torch.equal(loaded.d(z), run.d(z))

@@ -24,14 +24,14 @@ def one_thread():
 @pytest.mark.parametrize("dataset", toy2d.DATASETS)
 def test_each_warm_start_loads_and_beats_the_untrained_run(dataset):
     run = toy.warm_start(dataset)
-    assert run.settings.dataset == dataset and run.iteration > 0
+    assert run.settings.dataset == dataset and run.step_count > 0
     assert run.history["js"] == [] and run.diverged is None   # a loaded run starts its own curve
     fresh = toy.Run(run.settings)                            # same seed: same initial weights, same fixed samples
     kl, js = run.kl_js()
     fresh_kl, fresh_js = fresh.kl_js()
     assert js < fresh_js - 0.1 and kl < fresh_kl
     run.step()                                               # and it trains on from there
-    assert run.iteration == toy.warm_start(dataset).iteration + 1
+    assert run.step_count == toy.warm_start(dataset).step_count + 1
 
 
 @pytest.mark.parametrize("dataset,message", [
@@ -56,7 +56,7 @@ def copied(tmp_path, monkeypatch):
 
 
 def test_a_listed_copy_loads(copied):
-    assert toy.warm_start("ring").iteration > 0
+    assert toy.warm_start("ring").step_count > 0
 
 
 def test_an_altered_file_is_refused(copied):
@@ -82,7 +82,7 @@ def test_trainer_writes_verified_warm_starts_and_a_record(tmp_path, monkeypatch)
     monkeypatch.setattr(toy, "WARM_STARTS", tmp_path / "gan2d")
     for dataset in toy2d.DATASETS:
         run = toy.warm_start(dataset)
-        assert run.iteration == 20 and run.settings.seed == 3
+        assert run.step_count == 20 and run.settings.seed == 3
         assert run.settings.g_neurons == run.settings.d_neurons == gan2d.NEURONS[dataset]
     card = (tmp_path / "MODELS.md").read_text()
     assert "`gan2d` training record" in card and "command: `python -m core.train gan2d --seed 3" in card

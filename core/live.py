@@ -1,29 +1,36 @@
-"""Training a GAN live: each visitor's run steps in its own background thread while their page streams pictures
-of it, and at most a fixed number of runs train at once in the process.
+"""Work that runs in the background while a person watches: a GAN being trained (both of the GAN tab's modes),
+the diffusion tab's reverse process and its 2-D toy's training. One Runner steps one run in a thread of its own
+while the visitor's page streams pictures of it, and Slots caps how many such runs work at once.
 
-Why a thread per run rather than training inside the stream: the stream spends its time between pictures waiting
-for the browser, and a thread keeps the model training through that wait, so the step rate does not depend on
+A run is anything with `step()` (one unit of work: a GAN iteration, a denoising step, a training step),
+`step_count` (the steps done so far: every run's one counter) and `ended` (None while it can go on; else one line
+saying why it cannot, e.g. a GAN that diverged, or a sampler past its last step).
+
+Why a thread per run rather than working inside the stream: the stream spends its time between pictures waiting
+for the browser, and a thread keeps the model working through that wait, so the step rate does not depend on
 the refresh rate. A 2-D run of a few dozen weights is bound by Python's overhead per torch call, which two
 threads of torch's intra-op pool only slow down (measured on 2 cores: 160-210 iterations/s against 860-990 on one
-thread), so 2-D runs train under core.threads.one_thread().
+thread), so small runs work under core.threads.one_thread() (`single`).
 
-A Trainer stops by itself: when its run diverges, after a time limit, and when nobody has looked at it for `idle`
-seconds (its page was closed or the stream reading it ended), so a forgotten run cannot hold a slot.
+A Runner stops by itself: when its run ends, after a time limit, and when nobody has looked at it for `idle`
+seconds (its page was closed or the stream reading it ended), so a forgotten run cannot hold a slot. An error
+in the thread is logged, said in one line (`reason`) and kept (`error`) for the event that shows the run.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
-import os
 import threading
 import time
 
+from core import settings
 from core.threads import one_thread
-from core.validate import as_choice, as_float, as_int
+from core.validate import as_float, as_int
 
-SLOW_SECONDS = 0.25   # slow motion: a quarter second's pause after each iteration
+SLOW_SECONDS = 0.25   # slow motion: a quarter second's pause after each step
 log = logging.getLogger(__name__)
+
+
 class Slots:
     """At most `capacity` runs train at once; a run that finds every slot taken is refused, not queued."""
 
@@ -51,22 +58,26 @@ class Slots:
             return len(self._holders)
 
 
-class Trainer:
-    """Steps `run` (anything with `step(which)` and `diverged`) in a background thread between `start` and `stop`.
+class Runner:
+    """Steps `run` (see the module's docstring) in a background thread between `start` and `stop`.
 
     Everything that reads or steps the run from another thread holds `lock`, so a picture is always of whole
-    iterations. `reason` says in one line why the last play ended. `rate()` is the iterations per second of the
-    current (or last) play."""
+    steps. `reason` says in one line why the last play ended, `error` keeps the exception that ended it, if one
+    did. `rate()` is the steps per second of the current (or last) play. Without `slots`, nothing caps the runs
+    (the event that starts one has its own concurrency limit)."""
 
-    def __init__(self, run, slots: Slots, *, single: bool = True, limit: float = 300.0, idle: float = 5.0):
+    def __init__(self, run, slots: Slots | None = None, *, single: bool = True, limit: float = 300.0,
+                 idle: float = 5.0, name: str = "live-run"):
         self.run = run
-        self.slots = slots
-        self.single = bool(single)   # train on one torch thread (2-D runs); else with the default threads
+        self.slots = slots if slots is not None else Slots(1_000)
+        self.name = name
+        self.single = bool(single)   # work on one torch thread (small runs); else with the default threads
         self.limit = as_float(limit, "the time limit", 0.0, 86_400.0, lo_inclusive=False)
         self.idle = as_float(idle, "the idle limit", 0.0, 86_400.0, lo_inclusive=False)
         self.lock = threading.RLock()
         self.slow = False
         self.reason: str | None = None
+        self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen = self._started = self._ended = time.monotonic()
@@ -79,23 +90,23 @@ class Trainer:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> str | None:
-        """Start training; None when it runs (or already ran), else the one line saying why it cannot."""
+        """Start working; None when it runs (or already ran), else the one line saying why it cannot."""
         if self.running:
             return None
-        if self.run.diverged:
-            return self.run.diverged
+        if self.run.ended:
+            return self.run.ended
         if not self.slots.acquire(self):
             return self._full()
         self._stop.clear()
-        self.reason = None
+        self.reason, self.error = None, None
         self._seen = self._started = time.monotonic()
-        self._first, self._steps = self._iteration(), 0
-        self._thread = threading.Thread(target=self._loop, name="gan-training", daemon=True)
+        self._first, self._steps = self.run.step_count, 0
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
         return None
 
     def stop(self, reason: str = "Paused.", wait: bool = True) -> None:
-        """Ask the thread to stop after its current iteration and, with `wait`, wait until it has."""
+        """Ask the thread to stop after its current step and, with `wait`, wait until it has."""
         if self.running:
             self.reason = reason
             self._stop.set()
@@ -122,17 +133,16 @@ class Trainer:
                 self._readers -= 1
             self.touch()
 
-    def step(self, which: str = "both") -> None:
-        """One iteration by hand (one step, D only, G only): stops any play first, and takes a training slot for
-        the step's length (an image step at k = 10 and batch 256 is seconds of CPU), or says in a ValueError that
+    def step(self, *args) -> None:
+        """One step by hand (a GAN's `step("d")` steps D alone): stops any play first, and takes a slot for the
+        step's length (an image step at k = 10 and batch 256 is seconds of CPU), or says in a ValueError that
         every slot is taken."""
-        which = as_choice(which, "which", ("both", "d", "g"))
         self.stop()
         if not self.slots.acquire(self):
             raise ValueError(self._full())
         try:
             with self.lock, (one_thread() if self.single else contextlib.nullcontext()):
-                self.run.step(which)
+                self.run.step(*args)
         finally:
             self.slots.release(self)
 
@@ -141,13 +151,10 @@ class Trainer:
                 f"in a moment (a run stops by itself after {self.limit / 60:g} minutes).")
 
     def rate(self) -> float:
-        """Iterations per second of the current play (or of the last one, over its whole length)."""
+        """Steps per second of the current play (or of the last one, over its whole length)."""
         end = time.monotonic() if self.running else self._ended
         seconds = end - self._started
         return self._steps / seconds if seconds > 0 and self._steps else 0.0
-
-    def _iteration(self) -> int:
-        return getattr(self.run, "iteration", getattr(self.run, "step_count", 0))
 
     def _loop(self) -> None:
         step_seconds = 0.0
@@ -167,39 +174,22 @@ class Trainer:
                         began = time.monotonic()
                         self.run.step()
                         step_seconds = time.monotonic() - began
-                        self._steps = self._iteration() - self._first
-                        if self.run.diverged:
-                            self.reason = self.run.diverged
+                        self._steps = self.run.step_count - self._first
+                        if self.run.ended:
+                            self.reason = self.run.ended
                             break
                     while self._readers:   # a watcher is waiting for the lock: let it in first
                         time.sleep(0.0005)
                     if self.slow:
                         self._stop.wait(SLOW_SECONDS)
         except Exception as e:   # the thread's error would otherwise reach no one: log it, and say so on the page
-            log.exception("a GAN run's training thread failed")
-            self.reason = (f"Training stopped by an internal error ({type(e).__name__}); the server is still "
-                           "running. Press reset to start again.")
+            log.exception("the thread of a live run (%s) failed", self.name)
+            self.error = e
+            self.reason = (f"Stopped by an internal error ({type(e).__name__}); the server is still running. Press "
+                           "reset to start again.")
         finally:
             self._ended = time.monotonic()
             self.slots.release(self)
-
-
-LIVE_FIELDS = ("loss", "k", "lr_d", "lr_g", "batch", "smoothing", "gp_lambda")  # changeable while a run goes on
-
-
-def retune(run, settings) -> bool:
-    """Give a running `run` (a toy.Run or an images.ImageRun) new checked `settings` if they differ from its own
-    only in LIVE_FIELDS: the losses, k, batch and penalty are read at every step, and the learning rates are set
-    in the optimisers. False when anything else differs (data, networks, optimiser, seed): that needs a new run."""
-    current = run.settings
-    if any(getattr(settings, f.name) != getattr(current, f.name)
-           for f in dataclasses.fields(current) if f.name not in LIVE_FIELDS):
-        return False
-    for optimizer, lr in ((run.opt_d, settings.lr_d), (run.opt_g, settings.lr_g)):
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-    run.settings = settings
-    return True
 
 
 def in_thread(single: bool, fn, *args, **kwargs):
@@ -213,7 +203,7 @@ def in_thread(single: bool, fn, *args, **kwargs):
         except BaseException as e:  # handed to the caller's thread, which raises it
             result["error"] = e
 
-    thread = threading.Thread(target=target, name="gan-headless", daemon=True)
+    thread = threading.Thread(target=target, name="headless-run", daemon=True)
     thread.start()
     thread.join()
     if "error" in result:
@@ -233,4 +223,4 @@ def headless(slots: Slots, single: bool, fn, *args, **kwargs):
         slots.release(owner)
 
 
-SLOTS = Slots(int(os.environ.get("GLASSBOX_MAX_TRAINING", "2")))   # shared by both modes of the tab and the API
+SLOTS = Slots(settings.MAX_TRAINING.get())   # the GAN tab's runs, both modes and the API's

@@ -1,5 +1,5 @@
-"""core.gan.live: training slots, a Trainer's background thread (start, stop, the idle and time limits, divergence,
-steps by hand), retuning a run as it goes, and headless training in a thread and slot of its own."""
+"""core.live: slots, a Runner's background thread (start, stop, the idle and time limits, divergence,
+steps by hand), retuning a GAN run as it goes (core.gan.runs), and headless training in a thread and slot of its own."""
 import dataclasses
 import threading
 import time
@@ -7,8 +7,8 @@ import time
 import pytest
 import torch
 
-from core import threads
-from core.gan import live, toy
+from core import live, threads
+from core.gan import runs, toy
 
 
 def wait_until(condition, seconds=10.0):
@@ -18,15 +18,15 @@ def wait_until(condition, seconds=10.0):
         time.sleep(0.01)
 
 
-class Diverging:
+class Diverging(runs.GanRun):
     """A run that diverges at its `at`-th step, as toy.Run and ImageRun mark it."""
 
     def __init__(self, at):
-        self.at, self.iteration, self.diverged = at, 0, None
+        self.at, self.step_count, self.diverged = at, 0, None
 
     def step(self, which="both"):
-        self.iteration += 1
-        if self.iteration == self.at:
+        self.step_count += 1
+        if self.step_count == self.at:
             self.diverged = f"D's loss became NaN at iteration {self.at}; lower the learning rates."
 
 
@@ -43,24 +43,24 @@ def test_slots_cap_and_release():
 
 def test_trainer_trains_in_the_background_until_paused():
     slots = live.Slots(1)
-    trainer = live.Trainer(toy.Run(toy.Settings()), slots)
+    trainer = live.Runner(toy.Run(toy.Settings()), slots)
     assert trainer.start() is None and trainer.running and slots.busy == 1
-    wait_until(lambda: trainer.run.iteration >= 20)
+    wait_until(lambda: trainer.run.step_count >= 20)
     trainer.stop()
     assert not trainer.running and trainer.reason == "Paused." and slots.busy == 0
-    done = trainer.run.iteration
+    done = trainer.run.step_count
     time.sleep(0.05)
-    assert trainer.run.iteration == done                  # stopped means stopped
+    assert trainer.run.step_count == done                  # stopped means stopped
     assert trainer.rate() > 0
     assert trainer.start() is None                        # play again goes on from there
-    wait_until(lambda: trainer.run.iteration > done)
+    wait_until(lambda: trainer.run.step_count > done)
     trainer.stop()
 
 
 def test_a_full_server_refuses_a_second_run_in_one_line():
     slots = live.Slots(1)
-    first = live.Trainer(toy.Run(toy.Settings()), slots)
-    second = live.Trainer(toy.Run(toy.Settings(seed=1)), slots)
+    first = live.Runner(toy.Run(toy.Settings()), slots)
+    second = live.Runner(toy.Run(toy.Settings(seed=1)), slots)
     assert first.start() is None
     message = second.start()
     assert "All 1 training slots" in message and "\n" not in message and not second.running
@@ -71,7 +71,7 @@ def test_a_full_server_refuses_a_second_run_in_one_line():
 
 def test_nobody_watching_stops_the_run_and_frees_its_slot():
     slots = live.Slots(1)
-    trainer = live.Trainer(toy.Run(toy.Settings()), slots, idle=0.2)
+    trainer = live.Runner(toy.Run(toy.Settings()), slots, idle=0.2)
     trainer.start()
     wait_until(lambda: not trainer.running)
     assert trainer.reason == "Stopped: nobody was watching this run." and slots.busy == 0
@@ -79,7 +79,7 @@ def test_nobody_watching_stops_the_run_and_frees_its_slot():
 
 def test_watching_keeps_it_going_until_the_time_limit():
     slots = live.Slots(1)
-    trainer = live.Trainer(toy.Run(toy.Settings()), slots, idle=0.15, limit=0.6)
+    trainer = live.Runner(toy.Run(toy.Settings()), slots, idle=0.15, limit=0.6)
     trainer.start()
     started = time.monotonic()
     while trainer.running:
@@ -91,43 +91,43 @@ def test_watching_keeps_it_going_until_the_time_limit():
 
 def test_a_diverging_run_pauses_and_says_why():
     slots = live.Slots(1)
-    trainer = live.Trainer(Diverging(at=5), slots)
+    trainer = live.Runner(Diverging(at=5), slots)
     trainer.start()
     wait_until(lambda: not trainer.running)
-    assert trainer.run.iteration == 5 and trainer.reason == trainer.run.diverged and slots.busy == 0
+    assert trainer.run.step_count == 5 and trainer.reason == trainer.run.diverged and slots.busy == 0
     assert trainer.start() == trainer.run.diverged and not trainer.running   # play cannot restart it
 
 
 def test_a_step_by_hand_stops_the_play_first():
-    trainer = live.Trainer(toy.Run(toy.Settings()), live.Slots(1))
+    trainer = live.Runner(toy.Run(toy.Settings()), live.Slots(1))
     trainer.start()
-    wait_until(lambda: trainer.run.iteration > 3)
+    wait_until(lambda: trainer.run.step_count > 3)
     trainer.step("d")
     assert not trainer.running
-    before = trainer.run.iteration, trainer.run.d_updates, trainer.run.g_updates
+    before = trainer.run.step_count, trainer.run.d_updates, trainer.run.g_updates
     trainer.step("g")
-    assert (trainer.run.iteration, trainer.run.d_updates, trainer.run.g_updates) == (
+    assert (trainer.run.step_count, trainer.run.d_updates, trainer.run.g_updates) == (
         before[0] + 1, before[1], before[2] + 1)
 
 
 def test_slow_motion_paces_the_iterations():
-    trainer = live.Trainer(toy.Run(toy.Settings()), live.Slots(1))
+    trainer = live.Runner(toy.Run(toy.Settings()), live.Slots(1))
     trainer.slow = True
     trainer.start()
     time.sleep(0.6)
     trainer.stop()
     # one iteration per SLOW_SECONDS (0.25 s): 3 in 0.6 s, never the hundreds of a normal play
-    assert 1 <= trainer.run.iteration <= 4
+    assert 1 <= trainer.run.step_count <= 4
 
 
 def test_retune_changes_live_settings_in_place_and_refuses_the_others():
     run = toy.Run(toy.Settings())
     faster = dataclasses.replace(run.settings, lr_d=0.05, k=3, loss="hinge").checked()
-    assert live.retune(run, faster)
+    assert runs.retune(run, faster)
     assert run.settings is faster and run.opt_d.param_groups[0]["lr"] == 0.05
     assert run.opt_g.param_groups[0]["lr"] == 0.01
     for change in ({"seed": 1}, {"dataset": "moons"}, {"d_neurons": 16}, {"optimizer": "sgd"}):
-        assert not live.retune(run, dataclasses.replace(run.settings, **change).checked()), change
+        assert not runs.retune(run, dataclasses.replace(run.settings, **change).checked()), change
     assert run.settings is faster
 
 
@@ -153,15 +153,15 @@ def test_headless_training_takes_a_slot_and_gives_the_same_run_as_direct():
 
 def test_two_trainers_train_their_own_runs_at_once():
     slots = live.Slots(2)
-    a = live.Trainer(toy.Run(toy.Settings(seed=1)), slots)
-    b = live.Trainer(toy.Run(toy.Settings(dataset="moons", seed=2)), slots)
+    a = live.Runner(toy.Run(toy.Settings(seed=1)), slots)
+    b = live.Runner(toy.Run(toy.Settings(dataset="moons", seed=2)), slots)
     a.start(), b.start()
-    wait_until(lambda: a.run.iteration > 10 and b.run.iteration > 10)
+    wait_until(lambda: a.run.step_count > 10 and b.run.step_count > 10)
     a.stop(), b.stop()
     assert {t.name for t in threading.enumerate()}.isdisjoint({"gan-training"})
     # each run is exactly the run its own seed gives, whatever the other thread did meanwhile
     for trainer in (a, b):
-        alone = toy.train(trainer.run.settings, trainer.run.iteration)
+        alone = toy.train(trainer.run.settings, trainer.run.step_count)
         assert alone.history["js"] == trainer.run.history["js"]
 
 
@@ -188,7 +188,7 @@ class Slow(Diverging):
 
 
 def test_a_watched_run_with_steps_longer_than_the_idle_limit_keeps_going():
-    trainer = live.Trainer(Slow(0.4), live.Slots(1), idle=0.2)
+    trainer = live.Runner(Slow(0.4), live.Slots(1), idle=0.2)
     trainer.start()
     deadline = time.monotonic() + 2.5
     pictures = 0
@@ -196,9 +196,9 @@ def test_a_watched_run_with_steps_longer_than_the_idle_limit_keeps_going():
         with trainer.reading():
             pictures += 1
         time.sleep(0.05)
-    assert trainer.running and trainer.run.iteration >= 4
+    assert trainer.running and trainer.run.step_count >= 4
     # the watcher got in after every step (but perhaps the last), never starved for several
-    assert pictures >= trainer.run.iteration - 1
+    assert pictures >= trainer.run.step_count - 1
     trainer.stop()
 
 
@@ -209,20 +209,21 @@ class Broken(Diverging):
 
 def test_an_error_in_the_training_thread_is_said_and_frees_the_slot():
     slots = live.Slots(1)
-    trainer = live.Trainer(Broken(at=1), slots)
+    trainer = live.Runner(Broken(at=1), slots)
     trainer.start()
     wait_until(lambda: not trainer.running)
     assert "internal error (RuntimeError)" in trainer.reason and slots.busy == 0
+    assert isinstance(trainer.error, RuntimeError) and str(trainer.error) == "a bug"   # kept for the event
 
 
 def test_a_step_by_hand_needs_a_free_slot():
     slots = live.Slots(1)
-    other = live.Trainer(toy.Run(toy.Settings(seed=1)), slots)
+    other = live.Runner(toy.Run(toy.Settings(seed=1)), slots)
     other.start()
-    mine = live.Trainer(toy.Run(toy.Settings()), slots)
+    mine = live.Runner(toy.Run(toy.Settings()), slots)
     with pytest.raises(ValueError, match="All 1 training slots"):
         mine.step("both")
-    assert mine.run.iteration == 0
+    assert mine.run.step_count == 0
     other.stop()
     mine.step("both")
-    assert mine.run.iteration == 1 and slots.busy == 0
+    assert mine.run.step_count == 1 and slots.busy == 0
