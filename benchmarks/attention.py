@@ -9,12 +9,9 @@ page. One warm-up run, then the median of N. Figures are a report, never a test 
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 
-from benchmarks.browser import CHROMIUM
-from benchmarks.server import start_app
+from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
 
 TIMEOUT_MS = 60_000
 # About 100 tokens of MiniLM's tokenizer: "<word> river bank ..." repeated, a new first word each run.
@@ -51,22 +48,14 @@ def one_run(page, word: str) -> dict:
 
 
 def measure(url: str, runs: int = 5) -> dict:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = b.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
-            page.wait_for_selector("#gb-device", state="visible", timeout=TIMEOUT_MS)
-            page.get_by_role("tab", name="Attention", exact=True).click()
-            page.wait_for_selector("#attn-heatmap .js-plotly-plot", state="visible")
-            page.get_by_role("tab", name="Head view").click()
-            page.wait_for_selector("#attn-head-view svg.hv", state="attached")
-            page.evaluate(WATCH)
-            results = [one_run(page, WORDS[i % len(WORDS)]) for i in range(runs + 1)][1:]  # one warm-up
-        finally:
-            b.close()
+    with chromium() as browser:
+        page = new_page(browser, TIMEOUT_MS)
+        open_tab(page, url, "Attention")
+        page.wait_for_selector("#attn-heatmap .js-plotly-plot", state="visible")
+        page.get_by_role("tab", name="Head view").click()
+        page.wait_for_selector("#attn-head-view svg.hv", state="attached")
+        page.evaluate(WATCH)
+        results = [one_run(page, WORDS[i % len(WORDS)]) for i in range(runs + 1)][1:]  # one warm-up
     return {"median_ms": round(statistics.median(r["ms"] for r in results), 1),
             "values_ms": [round(r["ms"], 1) for r in results], "tokens": results[-1]["tokens"],
             "lines": results[-1]["lines"], "svg_bytes": results[-1]["bytes"]}
@@ -79,17 +68,8 @@ def markdown_lines(r: dict) -> list[str]:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.attention", description=__doc__)
-    p.add_argument("--runs", type=int, default=5, help="timed runs, after one warm-up")
-    args = p.parse_args(argv)
-    app = start_app()
-    try:
-        result = measure(app.url, args.runs)
-    finally:
-        app.stop()
-    print(json.dumps(result, indent=2))
-    print("\n".join(markdown_lines(result)))
-    return result
+    args = options("attention", __doc__, argv, runs=(int, 5, "timed runs, after one warm-up"))
+    return run_on_app(lambda url: measure(url, args.runs), markdown_lines)
 
 
 if __name__ == "__main__":

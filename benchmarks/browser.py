@@ -20,14 +20,11 @@ Figures are medians in ms; they are a report, never a test assertion.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 from dataclasses import dataclass
 
-from benchmarks.server import start_app
+from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
 
-CHROMIUM = "/usr/bin/chromium"
 SETTLE_MS = 300
 IDLE_MS = 3000
 TIMEOUT_MS = 60_000
@@ -118,9 +115,7 @@ DONE = """([names, settle, idle]) => {
 
 
 def open_section(page, url: str, section: Section) -> None:
-    page.goto(url)
-    page.wait_for_selector("#gb-device", state="visible", timeout=TIMEOUT_MS)
-    page.get_by_role("tab", name=section.tab).click()
+    open_tab(page, url, section.tab)
     for selector in section.ready:  # plotly draws a tab's first figures after the tab opens
         page.wait_for_selector(selector, state="attached")
     page.locator(section.gallery).scroll_into_view_if_needed()
@@ -141,21 +136,14 @@ def one_click(page, thumbnail, section: Section) -> dict[str, float]:
 
 def new_image(url: str, section: Section = CNN, clicks: int = 20) -> dict:
     """Median, range and per-view medians (ms) of `clicks` gallery clicks after one warm-up, on the app at `url`."""
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(TIMEOUT_MS)
-            open_section(page, url, section)
-            page.evaluate(WATCH, [section.views, section.thumbnails])
-            thumbnails = page.locator(section.thumbnails)
-            n = thumbnails.count()
-            # Thumbnail 1 is the warm-up, then 2, 3, ... round again (the CNN section opens on thumbnail 0's sample).
-            runs = [one_click(page, thumbnails.nth(i % n), section) for i in range(1, clicks + 2)][1:]
-        finally:
-            browser.close()
+    with chromium("--disable-background-networking") as browser:
+        page = new_page(browser, TIMEOUT_MS)
+        open_section(page, url, section)
+        page.evaluate(WATCH, [section.views, section.thumbnails])
+        thumbnails = page.locator(section.thumbnails)
+        n = thumbnails.count()
+        # Thumbnail 1 is the warm-up, then 2, 3, ... round again (the CNN section opens on thumbnail 0's sample).
+        runs = [one_click(page, thumbnails.nth(i % n), section) for i in range(1, clicks + 2)][1:]
     totals = [max(r.values()) for r in runs]
     per_view = {v: [r[v] for r in runs if v in r] for v in section.views}
     return {"median_ms": round(statistics.median(totals), 1), "min_ms": round(min(totals), 1),
@@ -165,16 +153,9 @@ def new_image(url: str, section: Section = CNN, clicks: int = 20) -> dict:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__)
-    p.add_argument("--clicks", type=int, default=20, help="timed gallery clicks, after one warm-up")
-    args = p.parse_args(argv)
-    app = start_app()
-    try:
-        result = {name: new_image(app.url, section, args.clicks) for name, section in (("cnn", CNN), ("vae", VAE))}
-    finally:
-        app.stop()
-    print(json.dumps(result, indent=2))
-    return result
+    args = options("browser", __doc__, argv, clicks=(int, 20, "timed gallery clicks, after one warm-up"))
+    return run_on_app(lambda url: {name: new_image(url, section, args.clicks)
+                                   for name, section in (("cnn", CNN), ("vae", VAE))})
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ Figures are a report, never a test assertion.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import statistics
 import time
 
-from benchmarks.browser import CHROMIUM
-from benchmarks.server import start_app
+from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
 
 LABEL, GUIDANCE, SEED = 7, 3.0, 0
 TIMEOUT_MS = 180_000
@@ -91,9 +88,7 @@ def bare(runs: int, ddpm: bool = True) -> dict:
 
 
 def open_diffusion(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("#gb-device", state="visible", timeout=60_000)
-    page.get_by_role("tab", name="Diffusion", exact=True).click()
+    open_tab(page, url, "Diffusion")
     page.wait_for_selector("#diff-xt img", state="visible", timeout=TIMEOUT_MS)
 
 
@@ -131,23 +126,17 @@ def one_run(page) -> dict:
 
 
 def browser(url: str, runs: int) -> dict:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = b.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(TIMEOUT_MS)
-            open_diffusion(page, url)
-            slider = forward_slider(page, 6)[1:]   # the first move is a warm-up
-            page.get_by_role("tab", name="Reverse process").click()
-            page.wait_for_selector("#diff-run", state="visible")
-            page.evaluate(WATCH)
-            results = [one_run(page) for _ in range(runs + 1)][1:]   # the first run is a warm-up
-            status = page.locator("#diff-status").inner_text()
-            if "Step 50 of 50" not in status or "ddim" not in status:   # DDIM-50 are the tab's defaults
-                raise RuntimeError(f"the run was not DDIM-50: {status}")
-        finally:
-            b.close()
+    with chromium() as b:
+        page = new_page(b, TIMEOUT_MS)
+        open_diffusion(page, url)
+        slider = forward_slider(page, 6)[1:]   # the first move is a warm-up
+        page.get_by_role("tab", name="Reverse process").click()
+        page.wait_for_selector("#diff-run", state="visible")
+        page.evaluate(WATCH)
+        results = [one_run(page) for _ in range(runs + 1)][1:]   # the first run is a warm-up
+        status = page.locator("#diff-status").inner_text()
+    if "Step 50 of 50" not in status or "ddim" not in status:   # DDIM-50 are the tab's defaults
+        raise RuntimeError(f"the run was not DDIM-50: {status}")
     return {"runs": results, "slider_ms": [round(t, 1) for t in slider]}
 
 
@@ -191,18 +180,9 @@ def markdown_lines(r: dict) -> list[str]:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.diffusion", description=__doc__)
-    p.add_argument("--runs", type=int, default=3, help="timed runs of each case, after one warm-up")
-    p.add_argument("--skip-ddpm1000", action="store_true", help="leave out the DDPM-1000 loops (minutes on a CPU)")
-    args = p.parse_args(argv)
-    app = start_app()
-    try:
-        result = measure(app.url, args.runs, not args.skip_ddpm1000)
-    finally:
-        app.stop()
-    print(json.dumps(result, indent=2))
-    print("\n".join(markdown_lines(result)))
-    return result
+    args = options("diffusion", __doc__, argv, runs=(int, 3, "timed runs of each case, after one warm-up"),
+                   skip_ddpm1000=(bool, False, "leave out the DDPM-1000 loops (minutes on a CPU)"))
+    return run_on_app(lambda url: measure(url, args.runs, not args.skip_ddpm1000), markdown_lines)
 
 
 if __name__ == "__main__":

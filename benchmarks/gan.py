@@ -12,18 +12,16 @@ its own counter). Figures are a report, never a test assertion.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import threading
 import time
 
 import torch
 
-from benchmarks.browser import CHROMIUM
-from benchmarks.server import start_app
+from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
 
 WARMUP_S = 2.0
+TIMEOUT_MS = 60_000
 
 # window.__gan[sel]: [time ms, iteration] for every change of the counter's text, from its installation on.
 WATCH = """(sel) => {
@@ -73,13 +71,9 @@ def rates(seen: list[list[float]], since_ms: float) -> dict:
             "iterations_per_s": round((window[-1][1] - window[0][1]) / seconds, 1)}
 
 
-def open_gan(page, url: str, inner: str | None = None) -> None:
-    page.goto(url)
-    page.wait_for_selector("#gb-device", state="visible", timeout=60_000)
-    page.get_by_role("tab", name="GAN", exact=True).click()
-    page.wait_for_selector("#gan-picture .js-plotly-plot", timeout=60_000)
-    if inner:
-        page.get_by_role("tab", name=inner).click()
+def open_gan(page, url: str) -> None:
+    open_tab(page, url, "GAN")
+    page.wait_for_selector("#gan-picture .js-plotly-plot", timeout=TIMEOUT_MS)
 
 
 def play_and_measure(page, prefix: str, seconds: float) -> dict:
@@ -102,13 +96,9 @@ def counter_value(page, prefix: str) -> int:
 
 
 def measure(url: str, seconds: float) -> dict:
-    from playwright.sync_api import sync_playwright
-
     from core.gan import images, toy
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(60_000)
+    with chromium() as browser:
+        page = new_page(browser, TIMEOUT_MS)
         open_gan(page, url)
         toy_app = play_and_measure(page, "gan", seconds)
         page.get_by_role("tab", name="Images (Fashion-MNIST)").click()
@@ -116,9 +106,8 @@ def measure(url: str, seconds: float) -> dict:
         page.close()
 
         # Two visitors at once, each in a context of its own (its own gradio session).
-        pages = [browser.new_context(viewport={"width": 1440, "height": 1000}).new_page() for _ in range(2)]
+        pages = [new_page(browser, TIMEOUT_MS) for _ in range(2)]
         for pg in pages:
-            pg.set_default_timeout(60_000)
             open_gan(pg, url)
             pg.evaluate(WATCH, "#gan-counter")
         starts = [counter_value(pg, "gan") for pg in pages]
@@ -127,10 +116,9 @@ def measure(url: str, seconds: float) -> dict:
         time.sleep(WARMUP_S)
         since = [pg.evaluate("() => performance.now()") for pg in pages]
         time.sleep(seconds)
-        both = [rates(changes(pg, "#gan-counter"), s) for pg, s in zip(pages, since)]
+        both = [rates(changes(pg, "#gan-counter"), s) for pg, s in zip(pages, since, strict=True)]
         for pg in pages:
             pg.click("#gan-pause")
-        browser.close()
     bare_toy = bare_rate(lambda: toy.Run(toy.Settings()), seconds, threads=1)
     bare_images = bare_rate(lambda: images.ImageRun(images.Settings()), seconds, threads=None)
     return {"seconds": seconds,
@@ -151,22 +139,13 @@ def markdown_lines(r: dict) -> list[str]:
         f"at {i['pictures_per_s']} pictures/s, against {i['bare_steps_per_s']} steps/s bare (ratio **{i['ratio']}**)",
         "- GAN, two visitors training 2-D runs at once: " + "; ".join(
             f"page {n + 1} from iteration {s}: {p['iterations_per_s']:,} iterations/s at {p['pictures_per_s']} "
-            "pictures/s" for n, (s, p) in enumerate(zip(v["started_at"], v["pages"]))),
+            "pictures/s" for n, (s, p) in enumerate(zip(v["started_at"], v["pages"], strict=True))),
     ]
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.gan", description=__doc__)
-    p.add_argument("--seconds", type=float, default=10.0, help="measured window of each play")
-    args = p.parse_args(argv)
-    app = start_app()
-    try:
-        result = measure(app.url, args.seconds)
-    finally:
-        app.stop()
-    print(json.dumps(result, indent=2))
-    print("\n".join(markdown_lines(result)))
-    return result
+    args = options("gan", __doc__, argv, seconds=(float, 10.0, "measured window of each play"))
+    return run_on_app(lambda url: measure(url, args.seconds), markdown_lines)
 
 
 if __name__ == "__main__":
