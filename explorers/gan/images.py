@@ -175,64 +175,59 @@ def walk_views(visit, seed_box, steps_box):
     return dcgan.walk_strip(run, seed.value, steps.value), note, seed.shown, steps.shown
 
 
-class Extras(NamedTuple):
-    """The image mode's own components, beside the shared ones."""
-    scrubber: gr.Slider
+class Scrubber(NamedTuple):
+    """The history scrubber and the snapshot it shows."""
+    slider: gr.Slider
     snapshot: gr.Image
-    snapshot_note: gr.Markdown
-    walk_seed: gr.Number
-    walk_steps: gr.Slider
-    walk: gr.Button
-    walk_strip: gr.Image
-    walk_note: gr.Markdown
+    note: gr.Markdown
 
 
-def layout() -> tuple[LiveControls, Extras]:
-    gr.Markdown("A DCGAN (G: 0.77 M weights, D: 0.14 M) learns Fashion-MNIST here, live. From scratch its first "
-                "shapes appear within a minute; watch for collapse: many samples of one class, a falling "
-                "entropy in the meter.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=330):
-            start = gr.Radio(START_CHOICES, value=False, label="Start", elem_id="gan-img-start")
-            buttons = live_mode.buttons("gan-img", "Slow motion (a quarter-second pause after each step)",
-                                        "**Step 0**")
-            loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-img-loss")
-            boxes = [live_mode.number_box(MODE, "gan-img", name) for name in BOXES]
-        with gr.Column(scale=2, min_width=420):
-            gr.Markdown("**The same 64 noise vectors through the current G**")
-            grid = gr.HTML(elem_id="gan-img-grid")
-            scrubber = SNAPSHOT.slider(0, hi=1, interactive=False, elem_id="gan-img-scrubber")
-            snapshot = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
-                                height=300, elem_id="gan-img-snapshot")
-            snapshot_note = gr.Markdown(elem_id="gan-img-snapshot-note")
-        with gr.Column(scale=2, min_width=380):
-            curves = gr.Plot(show_label=False, elem_id="gan-img-curves")
-            meter = gr.Plot(show_label=False, elem_id="gan-img-meter")
+def run_column() -> tuple[gr.Radio, live_mode.Buttons, gr.Radio, list]:
+    start = gr.Radio(START_CHOICES, value=False, label="Start", elem_id="gan-img-start")
+    buttons = live_mode.buttons("gan-img", "Slow motion (a quarter-second pause after each step)", "**Step 0**")
+    loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-img-loss")
+    return start, buttons, loss, [live_mode.number_box(MODE, "gan-img", name) for name in BOXES]
+
+
+def picture_column() -> tuple[gr.HTML, Scrubber]:
+    gr.Markdown("**The same 64 noise vectors through the current G**")
+    return gr.HTML(elem_id="gan-img-grid"), Scrubber(
+        SNAPSHOT.slider(0, hi=1, interactive=False, elem_id="gan-img-scrubber"),
+        gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=300,
+                 elem_id="gan-img-snapshot"),
+        gr.Markdown(elem_id="gan-img-snapshot-note"))
+
+
+def layout() -> tuple[LiveControls, Scrubber]:
+    (start, buttons, loss, boxes), (grid, scrubber), (curves, meter) = live_mode.page(
+        "A DCGAN (G: 0.77 M weights, D: 0.14 M) learns Fashion-MNIST here, live. From scratch its first shapes appear "
+        "within a minute; watch for collapse: many samples of one class, a falling entropy in the meter.",
+        run_column, picture_column, lambda: (gr.Plot(show_label=False, elem_id="gan-img-curves"),
+                                             gr.Plot(show_label=False, elem_id="gan-img-meter")))
+    views = [grid, curves, meter, buttons.counter, buttons.status, *scrubber]
+    return LiveControls(visitor_state(), buttons, [start, loss], boxes, views, []), scrubber
+
+
+def latent_walk(state: gr.State) -> None:
+    """The latent walk's row and its event."""
     gr.Markdown("### Latent walk with the current G")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
-            walk_seed = WALK_SEED.number(elem_id="gan-img-walk-seed")
-            walk_steps = WALK_STEPS.slider(elem_id="gan-img-walk-steps")
+            seed = WALK_SEED.number(elem_id="gan-img-walk-seed")
+            steps = WALK_STEPS.slider(elem_id="gan-img-walk-steps")
             walk = gr.Button("Walk from z_a to z_b", elem_id="gan-img-walk")
         with gr.Column(scale=4, min_width=520):
-            walk_strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
-                                  elem_id="gan-img-walk-strip")
-            walk_note = gr.Markdown(elem_id="gan-img-walk-note")
-    views = [grid, curves, meter, buttons.counter, buttons.status, scrubber, snapshot, snapshot_note]
-    shared = LiveControls(visitor_state(), buttons, [start, loss], boxes, views, [])
-    return shared, Extras(scrubber, snapshot, snapshot_note, walk_seed, walk_steps, walk, walk_strip, walk_note)
-
-
-def wire(c: LiveControls, x: Extras) -> None:
-    """The image mode's own events."""
-    x.scrubber.release(snapshot_views, [c.state, x.scrubber], [x.snapshot, x.snapshot_note, x.scrubber],
-                       trigger_mode="always_last", **PRIVATE)
-    gr.on([x.walk.click, x.walk_seed.submit, x.walk_steps.release], walk_views, [c.state, x.walk_seed, x.walk_steps],
-          [x.walk_strip, x.walk_note, x.walk_seed, x.walk_steps], trigger_mode="always_last", **PRIVATE)
+            strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                             elem_id="gan-img-walk-strip")
+            note = gr.Markdown(elem_id="gan-img-walk-note")
+    gr.on([walk.click, seed.submit, steps.release], walk_views, [state, seed, steps], [strip, note, seed, steps],
+          trigger_mode="always_last", **PRIVATE)
 
 
 def build() -> None:
     """The image mode's components and events."""
-    shared, extras = layout()
+    shared, scrubber = layout()
+    latent_walk(shared.state)
     live_mode.wire(MODE, shared)
-    wire(shared, extras)
+    scrubber.slider.release(snapshot_views, [shared.state, scrubber.slider], [scrubber.snapshot, scrubber.note,
+                            scrubber.slider], trigger_mode="always_last", **PRIVATE)

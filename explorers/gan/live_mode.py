@@ -225,6 +225,20 @@ def buttons(prefix: str, slow_label: str, counter: str) -> Buttons:
                    gr.Markdown(READY, elem_id=f"{prefix}-status"))
 
 
+def page(intro: str, controls: Callable, picture: Callable, curves: Callable) -> tuple:
+    """A mode's first part: its intro, then a row of three columns made by the three functions: the run's controls,
+    its picture, its curves. Returns what the functions return."""
+    gr.Markdown(intro)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=330):
+            made = [controls()]
+        with gr.Column(scale=2, min_width=420):
+            made.append(picture())
+        with gr.Column(scale=2, min_width=380):
+            made.append(curves())
+    return tuple(made)
+
+
 def number_box(mode: LiveMode, prefix: str, name: str) -> gr.Number:
     return mode.boxes[name].number(elem_id=f"{prefix}-{name.replace('_', '-')}", min_width=120)
 

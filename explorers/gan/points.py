@@ -156,22 +156,24 @@ class Extras(NamedTuple):
     load: gr.File
 
 
+def run_column() -> tuple[gr.Radio, live_mode.Buttons, gr.Button]:
+    dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="gan-dataset")
+    buttons = live_mode.buttons("gan", "Slow motion (4 iterations a second)", "**Iteration 0**")
+    return dataset, buttons, gr.Button("Start from a pretrained run", elem_id="gan-warm")
+
+
+def picture_column() -> tuple[gr.Plot, gr.HTML, gr.CheckboxGroup]:
+    return (gr.Plot(show_label=False, elem_id="gan-picture"), gr.HTML(visible=False, elem_id="gan-live"),
+            gr.CheckboxGroup(LAYER_CHOICES, value=[v for _, v in LAYER_CHOICES], show_label=False,
+                             elem_id="gan-layers"))
+
+
 def layout() -> tuple[LiveControls, Extras]:
-    gr.Markdown("Two small networks play a game on points in the plane: **G** turns noise into points, **D** scores "
-                "how real a point looks. Press play and watch G's points (purple) chase the data (green) over D's "
-                "opinion (the background), each pushed along its arrow: the way G's update moves it.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=330):
-            dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="gan-dataset")
-            buttons = live_mode.buttons("gan", "Slow motion (4 iterations a second)", "**Iteration 0**")
-            warm = gr.Button("Start from a pretrained run", elem_id="gan-warm")
-        with gr.Column(scale=2, min_width=420):
-            view = gr.Plot(show_label=False, elem_id="gan-picture")
-            playing = gr.HTML(visible=False, elem_id="gan-live")
-            layers = gr.CheckboxGroup(LAYER_CHOICES, value=[v for _, v in LAYER_CHOICES], show_label=False,
-                                      elem_id="gan-layers")
-        with gr.Column(scale=2, min_width=380):
-            curves = gr.Plot(show_label=False, elem_id="gan-curves")
+    (dataset, buttons, warm), (view, playing, layers), curves = live_mode.page(
+        "Two small networks play a game on points in the plane: **G** turns noise into points, **D** scores how real "
+        "a point looks. Press play and watch G's points (purple) chase the data (green) over D's opinion (the "
+        "background), each pushed along its arrow: the way G's update moves it.",
+        run_column, picture_column, lambda: gr.Plot(show_label=False, elem_id="gan-curves"))
     with gr.Accordion("Settings: loss, learning rates, networks, seed", open=True, elem_id="gan-settings"):
         with gr.Row():
             loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-loss")
