@@ -96,7 +96,7 @@ def counter_value(page, prefix: str) -> int:
 
 
 def measure(url: str, seconds: float) -> dict:
-    from core.gan import images, toy
+    from core.gan import dcgan, toy
     with chromium() as browser:
         page = new_page(browser, TIMEOUT_MS)
         open_gan(page, url)
@@ -120,7 +120,7 @@ def measure(url: str, seconds: float) -> dict:
         for pg in pages:
             pg.click("#gan-pause")
     bare_toy = bare_rate(lambda: toy.Run(toy.Settings()), seconds, threads=1)
-    bare_images = bare_rate(lambda: images.ImageRun(images.Settings()), seconds, threads=None)
+    bare_images = bare_rate(lambda: dcgan.ImageRun(dcgan.Settings()), seconds, threads=None)
     return {"seconds": seconds,
             "toy": {**toy_app, "bare_iterations_per_s": round(bare_toy, 1),
                     "ratio": round(toy_app["iterations_per_s"] / bare_toy, 3)},

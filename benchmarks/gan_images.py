@@ -3,8 +3,8 @@ from scratch on this machine, fid_cnn and the collapse meter against wall time.
 
 One `ImageRun(Settings())` (from scratch, seed 0: the tab's defaults) is trained by calling `run.step()` in a loop
 for `--minutes` of wall time. Every `--every` seconds of training, and at 0, the clock is paused and the run is read
-as the tab's meters read it: `images.fid(run, 256)` (fid_cnn of 256 samples against 2,000 real test images) and
-`images.collapse(run)` (the bundled CNN's class histogram of 256 samples, its entropy in nats, and the largest
+as the tab's meters read it: `dcgan.fid(run, 256)` (fid_cnn of 256 samples against 2,000 real test images) and
+`dcgan.collapse(run)` (the bundled CNN's class histogram of 256 samples, its entropy in nats, and the largest
 class's share). The training time includes what `step()` does itself, as in the tab (a grid snapshot every few
 steps, the history's meters every 50); the reading time does not. The training images and the reference features
 are loaded before the clock starts. The bundled dcgan read the same way at step 0 (a warm-started run) is printed
@@ -19,19 +19,19 @@ import time
 
 import torch
 
-from core.gan import images
+from core.gan import dcgan
 
 
-def read(run: images.ImageRun) -> dict:
+def read(run: dcgan.ImageRun) -> dict:
     """The tab's meters on the run as it is now: fid_cnn (256 samples), entropy (nats) and top class share."""
-    counts, entropy = images.collapse(run)
-    return {"fid_cnn": images.fid(run, images.METER_SAMPLES), "entropy": entropy,
+    counts, entropy = dcgan.collapse(run)
+    return {"fid_cnn": dcgan.fid(run, dcgan.METER_SAMPLES), "entropy": entropy,
             "top_share": float(counts.max() / counts.sum()), "histogram": counts.tolist()}
 
 
 def bundled_reference() -> dict:
     """The bundled dcgan, read exactly as the live run is (a warm-started run at step 0)."""
-    return read(images.ImageRun(images.Settings(warm_start=True)))
+    return read(dcgan.ImageRun(dcgan.Settings(warm_start=True)))
 
 
 def measure(minutes: float = 5, every: float = 30, threads: int = 1) -> list[dict]:
@@ -39,9 +39,9 @@ def measure(minutes: float = 5, every: float = 30, threads: int = 1) -> list[dic
     the clock paused while reading. One dict per reading: seconds (of training), steps, steps_per_s, fid_cnn,
     entropy, top_share, histogram, read_s (the reading's own time, not counted in seconds)."""
     torch.set_num_threads(threads)
-    images.real_images()
-    images.reference_features()
-    run = images.ImageRun(images.Settings())
+    dcgan.real_images()
+    dcgan.reference_features()
+    run = dcgan.ImageRun(dcgan.Settings())
     rows: list[dict] = []
 
     def record(trained: float) -> None:

@@ -1,4 +1,4 @@
-"""What the GAN tab's two kinds of run (toy.Run on 2-D points, images.ImageRun on Fashion-MNIST) share as live
+"""What the GAN tab's two kinds of run (toy.Run on 2-D points, dcgan.ImageRun on Fashion-MNIST) share as live
 runs (core.live): `ended`, and retuning a run as it goes."""
 from __future__ import annotations
 
@@ -18,11 +18,8 @@ class GanRun:
         return self.diverged
 
 
-LIVE_FIELDS = ("loss", "k", "lr_d", "lr_g", "batch", "smoothing", "gp_lambda")  # changeable while a run goes on
-
-
 def retune(run, settings) -> bool:
-    """Give a running `run` (a toy.Run or an images.ImageRun) new checked `settings` if they differ from its own
+    """Give a running `run` (a toy.Run or a dcgan.ImageRun) new checked `settings` if they differ from its own
     only in LIVE_FIELDS: the losses, k, batch and penalty are read at every step, and the learning rates are set
     in the optimisers. False when anything else differs (data, networks, optimiser, seed): that needs a new run."""
     current = run.settings

@@ -276,6 +276,14 @@ def view(run: Run, resolution: int = 40) -> View:
     return View(as_np(run.view_real), as_np(fake), as_np(axis), as_np(heat), as_np(-grad), as_np(manifold))
 
 
+def real_view(run: Run) -> View:
+    """The real points alone (no fakes, arrows or manifold, D's heatmap a flat ½): the picture of a run that
+    diverged before any view of it with finite numbers was drawn."""
+    empty = np.zeros((0, 2))
+    return View(run.view_real.numpy().astype(np.float64), empty, np.linspace(-BOX, BOX, 2), np.full((2, 2), 0.5),
+                empty, np.zeros((0, 2, 2)))
+
+
 def densities_kl_js(real, fake, bins: int = HIST_BINS, box: float = BOX) -> tuple[float, float]:
     """KL(p_real || p_fake) and the Jensen-Shannon divergence, in nats, between the two samples' histograms on a
     bins x bins grid over [-box, box]^2. Points outside the box count in the edge bins (a fake that flew away is

@@ -11,8 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from core.attention import image as ia
 from core.convolution import vision_models
 from core.data import CLASSES, load_sample
-from core.gan import images as gan_images
-from core.gan import toy
+from core.gan import dcgan, toy
 from tests.browser.test_convolution import choose, wait_for_text
 
 LAST_SAMPLE = len(load_sample("test")) - 1
@@ -244,10 +243,10 @@ def gan_d_star_drawn(page):
 
 def gan_snapshots(page):
     """Image steps until the run keeps two snapshots (steps 0 and 5): the scrubber then goes from 0 to 1."""
-    while gan_image_step(page) < gan_images.SNAPSHOT_EVERY:
+    while gan_image_step(page) < dcgan.SNAPSHOT_EVERY:
         gan_image_works(page, 0)
         settle(page)
-    assert gan_image_step(page) < 2 * gan_images.SNAPSHOT_EVERY
+    assert gan_image_step(page) < 2 * dcgan.SNAPSHOT_EVERY
     page.wait_for_function("() => !document.querySelector('#gan-img-scrubber input[type=range]').disabled")
 
 
@@ -257,7 +256,7 @@ def gan_scrubber_works(page, n: int):
     page.locator("#gan-img-scrubber input[type=range]").focus()
     page.keyboard.press("Home" if index == 0 else "End")
     page.locator("#gan-img-scrubber input[type=range]").dispatch_event("pointerup")
-    wait_for_text(page, "#gan-img-snapshot-note", f"Snapshot at step {index * gan_images.SNAPSHOT_EVERY} of")
+    wait_for_text(page, "#gan-img-snapshot-note", f"Snapshot at step {index * dcgan.SNAPSHOT_EVERY} of")
 
 
 def diff_forward_works(page, n: int):
@@ -418,16 +417,16 @@ SECTIONS = [
                     NumberBox("gan-d-neurons", "D's neurons per layer", 1, toy.MAX_NEURONS, 8),
                     NumberBox("gan-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
             gan_toy_works, subtab="2-D toy data", setup=gan_toy_drawn),
-    Section("GAN", (NumberBox("gan-img-k", "k (D steps per G step)", 1, gan_images.MAX_K, 1),
+    Section("GAN", (NumberBox("gan-img-k", "k (D steps per G step)", 1, dcgan.MAX_K, 1),
                     NumberBox("gan-img-lr-d", "D's learning rate", 1e-6, 1, 2e-4, whole=False),
                     NumberBox("gan-img-lr-g", "G's learning rate", 1e-6, 1, 2e-4, whole=False),
-                    NumberBox("gan-img-batch", "Batch size", 2, gan_images.MAX_BATCH, 64),
+                    NumberBox("gan-img-batch", "Batch size", 2, dcgan.MAX_BATCH, 64),
                     NumberBox("gan-img-smoothing", "Label smoothing", 0, 0.5, 0.1, whole=False),
                     NumberBox("gan-img-gp-lambda", "WGAN-GP λ", 0, 100, 10, whole=False),
                     NumberBox("gan-img-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
             gan_image_works, subtab="Images (Fashion-MNIST)"),
     Section("GAN", (NumberBox("gan-img-walk-seed", "Walk seed", 0, 2**31 - 1, 1, typed=("-1", "99999999999", "abc")),
-                    NumberBox("gan-img-walk-steps", "Walk steps", 2, gan_images.MAX_WALK, 10)),
+                    NumberBox("gan-img-walk-steps", "Walk steps", 2, dcgan.MAX_WALK, 10)),
             gan_walk_works, subtab="Images (Fashion-MNIST)", setup=gan_image_run),
     Section("GAN", (NumberBox("gan-mu-data", "p_data's mean", -5, 5, 0, whole=False,
                               typed=("-99999", "99999", "abc")),

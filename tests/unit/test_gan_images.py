@@ -1,4 +1,4 @@
-"""core.gan.images, the GAN tab's live Fashion-MNIST DCGAN, on real runs with small batches and few steps: seeding,
+"""core.gan.dcgan, the GAN tab's live Fashion-MNIST DCGAN, on real runs with small batches and few steps: seeding,
 isolation between runs and from the bundled models, the warm start, which network each kind of step changes and
 how many D steps it takes, the collapse meter, the snapshot cap, divergence, the latent walk and the checks."""
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from core import models, render
-from core.gan import images
-from core.gan.images import ImageRun, Settings
+from core.gan import dcgan
+from core.gan.dcgan import ImageRun, Settings
 
 SMALL = {"batch": 8}
 
@@ -46,10 +46,10 @@ def test_same_seed_same_run_and_different_seeds_differ():
 
 def test_train_is_deterministic_and_reports_every_step():
     s = Settings(batch=8, seed=5)
-    first, second = images.train(s, 2), images.train(s, 2)
+    first, second = dcgan.train(s, 2), dcgan.train(s, 2)
     assert first["losses_d"] == second["losses_d"] and first["losses_g"] == second["losses_g"]
     assert len(first["losses_d"]) == 2 and first["diverged"] is None
-    assert sum(first["class_histogram"]) == images.METER_SAMPLES
+    assert sum(first["class_histogram"]) == dcgan.METER_SAMPLES
     assert math.isfinite(first["fid_cnn"]) and first["fid_cnn"] > 0
     assert first["grid"].size == second["grid"].size
 
@@ -78,10 +78,10 @@ def test_warm_start_loads_the_bundled_weights_and_starts_better():
         warm.g.eval()
         torch.testing.assert_close(warm.g(z), expected, rtol=0, atol=0)
         warm.g.train()
-    _, warm_entropy = images.collapse(warm, 200)
-    _, fresh_entropy = images.collapse(fresh, 200)
+    _, warm_entropy = dcgan.collapse(warm, 200)
+    _, fresh_entropy = dcgan.collapse(fresh, 200)
     assert warm_entropy > 1.8 > fresh_entropy  # the bundled G makes every class; a fresh one makes grey blurs
-    assert images.fid(warm, 200) < 0.5 * images.fid(fresh, 200)
+    assert dcgan.fid(warm, 200) < 0.5 * dcgan.fid(fresh, 200)
 
 
 # ---------------------------------------------------------------- kinds of step
@@ -121,7 +121,7 @@ def test_every_loss_trains_with_finite_rows(loss):
 
 
 def test_histogram_sums_to_n_and_entropy_is_in_range():
-    counts, entropy = images.collapse(run_of(warm_start=True), 150)
+    counts, entropy = dcgan.collapse(run_of(warm_start=True), 150)
     assert counts.shape == (10,) and counts.sum() == 150
     p = counts[counts > 0] / 150
     assert entropy == pytest.approx(-(p * np.log(p)).sum())
@@ -129,15 +129,15 @@ def test_histogram_sums_to_n_and_entropy_is_in_range():
 
 
 def test_snapshots_are_capped_and_evenly_spaced(monkeypatch):
-    monkeypatch.setattr(images, "SNAPSHOTS", 4)
-    monkeypatch.setattr(images, "SNAPSHOT_EVERY", 1)
+    monkeypatch.setattr(dcgan, "SNAPSHOTS", 4)
+    monkeypatch.setattr(dcgan, "SNAPSHOT_EVERY", 1)
     run = stepped(9)
     steps = [s for s, _ in run.snapshots]
     assert steps == [0, 4, 8] and run.snapshot_every == 4
     assert all(x.dtype == torch.uint8 and x.shape == (64, 28, 28) for _, x in run.snapshots)
-    assert images.snapshot_image(run, 2)[0] == 8
+    assert dcgan.snapshot_image(run, 2)[0] == 8
     side = 8 * (56 + render.PAD) + render.PAD
-    assert images.samples(run).size == (side, side)
+    assert dcgan.samples(run).size == (side, side)
 
 
 def test_divergence_is_flagged_and_stops_updates():
@@ -171,7 +171,7 @@ def test_latent_walk_endpoints_are_g_of_the_endpoints_in_eval_mode():
     run = stepped(1)
     rng = np.random.default_rng(0)
     z_a, z_b = rng.normal(size=100), rng.normal(size=100)
-    frames = images.latent_walk(run, z_a, z_b, 5)
+    frames = dcgan.latent_walk(run, z_a, z_b, 5)
     assert frames.shape == (5, 28, 28) and run.g.training
     run.g.eval()
     with torch.no_grad():
@@ -202,16 +202,16 @@ def test_settings_name_the_bad_field(field, value, message):
 @pytest.mark.parametrize("steps", [0, 501, 2.5, float("nan")])
 def test_train_refuses_steps_out_of_range(steps):
     with pytest.raises(ValueError, match="steps must be"):
-        images.train(Settings(batch=8), steps)
+        dcgan.train(Settings(batch=8), steps)
 
 
 def test_latent_walk_and_meters_check_their_inputs():
     run = run_of()
     with pytest.raises(ValueError, match="z_a must have 100 numbers"):
-        images.latent_walk(run, [0.0] * 3, [0.0] * 100)
+        dcgan.latent_walk(run, [0.0] * 3, [0.0] * 100)
     with pytest.raises(ValueError, match="steps must be between 2 and 32"):
-        images.latent_walk(run, [0.0] * 100, [0.0] * 100, 1)
+        dcgan.latent_walk(run, [0.0] * 100, [0.0] * 100, 1)
     with pytest.raises(ValueError, match="which must be one of both, d, g"):
         run.step("both please")
     with pytest.raises(ValueError, match="n must be between 64 and 2000"):
-        images.fid(run, 10)
+        dcgan.fid(run, 10)

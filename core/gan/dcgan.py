@@ -337,6 +337,16 @@ def latent_walk(run: ImageRun, z_a, z_b, steps: int = 10) -> np.ndarray:
         return _to_unit(g(path.to(run.device))).squeeze(1).cpu().double().numpy()
 
 
+def walk_strip(run: ImageRun, seed: int, steps: int = 10) -> Image.Image:
+    """The latent walk as one picture: latent_walk's `steps` frames side by side in 56-pixel tiles, from z_a to z_b,
+    both drawn from `seed` by a generator of their own (float64), never from the run's."""
+    seed = as_int(seed, "seed", 0, 2**63 - 1)
+    z = torch.randn(2, Z_DIM, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
+    frames = latent_walk(run, z[0], z[1], steps)
+    return render.grid([Image.fromarray((f * 255).round().astype(np.uint8)) for f in frames], columns=len(frames),
+                       cell=56)
+
+
 def train(settings: Settings = Settings(), steps: int = 50, seconds: float | None = None) -> dict:
     """A headless run for the API: `steps` iterations (1 to MAX_STEPS), stopping early if it diverges or when
     `seconds` of wall time have passed (500 steps at k = 10 and batch 256 would take most of an hour here). The

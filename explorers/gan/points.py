@@ -1,0 +1,266 @@
+"""The GAN tab's 2-D mode: a GAN on toy data (or points drawn with the mouse) trained live, streamed as GAN Lab's
+picture (real and fake points, D's heatmap, G's gradient arrows, the manifold) and curves (losses, D's outputs, KL
+and JS). What it shares with the image mode is in live_mode.py; here are its settings, its pictures and its own
+controls: the picture's layers, the drawing pad, save and load, and the warm start."""
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import gradio as gr
+
+from core import live, toy2d
+from core.gan import figures, picture, toy
+from core.images import to_data_url
+from explorers.common import Box, sketchpad, user_errors
+from explorers.gan import live_mode
+from explorers.gan.live_mode import CURVES_EVERY, LOSS_CHOICES, LiveControls, LiveMode, VisitorRun
+from explorers.inputs import PRIVATE
+from explorers.streaming import visitor_state
+
+HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
+PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
+DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
+DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
+                   ("3 blobs", "blobs"), ("my drawing", toy2d.DRAWN)]
+# The picture has no legend (it would cost each redraw); these switches name its colours instead.
+LAYER_CHOICES = [("D's heatmap (green: D says real, purple: fake)", "heatmap"), ("real points (green)", "real"),
+                 ("fake points (purple)", "fake"), ("G's gradient (arrows)", "arrows"),
+                 ("manifold (G's image of a noise grid)", "manifold")]
+# The number boxes, in the order of the handlers' arguments; each maps to the toy.Settings field of its key.
+BOXES = {
+    "k": Box("k (D steps per G step)", 1, toy.MAX_K, 1),
+    "lr_d": Box("D's learning rate", 1e-6, 10.0, 0.01, whole=False),
+    "lr_g": Box("G's learning rate", 1e-6, 10.0, 0.01, whole=False),
+    "batch": Box("Batch size", 1, toy.MAX_BATCH, 150),
+    "smoothing": Box("Label smoothing", 0.0, 0.5, 0.0, whole=False),
+    "gp_lambda": Box("WGAN-GP λ", 0.0, 1000.0, 10.0, whole=False),
+    "g_layers": Box("G's hidden layers", 0, toy.MAX_LAYERS, 1),
+    "g_neurons": Box("G's neurons per layer", 1, toy.MAX_NEURONS, 8),
+    "d_layers": Box("D's hidden layers", 0, toy.MAX_LAYERS, 1),
+    "d_neurons": Box("D's neurons per layer", 1, toy.MAX_NEURONS, 8),
+    "seed": Box("Seed", 0, 2**31 - 1, 0),
+}
+
+
+class PointsVisitorRun(VisitorRun):
+    """One visitor's 2-D run, the points they drew, the layers they show, and the last view whose numbers were
+    finite (a diverged run's weights are NaN: its picture stays the last good one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.points: tuple | None = None
+        self.layers = figures.LAYERS
+        self.last_view: toy.View | None = None
+
+    def starting(self, run: toy.Run) -> None:
+        self.last_view = None
+
+
+class PointsMode(LiveMode):
+    visitor_run = PointsVisitorRun
+    boxes = BOXES
+    looks = 1   # the layers shown
+    changed = "The data, a network, the optimiser or the seed"
+    running_text = "Training… the picture refreshes 5 times a second while the model trains between pictures."
+    diverged_text = "The run is paused; press reset to start again."
+
+    def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:
+        values, shown = live_mode.read_boxes(BOXES, numbers)
+        if dataset == toy2d.DRAWN and visit.points is None:
+            raise ValueError("Draw some data first: draw on the pad below the plot, then press “Use the drawing”.")
+        points = visit.points if dataset == toy2d.DRAWN else None
+        settings = toy.Settings(dataset=dataset, loss=loss, optimizer=optimizer, points=points, **values)
+        return settings.checked(), shown
+
+    def new_run(self, settings: toy.Settings) -> toy.Run:
+        return toy.Run(settings)
+
+    def look(self, visit: PointsVisitorRun, shown_layers) -> None:
+        visit.layers = frozenset(shown_layers or ())
+
+    def captured(self, visit: PointsVisitorRun, run: toy.Run, running: bool) -> dict:
+        h = run.history
+        kept = live_mode.evenly(len(h["iteration"]))
+        return {"view": finite_view(visit, run), "history": {k: [v[i] for i in kept] for k, v in h.items()},
+                "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
+
+    def drawer(self, visit: PointsVisitorRun, note: str = ""):
+        """While the run plays, the view is a picture drawn on the server (see core/gan/picture.py: a plotly redraw
+        costs Chromium about 250 ms in this page) and the curves are redrawn with every CURVES_EVERY-th picture
+        only; when it stops, the view is the interactive plotly figure again."""
+        pictures = 0
+
+        def draw(c: dict) -> tuple:
+            nonlocal pictures
+            pictures += 1
+            layers = visit.layers   # read at every picture: a switch flipped during a play applies at once
+            fresh = not c["running"] or pictures % CURVES_EVERY == 1
+            curves = figures.metrics_figure(c["history"], c["loss"]) if fresh else gr.skip()
+            if c["running"]:   # a picture drawn here; the interactive figure comes back when the run stops
+                html = (f"<img src='{to_data_url(picture.toy_image(c['view'], c['loss'], layers), 1)}' "
+                        "alt='The 2-D view as it trains' style='width:100%;max-width:520px'>")
+                plot, playing = gr.update(visible=False), gr.update(value=html, visible=True)
+            else:
+                plot = gr.update(value=figures.toy_figure(c["view"], c["loss"], layers), visible=True)
+                playing = gr.update(visible=False)
+            return plot, playing, curves, counter_text(c), self.status_text(c, note)
+        return draw
+
+
+MODE = PointsMode()
+
+
+def finite_view(visit: PointsVisitorRun, run: toy.Run) -> toy.View:
+    """The run's view, or after a divergence the last view with finite numbers (or, when there is none, the real
+    points alone)."""
+    if not run.diverged:
+        visit.last_view = toy.view(run, HEAT_RESOLUTION)
+    elif visit.last_view is None:
+        visit.last_view = toy.real_view(run)
+    return visit.last_view
+
+
+def counter_text(c: dict) -> str:
+    rate = f" · {c['rate']:.0f} iterations/s" if c["rate"] else ""
+    return f"**Iteration {c['step']:,}** · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{rate}"
+
+
+def saved_file(runner: live.Runner) -> str:
+    if runner.run.diverged:
+        raise ValueError(f"This run diverged, so its weights are NaN: {runner.run.diverged} Reset to start again.")
+    with runner.lock:
+        data, run = toy.save(runner.run), runner.run
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    name = f"gan-{run.settings.dataset}-{run.step_count}-{hashlib.sha1(data).hexdigest()[:8]}.safetensors"
+    path = DOWNLOADS / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def control_values(settings: toy.Settings) -> list:
+    """A run's settings as the controls' values, in the controls' order (after a load or a warm start)."""
+    return [settings.dataset, settings.loss, settings.optimizer, *(getattr(settings, name) for name in BOXES)]
+
+
+class Extras(NamedTuple):
+    """The 2-D mode's own components, beside the shared ones."""
+    dataset: gr.Radio
+    view: gr.Plot
+    layers: gr.CheckboxGroup
+    warm: gr.Button
+    sketch: gr.Sketchpad
+    use_drawing: gr.Button
+    save: gr.Button
+    saved: gr.File
+    load: gr.File
+
+
+def run_column() -> tuple[gr.Radio, live_mode.Buttons, gr.Button]:
+    dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="gan-dataset")
+    buttons = live_mode.buttons("gan", "Slow motion (4 iterations a second)", "**Iteration 0**")
+    return dataset, buttons, gr.Button("Start from a pretrained run", elem_id="gan-warm")
+
+
+def picture_column() -> tuple[gr.Plot, gr.HTML, gr.CheckboxGroup]:
+    return (gr.Plot(show_label=False, elem_id="gan-picture"), gr.HTML(visible=False, elem_id="gan-live"),
+            gr.CheckboxGroup(LAYER_CHOICES, value=[v for _, v in LAYER_CHOICES], show_label=False,
+                             elem_id="gan-layers"))
+
+
+def layout() -> tuple[LiveControls, Extras]:
+    (dataset, buttons, warm), (view, playing, layers), curves = live_mode.page(
+        "Two small networks play a game on points in the plane: **G** turns noise into points, **D** scores how real "
+        "a point looks. Press play and watch G's points (purple) chase the data (green) over D's opinion (the "
+        "background), each pushed along its arrow: the way G's update moves it.",
+        run_column, picture_column, lambda: gr.Plot(show_label=False, elem_id="gan-curves"))
+    with gr.Accordion("Settings: loss, learning rates, networks, seed", open=True, elem_id="gan-settings"):
+        with gr.Row():
+            loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-loss")
+            optimizer = gr.Radio(list(toy.OPTIMIZERS), value="adam", label="Optimiser", elem_id="gan-optimizer")
+        boxes = []
+        for row in (list(BOXES)[:6], list(BOXES)[6:]):
+            with gr.Row():
+                boxes += [live_mode.number_box(MODE, "gan", name) for name in row]
+        gr.Markdown("Changing the loss, k, a learning rate, the batch, the smoothing or λ applies to the run as it "
+                    "goes; changing the data, a network, the optimiser or the seed starts a new run.")
+    with gr.Accordion("Draw your own data", open=False, elem_id="gan-draw"):
+        sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, label="The data's square",
+                           brush=gr.Brush(colors=["#15803d"], default_size=10, color_mode="fixed"),
+                           elem_id="gan-sketch")
+        use_drawing = gr.Button("Use the drawing", elem_id="gan-use-drawing")
+    with gr.Accordion("Save or load a run", open=False, elem_id="gan-files"):
+        with gr.Row():
+            with gr.Column(min_width=260):
+                # a button that makes the file, then a link to it: a DownloadButton downloads the value it held
+                # before its click, so the first click would save nothing and later ones the run as it was
+                save = gr.Button("Save this run (.safetensors)", elem_id="gan-save")
+                saved = gr.File(label="Saved run", interactive=False, elem_id="gan-saved")
+            load = gr.File(file_types=[".safetensors"], type="binary", label="Load a saved run", elem_id="gan-load")
+    shared = LiveControls(visitor_state(), buttons, [dataset, loss, optimizer], boxes,
+                          [view, playing, curves, buttons.counter, buttons.status], [layers])
+    return shared, Extras(dataset, view, layers, warm, sketch, use_drawing, save, saved, load)
+
+
+def adopt(visit, run: toy.Run, shown_layers, note: str) -> tuple:
+    """A warm-started or loaded run becomes the visitor's: its picture, and its settings in the controls."""
+    visit = MODE.visitor(visit, shown_layers)
+    if run.settings.dataset == toy2d.DRAWN:
+        visit.points = run.settings.points
+    visit.new_run(run).reason = note
+    return visit, *MODE.picture(visit), *control_values(run.settings)
+
+
+@user_errors
+def warm_ui(visit, shown_layers, chosen):
+    run = toy.warm_start(chosen)
+    return adopt(visit, run, shown_layers, f"Loaded the pretrained run for “{chosen}” at iteration "
+                                           f"{run.step_count:,}: press play to go on from there.")
+
+
+@user_errors
+def load_ui(visit, shown_layers, data):
+    run = toy.load(data)
+    return adopt(visit, run, shown_layers, f"Loaded a saved run at iteration {run.step_count:,}.")
+
+
+@user_errors
+def drawing_ui(visit, sketch_value):
+    visit = visit or PointsVisitorRun()
+    visit.points = toy2d.points_from_sketch(sketch_value, hint="press “Use the drawing”")
+    return visit, toy2d.DRAWN, f"Your drawing: {len(visit.points):,} points. Press play or reset."
+
+
+@user_errors
+def save_ui(visit):
+    if visit is None or visit.runner is None:
+        raise ValueError("There is no run to save yet: press play or step first.")
+    return saved_file(visit.runner)
+
+
+@user_errors
+def layers_ui(visit, shown_layers):
+    visit = MODE.visitor(visit, shown_layers)
+    runner = visit.runner
+    if runner is None or runner.running:
+        return visit, gr.skip()   # a running stream draws the new layers in its next picture
+    with runner.lock:
+        return visit, figures.toy_figure(finite_view(visit, runner.run), runner.run.settings.loss, visit.layers)
+
+
+def wire(c: LiveControls, x: Extras) -> None:
+    """The 2-D mode's own events."""
+    loaded = [c.state, *c.views, *c.controls]
+    x.warm.click(warm_ui, [c.state, x.layers, x.dataset], loaded, **PRIVATE)
+    x.load.upload(load_ui, [c.state, x.layers, x.load], loaded, **PRIVATE)
+    x.use_drawing.click(drawing_ui, [c.state, x.sketch], [c.state, x.dataset, c.buttons.status], **PRIVATE)
+    x.save.click(save_ui, [c.state], x.saved, **PRIVATE)
+    x.layers.input(layers_ui, [c.state, x.layers], [c.state, x.view], **PRIVATE)
+
+
+def build() -> tuple:
+    """The 2-D mode's components and events; returns its first-opening event (fn, inputs, outputs)."""
+    shared, extras = layout()
+    first_open = live_mode.wire(MODE, shared)
+    wire(shared, extras)
+    return first_open
