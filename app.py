@@ -46,7 +46,7 @@ def build() -> gr.Blocks:
             with gr.Tab("Attention", id="attention"):
                 attention.build(demo)
             with gr.Tab("VAE", id="vae") as tab:
-                vae.build(tab)
+                vae.build(demo, tab)
             with gr.Tab("GAN", id="gan") as tab:
                 gan.build(tab, image_mode=gan_images.build)
             with gr.Tab("Diffusion", id="diffusion") as tab:
