@@ -47,7 +47,7 @@ def build() -> gr.Blocks:
             with gr.Tab("Attention", id="attention"):
                 attention.build(demo)
             with gr.Tab("VAE", id="vae") as tab:
-                vae.build(tab)
+                vae.build(demo, tab)
             with gr.Tab("GAN", id="gan") as tab:
                 gan.build(demo, tab)
             with gr.Tab("Diffusion", id="diffusion") as tab:

@@ -107,8 +107,9 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import attention, convolution, vae
+    from explorers import attention, convolution
     from explorers import convolution_network as net
+    from explorers.vae import endpoints as vae_endpoints
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
 
     def words(n: int) -> str:
@@ -139,9 +140,9 @@ def cases(paths: dict[str, Path]) -> list[Case]:
              {"image": paths["fashion28"], "model": "vit"}, attention.attention_image),
         *(Case(f"vae_interpolate, vae16, 28x28 T-shirt → Sneaker, {steps} steps", "vae_interpolate",
                {"image_a": paths["fashion28"], "image_b": paths["fashion28b"], "steps": steps, "model": "vae16"},
-               vae.vae_interpolate) for steps in (10, 32)),
+               vae_endpoints.vae_interpolate) for steps in (10, 32)),
         Case("vae_decode, vae2, z = (0.5, -0.5)", "vae_decode", {"z": [0.5, -0.5], "model": "vae2"},
-             vae.vae_decode),
+             vae_endpoints.vae_decode),
     ]
 
 
@@ -152,13 +153,13 @@ def latent_map_first_call(http: httpx.Client, url: str) -> dict:
     """The very first vae_latent_map call on the fresh server, and then in this process (before any VAE case has
     run in either): cold, it encodes the whole test set and decodes the 2-D grid, which later calls reuse, so the
     cases' medians after a warm-up never see it. One call each, not a median."""
-    from explorers import vae
-    case = Case("vae_latent_map first call", "vae_latent_map", LATENT_MAP, vae.vae_latent_map)
+    from explorers.vae import endpoints as vae_endpoints
+    case = Case("vae_latent_map first call", "vae_latent_map", LATENT_MAP, vae_endpoints.vae_latent_map)
     t0 = time.perf_counter()
     http_call(http, url, case, case.kwargs)
     over_http = time.perf_counter() - t0
     t0 = time.perf_counter()
-    vae.vae_latent_map(**LATENT_MAP)
+    vae_endpoints.vae_latent_map(**LATENT_MAP)
     bare = time.perf_counter() - t0
     print(f"vae_latent_map, first call: HTTP {over_http * 1e3:.0f} ms, bare {bare * 1e3:.0f} ms", flush=True)
     return {**LATENT_MAP, "http_ms": round(over_http * 1e3, 1), "bare_ms": round(bare * 1e3, 1)}

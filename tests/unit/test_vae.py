@@ -13,7 +13,7 @@ from PIL import Image
 from core.data import load_sample
 from core.vae import latent
 from core.vision import fashion_preprocess
-from explorers import vae as explorer
+from explorers.vae import dimensions, latent_map
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_TEST_SET = 10_000
@@ -297,28 +297,28 @@ def test_pixels_and_codes_round_trip(name):
     m = latent.manifold(name)
     # A grid point's code lands on its cell's centre, the cell manifold_sheet draws it in.
     for r, c in [(0, 0), (19, 19), (4, 11)]:
-        x, y = explorer.to_pixel(name, [m.z1[c], m.z2[r]], side)
+        x, y = latent_map.to_pixel(name, [m.z1[c], m.z2[r]], side)
         assert (x, y) == (pytest.approx((c + 0.5) * cell), pytest.approx((r + 0.5) * cell))
     # from_pixel rounds the code to 3 decimals: at most 0.0005 code units, this many pixels on each axis.
     tolerance_x = 0.0005 * (latent.GRID - 1) * cell / (m.z1[-1] - m.z1[0]) + 1e-9
     tolerance_y = 0.0005 * (latent.GRID - 1) * cell / (m.z2[0] - m.z2[-1]) + 1e-9
     assert max(tolerance_x, tolerance_y) < 0.5  # well inside one pixel, so the check still means something
     for x, y in [(0.0, 0.0), (123.4, 400.2), (559.0, 7.5), (280.0, 280.0)]:
-        z = explorer.from_pixel(name, x, y, side)
+        z = latent_map.from_pixel(name, x, y, side)
         assert z.shape == (2,)
-        back = explorer.to_pixel(name, z, side)
+        back = latent_map.to_pixel(name, z, side)
         assert back == (pytest.approx(x, abs=tolerance_x), pytest.approx(y, abs=tolerance_y))
 
 
 def test_parse_numbers():
-    assert explorer.parse_numbers("0, 1.5, -2", "mu") == [0.0, 1.5, -2.0]
-    assert explorer.parse_numbers("1;2 3,,4", "mu") == [1.0, 2.0, 3.0, 4.0]
-    assert explorer.parse_numbers("1e-3", "logvar") == [0.001]
+    assert dimensions.parse_numbers("0, 1.5, -2", "mu") == [0.0, 1.5, -2.0]
+    assert dimensions.parse_numbers("1;2 3,,4", "mu") == [1.0, 2.0, 3.0, 4.0]
+    assert dimensions.parse_numbers("1e-3", "logvar") == [0.001]
     for empty in ("", "  ", ",;,"):
         with pytest.raises(ValueError, match="mu: type one number per dimension"):
-            explorer.parse_numbers(empty, "mu")
+            dimensions.parse_numbers(empty, "mu")
     with pytest.raises(ValueError, match="logvar: 'abc' is not a number"):
-        explorer.parse_numbers("1, abc, 2", "logvar")
-    assert len(explorer.parse_numbers(",".join(["1"] * 256), "mu")) == 256
+        dimensions.parse_numbers("1, abc, 2", "logvar")
+    assert len(dimensions.parse_numbers(",".join(["1"] * 256), "mu")) == 256
     with pytest.raises(ValueError, match="mu: at most 256 dimensions; 257 were typed"):
-        explorer.parse_numbers(",".join(["1"] * 257), "mu")
+        dimensions.parse_numbers(",".join(["1"] * 257), "mu")
