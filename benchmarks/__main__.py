@@ -107,8 +107,9 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import attention, convolution, vae
+    from explorers import convolution, vae
     from explorers import convolution_network as net
+    from explorers.attention import endpoints as attention
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
 
     def words(n: int) -> str:

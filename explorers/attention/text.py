@@ -1,30 +1,25 @@
-"""The Attention tab: what each token or patch attends to in a real transformer, and the Q·Kᵀ softmax behind it.
+"""The Attention tab's text section: what each token attends to in a real pretrained text transformer, and the
+Q·Kᵀ softmax behind one head.
 
-Text runs through the bundled all-MiniLM-L6-v2 (or a Hugging Face id the server allows); images through the
-bundled Fashion-MNIST vit or torchvision's vit_b_16. The gr.api endpoints attention_text, attention_scores and
-attention_image are the functions the UI's pictures come from; core.attention does the work.
-
-No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
+Text runs through the bundled all-MiniLM-L6-v2, or a Hugging Face id the server allows; core.attention.text runs the
+model and reads its attention, Q and K. text_view and scores_view are also what the attention_text and
+attention_scores endpoints (endpoints.py) answer from.
 """
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
-from gradio.data_classes import FileData
 
 from core import device as devices
 from core import render
 from core.attention import figures as ar
-from core.attention import image as ia
 from core.attention import maths as att
 from core.attention import text as ta
-from core.images import open_image, to_data_url
 from core.validate import as_bool, as_choice, as_int
-from explorers.common import LATEX, Box, api, explain, message_figure, outputs, skipped, uploaded_path, user_errors
-from explorers.inputs import gallery_indices, input_column, sample_image
+from explorers.attention.heads import AVERAGE, head_choices, head_name, single_heads
+from explorers.common import Box, message_figure, outputs, user_errors
 
-DECIMALS = 7  # API matrices are rounded to this: 512 rounded weights still sum to 1 within 3e-5
 EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
     "Coreference: what does “it” attend to?": ("The animal didn't cross the street because it was too tired", "", "it"),
     "“bank” in two senses":
@@ -34,13 +29,10 @@ EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
     "A sentence pair (encoders only)": ("The trophy doesn't fit into the brown suitcase.", "It is too large.", "it"),
 }
 FIRST_EXAMPLE = next(iter(EXAMPLES))
-AVERAGE = -1
 HIDE_NOTE = "Special tokens hidden: their columns set to 0, each row renormalised over the rest. "
-# The number boxes (explorers.common.Box). Layers and patches depend on the model; an empty Layer box is the last.
-LAYER, IMAGE_LAYER = Box("Layer", 0, None, None), Box("Layer (images)", 0, None, None, label="Layer")
+# The number boxes (explorers.common.Box). Layers depend on the model; an empty Layer box is the last.
+LAYER = Box("Layer", 0, None, None)
 TEMPERATURE = Box("Softmax temperature T", 0.05, 10, 1.0, whole=False)
-OPACITY = Box("Overlay opacity", 0, 1, 0.5, whole=False)
-PATCH = Box("Patch", 0, None, 5, label="Patch (or click the patch grid)")
 
 
 # ---------------------------------------------------------------- computing: the API and the UI share these
@@ -49,7 +41,7 @@ PATCH = Box("Patch", 0, None, 5, label="Patch (or click the patch grid)")
 @dataclass(frozen=True)
 class TextView:
     run: ta.TextRun
-    note: Optional[str]        # why another model than the one asked for is shown
+    note: str | None        # why another model than the one asked for is shown
     layer: int
     head: int                  # -1: the average of the heads
     hide_special: bool
@@ -59,10 +51,6 @@ class TextView:
     @property
     def where(self) -> str:
         return f"layer {self.layer}, {head_name(self.head, self.run.model.num_heads)}"
-
-
-def head_name(head: int, num_heads: int) -> str:
-    return f"average of {num_heads} heads" if head == AVERAGE else f"head {head}"
 
 
 def text_view(text, model, layer, head, hide_special, text_pair) -> TextView:
@@ -81,153 +69,14 @@ def scores_view(text, model, layer, head, temperature, scale, text_pair):
     return r, note, layer, head, ta.scores(r, layer, head, temperature, as_bool(scale, "scale"))
 
 
-def rounded(a: np.ndarray) -> list:
-    return np.round(a, DECIMALS).tolist()
-
-
-@dataclass(frozen=True)
-class ImageView:
-    run: ia.ImageRun
-    note: Optional[str]
-    layer: int
-    head: int
-    cls: np.ndarray            # [h, w]
-    rollout: np.ndarray        # [h, w]
-
-
-def image_view(image, model, layer, head) -> ImageView:
-    return picture_view(open_image(uploaded_path(image)), model, layer, head)
-
-
-def picture_view(img, model, layer, head, box: Optional[Box] = None) -> ImageView:
-    vm, note = ia.resolve(as_choice(model, "model", ia.NAMES))
-    r = ia.run(vm, img)
-    if box:  # the UI's Layer box, read against this model's layers
-        layer = box.read(layer, hi=r.num_layers - 1).value
-    layer, head = att.layer_index(layer, r.num_layers), att.head_index(head, r.num_heads)
-    return ImageView(r, note, layer, head, ia.cls_map(r, layer, head), ia.rollout_map(r))
-
-
-# ---------------------------------------------------------------- API endpoints
-
-
-@user_errors
-@devices.gpu
-def attention_text(text: str, model: str = "default", layer: int = -1, head: int = -1, hide_special: bool = False,
-                   text_pair: str = "") -> dict:
-    """Attention of one layer (-1: the last) and head (-1: the average of the heads) for `text`, and attention
-    rollout through every layer, from a real pretrained text transformer.
-
-    Parameters:
-        text: the text, not blank, at most 10,000 characters; tokens past the model's limit (≤ 512) are truncated
-        model: "default" (the bundled all-MiniLM-L6-v2: 6 layers x 12 heads) or a Hugging Face id this server allows
-        layer: 0 to num_layers - 1 (6 for default), or negative to count from the last (-1: the last), as in Python
-        head: 0 to num_heads - 1 (12 for default), or -1 for the average of the heads
-        hide_special: a boolean; true zeroes the special tokens' columns ([CLS], [SEP], BOS) and renormalises each row
-        text_pair: an optional second sentence, for encoders only ("" for none, and for decoders); ≤ 10,000 characters
-
-    Returns:
-        A dict: "model", "note" (null, or why another model answers), "description"; "tokens", the n tokens, and
-        "special", n booleans (the tokens the tokenizer added); "causal" (a decoder: no token sees later ones);
-        "num_layers", "num_heads"; "layer" (counted from 0) and "head" (-1: average), as used; "hide_special";
-        "attention" and "rollout", n x n lists, row i = what token i takes from each token, rounded to 7 decimals;
-        rows sum to 1 within 1e-4 (hide_special zeroes the special columns and renormalises the rows);
-        "head_entropy", [layers][heads], each head's mean row entropy in bits; "truncated" (a boolean) and
-        "notice" (null, or what truncation dropped) for an input longer than the model reads."""
-    v = text_view(text, model, layer, head, hide_special, text_pair)
-    r, tm = v.run, v.run.model
-    return {"model": tm.name, "note": v.note, "description": tm.description, "tokens": r.tokens,
-            "special": r.special.tolist(), "causal": tm.causal, "num_layers": tm.num_layers,
-            "num_heads": tm.num_heads, "layer": v.layer, "head": v.head, "hide_special": v.hide_special,
-            "attention": rounded(v.attention), "rollout": rounded(v.rollout),
-            "head_entropy": np.round(ta.head_entropies(r), 6).tolist(), "truncated": r.notice is not None,
-            "notice": r.notice}
-
-
-@user_errors
-@devices.gpu
-def attention_scores(text: str, layer: int, head: int, temperature: float = 1.0, scale: bool = True,
-                     model: str = "default", text_pair: str = "") -> dict:
-    """The maths of one head laid bare: its real Q and K (recorded from the model's projections), the scores
-    Q Kᵀ / √d_k (Q Kᵀ when scale is false) and weights = softmax(scores / temperature), row by row. A model whose
-    Q and K cannot be read this way (rotary embeddings, grouped-query attention) is refused with a message.
-
-    Parameters:
-        text: the text, not blank, at most 10,000 characters; tokens past the model's limit (≤ 512) are truncated
-        layer: 0 to num_layers - 1 (6 for default), or negative to count from the last (-1: the last), as in Python
-        head: one head, 0 to num_heads - 1 (12 for default); no average, which has no Q and K of its own
-        temperature: T in softmax(scores / T): from 0.01 to 100; T > 1 flattens each row, T < 1 sharpens
-        scale: a boolean; true divides Q Kᵀ by √d_k, as the model does; false leaves the scores √d_k times larger
-        model: "default" (the bundled all-MiniLM-L6-v2: 6 layers x 12 heads) or a Hugging Face id this server allows
-        text_pair: an optional second sentence, for encoders only ("" for none, and for decoders); ≤ 10,000 characters
-
-    Returns:
-        A dict: "model", "note" (null, or why another model answers); "tokens", the n tokens; "layer" (counted from
-        0) and "head", as used; "d_k", the width of one head's queries and keys; "temperature"; "scale"; "causal";
-        "scores", n x n, Q Kᵀ / √d_k (or Q Kᵀ), null where masked (a causal model's keys after their query);
-        "weights", n x n, softmax(scores / temperature), 0 where masked; "row_sums", each row's sum (1 within
-        rounding); "max_difference", the largest |softmax(Q Kᵀ / √d_k) − the model's own weights| at temperature 1,
-        the check that this is the model's real computation (at most 1e-4); "notice" (null, or what truncation
-        dropped)."""
-    r, note, layer, head, s = scores_view(text, model, layer, head, temperature, scale, text_pair)
-    finite = np.isfinite(s.scores)
-    return {"model": r.model.name, "note": note, "tokens": r.tokens, "layer": layer, "head": head, "d_k": s.d_k,
-            "temperature": float(temperature), "scale": bool(scale), "causal": r.causal,
-            "scores": [[float(x) if ok else None for x, ok in zip(row, oks)] for row, oks in zip(s.scores, finite)],
-            "weights": s.weights.tolist(), "row_sums": s.weights.sum(-1).tolist(),
-            "max_difference": s.max_difference, "notice": r.notice}
-
-
-@user_errors
-@devices.gpu
-def attention_image(image: FileData, model: str = "vit", layer: int = -1, head: int = -1) -> dict:
-    """Attention in a vision transformer for one layer (-1: the last) and head (-1: the average): the CLS token's
-    weight on every patch, and attention rollout through every layer. vit_b_16 is used where its weights are cached
-    or downloadable; otherwise the bundled vit answers, with a note.
-
-    Parameters:
-        image: an image file (gradio_client: handle_file(path)), any format PIL reads; ≤ 40 MP, downscaled to 1024 px
-        model: "vit" (bundled, Fashion-MNIST, 28 x 28 input) or "vit_b_16" (torchvision, ImageNet, 224 x 224 input)
-        layer: 0 to num_layers - 1 (vit: 6, vit_b_16: 12), or negative to count from the last (-1: the last)
-        head: 0 to num_heads - 1 (vit: 4, vit_b_16: 12), or -1 for the average of the heads
-
-    Returns:
-        A dict: "model", "note" (null, or why the vit answers), "description"; "grid" [h, w], the patches (vit: 4 x 4
-        of 7 px; vit_b_16: 14 x 14 of 16 px); "num_tokens" n = h·w + 1; "num_layers", "num_heads"; "layer" (counted
-        from 0) and "head" (-1: average), as used; "cls_attention", h x w, the CLS token's weight on each patch;
-        "rollout", h x w, the CLS row of attention rollout through every layer; "attention", the whole n x n matrix
-        (token 0 is CLS, then the patches row by row), so any patch's row can be read; matrices rounded to 7
-        decimals; "overlay", cls_attention over the picture the model sees (PNG data URL, Jet, scaled to its own
-        maximum); "predicted", "predicted_label" and "probability", the model's top class; "preprocessing", the
-        steps in words."""
-    v = image_view(image, model, layer, head)
-    r = v.run
-    top = int(np.argmax(r.probabilities))
-    return {"model": r.vm.name, "note": v.note, "description": r.vm.description, "grid": list(r.grid),
-            "num_tokens": r.num_tokens, "num_layers": r.num_layers, "num_heads": r.num_heads, "layer": v.layer,
-            "head": v.head, "cls_attention": rounded(v.cls), "rollout": rounded(v.rollout),
-            "attention": rounded(att.pick(r.attentions, v.layer, v.head)),
-            "overlay": to_data_url(ar.heat_overlay(r.seen, v.cls, 0.5, r.grid)),
-            "predicted": top, "predicted_label": r.vm.labels[top], "probability": float(r.probabilities[top]),
-            "preprocessing": r.preprocessing}
-
-
-# ---------------------------------------------------------------- text UI
-
-
-def head_choices(num_heads: int) -> list[tuple[str, int]]:
-    return [(head_name(AVERAGE, num_heads), AVERAGE), *single_heads(num_heads)]
-
-
-def single_heads(num_heads: int) -> list[tuple[str, int]]:
-    return [(f"head {h}", h) for h in range(num_heads)]
+# ---------------------------------------------------------------- the views and their handlers
 
 
 def token_choices(tokens: list[str]) -> list[tuple[str, int]]:
     return [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
 
 
-def focus_index(r: ta.TextRun, word: Optional[str]) -> int:
+def focus_index(r: ta.TextRun, word: str | None) -> int:
     """The token to focus on: `word` if the text has it, else the first ordinary token."""
     def plain(t: str) -> str:  # GPT-2 and SentencePiece mark a leading space with Ġ or ▁
         return t.lstrip("Ġ▁").lower()
@@ -378,9 +227,14 @@ def text_layer(model, layer):
     return LAYER.read(layer, hi=ta.resolve(model)[0].num_layers - 1)
 
 
-SelectionViews = NamedTuple("SelectionViews", [("heatmap", object), ("focus", object), ("scores", object),
-                                               ("scores_note", str), ("head_view", str), ("head_view_note", str),
-                                               ("layer", object)])
+class SelectionViews(NamedTuple):
+    heatmap: object
+    focus: object
+    scores: object
+    scores_note: str
+    head_view: str
+    head_view_note: str
+    layer: object
 
 
 @user_errors
@@ -440,100 +294,47 @@ def use_example(name):
     return EXAMPLES[as_choice(name, "example", list(EXAMPLES))]  # text, second sentence, focus word
 
 
-# ---------------------------------------------------------------- image UI
+# ---------------------------------------------------------------- layout and wiring
 
 
-def image_model_choices() -> list[tuple[str, str]]:
-    return [(f"{name} ({ia.availability(name)})", name) for name in ia.NAMES]
+class TextControls(NamedTuple):
+    """What the section's views are asked for: the text, the model, the layer, head and sink setting."""
+    example: gr.Dropdown
+    text: gr.Textbox
+    pair: gr.Textbox
+    model: gr.Textbox
+    run: gr.Button
+    notice: gr.Markdown
+    layer: gr.Slider
+    head: gr.Dropdown
+    hide: gr.Checkbox
+    word: gr.State             # the focus word of the example last chosen
 
 
-class ImageViews(NamedTuple):
-    image_model: object
-    image_layer: object
-    image_head: object
-    image_note: str
-    cls_image: object
-    cls_note: str
-    rollout_image: object
-    rollout_note: str
-    grid_image: object
-    patch_grid: dict
-    grid_note: str
-    patch_image: object
-    patch_note: str
-    opacity: object
-    patch: object
+class TextPanels(NamedTuple):
+    """The views, one sub-tab each, with the settings that belong to one view alone."""
+    views: gr.Tabs
+    grid_info: gr.State        # where the model view's thumbnails are, to find the one clicked
+    heatmap: gr.Plot
+    model_view: gr.Image
+    rollout: gr.Plot
+    token: gr.Dropdown
+    focus: gr.Plot
+    entropy: gr.Plot
+    ranking: gr.Markdown
+    temperature: gr.Slider
+    scale: gr.Checkbox
+    scores: gr.Plot
+    scores_note: gr.Markdown
+    heads: gr.CheckboxGroup
+    head_view_note: gr.Markdown
+    head_view: gr.HTML
 
 
-@user_errors
-@devices.gpu
-def image_ui(image, model, layer, head, opacity, patch):
-    if image is None:
-        return skipped(ImageViews)
-    return image_views(open_image(uploaded_path(image)), model, layer, head, opacity, patch)
-
-
-def image_views(img, model, layer, head, opacity, patch) -> ImageViews:
-    return image_panels(picture_view(img, model, layer, head, IMAGE_LAYER), opacity, patch)
-
-
-def image_panels(v: ImageView, opacity, patch) -> ImageViews:
-    """Every image output for one view: the controls fitted to the model, the overlays, the grid and the notes."""
-    r = v.run
-    if v.note:
-        gr.Warning(v.note)
-    h, w = r.grid
-    asked = OPACITY.read(opacity)
-    picked, alpha = PATCH.read(patch, hi=h * w - 1).value, asked.value  # the Patch box is told always: a click sets it
-    where = f"layer {v.layer}, {head_name(v.head, r.num_heads)}"
-    top = int(np.argmax(r.probabilities))
-    model_md = (f"{'⚠️ ' + v.note + '  ' + chr(10) if v.note else ''}**{r.vm.description}**. Prediction: "
-                f"**{r.vm.labels[top]}** (p = {r.probabilities[top]:.3f}). What the model sees: {r.preprocessing}.")
-    cls_md = (f"CLS → patches, {where}: the CLS token's weights on the {h * w} patches (its weight on itself, "
-              f"{att.pick(r.attentions, v.layer, v.head)[0, 0]:.3f}, is left out). Jet: blue 0, red this map's "
-              f"maximum ({v.cls.max():.3f}).")
-    patch_md = (f"Patch {picked} (row {picked // w}, column {picked % w}) → patches, {where}; outlined in white. "
-                "Jet: blue 0, red this map's maximum.")
-    rollout_md = (f"Rollout through layers 0–{r.num_layers - 1} (heads averaged, identity added for the residual), "
-                  f"CLS row over the patches: from {v.rollout.min():.3f} to {v.rollout.max():.3f}. Jet: blue 0, red "
-                  "the maximum. It does not depend on the layer and head chosen above.")
-    grid_picture = ar.patch_grid_picture(r.seen, r.grid, picked)
-    return ImageViews(gr.update(choices=image_model_choices(), value=r.vm.name),
-                      gr.update(maximum=r.num_layers - 1, value=v.layer),
-                      gr.update(choices=head_choices(r.num_heads), value=v.head), model_md,
-                      ar.heat_overlay(r.seen, v.cls, alpha, r.grid), cls_md,
-                      ar.heat_overlay(r.seen, v.rollout, alpha, r.grid), rollout_md,
-                      grid_picture, {"size": list(grid_picture.size), "grid": list(r.grid)}, ia.cost_note(r),
-                      ar.heat_overlay(r.seen, ia.patch_map(r, v.layer, v.head, picked), alpha, r.grid, picked),
-                      patch_md, asked.shown, picked)
-
-
-@user_errors
-@devices.gpu
-def pick_patch(state, image, model, layer, head, opacity, evt: gr.SelectData):
-    """A click on the patch grid picks the patch under it and redraws every image view for it."""
-    patch = ia.patch_at(tuple(state["size"]), tuple(state["grid"]), *evt.index[:2]) if state and evt.index else None
-    if patch is None or image is None:
-        return skipped(ImageViews)
-    return image_views(open_image(uploaded_path(image)), model, layer, head, opacity, patch)
-
-
-# ---------------------------------------------------------------- layout
-
-EXPLAIN = explain("attention")
-
-
-def build(demo: gr.Blocks) -> None:
-    """The Attention tab (text, then images) and its attention_* API endpoints.
-
-    The text views are filled by `demo.load` rather than here: importing transformers and loading the text model
-    take seconds, and the server should answer first (the page then fills in as soon as the model is ready)."""
-    private = dict(api_visibility="private")
-    first_text, first_pair, first_word = EXAMPLES[FIRST_EXAMPLE]
-    num_layers, num_heads = ta.bundled_shape()
-
+def controls(num_layers: int, num_heads: int) -> TextControls:
     gr.Markdown("## Text: attention in a pretrained transformer\nType a sentence and see, for every token, how much "
                 "it takes from every other token, in every layer and head of a real model.")
+    first_text, first_pair, first_word = EXAMPLES[FIRST_EXAMPLE]
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             example = gr.Dropdown(list(EXAMPLES), value=FIRST_EXAMPLE, label="Example prompts",
@@ -552,7 +353,10 @@ def build(demo: gr.Blocks) -> None:
         layer = LAYER.slider(hi=num_layers - 1, elem_id="attn-layer")
         head = gr.Dropdown(head_choices(num_heads), value=AVERAGE, label="Head", elem_id="attn-head")
         hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows", elem_id="attn-hide")
-    word = gr.State(first_word)
+    return TextControls(example, text, pair, model, run, notice, layer, head, hide, gr.State(first_word))
+
+
+def panels(num_heads: int) -> TextPanels:
     grid_info = gr.State()
     with gr.Tabs(selected="attn-view-heatmap") as views:
         with gr.Tab("Heatmap", id="attn-view-heatmap"):
@@ -580,77 +384,38 @@ def build(demo: gr.Blocks) -> None:
             head_view_note = gr.Markdown(elem_id="attn-head-view-note")
             head_view = gr.HTML("", js_on_load=ar.HEAD_VIEW_JS, css_template=ar.HEAD_VIEW_CSS,
                                 elem_id="attn-head-view")
+    return TextPanels(views, grid_info, heatmap, model_view, rollout, token, focus, entropy, ranking, temperature,
+                      scale, scores, scores_note, heads, head_view_note, head_view)
 
-    gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
-                "and any patch you pick look in the image.")
-    vit = ia.load(ia.BUNDLED)
-    first_image = sample_image(gallery_indices()[0])
-    start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, PATCH.default)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            column = input_column(first_image, "attn")
-        with gr.Column(scale=1, min_width=300):
-            image_model = gr.Dropdown(image_model_choices(), value=ia.BUNDLED, label="Model",
-                                      elem_id="attn-image-model")
-            image_layer = IMAGE_LAYER.slider(hi=vit.module.num_layers - 1, elem_id="attn-image-layer")
-            image_head = gr.Dropdown(head_choices(vit.module.num_heads), value=AVERAGE, label="Head",
-                                     elem_id="attn-image-head")
-            opacity = OPACITY.slider(step=0.05, elem_id="attn-opacity")
-            patch = PATCH.number(elem_id="attn-patch")
-            image_note = gr.Markdown(start.image_note, elem_id="attn-image-note")
-    with gr.Row(equal_height=False):
-        with gr.Column(min_width=240):
-            cls_image = gr.Image(start.cls_image, type="pil", format="png", interactive=False,
-                                 label="CLS → patches", elem_id="attn-cls")
-            cls_note = gr.Markdown(start.cls_note, elem_id="attn-cls-note")
-        with gr.Column(min_width=240):
-            rollout_image = gr.Image(start.rollout_image, type="pil", format="png", interactive=False,
-                                     label="Rollout: CLS row, all layers", elem_id="attn-image-rollout")
-            rollout_note = gr.Markdown(start.rollout_note, elem_id="attn-image-rollout-note")
-        with gr.Column(min_width=240):
-            grid_image = gr.Image(start.grid_image, type="pil", format="png", interactive=False,
-                                  label="Patch grid (click a patch)", elem_id="attn-patch-grid")
-            grid_note = gr.Markdown(start.grid_note, elem_id="attn-grid-note")
-        with gr.Column(min_width=240):
-            patch_image = gr.Image(start.patch_image, type="pil", format="png", interactive=False,
-                                   label="The picked patch → patches", elem_id="attn-patch-map")
-            patch_note = gr.Markdown(start.patch_note, elem_id="attn-patch-note")
-    patch_grid = gr.State(start.patch_grid)
-    with gr.Accordion("Explain: Q, K, V and softmax, heads and W^O, √d_k, rollout, and why attention is not an "
-                      "explanation", open=False, elem_id="attn-explain"):
-        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="attn-explain-text")
 
-    ui = dict(model=model, layer=layer, head=head, notice=notice, heatmap=heatmap, model_view=model_view,
-              grid_info=grid_info, rollout=rollout, token=token, focus=focus, entropy=entropy, ranking=ranking,
-              scores=scores, scores_note=scores_note, heads=heads, head_view=head_view,
-              head_view_note=head_view_note, image_model=image_model, image_layer=image_layer,
-              image_head=image_head, image_note=image_note, cls_image=cls_image, cls_note=cls_note,
-              rollout_image=rollout_image, rollout_note=rollout_note, grid_image=grid_image, patch_grid=patch_grid,
-              grid_note=grid_note, patch_image=patch_image, patch_note=patch_note, opacity=opacity, patch=patch)
-    text_inputs = [text, pair, model, layer, head, hide, word, temperature, scale]
-    selection_inputs = [text, pair, model, layer, head, hide, token, temperature, scale, heads]
-    gr.on([demo.load, run.click, text.submit, pair.submit, model.submit, hide.input], text_ui, text_inputs,
+def wire(demo: gr.Blocks, c: TextControls, p: TextPanels) -> None:
+    """A new text, model or sink setting redraws everything; a layer, head, token or view setting its views."""
+    private = {"api_visibility": "private"}
+    ui = {**c._asdict(), **p._asdict()}
+    text_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, c.word, p.temperature, p.scale]
+    selection_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token, p.temperature, p.scale, p.heads]
+    gr.on([demo.load, c.run.click, c.text.submit, c.pair.submit, c.model.submit, c.hide.input], text_ui, text_inputs,
           outputs(TextViews, ui), trigger_mode="always_last", **private)
     # An edited text is no longer the example, so the dropdown lets go of its choice.
-    gr.on([text.input, pair.input], lambda: None, None, example, **private)
-    example.input(use_example, example, [text, pair, word], **private).then(
+    gr.on([c.text.input, c.pair.input], lambda: None, None, c.example, **private)
+    c.example.input(use_example, c.example, [c.text, c.pair, c.word], **private).then(
         text_ui, text_inputs, outputs(TextViews, ui), **private)
-    gr.on([layer.release, head.input], layer_ui, selection_inputs, outputs(SelectionViews, ui),
+    gr.on([c.layer.release, c.head.input], layer_ui, selection_inputs, outputs(SelectionViews, ui),
           trigger_mode="always_last", **private)
-    model_view.select(open_head, grid_info, [layer, head, views], **private).then(
+    p.model_view.select(open_head, p.grid_info, [c.layer, c.head, p.views], **private).then(
         selection_ui, selection_inputs, outputs(SelectionViews, ui)[:-1], **private)
-    heads.input(head_view_ui, [text, pair, model, layer, hide, heads], [head_view, head_view_note],
-                trigger_mode="always_last", **private)
-    token.input(focus_ui, [text, pair, model, layer, head, hide, token], [focus, word], **private)
-    gr.on([temperature.release, scale.input], scores_ui, [text, pair, model, layer, head, temperature, scale],
-          [scores, scores_note, temperature], trigger_mode="always_last", **private)
+    p.heads.input(head_view_ui, [c.text, c.pair, c.model, c.layer, c.hide, p.heads], [p.head_view, p.head_view_note],
+                  trigger_mode="always_last", **private)
+    p.token.input(focus_ui, [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token], [p.focus, c.word],
+                  **private)
+    gr.on([p.temperature.release, p.scale.input], scores_ui,
+          [c.text, c.pair, c.model, c.layer, c.head, p.temperature, p.scale], [p.scores, p.scores_note, p.temperature],
+          trigger_mode="always_last", **private)
 
-    image, image_outputs = column.image, outputs(ImageViews, ui)
-    settings = [image_model, image_layer, image_head, opacity, patch]
-    column.on_new_image(devices.gpu(image_views), settings, image_outputs)
-    gr.on([image_model.input, image_layer.release, image_head.input, opacity.release, patch.submit],
-          image_ui, [image, *settings], image_outputs, trigger_mode="always_last", **private)
-    grid_image.select(pick_patch, [patch_grid, image, *settings[:-1]], image_outputs, **private)
-    api(attention_text, "attention_text")
-    api(attention_scores, "attention_scores", nullable=("scores",))  # masked scores are null
-    api(attention_image, "attention_image")
+
+def build(demo: gr.Blocks) -> None:
+    """The text section. Its views are filled by `demo.load` rather than here: importing transformers and loading
+    the text model take seconds, and the server should answer first (the page then fills in as soon as the model
+    is ready)."""
+    num_layers, num_heads = ta.bundled_shape()
+    wire(demo, controls(num_layers, num_heads), panels(num_heads))
