@@ -141,6 +141,13 @@ class ImageControls(NamedTuple):
     patch_grid: gr.State
 
 
+def picture_column(picture, label: str, elem_id: str, note: str, note_id: str) -> tuple[gr.Image, gr.Markdown]:
+    """One image view in its column, with its note below."""
+    with gr.Column(min_width=240):
+        return (gr.Image(picture, type="pil", format="png", interactive=False, label=label, elem_id=elem_id),
+                gr.Markdown(note, elem_id=note_id))
+
+
 def layout() -> ImageControls:
     """The section's components, showing the first gallery picture through the bundled vit from the start."""
     gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
@@ -161,22 +168,15 @@ def layout() -> ImageControls:
             patch = PATCH.number(elem_id="attn-patch")
             image_note = gr.Markdown(start.image_note, elem_id="attn-image-note")
     with gr.Row(equal_height=False):
-        with gr.Column(min_width=240):
-            cls_image = gr.Image(start.cls_image, type="pil", format="png", interactive=False,
-                                 label="CLS → patches", elem_id="attn-cls")
-            cls_note = gr.Markdown(start.cls_note, elem_id="attn-cls-note")
-        with gr.Column(min_width=240):
-            rollout_image = gr.Image(start.rollout_image, type="pil", format="png", interactive=False,
-                                     label="Rollout: CLS row, all layers", elem_id="attn-image-rollout")
-            rollout_note = gr.Markdown(start.rollout_note, elem_id="attn-image-rollout-note")
-        with gr.Column(min_width=240):
-            grid_image = gr.Image(start.grid_image, type="pil", format="png", interactive=False,
-                                  label="Patch grid (click a patch)", elem_id="attn-patch-grid")
-            grid_note = gr.Markdown(start.grid_note, elem_id="attn-grid-note")
-        with gr.Column(min_width=240):
-            patch_image = gr.Image(start.patch_image, type="pil", format="png", interactive=False,
-                                   label="The picked patch → patches", elem_id="attn-patch-map")
-            patch_note = gr.Markdown(start.patch_note, elem_id="attn-patch-note")
+        cls_image, cls_note = picture_column(start.cls_image, "CLS → patches", "attn-cls", start.cls_note,
+                                             "attn-cls-note")
+        rollout_image, rollout_note = picture_column(start.rollout_image, "Rollout: CLS row, all layers",
+                                                     "attn-image-rollout", start.rollout_note,
+                                                     "attn-image-rollout-note")
+        grid_image, grid_note = picture_column(start.grid_image, "Patch grid (click a patch)", "attn-patch-grid",
+                                               start.grid_note, "attn-grid-note")
+        patch_image, patch_note = picture_column(start.patch_image, "The picked patch → patches", "attn-patch-map",
+                                                 start.patch_note, "attn-patch-note")
     patch_grid = gr.State(start.patch_grid)
     return ImageControls(column, image_model, image_layer, image_head, opacity, patch, image_note, cls_image,
                          cls_note, rollout_image, rollout_note, grid_image, grid_note, patch_image, patch_note,
