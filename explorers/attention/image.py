@@ -1,5 +1,5 @@
-"""The Attention tab's image section: attention in a vision transformer (the bundled Fashion-MNIST vit or
-torchvision's vit_b_16), as the CLS token's weights on the patches, rollout through every layer, and any picked
+"""The Attention tab's image section: attention in a vision transformer (the bundled Fashion-MNIST vit, or the
+ImageNet vit_b_16), as the CLS token's weights on the patches, rollout through every layer, and any picked
 patch's weights, over the picture the model sees. core.attention.image runs the model."""
 from dataclasses import dataclass
 from typing import NamedTuple
