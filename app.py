@@ -44,8 +44,8 @@ def build() -> gr.Blocks:
             with gr.Tab("Convolution", id="convolution"):
                 convolution.build()
                 convolution_network.build()
-            with gr.Tab("Attention", id="attention"):
-                attention.build(demo)
+            with gr.Tab("Attention", id="attention") as tab:
+                attention.build(demo, tab)
             with gr.Tab("VAE", id="vae") as tab:
                 vae.build(demo, tab)
             with gr.Tab("GAN", id="gan") as tab:

@@ -107,8 +107,9 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import attention, convolution
+    from explorers import convolution
     from explorers import convolution_network as net
+    from explorers.attention import endpoints as attention
     from explorers.vae import endpoints as vae_endpoints
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
 

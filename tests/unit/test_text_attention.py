@@ -235,9 +235,9 @@ def test_decoders_the_scores_view_cannot_read_still_show_their_attention(tiny_mo
 
 
 def test_picking_a_head_of_a_rotary_model_updates_every_view_but_the_scores(tiny_models, local_models):
-    from explorers import attention
-    heatmap, focus, scores, note, head_view, _ = attention.selection_ui("one two three", "", tiny_models["llama"], 1,
-                                                                        "0", False, None, 1.0, True, [0, 1])
+    from explorers.attention import text
+    heatmap, focus, scores, note, head_view, _ = text.selection_ui("one two three", "", tiny_models["llama"], 1,
+                                                                   "0", False, None, 1.0, True, [0, 1])
     assert "<svg" in head_view  # the head view draws for the rotary model too
     assert heatmap.data and focus.data  # the heatmap and token focus still draw
     assert note.startswith("The scores view is not available here") and "grouped-query" in note

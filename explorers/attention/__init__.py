@@ -1,0 +1,21 @@
+"""The Attention tab: what each token or patch attends to in a real transformer, and the Q·Kᵀ softmax behind it.
+
+One module per section, laid out in order: text transformers (text), then vision transformers (image); then the
+Explain panel, and the gr.api endpoints attention_text, attention_scores and attention_image (endpoints), which
+return the numbers the sections' pictures are drawn from. heads names heads for every section; core.attention does
+the work.
+"""
+import gradio as gr
+
+from explorers.attention import endpoints, image, text
+from explorers.common import LATEX, explain
+
+
+def build(demo: gr.Blocks, tab: gr.Tab) -> None:
+    """The Attention tab's sections and its API endpoints; `demo.load` fills the text section once the page is up."""
+    text.build(demo)
+    image.build()
+    with gr.Accordion("Explain: Q, K, V and softmax, heads and W^O, √d_k, rollout, and why attention is not an "
+                      "explanation", open=False, elem_id="attn-explain"):
+        gr.Markdown(explain("attention"), latex_delimiters=LATEX, elem_id="attn-explain-text")
+    endpoints.register()
