@@ -58,16 +58,16 @@ XT_WATCH = """() => {
 
 def settings(scheduler: str, steps: int):
     from core.diffusion import sampling
-    from core.diffusion.pipelines import bundled
+    from core.diffusion.denoisers import bundled
     return bundled(), sampling.check(bundled(), LABEL, GUIDANCE, scheduler, steps, SEED)
 
 
 def bare_seconds(scheduler: str, steps: int, recorded: bool) -> float:
     """Wall time of one image: the bare sampling loop, or the tab's recording loop."""
     from core.diffusion import record, sampling
-    pipeline, s = settings(scheduler, steps)
+    denoiser, s = settings(scheduler, steps)
     t0 = time.perf_counter()
-    for _ in (record.run(pipeline, s) if recorded else sampling.steps(pipeline, s)):
+    for _ in (record.run(denoiser, s) if recorded else sampling.steps(denoiser, s)):
         pass
     return time.perf_counter() - t0
 

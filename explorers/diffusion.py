@@ -149,16 +149,16 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
     """
     from core.validate import as_int
     _, sampling, record, figures = core()
-    from core.diffusion.hub import open_pipeline
-    pipeline, note = open_pipeline(model)
-    settings = sampling.check(pipeline, label, guidance, scheduler, steps, seed, eta, thresholding, rescale)
+    from core.diffusion.hub_unets import open_denoiser
+    denoiser, note = open_denoiser(model)
+    settings = sampling.check(denoiser, label, guidance, scheduler, steps, seed, eta, thresholding, rescale)
     every = as_int(record_every, "record_every", 1, 1000)
     rec = None
-    for rec in record.run(pipeline, settings):
+    for rec in record.run(denoiser, settings):
         pass
     keep = [i for i in range(len(rec)) if i % every == 0 or i == len(rec) - 1]
     labels = [str(rec.timesteps[i]) for i in keep]
-    probabilities = record.classify(pipeline, rec.final[None])
+    probabilities = record.classify(denoiser, rec.final[None])
     return {"timesteps": [rec.timesteps[i] for i in keep],
             "x_t_strip": strip_url([rec.x_t[i] for i in keep], labels),
             "x0_strip": strip_url([rec.x0[i] for i in keep], labels), "x0_from_scheduler": rec.x0_from_scheduler,
@@ -186,17 +186,17 @@ class Sampler:
     runs torch on one thread (core.threads): the other core is busy drawing the page, and two torch threads
     sharing it made DDIM-50 take 1.47 s in the app against 1.19 s on one (0.71 s bare, measured in Chromium)."""
 
-    def __init__(self, record, pipeline, settings, rec, visitor):
+    def __init__(self, record, denoiser, settings, rec, visitor):
         self.finished = threading.Event()
         self.error: BaseException | None = None
-        threading.Thread(target=self._run, args=(record, pipeline, settings, rec, visitor), daemon=True,
+        threading.Thread(target=self._run, args=(record, denoiser, settings, rec, visitor), daemon=True,
                          name="diffusion-sampler").start()
 
-    def _run(self, record, pipeline, settings, rec, visitor):
+    def _run(self, record, denoiser, settings, rec, visitor):
         from core.threads import one_thread
         try:
             with one_thread():
-                for rec in record.run(pipeline, settings, rec):
+                for rec in record.run(denoiser, settings, rec):
                     if visitor.stopping:
                         break
         except BaseException as e:  # handed to the event, which shows it as any handler's error
@@ -226,9 +226,9 @@ def frames_html(rec, i: int) -> str:
 
 def status_text(rec, i: int, stopped: bool = False) -> str:
     s = rec.settings
-    what = (f"{rec.pipeline.classes[s.label]}" if s.label is not None else "unconditional")
-    if rec.pipeline.name != "default":
-        what += f", model {rec.pipeline.name}"
+    what = (f"{rec.denoiser.classes[s.label]}" if s.label is not None else "unconditional")
+    if rec.denoiser.name != "default":
+        what += f", model {rec.denoiser.name}"
     state = "done" if rec.done else ("stopped" if stopped else "running")
     calls = f" of {rec.total} network calls" if rec.total != s.steps else f" of {s.steps}"
     return (f"**Step {i * rec.every + 1}{calls}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
@@ -312,7 +312,7 @@ def build(tab: gr.Tab, toy: Callable[[], None] | None = None) -> None:
         """The forward views are drawn when the tab is first opened: diffusers stays out of the app's start."""
         if done:
             return True, *skipped(Forward)
-        from core.diffusion.pipelines import bundled
+        from core.diffusion.denoisers import bundled
         # The UNet loads while a person looks at the forward process, so their first Sample does not wait for it.
         threading.Thread(target=bundled, name="glassbox-ddpm-load", daemon=True).start()
         return True, *forward_views(read_image(image), *values)
@@ -408,20 +408,20 @@ def scheduler_choices() -> list:
 
 def read_settings(cls, w_box, scheduler, steps_box, seed_box, eta_box=0.0, thresholding=False, rescale_box=0.0,
                   model="default", w=GUIDANCE, steps=STEPS):
-    """The pipeline and settings of a run from the page's boxes (each clamped and named by Box.read), the readings
+    """The denoiser and settings of a run from the page's boxes (each clamped and named by Box.read), the readings
     to echo, and a note on the model (a fallback, or that an unconditional model ignores the class)."""
-    from core.diffusion.hub import open_pipeline
+    from core.diffusion.hub_unets import open_denoiser
     sampling = core()[1]
-    pipeline, note = open_pipeline(model)
+    denoiser, note = open_denoiser(model)
     readings = [w.read(w_box), steps.read(steps_box), SEED.read(seed_box), ETA.read(eta_box),
                 RESCALE.read(rescale_box)]
     w_used, steps_used, seed, eta, rescale = (r.value for r in readings)
     label = None if cls in (None, UNCONDITIONAL) else int(cls)
-    if label is not None and not pipeline.conditional:
-        label, note = None, (note or "") + f" {pipeline.name} is unconditional, so the class is not used."
-    settings = sampling.check(pipeline, label, w_used, scheduler, steps_used, seed, eta, bool(thresholding),
+    if label is not None and not denoiser.conditional:
+        label, note = None, (note or "") + f" {denoiser.name} is unconditional, so the class is not used."
+    settings = sampling.check(denoiser, label, w_used, scheduler, steps_used, seed, eta, bool(thresholding),
                               rescale)
-    return pipeline, settings, readings, (note or "").strip()
+    return denoiser, settings, readings, (note or "").strip()
 
 
 def echo_on_commit(sliders: list, numbers: list) -> None:
@@ -469,18 +469,18 @@ def reverse_tab():
 
     @user_errors
     def sample_ui(visitor, *values):
-        pipeline, settings, readings, note = read_settings(*values)
+        denoiser, settings, readings, note = read_settings(*values)
         visitor = visitor or Visitor()
         visitor.stopping = False
         record = core()[2]
-        rec = record.Recording(pipeline, settings)
+        rec = record.Recording(denoiser, settings)
         visitor.recording = rec
         shown = [r.shown for r in readings]
         tail = f" {note}" if note else ""
         # The visitor goes to the page before the first step, so a Stop pressed during the first run reaches it.
         yield (gr.skip(), f"Sampling {settings.steps} steps with {settings.scheduler} …" + tail, *(gr.skip(),) * 5,
                visitor, *shown)
-        sampler = Sampler(record, pipeline, settings, rec, visitor)
+        sampler = Sampler(record, denoiser, settings, rec, visitor)
         try:
             while not sampler.finished.wait(REFRESH):   # a picture every REFRESH s while the sampler runs on
                 i = len(rec.x0) - 1   # x̂₀ is recorded last of a step, so step i is whole
@@ -529,11 +529,11 @@ class Compared(NamedTuple):
 
 def one_side(cls, scheduler, steps_box, w_box, seed_box, steps: Box, w: Box):
     record, figures = core()[2], core()[3]
-    pipeline, settings, readings, _ = read_settings(cls, w_box, scheduler, steps_box, seed_box, w=w, steps=steps)
+    denoiser, settings, readings, _ = read_settings(cls, w_box, scheduler, steps_box, seed_box, w=w, steps=steps)
     rec = None
-    for rec in record.run(pipeline, settings):
+    for rec in record.run(denoiser, settings):
         pass
-    probabilities = record.classify(pipeline, rec.final[None])[0]
+    probabilities = record.classify(denoiser, rec.final[None])[0]
     n = len(rec)
     picks = sorted({round(k * (n - 1) / 5) for k in range(6)})
     strip = figures.filmstrip([rec.x0[i] for i in picks] + [rec.final], [f"t={rec.timesteps[i]}" for i in picks]

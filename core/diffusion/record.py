@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from core.diffusion import sampling
-from core.diffusion.pipelines import Pipeline
+from core.diffusion.denoisers import Denoiser
 from core.metrics import predict
 
 MAX_FRAMES = 1000   # DDPM-1000: 3 x 1000 float16 28x28 frames are 4.7 MB; a 3x32x32 hub model's 18 MB
@@ -19,7 +19,7 @@ MAX_FRAMES = 1000   # DDPM-1000: 3 x 1000 float16 28x28 frames are 4.7 MB; a 3x3
 
 @dataclass(eq=False)
 class Recording:
-    pipeline: Pipeline
+    denoiser: Denoiser
     settings: sampling.Settings
     timesteps: list[int] = field(default_factory=list)
     x_t: list[np.ndarray] = field(default_factory=list)
@@ -57,16 +57,16 @@ class Recording:
     def probabilities(self) -> np.ndarray | None:
         """The bundled CNN's class probabilities of every recorded x̂₀ ([steps, 10]); None for a model whose
         images are not Fashion-MNIST's (the CNN would read them as nonsense)."""
-        return classify(self.pipeline, np.stack(self.x0)) if self.x0 else None
+        return classify(self.denoiser, np.stack(self.x0)) if self.x0 else None
 
 
 def _frame(x: torch.Tensor) -> np.ndarray:
     return x[0].detach().to("cpu", torch.float16).numpy()
 
 
-def classify(pipeline: Pipeline, images: np.ndarray) -> np.ndarray | None:
+def classify(denoiser: Denoiser, images: np.ndarray) -> np.ndarray | None:
     """The bundled CNN's softmax of images in [-1, 1] ([N, 1, 28, 28]), or None if they are not 1x28x28."""
-    if tuple(images.shape[1:]) != (1, 28, 28) or pipeline.classes == ():
+    if tuple(images.shape[1:]) != (1, 28, 28) or denoiser.classes == ():
         return None
     from core.models import load
 
@@ -75,13 +75,13 @@ def classify(pipeline: Pipeline, images: np.ndarray) -> np.ndarray | None:
         return torch.softmax(predict(load("cnn"), x), dim=1).double().numpy()
 
 
-def run(pipeline: Pipeline, settings: sampling.Settings, recording: Recording | None = None):
+def run(denoiser: Denoiser, settings: sampling.Settings, recording: Recording | None = None):
     """Sample one image, filling `recording` step by step; yields the recording after every step."""
     # `is None`, not `or`: an empty Recording has len 0, and the caller's own recording must be the one filled.
-    recording = Recording(pipeline, settings) if recording is None else recording
+    recording = Recording(denoiser, settings) if recording is None else recording
     start = time.perf_counter()
     x = None
-    for step in sampling.steps(pipeline, settings):
+    for step in sampling.steps(denoiser, settings):
         recording.add(step)
         x = step.x_next
         recording.seconds = time.perf_counter() - start
