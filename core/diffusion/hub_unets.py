@@ -1,5 +1,6 @@
 """The UNet2DModel of a diffusers pipeline on the Hugging Face Hub (an unconditional DDPM such as
-google/ddpm-cifar10-32), opened as a core.diffusion.denoisers.Denoiser, guarded like the attention tab's text models (core.hub):
+google/ddpm-cifar10-32), opened as a core.diffusion.denoisers.Denoiser, guarded like the attention tab's text models
+(core.hub):
 - GLASSBOX_DIFFUSION_MODELS: a comma-separated allow-list of hub ids; unset means any id under the cap.
 - GLASSBOX_MAX_PARAMS: the largest parameter count that may be loaded (default 100 million: google/ddpm-cifar10-32
   has 36 M and ddpm-celebahq-256 114 M; the tab steps the network hundreds of times per picture on a CPU, so a

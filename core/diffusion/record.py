@@ -1,7 +1,9 @@
 """One sampling run as a person watches it: every step's x_t, ε̂ and x̂₀ of the sample (kept on the CPU in
 float16, at most MAX_FRAMES of them), its wall time, and afterwards the CNN's reading of x̂₀ over the steps.
 
-A Recording is filled while the run goes, so a run that is stopped half way still has the steps it made."""
+A Recording is filled while the run goes, so a run that is stopped half way still has the steps it made. A
+SamplingRun fills one step at a time, as a live run (core.live): the tab's Runner steps it in a thread of its own
+while the page streams its pictures; `recorded` steps it to the end in the caller's thread."""
 from __future__ import annotations
 
 import time
@@ -75,16 +77,34 @@ def classify(denoiser: Denoiser, images: np.ndarray) -> np.ndarray | None:
         return torch.softmax(predict(load("cnn"), x), dim=1).double().numpy()
 
 
-def run(denoiser: Denoiser, settings: sampling.Settings, recording: Recording | None = None):
-    """Sample one image, filling `recording` step by step; yields the recording after every step."""
-    # `is None`, not `or`: an empty Recording has len 0, and the caller's own recording must be the one filled.
-    recording = Recording(denoiser, settings) if recording is None else recording
-    start = time.perf_counter()
-    x = None
-    for step in sampling.steps(denoiser, settings):
+class SamplingRun:
+    """One sampling run as a live run (core.live): step() is one step of the reverse process into `recording`;
+    `ended` says so once the last step is done and the final image kept."""
+
+    def __init__(self, denoiser: Denoiser, settings: sampling.Settings):
+        self.recording = Recording(denoiser, settings)
+        self._steps = sampling.steps(denoiser, settings)
+        self.step_count = 0
+
+    @property
+    def ended(self) -> str | None:
+        return "Done." if self.recording.done else None
+
+    def step(self) -> None:
+        start = time.perf_counter()
+        step = next(self._steps)
+        recording = self.recording
         recording.add(step)
-        x = step.x_next
-        recording.seconds = time.perf_counter() - start
-        yield recording
-    recording.final = x[0].clamp(-1, 1).to("cpu", torch.float32).numpy()
-    yield recording
+        self.step_count += 1
+        if step.index == step.total - 1:
+            recording.final = step.x_next[0].clamp(-1, 1).to("cpu", torch.float32).numpy()
+            self._steps.close()
+        recording.seconds += time.perf_counter() - start
+
+
+def recorded(denoiser: Denoiser, settings: sampling.Settings) -> Recording:
+    """Sample one image, every step recorded (headless: the API and the tab's comparison)."""
+    run = SamplingRun(denoiser, settings)
+    while not run.ended:
+        run.step()
+    return run.recording

@@ -12,10 +12,9 @@ import torch
 
 from core.diffusion import diffusers_class
 from core.diffusion.denoisers import Denoiser
+from core.models import ddpm_scheduler_config
 from core.validate import as_bool, as_choice, as_float, as_int
 
-NUM_TRAIN_TIMESTEPS = 1000
-BETA_START, BETA_END = 1e-4, 0.02
 # name -> (diffusers class name, extra config, what a person reads in the dropdown)
 SCHEDULERS = {
     "ddpm": ("DDPMScheduler", {}, "DDPM (ancestral, Ho et al. 2020)"),
@@ -34,15 +33,15 @@ THRESHOLD_RATIO, THRESHOLD_MAX = 0.995, 1.5
 THRESHOLDING = {"ddpm", "ddim", "dpm++", "unipc"}   # the schedulers whose step() implements it
 MAX_STEPS = 1000
 MAX_GUIDANCE = 10.0
+MAX_ETA = MAX_RESCALE = 1.0   # η = 1 is as stochastic as DDPM; φ = 1 is the fully rescaled ε
 DEFAULT_GUIDANCE = 3.0   # the measured best w (assets/MODELS.md: DDIM-50 class agreement 99.0% at w = 3)
 
 
 def training_scheduler():
-    """T=1000 linear betas from 1e-4 to 0.02 (Ho et al. 2020), predicting epsilon. Sampling does not clip x̂₀:
-    clipping every step's x̂₀ to [-1, 1] is what made guidance lower class agreement (assets/MODELS.md)."""
-    return diffusers_class("DDPMScheduler")(num_train_timesteps=NUM_TRAIN_TIMESTEPS, beta_start=BETA_START,
-                                            beta_end=BETA_END, beta_schedule="linear", prediction_type="epsilon",
-                                            clip_sample=False)
+    """The bundled model's DDPM scheduler, from assets/ddpm/scheduler_config.json (Ho et al. 2020's linear betas over
+    T = 1000, predicting epsilon). It does not clip x̂₀: clipping every step's x̂₀ to [-1, 1] is what made guidance
+    lower class agreement (assets/MODELS.md)."""
+    return diffusers_class("DDPMScheduler").from_config(ddpm_scheduler_config())
 
 
 def make_scheduler(kind: str, config: dict | None = None, thresholding: bool = False):
@@ -81,8 +80,8 @@ def check(denoiser: Denoiser, label, guidance, scheduler, steps, seed, eta=0.0, 
     scheduler = as_choice(scheduler, "scheduler", list(SCHEDULERS))
     s = Settings(label, as_float(guidance, "guidance", 0.0, MAX_GUIDANCE), scheduler,
                  as_int(steps, "steps", 1, MAX_STEPS), as_int(seed, "seed", 0, 2**63 - 1),
-                 as_float(eta, "eta", 0.0, 1.0), as_bool(thresholding, "thresholding"),
-                 as_float(rescale, "rescale", 0.0, 1.0))
+                 as_float(eta, "eta", 0.0, MAX_ETA), as_bool(thresholding, "thresholding"),
+                 as_float(rescale, "rescale", 0.0, MAX_RESCALE))
     if s.thresholding and s.scheduler not in THRESHOLDING:
         raise ValueError(f"Dynamic thresholding is implemented by diffusers for {', '.join(sorted(THRESHOLDING))}, "
                          f"not {s.scheduler}; switch it off or choose one of those.")
