@@ -3,8 +3,10 @@
 The betas come from diffusers' own DDPMScheduler (the library every sampler here uses), so a schedule shown is the
 schedule sampled with. The bundled model's schedule is read from assets/ddpm/scheduler_config.json (through
 core.models.ddpm_scheduler_config, the one reader of that file), and `add_noise` is the one forward process of the
-tab, the 2-D toy and training (core.train.ddpm). Index convention: arrays hold t = 1 … T at positions 0 … T−1, as in Ho et al. (2020); the
-diffusers timestep t_d = t − 1. t = 0 is the clean image (ᾱ_0 = 1)."""
+tab, the 2-D toy and training (core.train.ddpm).
+
+Index convention: arrays hold t = 1 … T at positions 0 … T−1, as in Ho et al. (2020); the diffusers timestep
+t_d = t − 1. t = 0 is the clean image (ᾱ_0 = 1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
