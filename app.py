@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 
 from core import device as devices
 from core import settings
-from explorers import attention, convolution, convolution_network, diffusion, diffusion_toy, gan, vae
+from explorers import attention, convolution, convolution_network, diffusion, gan, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
@@ -51,7 +51,7 @@ def build() -> gr.Blocks:
             with gr.Tab("GAN", id="gan") as tab:
                 gan.build(demo, tab)
             with gr.Tab("Diffusion", id="diffusion") as tab:
-                diffusion.build(tab, toy=diffusion_toy.build)
+                diffusion.build(demo, tab)
     return demo
 
 

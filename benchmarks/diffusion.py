@@ -1,8 +1,8 @@
 """`python -m benchmarks.diffusion [--runs N]`: the Diffusion tab's reverse process, bare and in Chromium.
 
 Bare: one image (the bundled UNet, class 7, w = 3, seed 0) through core.diffusion.sampling.steps with nothing
-recorded, for DDIM-50 and DDPM-1000; then the same through core.diffusion.record.run, the loop the tab runs (every
-step's x_t, ε̂ and x̂₀ copied to the CPU as float16), which is the app's per-step overhead without the UI.
+recorded, for DDIM-50 and DDPM-1000; then the same through core.diffusion.record.SamplingRun, the loop the tab runs
+(every step's x_t, ε̂ and x̂₀ copied to the CPU as float16), which is the app's per-step overhead without the UI.
 In Chromium: the Diffusion tab → "Reverse process" on DDIM with 50 steps; a capture-phase click listener notes the
 click on #diff-run, and a MutationObserver notes every #diff-live-frames block that arrives (each streamed picture
 is a new one; its data-step says which step it shows) and when the status first says "done" (the final update,
@@ -58,17 +58,20 @@ XT_WATCH = """() => {
 
 def settings(scheduler: str, steps: int):
     from core.diffusion import sampling
-    from core.diffusion.pipelines import bundled
+    from core.diffusion.denoisers import bundled
     return bundled(), sampling.check(bundled(), LABEL, GUIDANCE, scheduler, steps, SEED)
 
 
 def bare_seconds(scheduler: str, steps: int, recorded: bool) -> float:
     """Wall time of one image: the bare sampling loop, or the tab's recording loop."""
     from core.diffusion import record, sampling
-    pipeline, s = settings(scheduler, steps)
+    denoiser, s = settings(scheduler, steps)
     t0 = time.perf_counter()
-    for _ in (record.run(pipeline, s) if recorded else sampling.steps(pipeline, s)):
-        pass
+    if recorded:
+        record.recorded(denoiser, s)
+    else:
+        for _ in sampling.steps(denoiser, s):
+            pass
     return time.perf_counter() - t0
 
 
@@ -83,7 +86,7 @@ def bare(runs: int, ddpm: bool = True) -> dict:
         p, r = statistics.median(plain), statistics.median(recorded)
         out[f"{scheduler}{steps}"] = {"runs": n, "bare_s": round(p, 3), "recorded_s": round(r, 3),
                                       "recording_overhead_percent": round(100 * (r / p - 1), 1)}
-        print(f"{scheduler.upper()}-{steps}: bare {p:.2f} s, through record.run {r:.2f} s", flush=True)
+        print(f"{scheduler.upper()}-{steps}: bare {p:.2f} s, through record.recorded {r:.2f} s", flush=True)
     return out
 
 
@@ -165,7 +168,8 @@ def markdown_lines(r: dict) -> list[str]:
     return [
         f"- Diffusion, bare loop (one image, class {LABEL}, w = {GUIDANCE:g}): DDIM-50 **{d['bare_s']} s**, "
         f"DDPM-1000 **{p['bare_s']} s** (core.diffusion.sampling.steps, nothing recorded)",
-        f"- Diffusion, the tab's recording loop (core.diffusion.record.run, no UI): DDIM-50 {d['recorded_s']} s "
+        f"- Diffusion, the tab's recording loop (core.diffusion.record.SamplingRun, no UI): "
+        f"DDIM-50 {d['recorded_s']} s "
         f"({d['recording_overhead_percent']:+}%), DDPM-1000 {p['recorded_s']} s "
         f"({p['recording_overhead_percent']:+}%)",
         f"- Diffusion, in Chromium (Reverse process, DDIM-50, median of {len(a['runs'])} runs after a warm-up): "

@@ -21,7 +21,7 @@ from core import checkpoints, metrics
 from core.data import ASSETS
 from core.device import seed_everything
 from core.diffusion import sampling
-from core.diffusion.pipelines import bundled
+from core.diffusion.denoisers import bundled
 from core.models import MODELS, load
 from core.models.gan import init_weights
 from core.train.common import append_model_card, image_tensors
@@ -64,7 +64,7 @@ def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str
     `cache`, finished chunks are kept on disk under the weights' sha256: DDPM-1000 sampling takes hours on a
     CPU, and a run that is cut off then resumes at the next chunk instead of starting again. The guidance
     remedies (dynamic thresholding, rescale φ) join the key only when set, so plain runs keep their old keys."""
-    pipeline = bundled()
+    denoiser = bundled()
     labels = torch.arange(samples) % 10
     weights = checkpoints.read_manifest()["ddpm/unet.safetensors"]["sha256"][:16]
     out = []
@@ -78,7 +78,7 @@ def ddpm_samples(steps: int, guidance: float, samples: int, seed: int, kind: str
             continue
         settings = sampling.Settings(None, guidance, kind, steps, seed * 1_000_003 + start,
                                      thresholding=thresholding, rescale=rescale)
-        images = (sampling.sample(pipeline, settings, chunk_labels).cpu() + 1) / 2
+        images = (sampling.sample(denoiser, settings, chunk_labels).cpu() + 1) / 2
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             safetensors.torch.save_file({"images": images.contiguous()}, path)

@@ -1,7 +1,9 @@
 """One sampling run as a person watches it: every step's x_t, ε̂ and x̂₀ of the sample (kept on the CPU in
 float16, at most MAX_FRAMES of them), its wall time, and afterwards the CNN's reading of x̂₀ over the steps.
 
-A Recording is filled while the run goes, so a run that is stopped half way still has the steps it made."""
+A Recording is filled while the run goes, so a run that is stopped half way still has the steps it made. A
+SamplingRun fills one step at a time, as a live run (core.live): the tab's Runner steps it in a thread of its own
+while the page streams its pictures; `recorded` steps it to the end in the caller's thread."""
 from __future__ import annotations
 
 import time
@@ -11,7 +13,7 @@ import numpy as np
 import torch
 
 from core.diffusion import sampling
-from core.diffusion.pipelines import Pipeline
+from core.diffusion.denoisers import Denoiser
 from core.metrics import predict
 
 MAX_FRAMES = 1000   # DDPM-1000: 3 x 1000 float16 28x28 frames are 4.7 MB; a 3x32x32 hub model's 18 MB
@@ -19,7 +21,7 @@ MAX_FRAMES = 1000   # DDPM-1000: 3 x 1000 float16 28x28 frames are 4.7 MB; a 3x3
 
 @dataclass(eq=False)
 class Recording:
-    pipeline: Pipeline
+    denoiser: Denoiser
     settings: sampling.Settings
     timesteps: list[int] = field(default_factory=list)
     x_t: list[np.ndarray] = field(default_factory=list)
@@ -57,16 +59,16 @@ class Recording:
     def probabilities(self) -> np.ndarray | None:
         """The bundled CNN's class probabilities of every recorded x̂₀ ([steps, 10]); None for a model whose
         images are not Fashion-MNIST's (the CNN would read them as nonsense)."""
-        return classify(self.pipeline, np.stack(self.x0)) if self.x0 else None
+        return classify(self.denoiser, np.stack(self.x0)) if self.x0 else None
 
 
 def _frame(x: torch.Tensor) -> np.ndarray:
     return x[0].detach().to("cpu", torch.float16).numpy()
 
 
-def classify(pipeline: Pipeline, images: np.ndarray) -> np.ndarray | None:
+def classify(denoiser: Denoiser, images: np.ndarray) -> np.ndarray | None:
     """The bundled CNN's softmax of images in [-1, 1] ([N, 1, 28, 28]), or None if they are not 1x28x28."""
-    if tuple(images.shape[1:]) != (1, 28, 28) or pipeline.classes == ():
+    if tuple(images.shape[1:]) != (1, 28, 28) or denoiser.classes == ():
         return None
     from core.models import load
 
@@ -75,16 +77,34 @@ def classify(pipeline: Pipeline, images: np.ndarray) -> np.ndarray | None:
         return torch.softmax(predict(load("cnn"), x), dim=1).double().numpy()
 
 
-def run(pipeline: Pipeline, settings: sampling.Settings, recording: Recording | None = None):
-    """Sample one image, filling `recording` step by step; yields the recording after every step."""
-    # `is None`, not `or`: an empty Recording has len 0, and the caller's own recording must be the one filled.
-    recording = Recording(pipeline, settings) if recording is None else recording
-    start = time.perf_counter()
-    x = None
-    for step in sampling.steps(pipeline, settings):
+class SamplingRun:
+    """One sampling run as a live run (core.live): step() is one step of the reverse process into `recording`;
+    `ended` says so once the last step is done and the final image kept."""
+
+    def __init__(self, denoiser: Denoiser, settings: sampling.Settings):
+        self.recording = Recording(denoiser, settings)
+        self._steps = sampling.steps(denoiser, settings)
+        self.step_count = 0
+
+    @property
+    def ended(self) -> str | None:
+        return "Done." if self.recording.done else None
+
+    def step(self) -> None:
+        start = time.perf_counter()
+        step = next(self._steps)
+        recording = self.recording
         recording.add(step)
-        x = step.x_next
-        recording.seconds = time.perf_counter() - start
-        yield recording
-    recording.final = x[0].clamp(-1, 1).to("cpu", torch.float32).numpy()
-    yield recording
+        self.step_count += 1
+        if step.index == step.total - 1:
+            recording.final = step.x_next[0].clamp(-1, 1).to("cpu", torch.float32).numpy()
+            self._steps.close()
+        recording.seconds += time.perf_counter() - start
+
+
+def recorded(denoiser: Denoiser, settings: sampling.Settings) -> Recording:
+    """Sample one image, every step recorded (headless: the API and the tab's comparison)."""
+    run = SamplingRun(denoiser, settings)
+    while not run.ended:
+        run.step()
+    return run.recording

@@ -1,4 +1,4 @@
-"""The reverse process: diffusers' schedulers driving a Pipeline's noise predictor, classifier-free guidance with
+"""The reverse process: diffusers' schedulers driving a Denoiser's noise predictor, classifier-free guidance with
 the two standard remedies for large w, and every step's x_t, predicted noise ε̂ and predicted clean image x̂₀.
 
 Images are in [-1, 1]. Pure torch plus diffusers' schedulers; no UI."""
@@ -11,11 +11,10 @@ from typing import Iterator
 import torch
 
 from core.diffusion import diffusers_class
-from core.diffusion.pipelines import Pipeline
+from core.diffusion.denoisers import Denoiser
+from core.models import ddpm_scheduler_config
 from core.validate import as_bool, as_choice, as_float, as_int
 
-NUM_TRAIN_TIMESTEPS = 1000
-BETA_START, BETA_END = 1e-4, 0.02
 # name -> (diffusers class name, extra config, what a person reads in the dropdown)
 SCHEDULERS = {
     "ddpm": ("DDPMScheduler", {}, "DDPM (ancestral, Ho et al. 2020)"),
@@ -34,15 +33,15 @@ THRESHOLD_RATIO, THRESHOLD_MAX = 0.995, 1.5
 THRESHOLDING = {"ddpm", "ddim", "dpm++", "unipc"}   # the schedulers whose step() implements it
 MAX_STEPS = 1000
 MAX_GUIDANCE = 10.0
+MAX_ETA = MAX_RESCALE = 1.0   # η = 1 is as stochastic as DDPM; φ = 1 is the fully rescaled ε
 DEFAULT_GUIDANCE = 3.0   # the measured best w (assets/MODELS.md: DDIM-50 class agreement 99.0% at w = 3)
 
 
 def training_scheduler():
-    """T=1000 linear betas from 1e-4 to 0.02 (Ho et al. 2020), predicting epsilon. Sampling does not clip x̂₀:
-    clipping every step's x̂₀ to [-1, 1] is what made guidance lower class agreement (assets/MODELS.md)."""
-    return diffusers_class("DDPMScheduler")(num_train_timesteps=NUM_TRAIN_TIMESTEPS, beta_start=BETA_START,
-                                            beta_end=BETA_END, beta_schedule="linear", prediction_type="epsilon",
-                                            clip_sample=False)
+    """The bundled model's DDPM scheduler, from assets/ddpm/scheduler_config.json (Ho et al. 2020's linear betas over
+    T = 1000, predicting epsilon). It does not clip x̂₀: clipping every step's x̂₀ to [-1, 1] is what made guidance
+    lower class agreement (assets/MODELS.md)."""
+    return diffusers_class("DDPMScheduler").from_config(ddpm_scheduler_config())
 
 
 def make_scheduler(kind: str, config: dict | None = None, thresholding: bool = False):
@@ -72,17 +71,17 @@ class Settings:
     rescale: float = 0.0     # guidance rescale φ (Lin et al. 2023); 0 is off
 
 
-def check(pipeline: Pipeline, label, guidance, scheduler, steps, seed, eta=0.0, thresholding=False,
+def check(denoiser: Denoiser, label, guidance, scheduler, steps, seed, eta=0.0, thresholding=False,
           rescale=0.0) -> Settings:
-    if label is not None and not pipeline.conditional:
-        raise ValueError(f"{pipeline.name} is unconditional: leave the class empty (None).")
+    if label is not None and not denoiser.conditional:
+        raise ValueError(f"{denoiser.name} is unconditional: leave the class empty (None).")
     if label is not None:
-        label = as_int(label, "label", 0, pipeline.num_classes - 1)
+        label = as_int(label, "label", 0, denoiser.num_classes - 1)
     scheduler = as_choice(scheduler, "scheduler", list(SCHEDULERS))
     s = Settings(label, as_float(guidance, "guidance", 0.0, MAX_GUIDANCE), scheduler,
                  as_int(steps, "steps", 1, MAX_STEPS), as_int(seed, "seed", 0, 2**63 - 1),
-                 as_float(eta, "eta", 0.0, 1.0), as_bool(thresholding, "thresholding"),
-                 as_float(rescale, "rescale", 0.0, 1.0))
+                 as_float(eta, "eta", 0.0, MAX_ETA), as_bool(thresholding, "thresholding"),
+                 as_float(rescale, "rescale", 0.0, MAX_RESCALE))
     if s.thresholding and s.scheduler not in THRESHOLDING:
         raise ValueError(f"Dynamic thresholding is implemented by diffusers for {', '.join(sorted(THRESHOLDING))}, "
                          f"not {s.scheduler}; switch it off or choose one of those.")
@@ -123,30 +122,30 @@ class Step:
     x_next: torch.Tensor       # the scheduler's prev_sample (in its own scale: Euler's is x_t·√(1 + σ²))
 
 
-def _labels(pipeline: Pipeline, label: int | None, n: int, device) -> torch.Tensor | None:
-    if not pipeline.conditional:
+def _labels(denoiser: Denoiser, label: int | None, n: int, device) -> torch.Tensor | None:
+    if not denoiser.conditional:
         return None
-    fill = pipeline.null_label if label is None else label
+    fill = denoiser.null_label if label is None else label
     return torch.full((n,), fill, dtype=torch.long, device=device)
 
 
-def initial_noise(pipeline: Pipeline, n: int, seed: int) -> torch.Tensor:
+def initial_noise(denoiser: Denoiser, n: int, seed: int) -> torch.Tensor:
     """x_T for a seed: the same seed starts every scheduler from the same noise (on the CPU, so every device too)."""
-    return torch.randn((n, *pipeline.shape), generator=torch.Generator().manual_seed(seed))
+    return torch.randn((n, *denoiser.shape), generator=torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()
-def steps(pipeline: Pipeline, settings: Settings, n: int = 1, labels: torch.Tensor | None = None) -> Iterator[Step]:
+def steps(denoiser: Denoiser, settings: Settings, n: int = 1, labels: torch.Tensor | None = None) -> Iterator[Step]:
     """Run the reverse process, yielding every step. `labels` overrides settings.label with one label per sample."""
-    device = next(pipeline.network.parameters()).device
-    scheduler = make_scheduler(settings.scheduler, pipeline.scheduler_config, settings.thresholding)
+    device = next(denoiser.network.parameters()).device
+    scheduler = make_scheduler(settings.scheduler, denoiser.scheduler_config, settings.thresholding)
     scheduler.set_timesteps(settings.steps, device=device)
     generator = torch.Generator(device).manual_seed(settings.seed + 1)  # the scheduler's own noise (DDPM, η > 0)
     if labels is None:
-        labels = _labels(pipeline, settings.label, n, device)
+        labels = _labels(denoiser, settings.label, n, device)
     else:
         n, labels = len(labels), labels.to(device)
-    x = initial_noise(pipeline, n, settings.seed).to(device) * scheduler.init_noise_sigma
+    x = initial_noise(denoiser, n, settings.seed).to(device) * scheduler.init_noise_sigma
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     # Only the stochastic schedulers take a generator (Heun's and UniPC's step() refuse the keyword).
     accepts = inspect.signature(scheduler.step).parameters
@@ -155,7 +154,7 @@ def steps(pipeline: Pipeline, settings: Settings, n: int = 1, labels: torch.Tens
         noise["eta"] = settings.eta
     for i, t in enumerate(scheduler.timesteps):
         model_in = scheduler.scale_model_input(x, t)
-        eps = guided_epsilon(pipeline.epsilon, model_in, t, labels, settings.guidance, pipeline.null_label,
+        eps = guided_epsilon(denoiser.epsilon, model_in, t, labels, settings.guidance, denoiser.null_label,
                              settings.rescale)
         out = scheduler.step(eps, t, x, **noise)
         x0 = getattr(out, "pred_original_sample", None)
@@ -167,9 +166,9 @@ def steps(pipeline: Pipeline, settings: Settings, n: int = 1, labels: torch.Tens
         x = out.prev_sample
 
 
-def sample(pipeline: Pipeline, settings: Settings, labels: torch.Tensor | None = None, n: int = 1) -> torch.Tensor:
+def sample(denoiser: Denoiser, settings: Settings, labels: torch.Tensor | None = None, n: int = 1) -> torch.Tensor:
     """Final samples in [-1, 1] after every reverse step."""
     x = None
-    for step in steps(pipeline, settings, n, labels):
+    for step in steps(denoiser, settings, n, labels):
         x = step.x_next
     return x.clamp(-1, 1)

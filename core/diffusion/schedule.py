@@ -1,21 +1,30 @@
 """Noise schedules and the forward process q(x_t | x_0) = N(√ᾱ_t·x_0, (1 − ᾱ_t)·I).
 
 The betas come from diffusers' own DDPMScheduler (the library every sampler here uses), so a schedule shown is the
-schedule sampled with. Index convention: arrays hold t = 1 … T at positions 0 … T−1, as in Ho et al. (2020); the
-diffusers timestep t_d = t − 1. t = 0 is the clean image (ᾱ_0 = 1)."""
+schedule sampled with. The bundled model's schedule is read from assets/ddpm/scheduler_config.json (through
+core.models.ddpm_scheduler_config, the one reader of that file), and `add_noise` is the one forward process of the
+tab, the 2-D toy and training (core.train.ddpm).
+
+Index convention: arrays hold t = 1 … T at positions 0 … T−1, as in Ho et al. (2020); the diffusers timestep
+t_d = t − 1. t = 0 is the clean image (ᾱ_0 = 1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 
 from core.diffusion import diffusers_class
+from core.models import ddpm_scheduler_config
 from core.validate import as_choice, as_float, as_int
 
 KINDS = {"linear": "linear", "scaled_linear": "scaled_linear", "cosine": "squaredcos_cap_v2"}
 MAX_T = 10_000
-BUNDLED_T, BUNDLED_BETA_START, BUNDLED_BETA_END = 1000, 1e-4, 0.02
+_BUNDLED = ddpm_scheduler_config()
+BUNDLED_T = int(_BUNDLED["num_train_timesteps"])
+BUNDLED_BETA_START, BUNDLED_BETA_END = float(_BUNDLED["beta_start"]), float(_BUNDLED["beta_end"])
+SCALED_LINEAR = (0.00085, 0.012)   # Stable Diffusion's range for the scaled-linear schedule
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,12 @@ def make(kind: str = "linear", T: int = BUNDLED_T, beta_start: float = BUNDLED_B
     return Schedule(kind, betas, alpha_bar)
 
 
+def make_shown(kind: str, T: int = BUNDLED_T) -> Schedule:
+    """The schedule `kind` as the tab shows it: scaled_linear over Stable Diffusion's β range, linear over the
+    bundled model's (cosine ignores the range)."""
+    return make(kind, T, *(SCALED_LINEAR if kind == "scaled_linear" else (BUNDLED_BETA_START, BUNDLED_BETA_END)))
+
+
 def check_t(t, schedule: Schedule) -> int:
     return as_int(t, "t", 0, schedule.T)
 
@@ -74,7 +89,34 @@ def noise_like(x0: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.randn(x0.shape, generator=generator, dtype=torch.float64)
 
 
+def add_noise(x0: torch.Tensor, alpha_bar: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε, a draw of q(x_t | x_0) in closed form; `alpha_bar` broadcasts against x_0 (one
+    ᾱ_t per sample, e.g. [B, 1, 1, 1] for a batch of images, or a 0-d tensor for one t)."""
+    return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+
+
 def forward(x0: torch.Tensor, t: int, schedule: Schedule, noise: torch.Tensor) -> torch.Tensor:
-    """x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε in closed form, x_0 in [-1, 1]."""
-    signal, noise_coef = schedule.coefficients(check_t(t, schedule))
-    return signal * x0.double() + noise_coef * noise
+    """x_t of x_0 in [-1, 1] at step t of `schedule` (t = 0 is x_0 itself), in float64."""
+    t = check_t(t, schedule)
+    alpha_bar = torch.tensor(1.0 if t == 0 else float(schedule.alpha_bar[t - 1]), dtype=torch.float64)
+    return add_noise(x0.double(), alpha_bar, noise)
+
+
+def image_x0(img: Image.Image, max_side: int) -> torch.Tensor:
+    """An image as x_0 in [-1, 1], [C, H, W] float64, at most `max_side` a side (grey stays one channel)."""
+    img = img.copy()
+    img.thumbnail((max_side, max_side))
+    a = np.asarray(img.convert("RGB"), dtype=np.float64)
+    if np.allclose(a[..., 0], a[..., 1]) and np.allclose(a[..., 1], a[..., 2]):
+        a = a[..., :1]
+    return torch.from_numpy(a.transpose(2, 0, 1) / 127.5 - 1)
+
+
+def noised_image(img: Image.Image, t: int, seed: int, kind: str, T: int, max_side: int):
+    """The forward view of an image: x_t ([C, H, W] numpy), (√ᾱ_t, √(1 − ᾱ_t)) and t checked, for the schedule
+    `kind` with T steps as the tab shows it (make_shown) and the one ε of `seed`."""
+    s = make_shown(kind, T)
+    x0 = image_x0(img, max_side)
+    t = check_t(t, s)
+    x_t = forward(x0, t, s, noise_like(x0, seed))
+    return x_t.numpy(), s.coefficients(t), t

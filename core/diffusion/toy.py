@@ -1,9 +1,10 @@
 """The diffusion tab's 2-D toy: a small MLP noise predictor ε̂(x_t, t) trained live on the 2-D datasets of
 core.toy2d (or points drawn by a person), the forward density of x_t over t in closed form, and particles sampled
 back along their reverse trajectories with diffusers' DDIM (deterministic, η = 0) and DDPM (stochastic) schedulers.
+Training is a live run (TrainingRun, stepped by core.live.Runner while a person watches, or by `train` headless).
 
-The schedule is the bundled models' (T = 1000, linear β from 1e-4 to 0.02, from core.diffusion.schedule), so the
-toy's ᾱ_t are those the image tab shows. A smaller T would not train faster: t enters the network through a
+The schedule is the bundled model's (T = 1000 linear βs, from core.diffusion.schedule), so the toy's ᾱ_t are those
+the image tab shows. A smaller T would not train faster: t enters the network through a
 sinusoidal embedding of t / T, so the network learns one smooth function of t whatever T is, and the cost of a
 step is the same. Everything runs on the CPU (a 3 x 128 MLP on 2-D points is faster there than anywhere else),
 every random draw comes from the run's own seeded torch.Generator, and arrays come back as float64 numpy.
@@ -25,7 +26,7 @@ from core.validate import as_choice, as_float, as_int
 
 T, BETA_START, BETA_END = schedule.BUNDLED_T, schedule.BUNDLED_BETA_START, schedule.BUNDLED_BETA_END
 KINDS = ("ddim", "ddpm")
-MAX_SECONDS = 30.0            # one training call; a recognisable ring takes about 4 s
+MIN_SECONDS, MAX_SECONDS = 0.1, 30.0   # one training call; a recognisable ring takes about 4 s
 MAX_STEPS = 20_000            # training steps of one call
 MAX_PARTICLES = 2_000
 MAX_SAMPLING_STEPS = T        # reverse steps (DDPM and DDIM both stride over the T training timesteps)
@@ -53,7 +54,7 @@ class Settings:
             if self.points is None:
                 raise ValueError("The dataset is “drawn” but there are no points: draw the data first.")
             points = tuple(map(tuple, toy2d.check_points(self.points).tolist()))
-        seconds = as_float(self.seconds, "seconds", 0.1, MAX_SECONDS)
+        seconds = as_float(self.seconds, "seconds", MIN_SECONDS, MAX_SECONDS)
         steps = None if self.steps is None else as_int(self.steps, "steps", 1, MAX_STEPS)
         return Settings(dataset, as_int(self.seed, "seed", 0, 2**31 - 1), seconds, steps, points)
 
@@ -126,32 +127,57 @@ def untrained(settings: Settings = Settings()) -> ToyDiffusion:
     return ToyDiffusion(settings, model, [], 0.0, data)
 
 
+class TrainingRun:
+    """The training of one ToyDiffusion as a live run (core.live): each step() is one Adam step of the ε-prediction
+    loss ‖ε − ε̂(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖² on a fresh batch of BATCH points, timesteps and noise, until
+    `settings.steps` steps (MAX_STEPS without) or `settings.seconds` from the first step, whichever comes first."""
+
+    def __init__(self, settings: Settings):
+        self.diffusion = untrained(settings)
+        self.settings = self.diffusion.settings
+        self._generator = torch.Generator().manual_seed(self.settings.seed + 2)
+        self._alpha_bar = alpha_bar()
+        self._optimiser = torch.optim.Adam(self.diffusion.model.parameters(), lr=LR)
+        self._limit = self.settings.steps or MAX_STEPS
+        self._start: float | None = None
+
+    @property
+    def step_count(self) -> int:
+        return len(self.diffusion.losses)
+
+    @property
+    def ended(self) -> str | None:
+        if self.step_count >= self._limit:
+            return f"Trained {self.step_count:,} steps."
+        if self._start is not None and time.perf_counter() - self._start >= self.settings.seconds:
+            return f"Trained for {self.settings.seconds:g} s."
+        return None
+
+    def step(self) -> None:
+        if self._start is None:
+            self._start = time.perf_counter()
+        run, generator = self.diffusion, self._generator
+        x0 = _data(self.settings, BATCH, generator)
+        t = torch.randint(T, (BATCH,), generator=generator)
+        eps = torch.randn(BATCH, 2, generator=generator)
+        loss = ((run.model(schedule.add_noise(x0, self._alpha_bar[t][:, None], eps), t) - eps) ** 2).mean()
+        self._optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self._optimiser.step()
+        run.losses.append(loss.item())
+        run.seconds = time.perf_counter() - self._start
+
+
 def train(dataset: str = "ring", seconds: float = 4.0, steps: int | None = None, seed: int = 0,
           points=None) -> ToyDiffusion:
-    """Train the noise predictor on the ε-prediction loss ‖ε − ε̂(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖² with Adam, a fresh
-    batch of BATCH points, timesteps and noise per step, for `seconds` (or `steps`, still within `seconds`)."""
-    settings = Settings(dataset, seed, seconds, steps, points).checked()
-    run = untrained(settings)
-    generator = torch.Generator().manual_seed(settings.seed + 2)
-    ab = alpha_bar()
-    optimiser = torch.optim.Adam(run.model.parameters(), lr=LR)
-    limit = settings.steps or MAX_STEPS
-    start = time.perf_counter()
+    """A TrainingRun stepped to its end here, headless: `seconds` of training (or `steps`, still within `seconds`)."""
+    run = TrainingRun(Settings(dataset, seed, seconds, steps, points))
     # One intra-op thread: at this size torch's thread pool costs far more than it gains (a step took 6 ms on one
     # thread and 90 ms on two on a busy 2-core machine), and visitors training at once share the cores.
     with one_thread():
-        while len(run.losses) < limit and time.perf_counter() - start < settings.seconds:
-            x0 = _data(settings, BATCH, generator)
-            t = torch.randint(T, (BATCH,), generator=generator)
-            eps = torch.randn(BATCH, 2, generator=generator)
-            a = ab[t][:, None]
-            loss = ((run.model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            run.losses.append(loss.item())
-    run.seconds = time.perf_counter() - start
-    return run
+        while not run.ended:
+            run.step()
+    return run.diffusion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +204,8 @@ def forward_density(points, ts, seed: int = 0, bins: int = 40) -> Density:
     bins = as_int(bins, "bins", 2, 200)
     ab = np.concatenate([[1.0], schedule.make("linear", T, BETA_START, BETA_END).alpha_bar])[list(ts)]
     eps = np.random.default_rng(as_int(seed, "seed", 0, 2**31 - 1)).standard_normal(x0.shape)
-    xt = np.sqrt(ab)[:, None, None] * x0[None] + np.sqrt(1 - ab)[:, None, None] * eps[None]
+    xt = schedule.add_noise(torch.from_numpy(x0[None]), torch.from_numpy(ab[:, None, None]),
+                            torch.from_numpy(eps[None])).numpy()
     edges = np.linspace(-DENSITY_RANGE, DENSITY_RANGE, bins + 1)
     counts = np.stack([np.histogram2d(p[:, 1], p[:, 0], bins=[edges, edges], density=True)[0] for p in xt])
     return Density(ts, ab, xt, counts, edges)
@@ -215,6 +242,11 @@ def reverse_trajectories(run: ToyDiffusion, n_particles: int = 500, steps: int =
             x = s.step(eps, t, x, generator=generator).prev_sample
             path.append(x)
     return torch.stack(path).double().numpy()
+
+
+def both_trajectories(run: ToyDiffusion, n_particles: int, steps: int, seed: int) -> tuple[np.ndarray, ...]:
+    """reverse_trajectories of each of KINDS (DDIM, then DDPM) from the same start."""
+    return tuple(reverse_trajectories(run, n_particles, steps, kind, seed) for kind in KINDS)
 
 
 def near_mode(points: np.ndarray, run: ToyDiffusion, radius: float = 0.2) -> float:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from core import checkpoints
 from core.device import seed_everything
 from core.diffusion.sampling import training_scheduler
+from core.diffusion.schedule import add_noise
 from core.models.unet import UNet
 from core.train.common import (
     EMA,
@@ -76,8 +77,8 @@ def train(args) -> dict:
         x0 = torch.where(torch.rand(len(y), 1, 1, 1, generator=gen) < 0.5, x0, x0.flip(-1))
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(y),), generator=gen)
         eps = torch.randn(x0.shape, generator=gen)
-        a = abar[t].view(-1, 1, 1, 1)
-        noisy, eps, t, y = (v.to(args.device) for v in (a.sqrt() * x0 + (1 - a).sqrt() * eps, eps, t, y))
+        noisy = add_noise(x0, abar[t].view(-1, 1, 1, 1), eps)
+        noisy, eps, t, y = (v.to(args.device) for v in (noisy, eps, t, y))
         loss = F.mse_loss(model(noisy, t, y), eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()

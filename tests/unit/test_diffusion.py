@@ -7,7 +7,7 @@ import torch
 
 from core import metrics
 from core.diffusion import sampling, schedule
-from core.diffusion.pipelines import Pipeline, bundled
+from core.diffusion.denoisers import Denoiser, bundled
 from core.diffusion.sampling import SCHEDULERS, Settings, guided_epsilon, make_scheduler
 from core.models import ddpm_scheduler_config, load
 
@@ -187,7 +187,7 @@ def test_unconditional_pipeline_takes_no_label():
     def epsilon(x, t, labels):
         calls.append(labels)
         return torch.zeros_like(x)
-    p = Pipeline("toy", "toy", net, epsilon, dict(bundled().scheduler_config), (3, 4, 4), 0, ())
+    p = Denoiser("toy", "toy", net, epsilon, dict(bundled().scheduler_config), (3, 4, 4), 0, ())
     assert sampling.sample(p, Settings(None, 3.0, "ddim", 3, 0)).shape == (1, 3, 4, 4)
     assert calls == [None] * 3
     with pytest.raises(ValueError, match="unconditional"):

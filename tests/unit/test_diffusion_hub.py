@@ -10,7 +10,8 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from huggingface_hub import constants
 
-from core.diffusion import hub, pipelines
+from core.diffusion import denoisers as pipelines
+from core.diffusion import hub_unets as hub
 from core.registry import ModelUnavailable
 
 COMMIT = "0" * 40
@@ -64,7 +65,7 @@ def cache(tmp_path, monkeypatch, saved):
 
 
 def test_loads_and_predicts_noise(cache):
-    pipeline, note = hub.open_pipeline("test/tiny")
+    pipeline, note = hub.open_denoiser("test/tiny")
     assert note is None
     assert pipeline.name == "test/tiny" and pipeline.shape == (3, 8, 8)
     assert not pipeline.conditional and pipeline.classes == ()
@@ -76,11 +77,11 @@ def test_loads_and_predicts_noise(cache):
     with torch.no_grad():
         eps = pipeline.epsilon(x, 10, None)
     assert eps.shape == x.shape and torch.isfinite(eps).all()
-    assert hub.open_pipeline("test/tiny")[0] is pipeline  # the registry keeps it
+    assert hub.open_denoiser("test/tiny")[0] is pipeline  # the registry keeps it
 
 
 def test_one_ddim_step(cache):
-    pipeline, _ = hub.open_pipeline("test/tiny")
+    pipeline, _ = hub.open_denoiser("test/tiny")
     scheduler = DDIMScheduler.from_config(pipeline.scheduler_config)
     scheduler.set_timesteps(5)
     x = torch.randn(1, *pipeline.shape, generator=torch.Generator().manual_seed(0))
@@ -92,7 +93,7 @@ def test_one_ddim_step(cache):
 
 
 def test_conditional(cache):
-    pipeline, _ = hub.open_pipeline("test/cond")
+    pipeline, _ = hub.open_denoiser("test/cond")
     assert pipeline.num_classes == 4 and pipeline.conditional and len(pipeline.classes) == 4
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
@@ -110,38 +111,38 @@ def test_cap_refuses_before_any_weights_are_read(cache, monkeypatch):
                         classmethod(lambda *a, **k: pytest.fail("weights were loaded")))
     with pytest.raises(ValueError, match=r"test/tiny has 0\.\d M parameters; this server loads at most 0\.0 M "
                                          r"\(GLASSBOX_MAX_PARAMS\)"):
-        hub.open_pipeline("test/tiny")
+        hub.open_denoiser("test/tiny")
     assert hub.WEIGHTS not in asked and asked[0] == "config.json"
 
 
 def test_refuses_other_classes(cache):
     with pytest.raises(ValueError, match="is a 'AutoencoderKL'; this tab opens diffusers UNet2DModel pipelines only"):
-        hub.open_pipeline("test/vae")
+        hub.open_denoiser("test/vae")
 
 
 def test_refuses_bin_weights(cache):
     with pytest.raises(ValueError, match="has no diffusion_pytorch_model.safetensors: .* never .bin"):
-        hub.open_pipeline("test/bin")
+        hub.open_denoiser("test/bin")
 
 
 def test_refuses_v_prediction(cache):
     with pytest.raises(ValueError, match="predicts .v_prediction.; .*epsilon"):
-        hub.open_pipeline("test/v")
+        hub.open_denoiser("test/v")
 
 
 def test_allow_list_names_the_allowed_ids(cache, monkeypatch):
     monkeypatch.setenv("GLASSBOX_DIFFUSION_MODELS", "test/tiny, google/ddpm-cifar10-32")
     with pytest.raises(ValueError, match=r"test/cond is not on this server's list of diffusion models "
                                          r"\(GLASSBOX_DIFFUSION_MODELS\): google/ddpm-cifar10-32, test/tiny"):
-        hub.open_pipeline("test/cond")
-    assert hub.open_pipeline("test/tiny")[0].name == "test/tiny"
+        hub.open_denoiser("test/cond")
+    assert hub.open_denoiser("test/tiny")[0].name == "test/tiny"
 
 
 def test_offline_and_not_cached_is_one_quick_line(cache):
     for attempt in range(2):  # the second answer comes from the registry's memory of the failure
         start = time.monotonic()
         with pytest.raises(ModelUnavailable) as e:
-            hub.open_pipeline("google/ddpm-cifar10-32")
+            hub.open_denoiser("google/ddpm-cifar10-32")
         assert time.monotonic() - start < 1
         assert str(e.value) == ("google/ddpm-cifar10-32 is not in this machine's Hugging Face cache and "
                                 "HF_HUB_OFFLINE=1 forbids downloading it.")
@@ -150,10 +151,10 @@ def test_offline_and_not_cached_is_one_quick_line(cache):
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a" * 200, "x--y", 3])
 def test_refuses_malformed_ids(bad):
     with pytest.raises(ValueError, match="Hugging Face"):
-        hub.open_pipeline(bad)
+        hub.open_denoiser(bad)
 
 
 @pytest.mark.parametrize("name", ["default", "", "  "])
 def test_default_is_the_bundled_pipeline(name):
-    pipeline, note = hub.open_pipeline(name)
+    pipeline, note = hub.open_denoiser(name)
     assert pipeline is pipelines.bundled() and note is None

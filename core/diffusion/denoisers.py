@@ -1,6 +1,6 @@
 """What the diffusion tab samples from: a noise-prediction network with its scheduler config and image shape, as
-one Pipeline, whether it is the bundled class-conditional UNet or a diffusers UNet2DModel opened from the hub
-(core.diffusion.hub). Sampling (core.diffusion.sampling) only ever calls `Pipeline.epsilon`."""
+one Denoiser, whether it is the bundled class-conditional UNet or a diffusers UNet2DModel opened from the hub
+(core.diffusion.hub_unets). Sampling (core.diffusion.sampling) only ever calls `Denoiser.epsilon`."""
 from __future__ import annotations
 
 import functools
@@ -13,7 +13,7 @@ BUNDLED = "default"
 
 
 @dataclass(frozen=True, eq=False)
-class Pipeline:
+class Denoiser:
     name: str                     # "default" for the bundled model, else the hub id
     description: str              # one line for a person
     network: torch.nn.Module      # eval mode, on the chosen device, requires_grad off
@@ -35,13 +35,13 @@ class Pipeline:
 
 
 @functools.lru_cache(maxsize=1)
-def bundled() -> Pipeline:
+def bundled() -> Denoiser:
     """The bundled class-conditional Fashion-MNIST UNet (assets/ddpm), loaded once per process."""
     from core.data import CLASSES
     from core.models import ddpm_scheduler_config, load
 
     net = load("ddpm")
     config = dict(ddpm_scheduler_config())
-    return Pipeline(BUNDLED, "the bundled class-conditional Fashion-MNIST UNet (DDPM, T = 1000, linear betas)",
+    return Denoiser(BUNDLED, "the bundled class-conditional Fashion-MNIST UNet (DDPM, T = 1000, linear betas)",
                     net, lambda x, t, labels: net(x, t, labels), config,
                     (net.config["in_channels"], 28, 28), net.num_classes, tuple(CLASSES))

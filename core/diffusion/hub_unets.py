@@ -1,5 +1,6 @@
-"""Diffusers UNet2DModel pipelines from the Hugging Face Hub (an unconditional DDPM such as google/ddpm-cifar10-32),
-as a core.diffusion.pipelines.Pipeline, guarded like the attention tab's text models (core.hub):
+"""The UNet2DModel of a diffusers pipeline on the Hugging Face Hub (an unconditional DDPM such as
+google/ddpm-cifar10-32), opened as a core.diffusion.denoisers.Denoiser, guarded like the attention tab's text models
+(core.hub):
 - GLASSBOX_DIFFUSION_MODELS: a comma-separated allow-list of hub ids; unset means any id under the cap.
 - GLASSBOX_MAX_PARAMS: the largest parameter count that may be loaded (default 100 million: google/ddpm-cifar10-32
   has 36 M and ddpm-celebahq-256 114 M; the tab steps the network hundreds of times per picture on a CPU, so a
@@ -18,7 +19,7 @@ import torch
 from core import hub, offline, settings
 from core.device import device
 from core.diffusion import diffusers_class
-from core.diffusion.pipelines import BUNDLED, Pipeline, bundled
+from core.diffusion.denoisers import BUNDLED, Denoiser, bundled
 from core.registry import DownloadFailed, Registry
 from core.validate import as_text, echo
 
@@ -97,7 +98,7 @@ def _has_safetensors(model_id: str, subfolder: str) -> bool:
         raise
 
 
-def _build(model_id: str) -> Pipeline:
+def _build(model_id: str) -> Denoiser:
     offline.tell_huggingface_hub()
     found = _config(model_id, "config.json", ("unet", ""))
     if found is None:
@@ -149,20 +150,20 @@ def _build(model_id: str) -> Pipeline:
     kind = f"class-conditional ({num_classes} classes)" if num_classes else "unconditional"
     description = (f"{model_id} (Hugging Face; UNet2DModel, {kind}, {config.get('in_channels', 3)}×{height}×{width}, "
                    f"{params / 1e6:.1f} M parameters)")
-    pipeline = Pipeline(model_id, description, net, epsilon, scheduler_config,
+    denoiser = Denoiser(model_id, description, net, epsilon, scheduler_config,
                         (int(config.get("in_channels", 3)), height, width), num_classes,
                         tuple(str(i) for i in range(num_classes)))
     NOTES[model_id] = note
-    return pipeline
+    return denoiser
 
 
 NOTES: dict[str, str | None] = {}
-# At most 3 hub pipelines stay loaded (each at most GLASSBOX_MAX_PARAMS parameters); the bundled one is not here.
-REGISTRY: Registry[Pipeline] = Registry(_build, BUNDLED, label="class-conditional UNet", max_loaded=3)
+# At most 3 hub denoisers stay loaded (each at most GLASSBOX_MAX_PARAMS parameters); the bundled one is not here.
+REGISTRY: Registry[Denoiser] = Registry(_build, BUNDLED, label="class-conditional UNet", max_loaded=3)
 
 
-def open_pipeline(model_id: str) -> tuple[Pipeline, str | None]:
-    """The pipeline `model_id` ("default" or "" for the bundled UNet) and an optional one-line note. ValueError
+def open_denoiser(model_id: str) -> tuple[Denoiser, str | None]:
+    """The denoiser `model_id` ("default" or "" for the bundled UNet) and an optional one-line note. ValueError
     with one line for a person when it cannot be opened (core.registry.ModelUnavailable when only the download is
     impossible: offline, or the hub unreachable)."""
     model_id = canonical(model_id)

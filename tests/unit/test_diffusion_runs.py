@@ -1,0 +1,80 @@
+"""The diffusion tab's live runs (core.live): a SamplingRun stepped by hand or by a Runner records what the plain
+sampling loop computes, and the toy's TrainingRun ends at its steps with the same model as headless training."""
+import numpy as np
+import pytest
+import torch
+
+from core.diffusion import record, sampling, toy
+from core.diffusion.denoisers import Denoiser, bundled
+from core.diffusion.sampling import Settings
+from core.live import Runner
+from core.models import ddpm_scheduler_config
+from core.threads import one_thread
+
+IDLE = 600.0   # nobody streams these runs: they must not stop for want of a watcher on a busy machine
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A tiny conditional denoiser (a seeded conv), so DDPM's noise and guidance both take part."""
+    net = torch.nn.Conv2d(1, 1, 3, padding=1)
+    with torch.no_grad():
+        net.weight.copy_(torch.randn(net.weight.shape, generator=torch.Generator().manual_seed(0)) * 0.1)
+        net.bias.zero_()
+
+    def epsilon(x, t, labels):
+        return net(x) + 0.01 * labels.float().view(-1, 1, 1, 1)
+    return Denoiser("small", "small", net, epsilon, dict(ddpm_scheduler_config()), (1, 6, 6), 3,
+                    ("a", "b", "c"))
+
+
+@pytest.mark.parametrize("scheduler", ["ddpm", "ddim", "heun"])
+def test_a_sampling_run_stepped_by_hand_records_the_plain_loop(small, scheduler):
+    settings = Settings(1, 2.0, scheduler, 7, 5)
+    plain = list(sampling.steps(small, settings))
+    run = record.SamplingRun(small, settings)
+    assert run.ended is None and run.step_count == 0
+    while not run.ended:
+        run.step()
+    rec = run.recording
+    assert run.step_count == len(plain) == len(rec) and rec.done
+    for i, step in enumerate(plain):
+        assert rec.timesteps[i] == step.t
+        np.testing.assert_array_equal(rec.x_t[i], step.x_t[0].to(torch.float16).numpy())
+        np.testing.assert_array_equal(rec.x0[i], step.x0[0].to(torch.float16).numpy())
+    np.testing.assert_array_equal(rec.final, sampling.sample(small, settings)[0].numpy())
+
+
+def test_a_runner_steps_the_bundled_sampling_run_to_its_end():
+    settings = sampling.check(bundled(), 7, 3.0, "ddim", 5, 0)
+    runner = Runner(record.SamplingRun(bundled(), settings), single=True, idle=IDLE, name="test-sampler")
+    assert runner.start() is None
+    runner._thread.join()
+    assert runner.error is None and runner.reason == "Done."
+    rec = runner.run.recording
+    assert runner.run.step_count == 5 and rec.done and rec.seconds > 0
+    with one_thread():   # as the Runner's thread (`single`): the UNet's sums then add up in the same order
+        np.testing.assert_array_equal(rec.final, record.recorded(bundled(), settings).final)
+    assert runner.start() == "Done."   # an ended run does not start again
+
+
+def test_the_toy_training_run_stops_at_its_steps_with_the_headless_model():
+    run = toy.TrainingRun(toy.Settings("moons", seed=4, seconds=toy.MAX_SECONDS, steps=25))
+    with one_thread():   # as train() steps it
+        while not run.ended:
+            run.step()
+    assert run.step_count == 25 and run.ended == "Trained 25 steps."
+    headless = toy.train("moons", seconds=toy.MAX_SECONDS, steps=25, seed=4)
+    assert run.diffusion.losses == headless.losses
+
+
+def test_the_toy_training_run_through_a_runner_and_its_stop():
+    runner = Runner(toy.TrainingRun(toy.Settings("ring", seed=1, seconds=toy.MAX_SECONDS, steps=12)), single=True,
+                    idle=IDLE)
+    assert runner.start() is None
+    runner._thread.join()
+    assert runner.error is None and runner.reason == "Trained 12 steps." and runner.run.step_count == 12
+    long = Runner(toy.TrainingRun(toy.Settings("ring", seed=1, seconds=toy.MAX_SECONDS)), single=True, idle=IDLE)
+    assert long.start() is None
+    long.stop("Stopped.")
+    assert not long.running and long.reason == "Stopped." and long.run.ended is None
