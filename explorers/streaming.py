@@ -1,8 +1,9 @@
 """Live views shared by the tabs that train or sample while a person watches: a stream of pictures of a background
-computation (core.gan.live.Trainer) at a steady pace, and the per-visitor state that holds it.
+computation (a core.live.Runner: the GAN tab's runs, the diffusion tab's sampling and 2-D toy) at a steady pace, and
+the per-visitor state that holds it.
 
 Pace: Chromium draws about 6 plotly updates a second and falls behind, with a growing lag, when sent more; so
-pictures go out every REFRESH seconds whatever the step rate, and the model trains between them."""
+pictures go out every REFRESH seconds whatever the step rate, and the model works between them."""
 from __future__ import annotations
 
 import time
@@ -27,21 +28,21 @@ def visitor_state() -> gr.State:
     return gr.State(None, time_to_live=STATE_SECONDS, delete_callback=stop_all)
 
 
-def stream(trainer, capture: Callable, draw: Callable, refresh: float = REFRESH):
-    """While `trainer` runs, yield draw(capture()) every `refresh` seconds, then once more when it has stopped.
+def stream(runner, capture: Callable, draw: Callable, refresh: float = REFRESH):
+    """While `runner` runs, yield draw(capture()) every `refresh` seconds, then once more when it has stopped.
 
-    `capture` copies what a picture needs under the trainer's lock (`Trainer.reading`: a few milliseconds of
+    `capture` copies what a picture needs under the runner's lock (`Runner.reading`: a few milliseconds of
     arrays); `draw` builds the figures outside it, so the training thread waits only for the copy. Each picture
-    tells the trainer that someone is watching; when the page is closed, gradio stops iterating this generator
-    and the trainer stops itself for want of a watcher."""
+    tells the runner that someone is watching; when the page is closed, gradio stops iterating this generator
+    and the runner stops itself for want of a watcher."""
     due = time.monotonic()
-    while trainer.running:
-        with trainer.reading():
+    while runner.running:
+        with runner.reading():
             captured = capture()
         yield draw(captured)
         due = max(due + refresh, time.monotonic())   # a slow picture does not make the next ones bunch up
-        while trainer.running and time.monotonic() < due:
+        while runner.running and time.monotonic() < due:
             time.sleep(min(0.02, refresh))
-    with trainer.reading():
+    with runner.reading():
         captured = capture()
     yield draw(captured)
