@@ -9,7 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from core import device as devices
-from explorers import attention, convolution, convolution_network, diffusion, diffusion_toy, gan, gan_images, vae
+from explorers import attention, convolution, diffusion, diffusion_toy, gan, gan_images, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
@@ -40,9 +40,8 @@ def build() -> gr.Blocks:
             gr.Markdown(f"# {TITLE}\n{PURPOSE}")
             gr.Markdown(f"<span class='gb-device' id='gb-device'>Models are {devices.describe()}.</span>")
         with gr.Tabs():
-            with gr.Tab("Convolution", id="convolution"):
-                convolution.build()
-                convolution_network.build()
+            with gr.Tab("Convolution", id="convolution") as tab:
+                convolution.build(demo, tab)
             with gr.Tab("Attention", id="attention"):
                 attention.build(demo)
             with gr.Tab("VAE", id="vae") as tab:
