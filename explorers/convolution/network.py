@@ -5,7 +5,7 @@ core.convolution's vision_models, features, gradcam and network_figures do the w
 endpoints and network_layout the components and events.
 """
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -41,7 +41,7 @@ OPACITY = Box("Overlay opacity", 0, 1, 0.5, whole=False)
 # ---------------------------------------------------------------- computing: the endpoints and the views share these
 
 
-def model_for(model) -> tuple[vision_models.ConvNet, Optional[str]]:
+def model_for(model) -> tuple[vision_models.ConvNet, str | None]:
     return vision_models.resolve(as_choice(model, "model", vision_models.NAMES))
 
 
@@ -52,7 +52,7 @@ def image_from(image) -> Image.Image:
 @dataclass(frozen=True)
 class FeatureView:
     vm: vision_models.ConvNet
-    note: Optional[str]
+    note: str | None
     acts: features.Activations
     layer: vision_models.Layer
     means: np.ndarray
@@ -90,10 +90,7 @@ def cam_view(img: Image.Image, model, target):
     acts = features.run(vm, img)
     probs = probability.softmax(acts.logits)
     predicted = int(np.argmax(probs))
-    if target is None or target == PREDICTED:
-        target = predicted
-    else:
-        target = as_int(target, "target", 0, len(vm.labels) - 1)
+    target = predicted if target is None or target == PREDICTED else as_int(target, "target", 0, len(vm.labels) - 1)
     return vm, note, acts, gradcam.for_model(vm, acts.input, target), probs, predicted
 
 
@@ -224,8 +221,8 @@ def fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def cell_views(img: Image.Image, model, layer, channel: int, row: Optional[int] = None,
-               col: Optional[int] = None) -> CellViews:
+def cell_views(img: Image.Image, model, layer, channel: int, row: int | None = None,
+               col: int | None = None) -> CellViews:
     """How one value of the layer's maps is computed, from the recorded input of its module; without a cell,
     the channel's largest value."""
     vm, _ = model_for(model)
@@ -292,7 +289,7 @@ def prediction_views(img: Image.Image, model, temperature) -> PredictionViews:
     return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md, asked.shown)
 
 
-def cam_views(img: Optional[Image.Image], model, on, target, opacity) -> CamViews:
+def cam_views(img: Image.Image | None, model, on, target, opacity) -> CamViews:
     alpha = OPACITY.read(opacity)
     if not on or img is None:
         return CamViews(gr.Image(visible=False), "", alpha.shown)

@@ -2,7 +2,6 @@
 the same computations the section's pictures come from (explorers.convolution.network). No `from __future__ import
 annotations` here, for the reason given in explorers/convolution/__init__.py.
 """
-from typing import Optional
 
 import numpy as np
 from gradio.data_classes import FileData
@@ -44,7 +43,7 @@ def conv_layers(model: str = "cnn") -> dict:
 
 @user_errors
 @devices.gpu
-def conv_features(image: FileData, model: str = "cnn", layer: Optional[str] = None, top_k: int = 16,
+def conv_features(image: FileData, model: str = "cnn", layer: str | None = None, top_k: int = 16,
                   normalize: str = "map") -> dict:
     """The feature maps of one layer (default: the first conv) for an image, channels sorted by mean activation.
     Without a torchvision model's weights (not cached and no download possible) the bundled cnn answers instead,
@@ -103,7 +102,7 @@ def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) 
 
 @user_errors
 @devices.gpu
-def conv_gradcam(image: FileData, model: str = "cnn", target: Optional[int] = None) -> dict:
+def conv_gradcam(image: FileData, model: str = "cnn", target: int | None = None) -> dict:
     """Grad-CAM for class `target` (default: the predicted class) at the model's last conv stage: heatmap
     [H, W] in [0, 1] at the model's input size, and an overlay on the picture the model sees (PNG data URL).
     Without a torchvision model's weights (not cached and no download possible) the bundled cnn answers instead,

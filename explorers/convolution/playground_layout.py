@@ -94,9 +94,9 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
             histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
 
     settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
-    results = outputs(KernelViews, dict(output=output, output_info=output_info, histogram=histogram_plot,
-                                        stride=stride, padding=padding, dilation=dilation))
-    private = dict(api_visibility="private")
+    results = outputs(KernelViews, {"output": output, "output_info": output_info, "histogram": histogram_plot,
+                                    "stride": stride, "padding": padding, "dilation": dilation})
+    private = {"api_visibility": "private"}
     # .input, not .change: an upload clears the choice, and that must not bring a bundled picture back.
     source.input(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
         kernel_ui, settings, results, **private)
@@ -155,9 +155,9 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
     timer = gr.Timer(PLAY_SECONDS, active=False)
 
     settings = [matrix, kernel, stride, padding, padding_mode, dilation, row, col, out_shape]
-    results = outputs(ArithmeticViews, dict(figure=figure, summary=summary, out_shape=out_shape, row=row, col=col,
-                                            stride=stride, padding=padding, dilation=dilation))
-    private = dict(api_visibility="private")
+    results = outputs(ArithmeticViews, {"figure": figure, "summary": summary, "out_shape": out_shape, "row": row,
+                                        "col": col, "stride": stride, "padding": padding, "dilation": dilation})
+    private = {"api_visibility": "private"}
     gr.on([take.click, sample.submit], take_patch_ui, sample, [matrix, matrix_note, sample], **private).then(
         arithmetic_ui, settings, results, **private)
     preset.input(preset_ui, preset, [kernel, kernel_info], **private).then(arithmetic_ui, settings, results,
@@ -192,7 +192,7 @@ def _pool_section(matrix, patch: list[list[int]], image, color):
             info = gr.Markdown(pool_markdown("max", g, MATRIX_POOL_WHAT), elem_id="conv-pool-info")
     gr.on([run.click, source.input, kind.input, size.release, stride.release], pool_ui,
           [source, kind, size, stride, matrix, image, color],
-          outputs(PoolViews, dict(figure=figure, picture=picture, info=info, size=size, stride=stride)),
+          outputs(PoolViews, {"figure": figure, "picture": picture, "info": info, "size": size, "stride": stride}),
           trigger_mode="always_last", api_visibility="private")
 
 
