@@ -218,7 +218,7 @@ def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
 
 
 def fmt(v: float) -> str:
-    """A number of the cell view: 4 significant figures, as the values of a deep layer span many scales."""
+    """A number in the cell view, to 4 significant figures."""
     return f"{v:.4g}"
 
 
