@@ -10,10 +10,13 @@ from starlette.middleware import Middleware
 
 from core import device as devices
 from core import settings
-from explorers import attention, convolution, convolution_network, diffusion, gan, vae
+from explorers import attention, convolution, diffusion, gan, vae
 from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
+# One package per tab, each built the same way: build(demo, tab) inside its own gr.Tab.
+TABS = (("Convolution", "convolution", convolution), ("Attention", "attention", attention), ("VAE", "vae", vae),
+        ("GAN", "gan", gan), ("Diffusion", "diffusion", diffusion))
 PURPOSE = "Open up real, trained neural networks and watch them work: every number here is computed live."
 # At most this many events of each kind run at once; a classroom's other requests queue instead of thrashing
 # a 2-core machine.
@@ -41,17 +44,9 @@ def build() -> gr.Blocks:
             gr.Markdown(f"# {TITLE}\n{PURPOSE}")
             gr.Markdown(f"<span class='gb-device' id='gb-device'>Models are {devices.describe()}.</span>")
         with gr.Tabs():
-            with gr.Tab("Convolution", id="convolution"):
-                convolution.build()
-                convolution_network.build()
-            with gr.Tab("Attention", id="attention") as tab:
-                attention.build(demo, tab)
-            with gr.Tab("VAE", id="vae") as tab:
-                vae.build(demo, tab)
-            with gr.Tab("GAN", id="gan") as tab:
-                gan.build(demo, tab)
-            with gr.Tab("Diffusion", id="diffusion") as tab:
-                diffusion.build(demo, tab)
+            for title, tab_id, package in TABS:
+                with gr.Tab(title, id=tab_id) as tab:
+                    package.build(demo, tab)
     return demo
 
 

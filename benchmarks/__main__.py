@@ -107,9 +107,8 @@ def random_resnet18_cache(torch_home: Path) -> None:
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
-    from explorers import convolution
-    from explorers import convolution_network as net
     from explorers.attention import endpoints as attention
+    from explorers.convolution import network_api, playground_api
     from explorers.vae import endpoints as vae_endpoints
     laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
 
@@ -119,16 +118,16 @@ def cases(paths: dict[str, Path]) -> list[Case]:
 
     return [
         Case("conv_kernel, 512x512 RGB, 3x3 Laplacian", "conv_kernel",
-             {"image": paths["photo512"], "kernel": laplacian, "padding": 1}, convolution.conv_kernel),
+             {"image": paths["photo512"], "kernel": laplacian, "padding": 1}, playground_api.conv_kernel),
         Case("conv_features, cnn, 28x28", "conv_features",
-             {"image": paths["fashion28"], "model": "cnn", "layer": "relu3", "top_k": 16}, net.conv_features),
+             {"image": paths["fashion28"], "model": "cnn", "layer": "relu3", "top_k": 16}, network_api.conv_features),
         Case("conv_gradcam, cnn, 28x28", "conv_gradcam",
-             {"image": paths["fashion28"], "model": "cnn"}, net.conv_gradcam),
+             {"image": paths["fashion28"], "model": "cnn"}, network_api.conv_gradcam),
         Case("conv_features, resnet18 (random weights), 224x224", "conv_features",
              {"image": paths["photo224"], "model": "resnet18", "layer": "layer1.0.relu_1", "top_k": 16},
-             net.conv_features),
+             network_api.conv_features),
         Case("conv_gradcam, resnet18 (random weights), 224x224", "conv_gradcam",
-             {"image": paths["photo224"], "model": "resnet18"}, net.conv_gradcam),
+             {"image": paths["photo224"], "model": "resnet18"}, network_api.conv_gradcam),
         Case("attention_text, all-MiniLM-L6-v2, 32 tokens (repeated text: model run cached)",
              "attention_text", {"text": words(30)}, attention.attention_text),
         Case("attention_text, all-MiniLM-L6-v2, 256 tokens (repeated text: model run cached)",
@@ -170,7 +169,7 @@ def cnn_section_bare(repeats: int) -> float:
     """Median seconds for every view of the CNN section for a new image, in this process: what one gallery click
     computes (a fresh image each call, so the recorded run is never answered from the cache)."""
     from core.data import load_sample
-    from explorers import convolution_network as net
+    from explorers.convolution import network as net
     images = load_sample("test").images
 
     def views(i=itertools.count()):

@@ -9,7 +9,7 @@ from core import probability, render
 from core.convolution import features, vision_models
 from core.convolution import network_figures as figures
 from core.data import CLASSES, load_sample
-from explorers import convolution_network as net
+from explorers.convolution import network as net
 from tests.browser.test_convolution import choose, open_tab, set_slider, wait_for_text
 
 SNEAKER = CLASSES.index("Sneaker")

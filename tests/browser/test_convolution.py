@@ -9,7 +9,7 @@ from PIL import Image
 from core.convolution import conv
 from core.convolution.kernel_figures import fmt
 from core.data import load_sample
-from explorers.convolution import DEFAULT_FASHION_INDEX, PHOTOS, SOURCES
+from explorers.convolution.playground import DEFAULT_FASHION_INDEX, PHOTOS, SOURCES
 
 LAPLACIAN = conv.preset("Laplacian 3x3")
 

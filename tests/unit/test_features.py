@@ -180,7 +180,7 @@ def test_every_torchvision_choice_traces_and_explains_with_random_weights(name):
 
 
 def test_every_view_of_a_new_image_reads_one_forward_pass(cnn, monkeypatch):
-    from explorers import convolution_network as net
+    from explorers.convolution import network as net
     calls = []
     extractor = cnn.extractor
     monkeypatch.setattr(cnn, "extractor", lambda x: calls.append(x) or extractor(x))

@@ -1,37 +1,30 @@
-"""The Convolution tab's second section: inside a trained CNN. Feature maps of any layer, the learned kernels,
-a layer overview, class probabilities with a temperature, and Grad-CAM, for the bundled cnn or a torchvision
-ImageNet model. The gr.api endpoints conv_layers, conv_features, conv_predict and conv_gradcam are the functions
-the UI's pictures come from; core.vision_models, core.features, core.gradcam and core.feature_render do the work.
-
-No `from __future__ import annotations` here, for the reason given in explorers/convolution.py.
+"""The Convolution tab's second section, inside a trained CNN: what its endpoints and views compute, and its
+handlers. Feature maps of any layer, the learned kernels, a layer overview, one cell's arithmetic, class
+probabilities with a temperature, and Grad-CAM, for the bundled cnn or a torchvision ImageNet model.
+core.convolution's vision_models, features, gradcam and network_figures do the work; network_api holds the
+endpoints and network_layout the components and events.
 """
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
-from gradio.data_classes import FileData
 from PIL import Image
 
 from core import device as devices
 from core import probability, render
 from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
-from core.images import open_image, to_data_url
+from core.images import open_image
 from core.validate import as_choice, as_int, echo
 from explorers.common import (
-    LATEX,
     Box,
-    api,
     combined,
-    explain,
     message_figure,
-    outputs,
     skipped,
     uploaded_path,
     user_errors,
 )
-from explorers.inputs import gallery_indices, input_column, sample_image
 
 TOP_K_MAX = 1024
 SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("pick channels", "pick")]
@@ -45,10 +38,10 @@ CHANNEL = Box("Channel", 0, None, 0)  # up to the layer's channels - 1
 OPACITY = Box("Overlay opacity", 0, 1, 0.5, whole=False)
 
 
-# ---------------------------------------------------------------- computing: the API and the UI share these
+# ---------------------------------------------------------------- computing: the endpoints and the views share these
 
 
-def model_for(model) -> tuple[vision_models.ConvNet, Optional[str]]:
+def model_for(model) -> tuple[vision_models.ConvNet, str | None]:
     return vision_models.resolve(as_choice(model, "model", vision_models.NAMES))
 
 
@@ -56,15 +49,10 @@ def image_from(image) -> Image.Image:
     return open_image(uploaded_path(image))
 
 
-def layer_json(layer: vision_models.Layer) -> dict:
-    return {"name": layer.name, "kind": layer.kind, "type": layer.module_type, "shape": list(layer.shape),
-            "params": layer.params, "param_formula": layer.param_formula, "kernel_conv": layer.conv}
-
-
 @dataclass(frozen=True)
 class FeatureView:
     vm: vision_models.ConvNet
-    note: Optional[str]
+    note: str | None
     acts: features.Activations
     layer: vision_models.Layer
     means: np.ndarray
@@ -102,126 +90,12 @@ def cam_view(img: Image.Image, model, target):
     acts = features.run(vm, img)
     probs = probability.softmax(acts.logits)
     predicted = int(np.argmax(probs))
-    if target is None or target == PREDICTED:
-        target = predicted
-    else:
-        target = as_int(target, "target", 0, len(vm.labels) - 1)
+    target = predicted if target is None or target == PREDICTED else as_int(target, "target", 0, len(vm.labels) - 1)
     return vm, note, acts, gradcam.for_model(vm, acts.input, target), probs, predicted
 
 
 def overlay(seen: Image.Image, heatmap: np.ndarray, opacity: float) -> Image.Image:
     return render.overlay(render.upscale(seen, PICTURE_SIDE), heatmap, opacity)
-
-
-# ---------------------------------------------------------------- API endpoints
-
-
-@user_errors
-def conv_layers(model: str = "cnn") -> dict:
-    """The selectable layers of `model`: name, kind, output shape [C, H, W] for the model's input size, parameters
-    and how they are counted, and the conv whose kernels make its channels. Without a torchvision model's weights,
-    the cnn's layers and a "note".
-
-    Parameters:
-        model: "cnn" (bundled, Fashion-MNIST) or an ImageNet CNN: "resnet18", "vgg16", "alexnet", "mobilenet_v3_small"
-
-    Returns:
-        A dict: "model", the model answering; "note", null or why the cnn answers instead; "description";
-        "input_size" [C, H, W]; "default_layer", the first conv; "gradcam_layer", the layer conv_gradcam reads;
-        "layers", one {"name", "kind" ("conv", "conv block", "activation", "pool" or "block"), "type" (the module's
-        class, or "add" for a residual sum), "shape" ([C, H, W] of its output), "params" (the parameters it holds),
-        "param_formula" (how they are counted), "kernel_conv" (the conv whose kernels make its channels, or null)}
-        per layer, in network order."""
-    vm, note = model_for(model)
-    return {"model": vm.name, "note": note, "description": vm.description, "input_size": list(vm.input_size),
-            "default_layer": vm.default_layer, "gradcam_layer": vision_models.GRADCAM_LAYERS[vm.name],
-            "layers": [layer_json(layer) for layer in vm.layers]}
-
-
-@user_errors
-@devices.gpu
-def conv_features(image: FileData, model: str = "cnn", layer: Optional[str] = None, top_k: int = 16,
-                  normalize: str = "map") -> dict:
-    """The feature maps of one layer (default: the first conv) for an image, channels sorted by mean activation.
-    Without a torchvision model's weights (not cached and no download possible) the bundled cnn answers instead,
-    and "note" says why.
-
-    Parameters:
-        image: an image file (gradio_client: handle_file(path)), any format PIL reads; ≤ 40 MP, downscaled to 1024 px
-        model: "cnn" (bundled, Fashion-MNIST) or an ImageNet CNN: "resnet18", "vgg16", "alexnet", "mobilenet_v3_small"
-        layer: a name from conv_layers (cnn: "conv1" to "conv6", "relu1" to "relu6", "pool1", "pool2"); null: first conv
-        top_k: how many channels to show, largest mean activation first: 1 to 1024 (at most the layer's channels)
-        normalize: the colour scale: "map" (each map its own), "layer" (one for the layer) or "global" (one for all)
-
-    Returns:
-        A dict: "model"; "note" (null, or why the cnn answers); "layer", "kind" and "shape" [C, H, W] of the layer;
-        "channel_order", every channel, largest mean activation first; "channel_means", each channel's mean over
-        space, in channel order; "shown", the channels in the grid, in grid order; "normalize"; "colour", the colour
-        scale in words; "value_range" [low, high] of that scale (for "map": [-1, 1] or [0, 1], relative to each
-        map's largest |value|); "image", the grid (PNG data URL); "seen", the picture the model sees (PNG data URL);
-        "preprocessing", the steps in words; "params", "param_formula" and "kernel_conv", as conv_layers gives."""
-    v = feature_view(image_from(image), model, layer, top_k, normalize)
-    return {"model": v.vm.name, "note": v.note, "layer": v.layer.name, "kind": v.layer.kind,
-            "shape": list(v.layer.shape), "channel_order": v.order.tolist(), "channel_means": v.means.tolist(),
-            "shown": v.grid.channels, "normalize": normalize, "colour": v.grid.colour_note,
-            "value_range": list(v.grid.value_range), "image": to_data_url(v.grid.image),
-            "seen": to_data_url(v.acts.seen), "preprocessing": v.acts.preprocessing, "params": v.layer.params,
-            "param_formula": v.layer.param_formula, "kernel_conv": v.layer.conv}
-
-
-@user_errors
-@devices.gpu
-def conv_predict(image: FileData, model: str = "cnn", temperature: float = 1.0) -> dict:
-    """Class probabilities softmax(logits / temperature) for every class (they sum to 1), the top 10, and the
-    entropy at this temperature and at T = 1.
-    Without a torchvision model's weights (not cached and no download possible) the bundled cnn answers instead,
-    and "note" says why.
-
-    Parameters:
-        image: an image file (gradio_client: handle_file(path)), any format PIL reads; ≤ 40 MP, downscaled to 1024 px
-        model: "cnn" (bundled, Fashion-MNIST) or an ImageNet CNN: "resnet18", "vgg16", "alexnet", "mobilenet_v3_small"
-        temperature: T, which divides the logits: from 0.01 to 100; T > 1 flattens, T < 1 sharpens
-
-    Returns:
-        A dict: "model"; "note" (null, or why the cnn answers); "temperature", the T used; "labels", the class names
-        in logit order (10 for the cnn, 1000 for ImageNet); "probabilities", one per class, in that order, at T;
-        "predicted" and "predicted_label", the most probable class (the same at every T); "top", the 10 most
-        probable as {"index", "label", "probability" (at T), "probability_t1" (at T = 1)}; "entropy" and
-        "entropy_t1", of the distribution at T and at T = 1, in nats."""
-    vm, note, _, probs, base, t = predictions(image_from(image), model, temperature)
-    top = np.argsort(-probs, kind="stable")[:10]
-    return {"model": vm.name, "note": note, "temperature": t, "labels": list(vm.labels),
-            "probabilities": probs.tolist(), "predicted": int(top[0]), "predicted_label": vm.labels[top[0]],
-            "top": [{"index": int(i), "label": vm.labels[i], "probability": float(probs[i]),
-                     "probability_t1": float(base[i])} for i in top],
-            "entropy": probability.entropy(probs), "entropy_t1": probability.entropy(base)}
-
-
-@user_errors
-@devices.gpu
-def conv_gradcam(image: FileData, model: str = "cnn", target: Optional[int] = None) -> dict:
-    """Grad-CAM for class `target` (default: the predicted class) at the model's last conv stage: heatmap
-    [H, W] in [0, 1] at the model's input size, and an overlay on the picture the model sees (PNG data URL).
-    Without a torchvision model's weights (not cached and no download possible) the bundled cnn answers instead,
-    and "note" says why.
-
-    Parameters:
-        image: an image file (gradio_client: handle_file(path)), any format PIL reads; ≤ 40 MP, downscaled to 1024 px
-        model: "cnn" (bundled, Fashion-MNIST) or an ImageNet CNN: "resnet18", "vgg16", "alexnet", "mobilenet_v3_small"
-        target: the class index, 0 to 9 for the cnn or 0 to 999 for ImageNet (see conv_predict); null or -1: predicted
-
-    Returns:
-        A dict: "model"; "note" (null, or why the cnn answers); "target" and "target_label", the class explained;
-        "predicted", the class the model predicts; "probability", the target's softmax probability (T = 1);
-        "layer", where Grad-CAM looks (e.g. "relu6"), and "layer_shape" [h, w] of its maps; "peak", the largest
-        value of ReLU(Σ α·A) before scaling (0: no positive evidence anywhere); "heatmap" [H][W], upsampled to
-        the input size and divided by its maximum, in [0, 1], 4 decimals; "overlay", the heatmap (Jet, opacity
-        0.5) over the picture the model sees (PNG data URL)."""
-    vm, note, acts, cam, probs, predicted = cam_view(image_from(image), model, target)
-    return {"model": vm.name, "note": note, "target": cam.target, "target_label": vm.labels[cam.target],
-            "predicted": predicted, "probability": float(probs[cam.target]), "layer": cam.layer,
-            "layer_shape": list(cam.coarse.shape), "peak": cam.peak,
-            "heatmap": np.round(cam.heatmap, 4).tolist(), "overlay": to_data_url(overlay(acts.seen, cam.heatmap, 0.5))}
 
 
 # ---------------------------------------------------------------- UI handlers
@@ -344,11 +218,12 @@ def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
 
 
 def fmt(v: float) -> str:
+    """A number in the cell view, to 4 significant figures."""
     return f"{v:.4g}"
 
 
-def cell_views(img: Image.Image, model, layer, channel: int, row: Optional[int] = None,
-               col: Optional[int] = None) -> CellViews:
+def cell_views(img: Image.Image, model, layer, channel: int, row: int | None = None,
+               col: int | None = None) -> CellViews:
     """How one value of the layer's maps is computed, from the recorded input of its module; without a cell,
     the channel's largest value."""
     vm, _ = model_for(model)
@@ -415,7 +290,7 @@ def prediction_views(img: Image.Image, model, temperature) -> PredictionViews:
     return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md, asked.shown)
 
 
-def cam_views(img: Optional[Image.Image], model, on, target, opacity) -> CamViews:
+def cam_views(img: Image.Image | None, model, on, target, opacity) -> CamViews:
     alpha = OPACITY.read(opacity)
     if not on or img is None:
         return CamViews(gr.Image(visible=False), "", alpha.shown)
@@ -423,7 +298,7 @@ def cam_views(img: Optional[Image.Image], model, on, target, opacity) -> CamView
     h, w = cam.coarse.shape
     md = (f"Grad-CAM for **{vm.labels[cam.target]}** (p = {probs[cam.target]:.3f}; the model predicts "
           f"{vm.labels[predicted]}) at layer {cam.layer}: a {h}×{w} map, upsampled bilinearly to "
-          f"{acts.input.shape[-2]}×{acts.input.shape[-1]}. **Colours are relative to this class's own maximum** "
+          f"{cam.heatmap.shape[0]}×{cam.heatmap.shape[1]}. **Colours are relative to this class's own maximum** "
           f"(Jet: blue 0, red = that maximum): its raw maximum, ReLU(Σ α·A), is **{cam.peak:.4g}**.")
     if cam.target != predicted:
         best = gradcam.for_model(vm, acts.input, predicted)
@@ -526,114 +401,3 @@ def predict_ui(image, model, temperature):
 @devices.gpu
 def gradcam_ui(image, model, on, target, opacity):
     return cam_views(None if image is None else image_from(image), model, on, target, opacity)
-
-
-# ---------------------------------------------------------------- layout
-
-EXPLAIN = explain("cnn")
-
-
-def build() -> None:
-    """The trained-network section of the Convolution tab, and its conv_* API endpoints."""
-    gr.Markdown("## Inside a trained CNN\nWhat a trained network computes on one image: every layer's feature "
-                "maps, the kernels behind them, the prediction, and where in the image it comes from.")
-    vm = vision_models.load(vision_models.BUNDLED)
-    first = sample_image(gallery_indices()[0])
-    start = section_views(first, vm.name, vm.default_layer, "top", 16, "", "map", 1.0, False, PREDICTED, 0.5)
-    # Two columns, as the attention tab's: the gallery's five thumbnails need about 560 px.
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=560):
-            column = input_column(first, "cnn")
-            seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
-                            label="What the model sees", elem_id="cnn-seen")
-            seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
-        with gr.Column(scale=1, min_width=400):
-            model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
-            model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
-            temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
-            prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
-            prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
-    gr.Markdown("### Feature maps and kernels")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=280):
-            layer = gr.Dropdown([entry.name for entry in vm.layers], value=vm.default_layer, label="Layer",
-                                elem_id="cnn-layer")
-            show = gr.Radio(SHOW_CHOICES, value="top", label="Show", elem_id="cnn-show")
-            top_k = TOP_K.slider(elem_id="cnn-top-k")
-            picks = gr.Textbox(label="Pick channels (with 'pick channels')", placeholder="e.g. 0, 5, 12",
-                               elem_id="cnn-picks")
-            normalize = gr.Radio(NORMALIZE_CHOICES, value="map", label="Colour normalisation",
-                                 elem_id="cnn-normalize")
-        with gr.Column(scale=3, min_width=520):
-            grid = gr.Image(start.grid, type="pil", format="png", interactive=False,
-                            label="Feature maps (click one)", show_label=False,  # the label hid the grid's header
-                            elem_id="cnn-feature-grid")
-            grid_note = gr.Markdown(start.grid_note, elem_id="cnn-feature-note")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=420):
-            kernels = gr.Plot(start.kernels, label="Learned kernels (same channels as the grid)",
-                              show_label=False,  # the figure's title says what it shows
-                              elem_id="cnn-kernels")
-        with gr.Column(scale=3, min_width=520):
-            channel = CHANNEL.number(start.channel, elem_id="cnn-channel")
-            channel_plot = gr.Plot(start.channel_plot, label="One channel: input, kernel, map",
-                                   show_label=False,  # the figure's own title says it; the label covered it
-                                   elem_id="cnn-channel-plot")
-            channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
-    gr.Markdown("### One cell's arithmetic\nWhere one number of a feature map comes from: click any map above "
-                "(or type a channel) and the cell under the click is recomputed from the layer's recorded input.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=520):
-            cell_plot = gr.Plot(start.cell_plot, show_label=False, elem_id="cnn-cell-plot")
-        with gr.Column(scale=2, min_width=320):
-            cell_note = gr.Markdown(start.cell_note, elem_id="cnn-cell-note")
-    grid_info = gr.State(start.grid_info)
-    gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
-                "while channels grow. Click a layer to open its feature maps above.")
-    overview = gr.Image(start.overview, type="pil", format="png", interactive=False, label="Layer overview",
-                        show_label=False, elem_id="cnn-overview")
-    with gr.Accordion("Every layer: output shape and parameters", open=False):
-        table = gr.Dataframe(layer_rows(vm), headers=["layer", "kind", "output C×H×W", "parameters", "counted as"],
-                             interactive=False, elem_id="cnn-layer-table")
-    gr.Markdown("### Grad-CAM: where the evidence comes from")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=280):
-            cam_on = gr.Checkbox(False, label="Show Grad-CAM", elem_id="cnn-gradcam-on")
-            target = gr.Dropdown(target_choices(vm), value=PREDICTED, label="Class", elem_id="cnn-gradcam-target")
-            opacity = OPACITY.slider(step=0.05, elem_id="cnn-gradcam-opacity")
-        with gr.Column(scale=2, min_width=420):
-            cam_image = gr.Image(type="pil", format="png", visible=False, interactive=False, height=300,
-                                 label="Grad-CAM overlay", elem_id="cnn-gradcam")
-            cam_note = gr.Markdown(elem_id="cnn-gradcam-note")
-    with gr.Accordion("Explain: feature hierarchy, shapes and parameters, temperature, Grad-CAM, PyTorch",
-                      open=False, elem_id="cnn-explain"):
-        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="cnn-explain-text")
-
-    ui = dict(model=model, layer=layer, model_note=model_note, table=table, target=target, seen=seen,
-              seen_note=seen_note, grid=grid, grid_note=grid_note, kernels=kernels, overview=overview,
-              grid_info=grid_info, channel=channel, channel_plot=channel_plot, channel_note=channel_note,
-              cell_plot=cell_plot, cell_note=cell_note,
-              prediction=prediction, prediction_note=prediction_note, cam_image=cam_image, cam_note=cam_note,
-              top_k=top_k, temperature=temperature, opacity=opacity)
-    image = column.image
-    private = dict(api_visibility="private")
-    column.on_new_image(section_views, [model, layer, show, top_k, picks, normalize, temperature, cam_on, target,
-                                        opacity], outputs(SectionViews, ui))
-    # .select, not .input: Gradio 6's dropdown fires .input twice per choice, and so every toast came twice.
-    model.select(model_ui, [image, model, show, top_k, picks, normalize, temperature, cam_on, opacity],
-                outputs(ModelViews, ui), **private)
-    gr.on([layer.select, show.input, top_k.release, picks.submit, normalize.input], layer_ui,
-          [image, model, layer, show, top_k, picks, normalize], outputs(LayerViews, ui), trigger_mode="always_last",
-          **private)
-    grid.select(pick_from_grid, [grid_info, image, model, layer], outputs(PickViews, ui), **private)
-    overview.select(overview_ui, [image, model, show, top_k, picks, normalize], outputs(OverviewViews, ui),
-                    **private)
-    channel.submit(channel_ui, [image, model, layer, channel], outputs(PickViews, ui), **private)
-    temperature.release(predict_ui, [image, model, temperature], outputs(PredictionViews, ui),
-                        trigger_mode="always_last", **private)
-    gr.on([cam_on.input, target.select, opacity.release], gradcam_ui, [image, model, cam_on, target, opacity],
-          outputs(CamViews, ui), trigger_mode="always_last", **private)
-    api(conv_layers, "conv_layers")
-    api(conv_features, "conv_features")
-    api(conv_predict, "conv_predict")
-    api(conv_gradcam, "conv_gradcam")

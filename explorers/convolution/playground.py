@@ -1,9 +1,6 @@
-"""The Convolution tab's playground: a kernel on an image, the arithmetic of one output cell, pooling, and an
-Explain panel. The three gr.api endpoints (conv_arithmetic, conv_pool, conv_kernel) are the same functions the
-UI's numbers come from; core.conv does the maths.
-
-No `from __future__ import annotations` here: gr.api reads the return annotation without resolving strings, and
-real types give the API page a real schema.
+"""The Convolution tab's playground, its values and handlers: a kernel on an image, the arithmetic of one output
+cell, pooling. The number boxes, the grids' text as numbers, and what each handler shows; core.convolution.conv
+does the maths, playground_api holds the endpoints and playground_layout the components and events.
 """
 from dataclasses import dataclass
 from fractions import Fraction
@@ -11,16 +8,15 @@ from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
-from gradio.data_classes import FileData
 from PIL import Image
 
 from core import render
 from core.convolution import conv
 from core.convolution.kernel_figures import arithmetic_figure, fmt, histogram, pool_figure
 from core.data import ASSETS, CLASSES, load_sample
-from core.images import MAX_SIDE, open_image, to_data_url
+from core.images import MAX_SIDE, open_image
 from core.validate import ECHO, as_choice, as_float32, as_int, as_matrix, echo
-from explorers.common import LATEX, Box, api, explain, message_figure, outputs, uploaded_path, user_errors
+from explorers.common import Box, message_figure, uploaded_path, user_errors
 
 PHOTOS = {
     "Astronaut (NASA, public domain)": ASSETS / "photos" / "astronaut.jpg",
@@ -128,86 +124,7 @@ def kernel_run(img: Image.Image, kernel, stride=1, padding=1, padding_mode="zero
                      display_note(mode, out.shape[0], value_range))
 
 
-@user_errors
-def conv_kernel(image: FileData, kernel: list[list[float]], stride: int = 1, padding: int = 1,
-                padding_mode: str = "zeros", dilation: int = 1, color: str = "rgb", display: str = "signed") -> dict:
-    """Convolve an image with a kernel (F.pad then F.conv2d, each channel separately, pixels scaled to [0, 1]).
-
-    Parameters:
-        image: an image file (gradio_client: handle_file(path)), any format PIL reads; ≤ 40 MP, downscaled to 1024 px
-        kernel: the weights, a rectangular list of rows of finite numbers, 1 to 15 a side; applied without flipping
-        stride: the step between output pixels, in input pixels: a whole number from 1 to 16
-        padding: pixels added on every side, 0 to 32 (reflect: less than the image's shorter side)
-        padding_mode: what the padding holds: "zeros", "reflect", "replicate" or "circular" (as nn.Conv2d)
-        dilation: the spacing of the kernel's taps, 1 to 8; the dilated kernel must fit in the padded image
-        color: "rgb" (R, G and B convolved separately: 3 channels) or "grayscale" (ITU-R 601 luma: 1 channel)
-        display: how the output's values become the picture's colours: "signed", "abs" (|x|) or "minmax"
-
-    Returns:
-        A dict: "image", the output coloured by `display` (PNG data URL); "input_shape" [height, width] in pixels
-        that the kernel ran on (after the downscale); "output_shape" [height, width]; "channels" (3 or 1); "min",
-        "max" and "mean" of the output values (input pixels scaled to [0, 1]); "formula", {"height", "width"}: the
-        output-size formula with the numbers filled in; "display", what the picture's colours mean, with numbers."""
-    run = kernel_run(open_image(uploaded_path(image)), kernel, stride, padding, padding_mode, dilation, color,
-                     display)
-    out = run.output
-    return {"image": to_data_url(run.picture), "input_shape": list(run.input_size),
-            "output_shape": [run.geometry.out_h, run.geometry.out_w], "channels": int(out.shape[0]),
-            "min": float(out.min()), "max": float(out.max()), "mean": float(out.mean()),
-            "formula": run.geometry.formula(), "display": run.display_note}
-
-
-# ---------------------------------------------------------------- arithmetic and pooling endpoints
-
-
-def arithmetic_json(a: conv.Arithmetic) -> dict:
-    return {"padded": a.padded.tolist(), "output": a.output.tolist(),
-            "output_shape": [a.geometry.out_h, a.geometry.out_w], "row": a.row, "col": a.col,
-            "inputs": a.inputs.tolist(), "products": a.products.tolist(), "value": a.value,
-            "taps": a.taps.tolist(), "receptive_field": a.receptive_field, "formula": a.geometry.formula()}
-
-
-@user_errors
-def conv_arithmetic(matrix: list[list[float]], kernel: list[list[float]], stride: int = 1, padding: int = 0,
-                    padding_mode: str = "zeros", dilation: int = 1, row: int = 0, col: int = 0) -> dict:
-    """Convolve a small matrix (F.pad then F.conv2d: cross-correlation, no bias) and take output cell (row, col)
-    apart: the padded input, the full output, the kernel x input products at that cell and their sum.
-
-    Parameters:
-        matrix: the input, a rectangular list of rows of finite numbers, 1 to 64 a side
-        kernel: the weights, a rectangular list of rows of finite numbers, 1 to 15 a side; applied without flipping
-        stride: the step between output cells, in input cells: a whole number from 1 to 16
-        padding: cells added on every side, 0 to 32 (reflect: less than the matrix's shorter side; circular: ≤ it)
-        padding_mode: what the padding holds: "zeros", "reflect", "replicate" or "circular" (as nn.Conv2d)
-        dilation: the spacing of the kernel's taps, 1 to 8; the dilated kernel must fit in the padded matrix
-        row: the output cell's row, counted from 0, up to the output's height - 1
-        col: the output cell's column, counted from 0, up to the output's width - 1
-
-    Returns:
-        A dict: "padded", the input after F.pad; "output", the whole output; "output_shape" [height, width];
-        "row" and "col", the cell; "inputs", the kernel-sized block of padded values the kernel meets there;
-        "products", kernel x inputs, element by element; "value", their sum (= output[row][col]); "taps",
-        [kernel rows][kernel columns][2], the (row, col) in the padded input each weight multiplies;
-        "receptive_field", {"top", "left", "bottom", "right"}, inclusive, in padded-input coordinates; "formula",
-        {"height", "width"}: the output-size formula with the numbers filled in."""
-    return arithmetic_json(conv.conv_arithmetic(matrix, kernel, stride, padding, padding_mode, dilation, row, col))
-
-
-@user_errors
-def conv_pool(matrix: list[list[float]], kind: str = "max", size: int = 2, stride: int = 2) -> dict:
-    """Max or average pooling (F.max_pool2d / F.avg_pool2d, no padding) of a matrix.
-
-    Parameters:
-        matrix: the input, a rectangular list of rows of finite numbers, 1 to 64 a side
-        kind: "max" (each window's largest value) or "avg" (its mean)
-        size: the square window's side, in cells: 1 to 16, and at most the matrix's shorter side
-        stride: the step between windows, in cells: a whole number from 1 to 16
-
-    Returns:
-        A dict: "output", the pooled matrix; "output_shape" [height, width]; "formula", {"height", "width"}: the
-        output-size formula with the numbers filled in."""
-    out, g = conv.pool_matrix(matrix, kind, size, stride)
-    return {"output": out.tolist(), "output_shape": [g.out_h, g.out_w], "formula": g.formula()}
+# ---------------------------------------------------------------- explaining the numbers
 
 
 def arithmetic_markdown(a: conv.Arithmetic) -> str:
@@ -481,162 +398,3 @@ def pool_ui(source, kind, size, stride, matrix, image_path, color) -> PoolViews:
     what = f"the {img.height}×{img.width} image, per channel (shown as pixels, no rescaling)"
     return PoolViews(gr.Plot(visible=False), gr.Image(render.upscale(picture, 256), visible=True),
                      pool_markdown(kind, g, what), k.shown, s.shown)
-
-
-# ---------------------------------------------------------------- layout
-
-EXPLAIN = explain("convolution")
-
-
-def _kernel_section(default_img: Image.Image, default_preset: str):
-    """Kernel on an image. Returns the components pooling reuses (image and channel choice)."""
-    gr.Markdown("### A kernel on an image\nPick a picture and a kernel; the output, its size and its value range "
-                "update as you change anything.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            source = gr.Radio(SOURCES, value=SOURCES[0], label="Input", elem_id="conv-source")
-            fashion_index = FASHION_INDEX.slider(hi=last_sample(), visible=False, elem_id="conv-fashion-index")
-            image = gr.Image(default_img, type="filepath", format="png", sources=["upload", "clipboard"],
-                             label="Input image (or drop your own)", height=300, elem_id="conv-input-image")
-            source_note = gr.Markdown(f"{SOURCES[0]}, {default_img.width} × {default_img.height}; licences in "
-                                      "assets/photos/LICENSES.md.", elem_id="conv-source-note")
-        with gr.Column(scale=1, min_width=300):
-            preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
-                                 elem_id="conv-preset")
-            grid, note = preset_cells(default_preset)
-            kernel = gr.Dataframe(grid, headers=column_headers(grid), datatype="str", type="array",
-                                  label="Kernel (editable)", elem_id="conv-kernel-grid", max_height=260)
-            preset_note = gr.Markdown(note, elem_id="conv-preset-note")
-            with gr.Row():
-                stride = STRIDE.slider(elem_id="conv-stride")
-                padding = PADDING.slider(elem_id="conv-padding")
-                dilation = DILATION.slider(elem_id="conv-dilation")
-            padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
-                                    elem_id="conv-padding-mode")
-            color = gr.Radio(COLOR_CHOICES, value="grayscale", label="Channels", elem_id="conv-color")
-            display = gr.Radio(DISPLAY_CHOICES, value="signed", label="Display mapping", elem_id="conv-display")
-            run = gr.Button("Run kernel", variant="primary", elem_id="conv-run")
-        with gr.Column(scale=1, min_width=300):
-            picture, info, hist = kernel_view(kernel_run(default_img, conv.preset(default_preset), 1, 1, "zeros",
-                                                         1, "grayscale", "signed"))
-            output = gr.Image(picture, type="pil", format="png", label="Output", height=300, interactive=False,
-                              elem_id="conv-output-image")
-            output_info = gr.Markdown(info, elem_id="conv-output-info")
-            histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
-
-    settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
-    results = outputs(KernelViews, dict(output=output, output_info=output_info, histogram=histogram_plot,
-                                        stride=stride, padding=padding, dilation=dilation))
-    private = dict(api_visibility="private")
-    # .input, not .change: an upload clears the choice, and that must not bring a bundled picture back.
-    source.input(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
-        kernel_ui, settings, results, **private)
-    fashion_index.release(pick_source, [source, fashion_index], [image, fashion_index, source_note],
-                          **private).then(kernel_ui, settings, results, **private)
-    image.upload(upload_source, image, [source, fashion_index, source_note], **private).success(
-        kernel_ui, settings, results, **private)
-    preset.input(preset_ui, preset, [kernel, preset_note], **private)
-    # The grid's .change covers an edited cell and a preset's new grid alike, so a preset pick runs the kernel once.
-    kernel.change(kernel_note_ui, [preset, kernel], preset_note, **private)
-    gr.on([run.click, kernel.change, stride.release, padding.release, dilation.release, padding_mode.input,
-           color.input, display.input],
-          kernel_ui, settings, results, trigger_mode="always_last", **private)
-    return image, color
-
-
-def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset: str):
-    """Step-through arithmetic. Returns the matrix grid, which pooling reuses."""
-    gr.Markdown("### Step through the arithmetic\nOne output cell at a time: the kernel's receptive field in the "
-                "padded input, the element-wise products, and their sum.")
-    kernel_cells, kernel_text = preset_cells(default_preset)
-    # Open on the cell with the largest response, where the sum has something to show.
-    first = conv.conv_arithmetic(patch, conv.preset(default_preset), 1, 1, "zeros", 1)
-    start_row, start_col = (int(i) for i in np.unravel_index(np.argmax(np.abs(first.output)), first.output.shape))
-    view = arithmetic_view(patch, kernel_cells, 1, 1, "zeros", 1, start_row, start_col)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
-            matrix = gr.Dataframe(patch, headers=column_headers(patch), datatype="number", type="array",
-                                  label="Input matrix (editable)", elem_id="conv-arith-matrix", max_height=320)
-            matrix_note = gr.Markdown(patch_note, elem_id="conv-arith-matrix-note")
-            with gr.Row():
-                sample = SAMPLE.number(hi=last_sample(), elem_id="conv-arith-sample")
-                take = gr.Button("Take its 7×7 patch", elem_id="conv-arith-take-patch")
-            preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
-                                 elem_id="conv-arith-preset")
-            kernel = gr.Dataframe(kernel_cells, headers=column_headers(kernel_cells), datatype="str", type="array",
-                                  label="Kernel (editable)", elem_id="conv-arith-kernel")
-            kernel_info = gr.Markdown(kernel_text, elem_id="conv-arith-kernel-note")
-            with gr.Row():
-                stride = ARITH_STRIDE.slider(elem_id="conv-arith-stride")
-                padding = ARITH_PADDING.slider(elem_id="conv-arith-padding")
-                dilation = ARITH_DILATION.slider(elem_id="conv-arith-dilation")
-            padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
-                                    elem_id="conv-arith-padding-mode")
-        with gr.Column(scale=2, min_width=480):
-            fig, md, shape, _, _ = view
-            with gr.Row():
-                row = ROW.slider(start_row, hi=shape[0] - 1, elem_id="conv-arith-row")
-                col = COL.slider(start_col, hi=shape[1] - 1, elem_id="conv-arith-col")
-            with gr.Row():
-                play = gr.Button("▶ Play: walk every position", elem_id="conv-arith-play")
-                stop = gr.Button("■ Stop", elem_id="conv-arith-stop")
-            figure = gr.Plot(fig, label="Padded input, kernel, products, output", elem_id="conv-arith-figure")
-            summary = gr.Markdown(md, elem_id="conv-arith-sum")
-    out_shape = gr.State(shape)
-    timer = gr.Timer(PLAY_SECONDS, active=False)
-
-    settings = [matrix, kernel, stride, padding, padding_mode, dilation, row, col, out_shape]
-    results = outputs(ArithmeticViews, dict(figure=figure, summary=summary, out_shape=out_shape, row=row, col=col,
-                                            stride=stride, padding=padding, dilation=dilation))
-    private = dict(api_visibility="private")
-    gr.on([take.click, sample.submit], take_patch_ui, sample, [matrix, matrix_note, sample], **private).then(
-        arithmetic_ui, settings, results, **private)
-    preset.input(preset_ui, preset, [kernel, kernel_info], **private).then(arithmetic_ui, settings, results,
-                                                                            **private)
-    kernel.input(kernel_note_ui, [preset, kernel], kernel_info, **private)
-    gr.on([matrix.input, kernel.input, stride.release, padding.release, dilation.release, padding_mode.input,
-           row.release, col.release], arithmetic_ui, settings, results, trigger_mode="always_last", **private)
-    play.click(play_start, [row, col, out_shape], [timer, row, col], **private).then(
-        arithmetic_ui, settings, results, **private)
-    stop.click(lambda: gr.Timer(active=False), None, timer, **private)
-    timer.tick(play_step, settings, [*results, timer], **private)
-    return matrix
-
-
-def _pool_section(matrix, patch: list[list[int]], image, color):
-    gr.Markdown("### Pooling\nMax or average pooling of the matrix above or of the input image (with its "
-                "channel choice).")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            source = gr.Radio(POOL_SOURCES, value=POOL_SOURCES[0], label="Pool", elem_id="conv-pool-source")
-            kind = gr.Radio(list(conv.POOL_KINDS), value="max", label="Kind", elem_id="conv-pool-kind")
-            with gr.Row():
-                size = POOL_SIZE.slider(elem_id="conv-pool-size")
-                stride = POOL_STRIDE.slider(elem_id="conv-pool-stride")
-            run = gr.Button("Pool", variant="primary", elem_id="conv-pool-run")
-        with gr.Column(scale=2, min_width=480):
-            x = np.asarray(patch, dtype=np.float64)
-            out, g = conv.pool(x, "max", 2, 2)
-            figure = gr.Plot(pool_figure(x, out, g), label="Pooling", elem_id="conv-pool-figure")
-            picture = gr.Image(type="pil", format="png", label="Pooled image", visible=False, height=300,
-                               interactive=False, elem_id="conv-pool-image")
-            info = gr.Markdown(pool_markdown("max", g, MATRIX_POOL_WHAT), elem_id="conv-pool-info")
-    gr.on([run.click, source.input, kind.input, size.release, stride.release], pool_ui,
-          [source, kind, size, stride, matrix, image, color],
-          outputs(PoolViews, dict(figure=figure, picture=picture, info=info, size=size, stride=stride)),
-          trigger_mode="always_last", api_visibility="private")
-
-
-def build() -> None:
-    """The playground section of the Convolution tab, and the conv_* API endpoints."""
-    default_img = open_image(PHOTOS[SOURCES[0]])
-    image, color = _kernel_section(default_img, "Sobel x 3x3")
-    patch, patch_note = patch_cells(DEFAULT_FASHION_INDEX)
-    matrix = _arithmetic_section(patch, patch_note, "Laplacian 3x3")
-    _pool_section(matrix, patch, image, color)
-    with gr.Accordion("Explain: the convolution sum, output size, PyTorch, padding, the Laplacian", open=False,
-                      elem_id="conv-explain"):
-        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="conv-explain-text")
-    api(conv_arithmetic, "conv_arithmetic")
-    api(conv_pool, "conv_pool")
-    api(conv_kernel, "conv_kernel")

@@ -1,0 +1,207 @@
+"""The trained-network section's components and their events: `layout` lays the section out, in the order the page
+shows it, and returns its components; `wire` connects them to the handlers in explorers.convolution.network; `build`
+does both and registers the four conv_* endpoints.
+"""
+from typing import NamedTuple
+
+import gradio as gr
+
+from core.convolution import vision_models
+from explorers.common import LATEX, api, explain, outputs
+from explorers.convolution import network_api
+from explorers.convolution.network import (
+    CHANNEL,
+    NORMALIZE_CHOICES,
+    OPACITY,
+    PREDICTED,
+    SHOW_CHOICES,
+    TEMPERATURE,
+    TOP_K,
+    CamViews,
+    LayerViews,
+    ModelViews,
+    OverviewViews,
+    PickViews,
+    PredictionViews,
+    SectionViews,
+    channel_ui,
+    gradcam_ui,
+    layer_rows,
+    layer_ui,
+    model_choices,
+    model_markdown,
+    model_ui,
+    overview_ui,
+    pick_from_grid,
+    predict_ui,
+    section_views,
+    target_choices,
+)
+from explorers.inputs import InputColumn, gallery_indices, input_column, sample_image
+
+EXPLAIN = explain("cnn")
+
+
+class Components(NamedTuple):
+    """Every component the section's events read or write; the views' field names pick their outputs from these."""
+    column: InputColumn
+    seen: gr.Image
+    seen_note: gr.Markdown
+    model: gr.Dropdown
+    model_note: gr.Markdown
+    temperature: gr.Slider
+    prediction: gr.Plot
+    prediction_note: gr.Markdown
+    layer: gr.Dropdown
+    show: gr.Radio
+    top_k: gr.Slider
+    picks: gr.Textbox
+    normalize: gr.Radio
+    grid: gr.Image
+    grid_note: gr.Markdown
+    kernels: gr.Plot
+    channel: gr.Number
+    channel_plot: gr.Plot
+    channel_note: gr.Markdown
+    cell_plot: gr.Plot
+    cell_note: gr.Markdown
+    grid_info: gr.State
+    overview: gr.Image
+    table: gr.Dataframe
+    cam_on: gr.Checkbox
+    target: gr.Dropdown
+    opacity: gr.Slider
+    cam_image: gr.Image
+    cam_note: gr.Markdown
+
+
+def _input_and_prediction(vm: vision_models.ConvNet, first, start: SectionViews) -> dict:
+    # Two columns, as the attention tab's: the gallery's five thumbnails need about 560 px.
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=560):
+            column = input_column(first, "cnn")
+            seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
+                            label="What the model sees", elem_id="cnn-seen")
+            seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
+        with gr.Column(scale=1, min_width=400):
+            model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
+            model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
+            temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
+            prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
+            prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
+    return {"column": column, "seen": seen, "seen_note": seen_note, "model": model, "model_note": model_note,
+            "temperature": temperature, "prediction": prediction, "prediction_note": prediction_note}
+
+
+def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
+    gr.Markdown("### Feature maps and kernels")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            layer = gr.Dropdown([entry.name for entry in vm.layers], value=vm.default_layer, label="Layer",
+                                elem_id="cnn-layer")
+            show = gr.Radio(SHOW_CHOICES, value="top", label="Show", elem_id="cnn-show")
+            top_k = TOP_K.slider(elem_id="cnn-top-k")
+            picks = gr.Textbox(label="Pick channels (with 'pick channels')", placeholder="e.g. 0, 5, 12",
+                               elem_id="cnn-picks")
+            normalize = gr.Radio(NORMALIZE_CHOICES, value="map", label="Colour normalisation",
+                                 elem_id="cnn-normalize")
+        with gr.Column(scale=3, min_width=520):
+            grid = gr.Image(start.grid, type="pil", format="png", interactive=False,
+                            label="Feature maps (click one)", show_label=False,  # the label hid the grid's header
+                            elem_id="cnn-feature-grid")
+            grid_note = gr.Markdown(start.grid_note, elem_id="cnn-feature-note")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=420):
+            kernels = gr.Plot(start.kernels, label="Learned kernels (same channels as the grid)",
+                              show_label=False,  # the figure's title says what it shows
+                              elem_id="cnn-kernels")
+        with gr.Column(scale=3, min_width=520):
+            channel = CHANNEL.number(start.channel, elem_id="cnn-channel")
+            channel_plot = gr.Plot(start.channel_plot, label="One channel: input, kernel, map",
+                                   show_label=False,  # the figure's own title says it; the label covered it
+                                   elem_id="cnn-channel-plot")
+            channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
+    return {"layer": layer, "show": show, "top_k": top_k, "picks": picks, "normalize": normalize, "grid": grid,
+            "grid_note": grid_note, "kernels": kernels, "channel": channel, "channel_plot": channel_plot,
+            "channel_note": channel_note}
+
+
+def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:
+    gr.Markdown("### One cell's arithmetic\nWhere one number of a feature map comes from: click any map above "
+                "(or type a channel) and the cell under the click is recomputed from the layer's recorded input.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=520):
+            cell_plot = gr.Plot(start.cell_plot, show_label=False, elem_id="cnn-cell-plot")
+        with gr.Column(scale=2, min_width=320):
+            cell_note = gr.Markdown(start.cell_note, elem_id="cnn-cell-note")
+    grid_info = gr.State(start.grid_info)
+    gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
+                "while channels grow. Click a layer to open its feature maps above.")
+    overview = gr.Image(start.overview, type="pil", format="png", interactive=False, label="Layer overview",
+                        show_label=False, elem_id="cnn-overview")
+    with gr.Accordion("Every layer: output shape and parameters", open=False):
+        table = gr.Dataframe(layer_rows(vm), headers=["layer", "kind", "output C×H×W", "parameters", "counted as"],
+                             interactive=False, elem_id="cnn-layer-table")
+    return {"cell_plot": cell_plot, "cell_note": cell_note, "grid_info": grid_info, "overview": overview,
+            "table": table}
+
+
+def _gradcam(vm: vision_models.ConvNet) -> dict:
+    gr.Markdown("### Grad-CAM: where the evidence comes from")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            cam_on = gr.Checkbox(False, label="Show Grad-CAM", elem_id="cnn-gradcam-on")
+            target = gr.Dropdown(target_choices(vm), value=PREDICTED, label="Class", elem_id="cnn-gradcam-target")
+            opacity = OPACITY.slider(step=0.05, elem_id="cnn-gradcam-opacity")
+        with gr.Column(scale=2, min_width=420):
+            cam_image = gr.Image(type="pil", format="png", visible=False, interactive=False, height=300,
+                                 label="Grad-CAM overlay", elem_id="cnn-gradcam")
+            cam_note = gr.Markdown(elem_id="cnn-gradcam-note")
+    return {"cam_on": cam_on, "target": target, "opacity": opacity, "cam_image": cam_image, "cam_note": cam_note}
+
+
+def layout() -> Components:
+    """The section, opening on the bundled cnn and the gallery's first sample, every view already computed."""
+    gr.Markdown("## Inside a trained CNN\nWhat a trained network computes on one image: every layer's feature "
+                "maps, the kernels behind them, the prediction, and where in the image it comes from.")
+    vm = vision_models.load(vision_models.BUNDLED)
+    first = sample_image(gallery_indices()[0])
+    start = section_views(first, vm.name, vm.default_layer, "top", 16, "", "map", 1.0, False, PREDICTED, 0.5)
+    c = Components(**_input_and_prediction(vm, first, start), **_maps_and_kernels(vm, start),
+                   **_cell_and_overview(vm, start), **_gradcam(vm))
+    with gr.Accordion("Explain: feature hierarchy, shapes and parameters, temperature, Grad-CAM, PyTorch",
+                      open=False, elem_id="cnn-explain"):
+        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="cnn-explain-text")
+    return c
+
+
+def wire(c: Components) -> None:
+    ui = c._asdict()
+    image = c.column.image
+    private = {"api_visibility": "private"}
+    c.column.on_new_image(section_views, [c.model, c.layer, c.show, c.top_k, c.picks, c.normalize, c.temperature,
+                                          c.cam_on, c.target, c.opacity], outputs(SectionViews, ui))
+    # .select, not .input: Gradio 6's dropdown fires .input twice per choice, and so every toast came twice.
+    c.model.select(model_ui, [image, c.model, c.show, c.top_k, c.picks, c.normalize, c.temperature, c.cam_on,
+                              c.opacity], outputs(ModelViews, ui), **private)
+    gr.on([c.layer.select, c.show.input, c.top_k.release, c.picks.submit, c.normalize.input], layer_ui,
+          [image, c.model, c.layer, c.show, c.top_k, c.picks, c.normalize], outputs(LayerViews, ui),
+          trigger_mode="always_last", **private)
+    c.grid.select(pick_from_grid, [c.grid_info, image, c.model, c.layer], outputs(PickViews, ui), **private)
+    c.overview.select(overview_ui, [image, c.model, c.show, c.top_k, c.picks, c.normalize],
+                      outputs(OverviewViews, ui), **private)
+    c.channel.submit(channel_ui, [image, c.model, c.layer, c.channel], outputs(PickViews, ui), **private)
+    c.temperature.release(predict_ui, [image, c.model, c.temperature], outputs(PredictionViews, ui),
+                          trigger_mode="always_last", **private)
+    gr.on([c.cam_on.input, c.target.select, c.opacity.release], gradcam_ui,
+          [image, c.model, c.cam_on, c.target, c.opacity], outputs(CamViews, ui), trigger_mode="always_last",
+          **private)
+
+
+def build() -> None:
+    """The trained-network section of the Convolution tab, and its conv_* API endpoints."""
+    wire(layout())
+    api(network_api.conv_layers, "conv_layers")
+    api(network_api.conv_features, "conv_features")
+    api(network_api.conv_predict, "conv_predict")
+    api(network_api.conv_gradcam, "conv_gradcam")

@@ -1,0 +1,211 @@
+"""The playground's components and their events, in the order the page shows them: a kernel on an image, the
+step-through arithmetic, pooling, and the Explain panel; then the three conv_* endpoints.
+"""
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from core.convolution import conv
+from core.convolution.kernel_figures import pool_figure
+from core.images import open_image
+from explorers.common import LATEX, api, explain, outputs
+from explorers.convolution import playground_api
+from explorers.convolution.playground import (
+    ARITH_DILATION,
+    ARITH_PADDING,
+    ARITH_STRIDE,
+    COL,
+    COLOR_CHOICES,
+    DEFAULT_FASHION_INDEX,
+    DILATION,
+    DISPLAY_CHOICES,
+    FASHION_INDEX,
+    MATRIX_POOL_WHAT,
+    PADDING,
+    PHOTOS,
+    PLAY_SECONDS,
+    POOL_SIZE,
+    POOL_SOURCES,
+    POOL_STRIDE,
+    ROW,
+    SAMPLE,
+    SOURCES,
+    STRIDE,
+    ArithmeticViews,
+    KernelViews,
+    PoolViews,
+    arithmetic_ui,
+    arithmetic_view,
+    column_headers,
+    kernel_note_ui,
+    kernel_run,
+    kernel_ui,
+    kernel_view,
+    last_sample,
+    patch_cells,
+    pick_source,
+    play_start,
+    play_step,
+    pool_markdown,
+    pool_ui,
+    preset_cells,
+    preset_ui,
+    take_patch_ui,
+    upload_source,
+)
+
+EXPLAIN = explain("convolution")
+
+
+def _kernel_section(default_img: Image.Image, default_preset: str):
+    """Kernel on an image. Returns the components pooling reuses (image and channel choice)."""
+    gr.Markdown("### A kernel on an image\nPick a picture and a kernel; the output, its size and its value range "
+                "update as you change anything.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            source = gr.Radio(SOURCES, value=SOURCES[0], label="Input", elem_id="conv-source")
+            fashion_index = FASHION_INDEX.slider(hi=last_sample(), visible=False, elem_id="conv-fashion-index")
+            image = gr.Image(default_img, type="filepath", format="png", sources=["upload", "clipboard"],
+                             label="Input image (or drop your own)", height=300, elem_id="conv-input-image")
+            source_note = gr.Markdown(f"{SOURCES[0]}, {default_img.width} × {default_img.height}; licences in "
+                                      "assets/photos/LICENSES.md.", elem_id="conv-source-note")
+        with gr.Column(scale=1, min_width=300):
+            preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
+                                 elem_id="conv-preset")
+            grid, note = preset_cells(default_preset)
+            kernel = gr.Dataframe(grid, headers=column_headers(grid), datatype="str", type="array",
+                                  label="Kernel (editable)", elem_id="conv-kernel-grid", max_height=260)
+            preset_note = gr.Markdown(note, elem_id="conv-preset-note")
+            with gr.Row():
+                stride = STRIDE.slider(elem_id="conv-stride")
+                padding = PADDING.slider(elem_id="conv-padding")
+                dilation = DILATION.slider(elem_id="conv-dilation")
+            padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
+                                    elem_id="conv-padding-mode")
+            color = gr.Radio(COLOR_CHOICES, value="grayscale", label="Channels", elem_id="conv-color")
+            display = gr.Radio(DISPLAY_CHOICES, value="signed", label="Display mapping", elem_id="conv-display")
+            run = gr.Button("Run kernel", variant="primary", elem_id="conv-run")
+        with gr.Column(scale=1, min_width=300):
+            picture, info, hist = kernel_view(kernel_run(default_img, conv.preset(default_preset), 1, 1, "zeros",
+                                                         1, "grayscale", "signed"))
+            output = gr.Image(picture, type="pil", format="png", label="Output", height=300, interactive=False,
+                              elem_id="conv-output-image")
+            output_info = gr.Markdown(info, elem_id="conv-output-info")
+            histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
+
+    settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
+    results = outputs(KernelViews, {"output": output, "output_info": output_info, "histogram": histogram_plot,
+                                    "stride": stride, "padding": padding, "dilation": dilation})
+    private = {"api_visibility": "private"}
+    # .input, not .change: an upload clears the choice, and that must not bring a bundled picture back.
+    source.input(pick_source, [source, fashion_index], [image, fashion_index, source_note], **private).then(
+        kernel_ui, settings, results, **private)
+    fashion_index.release(pick_source, [source, fashion_index], [image, fashion_index, source_note],
+                          **private).then(kernel_ui, settings, results, **private)
+    image.upload(upload_source, image, [source, fashion_index, source_note], **private).success(
+        kernel_ui, settings, results, **private)
+    preset.input(preset_ui, preset, [kernel, preset_note], **private)
+    # The grid's .change covers an edited cell and a preset's new grid alike, so a preset pick runs the kernel once.
+    kernel.change(kernel_note_ui, [preset, kernel], preset_note, **private)
+    gr.on([run.click, kernel.change, stride.release, padding.release, dilation.release, padding_mode.input,
+           color.input, display.input],
+          kernel_ui, settings, results, trigger_mode="always_last", **private)
+    return image, color
+
+
+def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset: str):
+    """Step-through arithmetic. Returns the matrix grid, which pooling reuses."""
+    gr.Markdown("### Step through the arithmetic\nOne output cell at a time: the kernel's receptive field in the "
+                "padded input, the element-wise products, and their sum.")
+    kernel_cells, kernel_text = preset_cells(default_preset)
+    # Open on the cell with the largest response, where the sum has something to show.
+    first = conv.conv_arithmetic(patch, conv.preset(default_preset), 1, 1, "zeros", 1)
+    start_row, start_col = (int(i) for i in np.unravel_index(np.argmax(np.abs(first.output)), first.output.shape))
+    view = arithmetic_view(patch, kernel_cells, 1, 1, "zeros", 1, start_row, start_col)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            matrix = gr.Dataframe(patch, headers=column_headers(patch), datatype="number", type="array",
+                                  label="Input matrix (editable)", elem_id="conv-arith-matrix", max_height=320)
+            matrix_note = gr.Markdown(patch_note, elem_id="conv-arith-matrix-note")
+            with gr.Row():
+                sample = SAMPLE.number(hi=last_sample(), elem_id="conv-arith-sample")
+                take = gr.Button("Take its 7×7 patch", elem_id="conv-arith-take-patch")
+            preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
+                                 elem_id="conv-arith-preset")
+            kernel = gr.Dataframe(kernel_cells, headers=column_headers(kernel_cells), datatype="str", type="array",
+                                  label="Kernel (editable)", elem_id="conv-arith-kernel")
+            kernel_info = gr.Markdown(kernel_text, elem_id="conv-arith-kernel-note")
+            with gr.Row():
+                stride = ARITH_STRIDE.slider(elem_id="conv-arith-stride")
+                padding = ARITH_PADDING.slider(elem_id="conv-arith-padding")
+                dilation = ARITH_DILATION.slider(elem_id="conv-arith-dilation")
+            padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
+                                    elem_id="conv-arith-padding-mode")
+        with gr.Column(scale=2, min_width=480):
+            fig, md, shape, _, _ = view
+            with gr.Row():
+                row = ROW.slider(start_row, hi=shape[0] - 1, elem_id="conv-arith-row")
+                col = COL.slider(start_col, hi=shape[1] - 1, elem_id="conv-arith-col")
+            with gr.Row():
+                play = gr.Button("▶ Play: walk every position", elem_id="conv-arith-play")
+                stop = gr.Button("■ Stop", elem_id="conv-arith-stop")
+            figure = gr.Plot(fig, label="Padded input, kernel, products, output", elem_id="conv-arith-figure")
+            summary = gr.Markdown(md, elem_id="conv-arith-sum")
+    out_shape = gr.State(shape)
+    timer = gr.Timer(PLAY_SECONDS, active=False)
+
+    settings = [matrix, kernel, stride, padding, padding_mode, dilation, row, col, out_shape]
+    results = outputs(ArithmeticViews, {"figure": figure, "summary": summary, "out_shape": out_shape, "row": row,
+                                        "col": col, "stride": stride, "padding": padding, "dilation": dilation})
+    private = {"api_visibility": "private"}
+    gr.on([take.click, sample.submit], take_patch_ui, sample, [matrix, matrix_note, sample], **private).then(
+        arithmetic_ui, settings, results, **private)
+    preset.input(preset_ui, preset, [kernel, kernel_info], **private).then(arithmetic_ui, settings, results,
+                                                                            **private)
+    kernel.input(kernel_note_ui, [preset, kernel], kernel_info, **private)
+    gr.on([matrix.input, kernel.input, stride.release, padding.release, dilation.release, padding_mode.input,
+           row.release, col.release], arithmetic_ui, settings, results, trigger_mode="always_last", **private)
+    play.click(play_start, [row, col, out_shape], [timer, row, col], **private).then(
+        arithmetic_ui, settings, results, **private)
+    stop.click(lambda: gr.Timer(active=False), None, timer, **private)
+    timer.tick(play_step, settings, [*results, timer], **private)
+    return matrix
+
+
+def _pool_section(matrix, patch: list[list[int]], image, color):
+    gr.Markdown("### Pooling\nMax or average pooling of the matrix above or of the input image (with its "
+                "channel choice).")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            source = gr.Radio(POOL_SOURCES, value=POOL_SOURCES[0], label="Pool", elem_id="conv-pool-source")
+            kind = gr.Radio(list(conv.POOL_KINDS), value="max", label="Kind", elem_id="conv-pool-kind")
+            with gr.Row():
+                size = POOL_SIZE.slider(elem_id="conv-pool-size")
+                stride = POOL_STRIDE.slider(elem_id="conv-pool-stride")
+            run = gr.Button("Pool", variant="primary", elem_id="conv-pool-run")
+        with gr.Column(scale=2, min_width=480):
+            x = np.asarray(patch, dtype=np.float64)
+            out, g = conv.pool(x, "max", 2, 2)
+            figure = gr.Plot(pool_figure(x, out, g), label="Pooling", elem_id="conv-pool-figure")
+            picture = gr.Image(type="pil", format="png", label="Pooled image", visible=False, height=300,
+                               interactive=False, elem_id="conv-pool-image")
+            info = gr.Markdown(pool_markdown("max", g, MATRIX_POOL_WHAT), elem_id="conv-pool-info")
+    gr.on([run.click, source.input, kind.input, size.release, stride.release], pool_ui,
+          [source, kind, size, stride, matrix, image, color],
+          outputs(PoolViews, {"figure": figure, "picture": picture, "info": info, "size": size, "stride": stride}),
+          trigger_mode="always_last", api_visibility="private")
+
+
+def build() -> None:
+    """The playground section of the Convolution tab, and its conv_* API endpoints."""
+    default_img = open_image(PHOTOS[SOURCES[0]])
+    image, color = _kernel_section(default_img, "Sobel x 3x3")
+    patch, patch_note = patch_cells(DEFAULT_FASHION_INDEX)
+    matrix = _arithmetic_section(patch, patch_note, "Laplacian 3x3")
+    _pool_section(matrix, patch, image, color)
+    with gr.Accordion("Explain: the convolution sum, output size, PyTorch, padding, the Laplacian", open=False,
+                      elem_id="conv-explain"):
+        gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="conv-explain-text")
+    api(playground_api.conv_arithmetic, "conv_arithmetic")
+    api(playground_api.conv_pool, "conv_pool")
+    api(playground_api.conv_kernel, "conv_kernel")
