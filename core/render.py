@@ -1,12 +1,15 @@
 """Arrays to pictures: PIL images, labelled grids of tiles (with a header and a colour bar, and a click mapped back
-to its tile), heatmap overlays, and plotly figures in one lean theme.
+to its tile), heatmap overlays, plotly figures in one lean theme, and PNG data URLs (how results carry pictures
+inside JSON).
 
 Colour maps come from plotly's named colour scales, so a PIL heatmap and a plotly figure of the same data use
 the same colours. Every mapping from values to colours is explicit about what it normalises over.
 """
 from __future__ import annotations
 
+import base64
 import functools
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,3 +186,16 @@ def tile_offset(grid: Grid, x: float, y: float) -> tuple[float, float] | None:
     dx = (int(x) - PAD) % (grid.cell + PAD)
     dy = (int(y) - grid.top - PAD) % (grid.cell + PAD + LABEL_HEIGHT)
     return None if dy >= grid.cell else (dy / grid.cell, dx / grid.cell)
+
+
+def to_data_url(img: Image.Image, compress_level: int = 6) -> str:
+    """A PNG data URL: how API results carry images inside plain JSON. compress_level 1 (zlib's fastest) for
+    pictures streamed several times a second, where encoding time matters more than bytes."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=compress_level)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def from_data_url(url: str) -> Image.Image:
+    """The inverse of to_data_url (used by clients and tests)."""
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))

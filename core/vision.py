@@ -16,10 +16,10 @@ from torch import nn
 
 from core import offline
 from core.device import device
-from core.images import to_rgb
 from core.models.cnn import MEAN as CNN_MEAN
 from core.models.cnn import STD as CNN_STD
 from core.registry import DownloadFailed, ModelUnavailable
+from core.uploads import to_rgb
 
 LIGHT_BORDER = 0.5   # a grayscale border brighter than this means dark-on-light: Fashion-MNIST is light-on-dark
 

@@ -22,7 +22,7 @@ from gradio.utils import get_function_description, get_upload_folder
 
 from core import render
 from core.checkpoints import CheckpointError
-from core.images import ImageError
+from core.uploads import ImageError
 from core.validate import FLOAT32_MAX, echo
 
 log = logging.getLogger(__name__)

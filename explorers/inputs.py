@@ -14,7 +14,7 @@ from PIL import Image
 
 from core import render
 from core.data import CLASSES, load_sample
-from core.images import open_image, to_rgb
+from core.uploads import open_image, to_rgb
 from explorers.common import EMPTY_PAD, sketchpad, uploaded_path, user_errors
 
 PRIVATE = dict(api_visibility="private")

@@ -12,7 +12,7 @@ from core import device as devices
 from core.attention import figures as ar
 from core.attention import maths as att
 from core.attention import text as ta
-from core.images import to_data_url
+from core.render import to_data_url
 from explorers.attention.image import image_view
 from explorers.attention.text import scores_view, text_view
 from explorers.common import api, user_errors

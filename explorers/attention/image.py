@@ -11,7 +11,7 @@ from core import device as devices
 from core.attention import figures as ar
 from core.attention import image as ia
 from core.attention import maths as att
-from core.images import open_image
+from core.uploads import open_image
 from core.validate import as_choice
 from explorers.attention.heads import AVERAGE, head_choices, head_name
 from explorers.common import Box, outputs, skipped, uploaded_path, user_errors

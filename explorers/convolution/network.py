@@ -15,7 +15,7 @@ from core import device as devices
 from core import probability, render
 from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
-from core.images import open_image
+from core.uploads import open_image
 from core.validate import as_choice, as_int, echo
 from explorers.common import (
     Box,

@@ -9,7 +9,7 @@ from gradio.data_classes import FileData
 from core import device as devices
 from core import probability
 from core.convolution import vision_models
-from core.images import to_data_url
+from core.render import to_data_url
 from explorers.common import user_errors
 from explorers.convolution.network import cam_view, feature_view, image_from, model_for, overlay, predictions
 

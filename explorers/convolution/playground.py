@@ -14,7 +14,7 @@ from core import render
 from core.convolution import conv
 from core.convolution.kernel_figures import arithmetic_figure, fmt, histogram, pool_figure
 from core.data import ASSETS, CLASSES, load_sample
-from core.images import MAX_SIDE, open_image
+from core.uploads import MAX_SIDE, open_image
 from core.validate import ECHO, as_choice, as_float32, as_int, as_matrix, echo
 from explorers.common import Box, message_figure, uploaded_path, user_errors
 

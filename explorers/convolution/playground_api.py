@@ -5,7 +5,8 @@ the reason given in explorers/convolution/__init__.py.
 from gradio.data_classes import FileData
 
 from core.convolution import conv
-from core.images import open_image, to_data_url
+from core.render import to_data_url
+from core.uploads import open_image
 from explorers.common import uploaded_path, user_errors
 from explorers.convolution.playground import kernel_run
 

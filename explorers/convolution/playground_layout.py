@@ -7,7 +7,7 @@ from PIL import Image
 
 from core.convolution import conv
 from core.convolution.kernel_figures import pool_figure
-from core.images import open_image
+from core.uploads import open_image
 from explorers.common import LATEX, api, explain, outputs
 from explorers.convolution import playground_api
 from explorers.convolution.playground import (

@@ -7,7 +7,8 @@ from gradio.data_classes import FileData
 
 from core.diffusion import figures, record, sampling, schedule
 from core.diffusion.hub_unets import open_denoiser
-from core.images import open_image, to_data_url
+from core.render import to_data_url
+from core.uploads import open_image
 from core.validate import as_int
 from explorers.common import api, uploaded_path, user_errors
 from explorers.diffusion.forward import noised

@@ -8,7 +8,7 @@ import gradio as gr
 from PIL import Image
 
 from core.diffusion import figures, schedule
-from core.images import open_image
+from core.uploads import open_image
 from explorers.common import Box, outputs, uploaded_path, user_errors
 from explorers.inputs import PRIVATE, InputColumn, gallery_indices, input_column, sample_image
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from core.data import CLASSES
 from core.diffusion import figures, record
-from core.images import to_data_url
 from core.live import Runner
+from core.render import to_data_url
 from explorers.common import Box, outputs, user_errors
 from explorers.diffusion.controls import (
     ETA,

@@ -9,7 +9,7 @@ import numpy as np
 
 from core import live, toy2d
 from core.gan import dcgan, toy
-from core.images import to_data_url
+from core.render import to_data_url
 from core.validate import as_bool, as_int
 from explorers.common import api, user_errors
 

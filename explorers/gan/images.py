@@ -14,7 +14,7 @@ from PIL import Image
 
 from core import settings
 from core.gan import dcgan, figures
-from core.images import to_data_url
+from core.render import to_data_url
 from core.validate import as_bool
 from explorers.common import Box, user_errors
 from explorers.gan import live_mode

@@ -11,7 +11,7 @@ import gradio as gr
 
 from core import live, toy2d
 from core.gan import figures, picture, toy
-from core.images import to_data_url
+from core.render import to_data_url
 from explorers.common import Box, sketchpad, user_errors
 from explorers.gan import live_mode
 from explorers.gan.live_mode import CURVES_EVERY, LOSS_CHOICES, LiveControls, LiveMode, VisitorRun

@@ -11,7 +11,8 @@ from gradio.data_classes import FileData
 from PIL import Image
 
 from core.data import CLASSES
-from core.images import open_image, to_data_url
+from core.render import to_data_url
+from core.uploads import open_image
 from core.vae import figures
 from core.vae import latent as L
 from core.validate import as_int

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from core.data import load_sample
-from core.images import from_data_url
+from core.render import from_data_url
 
 COREFERENCE = "The animal didn't cross the street because it was too tired"
 

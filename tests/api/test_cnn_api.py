@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from core.data import CLASSES, load_sample
-from core.images import from_data_url
+from core.render import from_data_url
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from core.images import from_data_url
+from core.render import from_data_url
 
 M3 = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
 LAPLACIAN = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]

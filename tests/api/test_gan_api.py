@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from core.images import from_data_url
+from core.render import from_data_url
 from tests.api.test_vae_api import assert_raw_rejected, raw_call
 
 NAN, INF = float("nan"), float("inf")

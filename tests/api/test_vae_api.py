@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from core.data import CLASSES, load_sample, load_split
-from core.images import from_data_url
+from core.render import from_data_url
 
 SANDAL, SNEAKER = 5, 7
 

@@ -2,8 +2,6 @@
 and everything that cannot be used becomes one clear ImageError instead of a traceback."""
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import numpy as np
@@ -86,15 +84,3 @@ def open_image(path: str | Path | None, max_side: int = MAX_SIDE) -> Image.Image
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return img
 
-
-def to_data_url(img: Image.Image, compress_level: int = 6) -> str:
-    """A PNG data URL: how API results carry images inside plain JSON. compress_level 1 (zlib's fastest) for
-    pictures streamed several times a second, where encoding time matters more than bytes."""
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=compress_level)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def from_data_url(url: str) -> Image.Image:
-    """The inverse of to_data_url (used by clients and tests)."""
-    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
