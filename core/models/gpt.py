@@ -69,14 +69,6 @@ class GPT(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    @property
-    def num_layers(self) -> int:
-        return len(self.blocks)
-
-    @property
-    def num_heads(self) -> int:
-        return self.blocks[0].attn.heads
-
     def unembed(self, h: torch.Tensor) -> torch.Tensor:
         """Logits from a residual stream: the final LayerNorm, then the tied unembedding (the logit lens uses
         this on every layer's stream)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
 from core.data import ASSETS, load_split
 
@@ -148,6 +149,25 @@ def check_remaining(name: str, done: int, target: int, unit: str, state_path: Pa
     if done >= target:
         raise SystemExit(f"{name}: the run in {state_path.parent} has already done {done:,} {unit}; "
                          f"ask for more than that (--{unit} N) to train further.")
+
+
+class StepLog:
+    """A step-based run's progress: its tqdm bar, and its losses, whose mean over the last 100 steps the bar shows
+    every 100 steps and the model card records at the end."""
+
+    def __init__(self, name: str, steps: int, done: int):
+        self.bar = tqdm(total=steps, initial=done, desc=name, mininterval=30)
+        self.losses: list[float] = []
+
+    def add(self, step: int, loss: float) -> None:
+        self.losses.append(loss)
+        self.bar.update(1)
+        if step % 100 == 0:
+            self.bar.set_postfix(loss=f"{self.recent():.4f}")
+
+    def recent(self) -> float:
+        last = self.losses[-100:]
+        return sum(last) / max(1, len(last))
 
 
 class Checkpointer:

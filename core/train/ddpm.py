@@ -11,7 +11,6 @@ import time
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from core import checkpoints
 from core.device import seed_everything
@@ -23,6 +22,7 @@ from core.train.common import (
     RUNS,
     Batches,
     Checkpointer,
+    StepLog,
     check_remaining,
     image_tensors,
     load_run_state,
@@ -67,9 +67,9 @@ def train(args) -> dict:
         print(f"resumed ddpm at step {step} ({elapsed / 60:.1f} min trained so far)")
     ckpt = Checkpointer(args.checkpoint_minutes * 60)
     deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
-    t0, losses = time.monotonic(), []
+    t0 = time.monotonic()
     model.train()
-    bar = tqdm(total=args.steps, initial=step, desc="ddpm", mininterval=30)
+    log = StepLog("ddpm", args.steps, step)
     while step < args.steps and (deadline is None or time.monotonic() < deadline):
         idx = next(order)
         x0, y = x_all[idx], y_all[idx].clone()  # noised on the CPU, where the seeded generator lives
@@ -85,18 +85,15 @@ def train(args) -> dict:
         opt.step()
         ema.update(model, step)
         step += 1
-        losses.append(loss.item())
-        bar.update(1)
-        if step % 100 == 0:
-            bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
+        log.add(step, loss.item())
         if ckpt.due():
             save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt},
                            {"elapsed_s": elapsed + time.monotonic() - t0}, gen, order)
             export(ema.model, scheduler, args.out, step)
-    bar.close()
+    log.bar.close()
     elapsed += time.monotonic() - t0
     save_run_state(state_path, step, {"model": model, "ema": ema.model}, {"opt": opt}, {"elapsed_s": elapsed}, gen,
                    order)
     files = export(ema.model, scheduler, args.out, step)
     return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model), "source": source,
-            "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}
+            "final_loss": log.recent()}

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from core import checkpoints
 from core.device import seed_everything
 from core.models.gpt import GPT, CharTokenizer
-from core.train.common import RUNS, Checkpointer, check_remaining, load_run_state, param_count, save_run_state
+from core.train.common import RUNS, Checkpointer, StepLog, check_remaining, load_run_state, param_count, save_run_state
 
 SETTINGS = {"gpt": {"steps": 10000, "batch_size": 32, "lr": 1e-3}}
 SHAPE = {"block_size": 128, "layers": 4, "heads": 4, "dim": 128}
@@ -126,9 +125,9 @@ def train(args) -> dict:
         print(f"resumed gpt at step {step} ({elapsed / 60:.1f} min trained so far)")
     ckpt = Checkpointer(args.checkpoint_minutes * 60)
     deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
-    t0, losses, block = time.monotonic(), [], model.block_size
+    t0, block = time.monotonic(), model.block_size
     model.train()
-    bar = tqdm(total=args.steps, initial=step, desc="gpt", mininterval=30)
+    log = StepLog("gpt", args.steps, step)
     while step < args.steps and (deadline is None or time.monotonic() < deadline):
         starts = torch.randint(0, len(train_ids) - block - 1, (args.batch_size,), generator=gen)
         x = torch.stack([train_ids[s:s + block] for s in starts.tolist()]).to(args.device)
@@ -141,15 +140,12 @@ def train(args) -> dict:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        losses.append(loss.item())
-        bar.update(1)
-        if step % 100 == 0:
-            bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
+        log.add(step, loss.item())
         if ckpt.due():
             save_run_state(state_path, step, {"model": model}, {"opt": opt},
                            {"elapsed_s": elapsed + time.monotonic() - t0}, gen)
             export(model, vocab, args.out, step)
-    bar.close()
+    log.bar.close()
     elapsed += time.monotonic() - t0
     save_run_state(state_path, step, {"model": model}, {"opt": opt}, {"elapsed_s": elapsed}, gen)
     files = export(model, vocab, args.out, step)
@@ -164,4 +160,4 @@ def train(args) -> dict:
     }
     return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model),
             "source": KJV if not args.corpus else str(args.corpus), "metrics": metrics,
-            "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}
+            "final_loss": log.recent()}
