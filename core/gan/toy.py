@@ -86,7 +86,7 @@ class Settings:
     def checked(self) -> Settings:
         """These settings with every field checked and converted (a whole-number float becomes an int), or a
         ValueError that names the field."""
-        dataset = as_choice(self.dataset, "dataset", DATASETS + (DRAWN,))
+        dataset = as_choice(self.dataset, "dataset", (*DATASETS, DRAWN))
         points = None
         if dataset == DRAWN:
             if self.points is None:

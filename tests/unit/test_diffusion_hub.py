@@ -15,9 +15,9 @@ from core.diffusion import hub_unets as hub
 from core.registry import ModelUnavailable
 
 COMMIT = "0" * 40
-TINY = dict(sample_size=8, in_channels=3, out_channels=3, block_out_channels=(8, 16), layers_per_block=1,
-            norm_num_groups=8, down_block_types=("DownBlock2D", "DownBlock2D"),
-            up_block_types=("UpBlock2D", "UpBlock2D"))
+TINY = {"sample_size": 8, "in_channels": 3, "out_channels": 3, "block_out_channels": (8, 16), "layers_per_block": 1,
+        "norm_num_groups": 8, "down_block_types": ("DownBlock2D", "DownBlock2D"),
+        "up_block_types": ("UpBlock2D", "UpBlock2D")}
 
 
 def _snapshot(cache, repo_id: str):

@@ -73,7 +73,7 @@ def test_figures():
     assert fig.layout.updatemenus[0].buttons[0].method == "animate"
     assert [t.name for t in fig.data] == ["data", "data", "particles", "particles"]
     density = toy_figures.density_figure(toy.forward_density(run.data, (0, 500, 1000)))
-    assert [a.text for a in density.layout.annotations][0] == "t = 0, ᾱ = 1"
+    assert next(a.text for a in density.layout.annotations) == "t = 0, ᾱ = 1"
     assert len(toy_figures.loss_figure(run).data) == 2
     with pytest.raises(ValueError, match="both be"):
         toy_figures.trajectory_figure(a, b[:, :10], run.data)
