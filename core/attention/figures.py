@@ -273,7 +273,7 @@ def head_view(layer: np.ndarray, tokens: list[str], heads: list[int], allowed: n
     lines = [f'<line class="hv-edge" data-h="{chosen[i]}" data-q="{q}" data-k="{k}" x1="{x_left}" '
              f'y1="{top + (q + 0.5) * ROW:g}" x2="{x_right}" y2="{top + (k + 0.5) * ROW:g}" '
              f'stroke="{head_colour(chosen[i])}" stroke-opacity="{a[i, q, k]:.4f}"/>'
-             for i, q, k in sorted(zip(hs.tolist(), qs.tolist(), ks.tolist()))]
+             for i, q, k in sorted(zip(hs.tolist(), qs.tolist(), ks.tolist(), strict=True))]
     total = len(heads) * n * n
 
     def column(side: str, x: float, anchor: str) -> str:

@@ -280,7 +280,7 @@ def _run(tm: TextModel, text: str, text_pair: str) -> TextRun:
     queries = keys = None
     if tm.qk:
         qs, ks = zip(*(tm.qk[layer].read({k: outputs[f"{layer}.{k}"] for k in tm.qk[layer].modules})
-                       for layer in layers))
+                       for layer in layers), strict=True)
         queries = np.stack([att.split_heads(q[0], tm.num_heads) for q in qs]).astype(np.float32)
         keys = np.stack([att.split_heads(k[0], tm.num_heads) for k in ks]).astype(np.float32)
     notice = None

@@ -12,6 +12,7 @@ every random draw comes from the run's own seeded torch.Generator, and arrays co
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 
@@ -66,7 +67,7 @@ class NoisePredictor(nn.Module):
         super().__init__()
         sizes = [2 + 2 * FREQUENCIES] + [HIDDEN] * LAYERS
         parts: list[nn.Module] = []
-        for a, b in zip(sizes, sizes[1:]):
+        for a, b in itertools.pairwise(sizes):
             parts += [nn.Linear(a, b), nn.SiLU()]
         self.net = nn.Sequential(*parts, nn.Linear(HIDDEN, 2))
         # Frequencies 1 ... 100 (geometric) of t / T: fine enough for the last few percent of the steps, where the

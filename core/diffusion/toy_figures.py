@@ -24,7 +24,7 @@ def _even(n: int, limit: int) -> np.ndarray:
 def density_figure(d: Density) -> go.Figure:
     """One heatmap of x_t's histogram per t, titled with t and ᾱ_t, on one colour scale per panel (the data's
     peaks are far higher than the noise's, so a shared scale would leave the late panels blank)."""
-    titles = [f"t = {t}, ᾱ = {a:.3g}" for t, a in zip(d.ts, d.alpha_bar)]
+    titles = [f"t = {t}, ᾱ = {a:.3g}" for t, a in zip(d.ts, d.alpha_bar, strict=True)]
     fig = make_subplots(rows=1, cols=len(d.ts), subplot_titles=titles, horizontal_spacing=0.02)
     centres = (d.edges[:-1] + d.edges[1:]) / 2
     for i, counts in enumerate(d.counts):

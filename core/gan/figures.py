@@ -147,7 +147,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     probability = loss in BCE
     domains = ([0.74, 1.0], [0.39, 0.63], [0.0, 0.28])
     titles = ("Losses", "Mean D on real and fake", "JS and KL(p_data ‖ p_g), nats")   # short: legends share the row
-    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains)))
+    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     x = np.asarray(history.get("iteration", []), dtype=np.float64)
     series = (("d_loss", "D loss", "#2563eb", "y", "legend"), ("g_loss", "G loss", "#dc2626", "y", "legend"),
               ("d_real", "D(real)", REAL, "y2", "legend2"), ("d_fake", "D(fake)", FAKE, "y2", "legend2"),
@@ -221,7 +221,7 @@ def image_curves(history: list[dict]) -> go.Figure:
     that measured them."""
     domains = ([0.58, 1.0], [0.0, 0.40])
     titles = ("Losses", "Meters, every 50 steps")   # short: the legends share their row
-    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains)))
+    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     steps = np.array([r["step"] for r in history], dtype=np.float64)
     meters = [r for r in history if "fid" in r]
     at = np.array([r["step"] for r in meters], dtype=np.float64)
