@@ -164,7 +164,7 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.I
 
 def strip_at(n: int, x: float, y: float) -> int | None:
     """The index of the layer whose slot (map and label) holds pixel (x, y) of layer_strip's picture, or None."""
-    col, dx = divmod(int(x) - render.PAD, STRIP_SLOT_W)
+    col, _dx = divmod(int(x) - render.PAD, STRIP_SLOT_W)
     row, dy = divmod(int(y) - STRIP_TOP, STRIP_PX + STRIP_TEXT_H + render.PAD)
     if x < render.PAD or y < STRIP_TOP or col >= STRIP_COLUMNS or dy >= STRIP_PX + STRIP_TEXT_H:
         return None

@@ -23,7 +23,7 @@ def test_bundled_scheduler_config_is_the_training_schedule():
 
 
 def test_unknown_scheduler_is_named_in_the_error():
-    with pytest.raises(ValueError, match="Unknown scheduler 'lms'.*ddim"):
+    with pytest.raises(ValueError, match=r"Unknown scheduler 'lms'.*ddim"):
         make_scheduler("lms")
 
 
