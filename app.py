@@ -70,7 +70,7 @@ def main(argv=None) -> None:
     try:
         devices.set_device(args.device)
     except ValueError as e:
-        raise SystemExit(str(e))
+        raise SystemExit(str(e)) from None  # the message says it all; a chained traceback would bury it
     demo = build()
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",

@@ -25,9 +25,9 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import torch
@@ -171,9 +171,10 @@ def cnn_section_bare(repeats: int) -> float:
     from core.data import load_sample
     from explorers.convolution import network as net
     images = load_sample("test").images
+    calls = itertools.count()
 
-    def views(i=itertools.count()):
-        img = Image.fromarray(images[next(i) % len(images)])
+    def views():
+        img = Image.fromarray(images[next(calls) % len(images)])
         net.section_views(img, "cnn", None, "top", 16, "", "map", 1.0, False, net.PREDICTED, 0.5)
     return median_s(views, repeats)
 
@@ -238,10 +239,12 @@ def run(repeats: int) -> dict:
         for case in all_cases:
             server_kwargs = {k: handle_file(str(v)) if isinstance(v, Path) else v for k, v in case.kwargs.items()}
             bare_kwargs = in_upload_folder(case.kwargs, Path(get_upload_folder()))
-            server = median_s(lambda: client.predict(api_name=f"/{case.api_name}",
-                                                     **case.call_kwargs(server_kwargs)), repeats)
-            over_http = median_s(lambda: http_call(http, app.url, case, case.call_kwargs(case.kwargs)), repeats)
-            bare = median_s(lambda: case.bare(**case.call_kwargs(bare_kwargs)), repeats)
+            # median_s calls each lambda before the loop moves on; the defaults bind this case all the same
+            server = median_s(lambda case=case, kw=server_kwargs: client.predict(api_name=f"/{case.api_name}",
+                                                                                 **case.call_kwargs(kw)), repeats)
+            over_http = median_s(lambda case=case: http_call(http, app.url, case, case.call_kwargs(case.kwargs)),
+                                 repeats)
+            bare = median_s(lambda case=case, kw=bare_kwargs: case.bare(**case.call_kwargs(kw)), repeats)
             rows.append({"case": case.name, "endpoint": case.api_name, "server_median_ms": round(server * 1e3, 1),
                          "http_median_ms": round(over_http * 1e3, 1), "bare_median_ms": round(bare * 1e3, 1),
                          "ratio": round(server / bare, 2), "http_ratio": round(over_http / bare, 2)})

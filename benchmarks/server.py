@@ -62,7 +62,8 @@ class App:
 def start_app(timeout_s: float = 120, env: dict | None = None) -> App:
     """`python app.py --port N` offline; returns once it answers HTTP 200, or raises with the end of its log."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="glassbox-app-", suffix=".log", delete=False)
+    # not a with-block: the app writes to this log for as long as it runs, after start_app returns
+    log = tempfile.NamedTemporaryFile("w+", prefix="glassbox-app-", suffix=".log", delete=False)  # noqa: SIM115
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, env=os.environ | {"GLASSBOX_OFFLINE": "1"} | (env or {}))

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from core import offline, settings
 from core.registry import DownloadFailed

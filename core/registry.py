@@ -16,7 +16,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from core.validate import echo
 

@@ -22,14 +22,14 @@ from core.validate import echo
 
 FONT = "Inter, system-ui, -apple-system, Segoe UI, sans-serif"
 THEME = go.layout.Template(layout=go.Layout(
-    font=dict(family=FONT, size=12, color="#1f2937"),
+    font={"family": FONT, "size": 12, "color": "#1f2937"},
     paper_bgcolor="white", plot_bgcolor="white",
-    margin=dict(l=48, r=16, t=40, b=40),
+    margin={"l": 48, "r": 16, "t": 40, "b": 40},
     colorway=["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"],
-    xaxis=dict(showgrid=False, zeroline=False, linecolor="#d1d5db", ticks="outside", tickcolor="#d1d5db"),
-    yaxis=dict(showgrid=True, gridcolor="#f3f4f6", zeroline=False, linecolor="#d1d5db"),
-    hoverlabel=dict(font=dict(family=FONT)),
-    title=dict(x=0.02, xanchor="left", font=dict(size=14)),
+    xaxis={"showgrid": False, "zeroline": False, "linecolor": "#d1d5db", "ticks": "outside", "tickcolor": "#d1d5db"},
+    yaxis={"showgrid": True, "gridcolor": "#f3f4f6", "zeroline": False, "linecolor": "#d1d5db"},
+    hoverlabel={"font": {"family": FONT}},
+    title={"x": 0.02, "xanchor": "left", "font": {"size": 14}},
 ))
 
 # How signed outputs become display values; the text is what the UI states next to the picture.

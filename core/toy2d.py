@@ -101,4 +101,4 @@ def points_from_sketch(sketch, limit: int = 2000, hint: str = "") -> tuple:
     x = ((cols + 0.5) / width * 2 - 1) * BOX
     y = (1 - (rows + 0.5) / height * 2) * BOX
     idx = np.linspace(0, len(x) - 1, min(limit, len(x))).round().astype(int)
-    return tuple(zip(np.round(x[idx], 4).tolist(), np.round(y[idx], 4).tolist()))
+    return tuple(zip(np.round(x[idx], 4).tolist(), np.round(y[idx], 4).tolist(), strict=True))

@@ -45,7 +45,7 @@ def as_int(value, name: str, lo: int | None = None, hi: int | None = None) -> in
         if not math.isfinite(f) or f != int(f):
             raise ValueError(f"{name} must be a whole number, not {echo(value)}.")
         v = int(f)
-    if lo is not None and v < lo or hi is not None and v > hi:
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
         shown = echo(v)
         raise ValueError(f"{name} must be between {lo} and {hi}, not {shown}." if hi is not None
                          else f"{name} must be at least {lo}, not {shown}.")
@@ -100,7 +100,7 @@ def as_matrix(value, name: str, max_side: int = 64) -> np.ndarray:
     out = np.empty((len(rows), width), dtype=np.float64)
     for r, row in enumerate(rows):
         for c, v in enumerate(row):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) and not _is_numeric_str(v):
+            if isinstance(v, bool) or (not isinstance(v, (int, float, np.number)) and not _is_numeric_str(v)):
                 raise ValueError(f"{name}[{r}][{c}] is {echo(v)}, which is not a number.")
             out[r, c] = as_float32(v, f"{name}[{r}][{c}]")
     return out
@@ -114,7 +114,7 @@ def as_vector(value, name: str, max_len: int = 1024) -> np.ndarray:
         raise ValueError(f"{name} has {len(value):,} values; the limit is {max_len:,}.")
     out = np.empty(len(value), dtype=np.float64)
     for i, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) and not _is_numeric_str(v):
+        if isinstance(v, bool) or (not isinstance(v, (int, float, np.number)) and not _is_numeric_str(v)):
             raise ValueError(f"{name}[{i}] is {echo(v)}, which is not a number.")
         out[i] = as_float32(v, f"{name}[{i}]")
     return out

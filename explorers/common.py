@@ -92,7 +92,7 @@ def uploaded_path(image) -> str:
 
 def message_figure(text: str) -> go.Figure:
     fig = render.figure(height=200)
-    fig.add_annotation(text=text, showarrow=False, font=dict(size=14, color="#b91c1c"), x=0.5, y=0.5,
+    fig.add_annotation(text=text, showarrow=False, font={"size": 14, "color": "#b91c1c"}, x=0.5, y=0.5,
                        xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -5,8 +5,8 @@ sample, a sketch pad, and an image box that also takes uploads.
 shows the new image: a gallery click is one round trip, not a chain of "show the image" then "compute the views"."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import gradio as gr
 import numpy as np
@@ -17,7 +17,7 @@ from core.data import CLASSES, load_sample
 from core.uploads import open_image, to_rgb
 from explorers.common import EMPTY_PAD, sketchpad, uploaded_path, user_errors
 
-PRIVATE = dict(api_visibility="private")
+PRIVATE = {"api_visibility": "private"}
 
 
 def gallery_indices() -> list[int]:

@@ -139,7 +139,7 @@ class RestArguments:
                                     (b"content-length", str(len(reply)).encode())]})
             return await send({"type": "http.response.body", "body": reply})
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
-        scope = {**scope, "headers": headers + [(b"content-length", str(len(body)).encode())]}
+        scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
         sent = False
 
         async def replay():

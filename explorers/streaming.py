@@ -7,7 +7,7 @@ pictures go out every REFRESH seconds whatever the step rate, and the model work
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gradio as gr
 

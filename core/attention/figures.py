@@ -49,14 +49,14 @@ def token_axis(tokens: list[str]) -> tuple[list[str], dict]:
     if not long_input(len(tokens)):
         return axis_labels(tokens), {}
     labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # the position makes each label unique
-    return labels, dict(tickmode="array", tickvals=labels[::TICK_EVERY],
-                        ticktext=[str(i) for i in range(0, len(tokens), TICK_EVERY)], tickangle=0)
+    return labels, {"tickmode": "array", "tickvals": labels[::TICK_EVERY],
+                    "ticktext": [str(i) for i in range(0, len(tokens), TICK_EVERY)], "tickangle": 0}
 
 
 def _square(fig: go.Figure, tokens: list[str]) -> go.Figure:
     n = len(tokens)
     side = int(np.clip(28 * n + 160, 420, 760))
-    fig.update_layout(height=side, margin=dict(l=90, r=20, t=120, b=20))
+    fig.update_layout(height=side, margin={"l": 90, "r": 20, "t": 120, "b": 20})
     fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
     # The keys are named in the subtitle: a top axis title collides with the slanted labels or the subtitle.
     fig.update_xaxes(side="top", tickangle=-60)
@@ -79,7 +79,7 @@ def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndar
                         f"{' Grey: masked, a key after its query.' if allowed is not None else ''}</sup>")
     fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, colorscale="Viridis", zmin=0, zmax=peak,
                              texttemplate="%{z:.2f}" if n <= NUMBERS_UP_TO else None,
-                             colorbar=dict(title="weight", thickness=12),
+                             colorbar={"title": "weight", "thickness": 12},
                              hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"))
     fig.update_layout(plot_bgcolor=MASKED)
     return _square(fig, tokens)
@@ -131,7 +131,7 @@ def entropy_figure(entropy: np.ndarray, n: int) -> go.Figure:
                         f"log₂ {n} = {np.log2(n):.2f} = uniform. Colour: Viridis from 0 to {np.log2(n):.2f}.</sup>")
     fig.add_trace(go.Heatmap(z=entropy, x=[f"H{h}" for h in range(heads)], y=[f"L{layer}" for layer in range(layers)],
                              colorscale="Viridis", zmin=0, zmax=float(np.log2(max(n, 2))),
-                             texttemplate="%{z:.2f}", colorbar=dict(title="bits", thickness=12),
+                             texttemplate="%{z:.2f}", colorbar={"title": "bits", "thickness": 12},
                              hovertemplate="layer %{y}, head %{x}: %{z:.4f} bits<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showgrid=False, title="layer")
     fig.update_xaxes(title="head", side="top")
@@ -154,17 +154,17 @@ def scores_figure(scores: np.ndarray, weights: np.ndarray, tokens: list[str], ti
     fig.add_trace(go.Heatmap(z=np.where(np.isfinite(scores), weights, np.nan), x=labels, y=labels,
                              colorscale="Viridis", zmin=0, zmax=1, texttemplate="%{z:.2f}" if small else None,
                              # right of the row sums: between them it crowded the Σ column
-                             colorbar=dict(title="weight", thickness=12, x=1.02),
+                             colorbar={"title": "weight", "thickness": 12, "x": 1.02},
                              hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"), 1, 2)
     fig.add_trace(go.Heatmap(z=sums, x=["Σ"], y=labels, colorscale=[[0, "#f3f4f6"], [1, "#f3f4f6"]],
                              showscale=False, texttemplate="%{z:.6f}",
                              hovertemplate="row %{y}: Σ weights = %{z:.12f}<extra></extra>"), 1, 3)
     fig.update_layout(template=render.THEME, plot_bgcolor=MASKED, height=int(np.clip(28 * len(tokens) + 200, 460, 860)),
-                      title=dict(text=f"{title}<br><sup>Scores: blue-white-red, symmetric around 0 (±{peak:.3g}). "
-                                      "Weights: Viridis from 0 to 1. Grey: masked.</sup>",
-                                 # pinned to the top, so the subplot titles below it never reach it
-                                 y=1, yref="container", yanchor="top", pad=dict(t=44)),  # below the Plot label
-                      margin=dict(l=90, r=70, t=230, b=20))
+                      title={"text": f"{title}<br><sup>Scores: blue-white-red, symmetric around 0 (±{peak:.3g}). "
+                                  "Weights: Viridis from 0 to 1. Grey: masked.</sup>",
+                             # pinned to the top, so the subplot titles below it never reach it
+                             "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 44}},  # below the Plot label
+                      margin={"l": 90, "r": 70, "t": 230, "b": 20})
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
@@ -273,7 +273,7 @@ def head_view(layer: np.ndarray, tokens: list[str], heads: list[int], allowed: n
     lines = [f'<line class="hv-edge" data-h="{chosen[i]}" data-q="{q}" data-k="{k}" x1="{x_left}" '
              f'y1="{top + (q + 0.5) * ROW:g}" x2="{x_right}" y2="{top + (k + 0.5) * ROW:g}" '
              f'stroke="{head_colour(chosen[i])}" stroke-opacity="{a[i, q, k]:.4f}"/>'
-             for i, q, k in sorted(zip(hs.tolist(), qs.tolist(), ks.tolist()))]
+             for i, q, k in sorted(zip(hs.tolist(), qs.tolist(), ks.tolist(), strict=True))]
     total = len(heads) * n * n
 
     def column(side: str, x: float, anchor: str) -> str:

@@ -8,8 +8,8 @@ is a private instance whose hooks are registered only for one forward pass, unde
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch

@@ -7,7 +7,7 @@ so every row is a probability distribution. A stack is [layers, heads, n, n]. Ev
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch

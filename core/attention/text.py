@@ -18,9 +18,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -182,8 +182,8 @@ def _build(model_id: str) -> TextModel:
     offline.tell_huggingface_hub()
     path = _bundled_path() if model_id == BUNDLED else model_id
     # The bundled model and local folders never need the Hub, so only hub ids pay for its reachability check.
-    common = dict(local_files_only=model_id == BUNDLED or Path(model_id).is_absolute() or hub.local_only(),
-                  trust_remote_code=False)
+    common = {"local_files_only": model_id == BUNDLED or Path(model_id).is_absolute() or hub.local_only(),
+              "trust_remote_code": False}
     config = hub.fetch(model_id, lambda: AutoConfig.from_pretrained(path, **common))
     if getattr(config, "is_encoder_decoder", False):
         raise ValueError(f"{model_id} is an encoder-decoder model; this explorer shows encoders (BERT-like) and "
@@ -280,7 +280,7 @@ def _run(tm: TextModel, text: str, text_pair: str) -> TextRun:
     queries = keys = None
     if tm.qk:
         qs, ks = zip(*(tm.qk[layer].read({k: outputs[f"{layer}.{k}"] for k in tm.qk[layer].modules})
-                       for layer in layers))
+                       for layer in layers), strict=True)
         queries = np.stack([att.split_heads(q[0], tm.num_heads) for q in qs]).astype(np.float32)
         keys = np.stack([att.split_heads(k[0], tm.num_heads) for k in ks]).astype(np.float32)
     notice = None

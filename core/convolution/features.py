@@ -124,7 +124,7 @@ def module_input(vm: ConvNet, acts: Activations, layer: Layer) -> np.ndarray:
     """The input [C, H, W] of the module that computes `layer`, from one more forward pass of the same input
     (recorded once per run): a forward pre-hook sees it; FX names a module's second call "relu_1"."""
     if layer.name not in acts.inputs:
-        module, name, call = node_module(vm.module, layer.name)
+        module, _name, call = node_module(vm.module, layer.name)
         if module is None:
             raise ValueError(f"{layer.name} is not computed by one module (a residual sum has no kernel to show).")
         seen: list[torch.Tensor] = []

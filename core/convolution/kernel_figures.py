@@ -26,13 +26,13 @@ def histogram(out: np.ndarray) -> go.Figure:
         ["value"], ["#4b5563"])
     fig = render.figure(f"min {fmt(out.min())} · max {fmt(out.max())} · mean {fmt(out.mean())}",
                         barmode="overlay", height=260, showlegend=out.shape[0] == 3, bargap=0,
-                        margin=dict(l=48, r=16, t=40, b=36))
+                        margin={"l": 48, "r": 16, "t": 40, "b": 36})
     for channel, name, colour in zip(out, names, colours, strict=True):
         counts, _ = np.histogram(channel, bins=edges)
         fig.add_trace(go.Bar(x=centres, y=counts, width=width, name=name, marker_color=colour, opacity=0.55,
                              hovertemplate=f"{name}: %{{y}} pixels near %{{x:.3g}}<extra></extra>"))
     if edges[0] < 0 < edges[-1]:
-        fig.add_vline(x=0, line=dict(color="#111827", width=1, dash="dot"))
+        fig.add_vline(x=0, line={"color": "#111827", "width": 1, "dash": "dot"})
     fig.update_xaxes(title_text="output value (input pixels in [0, 1])")
     fig.update_yaxes(title_text="pixels")
     return fig
@@ -44,14 +44,14 @@ def _matrix_trace(z: np.ndarray, colorscale: str, signed: bool) -> go.Heatmap:
     show_text = max(z.shape) <= TEXT_MAX_SIDE
     return go.Heatmap(z=z, colorscale=colorscale, zmin=zmin, zmax=zmax, showscale=False, xgap=1, ygap=1,
                       text=[[fmt(v) for v in row] for row in z] if show_text else None,
-                      texttemplate="%{text}" if show_text else None, textfont=dict(size=11),
+                      texttemplate="%{text}" if show_text else None, textfont={"size": 11},
                       hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>")
 
 
 def _box(fig: go.Figure, col: int, top: float, left: float, bottom: float, right: float, colour: str,
          dash: str = "solid", width: float = 3) -> None:
     fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
-                  line=dict(color=colour, width=width, dash=dash), row=1, col=col)
+                  line={"color": colour, "width": width, "dash": dash}, row=1, col=col)
 
 
 def matrix_figure(panels: list[tuple[np.ndarray, str, str, bool]]) -> go.Figure:
@@ -71,7 +71,7 @@ def matrix_figure(panels: list[tuple[np.ndarray, str, str, bool]]) -> go.Figure:
         fig.update_xaxes(side="top", constrain="domain", dtick=1 if small else None, row=1, col=col)
     fig.update_annotations(yshift=30)  # subplot titles above the column numbers, not on them
     fig.update_layout(template=render.THEME, height=int(np.clip(60 + 30 * max_rows, 260, 560)),
-                      margin=dict(l=24, r=24, t=84, b=8))
+                      margin={"l": 24, "r": 24, "t": 84, "b": 8})
     return fig
 
 

@@ -110,14 +110,14 @@ def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> g
         fig = render.figure(f"{conv_name}: {len(channels)} of {n} filters, one shared scale<br>{what}")
         fig.add_trace(go.Heatmap(z=canvas, customdata=names, colorscale="RdBu_r" if signed else "Viridis",
                                  zmin=-peak if signed else 0, zmax=peak, xgap=0, ygap=0,
-                                 colorbar=dict(title="weight" if signed else "‖w‖₂", thickness=12),
+                                 colorbar={"title": "weight" if signed else "‖w‖₂", "thickness": 12},
                                  hovertemplate="%{customdata}: %{z:.4g}<extra></extra>"))
     for (y, x), ch in zip(origins, channels, strict=True):
         fig.add_annotation(x=x + (kw - 1) / 2, y=y - 0.5, text=f"#{ch}", showarrow=False, yanchor="bottom",
-                           font=dict(size=10, color="#374151"))
+                           font={"size": 10, "color": "#374151"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(height=int(np.clip(140 + rows * 70, 240, 640)), margin=dict(l=8, r=8, t=64, b=8))
+    fig.update_layout(height=int(np.clip(140 + rows * 70, 240, 640)), margin={"l": 8, "r": 8, "t": 64, "b": 8})
     return fig
 
 
@@ -164,7 +164,7 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.I
 
 def strip_at(n: int, x: float, y: float) -> int | None:
     """The index of the layer whose slot (map and label) holds pixel (x, y) of layer_strip's picture, or None."""
-    col, dx = divmod(int(x) - render.PAD, STRIP_SLOT_W)
+    col, _dx = divmod(int(x) - render.PAD, STRIP_SLOT_W)
     row, dy = divmod(int(y) - STRIP_TOP, STRIP_PX + STRIP_TEXT_H + render.PAD)
     if x < render.PAD or y < STRIP_TOP or col >= STRIP_COLUMNS or dy >= STRIP_PX + STRIP_TEXT_H:
         return None
@@ -193,22 +193,22 @@ def channel_figure(seen: np.ndarray, kernel: np.ndarray | None, fmap: np.ndarray
     cmap, signed = scale(fmap)
     m_peak = float(np.abs(fmap).max(initial=0.0)) or 1.0
     fig.add_trace(go.Heatmap(z=fmap, colorscale=cmap, zmin=-m_peak if signed else 0, zmax=m_peak,
-                             colorbar=dict(title="activation", thickness=12),
+                             colorbar={"title": "activation", "thickness": 12},
                              hovertemplate="(%{y}, %{x}): %{z:.4g}<extra></extra>"), row=1, col=len(titles))
     for col in range(1, len(titles) + 1):
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", visible=False, row=1,
                          col=col)
         fig.update_xaxes(visible=False, row=1, col=col)
     for annotation in fig.layout.annotations:  # the subplot titles
-        annotation.font = dict(size=11)
+        annotation.font = {"size": 11}
     if kernel is None:
         title = f"{layer} channel {channel}: no convolution feeds it"
     else:
         shown = f"first {len(k_panels)} of {kernel.shape[0]}" if kernel.shape[0] > len(k_panels) else "all"
         title = (f"{layer} channel {channel} and its kernel {conv_name}[{channel}]: one {kernel.shape[1]}×"
                  f"{kernel.shape[2]} slice per input channel ({shown}), one blue-white-red scale")
-    fig.update_layout(template=render.THEME, height=330, margin=dict(l=8, r=8, t=72, b=8),
-                      title=dict(text=title, y=0.97, yanchor="top", font=dict(size=13)))
+    fig.update_layout(template=render.THEME, height=330, margin={"l": 8, "r": 8, "t": 72, "b": 8},
+                      title={"text": title, "y": 0.97, "yanchor": "top", "font": {"size": 13}})
     return fig
 
 
@@ -220,11 +220,11 @@ def prediction_figure(labels: list[str], probs: np.ndarray, base: np.ndarray, te
     names = [labels[i] for i in order]
     same = temperature == 1
     title = f"top {len(order)} classes at T = {temperature:g}" + ("" if same else " (outline: T = 1)")
-    fig = render.figure(title, height=360, barmode="overlay", margin=dict(l=140, r=24, t=48, b=40),
+    fig = render.figure(title, height=360, barmode="overlay", margin={"l": 140, "r": 24, "t": 48, "b": 40},
                         showlegend=not same)
     if not same:
         fig.add_trace(go.Bar(y=names, x=base[order], orientation="h", name="T = 1",
-                             marker=dict(color="rgba(0,0,0,0)", line=dict(color="#6b7280", width=1.5)),
+                             marker={"color": "rgba(0,0,0,0)", "line": {"color": "#6b7280", "width": 1.5}},
                              hovertemplate="%{y}: %{x:.4f} at T = 1<extra></extra>"))
     fig.add_trace(go.Bar(y=names, x=probs[order], orientation="h", name=f"T = {temperature:g}",
                          marker_color="#2563eb", opacity=0.75,
@@ -264,13 +264,13 @@ def cell_figure(cell, conv_name: str | None) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     for annotation in fig.layout.annotations:
-        annotation.font = dict(size=11)
+        annotation.font = {"size": 11}
     what = {"conv": f"top: the input window; bottom: the kernel of {conv_name}[{cell.channel}]",
             "conv block": f"top: the input window; bottom: the kernel of {conv_name}[{cell.channel}]",
             "max pool": "the window the max is taken over",
             "average pool": "the window that is averaged",
             "relu": "the value ReLU reads", "activation": "the value the activation reads"}[cell.operation]
-    fig.update_layout(template=render.THEME, height=170 + 150 * rows, margin=dict(l=8, r=8, t=72, b=8),
-                      title=dict(text=f"{cell.layer}[{cell.channel}, {cell.row}, {cell.col}]: {what}",
-                                 font=dict(size=13)))
+    fig.update_layout(template=render.THEME, height=170 + 150 * rows, margin={"l": 8, "r": 8, "t": 72, "b": 8},
+                      title={"text": f"{cell.layer}[{cell.channel}, {cell.row}, {cell.col}]: {what}",
+                             "font": {"size": 13}})
     return fig

@@ -4,8 +4,8 @@ one Denoiser, whether it is the bundled class-conditional UNet or a diffusers UN
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 

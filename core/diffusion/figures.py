@@ -59,24 +59,24 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
         colour = SCHEDULE_COLOURS.get(name.split(" ")[0], "#6b7280")
         ts = np.unique(np.linspace(1, s.T, min(s.T, CURVE_POINTS)).round().astype(int))  # smooth curves: a
         betas, abar = s.betas[ts - 1], s.alpha_bar[ts - 1]                               # light figure
-        line = dict(color=colour, width=2, dash="dash" if "T = " in name else "solid")
-        common = dict(legendgroup=name, line=line, mode="lines")
+        line = {"color": colour, "width": 2, "dash": "dash" if "T = " in name else "solid"}
+        common = {"legendgroup": name, "line": line, "mode": "lines"}
         fig.add_scatter(x=ts, y=betas, name=name, row=1, col=1, **common)
         fig.add_scatter(x=ts, y=abar, showlegend=False, row=1, col=2, **common)
         fig.add_scatter(x=ts, y=np.sqrt(abar), showlegend=False, row=2, col=1, **common)
         fig.add_scatter(x=ts, y=np.sqrt(1 - abar), showlegend=False, row=2, col=1, legendgroup=name, mode="lines",
-                        line=dict(color=colour, width=2, dash="dot"))
+                        line={"color": colour, "width": 2, "dash": "dot"})
         fig.add_scatter(x=ts, y=abar / (1 - abar), showlegend=False, row=2, col=2, **common)
         cross = s.snr_cross_t
         if cross is not None:
             fig.add_scatter(x=[cross], y=[s.snr[cross - 1]], mode="markers", showlegend=False, row=2, col=2,
-                            marker=dict(color=colour, size=9, symbol="diamond"),
+                            marker={"color": colour, "size": 9, "symbol": "diamond"},
                             hovertemplate=f"{name}: SNR < 1 from t = {cross}<extra></extra>")
     s = shown[current]
     if t > 0:
         signal, noise = s.coefficients(t)
-        mark = dict(mode="markers", showlegend=False, marker=dict(color="#111827", size=10, symbol="x"),
-                    hovertemplate=f"t = {t}<extra></extra>")
+        mark = {"mode": "markers", "showlegend": False, "marker": {"color": "#111827", "size": 10, "symbol": "x"},
+                "hovertemplate": f"t = {t}<extra></extra>"}
         fig.add_scatter(x=[t], y=[s.betas[t - 1]], row=1, col=1, **mark)
         fig.add_scatter(x=[t], y=[s.alpha_bar[t - 1]], row=1, col=2, **mark)
         fig.add_scatter(x=[t, t], y=[signal, noise], row=2, col=1, **mark)
@@ -88,9 +88,9 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
     fig.update_yaxes(range=[0, 1.02], row=2, col=1)
     fig.update_yaxes(type="log", row=1, col=1, exponentformat="power")
     fig.update_xaxes(title_text="t", row=2, col=2)
-    fig.add_hline(y=1.0, line=dict(color="#9ca3af", dash="dash", width=1), row=2, col=2)
-    fig.update_layout(template=render.THEME, height=560, margin=dict(l=56, r=16, t=48, b=48),
-                      legend=dict(orientation="h", y=-0.14, x=0), hovermode="closest")
+    fig.add_hline(y=1.0, line={"color": "#9ca3af", "dash": "dash", "width": 1}, row=2, col=2)
+    fig.update_layout(template=render.THEME, height=560, margin={"l": 56, "r": 16, "t": 48, "b": 48},
+                      legend={"orientation": "h", "y": -0.14, "x": 0}, hovermode="closest")
     fig.update_annotations(font_size=13)
     return fig
 
@@ -105,19 +105,19 @@ def trajectory(timesteps: list[int], norms: np.ndarray, probabilities: np.ndarra
                                         "CNN: class probabilities of x̂₀")[:rows])
     steps = np.arange(len(timesteps))
     hover = [f"step {i}, t = {t}" for i, t in enumerate(timesteps)]
-    fig.add_scatter(x=steps, y=norms, mode="lines", name="RMS x_t", line=dict(color="#111827"), text=hover,
+    fig.add_scatter(x=steps, y=norms, mode="lines", name="RMS x_t", line={"color": "#111827"}, text=hover,
                     hovertemplate="%{text}: %{y:.3f}<extra></extra>", row=1, col=1)
     if probabilities is not None:
         for c, name in enumerate(classes):
             bold = c == asked
             fig.add_scatter(x=steps, y=probabilities[:, c], mode="lines", name=name, text=hover,
-                            line=dict(width=3.5 if bold else 1.3, color=CLASS_COLOURS[c % 10]),
+                            line={"width": 3.5 if bold else 1.3, "color": CLASS_COLOURS[c % 10]},
                             hovertemplate=f"{name}" + ": %{y:.3f} (%{text})<extra></extra>", row=2, col=1)
         fig.update_yaxes(range=[0, 1.02], row=2, col=1)
     if chosen is not None:
-        fig.add_vline(x=chosen, line=dict(color="#9ca3af", dash="dash", width=1))
+        fig.add_vline(x=chosen, line={"color": "#9ca3af", "dash": "dash", "width": 1})
     fig.update_xaxes(title_text="reverse step (x_T on the left, the image on the right)", row=rows, col=1)
-    fig.update_layout(template=render.THEME, height=260 * rows + 60, margin=dict(l=56, r=16, t=40, b=48),
-                      legend=dict(orientation="h", y=-0.2 if rows == 2 else -0.4, x=0))
+    fig.update_layout(template=render.THEME, height=260 * rows + 60, margin={"l": 56, "r": 16, "t": 40, "b": 48},
+                      legend={"orientation": "h", "y": -0.2 if rows == 2 else -0.4, "x": 0})
     fig.update_annotations(font_size=13)
     return fig

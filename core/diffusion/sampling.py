@@ -5,8 +5,8 @@ Images are in [-1, 1]. Pure torch plus diffusers' schedulers; no UI."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 

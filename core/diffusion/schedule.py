@@ -62,10 +62,9 @@ def make(kind: str = "linear", T: int = BUNDLED_T, beta_start: float = BUNDLED_B
     T = as_int(T, "T", 2, MAX_T)
     beta_start = as_float(beta_start, "beta_start", 0.0, 1.0)
     beta_end = as_float(beta_end, "beta_end", 0.0, 1.0)
-    if kind != "cosine":
-        if not 0.0 < beta_start < beta_end < 1.0:
-            raise ValueError(f"The betas must satisfy 0 < beta_start < beta_end < 1; got beta_start {beta_start:g} "
-                             f"and beta_end {beta_end:g}.")
+    if kind != "cosine" and not 0.0 < beta_start < beta_end < 1.0:
+        raise ValueError(f"The betas must satisfy 0 < beta_start < beta_end < 1; got beta_start {beta_start:g} "
+                         f"and beta_end {beta_end:g}.")
     scheduler = diffusers_class("DDPMScheduler")(num_train_timesteps=T, beta_start=beta_start, beta_end=beta_end,
                               beta_schedule=KINDS[kind])
     betas = scheduler.betas.double().numpy()

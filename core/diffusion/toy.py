@@ -12,6 +12,7 @@ every random draw comes from the run's own seeded torch.Generator, and arrays co
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 
@@ -48,7 +49,7 @@ class Settings:
     points: tuple | None = None       # the drawn data, when dataset is "drawn"
 
     def checked(self) -> Settings:
-        dataset = as_choice(self.dataset, "dataset", toy2d.DATASETS + (toy2d.DRAWN,))
+        dataset = as_choice(self.dataset, "dataset", (*toy2d.DATASETS, toy2d.DRAWN))
         points = None
         if dataset == toy2d.DRAWN:
             if self.points is None:
@@ -66,7 +67,7 @@ class NoisePredictor(nn.Module):
         super().__init__()
         sizes = [2 + 2 * FREQUENCIES] + [HIDDEN] * LAYERS
         parts: list[nn.Module] = []
-        for a, b in zip(sizes, sizes[1:]):
+        for a, b in itertools.pairwise(sizes):
             parts += [nn.Linear(a, b), nn.SiLU()]
         self.net = nn.Sequential(*parts, nn.Linear(HIDDEN, 2))
         # Frequencies 1 ... 100 (geometric) of t / T: fine enough for the last few percent of the steps, where the
@@ -216,8 +217,8 @@ def scheduler(kind: str, steps: int):
     clips x̂₀ (diffusers' default clips it to [-1, 1], which would cut the ring of radius 1 and the moons)."""
     kind = as_choice(kind, "kind", KINDS)
     steps = as_int(steps, "steps", 1, MAX_SAMPLING_STEPS)
-    common = dict(num_train_timesteps=T, beta_start=BETA_START, beta_end=BETA_END, beta_schedule="linear",
-                  clip_sample=False)
+    common = {"num_train_timesteps": T, "beta_start": BETA_START, "beta_end": BETA_END, "beta_schedule": "linear",
+              "clip_sample": False}
     if kind == "ddim":
         s = diffusers_class("DDIMScheduler")(**common, set_alpha_to_one=True)
     else:

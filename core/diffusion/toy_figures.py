@@ -24,7 +24,7 @@ def _even(n: int, limit: int) -> np.ndarray:
 def density_figure(d: Density) -> go.Figure:
     """One heatmap of x_t's histogram per t, titled with t and ᾱ_t, on one colour scale per panel (the data's
     peaks are far higher than the noise's, so a shared scale would leave the late panels blank)."""
-    titles = [f"t = {t}, ᾱ = {a:.3g}" for t, a in zip(d.ts, d.alpha_bar)]
+    titles = [f"t = {t}, ᾱ = {a:.3g}" for t, a in zip(d.ts, d.alpha_bar, strict=True)]
     fig = make_subplots(rows=1, cols=len(d.ts), subplot_titles=titles, horizontal_spacing=0.02)
     centres = (d.edges[:-1] + d.edges[1:]) / 2
     for i, counts in enumerate(d.counts):
@@ -32,24 +32,24 @@ def density_figure(d: Density) -> go.Figure:
                                  hovertemplate="(%{x:.2f}, %{y:.2f}): %{z:.3f}<extra></extra>"), 1, i + 1)
         fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
         fig.update_yaxes(showticklabels=False, scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1)
-    fig.update_layout(template=render.THEME, height=260, margin=dict(l=10, r=10, t=60, b=10),
-                      title=dict(text="Density of x_t (forward process)"))
+    fig.update_layout(template=render.THEME, height=260, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      title={"text": "Density of x_t (forward process)"})
     fig.update_annotations(font_size=12)
     return fig
 
 
 def loss_figure(run: ToyDiffusion) -> go.Figure:
     """Each step's loss, faint, and its running mean over 50 steps."""
-    fig = render.figure("Training loss (ε-prediction MSE)", height=280, margin=dict(l=50, r=10, t=50, b=40),
-                        xaxis=dict(title="step"), yaxis=dict(title="loss"),
-                        legend=dict(orientation="h", y=-0.25))
+    fig = render.figure("Training loss (ε-prediction MSE)", height=280, margin={"l": 50, "r": 10, "t": 50, "b": 40},
+                        xaxis={"title": "step"}, yaxis={"title": "loss"},
+                        legend={"orientation": "h", "y": -0.25})
     losses = np.asarray(run.losses, dtype=np.float64)
     if not len(losses):
         return fig
     window = min(50, len(losses))
     mean = np.convolve(losses, np.ones(window) / window, mode="valid")
     keep = _even(len(losses), MAX_CURVE_POINTS)
-    fig.add_trace(go.Scatter(x=keep + 1, y=losses[keep], mode="lines", name="loss", line=dict(width=1),
+    fig.add_trace(go.Scatter(x=keep + 1, y=losses[keep], mode="lines", name="loss", line={"width": 1},
                              opacity=0.35))
     keep = _even(len(mean), MAX_CURVE_POINTS)
     fig.add_trace(go.Scatter(x=keep + window, y=mean[keep], mode="lines", name=f"mean of {window}"))
@@ -57,9 +57,9 @@ def loss_figure(run: ToyDiffusion) -> go.Figure:
 
 
 def _particles(xy: np.ndarray, axis: str) -> dict:
-    return dict(type="scatter", x=xy[:, 0].round(4), y=xy[:, 1].round(4), mode="markers", xaxis=axis,
-                yaxis=axis.replace("x", "y"), marker=dict(size=4, color=PARTICLE, opacity=0.7), name="particles",
-                showlegend=axis == "x", hoverinfo="skip")
+    return {"type": "scatter", "x": xy[:, 0].round(4), "y": xy[:, 1].round(4), "mode": "markers", "xaxis": axis,
+            "yaxis": axis.replace("x", "y"), "marker": {"size": 4, "color": PARTICLE, "opacity": 0.7},
+            "name": "particles", "showlegend": axis == "x", "hoverinfo": "skip"}
 
 
 def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray) -> go.Figure:
@@ -74,36 +74,36 @@ def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray) -> g
                         horizontal_spacing=0.06)
     for axis in ("x", "x2"):
         fig.add_trace(go.Scatter(x=data[:, 0], y=data[:, 1], mode="markers", name="data", showlegend=axis == "x",
-                                 marker=dict(size=3, color=DATA), hoverinfo="skip",
+                                 marker={"size": 3, "color": DATA}, hoverinfo="skip",
                                  xaxis=axis, yaxis=axis.replace("x", "y")))
     fig.add_trace(_particles(ddim[-1], "x"))
     fig.add_trace(_particles(ddpm[-1], "x2"))
 
     fig.frames = [go.Frame(name=str(k), traces=[2, 3], data=[_particles(ddim[k], "x"), _particles(ddpm[k], "x2")])
                   for k in keep]
-    play = dict(label="▶ Play", method="animate",
-                args=[None, dict(frame=dict(duration=80, redraw=False), transition=dict(duration=0),
-                                 fromcurrent=False, mode="immediate")])   # from x_T: the figure opens at the end
-    pause = dict(label="❚❚", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-    slider = dict(active=len(keep) - 1, x=0.16, len=0.84, y=0, pad=dict(t=30),
-                  currentvalue=dict(prefix=f"reverse steps done (of {steps}): "),
-                  steps=[dict(label=str(k), method="animate",
-                              args=[[str(k)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-                         for k in keep])
+    play = {"label": "▶ Play", "method": "animate",
+            "args": [None, {"frame": {"duration": 80, "redraw": False}, "transition": {"duration": 0},
+                            "fromcurrent": False, "mode": "immediate"}]}   # from x_T: the figure opens at the end
+    pause = {"label": "❚❚", "method": "animate",
+             "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}
+    slider = {"active": len(keep) - 1, "x": 0.16, "len": 0.84, "y": 0, "pad": {"t": 30},
+              "currentvalue": {"prefix": f"reverse steps done (of {steps}): "},
+              "steps": [{"label": str(k), "method": "animate",
+                         "args": [[str(k)], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}
+                        for k in keep]}
     box = [-VIEW, VIEW]
-    fig.update_layout(template=render.THEME, height=490, margin=dict(l=30, r=10, t=100, b=10),
-                      title=dict(text="Particles sampled back from noise"),
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.1, yanchor="bottom"),
-                      updatemenus=[dict(type="buttons", buttons=[play, pause], direction="left", x=0, y=0,
-                                        xanchor="left", yanchor="top", pad=dict(t=30))],
+    fig.update_layout(template=render.THEME, height=490, margin={"l": 30, "r": 10, "t": 100, "b": 10},
+                      title={"text": "Particles sampled back from noise"},
+                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.1, "yanchor": "bottom"},
+                      updatemenus=[{"type": "buttons", "buttons": [play, pause], "direction": "left", "x": 0, "y": 0,
+                                    "xanchor": "left", "yanchor": "top", "pad": {"t": 30}}],
                       sliders=[slider])
     fig.update_xaxes(range=box, autorange=False)
     fig.update_yaxes(range=box, autorange=False)
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
     fig.add_shape(type="rect", x0=-toy2d.BOX, y0=-toy2d.BOX, x1=toy2d.BOX, y1=toy2d.BOX, xref="x", yref="y",
-                  line=dict(color="#d1d5db", dash="dot"))
+                  line={"color": "#d1d5db", "dash": "dot"})
     fig.add_shape(type="rect", x0=-toy2d.BOX, y0=-toy2d.BOX, x1=toy2d.BOX, y1=toy2d.BOX, xref="x2", yref="y2",
-                  line=dict(color="#d1d5db", dash="dot"))
+                  line={"color": "#d1d5db", "dash": "dot"})
     return fig

@@ -82,9 +82,10 @@ def toy_figure(v: toy.View, loss: str, layers: frozenset[str] = LAYERS, title: s
         zmin, zmax = heat_range(v.heat, loss)
         label = "D(x)" if loss in BCE else "D score"
         axis = _f32(v.grid)
-        data.append(dict(type="heatmap", x=axis, y=axis, z=_f32(v.heat), zmin=zmin, zmax=zmax,
-                         zsmooth="fast", colorscale=HEAT_SCALE, hovertemplate=f"{label} = %{{z:.3f}}<extra></extra>",
-                         colorbar=dict(title=dict(text=label), thickness=12, len=0.8)))
+        data.append({"type": "heatmap", "x": axis, "y": axis, "z": _f32(v.heat), "zmin": zmin, "zmax": zmax,
+                     "zsmooth": "fast", "colorscale": HEAT_SCALE,
+                     "hovertemplate": f"{label} = %{{z:.3f}}<extra></extra>",
+                     "colorbar": {"title": {"text": label}, "thickness": 12, "len": 0.8}})
     # Two traces above the heatmap, not four: each trace costs Chromium 10-20 ms per redraw, and gradio redraws a
     # streamed plot twice (react, then resize). The lines (manifold, then arrows) share one dark grey; the points
     # (real, then fake) take their colours from a 0/1 array through POINT_SCALE.
@@ -96,36 +97,37 @@ def toy_figure(v: toy.View, loss: str, layers: frozenset[str] = LAYERS, title: s
         lines.append(np.stack(arrow_lines(v.fake, arrow_scale(v.arrows) * v.arrows), 1))
     if lines:
         xy = np.concatenate(lines)
-        data.append(dict(type="scatter", x=xy[:, 0], y=xy[:, 1], mode="lines", name="lines",
-                         line=dict(color=LINES, width=1), hoverinfo="skip"))
+        data.append({"type": "scatter", "x": xy[:, 0], "y": xy[:, 1], "mode": "lines", "name": "lines",
+                     "line": {"color": LINES, "width": 1}, "hoverinfo": "skip"})
     shown = [(points, side) for name, points, side in (("real", v.real, 0), ("fake", v.fake, 1)) if name in layers]
     if shown:
         xy = _f32(np.concatenate([points for points, _ in shown]))
         side = np.concatenate([np.full(len(points), side, np.uint8) for points, side in shown])
-        data.append(dict(type="scatter", x=xy[:, 0], y=xy[:, 1], mode="markers", name="points",
-                         marker=dict(size=5, color=side, colorscale=POINT_SCALE, cmin=0, cmax=1, showscale=False),
-                         hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>"))
+        data.append({"type": "scatter", "x": xy[:, 0], "y": xy[:, 1], "mode": "markers", "name": "points",
+                     "marker": {"size": 5, "color": side, "colorscale": POINT_SCALE, "cmin": 0, "cmax": 1,
+                                "showscale": False},
+                     "hovertemplate": "(%{x:.2f}, %{y:.2f})<extra></extra>"})
     box = [-toy2d.BOX, toy2d.BOX]
-    return _fast(data, title=dict(text=title), height=460, uirevision="gan-toy",
-                 xaxis=dict(range=box, autorange=False, constrain="domain"),
-                 yaxis=dict(range=box, autorange=False, constrain="domain", scaleanchor="x", scaleratio=1,
-                            showgrid=False),
+    return _fast(data, title={"text": title}, height=460, uirevision="gan-toy",
+                 xaxis={"range": box, "autorange": False, "constrain": "domain"},
+                 yaxis={"range": box, "autorange": False, "constrain": "domain", "scaleanchor": "x", "scaleratio": 1,
+                        "showgrid": False},
                  # no legend: drawing it costs Chromium about 25 ms a picture; the tab's layer switches name
                  # the colours instead
-                 showlegend=False, margin=dict(l=40, r=16, t=40 if title else 16, b=30))
+                 showlegend=False, margin={"l": 40, "r": 16, "t": 40 if title else 16, "b": 30})
 
 
 def _panel(title: str, top: float) -> tuple[dict, dict]:
     """A panel's title (left) and legend (right), both just above its top, in the gap under the panel above."""
-    note = dict(text=f"<b>{title}</b>", xref="paper", yref="paper", x=0, y=top, xanchor="left", yanchor="bottom",
-                showarrow=False, font=dict(size=12))
-    legend = dict(orientation="h", x=1, y=top, xanchor="right", yanchor="bottom", font=dict(size=11),
-                  bgcolor="rgba(255,255,255,0)")
+    note = {"text": f"<b>{title}</b>", "xref": "paper", "yref": "paper", "x": 0, "y": top, "xanchor": "left",
+            "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
+    legend = {"orientation": "h", "x": 1, "y": top, "xanchor": "right", "yanchor": "bottom", "font": {"size": 11},
+              "bgcolor": "rgba(255,255,255,0)"}
     return note, legend
 
 
 def _line(x, y, name: str, colour: str, yaxis: str, legend: str, **extra) -> dict:
-    return {"type": "scatter", "x": x, "y": y, "name": name, "mode": "lines", "line": dict(color=colour, width=1.5),
+    return {"type": "scatter", "x": x, "y": y, "name": name, "mode": "lines", "line": {"color": colour, "width": 1.5},
             "xaxis": "x", "yaxis": yaxis, "legend": legend, **extra}
 
 
@@ -134,8 +136,8 @@ def _column(rows: list[dict], key: str) -> np.ndarray:
 
 
 def _empty_note() -> dict:
-    return dict(text=EMPTY_NOTE, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
-                font=dict(size=14, color="#6b7280"))
+    return {"text": EMPTY_NOTE, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+            "font": {"size": 14, "color": "#6b7280"}}
 
 
 def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
@@ -145,7 +147,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     probability = loss in BCE
     domains = ([0.74, 1.0], [0.39, 0.63], [0.0, 0.28])
     titles = ("Losses", "Mean D on real and fake", "JS and KL(p_data ‖ p_g), nats")   # short: legends share the row
-    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains)))
+    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     x = np.asarray(history.get("iteration", []), dtype=np.float64)
     series = (("d_loss", "D loss", "#2563eb", "y", "legend"), ("g_loss", "G loss", "#dc2626", "y", "legend"),
               ("d_real", "D(real)", REAL, "y2", "legend2"), ("d_fake", "D(fake)", FAKE, "y2", "legend2"),
@@ -153,22 +155,22 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     # An empty history still gets its (empty) traces: plotly draws only the axes that some trace uses.
     data = [_line(x, np.asarray(history.get(key, []), dtype=np.float64), name, colour, yaxis, legend)
             for key, name, colour, yaxis, legend in series]
-    log2_note = dict(text="JS's maximum, log 2", xref="paper", yref="y3", x=0.5, y=LOG2, xanchor="center",
-                     yanchor="bottom", yshift=1, showarrow=False, font=dict(size=10, color="#6b7280"),
-                     bgcolor="rgba(255,255,255,0.8)")
+    log2_note = {"text": "JS's maximum, log 2", "xref": "paper", "yref": "y3", "x": 0.5, "y": LOG2, "xanchor": "center",
+                 "yanchor": "bottom", "yshift": 1, "showarrow": False, "font": {"size": 10, "color": "#6b7280"},
+                 "bgcolor": "rgba(255,255,255,0.8)"}
     return _fast(data, height=460, uirevision="gan-metrics", showlegend=True,
-                 xaxis=dict(anchor="y3", title=dict(text="iteration")),
-                 yaxis=dict(domain=domains[0], title=dict(text="loss")),
-                 yaxis2=dict(domain=domains[1], title=dict(text="mean D(x)" if probability else "mean D score"),
-                             **(dict(range=[0, 1.02]) if probability else {})),
-                 yaxis3=dict(domain=domains[2], title=dict(text="JS"), range=[0, 0.86]),
-                 yaxis4=dict(overlaying="y3", side="right", anchor="x", title=dict(text="KL"), rangemode="tozero",
-                             showgrid=False),
+                 xaxis={"anchor": "y3", "title": {"text": "iteration"}},
+                 yaxis={"domain": domains[0], "title": {"text": "loss"}},
+                 yaxis2=dict(domain=domains[1], title={"text": "mean D(x)" if probability else "mean D score"},
+                             **({"range": [0, 1.02]} if probability else {})),
+                 yaxis3={"domain": domains[2], "title": {"text": "JS"}, "range": [0, 0.86]},
+                 yaxis4={"overlaying": "y3", "side": "right", "anchor": "x", "title": {"text": "KL"},
+                         "rangemode": "tozero", "showgrid": False},
                  legend=legends[0], legend2=legends[1], legend3=legends[2],
-                 shapes=[dict(type="line", xref="paper", x0=0, x1=1, yref="y3", y0=LOG2, y1=LOG2,
-                              line=dict(color="#6b7280", width=1, dash="dot"))],
+                 shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y3", "y0": LOG2, "y1": LOG2,
+                          "line": {"color": "#6b7280", "width": 1, "dash": "dot"}}],
                  annotations=[*notes, log2_note] + ([] if len(x) else [_empty_note()]),
-                 margin=dict(l=56, r=48, t=44, b=40))
+                 margin={"l": 56, "r": 48, "t": 44, "b": 40})
 
 
 def d_star_figure(x: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, d: np.ndarray, value: float) -> go.Figure:
@@ -176,16 +178,17 @@ def d_star_figure(x: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, d: np.ndar
     0.5 dotted, where the densities are equal), titled with the game's value at D*."""
     fig = render.figure(f"Value of the game V(D*, G) = {value:.4f} nats<br><sup>−2 log 2 = −1.3863 when "
                         "p_g = p_data; 0 when they do not overlap</sup>", height=340, uirevision="gan-d-star",
-                        xaxis_title="x", yaxis=dict(title="density", rangemode="tozero"),
-                        yaxis2=dict(title="D*(x)", overlaying="y", side="right", range=[0, 1.02], showgrid=False),
-                        legend=dict(orientation="h", x=0, y=-0.28, yanchor="top"),
-                        margin=dict(l=56, r=56, t=64, b=80))
+                        xaxis_title="x", yaxis={"title": "density", "rangemode": "tozero"},
+                        yaxis2={"title": "D*(x)", "overlaying": "y", "side": "right", "range": [0, 1.02],
+                                "showgrid": False},
+                        legend={"orientation": "h", "x": 0, "y": -0.28, "yanchor": "top"},
+                        margin={"l": 56, "r": 56, "t": 64, "b": 80})
     fig.add_trace(go.Scatter(x=x, y=p_data, name="p_data", mode="lines", fill="tozeroy",
-                             line=dict(color=REAL, width=2)))
-    fig.add_trace(go.Scatter(x=x, y=p_g, name="p_g", mode="lines", fill="tozeroy", line=dict(color=FAKE, width=2)))
+                             line={"color": REAL, "width": 2}))
+    fig.add_trace(go.Scatter(x=x, y=p_g, name="p_g", mode="lines", fill="tozeroy", line={"color": FAKE, "width": 2}))
     fig.add_trace(go.Scatter(x=x, y=d, name="D*(x) = p_data / (p_data + p_g)", mode="lines", yaxis="y2",
-                             line=dict(color="#111827", width=2)))
-    fig.add_hline(y=0.5, yref="y2", line=dict(color="#6b7280", width=1, dash="dot"))
+                             line={"color": "#111827", "width": 2}))
+    fig.add_hline(y=0.5, yref="y2", line={"color": "#6b7280", "width": 1, "dash": "dot"})
     return fig
 
 
@@ -194,21 +197,21 @@ def saturation_figure() -> go.Figure:
     |d log(1 − σ(l)) / dl| = σ(l) = D, which vanishes where D rejects the fakes, and |d −log σ(l) / dl| = 1 − D."""
     d = np.linspace(1e-3, 0.999, 400)
     fig = render.figure("Why G minimises −log D(G(z)) rather than log(1 − D(G(z)))", height=360,
-                        xaxis=dict(title="D(G(z)): D's probability that a fake is real", range=[0, 1]),
-                        yaxis=dict(title="G's loss"),
-                        yaxis2=dict(title="|∂ loss / ∂ D's logit|", overlaying="y", side="right", range=[0, 1.02],
-                                    showgrid=False),
-                        legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),
-                        margin=dict(l=56, r=64, t=40, b=96))
+                        xaxis={"title": "D(G(z)): D's probability that a fake is real", "range": [0, 1]},
+                        yaxis={"title": "G's loss"},
+                        yaxis2={"title": "|∂ loss / ∂ D's logit|", "overlaying": "y", "side": "right",
+                                "range": [0, 1.02], "showgrid": False},
+                        legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+                        margin={"l": 56, "r": 64, "t": 40, "b": 96})
     for name, loss, grad, colour in (("saturating log(1 − D)", np.log1p(-d), d, "#dc2626"),
                                      ("non-saturating −log D", -np.log(d), 1 - d, "#2563eb")):
-        fig.add_trace(go.Scatter(x=d, y=loss, name=f"{name}: loss", mode="lines", line=dict(color=colour, width=2)))
+        fig.add_trace(go.Scatter(x=d, y=loss, name=f"{name}: loss", mode="lines", line={"color": colour, "width": 2}))
         fig.add_trace(go.Scatter(x=d, y=grad, name=f"{name}: gradient", mode="lines", yaxis="y2",
-                                 line=dict(color=colour, width=2, dash="dash")))
+                                 line={"color": colour, "width": 2, "dash": "dash"}))
     # Above every curve: between D = 0.25 and 0.75 the dashed lines stay under 0.75 and the losses under 2.
     fig.add_annotation(x=0.5, y=1.0, xref="paper", yref="y2", yanchor="top", showarrow=False,
                        text="Where D rejects the fakes (left),<br>the saturating gradient (red, dashed) vanishes",
-                       font=dict(size=11))
+                       font={"size": 11})
     return fig
 
 
@@ -218,7 +221,7 @@ def image_curves(history: list[dict]) -> go.Figure:
     that measured them."""
     domains = ([0.58, 1.0], [0.0, 0.40])
     titles = ("Losses", "Meters, every 50 steps")   # short: the legends share their row
-    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains)))
+    notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     steps = np.array([r["step"] for r in history], dtype=np.float64)
     meters = [r for r in history if "fid" in r]
     at = np.array([r["step"] for r in meters], dtype=np.float64)
@@ -226,23 +229,23 @@ def image_curves(history: list[dict]) -> go.Figure:
     data = [_line(steps, _column(history, "loss_d"), "D loss", "#2563eb", "y", "legend"),
             _line(steps, _column(history, "loss_g"), "G loss", "#dc2626", "y", "legend"),
             _line(at, _column(meters, "entropy"), "entropy (nats)", "#ea580c", "y2", "legend2",
-                  mode="lines+markers", marker=dict(size=5)),
+                  mode="lines+markers", marker={"size": 5}),
             _line(at, _column(meters, "fid"), "fid_cnn", "#0891b2", "y3", "legend2", mode="lines+markers",
-                  marker=dict(size=5))]
-    log10_note = dict(text="log 10: every class equally", xref="paper", yref="y2", x=0.5, y=LOG10,
-                      xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=10, color="#6b7280"),
-                      bgcolor="rgba(255,255,255,0.8)")
+                  marker={"size": 5})]
+    log10_note = {"text": "log 10: every class equally", "xref": "paper", "yref": "y2", "x": 0.5, "y": LOG10,
+                  "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                  "font": {"size": 10, "color": "#6b7280"}, "bgcolor": "rgba(255,255,255,0.8)"}
     return _fast(data, height=460, uirevision="gan-image-curves", showlegend=True,
-                 xaxis=dict(anchor="y2", title=dict(text="step")),
-                 yaxis=dict(domain=domains[0], title=dict(text="loss")),
-                 yaxis2=dict(domain=domains[1], title=dict(text="entropy (nats)"), range=[0, 2.5]),
-                 yaxis3=dict(domain=domains[1], overlaying="y2", side="right", anchor="x", rangemode="tozero",
-                             title=dict(text="fid_cnn"), showgrid=False),
+                 xaxis={"anchor": "y2", "title": {"text": "step"}},
+                 yaxis={"domain": domains[0], "title": {"text": "loss"}},
+                 yaxis2={"domain": domains[1], "title": {"text": "entropy (nats)"}, "range": [0, 2.5]},
+                 yaxis3={"domain": domains[1], "overlaying": "y2", "side": "right", "anchor": "x",
+                         "rangemode": "tozero", "title": {"text": "fid_cnn"}, "showgrid": False},
                  legend=legends[0], legend2=legends[1],
-                 shapes=[dict(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=LOG10, y1=LOG10,
-                              line=dict(color="#6b7280", width=1, dash="dot"))],
+                 shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2", "y0": LOG10, "y1": LOG10,
+                          "line": {"color": "#6b7280", "width": 1, "dash": "dot"}}],
                  annotations=[*notes, log10_note] + ([] if history else [_empty_note()]),
-                 margin=dict(l=56, r=56, t=44, b=40))
+                 margin={"l": 56, "r": 56, "t": 44, "b": 40})
 
 
 def collapse_figure(counts, entropy: float) -> go.Figure:
@@ -252,8 +255,8 @@ def collapse_figure(counts, entropy: float) -> go.Figure:
         raise ValueError(f"The class histogram needs {len(CLASSES)} counts, one per class, not {counts.size}.")
     fig = render.figure(f"CNN's classes of {int(counts.sum())} samples: entropy {entropy:.2f} (max {LOG10:.2f})",
                         height=300, uirevision="gan-collapse",
-                        xaxis=dict(title="samples", rangemode="tozero"), yaxis=dict(autorange="reversed"),
-                        margin=dict(l=96, r=16, t=40, b=40))
+                        xaxis={"title": "samples", "rangemode": "tozero"}, yaxis={"autorange": "reversed"},
+                        margin={"l": 96, "r": 16, "t": 40, "b": 40})
     fig.add_trace(go.Bar(x=counts, y=list(CLASSES), orientation="h", marker_color="#9333ea", text=counts,
                          textposition="auto", hovertemplate="%{y}: %{x} samples<extra></extra>"))
     return fig

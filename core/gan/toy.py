@@ -10,6 +10,7 @@ Arrays come back as float64 numpy.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import struct
@@ -46,7 +47,7 @@ def mlp(in_dim: int, out_dim: int, layers: int, neurons: int) -> nn.Sequential:
     D's logit are unbounded). layers = 0 is a single linear map."""
     sizes = [in_dim] + [neurons] * layers + [out_dim]
     parts: list[nn.Module] = []
-    for a, b in zip(sizes, sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         parts += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*parts[:-1])
 
@@ -86,7 +87,7 @@ class Settings:
     def checked(self) -> Settings:
         """These settings with every field checked and converted (a whole-number float becomes an int), or a
         ValueError that names the field."""
-        dataset = as_choice(self.dataset, "dataset", DATASETS + (DRAWN,))
+        dataset = as_choice(self.dataset, "dataset", (*DATASETS, DRAWN))
         points = None
         if dataset == DRAWN:
             if self.points is None:

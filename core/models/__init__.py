@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -48,7 +48,7 @@ def ddpm_scheduler_config(root=ASSETS) -> dict:
     return checkpoints.read_json(root / "ddpm" / "scheduler_config.json", root)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(name: str) -> torch.nn.Module:
     """The bundled model `name`, weights checked against the manifest, in eval mode on the chosen device.
 

@@ -75,7 +75,7 @@ class EMA:
     @torch.no_grad()
     def update(self, model: torch.nn.Module, step: int) -> None:
         d = min(self.decay, (1 + step) / (10 + step))
-        for ema_v, v in zip(self.model.state_dict().values(), model.state_dict().values()):
+        for ema_v, v in zip(self.model.state_dict().values(), model.state_dict().values(), strict=True):
             if ema_v.is_floating_point():
                 ema_v.mul_(d).add_(v.detach(), alpha=1 - d)
             else:

@@ -10,6 +10,7 @@ add-α bigram model counted on the same training split.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import subprocess
@@ -43,7 +44,7 @@ def kjv_text() -> str:
 def split(text: str, pieces: int = 100) -> tuple[str, str]:
     """(train, validation): every tenth of `pieces` equal pieces is validation."""
     bounds = [len(text) * i // pieces for i in range(pieces + 1)]
-    chunks = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    chunks = [text[a:b] for a, b in itertools.pairwise(bounds)]
     return "".join(c for i, c in enumerate(chunks) if i % 10 != 9), "".join(chunks[9::10])
 
 

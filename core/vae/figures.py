@@ -60,13 +60,13 @@ def class_probability_figure(probabilities: np.ndarray, title: str) -> go.Figure
     """One line per class: the CNN's probability for each frame along the path."""
     steps = len(probabilities)
     fig = render.figure(title, height=300, xaxis_title="frame (0 = A, last = B)", yaxis_title="CNN probability",
-                        legend=dict(orientation="h", y=-0.3, font=dict(size=11)))
+                        legend={"orientation": "h", "y": -0.3, "font": {"size": 11}})
     for c, name in enumerate(CLASSES):
         fig.add_trace(go.Scatter(x=list(range(steps)), y=probabilities[:, c], name=name, mode="lines+markers",
-                                 line=dict(color=CLASS_COLOURS[c], width=2), marker=dict(size=5),
+                                 line={"color": CLASS_COLOURS[c], "width": 2}, marker={"size": 5},
                                  hovertemplate=f"{name}: %{{y:.3f}}<extra>frame %{{x}}</extra>"))
     fig.update_yaxes(range=[0, 1.02])
-    fig.update_layout(margin=dict(l=56, r=16, t=40, b=110))
+    fig.update_layout(margin={"l": 56, "r": 16, "t": 40, "b": 110})
     return fig
 
 
@@ -74,19 +74,19 @@ def plausibility_figure(rows: dict[str, dict[str, np.ndarray]]) -> go.Figure:
     """For each model: the CNN's top probability (left axis) and the distance to the nearest real test image
     in CNN features (right axis), frame by frame."""
     fig = render.figure("How real each frame looks to the CNN", height=320, xaxis_title="frame (0 = A, last = B)",
-                        yaxis=dict(title="CNN top probability", range=[0, 1.02]),
-                        yaxis2=dict(title="distance to nearest test image", overlaying="y", side="right",
-                                    showgrid=False, rangemode="tozero"),
-                        legend=dict(orientation="h", y=-0.3))
+                        yaxis={"title": "CNN top probability", "range": [0, 1.02]},
+                        yaxis2={"title": "distance to nearest test image", "overlaying": "y", "side": "right",
+                                "showgrid": False, "rangemode": "tozero"},
+                        legend={"orientation": "h", "y": -0.3})
     colours = {"ae2": "#dc2626", "vae2": "#2563eb"}
     for name, row in rows.items():
         x = list(range(len(row["top_probability"])))
         colour = colours.get(name, "#374151")
         fig.add_trace(go.Scatter(x=x, y=row["top_probability"], name=f"{name}: top probability",
-                                 mode="lines+markers", line=dict(color=colour, width=2)))
+                                 mode="lines+markers", line={"color": colour, "width": 2}))
         fig.add_trace(go.Scatter(x=x, y=row["nearest_distance"], name=f"{name}: nearest distance", yaxis="y2",
-                                 mode="lines+markers", line=dict(color=colour, width=2, dash="dot")))
-    fig.update_layout(margin=dict(l=56, r=64, t=40, b=110))
+                                 mode="lines+markers", line={"color": colour, "width": 2, "dash": "dot"}))
+    fig.update_layout(margin={"l": 56, "r": 64, "t": 40, "b": 110})
     return fig
 
 
@@ -94,18 +94,18 @@ def latent_map_figure(codes: np.ndarray, labels: np.ndarray, title: str, path: n
                       point: np.ndarray | None = None) -> go.Figure:
     """The test codes coloured by class, the interpolation path over them and the decoded point."""
     fig = render.figure(title, height=460, xaxis_title="z1", yaxis_title="z2",
-                        legend=dict(font=dict(size=11), itemsizing="constant"))
+                        legend={"font": {"size": 11}, "itemsizing": "constant"})
     for c, name in enumerate(CLASSES):
         mine = labels == c
         fig.add_trace(go.Scattergl(x=codes[mine, 0], y=codes[mine, 1], mode="markers", name=name,
-                                   marker=dict(size=4, color=CLASS_COLOURS[c], opacity=0.6),
+                                   marker={"size": 4, "color": CLASS_COLOURS[c], "opacity": 0.6},
                                    hovertemplate=f"{name}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
     if path is not None:
         fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name="path A → B",
-                                 line=dict(color="black", width=2), marker=dict(size=6, color="black")))
+                                 line={"color": "black", "width": 2}, marker={"size": 6, "color": "black"}))
     if point is not None:
         fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="decoded point",
-                                 marker=dict(size=14, symbol="x", color="black", line=dict(width=2))))
+                                 marker={"size": 14, "symbol": "x", "color": "black", "line": {"width": 2}}))
     fig.update_xaxes(showgrid=True, gridcolor="#f3f4f6")
     return fig
 
@@ -113,11 +113,11 @@ def latent_map_figure(codes: np.ndarray, labels: np.ndarray, title: str, path: n
 def code_figure(mu: np.ndarray, sigma: np.ndarray | None, title: str) -> go.Figure:
     """mu per dimension, with ±sigma error bars for a VAE."""
     dims = [f"z{i + 1}" for i in range(len(mu))]
-    error = None if sigma is None else dict(type="data", array=sigma, color="#6b7280", thickness=1.5)
+    error = None if sigma is None else {"type": "data", "array": sigma, "color": "#6b7280", "thickness": 1.5}
     fig = render.figure(title, height=220, yaxis_title="μ (bars: ±σ)" if sigma is not None else "code")
     fig.add_trace(go.Bar(x=dims, y=mu, error_y=error, marker_color="#2563eb",
                          hovertemplate="%{x}: μ = %{y:.3f}<extra></extra>"))
-    fig.update_layout(margin=dict(l=56, r=16, t=40, b=32))
+    fig.update_layout(margin={"l": 56, "r": 16, "t": 40, "b": 32})
     return fig
 
 
@@ -126,5 +126,5 @@ def kl_figure(kl_per_dim: np.ndarray, title: str) -> go.Figure:
     fig = render.figure(title, height=240, yaxis_title="KL (nats)")
     fig.add_trace(go.Bar(x=dims, y=kl_per_dim, marker_color="#9333ea",
                          hovertemplate="%{x}: %{y:.3f} nats<extra></extra>"))
-    fig.update_layout(margin=dict(l=56, r=16, t=40, b=32))
+    fig.update_layout(margin={"l": 56, "r": 16, "t": 40, "b": 32})
     return fig

@@ -78,8 +78,8 @@ def build() -> None:
     a_note = gr.Markdown(elem_id="diff-a-note")
     b_image = gr.Image(label="B", type="pil", format="png", height=130, elem_id="diff-b-image")
     b_note = gr.Markdown(elem_id="diff-b-note")
-    views = outputs(Compared, dict(a_image=a_image, a_note=a_note, b_image=b_image, b_note=b_note, a_steps=a_steps,
-                                   a_w=a_w, b_steps=b_steps, b_w=b_w, seed=seed))
+    views = outputs(Compared, {"a_image": a_image, "a_note": a_note, "b_image": b_image, "b_note": b_note,
+                               "a_steps": a_steps, "a_w": a_w, "b_steps": b_steps, "b_w": b_w, "seed": seed})
     echo_on_commit([], [(seed, SEED), (a_steps, A_STEPS), (a_w, A_W), (b_steps, B_STEPS), (b_w, B_W)])
     go_button.click(compare_ui, [cls, seed, a_scheduler, a_steps, a_w, b_scheduler, b_steps, b_w], views,
                     concurrency_id="diff-sample", **PRIVATE)

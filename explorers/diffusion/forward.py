@@ -97,7 +97,7 @@ def build() -> tuple[InputColumn, list, list]:
                                  elem_id="diff-strip")
             coefs = gr.Markdown(elem_id="diff-coefs")
     plot = gr.Plot(label="Noise schedules", elem_id="diff-schedules")
-    ui = dict(x_t=x_t, coefs=coefs, strip=strip, plot=plot, t_box=t_box, seed_box=seed_box)
+    ui = {"x_t": x_t, "coefs": coefs, "strip": strip, "plot": plot, "t_box": t_box, "seed_box": seed_box}
     views = outputs(Forward, ui)
     controls = [t_box, seed_box, kind, mismatch]
 

@@ -184,7 +184,7 @@ def layout() -> ReverseUI:
     film = gr.Image(label="Filmstrip: x̂₀ at ten steps", type="pil", format="png", height=150, elem_id="diff-film")
     gif = gr.DownloadButton("Download the run as a GIF (x_t)", visible=False, elem_id="diff-gif")
     trajectory = gr.Plot(label="Trajectories", elem_id="diff-trajectory")
-    after = outputs(After, dict(scrub=scrub, film=film, gif=gif, trajectory=trajectory, verdict=verdict))
+    after = outputs(After, {"scrub": scrub, "film": film, "gif": gif, "trajectory": trajectory, "verdict": verdict})
     echo_on_commit([(steps, STEPS), (w, GUIDANCE), (eta, ETA), (rescale, RESCALE)], [(seed, SEED)])
     return ReverseUI([cls, w, scheduler, steps, seed, eta, thresholding, rescale, model],
                      [w, steps, seed, eta, rescale], run, stop, live, status, scrub, after, visitor_state())

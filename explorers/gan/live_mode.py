@@ -2,8 +2,9 @@
 images (images.py): each visitor's run in a core.live.Runner of its own (VisitorRun), the buttons that play, pause,
 step and reset it, the choices and number boxes applied to it as it goes, and its status line. A mode (a LiveMode
 subclass) says only what differs: its settings, its runs and its pictures."""
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np

@@ -189,14 +189,13 @@ def layout() -> tuple[LiveControls, Extras]:
                            brush=gr.Brush(colors=["#15803d"], default_size=10, color_mode="fixed"),
                            elem_id="gan-sketch")
         use_drawing = gr.Button("Use the drawing", elem_id="gan-use-drawing")
-    with gr.Accordion("Save or load a run", open=False, elem_id="gan-files"):
-        with gr.Row():
-            with gr.Column(min_width=260):
-                # a button that makes the file, then a link to it: a DownloadButton downloads the value it held
-                # before its click, so the first click would save nothing and later ones the run as it was
-                save = gr.Button("Save this run (.safetensors)", elem_id="gan-save")
-                saved = gr.File(label="Saved run", interactive=False, elem_id="gan-saved")
-            load = gr.File(file_types=[".safetensors"], type="binary", label="Load a saved run", elem_id="gan-load")
+    with gr.Accordion("Save or load a run", open=False, elem_id="gan-files"), gr.Row():
+        with gr.Column(min_width=260):
+            # a button that makes the file, then a link to it: a DownloadButton downloads the value it held
+            # before its click, so the first click would save nothing and later ones the run as it was
+            save = gr.Button("Save this run (.safetensors)", elem_id="gan-save")
+            saved = gr.File(label="Saved run", interactive=False, elem_id="gan-saved")
+        load = gr.File(file_types=[".safetensors"], type="binary", label="Load a saved run", elem_id="gan-load")
     shared = LiveControls(visitor_state(), buttons, [dataset, loss, optimizer], boxes,
                           [view, playing, curves, buttons.counter, buttons.status], [layers])
     return shared, Extras(dataset, view, layers, warm, sketch, use_drawing, save, saved, load)

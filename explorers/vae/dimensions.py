@@ -31,7 +31,7 @@ def sample_views(model: str, tau_box, seed_box) -> tuple:
     tau, seed = TAU.read(tau_box), SEED.read(seed_box)
     _, frames = L.sample(model, SAMPLES, tau.value, seed.value)
     probabilities = L.classify(frames)
-    labels = [f"{CLASSES[i]} {p:.2f}" for i, p in zip(probabilities.argmax(1), probabilities.max(1))]
+    labels = [f"{CLASSES[i]} {p:.2f}" for i, p in zip(probabilities.argmax(1), probabilities.max(1), strict=True)]
     confident = float((probabilities.max(1) >= L.CONFIDENT).mean())
     note = (f"{SAMPLES} codes z ~ N(0, {tau.value:g}² I) from seed {seed.value}, decoded by **{model}**; the CNN "
             f"reads {confident:.0%} of them with top probability ≥ 0.9.")
@@ -44,7 +44,7 @@ def kl_table(mu_text: str, logvar_text: str) -> str:
     mu, logvar = (parse_numbers(t, name) for t, name in ((mu_text, "μ"), (logvar_text, "log σ²")))
     per_dim = L.kl_closed_form(mu, logvar)
     rows = "\n".join(f"| z{i + 1} | {m:.4g} | {v:.4g} | {k:.4f} |"
-                     for i, (m, v, k) in enumerate(zip(mu, logvar, per_dim)))
+                     for i, (m, v, k) in enumerate(zip(mu, logvar, per_dim, strict=True)))
     return (f"| dimension | μ | log σ² | KL (nats) |\n|---|---:|---:|---:|\n{rows}\n\n"
             f"**Total KL = {per_dim.sum():.4f} nats**")
 

@@ -108,7 +108,8 @@ def vae_decode(z: list[float], model: str = "vae2") -> dict:
     probabilities = L.classify(frame)[0]
     label, p = L.top_class(probabilities)
     return {"model": model, "image": to_data_url(figures.frame_image(frame[0])), "top_class": label,
-            "probability": round(p, 6), "probabilities": dict(zip(CLASSES, probabilities.round(6).tolist()))}
+            "probability": round(p, 6),
+            "probabilities": dict(zip(CLASSES, probabilities.round(6).tolist(), strict=True))}
 
 
 @user_errors

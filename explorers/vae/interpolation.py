@@ -71,7 +71,8 @@ def endpoint_views(x_a, x_b, model: str) -> EndpointViews:
 def path_views(x_a, x_b, steps_box, path: str, model: str) -> PathViews:
     steps = STEPS.read(steps_box)
     run = interpolation(x_a, x_b, steps.value, path, model)
-    labels = [f"{CLASSES[i]} {p:.2f}" for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1))]
+    labels = [f"{CLASSES[i]} {p:.2f}"
+              for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1), strict=True)]
     strip = figures.strip(run.frames, labels)
     changes = int((np.diff(run.probabilities.argmax(1)) != 0).sum())
     note = (f"{steps.value} frames decoded by **{model}** along the **{path}** path from A's μ to B's μ; under "

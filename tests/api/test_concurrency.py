@@ -58,6 +58,6 @@ def test_concurrent_callers_get_their_own_answers(server_url, tmp_path):
     for _ in range(2):  # twice, so that calls overlap in more than one order
         with ThreadPoolExecutor(len(calls)) as pool:
             together = list(pool.map(run, range(len(calls))))
-        assert all(same(t, a) for t, a in zip(together, alone))
+        assert all(same(t, a) for t, a in zip(together, alone, strict=True))
     # The answers differ between images, so a swapped answer could not pass unnoticed.
     assert not any(same(alone[i], alone[j]) for i in range(len(alone)) for j in range(i))

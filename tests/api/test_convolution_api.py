@@ -114,10 +114,10 @@ def test_pool_max_and_avg(client):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(matrix=[[1, 2], [3]]), "matrix is ragged"),
-    (dict(matrix=[[1, 2], [3, 4]], kind="median"), "kind must be one of max, avg"),
-    (dict(matrix=[[1, 2], [3, 4]], size=3), "A 3x3 pooling window does not fit in a 2x2 input"),
-    (dict(matrix=[[1, 2], [3, 4]], stride=-2), "stride must be between 1 and 16, not -2"),
+    ({"matrix": [[1, 2], [3]]}, "matrix is ragged"),
+    ({"matrix": [[1, 2], [3, 4]], "kind": "median"}, "kind must be one of max, avg"),
+    ({"matrix": [[1, 2], [3, 4]], "size": 3}, "A 3x3 pooling window does not fit in a 2x2 input"),
+    ({"matrix": [[1, 2], [3, 4]], "stride": -2}, "stride must be between 1 and 16, not -2"),
 ])
 def test_pool_bad_input(client, kwargs, message):
     assert_rejected(lambda: client.predict(api_name="/conv_pool", **kwargs), message)
@@ -216,13 +216,13 @@ def test_kernel_rgba_cmyk_and_16_bit(client, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(kernel=np.ones((16, 16)).tolist()), "kernel is 16x16; the limit is 15x15"),
-    (dict(kernel=[[1, 2], [3]]), "kernel is ragged"),
-    (dict(kernel=[["inf"]]), "only finite numbers"),
-    (dict(stride=-3), "stride must be between 1 and 16, not -3"),
-    (dict(padding=20, padding_mode="reflect"), "reflect padding of 20 needs the input to be larger than 20"),
-    (dict(color="cmyk"), "color must be one of rgb, grayscale"),
-    (dict(display="rainbow"), "display must be one of abs, signed, minmax"),
+    ({"kernel": np.ones((16, 16)).tolist()}, "kernel is 16x16; the limit is 15x15"),
+    ({"kernel": [[1, 2], [3]]}, "kernel is ragged"),
+    ({"kernel": [["inf"]]}, "only finite numbers"),
+    ({"stride": -3}, "stride must be between 1 and 16, not -3"),
+    ({"padding": 20, "padding_mode": "reflect"}, "reflect padding of 20 needs the input to be larger than 20"),
+    ({"color": "cmyk"}, "color must be one of rgb, grayscale"),
+    ({"display": "rainbow"}, "display must be one of abs, signed, minmax"),
 ])
 def test_kernel_bad_parameters(client, tmp_path, kwargs, message):
     path = save(tmp_path, "small.png", Image.new("RGB", (12, 10), (10, 20, 30)))

@@ -107,15 +107,15 @@ def test_a_schedule_whose_snr_never_falls_below_1_has_no_crossing(client):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(beta_start=0.02, beta_end=0.01), "0 < beta_start < beta_end < 1"),
-    (dict(beta_start=0.02, beta_end=0.02), "0 < beta_start < beta_end < 1"),
-    (dict(beta_start=0.0), "0 < beta_start < beta_end < 1"),
-    (dict(beta_end=1.0), "0 < beta_start < beta_end < 1"),
-    (dict(beta_end=1.5), "beta_end must be at most 1.0, not 1.5"),
-    (dict(beta_start=-0.1), "beta_start must be at least 0.0, not -0.1"),
-    (dict(T=1), "T must be between 2 and 10000, not 1"),
-    (dict(T=10_001), "T must be between 2 and 10000, not 10001"),
-    (dict(kind="quadratic"), "kind must be one of linear, scaled_linear, cosine, not 'quadratic'"),
+    ({"beta_start": 0.02, "beta_end": 0.01}, "0 < beta_start < beta_end < 1"),
+    ({"beta_start": 0.02, "beta_end": 0.02}, "0 < beta_start < beta_end < 1"),
+    ({"beta_start": 0.0}, "0 < beta_start < beta_end < 1"),
+    ({"beta_end": 1.0}, "0 < beta_start < beta_end < 1"),
+    ({"beta_end": 1.5}, "beta_end must be at most 1.0, not 1.5"),
+    ({"beta_start": -0.1}, "beta_start must be at least 0.0, not -0.1"),
+    ({"T": 1}, "T must be between 2 and 10000, not 1"),
+    ({"T": 10_001}, "T must be between 2 and 10000, not 10001"),
+    ({"kind": "quadratic"}, "kind must be one of linear, scaled_linear, cosine, not 'quadratic'"),
 ])
 def test_schedule_refuses_bad_inputs_clearly(client, kwargs, message):
     assert_rejected(lambda: schedule(client, **kwargs), message)
@@ -164,9 +164,9 @@ def test_forward_noise_is_seeded_and_grows_with_t(client, garment):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(t=-1), "t must be between 0 and 1000, not -1"),
-    (dict(t=1001), "t must be between 0 and 1000, not 1001"),
-    (dict(t=5, kind="sigmoid"), "kind must be one of linear, scaled_linear, cosine, not 'sigmoid'"),
+    ({"t": -1}, "t must be between 0 and 1000, not -1"),
+    ({"t": 1001}, "t must be between 0 and 1000, not 1001"),
+    ({"t": 5, "kind": "sigmoid"}, "kind must be one of linear, scaled_linear, cosine, not 'sigmoid'"),
 ])
 def test_forward_refuses_bad_inputs_clearly(client, garment, kwargs, message):
     assert_rejected(lambda: forward(client, garment[0], **kwargs), message)
@@ -246,19 +246,19 @@ def test_each_class_is_sampled_as_that_class(client):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(steps=0), "steps must be between 1 and 1000, not 0"),
-    (dict(steps=-3), "steps must be between 1 and 1000, not -3"),
-    (dict(steps=1001), "steps must be between 1 and 1000, not 1001"),
-    (dict(scheduler="lms"), "scheduler must be one of ddpm, ddim, dpm++, euler, euler-a, heun, unipc, not 'lms'"),
-    (dict(label=10), "label must be between 0 and 9, not 10"),
-    (dict(label=-1), "label must be between 0 and 9, not -1"),
-    (dict(guidance=11.0), "guidance must be at most 10.0, not 11.0"),
-    (dict(guidance=-1.0), "guidance must be at least 0.0, not -1.0"),
-    (dict(scheduler="euler", thresholding=True), "Dynamic thresholding is implemented by diffusers for ddim, "
+    ({"steps": 0}, "steps must be between 1 and 1000, not 0"),
+    ({"steps": -3}, "steps must be between 1 and 1000, not -3"),
+    ({"steps": 1001}, "steps must be between 1 and 1000, not 1001"),
+    ({"scheduler": "lms"}, "scheduler must be one of ddpm, ddim, dpm++, euler, euler-a, heun, unipc, not 'lms'"),
+    ({"label": 10}, "label must be between 0 and 9, not 10"),
+    ({"label": -1}, "label must be between 0 and 9, not -1"),
+    ({"guidance": 11.0}, "guidance must be at most 10.0, not 11.0"),
+    ({"guidance": -1.0}, "guidance must be at least 0.0, not -1.0"),
+    ({"scheduler": "euler", "thresholding": True}, "Dynamic thresholding is implemented by diffusers for ddim, "
                                                  "ddpm, dpm++, unipc, not euler"),
-    (dict(record_every=0), "record_every must be between 1 and 1000, not 0"),
-    (dict(eta=2.0), "eta must be at most 1.0, not 2.0"),
-    (dict(rescale=1.5), "rescale must be at most 1.0, not 1.5"),
+    ({"record_every": 0}, "record_every must be between 1 and 1000, not 0"),
+    ({"eta": 2.0}, "eta must be at most 1.0, not 2.0"),
+    ({"rescale": 1.5}, "rescale must be at most 1.0, not 1.5"),
 ])
 def test_sample_refuses_bad_inputs_clearly(client, kwargs, message):
     assert_rejected(lambda: sample(client, **kwargs), message)

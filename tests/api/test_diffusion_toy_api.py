@@ -35,7 +35,7 @@ def test_a_short_run_learns_the_ring(client):
 
 
 def test_the_same_seed_repeats_and_another_differs(client):
-    kwargs = dict(dataset="moons", seconds=20, train_steps=30, particles=40, steps=10)
+    kwargs = {"dataset": "moons", "seconds": 20, "train_steps": 30, "particles": 40, "steps": 10}
     a, b, c = toy(client, seed=3, **kwargs), toy(client, seed=3, **kwargs), toy(client, seed=4, **kwargs)
     for kind in ("ddim", "ddpm"):
         assert a[f"{kind}_final"] == b[f"{kind}_final"]
@@ -55,19 +55,19 @@ def test_seconds_bound_training(client):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(dataset="spiral"), "dataset must be one of"),
-    (dict(seconds=0), "seconds must be at least 0.1"),
-    (dict(seconds=1e6), "seconds must be at most 30"),
-    (dict(train_steps=-1), "train_steps must be between 0 and 20000"),
-    (dict(particles=0), "particles must be between 1 and 2000"),
-    (dict(particles=10**6), "particles must be between 1 and 2000"),
-    (dict(steps=0), "steps must be between 1 and 1000"),
-    (dict(steps=2.5), "steps must be a whole number"),
-    (dict(seed=-1), "seed must be between 0"),
-    (dict(dataset="drawn"), "there are no points"),
-    (dict(dataset="drawn", points=[[0.0, 0.0]]), "Draw at least 2 points"),
-    (dict(dataset="drawn", points=[[0.0, 0.0], [5.0, 0.0]]), "must lie in the box"),
-    (dict(dataset="drawn", points=[[0.0, 0.0, 1.0]]), "list of [x, y] pairs"),
+    ({"dataset": "spiral"}, "dataset must be one of"),
+    ({"seconds": 0}, "seconds must be at least 0.1"),
+    ({"seconds": 1e6}, "seconds must be at most 30"),
+    ({"train_steps": -1}, "train_steps must be between 0 and 20000"),
+    ({"particles": 0}, "particles must be between 1 and 2000"),
+    ({"particles": 10**6}, "particles must be between 1 and 2000"),
+    ({"steps": 0}, "steps must be between 1 and 1000"),
+    ({"steps": 2.5}, "steps must be a whole number"),
+    ({"seed": -1}, "seed must be between 0"),
+    ({"dataset": "drawn"}, "there are no points"),
+    ({"dataset": "drawn", "points": [[0.0, 0.0]]}, "Draw at least 2 points"),
+    ({"dataset": "drawn", "points": [[0.0, 0.0], [5.0, 0.0]]}, "must lie in the box"),
+    ({"dataset": "drawn", "points": [[0.0, 0.0, 1.0]]}, "list of [x, y] pairs"),
 ])
 def test_bad_inputs_are_refused(client, kwargs, message):
     assert_rejected(lambda: toy(client, **{"seconds": 0.2, "particles": 5, "steps": 2, **kwargs}), message)

@@ -57,9 +57,9 @@ def test_d_star_has_a_default_axis_over_both_densities(client):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(sd_data=0.0), "sd_data must be greater than 0"),
-    (dict(sd_g=-1.0), "sd_g must be greater than 0"),
-    (dict(sd_g=1e300), "sd_g must be at most 1000000.0"),
+    ({"sd_data": 0.0}, "sd_data must be greater than 0"),
+    ({"sd_g": -1.0}, "sd_g must be greater than 0"),
+    ({"sd_g": 1e300}, "sd_g must be at most 1000000.0"),
 ])
 def test_d_star_refuses_bad_gaussians(client, kwargs, message):
     assert_rejected(lambda: d_star(client, **{"x": [0.0], **kwargs}), message)
@@ -107,16 +107,16 @@ def test_drawn_points_are_the_data(client):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(dataset="spiral"), "dataset must be one of ring, grid, moons, line, blobs, drawn"),
-    (dict(loss="minimax"), "loss must be one of nonsaturating, saturating, wgan-gp, lsgan, hinge"),
-    (dict(steps=0), "steps must be between 1 and 20000"),
-    (dict(steps=20_001), "steps must be between 1 and 20000"),
-    (dict(lr_d=0.0), "lr_d must be greater than 0"),
-    (dict(lr_g=-0.1), "lr_g must be greater than 0"),
-    (dict(dataset="drawn"), "The drawn dataset needs points: draw at least 2."),
-    (dict(dataset="drawn", points=[[0.0, 0.0]]), "Draw at least 2 points"),
-    (dict(dataset="drawn", points=[[0.0, 0.0], [9.0, 0.0]]), "must lie in the box"),
-    (dict(optimizer="lbfgs"), "optimizer must be one of adam, sgd, rmsprop"),
+    ({"dataset": "spiral"}, "dataset must be one of ring, grid, moons, line, blobs, drawn"),
+    ({"loss": "minimax"}, "loss must be one of nonsaturating, saturating, wgan-gp, lsgan, hinge"),
+    ({"steps": 0}, "steps must be between 1 and 20000"),
+    ({"steps": 20_001}, "steps must be between 1 and 20000"),
+    ({"lr_d": 0.0}, "lr_d must be greater than 0"),
+    ({"lr_g": -0.1}, "lr_g must be greater than 0"),
+    ({"dataset": "drawn"}, "The drawn dataset needs points: draw at least 2."),
+    ({"dataset": "drawn", "points": [[0.0, 0.0]]}, "Draw at least 2 points"),
+    ({"dataset": "drawn", "points": [[0.0, 0.0], [9.0, 0.0]]}, "must lie in the box"),
+    ({"optimizer": "lbfgs"}, "optimizer must be one of adam, sgd, rmsprop"),
 ])
 def test_train_2d_refuses_bad_inputs_clearly(client, kwargs, message):
     assert_rejected(lambda: train_2d(client, **{"steps": 5, **kwargs}), message)
@@ -176,12 +176,12 @@ def test_two_image_runs_at_once_stay_isolated(client, server_url):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(steps=0), "steps must be between 1 and 500"),
-    (dict(steps=501), "steps must be between 1 and 500"),
-    (dict(lr_d=0.0), "lr_d (D's learning rate) must be greater than 0"),
-    (dict(batch=1), "batch must be between 2 and 256"),
-    (dict(loss="wgan"), "loss must be one of"),
-    (dict(smoothing=0.9), "smoothing must be at most 0.5"),
+    ({"steps": 0}, "steps must be between 1 and 500"),
+    ({"steps": 501}, "steps must be between 1 and 500"),
+    ({"lr_d": 0.0}, "lr_d (D's learning rate) must be greater than 0"),
+    ({"batch": 1}, "batch must be between 2 and 256"),
+    ({"loss": "wgan"}, "loss must be one of"),
+    ({"smoothing": 0.9}, "smoothing must be at most 0.5"),
 ])
 def test_train_images_refuses_bad_inputs_clearly(client, kwargs, message):
     assert_rejected(lambda: train_images(client, **kwargs), message)

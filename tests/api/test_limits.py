@@ -1,6 +1,7 @@
 """Request bodies larger than the upload limit are refused with 413 before the server reads them, whether they
 say their length or stream it, and the server keeps answering."""
 import time
+from pathlib import Path
 
 import httpx
 
@@ -121,7 +122,7 @@ def test_rest_bodies_of_the_wrong_shape_get_one_short_line(server):
     parameters, and no traceback in the log (gradio's own answer repeated every value sent, 100,000 characters
     of them, in the reply and in a 20-line log entry)."""
     long = "L" * 100_000
-    log_before = open(server.log_path).read()
+    log_before = Path(server.log_path).read_text()
     cases = [("conv_pool", {"data": [[[1]], "max", 2, 2, long]}, "takes at most 4 values"),
              ("conv_features", {"data": []}, "needs a value for image"),
              ("attention_text", {"data": long}, "one value per parameter: text, model, layer"),
@@ -129,5 +130,5 @@ def test_rest_bodies_of_the_wrong_shape_get_one_short_line(server):
     for name, body, expected in cases:
         r = rest(server.url, name, body)
         assert r.status_code == 422 and expected in r.json()["detail"] and len(r.text) < 300, (name, r.text[:300])
-    new_log = open(server.log_path).read()[len(log_before):]
+    new_log = Path(server.log_path).read_text()[len(log_before):]
     assert "Traceback" not in new_log and long[:200] not in new_log

@@ -3,8 +3,8 @@
 shows that value, and leaves the rest of its section working. Gradio's own check would instead refuse the event
 with "Value -1 is less than minimum value 0." (no box named) and break every later event that reads the box."""
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

@@ -2,6 +2,7 @@
 import hashlib
 import json
 import pickle
+import re
 
 import pytest
 import torch
@@ -76,26 +77,26 @@ def test_tampered_file_is_refused(saved, tmp_path):
     raw = bytearray(saved.read_bytes())
     raw[-1] ^= 0xFF  # one flipped byte in the last tensor's data
     saved.write_bytes(bytes(raw))
-    with pytest.raises(CheckpointError, match="model.safetensors does not match its recorded checksum"):
+    with pytest.raises(CheckpointError, match=re.escape("model.safetensors does not match its recorded checksum")):
         checkpoints.load(saved, root=tmp_path)
 
 
 def test_truncated_file_that_matches_its_manifest_is_still_refused(saved, tmp_path):
     saved.write_bytes(saved.read_bytes()[:-10])
     checkpoints.record(saved, tmp_path)  # e.g. someone re-recorded a broken download
-    with pytest.raises(CheckpointError, match="model.safetensors could not be read as safetensors"):
+    with pytest.raises(CheckpointError, match=re.escape("model.safetensors could not be read as safetensors")):
         checkpoints.load(saved, root=tmp_path)
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(CheckpointError, match="Weight file gone.safetensors is missing.*python -m core.train"):
+    with pytest.raises(CheckpointError, match=r"Weight file gone\.safetensors is missing.*python -m core\.train"):
         checkpoints.load(tmp_path / "gone.safetensors", root=tmp_path)
 
 
 def test_unlisted_file_is_refused(tmp_path):
     path = tmp_path / "stray.safetensors"
     save_file({"w": torch.ones(1)}, str(path))
-    with pytest.raises(CheckpointError, match="stray.safetensors is not listed in .*manifest.json; refusing"):
+    with pytest.raises(CheckpointError, match=r"stray\.safetensors is not listed in .*manifest\.json; refusing"):
         checkpoints.load(path, root=tmp_path)
 
 
@@ -119,7 +120,7 @@ def test_pickle_is_never_unpickled(tmp_path):
     path = tmp_path / "evil.safetensors"
     path.write_bytes(pickle.dumps({"w": _Payload()}))
     checkpoints.record(path, tmp_path)  # listed, with a matching checksum: only the format can stop it
-    with pytest.raises(CheckpointError, match="evil.safetensors could not be read as safetensors"):
+    with pytest.raises(CheckpointError, match=re.escape("evil.safetensors could not be read as safetensors")):
         checkpoints.load(path, root=tmp_path)
     assert not marker.exists()
 
@@ -150,7 +151,7 @@ def test_load_into_strict_and_eval(tmp_path):
 def test_load_into_wrong_architecture(tmp_path, other):
     path = tmp_path / "seq.safetensors"
     checkpoints.save(torch.nn.Sequential(torch.nn.Linear(3, 4)).state_dict(), path, root=tmp_path)
-    with pytest.raises(CheckpointError, match="seq.safetensors does not fit Sequential"):
+    with pytest.raises(CheckpointError, match=re.escape("seq.safetensors does not fit Sequential")):
         checkpoints.load_into(other, path, root=tmp_path)
 
 
@@ -185,5 +186,5 @@ def test_ddpm_configs_are_checked_against_the_manifest(tmp_path):
     assert ddpm_scheduler_config(tmp_path)["beta_end"] == 0.02 and _ddpm_config(tmp_path)["num_classes"] == 10
     path = tmp_path / "ddpm" / "scheduler_config.json"
     path.write_text(path.read_text().replace('"beta_end": 0.02', '"beta_end": 0.03'))
-    with pytest.raises(CheckpointError, match="scheduler_config.json does not match its recorded checksum"):
+    with pytest.raises(CheckpointError, match=re.escape("scheduler_config.json does not match its recorded checksum")):
         ddpm_scheduler_config(tmp_path)

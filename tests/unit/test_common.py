@@ -46,9 +46,8 @@ def test_api_names_and_describes_the_parameters_and_the_result():
 
 
 def test_api_refuses_a_parameter_the_docstring_leaves_out():
-    with gr.Blocks():
-        with pytest.raises(TypeError, match=r"half_documented's docstring .* \(missing: b\)"):
-            api(half_documented, "half")
+    with gr.Blocks(), pytest.raises(TypeError, match=r"half_documented's docstring .* \(missing: b\)"):
+        api(half_documented, "half")
 
 
 # ---------------------------------------------------------------- number boxes

@@ -198,29 +198,29 @@ def test_pooling_matches_torch_on_images(kind, fn):
 # ---------------------------------------------------------------- invalid input
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(matrix=[]), "non-empty"),
-    (dict(matrix=[[1, 2], [3]]), "ragged"),
-    (dict(matrix=[[1, "x"], [3, 4]]), "not a number"),
-    (dict(matrix=[[1, float("nan")], [3, 4]]), "finite"),
-    (dict(matrix=np.zeros((65, 3)).tolist()), "limit is 64x64"),
-    (dict(kernel=np.ones((16, 16)).tolist()), "limit is 15x15"),
-    (dict(kernel=[[None]]), "not a number"),
-    (dict(stride=0), "stride must be between 1 and 16"),
-    (dict(stride=-1), "stride must be between 1 and 16"),
-    (dict(stride="two"), "stride must be a whole number"),
-    (dict(stride=float("nan")), "stride must be a whole number"),
-    (dict(padding=-1), "padding must be between 0"),
-    (dict(dilation=0), "dilation must be between 1"),
-    (dict(padding_mode="mirror"), "padding_mode must be one of zeros, reflect, replicate, circular"),
-    (dict(padding=3, padding_mode="reflect"), "reflect padding of 3 needs the input to be larger than 3"),
-    (dict(padding=4, padding_mode="circular"), "wrap around"),
-    (dict(kernel=np.ones((5, 5)).tolist()), "does not fit"),
-    (dict(kernel=[[1, 1], [1, 1]], dilation=4), "spans 5x5"),
-    (dict(row=1), "row must be between 0 and 0"),
-    (dict(col=-1), "col must be between 0 and 0"),
+    ({"matrix": []}, "non-empty"),
+    ({"matrix": [[1, 2], [3]]}, "ragged"),
+    ({"matrix": [[1, "x"], [3, 4]]}, "not a number"),
+    ({"matrix": [[1, float("nan")], [3, 4]]}, "finite"),
+    ({"matrix": np.zeros((65, 3)).tolist()}, "limit is 64x64"),
+    ({"kernel": np.ones((16, 16)).tolist()}, "limit is 15x15"),
+    ({"kernel": [[None]]}, "not a number"),
+    ({"stride": 0}, "stride must be between 1 and 16"),
+    ({"stride": -1}, "stride must be between 1 and 16"),
+    ({"stride": "two"}, "stride must be a whole number"),
+    ({"stride": float("nan")}, "stride must be a whole number"),
+    ({"padding": -1}, "padding must be between 0"),
+    ({"dilation": 0}, "dilation must be between 1"),
+    ({"padding_mode": "mirror"}, "padding_mode must be one of zeros, reflect, replicate, circular"),
+    ({"padding": 3, "padding_mode": "reflect"}, "reflect padding of 3 needs the input to be larger than 3"),
+    ({"padding": 4, "padding_mode": "circular"}, "wrap around"),
+    ({"kernel": np.ones((5, 5)).tolist()}, "does not fit"),
+    ({"kernel": [[1, 1], [1, 1]], "dilation": 4}, "spans 5x5"),
+    ({"row": 1}, "row must be between 0 and 0"),
+    ({"col": -1}, "col must be between 0 and 0"),
 ])
 def test_invalid_arithmetic_input_raises_a_clear_value_error(kwargs, message):
-    args = dict(matrix=M3, kernel=np.ones((3, 3)).tolist()) | kwargs
+    args = {"matrix": M3, "kernel": np.ones((3, 3)).tolist()} | kwargs
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         conv.conv_arithmetic(**args)
 
@@ -233,10 +233,10 @@ def test_reflect_padding_just_below_the_limit_is_fine():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(kind="median"), "kind must be one of max, avg"),
-    (dict(size=0), "size must be between 1"),
-    (dict(size=5), "does not fit in a 4x4 input"),
-    (dict(stride=0), "stride must be between 1"),
+    ({"kind": "median"}, "kind must be one of max, avg"),
+    ({"size": 0}, "size must be between 1"),
+    ({"size": 5}, "does not fit in a 4x4 input"),
+    ({"stride": 0}, "stride must be between 1"),
 ])
 def test_invalid_pooling_raises_a_clear_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):

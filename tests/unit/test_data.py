@@ -186,7 +186,7 @@ def test_allow_download_false_skips_torchvision(no_download):
 def test_no_source_at_all_is_a_clear_error(monkeypatch, tmp_path, no_download):
     monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
     monkeypatch.setattr(data, "SAMPLE_PATH", tmp_path / "gone.npz")
-    with pytest.raises(data.DataError, match="No Fashion-MNIST source is available.*gone.npz is missing"):
+    with pytest.raises(data.DataError, match=r"No Fashion-MNIST source is available.*gone\.npz is missing"):
         data.load_split("test")
 
 

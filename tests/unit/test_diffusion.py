@@ -23,7 +23,7 @@ def test_bundled_scheduler_config_is_the_training_schedule():
 
 
 def test_unknown_scheduler_is_named_in_the_error():
-    with pytest.raises(ValueError, match="Unknown scheduler 'lms'.*ddim"):
+    with pytest.raises(ValueError, match=r"Unknown scheduler 'lms'.*ddim"):
         make_scheduler("lms")
 
 
@@ -52,9 +52,9 @@ def test_t_mismatch_leaves_signal_at_t_equals_100():
     assert schedule.make("linear", 1000).coefficients(1000)[0] < 0.01
 
 
-@pytest.mark.parametrize("bad,match", [(dict(beta_start=0.02, beta_end=0.01), "beta_start < beta_end"),
-                                       (dict(beta_end=1.5), "beta_end"), (dict(T=1), "T"),
-                                       (dict(kind="quadratic"), "kind")])
+@pytest.mark.parametrize("bad,match", [({"beta_start": 0.02, "beta_end": 0.01}, "beta_start < beta_end"),
+                                       ({"beta_end": 1.5}, "beta_end"), ({"T": 1}, "T"),
+                                       ({"kind": "quadratic"}, "kind")])
 def test_bad_schedules_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):
         schedule.make(**bad)
@@ -194,12 +194,12 @@ def test_unconditional_pipeline_takes_no_label():
         sampling.check(p, 2, 1.0, "ddim", 10, 0)
 
 
-@pytest.mark.parametrize("bad,match", [(dict(steps=0), "steps"), (dict(steps=1001), "steps"),
-                                       (dict(scheduler="lms"), "scheduler"), (dict(label=10), "label"),
-                                       (dict(guidance=float("nan")), "guidance"), (dict(guidance=11), "guidance"),
-                                       (dict(scheduler="euler", thresholding=True), "thresholding")])
+@pytest.mark.parametrize("bad,match", [({"steps": 0}, "steps"), ({"steps": 1001}, "steps"),
+                                       ({"scheduler": "lms"}, "scheduler"), ({"label": 10}, "label"),
+                                       ({"guidance": float("nan")}, "guidance"), ({"guidance": 11}, "guidance"),
+                                       ({"scheduler": "euler", "thresholding": True}, "thresholding")])
 def test_bad_settings_are_refused(bad, match):
-    args = dict(label=1, guidance=3.0, scheduler="ddim", steps=50, seed=0) | bad
+    args = {"label": 1, "guidance": 3.0, "scheduler": "ddim", "steps": 50, "seed": 0} | bad
     with pytest.raises(ValueError, match=match):
         sampling.check(bundled(), **args)
 

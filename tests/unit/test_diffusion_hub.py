@@ -15,9 +15,9 @@ from core.diffusion import hub_unets as hub
 from core.registry import ModelUnavailable
 
 COMMIT = "0" * 40
-TINY = dict(sample_size=8, in_channels=3, out_channels=3, block_out_channels=(8, 16), layers_per_block=1,
-            norm_num_groups=8, down_block_types=("DownBlock2D", "DownBlock2D"),
-            up_block_types=("UpBlock2D", "UpBlock2D"))
+TINY = {"sample_size": 8, "in_channels": 3, "out_channels": 3, "block_out_channels": (8, 16), "layers_per_block": 1,
+        "norm_num_groups": 8, "down_block_types": ("DownBlock2D", "DownBlock2D"),
+        "up_block_types": ("UpBlock2D", "UpBlock2D")}
 
 
 def _snapshot(cache, repo_id: str):
@@ -121,12 +121,12 @@ def test_refuses_other_classes(cache):
 
 
 def test_refuses_bin_weights(cache):
-    with pytest.raises(ValueError, match="has no diffusion_pytorch_model.safetensors: .* never .bin"):
+    with pytest.raises(ValueError, match=r"has no diffusion_pytorch_model\.safetensors: .* never \.bin"):
         hub.open_denoiser("test/bin")
 
 
 def test_refuses_v_prediction(cache):
-    with pytest.raises(ValueError, match="predicts .v_prediction.; .*epsilon"):
+    with pytest.raises(ValueError, match=r"predicts .v_prediction.; .*epsilon"):
         hub.open_denoiser("test/v")
 
 
@@ -139,7 +139,7 @@ def test_allow_list_names_the_allowed_ids(cache, monkeypatch):
 
 
 def test_offline_and_not_cached_is_one_quick_line(cache):
-    for attempt in range(2):  # the second answer comes from the registry's memory of the failure
+    for _attempt in range(2):  # the second answer comes from the registry's memory of the failure
         start = time.monotonic()
         with pytest.raises(ModelUnavailable) as e:
             hub.open_denoiser("google/ddpm-cifar10-32")

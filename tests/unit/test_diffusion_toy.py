@@ -1,5 +1,7 @@
 """core.diffusion.toy and its figures: training lowers the loss, trained particles reach the ring and untrained
 ones do not, DDIM is deterministic and DDPM stochastic, the forward process ends in N(0, I), bad inputs refused."""
+import re
+
 import numpy as np
 import pytest
 
@@ -73,7 +75,7 @@ def test_figures():
     assert fig.layout.updatemenus[0].buttons[0].method == "animate"
     assert [t.name for t in fig.data] == ["data", "data", "particles", "particles"]
     density = toy_figures.density_figure(toy.forward_density(run.data, (0, 500, 1000)))
-    assert [a.text for a in density.layout.annotations][0] == "t = 0, ᾱ = 1"
+    assert next(a.text for a in density.layout.annotations) == "t = 0, ᾱ = 1"
     assert len(toy_figures.loss_figure(run).data) == 2
     with pytest.raises(ValueError, match="both be"):
         toy_figures.trajectory_figure(a, b[:, :10], run.data)
@@ -105,7 +107,7 @@ def test_bad_sampling_inputs_are_refused():
 
 def test_points_from_sketch():
     pad = np.full((10, 10, 4), 255, np.uint8)
-    with pytest.raises(ValueError, match="empty: draw the data first, then press it."):
+    with pytest.raises(ValueError, match=re.escape("empty: draw the data first, then press it.")):
         toy2d.points_from_sketch({"composite": pad}, hint="press it")
     pad[0, 0] = pad[9, 9] = (0, 0, 0, 255)
     points = np.array(toy2d.points_from_sketch({"composite": pad}))

@@ -153,7 +153,7 @@ def test_feature_grid_scales_and_click_mapping():
 
 def test_feature_grid_signed_layer_is_diverging():
     maps = np.stack([np.full((4, 4), -2.0), np.full((4, 4), 1.0)])
-    means, order = features.channel_ranking(maps)
+    means, _order = features.channel_ranking(maps)
     grid = feature_render.feature_grid(maps, [1, 0], means, "conv1", "layer", 2.0, "x")
     assert grid.value_range == (-2.0, 2.0) and "Diverging" in grid.colour_note
     assert feature_render.unit(np.array([0.0]), 2.0, True)[0] == 0.5
@@ -175,7 +175,7 @@ def test_every_torchvision_choice_traces_and_explains_with_random_weights(name):
     img, _ = sample()
     acts = features.run(vm, img)
     cam = gradcam.for_model(vm, acts.input, target=int(acts.logits.argmax()))
-    assert cam.heatmap.shape == (224, 224) and 0 <= cam.heatmap.min() and cam.heatmap.max() <= 1
+    assert cam.heatmap.shape == (224, 224) and cam.heatmap.min() >= 0 and cam.heatmap.max() <= 1
     assert min(cam.coarse.shape) >= 6
 
 
@@ -264,7 +264,7 @@ def test_a_click_on_the_overview_or_a_map_names_a_layer_or_a_cell():
     assert feature_render.strip_at(len(reps), 20, 10) is None  # the legend
     assert feature_render.strip_at(len(reps), render.PAD + 3 * feature_render.STRIP_SLOT_W + 5,
                                    feature_render.STRIP_TOP + slot_h + 5) is None  # past the last layer
-    means, order = features.channel_ranking(np.abs(maps))
+    means, _order = features.channel_ranking(np.abs(maps))
     grid = feature_render.feature_grid(np.abs(maps), [4, 1, 7], means, "relu1", "layer", 1.0, "x")
     x0, y0 = render.PAD, grid.top + render.PAD
     assert render.tile_offset(grid, x0, y0) == (0.0, 0.0)

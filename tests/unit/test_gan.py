@@ -172,7 +172,7 @@ def test_ring_js_falls_with_the_nonsaturating_loss():
     run = toy.train(toy.Settings(dataset="ring", loss="nonsaturating", g_layers=2, g_neurons=32, d_layers=2,
                                  d_neurons=32, lr_d=1e-2, lr_g=1e-2), 500, log_every=50)
     js = run.history["js"]
-    assert run.diverged is None and run.history["iteration"] == [1] + list(range(50, 501, 50))
+    assert run.diverged is None and run.history["iteration"] == [1, *range(50, 501, 50)]
     assert js[0] > 0.6 and np.mean(js[-3:]) < 0.75 * js[0]
 
 

@@ -212,7 +212,7 @@ def test_saturation_gradients_match_finite_differences_in_the_logit():
 def image_rows(steps: int) -> list[dict]:
     rows = []
     for step in range(1, steps + 1):
-        row = dict(step=step, loss_d=1.0 + step / 1000, loss_g=2.0 - step / 1000, d_real=0.7, d_fake=0.3)
+        row = {"step": step, "loss_d": 1.0 + step / 1000, "loss_g": 2.0 - step / 1000, "d_real": 0.7, "d_fake": 0.3}
         if step % 50 == 0:
             row.update(histogram=[10] * 10, entropy=2.0 + step / 10_000, fid=100.0 / step)
         rows.append(row)

@@ -149,7 +149,7 @@ def test_divergence_is_flagged_and_stops_updates():
     assert "D's loss" in run.diverged and "step 2" in run.diverged
     assert run.step("g") is None and run.step_count == 1
     assert same(params(run.g), g0)
-    assert all(torch.allclose(a, b, rtol=0, atol=0, equal_nan=True) for a, b in zip(params(run.d), d0))
+    assert all(torch.allclose(a, b, rtol=0, atol=0, equal_nan=True) for a, b in zip(params(run.d), d0, strict=True))
     assert len(run.history) == 1
 
 

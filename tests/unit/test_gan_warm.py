@@ -63,15 +63,15 @@ def test_an_altered_file_is_refused(copied):
     data = bytearray(copied.read_bytes())
     data[-1] ^= 0x01                                         # one bit of one weight
     copied.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="ring warm start cannot be loaded: .*does not match its recorded checksum"):
+    with pytest.raises(ValueError, match=r"ring warm start cannot be loaded: .*does not match its recorded checksum"):
         toy.warm_start("ring")
 
 
 def test_a_missing_or_unlisted_file_is_refused(copied):
     shutil.copy(copied, copied.with_name("grid.safetensors"))  # present, but not in the manifest
-    with pytest.raises(ValueError, match="grid warm start cannot be loaded: .*not listed"):
+    with pytest.raises(ValueError, match=r"grid warm start cannot be loaded: .*not listed"):
         toy.warm_start("grid")
-    with pytest.raises(ValueError, match="moons warm start cannot be loaded: .*missing"):
+    with pytest.raises(ValueError, match=r"moons warm start cannot be loaded: .*missing"):
         toy.warm_start("moons")
 
 

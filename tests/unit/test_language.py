@@ -50,7 +50,7 @@ def test_the_same_seed_draws_the_same_tokens():
     a = torch.Generator().manual_seed(7)
     b = torch.Generator().manual_seed(7)
     assert [language.choose(filtered, a) for _ in range(20)] == [language.choose(filtered, b) for _ in range(20)]
-    assert len(set(language.choose(filtered, torch.Generator().manual_seed(s)) for s in range(20))) > 1
+    assert len({language.choose(filtered, torch.Generator().manual_seed(s)) for s in range(20)}) > 1
 
 
 def test_the_causal_mask_holds_a_later_token_changes_no_earlier_output(gpt):

@@ -94,7 +94,7 @@ def test_flags_that_do_not_apply_are_refused(args, message, tmp_path, capsys):
     if "cuda" in args and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(SystemExit):
-        train_main(args + ["--out", str(tmp_path)])
+        train_main([*args, "--out", str(tmp_path)])
     assert message in capsys.readouterr().err
 
 
@@ -109,7 +109,7 @@ def test_ddpm_trainer_writes_diffusers_style_folder_and_resumes(tmp_path):
     assert (scheduler["beta_start"], scheduler["beta_end"]) == (1e-4, 0.02)
     unet = UNet(tuple(config["channels"]), config["num_classes"], config["in_channels"])
     checkpoints.load_into(unet, folder / "unet.safetensors", root=tmp_path)
-    assert train_main(args[:2] + ["4"] + args[3:] + ["--resume"])["steps"] == 4
+    assert train_main([*args[:2], "4", *args[3:], "--resume"])["steps"] == 4
 
 
 def test_run_state_round_trip_restores_weights_and_optimizer(tmp_path):

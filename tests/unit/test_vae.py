@@ -165,7 +165,7 @@ def test_encode_vae16_gives_mu_logvar_and_the_closed_form_kl():
     assert code.kl > 0.5  # a real image's posterior is not the prior
     np.testing.assert_allclose(code.sigma, np.exp(0.5 * code.logvar))
     assert code.reconstruction.shape == (28, 28)
-    assert 0.0 <= code.reconstruction.min() and code.reconstruction.max() <= 1.0
+    assert code.reconstruction.min() >= 0.0 and code.reconstruction.max() <= 1.0
     # The reconstruction is the decoder at z = mu, and resembles the input (test MSE is about 0.013).
     np.testing.assert_allclose(code.reconstruction, latent.decode("vae16", code.mu)[0], atol=1e-6)
     x = sample_input(0)[0, 0].double().numpy()
