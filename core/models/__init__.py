@@ -12,6 +12,7 @@ from core.data import ASSETS
 from core.device import device
 from core.models.cnn import CNN
 from core.models.gan import Discriminator, Generator
+from core.models.gpt import GPT, CharTokenizer
 from core.models.unet import UNet
 from core.models.vae import VAE, AutoEncoder
 from core.models.vit import ViT
@@ -34,6 +35,8 @@ MODELS: dict[str, ModelSpec] = {
     "dcgan_d": ModelSpec(Discriminator, "dcgan_d.safetensors", "DCGAN discriminator"),
     "ddpm": ModelSpec(lambda: UNet(**_ddpm_config()), "ddpm/unet.safetensors",
                       "class-conditional noise-prediction UNet (DDPM, T=1000)"),
+    "gpt": ModelSpec(lambda: GPT(**{k: v for k, v in gpt_config().items() if k != "vocab"}), "gpt/gpt.safetensors",
+                     "character-level GPT, trained on the King James Bible"),
 }
 
 
@@ -46,6 +49,15 @@ def ddpm_scheduler_config(root=ASSETS) -> dict:
     """The diffusers scheduler config the DDPM was trained with, checked against the manifest: an edited
     beta_end would change sampling silently."""
     return checkpoints.read_json(root / "ddpm" / "scheduler_config.json", root)
+
+
+def gpt_config(root=ASSETS) -> dict:
+    """The bundled GPT's shape and its vocabulary (the characters it reads), checked against the manifest."""
+    return checkpoints.read_json(root / "gpt" / "config.json", root)
+
+
+def gpt_tokenizer(root=ASSETS) -> CharTokenizer:
+    return CharTokenizer(gpt_config(root)["vocab"])
 
 
 @functools.cache

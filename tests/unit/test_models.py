@@ -31,6 +31,9 @@ def test_bundled_model_loads_and_runs(name):
         elif name == "dcgan":
             out = model(torch.randn(2, model.z_dim))
             assert out.shape == (2, 1, 28, 28) and out.abs().max() <= 1
+        elif name == "gpt":
+            out = model(torch.randint(0, model.config["vocab_size"], (2, 16)))
+            assert out.shape == (2, 16, model.config["vocab_size"])
         elif name == "ddpm":
             out = model(torch.randn(2, 1, 28, 28), torch.tensor([10, 900]), torch.tensor([3, 10]))
             assert out.shape == (2, 1, 28, 28)
