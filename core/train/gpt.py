@@ -28,6 +28,7 @@ from core.train.common import RUNS, Checkpointer, StepLog, check_remaining, load
 SETTINGS = {"gpt": {"steps": 10000, "batch_size": 32, "lr": 1e-3}}
 SHAPE = {"block_size": 128, "layers": 4, "heads": 4, "dim": 128}
 WARMUP, MIN_LR_SHARE, BIGRAM_ALPHA = 200, 0.1, 0.1
+PROMPT = "And God said"
 KJV = "Debian's bible-kjv-text: the King James Version (1611), public domain"
 
 
@@ -152,12 +153,14 @@ def train(args) -> dict:
     files = export(model, vocab, args.out, step)
     val = validation_nats(model, val_ids, args.device)
     bigram = bigram_nats(train_ids, val_ids, len(vocab))
+    # Genesis's refrain for the Bible; another corpus (--corpus) starts from its own validation text.
+    prompt = PROMPT if set(PROMPT) <= set(vocab) else val_text[:len(PROMPT)]
     metrics = {
         "validation loss": f"{val:.4f} nats/character ({val / math.log(2):.3f} bits per character) on "
                            f"{len(val_ids):,} held-out characters",
         "bigram baseline": f"{bigram:.4f} nats/character ({bigram / math.log(2):.3f} bits), add-{BIGRAM_ALPHA} "
                            "counts on the same training split",
-        "sample (temperature 1, seed 0)": repr(sample(model, tok, "And God said", 200, 0, args.device)),
+        "sample (temperature 1, seed 0)": repr(sample(model, tok, prompt, 200, 0, args.device)),
     }
     return {"files": files, "steps": step, "elapsed_s": elapsed, "params": param_count(model),
             "source": KJV if not args.corpus else str(args.corpus), "metrics": metrics,
