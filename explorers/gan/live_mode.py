@@ -2,6 +2,7 @@
 images (images.py): each visitor's run in a core.live.Runner of its own (VisitorRun), the buttons that play, pause,
 step and reset it, the choices and number boxes applied to it as it goes, and its status line. A mode (a LiveMode
 subclass) says only what differs: its settings, its runs and its pictures."""
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -65,9 +66,9 @@ def evenly(n: int) -> list[int]:
     return np.unique(np.linspace(0, n - 1, CURVE_POINTS).round().astype(int)).tolist()
 
 
-class LiveMode:
+class LiveMode(abc.ABC):
     """A live-trained mode: the handlers every mode shares (play, step, reset, apply, first_open) over what a
-    subclass gives, the class attributes below and the methods that raise NotImplementedError here.
+    subclass gives, the class attributes below and the abstract methods.
 
     A handler's arguments are the visitor's state, then the mode's `looks` (inputs that change how the picture
     looks, not the run: the 2-D mode's layers), then its controls (its choices, then its number boxes)."""
@@ -79,22 +80,26 @@ class LiveMode:
     running_text = ""       # the status line while the run plays
     diverged_text = ""      # what the status line adds to why the run diverged
 
+    @abc.abstractmethod
     def read_settings(self, visit: VisitorRun, *controls) -> tuple:
         """The controls as the mode's checked Settings, and what each number box must be sent back."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def new_run(self, settings):
-        raise NotImplementedError
+        """A new run of the mode from checked settings."""
 
+    @abc.abstractmethod
     def captured(self, visit: VisitorRun, run, running: bool) -> dict:
         """What the mode's pictures need of the run, copied under the runner's lock."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def drawer(self, visit: VisitorRun, note: str = "") -> Callable[[dict], tuple]:
         """The function that draws a captured run as the mode's views, in their order."""
-        raise NotImplementedError
+        ...
 
-    def look(self, visit: VisitorRun, *looks) -> None:
+    def look(self, visit: VisitorRun, *looks) -> None:  # noqa: B027 (a hook: a mode without looks keeps nothing)
         """Keep the looks in `visit`, for the pictures to read."""
 
     def opening_note(self, visit: VisitorRun) -> str:
