@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from explorers import common
@@ -132,3 +133,16 @@ def test_box_components_hand_the_handler_what_was_typed_and_draw_gradios_own():
     assert len(enter) == 1 and enter[0]["targets"][0][1] == "load"  # one page script, however many sliders
     # gradio's ComponentMeta writes a .pyi stub beside a module defining a component class; not for these
     assert not Path(common.__file__).with_suffix(".pyi").exists()
+
+
+def test_packed_arrays_round_trip_as_the_browser_reads_them():
+    """widgets.packed: the bytes in base64 are the array's own, in the dtype asked for, with its shape."""
+    import base64
+
+    from explorers.widgets import packed
+    a = np.arange(12, dtype=np.float64).reshape(3, 4) / 7
+    p = packed(a)
+    assert p["dtype"] == "float32" and p["shape"] == [3, 4]
+    back = np.frombuffer(base64.b64decode(p["data"]), dtype=np.float32).reshape(p["shape"])
+    np.testing.assert_array_equal(back, a.astype(np.float32))
+    assert packed(np.array([0, 255, 7]), "uint8")["data"] == base64.b64encode(bytes([0, 255, 7])).decode()

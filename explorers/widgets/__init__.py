@@ -1,0 +1,35 @@
+"""Widgets drawn in the browser: a gr.HTML whose template, script and style live in files beside the module that
+uses it (NAME.html, NAME.js, NAME.css), run after the one shared library, glassbox.js (requests to the app's
+gr.api endpoints, colour maps, heatmaps, colour bars, downloads, the `<elem_id>:drawn` marks). Python sends data
+(`value`, a dict with arrays packed by packed()); the widget draws it and reacts to the pointer itself."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from core import render
+
+LIBRARY = Path(__file__).with_name("glassbox.js")
+
+
+def packed(array, dtype: str = "float32") -> dict:
+    """An array for the browser, as glassbox.js's gb.unpack reads it: its dtype, shape and bytes in base64 (a
+    float32 array is a quarter the size of its JSON numbers and needs no parsing)."""
+    a = np.ascontiguousarray(array, dtype=dtype)
+    return {"dtype": dtype, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def widget(files: Path, elem_id: str, value: dict | None = None, colormaps: tuple[str, ...] = (),
+           **kwargs) -> gr.HTML:
+    """The widget whose files are `files`.html/.js/.css (the .css is optional), with `colormaps` (plotly scale
+    names) sent once, as core.render samples them, in its `colormaps` prop. The template is static: a new value
+    reaches the script (watch("value", ...)) without re-rendering the widget's canvases."""
+    script = files.with_suffix(".js").read_text()
+    style = files.with_suffix(".css")
+    luts = {name: packed(render.colormap(name), "uint8") for name in colormaps}
+    return gr.HTML(value, html_template=files.with_suffix(".html").read_text(),
+                   css_template=style.read_text() if style.exists() else "",
+                   js_on_load=f"{LIBRARY.read_text()}\n{script}", elem_id=elem_id, colormaps=luts, **kwargs)
