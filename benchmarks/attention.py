@@ -1,5 +1,7 @@
-"""`python -m benchmarks.attention [--runs N]`: the Attention tab's head view in Chromium, on a text of about 100
-tokens with all 12 heads drawn: click → the new SVG painted.
+"""`python -m benchmarks.attention [--runs N]`: the Attention tab in Chromium. The head view, on a text of about 100
+tokens with all 12 heads drawn: click → the new SVG painted. The scores view: a drag of its temperature track
+(benchmarks.runner.drag), redrawn in the browser, against the server round trip of attention_scores (which each
+temperature change cost before the scores were drawn in the browser, before its plotly redraw).
 
 With the "Head view" sub-tab open, each run types a new text (its first word differs, so every run draws a new
 figure), and a capture-phase listener notes the click on #attn-run. A MutationObserver notes when #attn-head-view
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 
-from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
+from benchmarks.runner import chromium, drag, new_page, open_tab, options, run_on_app
 
 TIMEOUT_MS = 60_000
 # About 100 tokens of MiniLM's tokenizer: "<word> river bank ..." repeated, a new first word each run.
@@ -56,15 +58,46 @@ def measure(url: str, runs: int = 5) -> dict:
         page.wait_for_selector("#attn-head-view svg.hv", state="attached")
         page.evaluate(WATCH)
         results = [one_run(page, WORDS[i % len(WORDS)]) for i in range(runs + 1)][1:]  # one warm-up
+        scores = scores_drag(page, runs)
     return {"median_ms": round(statistics.median(r["ms"] for r in results), 1),
             "values_ms": [round(r["ms"], 1) for r in results], "tokens": results[-1]["tokens"],
-            "lines": results[-1]["lines"], "svg_bytes": results[-1]["bytes"]}
+            "lines": results[-1]["lines"], "svg_bytes": results[-1]["bytes"], "scores": scores}
+
+
+def scores_drag(page, runs: int) -> dict:
+    """Head 3 of the same text in the scores view: one drag of the temperature track, and `runs` round trips of
+    attention_scores from the page (gb.call: POST /gradio_api/call, then its stream)."""
+    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    page.locator("#attn-head input").fill("head 3")
+    page.locator("#attn-head input").press("Enter")
+    page.wait_for_function("() => document.querySelector('#attn-scores')?.glassboxView?.head === 3")
+    page.locator("#attn-scores-temperature").scroll_into_view_if_needed()
+    track = page.locator("#attn-scores-temperature").bounding_box()
+    y = track["y"] + track["height"] / 2
+    result = drag(page, "attn-scores", (track["x"] + 2, y), (track["x"] + track["width"] - 2, y))
+    view = page.evaluate("() => document.querySelector('#attn-scores').glassboxView")
+    trips = page.evaluate("""async ([text, n]) => {
+      const times = [];
+      for (let i = 0; i <= n; i++) {
+        const t0 = performance.now();
+        await window.glassbox.call('attention_scores', [text, 5, 3, 1 + i / 10, true, 'default', '']);
+        times.push(performance.now() - t0);
+      }
+      return times.slice(1);
+    }""", [page.locator("#attn-text textarea").input_value(), runs])
+    return {**result, "tokens": view["n"], "server_round_trip_ms": round(statistics.median(trips), 1)}
 
 
 def markdown_lines(r: dict) -> list[str]:
     return [f"- Attention head view, in Chromium ({r['tokens']} tokens, all 12 heads of layer 5: {r['lines']:,} lines, "
             f"{r['svg_bytes'] / 1e6:.2f} MB of SVG): click Run → the new figure painted, **{r['median_ms']} ms** "
-            f"(median of {len(r['values_ms'])}, {min(r['values_ms'])}–{max(r['values_ms'])} ms)"]
+            f"(median of {len(r['values_ms'])}, {min(r['values_ms'])}–{max(r['values_ms'])} ms)",
+            f"- Attention scores view, in Chromium ({r['scores']['tokens']} tokens): dragging the temperature redraws "
+            f"**{r['scores']['redraws_per_s']}/s** in the browser (of {r['scores']['pointer_events_per_s']} pointer "
+            f"events/s; pointer → picture "
+            f"{r['scores']['pointer_to_picture_ms']} ms median, {r['scores']['requests']} requests to the server); "
+            f"before, each temperature was a server event: attention_scores' round trip alone is "
+            f"{r['scores']['server_round_trip_ms']} ms median, before any plotly redraw, and only on release"]
 
 
 def main(argv=None) -> dict:

@@ -75,3 +75,39 @@ def run_on_app(measure: Callable[[str], Result],
     if markdown_lines is not None:
         print("\n".join(markdown_lines(result)))
     return result
+
+
+# window.__drag: every pointer event's time, every "<id>:drawn" mark's, and every request the page starts, so that
+# a drag's redraws per second, pointer → picture times and server requests can be read after it.
+WATCH_DRAG = """(id) => {
+  const D = window.__drag = {pointer: 0, drawn: [], requests: 0, last: null};
+  document.addEventListener('pointermove', () => { D.last = performance.now(); D.pointer++; }, true);
+  new PerformanceObserver((list) => {
+    for (const m of list.getEntries()) if (m.name === id + ':drawn') D.drawn.push([m.startTime, D.last]);
+  }).observe({type: 'mark'});
+  new PerformanceObserver((list) => { D.requests += list.getEntries().length; }).observe({type: 'resource'});
+}"""
+
+
+def drag(page: Page, elem_id: str, start: tuple[float, float], end: tuple[float, float], seconds: float = 2.0,
+         rate: float = 60.0) -> dict:
+    """Press at `start`, move to `end` over `seconds` at `rate` pointer events a second (a person's hand: the
+    screen's frame rate; playwright on a busy machine may deliver fewer, so the page counts them), release; then
+    report the widget's redraws a second during the drag, the median time from the last pointer event to each
+    redraw, and the requests the page made meanwhile."""
+    import time
+    page.evaluate(WATCH_DRAG, elem_id)
+    page.mouse.move(*start)
+    page.mouse.down()
+    began, steps = time.perf_counter(), max(1, round(seconds * rate))
+    for i in range(1, steps + 1):
+        f = i / steps
+        page.mouse.move(start[0] + f * (end[0] - start[0]), start[1] + f * (end[1] - start[1]))
+        time.sleep(max(0.0, began + i / rate - time.perf_counter()))  # paced like a hand, not as fast as possible
+    elapsed = time.perf_counter() - began
+    page.mouse.up()
+    d = page.evaluate("() => window.__drag")
+    lags = sorted(t - p for t, p in d["drawn"] if p is not None)
+    return {"redraws_per_s": round(len(d["drawn"]) / elapsed, 1), "seconds": round(elapsed, 2),
+            "pointer_events_per_s": round(d["pointer"] / elapsed, 1), "pointer_to_picture_ms": round(lags[len(lags) // 2], 1) if lags else None,
+            "requests": d["requests"]}

@@ -253,9 +253,9 @@ def head_view(layer: np.ndarray, tokens: list[str], heads: list[int], allowed: n
               min_weight: float = HEAD_VIEW_MIN_WEIGHT, max_lines: int = HEAD_VIEW_MAX_LINES) -> HeadView:
     """One layer's attention as BertViz's head view draws it: the attending tokens on the left, the attended ones
     on the right, one line per (head, query, key) whose stroke opacity is the weight, one colour per head.
-    `layer` is [heads, n, n]; masked (causal) entries are never drawn. The page's script (HEAD_VIEW_JS) shows only
-    a token's lines while the pointer is on it. Lines below min_weight are left out, and beyond max_lines only the
-    strongest are drawn."""
+    `layer` is [heads, n, n]; masked (causal) entries are never drawn. The page's script
+    (explorers/attention/head_view.js) shows only a token's lines while the pointer is on it. Lines below
+    min_weight are left out, and beyond max_lines only the strongest are drawn."""
     n = len(tokens)
     top, height = 8, 8 + n * ROW
     x_left, x_right = TOKEN_WIDTH, TOKEN_WIDTH + LINES_WIDTH
@@ -288,28 +288,3 @@ def head_view(layer: np.ndarray, tokens: list[str], heads: list[int], allowed: n
            f'{column("q", x_left - 8, "end")}{column("k", x_right + 8, "start")}</svg>')
     legend = "".join(f'<span class="hv-head" style="background:{head_colour(h)}">head {h}</span>' for h in heads)
     return HeadView(f'<div class="hv-legend">{legend}</div>{svg}', len(lines), total, floor)
-
-
-# Runs once in the page (gr.HTML's js_on_load) and delegates from the component, so it survives every new value:
-# pointing at a token shows only its lines (left: what it attends to; right: what attends to it).
-HEAD_VIEW_JS = """
-const show = (token) => {
-  const svg = element.querySelector('svg.hv');
-  if (!svg) return;
-  const side = token ? token.dataset.side : null, i = token ? token.dataset.i : null;
-  for (const line of svg.querySelectorAll('line.hv-edge'))
-    line.style.visibility = !token || line.dataset[side] === i ? '' : 'hidden';
-  for (const t of svg.querySelectorAll('text.hv-token')) t.classList.toggle('hv-focus', t === token);
-};
-element.addEventListener('mouseover', (e) => { const t = e.target.closest('text.hv-token'); if (t) show(t); });
-element.addEventListener('mouseout', (e) => {
-  const t = e.target.closest('text.hv-token');
-  if (t && !t.contains(e.relatedTarget)) show(null);
-});
-"""
-HEAD_VIEW_CSS = """
-.hv-legend { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0 8px; }
-.hv-head { color: white; font-size: 12px; padding: 1px 6px; border-radius: 3px; }
-svg.hv text.hv-token { cursor: default; user-select: none; fill: currentColor; }
-svg.hv text.hv-focus { font-weight: bold; }
-"""

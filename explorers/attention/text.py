@@ -6,6 +6,7 @@ model and reads its attention, Q and K. text_view and scores_view are also what 
 attention_scores endpoints (endpoints.py) answer from.
 """
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
@@ -18,7 +19,8 @@ from core.attention import maths as att
 from core.attention import text as ta
 from core.validate import as_bool, as_choice, as_int
 from explorers.attention.heads import AVERAGE, head_choices, head_name, single_heads
-from explorers.common import Box, message_figure, outputs, user_errors
+from explorers.common import Box, outputs, user_errors
+from explorers.widgets import packed, widget
 
 EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
     "Coreference: what does “it” attend to?": ("The animal didn't cross the street because it was too tired", "", "it"),
@@ -32,7 +34,9 @@ FIRST_EXAMPLE = next(iter(EXAMPLES))
 HIDE_NOTE = "Special tokens hidden: their columns set to 0, each row renormalised over the rest. "
 # The number boxes (explorers.common.Box). Layers depend on the model; an empty Layer box is the last.
 LAYER = Box("Layer", 0, None, None)
-TEMPERATURE = Box("Softmax temperature T", 0.05, 10, 1.0, whole=False)
+SCORES_WIDGET = Path(__file__).with_name("scores")  # scores.html, .js, .css: the scores drawn in the browser
+HEAD_VIEW_WIDGET = Path(__file__).with_name("head_view")  # the SVG core.attention.figures.head_view draws
+TEMPERATURES = {"lo": 0.05, "hi": 10.0}  # the scores widget's temperature track (the API takes 0.01 to 100)
 
 
 # ---------------------------------------------------------------- computing: the API and the UI share these
@@ -118,28 +122,25 @@ def entropy_markdown(r: ta.TextRun) -> str:
                if r.causal else ""))
 
 
-def scores_outputs(text, model, layer, head, temperature, scale, text_pair):
+def scores_outputs(text, model, layer, head, text_pair):
+    """The scores widget's data for one head, Q·Kᵀ with −∞ where masked (the widget divides by √d_k and takes the
+    softmax at the temperature it shows), and the note of what was checked on the server."""
     if head == AVERAGE:
-        return (message_figure("Pick one head (not the average): the scores view needs that head's own Q and K."),
+        return ({"message": "Pick one head (not the average): the scores view needs that head's own Q and K."},
                 "The average of the heads has no Q and K of its own.")
     try:
-        r, _, layer, head, s = scores_view(text, model, layer, head, temperature, scale, text_pair)
+        r, _, layer, head, s = scores_view(text, model, layer, head, 1.0, False, text_pair)
     except ValueError as e:  # e.g. a rotary model: the other views still work, so only this one says why not
-        return message_figure(str(e)), f"The scores view is not available here: {e}"
-    t = float(temperature)
-    what = f"QKᵀ/√{s.d_k}" if scale else "QKᵀ (no √d_k)"
-    fig = ar.scores_figure(s.scores, s.weights, r.tokens,
-                           f"{r.model.name}, layer {layer}, head {head}: scores = {what}, weights at T = {t:g}")
-    deviation = float(np.abs(s.weights.sum(-1) - 1).max())
+        return {"message": str(e)}, f"The scores view is not available here: {e}"
     md = (f"d_k = {s.d_k}: Q and K are [{len(r.tokens)} × {s.d_k}], recorded from the model's own projections. "
-          f"Every row of the weights sums to 1 (largest |Σ − 1| = {deviation:.1e}). At T = 1 with √d_k on, "
-          f"softmax(QKᵀ/√d_k) matches the model's own attention weights to **{s.max_difference:.1e}** "
-          "(largest difference).")
-    if not scale:
-        md += f" Without √d_k the scores are √{s.d_k} ≈ {np.sqrt(s.d_k):.1f}× larger, so softmax saturates."
+          f"At T = 1 with √d_k on, softmax(QKᵀ/√d_k) matches the model's own attention weights to "
+          f"**{s.max_difference:.1e}** (largest difference). Without √d_k the scores are √{s.d_k} ≈ "
+          f"{np.sqrt(s.d_k):.1f}× larger, so softmax saturates.")
     if r.causal:
         md += " Grey cells are masked (−∞ before the softmax): a token cannot see the tokens after it."
-    return fig, md
+    return {"title": f"{r.model.name}, layer {layer}, head {head}", "layer": layer, "head": head,
+            "tokens": r.tokens, "d_k": s.d_k,
+            "causal": r.causal, "raw": packed(s.scores, "float64")}, md
 
 
 def head_view_outputs(v: TextView, heads) -> tuple[str, str]:
@@ -200,7 +201,7 @@ class TextViews(NamedTuple):
 
 @user_errors
 @devices.gpu
-def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature, scale):
+def text_ui(text, text_pair, model, layer, head, hide_special, word):
     """Everything for a new text, model or sink setting: the controls fitted to the model, and every view."""
     v = text_view(text, model, text_layer(model, layer).value, head, hide_special, text_pair)
     r, tm = v.run, v.run.model
@@ -216,8 +217,7 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word, temperature
                      gr.update(choices=token_choices(r.tokens), value=i),
                      ar.focus_figure(v.attention, r.tokens, i, v.where),
                      ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
-                     *scores_outputs(text, model, v.layer, v.head, TEMPERATURE.read(temperature).value, scale,
-                                     text_pair),
+                     *scores_outputs(text, model, v.layer, v.head, text_pair),
                      gr.update(choices=single_heads(tm.num_heads), value=list(range(tm.num_heads))),
                      *head_view_outputs(v, None))
 
@@ -239,16 +239,15 @@ class SelectionViews(NamedTuple):
 
 @user_errors
 @devices.gpu
-def layer_ui(text, text_pair, model, layer, head, hide_special, token, temperature, scale,
-             heads) -> SelectionViews:
+def layer_ui(text, text_pair, model, layer, head, hide_special, token, heads) -> SelectionViews:
     """A new layer or head: the heatmap, the token focus, the scores view and the head view, and the layer used
     in its box."""
     at = text_layer(model, layer)
     v = text_view(text, model, at.value, head, hide_special, text_pair)
     i = as_int(token, "token", 0, len(v.run.tokens) - 1) if token is not None else focus_index(v.run, None)
     return SelectionViews(heatmap_figure(v), ar.focus_figure(v.attention, v.run.tokens, i, v.where),
-                          *scores_outputs(text, model, v.layer, v.head, TEMPERATURE.read(temperature).value, scale,
-                                          text_pair), *head_view_outputs(v, heads), at.shown)
+                          *scores_outputs(text, model, v.layer, v.head, text_pair), *head_view_outputs(v, heads),
+                          at.shown)
 
 
 def selection_ui(*args):
@@ -262,13 +261,6 @@ def focus_ui(text, text_pair, model, layer, head, hide_special, token):
     v = text_view(text, model, text_layer(model, layer).value, head, hide_special, text_pair)
     i = as_int(token, "token", 0, len(v.run.tokens) - 1)
     return ar.focus_figure(v.attention, v.run.tokens, i, v.where), v.run.tokens[i]
-
-
-@user_errors
-@devices.gpu
-def scores_ui(text, text_pair, model, layer, head, temperature, scale):
-    t = TEMPERATURE.read(temperature)
-    return *scores_outputs(text, model, text_layer(model, layer).value, head, t.value, scale, text_pair), t.shown
 
 
 @user_errors
@@ -322,8 +314,6 @@ class TextPanels(NamedTuple):
     focus: gr.Plot
     entropy: gr.Plot
     ranking: gr.Markdown
-    temperature: gr.Slider
-    scale: gr.Checkbox
     scores: gr.Plot
     scores_note: gr.Markdown
     heads: gr.CheckboxGroup
@@ -373,27 +363,23 @@ def panels(num_heads: int) -> TextPanels:
             entropy = gr.Plot(label="Head entropy", elem_id="attn-entropy")
             ranking = gr.Markdown(elem_id="attn-entropy-rank")
         with gr.Tab("Scores: Q·Kᵀ", id="attn-view-scores"):
-            with gr.Row():
-                temperature = TEMPERATURE.slider(step=0.05, elem_id="attn-temperature")
-                scale = gr.Checkbox(True, label="Divide by √d_k", elem_id="attn-scale")
-            scores = gr.Plot(label="Scores, weights, row sums", elem_id="attn-scores")
+            scores = widget(SCORES_WIDGET, "attn-scores", colormaps=("RdBu_r", "Viridis"), limits=TEMPERATURES)
             scores_note = gr.Markdown(elem_id="attn-scores-note")
         with gr.Tab("Head view", id="attn-view-heads"):
             heads = gr.CheckboxGroup(single_heads(num_heads), value=list(range(num_heads)),
                                      label="Heads drawn (of the layer chosen above)", elem_id="attn-heads")
             head_view_note = gr.Markdown(elem_id="attn-head-view-note")
-            head_view = gr.HTML("", js_on_load=ar.HEAD_VIEW_JS, css_template=ar.HEAD_VIEW_CSS,
-                                elem_id="attn-head-view")
-    return TextPanels(views, grid_info, heatmap, model_view, rollout, token, focus, entropy, ranking, temperature,
-                      scale, scores, scores_note, heads, head_view_note, head_view)
+            head_view = widget(HEAD_VIEW_WIDGET, "attn-head-view", "")
+    return TextPanels(views, grid_info, heatmap, model_view, rollout, token, focus, entropy, ranking, scores,
+                      scores_note, heads, head_view_note, head_view)
 
 
 def wire(demo: gr.Blocks, c: TextControls, p: TextPanels) -> None:
     """A new text, model or sink setting redraws everything; a layer, head, token or view setting its views."""
     private = {"api_visibility": "private"}
     ui = {**c._asdict(), **p._asdict()}
-    text_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, c.word, p.temperature, p.scale]
-    selection_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token, p.temperature, p.scale, p.heads]
+    text_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, c.word]
+    selection_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token, p.heads]
     gr.on([demo.load, c.run.click, c.text.submit, c.pair.submit, c.model.submit, c.hide.input], text_ui, text_inputs,
           outputs(TextViews, ui), trigger_mode="always_last", **private)
     # An edited text is no longer the example, so the dropdown lets go of its choice.
@@ -408,9 +394,6 @@ def wire(demo: gr.Blocks, c: TextControls, p: TextPanels) -> None:
                   trigger_mode="always_last", **private)
     p.token.input(focus_ui, [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token], [p.focus, c.word],
                   **private)
-    gr.on([p.temperature.release, p.scale.input], scores_ui,
-          [c.text, c.pair, c.model, c.layer, c.head, p.temperature, p.scale], [p.scores, p.scores_note, p.temperature],
-          trigger_mode="always_last", **private)
 
 
 def build(demo: gr.Blocks) -> None:

@@ -65,8 +65,12 @@ window.glassbox ??= (() => {
   // The widget's elem_id, which gradio puts on the component's block (`element` has an id of its own).
   gb.id = (element) => element.closest(".block")?.id || "widget";
 
-  // Marks one redraw with the User Timing API ("<elem_id>:drawn"), so tests and benchmarks can count frames.
-  gb.drawn = (element) => performance.mark(`${gb.id(element)}:drawn`);
+  // Marks one redraw with the User Timing API ("<elem_id>:drawn"), so tests and benchmarks can count frames, and
+  // keeps `view`, the numbers drawn, on the block (document.querySelector("#<elem_id>").glassboxView) for them.
+  gb.drawn = (element, view) => {
+    if (view !== undefined) element.closest(".block").glassboxView = view;
+    performance.mark(`${gb.id(element)}:drawn`);
+  };
 
   // Sizes a canvas to width x height CSS pixels at the screen's pixel density; returns its 2-D context, scaled so
   // that drawing is in CSS pixels.

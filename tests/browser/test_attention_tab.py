@@ -62,8 +62,9 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
     note = wait_for_text(page, "#attn-scores-note", "d_k = 32")
     assert re.search(r"own attention weights to \*?\*?\d\.\de-0[6-9]", note)
-    set_slider(page, "attn-temperature", 3)
-    plot_text(page, "#attn-scores", "weights at T = 3")
+    page.locator("#attn-scores input.scores-t").fill("3")
+    page.locator("#attn-scores input.scores-t").press("Enter")
+    wait_for_text(page, "#attn-scores .scores-title", "weights at T = 3")
     page.locator("#attn-scores").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_scores.png"), full_page=False)
 
@@ -190,3 +191,55 @@ def test_an_unknown_model_falls_back_in_one_line_and_a_long_text_stays_readable(
     # The bundled ViT names its patches without contradiction: 16 patches, each 7×7 pixels, in a 4×4 grid.
     page.locator("#attn-image-note").scroll_into_view_if_needed()
     assert "16 patches of 7×7 pixels (4×4)" in wait_for_text(page, "#attn-image-note", "patches of")
+
+
+def drawn(page, elem_id: str) -> int:
+    """How many times the widget `elem_id` has redrawn (its "<elem_id>:drawn" User Timing marks)."""
+    return page.evaluate("(id) => performance.getEntriesByName(id + ':drawn').length", elem_id)
+
+
+def test_scores_temperature_drag_redraws_in_the_browser_with_the_apis_weights(app_page, screenshot_dir):
+    """Dragging the temperature track redraws the scores view at every step with no request to the server, and the
+    weights drawn are attention_scores' at the temperature and √d_k setting shown, to 1e-6."""
+    page = app_page
+    open_attention(page)
+    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    wait_for_text(page, "#attn-scores .scores-message", "Pick one head")  # the average has no Q and K
+    choose(page, "attn-head", "head 3")
+    page.wait_for_function("() => document.querySelector('#attn-scores')?.glassboxView?.head === 3")
+    page.locator("#attn-scores-temperature").scroll_into_view_if_needed()
+    track = page.locator("#attn-scores-temperature").bounding_box()
+    before = drawn(page, "attn-scores")
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + 2, y)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(track["x"] + track["width"] * i / 40, y)
+    page.mouse.up()
+    assert drawn(page, "attn-scores") - before >= 10
+    assert requests == []
+    page.locator("#attn-scores-scale").uncheck()
+    view = page.evaluate("""() => { const v = document.querySelector('#attn-scores').glassboxView;
+                                    return {...v, scores: Array.from(v.scores), weights: Array.from(v.weights)}; }""")
+    assert 0.05 < view["T"] < 10 and not view["scale"]
+    text = page.locator("#attn-text textarea").input_value()
+    api = page.evaluate("(args) => window.glassbox.call('attention_scores', args)",
+                        [text, view["layer"], view["head"], view["T"], False, "default", ""])
+    n = view["n"]
+    assert api["tokens"] == view["tokens"]
+    np.testing.assert_allclose(np.reshape(view["weights"], (n, n)), api["weights"], atol=1e-6, rtol=0)
+    page.locator("#attn-scores").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "attention_scores_dragged.png"), full_page=False)
+    box = page.locator("#attn-scores input.scores-t")
+    box.fill("99")
+    box.press("Enter")
+    wait_for_text(page, "#attn-scores .scores-message", "from 0.05 to 10: used 10")
+    assert page.locator("#attn-scores-temperature").input_value() == "10"
+    box.fill("")
+    box.press("Enter")
+    wait_for_text(page, "#attn-scores .scores-message", "takes a number from 0.05 to 10: kept T = 10")
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.wait_for_function("() => document.querySelector('#attn-scores canvas').clientWidth <= 800")
+    page.locator("#attn-scores").screenshot(path=str(screenshot_dir / "attention_scores_800.png"))

@@ -393,8 +393,6 @@ SECTIONS = [
                             NumberBox("cnn-gradcam-opacity", "Overlay opacity", 0, 1, 0.5, whole=False)),
             gallery_works("cnn")),
     Section("Attention", (NumberBox("attn-layer", "Layer", 0, 5, 5),), heads_work("#attn-heatmap")),
-    Section("Attention", (NumberBox("attn-temperature", "Softmax temperature T", 0.05, 10, 1, whole=False),),
-            heads_work("#attn-scores"), subtab="Scores: Q·Kᵀ"),
     Section("Attention", (NumberBox("attn-image-layer", "Layer (images)", 0, VIT_LAYERS - 1, VIT_LAYERS - 1),
                           NumberBox("attn-opacity", "Overlay opacity", 0, 1, 0.5, whole=False),
                           NumberBox("attn-patch", "Patch", 0, 15, 5)), gallery_works("attn")),
