@@ -108,6 +108,7 @@ def drag(page: Page, elem_id: str, start: tuple[float, float], end: tuple[float,
     page.mouse.up()
     d = page.evaluate("() => window.__drag")
     lags = sorted(t - p for t, p in d["drawn"] if p is not None)
+    middle = lags[len(lags) // 2] if lags else None
     return {"redraws_per_s": round(len(d["drawn"]) / elapsed, 1), "seconds": round(elapsed, 2),
-            "pointer_events_per_s": round(d["pointer"] / elapsed, 1), "pointer_to_picture_ms": round(lags[len(lags) // 2], 1) if lags else None,
-            "requests": d["requests"]}
+            "pointer_events_per_s": round(d["pointer"] / elapsed, 1),
+            "pointer_to_picture_ms": None if middle is None else round(middle, 1), "requests": d["requests"]}
