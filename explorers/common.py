@@ -193,7 +193,13 @@ def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
     result._api_info = {**result._api_info, "description": " ".join(returns)}
 
 
+WIDGETS = Path(__file__).with_name("widgets")  # page scripts live beside the widgets' files
 _LOADED = weakref.WeakKeyDictionary()  # app -> the load-time scripts its page already runs
+
+
+def page_script(name: str) -> str:
+    """The page script explorers/widgets/NAME.js: one arrow function, run by load_once() when the page loads."""
+    return (WIDGETS / f"{name}.js").read_text()
 
 
 def load_once(js: str) -> None:
@@ -209,21 +215,7 @@ def load_once(js: str) -> None:
 
 # ---------------------------------------------------------------- sketch pads
 
-# Gradio's sketch pad opens with no tool chosen ("select the draw tool to start"), so a drag selects text, and it
-# has no parameter for the first tool: this clicks the brush (the first tool button; its label is translated) of
-# each pad made by sketchpad() once it is drawn, which happens when its tab is first opened.
-BRUSH_FIRST = """() => {
-  if (window.glassboxBrushFirst) return;
-  window.glassboxBrushFirst = true;
-  const pick = () => document.querySelectorAll(".glassbox-brush-first:not([data-brush-picked])").forEach((pad) => {
-    const brush = pad.querySelector(".toolbar-wrap .half-container button");
-    if (!brush) return;
-    pad.dataset.brushPicked = "1";
-    brush.click();
-  });
-  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
-  pick();
-}"""
+BRUSH_FIRST = page_script("brush_first")
 EMPTY_PAD = "The sketch pad is empty: draw something first."
 
 
@@ -235,16 +227,7 @@ def sketchpad(**kwargs) -> gr.Sketchpad:
 
 # ---------------------------------------------------------------- number boxes
 
-# Gradio's slider box commits a typed value only when it loses focus; Enter makes it lose focus, as a person expects.
-COMMIT_ON_ENTER = """() => {
-  if (window.glassboxEnterCommits) return;
-  window.glassboxEnterCommits = true;
-  document.addEventListener("keydown", (e) => {
-    const box = e.target;
-    if (e.key === "Enter" && box instanceof HTMLInputElement && box.type === "number"
-        && box.closest(".block")?.querySelector("input[type=range]")) box.blur();
-  }, true);
-}"""
+COMMIT_ON_ENTER = page_script("commit_on_enter")
 
 
 def number_text(x) -> str:
