@@ -55,10 +55,13 @@ def core_layer(name: str, root: Path) -> tuple[str, str] | None:
     return ("shared", parts[1])
 
 
+SHARED_PACKAGES = ("widgets",)   # explorers/widgets: the browser-drawn widgets every tab may use, like common.py
+
+
 def tab_package(name: str, root: Path) -> str | None:
     """The tab package a module name belongs to ("gan" for explorers.gan.points), None for the shared modules."""
     parts = name.split(".")
-    if parts[0] != "explorers" or len(parts) < 2:
+    if parts[0] != "explorers" or len(parts) < 2 or parts[1] in SHARED_PACKAGES:
         return None
     return parts[1] if (root / "explorers" / parts[1] / "__init__.py").is_file() else None
 
