@@ -81,7 +81,8 @@ function load() {
   if (root.hidden) { run = null; return; }
   run = {frames: gb.unpack(v.frames), steps: gb.unpack(v.steps), timesteps: gb.unpack(v.timesteps),
          total: v.total, cell: v.cell, done: v.done};
-  captions.style.gridTemplateColumns = `repeat(3, ${v.cell}px)`;
+  captions.style.gridTemplateColumns = "repeat(3, minmax(0, 1fr))";
+  captions.style.width = `${3 * v.cell + 2 * GAP}px`;   // the pictures' width, so each caption is under its own
   captions.style.columnGap = `${GAP}px`;
   x0Note.textContent = v.x0_note;
   range.max = String(run.steps.length - 1);
