@@ -32,7 +32,7 @@ CSS = """
 .gb-header h1 {margin-bottom: 0}
 .gb-device {color: #6b7280; font-size: 0.9em}
 /* A 28x28 input is the real input: show it large with square pixels instead of as a speck or a blur. */
-#cnn-input img, #attn-input img, #diff-input img, #diff-xt img, #vae-a-input img, #vae-b-input img {
+#cnn-input img, #attn-input img, #diff-input img, #vae-a-input img, #vae-b-input img {
   width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
 .gb-alarm {color: #b91c1c; font-weight: 600}
 """

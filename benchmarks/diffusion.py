@@ -9,8 +9,11 @@ is a new one; its data-step says which step it shows) and when the status first 
 which also carries the filmstrip, GIF and trajectories). The streaming overhead is the run's own sampling time in
 the server (the status's "s of sampling", the loop's wall time with every picture it sent) over the bare DDIM-50
 loop, minus 1 (target ≤ 15%); click → done is reported beside it. The first frame's target is 0.5 s. One warm-up
-run, then the median of N. Forward tab: t + 1 typed into the t slider's box (#diff-t) and Enter, until #diff-xt
-shows a new, loaded picture.
+run, then the median of N. Forward tab: a pointer drag along t (#diff-forward-t, DRAG_MOVES moves), redraws a second
+from the "diff-forward-view:drawn" marks and the requests the page made meanwhile (the view draws in the browser);
+before issue 26 each t was a server round trip, OLD_T_MS (t typed and Enter → the new picture, the report at
+a27d08f). Reverse tab, after the runs: Play on the player (#diff-reverse-player), frames a second from its marks, and
+the requests meanwhile (before, the recorded steps were scrubbed through the server, one round trip per step).
 Figures are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -43,17 +46,64 @@ WATCH = """() => {
   }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
 
-# ms from Enter in the t slider's box until #diff-xt shows a picture other than the one before, loaded.
-XT_WATCH = """() => {
-  const X = window.__xt = {t0: null, at: null, before: null};
-  const src = () => { const img = document.querySelector('#diff-xt img');
-                      return img && img.complete && img.naturalWidth > 0 ? img.src : null; };
-  X.arm = () => { X.before = src(); X.at = null; X.t0 = performance.now(); };
-  const check = () => { if (X.t0 !== null && X.at === null) { const s = src();
-                         if (s && s !== X.before) X.at = performance.now() - X.t0; } };
-  document.addEventListener('load', check, true);
-  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true});
-}"""
+DRAG_MOVES = 60      # pointer moves in one drag along t
+OLD_T_MS = 289.3     # per t before issue 26: t typed and Enter → the new x_t picture (report at a27d08f; issue: ~0.5 s)
+
+def per_second(page, name: str, since: int) -> float | None:
+    """Redraws a second from the `name` marks after the first `since`: (marks − 1) over their time span."""
+    times = page.evaluate("([n, k]) => performance.getEntriesByName(n).slice(k).map(e => e.startTime)",
+                          [name, since])
+    return round(1000 * (len(times) - 1) / (times[-1] - times[0]), 1) if len(times) > 1 else None
+
+
+def counted(page, act) -> int:
+    """The requests the page made during act() (playwright sees every one, streams included)."""
+    seen = []
+
+    def note(request):
+        seen.append(request.url)
+    page.on("request", note)
+    try:
+        act()
+    finally:
+        page.remove_listener("request", note)
+    return len(seen)
+
+
+def forward_drag(page) -> dict:
+    """One pointer drag along t, as a person drags: redraws a second and requests to the server during it."""
+    track = page.locator("#diff-forward-t")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    since = page.evaluate("() => performance.getEntriesByName('diff-forward-view:drawn').length")
+
+    def drag():
+        page.mouse.move(box["x"] + 2, y)
+        page.mouse.down()
+        for k in range(1, DRAG_MOVES + 1):
+            page.mouse.move(box["x"] + 2 + (box["width"] - 4) * k / DRAG_MOVES, y)
+        page.mouse.up()
+    requests = counted(page, drag)
+    return {"redraws_per_s": per_second(page, "diff-forward-view:drawn", since),
+            "redraws": page.evaluate("() => performance.getEntriesByName('diff-forward-view:drawn').length") - since,
+            "requests": requests}
+
+
+def player(page) -> dict:
+    """Play the finished run from its first step to its last: frames a second and requests during the play."""
+    play = page.locator("#diff-reverse-player .drp-play")
+    play.scroll_into_view_if_needed()
+    since = page.evaluate("() => performance.getEntriesByName('diff-reverse-player:drawn').length")
+
+    def run():
+        play.click()
+        page.wait_for_function("() => document.querySelector('#diff-reverse-player .drp-play')"
+                               ".getAttribute('aria-pressed') === 'false'", timeout=TIMEOUT_MS)
+    requests = counted(page, run)
+    return {"frames_per_s": per_second(page, "diff-reverse-player:drawn", since),
+            "frames": page.evaluate("() => performance.getEntriesByName('diff-reverse-player:drawn').length") - since,
+            "requests": requests}
 
 
 def settings(scheduler: str, steps: int):
@@ -92,23 +142,8 @@ def bare(runs: int, ddpm: bool = True) -> dict:
 
 def open_diffusion(page, url: str) -> None:
     open_tab(page, url, "Diffusion")
-    page.wait_for_selector("#diff-xt img", state="visible", timeout=TIMEOUT_MS)
-
-
-def forward_slider(page, moves: int) -> list[float]:
-    """ms from each Enter on t + 1 typed into the t slider's box to the new x_t picture (t applies on the slider's
-    release, which Enter in its box is; an arrow key on the track is not)."""
-    page.evaluate(XT_WATCH)
-    box = page.locator("#diff-t input[type=number]")
-    times = []
-    for _ in range(moves):
-        box.fill(str(int(box.input_value()) + 1))
-        page.evaluate("() => window.__xt.arm()")
-        box.press("Enter")
-        page.wait_for_function("() => window.__xt.at !== null", timeout=60_000)
-        times.append(page.evaluate("() => window.__xt.at"))
-        page.wait_for_timeout(300)
-    return times
+    page.wait_for_function("() => performance.getEntriesByName('diff-forward-view:drawn').length > 0",
+                           timeout=TIMEOUT_MS)   # the forward view, drawn when the tab is first opened
 
 
 def one_run(page) -> dict:
@@ -132,15 +167,16 @@ def browser(url: str, runs: int) -> dict:
     with chromium() as b:
         page = new_page(b, TIMEOUT_MS)
         open_diffusion(page, url)
-        slider = forward_slider(page, 6)[1:]   # the first move is a warm-up
+        drags = [forward_drag(page) for _ in range(runs + 1)][1:]   # the first drag is a warm-up
         page.get_by_role("tab", name="Reverse process").click()
         page.wait_for_selector("#diff-run", state="visible")
         page.evaluate(WATCH)
         results = [one_run(page) for _ in range(runs + 1)][1:]   # the first run is a warm-up
+        plays = [player(page) for _ in range(runs)]
         status = page.locator("#diff-status").inner_text()
     if "Step 50 of 50" not in status or "ddim" not in status:   # DDIM-50 are the tab's defaults
         raise RuntimeError(f"the run was not DDIM-50: {status}")
-    return {"runs": results, "slider_ms": [round(t, 1) for t in slider]}
+    return {"runs": results, "drags": drags, "plays": plays}
 
 
 def measure(url: str, runs: int = 3, ddpm: bool = True) -> dict:
@@ -158,13 +194,19 @@ def measure(url: str, runs: int = 3, ddpm: bool = True) -> dict:
                                     "streaming_overhead_percent": round(100 * (sampling_ms / bare_ms - 1), 1),
                                     "click_to_done_over_bare_percent": round(100 * (done_ms / bare_ms - 1), 1),
                                     "runs": app["runs"]},
-            "forward_slider_ms": {"median": round(statistics.median(app["slider_ms"]), 1),
-                                  "values": app["slider_ms"]}}
+            "forward_drag": middle(app["drags"], "redraws_per_s"), "player": middle(app["plays"], "frames_per_s")}
+
+
+def middle(measured: list[dict], key: str) -> dict:
+    """The median of `key` over the measurements, the most requests any of them made, and all of them."""
+    return {key: statistics.median(m[key] for m in measured), "requests": max(m["requests"] for m in measured),
+            "values": measured}
 
 
 def markdown_lines(r: dict) -> list[str]:
     no = {"bare_s": "–", "recorded_s": "–", "recording_overhead_percent": 0}   # a run with --skip-ddpm1000
-    d, p, a, f = r["loops"]["ddim50"], r["loops"].get("ddpm1000", no), r["app"], r["forward_slider_ms"]
+    d, p, a = r["loops"]["ddim50"], r["loops"].get("ddpm1000", no), r["app"]
+    f, play = r["forward_drag"], r["player"]
     return [
         f"- Diffusion, bare loop (one image, class {LABEL}, w = {GUIDANCE:g}): DDIM-50 **{d['bare_s']} s**, "
         f"DDPM-1000 **{p['bare_s']} s** (core.diffusion.sampling.steps, nothing recorded)",
@@ -178,8 +220,13 @@ def markdown_lines(r: dict) -> list[str]:
         f"the filmstrip, GIF and trajectories after the last step), {a['frames']:g} frames drawn; the sampling "
         f"loop in the server, pictures sent included, {a['sampling_ms']} ms: streaming overhead (in-app / bare − 1) "
         f"**{a['streaming_overhead_percent']:+}%** (target ≤ 15%)",
-        f"- Diffusion, forward process: t + 1 typed in the t box and Enter → the new x_t picture, "
-        f"**{f['median']} ms** (median of {len(f['values'])})",
+        f"- Diffusion, forward process: a pointer drag along t ({DRAG_MOVES} moves), x_t and the charts drawn in "
+        f"the browser, **{f['redraws_per_s']:g} redraws/s** with **{f['requests']} requests** (median of "
+        f"{len(f['values'])} drags; target ≥ 30/s, 0 requests); before: one server round trip per t, "
+        f"{OLD_T_MS} ms (≈ {1000 / OLD_T_MS:.1f} pictures/s, only on release)",
+        f"- Diffusion, reverse player: Play over the DDIM-50 run, **{play['frames_per_s']:g} frames/s** with "
+        f"**{play['requests']} requests** (median of {len(play['values'])} plays; target ≥ 15/s, 0 requests); "
+        f"before: no replay, one server round trip per scrubbed step",
     ]
 
 

@@ -21,10 +21,23 @@ SCHEDULE_COLOURS = {"linear": "#2563eb", "scaled_linear": "#16a34a", "cosine": "
 def picture(x: np.ndarray, cell: int = CELL) -> Image.Image:
     """An image in [-1, 1] ([C, H, W]) as PIL, clipped into [-1, 1] at fixed scale (not min-max: x_t's noise must
     look like noise), enlarged with square pixels."""
-    a = np.clip((np.asarray(x, dtype=np.float32) + 1) * 127.5, 0, 255).round().astype(np.uint8)
+    a = levels(x)
     a = a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
     img = Image.fromarray(a)
     return img.resize((cell, cell * img.height // img.width), Image.Resampling.NEAREST)
+
+
+def levels(x: np.ndarray) -> np.ndarray:
+    """The grey (or RGB) levels of an image in [-1, 1] ([C, H, W]) as every picture here shows it: (x + 1)·127.5,
+    clipped into 0 … 255 and rounded, as uint8."""
+    return np.clip((np.asarray(x, dtype=np.float32) + 1) * 127.5, 0, 255).round().astype(np.uint8)
+
+
+def run_levels(x_t: list[np.ndarray], epsilon: list[np.ndarray], x0: list[np.ndarray]) -> np.ndarray:
+    """A run's recorded steps as the reverse player draws them: [steps, 3, C, H, W] uint8, the levels of x_t, of ε̂
+    with ±3 as black and white (as noise_picture), and of x̂₀."""
+    return np.stack([np.stack([levels(a), levels(np.asarray(e) / 3.0), levels(b)])
+                     for a, e, b in zip(x_t, epsilon, x0, strict=True)])
 
 
 def noise_picture(eps: np.ndarray, cell: int = CELL) -> Image.Image:
@@ -48,9 +61,10 @@ def gif(frames: list[np.ndarray], cell: int = 112, ms: int = 80, hold: int = 12)
     return buf.getvalue()
 
 
-def schedules(shown: dict[str, Schedule], t: int, current: str):
-    """β_t, ᾱ_t, √ᾱ_t against √(1 − ᾱ_t), and SNR(t) on a log scale for each schedule, with the current t marked
-    on the current schedule and each schedule's SNR = 1 crossing marked."""
+def schedules(shown: dict[str, Schedule]):
+    """β_t, ᾱ_t, √ᾱ_t against √(1 − ᾱ_t), and SNR(t) on a log scale for each schedule, with each schedule's SNR = 1
+    crossing marked. The current t is marked in the browser-drawn forward view, which follows t without a redraw
+    of this figure."""
     fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.2,
                         subplot_titles=("β_t, log scale", "ᾱ_t",
                                         "√ᾱ_t (signal, solid) and √(1 − ᾱ_t) (noise, dotted)",
@@ -72,15 +86,6 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
             fig.add_scatter(x=[cross], y=[s.snr[cross - 1]], mode="markers", showlegend=False, row=2, col=2,
                             marker={"color": colour, "size": 9, "symbol": "diamond"},
                             hovertemplate=f"{name}: SNR < 1 from t = {cross}<extra></extra>")
-    s = shown[current]
-    if t > 0:
-        signal, noise = s.coefficients(t)
-        mark = {"mode": "markers", "showlegend": False, "marker": {"color": "#111827", "size": 10, "symbol": "x"},
-                "hovertemplate": f"t = {t}<extra></extra>"}
-        fig.add_scatter(x=[t], y=[s.betas[t - 1]], row=1, col=1, **mark)
-        fig.add_scatter(x=[t], y=[s.alpha_bar[t - 1]], row=1, col=2, **mark)
-        fig.add_scatter(x=[t, t], y=[signal, noise], row=2, col=1, **mark)
-        fig.add_scatter(x=[t], y=[s.snr[t - 1]], row=2, col=2, **mark)
     fig.update_yaxes(type="log", row=2, col=2, exponentformat="power")
     fig.update_xaxes(title_text="t", row=1, col=1)
     fig.update_xaxes(title_text="t", row=1, col=2)
@@ -95,16 +100,15 @@ def schedules(shown: dict[str, Schedule], t: int, current: str):
     return fig
 
 
-def trajectory(timesteps: list[int], norms: np.ndarray, probabilities: np.ndarray | None, classes: tuple[str, ...],
-               asked: int | None, chosen: int | None = None):
-    """Over the steps: the RMS of x_t (1 is pure noise's), and the CNN's probability of each class for x̂₀.
-    `chosen` marks the step the scrubber shows."""
+def trajectory(steps: list[int], timesteps: list[int], norms: np.ndarray, probabilities: np.ndarray | None,
+               classes: tuple[str, ...], asked: int | None):
+    """Over the recorded steps (numbered 1 … N): the RMS of x_t (1 is pure noise's), and the CNN's probability of
+    each class for x̂₀."""
     rows = 2 if probabilities is not None else 1
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.14,
                         subplot_titles=("RMS of x_t over the steps (pure noise: 1)",
                                         "CNN: class probabilities of x̂₀")[:rows])
-    steps = np.arange(len(timesteps))
-    hover = [f"step {i}, t = {t}" for i, t in enumerate(timesteps)]
+    hover = [f"step {i}, t = {t}" for i, t in zip(steps, timesteps, strict=True)]
     fig.add_scatter(x=steps, y=norms, mode="lines", name="RMS x_t", line={"color": "#111827"}, text=hover,
                     hovertemplate="%{text}: %{y:.3f}<extra></extra>", row=1, col=1)
     if probabilities is not None:
@@ -114,8 +118,6 @@ def trajectory(timesteps: list[int], norms: np.ndarray, probabilities: np.ndarra
                             line={"width": 3.5 if bold else 1.3, "color": CLASS_COLOURS[c % 10]},
                             hovertemplate=f"{name}" + ": %{y:.3f} (%{text})<extra></extra>", row=2, col=1)
         fig.update_yaxes(range=[0, 1.02], row=2, col=1)
-    if chosen is not None:
-        fig.add_vline(x=chosen, line={"color": "#9ca3af", "dash": "dash", "width": 1})
     fig.update_xaxes(title_text="reverse step (x_T on the left, the image on the right)", row=rows, col=1)
     fig.update_layout(template=render.THEME, height=260 * rows + 60, margin={"l": 56, "r": 16, "t": 40, "b": 48},
                       legend={"orientation": "h", "y": -0.2 if rows == 2 else -0.4, "x": 0})

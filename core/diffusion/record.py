@@ -24,6 +24,7 @@ class Recording:
     denoiser: Denoiser
     settings: sampling.Settings
     timesteps: list[int] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)       # each recorded step's number, 1 … total
     x_t: list[np.ndarray] = field(default_factory=list)
     epsilon: list[np.ndarray] = field(default_factory=list)
     x0: list[np.ndarray] = field(default_factory=list)
@@ -40,6 +41,7 @@ class Recording:
         self.total = step.total
         if step.index % self.every == 0 or step.index == step.total - 1:
             self.timesteps.append(step.t)
+            self.steps.append(step.index + 1)
             self.x_t.append(_frame(step.x_t))
             self.epsilon.append(_frame(step.epsilon))
             self.x0.append(_frame(step.x0))

@@ -111,11 +111,19 @@ def image_x0(img: Image.Image, max_side: int) -> torch.Tensor:
     return torch.from_numpy(a.transpose(2, 0, 1) / 127.5 - 1)
 
 
+def forward_parts(img: Image.Image, seed: int, kind: str, T: int, max_side: int):
+    """What the forward view's x_t is made of at every t: x_0 ([C, H, W] numpy in [-1, 1], at most `max_side` a
+    side), the one ε of `seed` (the same shape), and the schedule `kind` with T steps as the tab shows it
+    (make_shown). x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε (add_noise), so the browser draws any t from these three."""
+    s = make_shown(kind, T)
+    x0 = image_x0(img, max_side)
+    return x0.numpy(), noise_like(x0, seed).numpy(), s
+
+
 def noised_image(img: Image.Image, t: int, seed: int, kind: str, T: int, max_side: int):
     """The forward view of an image: x_t ([C, H, W] numpy), (√ᾱ_t, √(1 − ᾱ_t)) and t checked, for the schedule
     `kind` with T steps as the tab shows it (make_shown) and the one ε of `seed`."""
-    s = make_shown(kind, T)
-    x0 = image_x0(img, max_side)
+    x0, noise, s = forward_parts(img, seed, kind, T, max_side)
     t = check_t(t, s)
-    x_t = forward(x0, t, s, noise_like(x0, seed))
+    x_t = forward(torch.from_numpy(x0), t, s, torch.from_numpy(noise))
     return x_t.numpy(), s.coefficients(t), t

@@ -1,7 +1,9 @@
-"""The forward process on any image: x_t at a chosen t, a strip of x_t over t (the same ε), and the noise
-schedules, with the T mismatch (the same β range over T = 100). core.diffusion.schedule does the maths."""
+"""The forward process on any image: x_t at any t, drawn in the browser while t moves (forward_view.js, from x_0, ε
+and ᾱ sent once per image, seed and schedule), a strip of x_t over t (the same ε), and the noise schedules, with
+the T mismatch (the same β range over T = 100). core.diffusion.schedule does the maths."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
@@ -11,14 +13,16 @@ from core.diffusion import figures, schedule
 from core.uploads import open_image
 from explorers.common import Box, outputs, uploaded_path, user_errors
 from explorers.inputs import PRIVATE, InputColumn, gallery_indices, input_column, sample_image
+from explorers.widgets import packed, widget
 
 KINDS = [("linear (1e-4 to 0.02, the bundled model's)", "linear"),
          ("scaled linear (√β linear, Stable Diffusion's)", "scaled_linear"), ("cosine (Nichol & Dhariwal)", "cosine")]
 MISMATCH_T = 100
 MAX_FORWARD_SIDE = 256             # the forward view shows an upload at most this large
-T_BOX = Box("t", 0, schedule.BUNDLED_T, 250)
+FIRST_T = 250                      # the t the view opens at (of T = 1000); the browser keeps t from then on
 FORWARD_SEED = Box("Noise seed", 0, 2**31 - 1, 0, label="Seed of ε")
 CELL_MIN = 224   # the forward view enlarges a 28x28 image to at least this, with square pixels
+VIEW = Path(__file__).with_name("forward_view")   # forward_view.html / .js / .css: x_t and ᾱ_t, SNR over t
 
 
 def shown_schedules(kind: str, mismatch: bool) -> dict:
@@ -38,44 +42,47 @@ def read_image(image) -> Image.Image:
 
 
 class Forward(NamedTuple):
-    x_t: object
+    view: object
     coefs: object
     strip: object
     plot: object
-    t_box: object
     seed_box: object
 
 
-def coefficients_text(s: schedule.Schedule, kind: str, t_used: int, T: int, signal: float, noise: float,
-                      mismatch: bool) -> str:
-    snr = "∞ (the image itself)" if t_used == 0 else f"{s.snr[t_used - 1]:.4g}"
-    coefs = (f"**t = {t_used} of T = {T}** ({kind}): x_t = **{signal:.4f}**·x₀ + **{noise:.4f}**·ε, SNR = {snr}. "
-             f"SNR falls below 1 at t = {s.snr_cross_t}." if s.snr_cross_t else
-             f"**t = {t_used} of T = {T}** ({kind}): x_t = **{signal:.4f}**·x₀ + **{noise:.4f}**·ε, SNR = {snr}; "
-             "SNR never falls below 1 in this schedule.")
+def schedule_text(s: schedule.Schedule, kind: str, T: int, mismatch: bool) -> str:
+    """What the schedule says whatever t is: where SNR falls below 1, and what x_T keeps under the T mismatch (the
+    view above writes x_t's coefficients at the t shown)."""
+    text = (f"**{kind}, T = {T}**: SNR falls below 1 at t = {s.snr_cross_t}." if s.snr_cross_t else
+            f"**{kind}, T = {T}**: SNR never falls below 1 in this schedule.")
     if mismatch:
-        coefs += (f" With T = {MISMATCH_T} and the same β range, x_T still keeps √ᾱ_T = "
-                  f"{s.coefficients(T)[0]:.3f} of the image: sampling from pure noise would start somewhere the "
-                  "model never saw in training.")
-    return coefs
+        text += (f" With T = {MISMATCH_T} and the same β range, x_T still keeps √ᾱ_T = "
+                 f"{s.coefficients(T)[0]:.3f} of the image: sampling from pure noise would start somewhere the "
+                 "model never saw in training.")
+    return text
 
 
-def forward_views(img: Image.Image, t_box, seed_box, kind: str, mismatch: bool) -> Forward:
-    """x_t at t, a strip over t, and the schedules; with the T mismatch, x_t and the strip use T = 100."""
+def view_value(img: Image.Image, seed: int, kind: str, T: int, colour: str) -> dict:
+    """The forward view's data, sent once per (image, seed, schedule): x_0, ε and ᾱ_1 … ᾱ_T, from which the browser
+    draws x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε at every t the control reaches (float32 pictures, float64 ᾱ)."""
+    x0, noise, s = schedule.forward_parts(img, seed, kind, T, MAX_FORWARD_SIDE)
+    return {"x0": packed(x0), "eps": packed(noise), "alpha_bar": packed(s.alpha_bar, "float64"), "T": T,
+            "t": round(FIRST_T * T / schedule.BUNDLED_T), "kind": kind, "colour": colour,
+            "side": max(CELL_MIN, x0.shape[2])}
+
+
+def forward_views(img: Image.Image, seed_box, kind: str, mismatch: bool) -> Forward:
+    """The forward view's data, the schedule's text, a strip of x_t over t and the schedules; with the T mismatch,
+    x_t and the strip use T = 100."""
     T = MISMATCH_T if mismatch else schedule.BUNDLED_T
-    t, seed = T_BOX.read(t_box), FORWARD_SEED.read(seed_box)
-    if t.value > T:   # the T mismatch was switched on with t beyond 100: the same fraction of T = 100
-        t = t._replace(value=round(t.value * T / T_BOX.hi), changed=True)
-    x_t, (signal, noise), t_used = noised(img, t.value, seed.value, kind, T)
-    side = max(CELL_MIN, x_t.shape[2])
+    seed = FORWARD_SEED.read(seed_box)
     strip_ts = [round(T * k / 5) for k in range(6)]
     frames = [noised(img, s, seed.value, kind, T)[0] for s in strip_ts]
     shown = shown_schedules(kind, mismatch)
     current = f"{kind} T = {MISMATCH_T}" if mismatch else kind
-    coefs = coefficients_text(shown[current], kind, t_used, T, signal, noise, mismatch)
     strip = figures.filmstrip(frames, [f"t={v}" for v in strip_ts], cell=96, columns=6)
-    return Forward(figures.picture(x_t, cell=side), coefs, strip, figures.schedules(shown, t_used, current),
-                   t.update(maximum=T), seed.shown)
+    view = view_value(img, seed.value, kind, T, figures.SCHEDULE_COLOURS[kind])
+    return Forward(view, schedule_text(shown[current], kind, T, mismatch), strip, figures.schedules(shown),
+                   seed.shown)
 
 
 def build() -> tuple[InputColumn, list, list]:
@@ -88,24 +95,21 @@ def build() -> tuple[InputColumn, list, list]:
             kind = gr.Radio(KINDS, value="linear", label="Schedule", elem_id="diff-kind")
             mismatch = gr.Checkbox(False, label=f"T mismatch: the same β range with T = {MISMATCH_T}",
                                    elem_id="diff-mismatch")
-            t_box = T_BOX.slider(elem_id="diff-t")
             seed_box = FORWARD_SEED.number(elem_id="diff-forward-seed")
-            with gr.Row():
-                x_t = gr.Image(label="x_t", type="pil", format="png", height=260, elem_id="diff-xt",
-                               show_label=True)
-                strip = gr.Image(label="x_t at six values of t (the same ε)", type="pil", format="png",
-                                 elem_id="diff-strip")
+            # Drawn in the browser: moving t asks the server nothing (forward_view.js).
+            view = widget(VIEW, "diff-forward-view")
             coefs = gr.Markdown(elem_id="diff-coefs")
+            strip = gr.Image(label="x_t at six values of t (the same ε)", type="pil", format="png",
+                             elem_id="diff-strip")
     plot = gr.Plot(label="Noise schedules", elem_id="diff-schedules")
-    ui = {"x_t": x_t, "coefs": coefs, "strip": strip, "plot": plot, "t_box": t_box, "seed_box": seed_box}
+    ui = {"view": view, "coefs": coefs, "strip": strip, "plot": plot, "seed_box": seed_box}
     views = outputs(Forward, ui)
-    controls = [t_box, seed_box, kind, mismatch]
+    controls = [seed_box, kind, mismatch]
 
     @user_errors
     def update(image, *values):
         return forward_views(read_image(image), *values)
 
     column.on_new_image(lambda img, *values: forward_views(img, *values), controls, views)
-    gr.on([t_box.release, seed_box.submit, kind.change, mismatch.change], update, [column.image, *controls], views,
-          **PRIVATE)
+    gr.on([seed_box.submit, kind.change, mismatch.change], update, [column.image, *controls], views, **PRIVATE)
     return column, controls, views

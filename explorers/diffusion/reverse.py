@@ -1,6 +1,7 @@
 """The reverse process live: diffusers' schedulers driving the denoiser, x_t, ε̂ and x̂₀ at every step streamed while
-the run goes, then a scrubber over the recorded steps, a filmstrip, a GIF and trajectories. The sampling loop is
-core.diffusion.record.SamplingRun, stepped by core.live.Runner and streamed by explorers.streaming."""
+the run goes, then a player of the recorded steps drawn in the browser (player.js: Play, loop and a step range, no
+server request), a filmstrip, a GIF and trajectories. The sampling loop is core.diffusion.record.SamplingRun,
+stepped by core.live.Runner and streamed by explorers.streaming."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ from core.data import CLASSES
 from core.diffusion import figures, record
 from core.live import Runner
 from core.render import to_data_url
-from explorers.common import Box, outputs, user_errors
+from explorers.common import outputs, user_errors
 from explorers.diffusion.controls import (
     ETA,
     GUIDANCE,
@@ -29,15 +30,17 @@ from explorers.diffusion.controls import (
 )
 from explorers.inputs import PRIVATE
 from explorers.streaming import stream, visitor_state
+from explorers.widgets import packed, widget
 
-SCRUB = Box("Step", 0, None, 0, label="Scrub the recorded steps")
 DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-diffusion"
 FILM = 10                          # frames in a filmstrip
 LIMIT_SECONDS = 3600.0             # a run ends at its last step; this only bounds a large hub model on a slow CPU
+PLAYER = Path(__file__).with_name("player")   # player.html / .js / .css
 
 
 class LastSample:
-    """One visitor's sampling run, kept between events for the scrubber: its Runner, and the Recording it fills.
+    """One visitor's sampling run, kept between events so that Stop reaches it: its Runner, and the Recording it
+    fills.
 
     The run steps on a thread of its own, so that it never waits for the pictures the page is sent (in the event's
     own loop, each one held the sampling up while gradio sent it). It runs on one intra-op thread (`single`): the
@@ -46,10 +49,6 @@ class LastSample:
 
     def __init__(self):
         self.runner: Runner | None = None
-
-    @property
-    def recording(self) -> record.Recording | None:
-        return None if self.runner is None else self.runner.run.recording
 
     def new_run(self, run: record.SamplingRun) -> Runner:
         self.close()
@@ -61,16 +60,26 @@ class LastSample:
             self.runner.stop(wait=False)
 
 
+def x0_caption(rec) -> str:
+    return "the predicted clean image" + ("" if rec.x0_from_scheduler else ", computed from ε̂" + (
+        " (before thresholding)" if rec.settings.thresholding else ""))
+
+
+def player_value(rec) -> dict:
+    """The player's data, sent once when a run ends: every recorded step's x_t, ε̂ and x̂₀ as the pictures' levels
+    (figures.run_levels, uint8), the steps' numbers (1 … total) and diffusers timesteps."""
+    return {"frames": packed(figures.run_levels(rec.x_t, rec.epsilon, rec.x0), "uint8"),
+            "steps": packed(rec.steps, "int32"), "timesteps": packed(rec.timesteps, "int32"), "total": rec.total,
+            "done": rec.done, "cell": figures.CELL, "x0_note": x0_caption(rec)}
+
+
 def frames_html(rec, i: int) -> str:
     """x_t, ε̂ and x̂₀ of recorded step i side by side, as one HTML block of data-URL images (gr.Image would
     write a cache file per streamed update)."""
     t = rec.timesteps[i]
     cells = [("x_t", "the sample at this step", figures.picture(rec.x_t[i])),
              ("ε̂", "the predicted noise (±3 as black and white)", figures.noise_picture(rec.epsilon[i])),
-             ("x̂₀", "the predicted clean image" + ("" if rec.x0_from_scheduler else
-                                                   ", computed from ε̂" + (" (before thresholding)"
-                                                                           if rec.settings.thresholding else "")),
-              figures.picture(rec.x0[i]))]
+             ("x̂₀", x0_caption(rec), figures.picture(rec.x0[i]))]
     imgs = "".join(f"<figure style='margin:0;text-align:center;width:{p.width + 24}px'>"
                    f"<img src='{to_data_url(p, compress_level=1)}' "
                    f"alt='{name}' style='width:{p.width}px;image-rendering:pixelated'/><figcaption><b>{name}</b>"
@@ -86,26 +95,27 @@ def status_text(rec, i: int, stopped: bool = False) -> str:
         what += f", model {rec.denoiser.name}"
     state = "done" if rec.done else ("stopped" if stopped else "running")
     calls = f" of {rec.total} network calls" if rec.total != s.steps else f" of {s.steps}"
-    return (f"**Step {i * rec.every + 1}{calls}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
+    return (f"**Step {rec.steps[i]}{calls}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
             f"{what}, w = {s.guidance:g}, seed {s.seed}; {rec.seconds:.2f} s of sampling so far.")
 
 
 class After(NamedTuple):
-    scrub: object
+    live: object
+    player: object
     film: object
     gif: object
     trajectory: object
     verdict: object
 
 
-def after_views(rec, chosen: int | None = None) -> After:
+def after_views(rec) -> After:
+    """The views of a run that has ended: the player takes the live view's place."""
     n = len(rec)
     picks = sorted({round(k * (n - 1) / (FILM - 1)) for k in range(FILM)}) if n > 1 else [0]
     film = figures.filmstrip([rec.x0[i] for i in picks], [f"t={rec.timesteps[i]}" for i in picks], columns=FILM)
     every = max(1, n // 100)   # a GIF of at most about 100 frames
     path = saved(figures.gif([rec.x_t[i] for i in range(0, n, every)] + [rec.final if rec.done else rec.x_t[-1]]))
     probabilities = rec.probabilities()
-    chosen = n - 1 if chosen is None else chosen
     asked = rec.settings.label
     if probabilities is None:
         verdict = "The CNN reads only 28×28 Fashion-MNIST images, so this model's samples are not classified."
@@ -116,11 +126,10 @@ def after_views(rec, chosen: int | None = None) -> After:
         verdict = (f"The CNN reads the {'final image' if rec.done else 'last x̂₀ (the run was stopped)'} as "
                    f"**{CLASSES[top]}** (p = {last[top]:.3f})"
                    + (f"; p({CLASSES[asked]}) = {last[asked]:.3f}" if asked is not None and asked != top else "")
-                   + (f". x̂₀ has been read as {CLASSES[top]} since step {decided + 1} of {n} recorded"
+                   + (f". x̂₀ has been read as {CLASSES[top]} since step {rec.steps[decided]} of {rec.total}"
                       f" (t = {rec.timesteps[decided]})." if decided is not None else "."))
-    return After(gr.update(maximum=max(n - 1, 1), value=chosen, interactive=n > 1), film, gr.update(value=str(path),
-                 visible=True), figures.trajectory(rec.timesteps, rec.rms(), probabilities, CLASSES, asked, chosen),
-                 verdict)
+    return After(gr.update(visible=False), player_value(rec), film, gr.update(value=str(path), visible=True),
+                 figures.trajectory(rec.steps, rec.timesteps, rec.rms(), probabilities, CLASSES, asked), verdict)
 
 
 def saved(data: bytes) -> str:
@@ -146,10 +155,8 @@ class ReverseUI(NamedTuple):
     echoes: list         # the boxes whose used values are sent back: w, steps, seed, η, φ
     run: gr.Button
     stop: gr.Button
-    live: gr.HTML
     status: gr.Markdown
-    scrub: gr.Slider
-    after: list          # After's components
+    after: list          # After's components: the live view, the player ...
     state: gr.State
 
 
@@ -178,30 +185,37 @@ def layout() -> ReverseUI:
         with gr.Column(scale=2):
             live = gr.HTML("<p>Press <b>Sample</b>: x_t, the predicted noise ε̂ and the predicted clean image x̂₀ "
                            "appear here while the reverse process runs.</p>", elem_id="diff-live")
+            # Drawn in the browser once the run has ended: playing and scrubbing ask the server nothing (player.js).
+            player = widget(PLAYER, "diff-reverse-player")
             status = gr.Markdown(elem_id="diff-status")
-            scrub = SCRUB.slider(hi=1, value=0, interactive=False, elem_id="diff-scrub")
             verdict = gr.Markdown(elem_id="diff-verdict")
     film = gr.Image(label="Filmstrip: x̂₀ at ten steps", type="pil", format="png", height=150, elem_id="diff-film")
     gif = gr.DownloadButton("Download the run as a GIF (x_t)", visible=False, elem_id="diff-gif")
     trajectory = gr.Plot(label="Trajectories", elem_id="diff-trajectory")
-    after = outputs(After, {"scrub": scrub, "film": film, "gif": gif, "trajectory": trajectory, "verdict": verdict})
+    after = outputs(After, {"live": live, "player": player, "film": film, "gif": gif, "trajectory": trajectory,
+                            "verdict": verdict})
     echo_on_commit([(steps, STEPS), (w, GUIDANCE), (eta, ETA), (rescale, RESCALE)], [(seed, SEED)])
     return ReverseUI([cls, w, scheduler, steps, seed, eta, thresholding, rescale, model],
-                     [w, steps, seed, eta, rescale], run, stop, live, status, scrub, after, visitor_state())
+                     [w, steps, seed, eta, rescale], run, stop, status, after, visitor_state())
 
 
 def sampled(holder: LastSample | None, values: tuple):
-    """sample_ui's updates: the run's first line, a picture of it every REFRESH while it runs, then the whole run's
-    views (a Stop, or the page closed, ends it after its current step)."""
+    """sample_ui's updates: the run's first line (the live view back in the player's place), a picture of it every
+    REFRESH while it runs, then the whole run's views (a Stop, or the page closed, ends it after its current step)."""
     denoiser, settings, readings, note = read_settings(*values)
     holder = holder or LastSample()
     runner = holder.new_run(record.SamplingRun(denoiser, settings))
     rec = runner.run.recording
     shown = [r.shown for r in readings]
     tail = f" {note}" if note else ""
-    skips = (gr.skip(),) * len(After._fields)
+    skips = (gr.skip(),) * (len(After._fields) - 1)   # all but the live view
+
+    def live(html=None) -> tuple:
+        return (gr.skip() if html is None else html, *skips)
+
     # The holder goes to the page before the first step, so a Stop pressed during the first run reaches it.
-    yield (gr.skip(), f"Sampling {settings.steps} steps with {settings.scheduler} …" + tail, *skips, holder, *shown)
+    first = After(gr.update(visible=True), None, *skips[1:])
+    yield (f"Sampling {settings.steps} steps with {settings.scheduler} …" + tail, *first, holder, *shown)
     runner.start()
 
     def capture():   # under the runner's lock, so the picture is of whole steps
@@ -211,16 +225,15 @@ def sampled(holder: LastSample | None, values: tuple):
     try:
         for i, text in stream(runner, capture, lambda captured: captured):
             if i >= 0 and runner.running:
-                yield (frames_html(rec, i), text + tail, *skips, holder, *shown)
+                yield (text + tail, *live(frames_html(rec, i)), holder, *shown)
     finally:   # also when the page is closed mid-run: gradio then closes this generator
         runner.stop()
     if runner.error is not None:
         raise runner.error
     if not len(rec):
-        yield (gr.skip(), "Stopped before the first step." + tail, *skips, holder, *shown)
+        yield ("Stopped before the first step." + tail, *live(), holder, *shown)
         return
-    i = len(rec) - 1
-    yield (frames_html(rec, i), status_text(rec, i, stopped=not rec.done) + tail, *after_views(rec), holder, *shown)
+    yield (status_text(rec, len(rec) - 1, stopped=not rec.done) + tail, *after_views(rec), holder, *shown)
 
 
 def wire(ui: ReverseUI) -> None:
@@ -232,18 +245,9 @@ def wire(ui: ReverseUI) -> None:
         if holder is not None and holder.runner is not None:
             holder.runner.stop("Stopped.", wait=False)
 
-    @user_errors
-    def scrub_ui(holder, box):
-        rec = holder.recording if holder else None
-        if rec is None or not len(rec):
-            return gr.skip(), gr.skip(), gr.skip()
-        i = SCRUB.read(box, hi=len(rec) - 1, default=len(rec) - 1)
-        return frames_html(rec, i.value), status_text(rec, i.value), i.shown
-
-    ui.run.click(sample_ui, [ui.state, *ui.controls], [ui.live, ui.status, *ui.after, ui.state, *ui.echoes],
+    ui.run.click(sample_ui, [ui.state, *ui.controls], [ui.status, *ui.after, ui.state, *ui.echoes],
                  concurrency_id="diff-sample", **PRIVATE)
     ui.stop.click(stop_ui, [ui.state], None, queue=False, **PRIVATE)
-    ui.scrub.release(scrub_ui, [ui.state, ui.scrub], [ui.live, ui.status, ui.scrub], **PRIVATE)
 
 
 def build() -> None:

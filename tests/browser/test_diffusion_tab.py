@@ -1,41 +1,69 @@
-"""The Diffusion tab in Chromium, as a learner uses it: open it and see the forward process drawn, move t and read
-x_t and its coefficients change (t = 0 is the image itself), switch on the T mismatch; sample with DDIM-50 and
-watch x_t, ε̂ and x̂₀ arrive step by step, scrub the recorded steps, see the GIF button and the trajectories; stop a
-DDPM-1000 run early; compare two schedulers from the same seed; read the Explain panel."""
+"""The Diffusion tab in Chromium, as a learner uses it: open it and see the forward process drawn, drag t and watch
+x_t and the schedule's marker follow in the browser with no server request (x_t's grey levels are
+diffusion_forward's), reach t by keyboard (t = 0 is the image itself), switch on the T mismatch; sample with
+DDIM-50 and watch x_t, ε̂ and x̂₀ arrive step by step, then play and scrub the run in the browser's player, see the
+GIF button and the trajectories; stop a DDPM-1000 run early; compare two schedulers from the same seed; read the
+Explain panel."""
 import re
 import time
 
-from tests.browser.test_cnn import img_src, wait_for_new_image
+import numpy as np
+from gradio_client import handle_file
+
+from core.render import from_data_url
+from explorers.inputs import gallery_indices, sample_image
 from tests.browser.test_convolution import choose, wait_for_text
 from tests.browser.test_number_boxes import settle, type_and_enter
 from tests.browser.test_vae_tab import drawn, shoot
 
 COEFS = r"x_t = (\d\.\d{4})·x₀ \+ (\d\.\d{4})·ε"
 RUN = 600_000  # ms: a run on a busy 2-core machine (DDIM-50 takes about 10-20 s, DDPM-1000 minutes)
+VIEW, PLAYER = "#diff-forward-view", "#diff-reverse-player"
+READOUT = f"{VIEW} .dfv-readout"
+
+
+def marks(page, elem_id: str) -> int:
+    return page.evaluate("(name) => performance.getEntriesByName(name).length", f"{elem_id}:drawn")
+
+
+def requests_to(page, server_url: str) -> list:
+    """Every request the page makes to the app from now on (the list fills as they are made)."""
+    seen = []
+    page.on("request", lambda r: seen.append(r.url) if r.url.startswith(server_url) else None)
+    return seen
 
 
 def open_diffusion(page):
     page.get_by_role("tab", name="Diffusion", exact=True).click()
-    page.wait_for_selector("#diff-xt img", state="visible", timeout=180_000)  # drawn when the tab is first opened
+    # drawn when the tab is first opened
+    page.wait_for_function("() => performance.getEntriesByName('diff-forward-view:drawn').length > 0",
+                           timeout=180_000)
     page.wait_for_selector("#diff-schedules .js-plotly-plot", state="attached", timeout=60_000)
-    wait_for_text(page, "#diff-coefs", re.escape("t = 250 of T = 1000"))
+    wait_for_text(page, READOUT, re.escape("t = 250 of T = 1000"))
 
 
 def coefficients(page) -> tuple[float, float]:
-    m = re.search(COEFS, page.locator("#diff-coefs").inner_text())
-    assert m, page.locator("#diff-coefs").inner_text()
+    m = re.search(COEFS, page.locator(READOUT).inner_text())
+    assert m, page.locator(READOUT).inner_text()
     return float(m.group(1)), float(m.group(2))
 
 
 def set_t(page, t: int):
-    type_and_enter(page, "diff-t", str(t))
+    """t set on the range as a script would (the keyboard reaches only its ends and steps of 1)."""
+    page.locator("#diff-forward-t").evaluate(
+        "(r, t) => { r.value = String(t); r.dispatchEvent(new Event('input', {bubbles: true})); }", t)
+    wait_for_text(page, READOUT, re.escape(f"t = {t} of T"))
 
 
-def live(page) -> dict:
-    """The live view's step, t and the x_t picture (None before a run)."""
-    return page.evaluate("() => { const d = document.querySelector('#diff-live-frames');"
-                         " return d && {step: Number(d.dataset.step), t: Number(d.dataset.t),"
-                         " src: d.querySelector('img').src}; }")
+def drawn_levels(page, width: int, height: int) -> np.ndarray:
+    """x_t's grey levels as the canvas shows them: the centre of each enlarged pixel, read back with getImageData."""
+    return np.array(page.locator(f"{VIEW} .dfv-picture").evaluate("""(c, [W, H]) => {
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, out = [];
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+          const px = Math.floor((x + 0.5) * c.width / W), py = Math.floor((y + 0.5) * c.height / H);
+          out.push(data[4 * (py * c.width + px)]);
+        }
+        return out; }""", [width, height])).reshape(height, width)
 
 
 def status(page) -> str:
@@ -45,40 +73,36 @@ def status(page) -> str:
 def test_forward_process(app_page, screenshot_dir):
     page = app_page
     open_diffusion(page)
-    assert drawn(page, "#diff-xt") and drawn(page, "#diff-strip")
+    assert drawn(page, "#diff-strip")
     signal, noise = coefficients(page)
     assert 0 < signal < 1 and 0 < noise < 1 and abs(signal ** 2 + noise ** 2 - 1) < 1e-3
     assert "SNR falls below 1 at t = " in page.locator("#diff-coefs").inner_text()
     assert "linear T = 100" not in page.locator("#diff-schedules .js-plotly-plot").text_content()
 
-    # t = 0: x_t is the image itself, with coefficient 1.
-    x_t = img_src(page, "#diff-xt")
-    set_t(page, 0)
-    text = wait_for_text(page, "#diff-coefs", re.escape("t = 0 of T = 1000"))
+    # t = 0 by keyboard (Home on the focused range): x_t is the image itself, with coefficient 1.
+    page.locator("#diff-forward-t").focus()
+    page.keyboard.press("Home")
+    text = wait_for_text(page, READOUT, re.escape("t = 0 of T = 1000"))
     assert "1.0000·x₀ + 0.0000·ε" in text and "∞ (the image itself)" in text
-    wait_for_new_image(page, "#diff-xt", x_t)
-    settle(page)
+    page.keyboard.press("ArrowRight")
+    wait_for_text(page, READOUT, re.escape("t = 1 of T = 1000"))
 
-    # t = 600: more noise than signal, another picture.
-    x_t = img_src(page, "#diff-xt")
+    # t = 600: more noise than signal.
     set_t(page, 600)
-    wait_for_text(page, "#diff-coefs", re.escape("t = 600 of T = 1000"))
-    wait_for_new_image(page, "#diff-xt", x_t)
-    settle(page)
     signal, noise = coefficients(page)
     assert signal < noise, (signal, noise)
-    shoot(page, "#diff-coefs", screenshot_dir / "diffusion_forward.png")
+    shoot(page, VIEW, screenshot_dir / "diffusion_forward.png")
 
     # The T mismatch: T = 100, t carried over proportionally, and the text says what x_T keeps.
-    x_t = img_src(page, "#diff-xt")
     page.locator("#diff-mismatch input[type=checkbox]").check()
-    text = wait_for_text(page, "#diff-coefs", re.escape("t = 60 of T = 100"))
-    assert "With T = 100" in text and "√ᾱ_T = " in text, text
-    wait_for_new_image(page, "#diff-xt", x_t)
+    wait_for_text(page, READOUT, re.escape("t = 60 of T = 100"))
+    text = wait_for_text(page, "#diff-coefs", re.escape("With T = 100"))
+    assert "√ᾱ_T = " in text, text
     page.wait_for_function("() => document.querySelector('#diff-schedules .js-plotly-plot')?.textContent"
                            ".includes('linear T = 100')")
     settle(page)
-    assert page.locator("#diff-t input[type=number]").input_value() == "60"
+    assert page.locator("#diff-forward-t").input_value() == "60"
+    assert page.locator("#diff-forward-t").get_attribute("max") == "100"
     shoot(page, "#diff-schedules", screenshot_dir / "diffusion_mismatch.png")
     page.screenshot(path=str(screenshot_dir / "diffusion_forward_full.png"), full_page=True)
 
@@ -93,13 +117,49 @@ def test_forward_process(app_page, screenshot_dir):
     explain.screenshot(path=str(screenshot_dir / "diffusion_explain_full.png"))
 
 
+def test_dragging_t_draws_x_t_in_the_browser(app_page, server_url, client, tmp_path, screenshot_dir):
+    """A pointer drag along t redraws x_t and the charts many times with no request to the server, and the x_t
+    drawn is diffusion_forward's at the t the view shows, to within one grey level."""
+    page = app_page
+    open_diffusion(page)
+    track = page.locator("#diff-forward-t")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    before = marks(page, "diff-forward-view")
+    seen = requests_to(page, server_url)
+    page.mouse.move(box["x"] + 0.1 * box["width"], y)
+    page.mouse.down()
+    for k in range(1, 31):
+        page.mouse.move(box["x"] + (0.1 + 0.025 * k) * box["width"], y)
+    page.mouse.up()
+    t = int(page.locator(f"{VIEW} .dfv-picture").get_attribute("data-t"))
+    redraws = marks(page, "diff-forward-view") - before
+    assert redraws >= 10, redraws
+    assert seen == [], seen
+    assert t == int(track.input_value()) and 700 <= t <= 900, t
+    wait_for_text(page, READOUT, re.escape(f"t = {t} of T = 1000"))
+
+    path = tmp_path / "input.png"
+    sample_image(gallery_indices()[0]).save(path)   # the image the tab opens with
+    answer = client.predict(handle_file(str(path)), t, 0, "linear", api_name="/diffusion_forward")
+    expected = np.asarray(from_data_url(answer["image"]).convert("L"), dtype=int)
+    got = drawn_levels(page, expected.shape[1], expected.shape[0])
+    assert np.abs(got - expected).max() <= 1, np.abs(got - expected).max()
+    assert coefficients(page) == (round(answer["signal_coef"], 4), round(answer["noise_coef"], 4))
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        settle(page)
+        shoot(page, VIEW, screenshot_dir / f"diffusion_forward_view_{width}.png")
+
+
 def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     page = app_page
     open_diffusion(page)
     page.get_by_role("tab", name="Reverse process", exact=True).click()
     page.wait_for_selector("#diff-run", state="visible")
     assert not page.locator("#diff-gif").is_visible()
-    assert page.locator("#diff-scrub input[type=range]").is_disabled()
+    assert not page.locator(f"{PLAYER} .drp").is_visible()   # the player has no run yet
 
     # DDIM-50 (the defaults): frames arrive while it runs, the step rising. A MutationObserver records every
     # frame the page shows (its step, the time since Sample and whether the status said "running").
@@ -125,10 +185,13 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     assert len(before_done) >= 3, f"frames shown while running: {before_done}; all seen: {seen[-5:]}"
     assert before_done == sorted(before_done) and before_done[-1] > before_done[0]
     assert re.search(r"Step 50 of 50\*?\*? \(diffusers timestep t = \d+\), done: ddim", status(page)), status(page)
-    assert live(page)["step"] == 49
     assert "stopped" not in status(page)
+    # The player takes the live view's place, on the last step.
+    page.wait_for_selector(f"{PLAYER} .drp", state="visible")
+    assert not page.locator("#diff-live").is_visible()
+    assert player_step(page) == 50
     for name in ("x_t", "ε̂", "x̂₀"):
-        assert page.locator(f"#diff-live-frames img[alt='{name}']").count() == 1
+        assert page.locator(f"{PLAYER} .drp-captions b", has_text=name).count() == 1
     settle(page)
 
     # After the run: the GIF button, the filmstrip, the trajectories, the verdict and the scrubber.
@@ -137,8 +200,7 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     page.wait_for_selector("#diff-trajectory .js-plotly-plot", state="attached")
     assert page.locator("#diff-trajectory .js-plotly-plot").evaluate("p => (p.data ?? []).length") >= 1
     assert "The CNN reads the final image as" in page.locator("#diff-verdict").inner_text()
-    assert not page.locator("#diff-scrub input[type=range]").is_disabled()
-    page.locator("#diff-live").scroll_into_view_if_needed()
+    page.locator(PLAYER).scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_done.png"), full_page=False)
     page.screenshot(path=str(screenshot_dir / "diffusion_done_full.png"), full_page=True)
 
@@ -148,6 +210,7 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     settle(page)
     page.locator("#diff-run").click()
     wait_for_text(page, "#diff-status", r"of 1000\*?\*? .*running")
+    page.wait_for_selector("#diff-live", state="visible")   # the live view is back while the run goes
     page.wait_for_function("() => Number(document.querySelector('#diff-live-frames')?.dataset.step) >= 3",
                            timeout=RUN)
     page.locator("#diff-stop").click()
@@ -157,41 +220,76 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     settle(page)
     assert page.locator("#diff-gif").is_visible()
     assert "the run was stopped" in page.locator("#diff-verdict").inner_text()
-    page.locator("#diff-live").scroll_into_view_if_needed()
+    page.wait_for_function("([sel, step]) => Number(document.querySelector(sel)?.dataset.step) === step",
+                           arg=[f"{PLAYER} canvas", step])   # the player ends where the run stopped
+    page.locator(PLAYER).scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_stopped.png"), full_page=False)
 
 
 
-def test_scrub_the_recorded_steps(app_page, screenshot_dir):
-    """After a DDIM-50 run the scrubber shows any recorded step: its x_t, ε̂, x̂₀ and the status."""
+def player_step(page) -> int:
+    return int(page.locator(f"{PLAYER} canvas").get_attribute("data-step"))
+
+
+def test_reverse_player_plays_and_scrubs(app_page, server_url, screenshot_dir):
+    """After a DDIM-50 run the player plays the 50 steps (every one drawn, at least 15 a second is the benchmark's),
+    loops, and scrubs by pointer and keyboard, all in the browser with no request to the server."""
     page = app_page
     open_diffusion(page)
     page.get_by_role("tab", name="Reverse process", exact=True).click()
     page.locator("#diff-run").click()
     wait_for_text(page, "#diff-status", r"Step 50 of 50\*?\*? .*done")
-    page.wait_for_function("() => !document.querySelector('#diff-scrub input[type=range]').disabled")
+    page.wait_for_selector(f"{PLAYER} .drp", state="visible")
     settle(page)
-    page.locator("#diff-live").scroll_into_view_if_needed()
-    # Scrub back to step 10: the live view shows that step's pictures.
-    before = live(page)
-    track = page.locator("#diff-scrub input[type=range]")
+    page.locator(PLAYER).scroll_into_view_if_needed()
+    seen = requests_to(page, server_url)
+    play = page.locator(f"{PLAYER} .drp-play")
+
+    # Play from the last step starts again at step 1 and stops at step 50: 50 frames drawn.
+    before = marks(page, "diff-reverse-player")
+    play.click()
+    page.wait_for_function("(b) => b.getAttribute('aria-pressed') === 'false'", arg=play.element_handle(),
+                           timeout=60_000)
+    assert marks(page, "diff-reverse-player") - before == 50
+    assert player_step(page) == 50
+
+    # Looping: past step 50 it goes on from step 1 until Pause.
+    page.locator(f"{PLAYER} .drp-loop").check()
+    before = marks(page, "diff-reverse-player")
+    play.click()
+    page.wait_for_function("(n) => performance.getEntriesByName('diff-reverse-player:drawn').length > n",
+                           arg=before + 60, timeout=60_000)
+    play.click()
+    assert play.get_attribute("aria-pressed") == "false"
+    paused = player_step(page)
+    assert 1 <= paused <= 50
+
+    # Scrub with the pointer: a drag along the range shows the steps under it.
+    track = page.locator("#diff-scrub")
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    before = marks(page, "diff-reverse-player")
+    page.mouse.move(box["x"] + 0.05 * box["width"], y)
+    page.mouse.down()
+    for k in range(1, 21):
+        page.mouse.move(box["x"] + (0.05 + 0.02 * k) * box["width"], y)
+    page.mouse.up()
+    assert marks(page, "diff-reverse-player") - before >= 5
+    assert 5 <= player_step(page) <= 30, player_step(page)
+
+    # And with the keyboard: Home is step 1, ten steps on step 11.
     track.focus()
-    page.keyboard.press("Home")  # step 0, then ten steps on: step 10
+    page.keyboard.press("Home")
     for _ in range(10):
         page.keyboard.press("ArrowRight")
-    track.dispatch_event("pointerup")
-    page.wait_for_function("() => document.querySelector('#diff-live-frames')?.dataset.step === '10'")
-    wait_for_text(page, "#diff-status", r"Step 11 of 50")
-    after = live(page)
-    assert after["src"] != before["src"] and after["t"] > before["t"], (before["t"], after["t"])
-    settle(page)
-    shoot(page, "#diff-live", screenshot_dir / "diffusion_scrubbed.png")
-    # The box beside the track: step 20 typed, and Enter.
-    type_and_enter(page, "diff-scrub", "20")
-    page.wait_for_function("() => document.querySelector('#diff-live-frames')?.dataset.step === '20'",
-                           timeout=15_000)
-    wait_for_text(page, "#diff-status", r"Step 21 of 50")
-    settle(page)
+    assert player_step(page) == 11
+    assert re.match(r"Step 11 of 50 \(diffusers timestep t = \d+\)",
+                    page.locator(f"{PLAYER} .drp-step").inner_text())
+    assert seen == [], seen
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        settle(page)
+        shoot(page, PLAYER, screenshot_dir / f"diffusion_player_{width}.png")
 
 
 def closed_lists(page):

@@ -260,16 +260,16 @@ def gan_scrubber_works(page, n: int):
 
 
 def diff_forward_works(page, n: int):
-    """Another schedule: the coefficient text names it, for the t and seed the boxes hold now."""
+    """Another schedule: the schedule's text and the forward view name it, for the seed the box holds now."""
     kind, shown = [("cosine (Nichol", "cosine"), ("linear (1e-4", "linear")][n % 2]
     page.locator("#diff-kind label", has_text=kind).click()
-    wait_for_text(page, "#diff-coefs",
-                  re.escape(f"of T = 1000** ({shown})") + "|" + re.escape(f"of T = 1000 ({shown})"))
+    wait_for_text(page, "#diff-coefs", re.escape(f"{shown}, T = 1000"))
+    wait_for_text(page, "#diff-forward-view .dfv-readout", re.escape(f"of T = 1000 ({shown})"))
 
 
 def diff_forward_drawn(page):
     """The forward views are drawn when the tab is first opened: wait for them, so that they cannot overwrite a box."""
-    wait_for_text(page, "#diff-coefs", "of T = 1000")
+    wait_for_text(page, "#diff-coefs", "T = 1000")
 
 
 def diff_sample(page):
@@ -298,21 +298,6 @@ def diff_reverse_works(page, n: int):
     page.locator("#diff-steps input[type=number]").fill("5")
     page.locator("#diff-run").click()
     wait_for_text(page, "#diff-status", r"Step 5 of 5\*?\*? .*done")
-
-
-def diff_run_done(page):
-    """The scrubber needs a run: a 5-step one."""
-    diff_fast(page)
-    diff_reverse_works(page, 0)
-    settle(page)
-    page.wait_for_function("() => !document.querySelector('#diff-scrub input[type=range]').disabled")
-
-
-def diff_scrub_works(page, n: int):
-    step = 1 + n % 2
-    type_and_enter(page, "diff-scrub", str(step))
-    page.wait_for_function("(s) => document.querySelector('#diff-live-frames')?.dataset.step === String(s)",
-                           arg=step)
 
 
 def diff_compare(page):
@@ -432,9 +417,8 @@ SECTIONS = [
                     NumberBox("gan-mu-g", "p_g's mean", -5, 5, 1.5, whole=False, typed=("-99999", "99999", "abc")),
                     NumberBox("gan-sd-g", "p_g's sd", 0.05, 5, 0.6, whole=False)),
             gan_d_star_works, subtab="D* playground", setup=gan_d_star_drawn),
-    Section("Diffusion", (NumberBox("diff-t", "t", 0, 1000, 250),
-                          NumberBox("diff-forward-seed", "Noise seed", 0, 2**31 - 1, 0,
-                                    typed=("-1", "99999999999", "abc"))),
+    Section("Diffusion", (NumberBox("diff-forward-seed", "Noise seed", 0, 2**31 - 1, 0,
+                                    typed=("-1", "99999999999", "abc")),),
             diff_forward_works, subtab="Forward process", setup=diff_forward_drawn),
     Section("Diffusion", (NumberBox("diff-steps", "Steps", 1, 1000, 50),
                           NumberBox("diff-w", "Guidance w", 0, 10, 3, whole=False),
@@ -442,9 +426,6 @@ SECTIONS = [
                           NumberBox("diff-eta", "DDIM η", 0, 1, 0, whole=False),
                           NumberBox("diff-rescale", "Guidance rescale φ", 0, 1, 0, whole=False)),
             diff_reverse_works, subtab="Reverse process", setup=diff_fast, commit=diff_sample, finish=diff_stop),
-    # The scrubber's range is the last run's: 5 steps.
-    Section("Diffusion", (NumberBox("diff-scrub", "Step", 0, 4, 4),), diff_scrub_works, subtab="Reverse process",
-            setup=diff_run_done),
     # A side's steps: -1 and 0 only (99999 and no number would mean 1000 steps, minutes of sampling).
     Section("Diffusion", (NumberBox("diff-cmp-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc")),
                           NumberBox("diff-a-steps", "A: steps", 1, 1000, 1000, typed=("-1", "0")),

@@ -85,6 +85,25 @@ def test_forward_at_t_zero_is_the_image_and_the_noise_is_fixed_by_the_seed():
         schedule.forward(x0, 1001, s, schedule.noise_like(x0, 3))
 
 
+def test_forward_parts_make_every_t_of_the_forward_view():
+    # What the browser is sent (x_0, ε, ᾱ) gives noised_image's x_t at any t by x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε, and
+    # the levels it draws are figures.levels': (x + 1)·127.5, clipped and rounded.
+    from PIL import Image
+
+    from core.diffusion import figures
+    img = Image.fromarray((np.arange(30 * 20) % 256).astype(np.uint8).reshape(20, 30))
+    x0, eps, s = schedule.forward_parts(img, 7, "cosine", 100, 24)
+    assert x0.shape == eps.shape == (1, 16, 24) and s.T == 100 and s.kind == "cosine"
+    assert x0.min() >= -1 and x0.max() <= 1
+    for t in (0, 1, 37, 100):
+        x_t, (signal, noise), used = schedule.noised_image(img, t, 7, "cosine", 100, 24)
+        a = 1.0 if t == 0 else s.alpha_bar[t - 1]
+        np.testing.assert_allclose(x_t, np.sqrt(a) * x0 + np.sqrt(1 - a) * eps, atol=1e-12)
+        assert used == t and (signal, noise) == pytest.approx((np.sqrt(a), np.sqrt(1 - a)))
+    np.testing.assert_array_equal(figures.levels(np.array([[[-2.0, -1.0, 0.0, 0.999, 1.0, 3.0]]])),
+                                  [[[0, 0, 128, 255, 255, 255]]])
+
+
 def label_net(calls):
     def epsilon(x, t, labels):  # eps = label + 1 everywhere, so the guidance mix can be checked by hand
         calls.append(1)

@@ -43,6 +43,25 @@ def test_a_sampling_run_stepped_by_hand_records_the_plain_loop(small, scheduler)
         np.testing.assert_array_equal(rec.x_t[i], step.x_t[0].to(torch.float16).numpy())
         np.testing.assert_array_equal(rec.x0[i], step.x0[0].to(torch.float16).numpy())
     np.testing.assert_array_equal(rec.final, sampling.sample(small, settings)[0].numpy())
+    assert rec.steps == list(range(1, len(plain) + 1)) and rec.total == len(plain)
+
+
+def test_a_long_run_records_thinned_steps_numbered_as_the_run_counts_them(small):
+    # DDPM-1000 keeps one step in two (MAX_FRAMES) and always the last: steps 1, 3, … 999 and 1000.
+    rec = record.recorded(small, Settings(1, 1.0, "ddpm", 1000, 0))
+    assert rec.every == 2 and rec.steps == [*range(1, 1000, 2), 1000] and len(rec) == len(rec.timesteps)
+
+
+def test_the_players_frames_are_the_pictures_levels(small):
+    # The reverse player is sent each step's x_t, ε̂ / 3 and x̂₀ as the live view's pictures draw them.
+    from core.diffusion import figures
+    rec = record.recorded(small, Settings(1, 2.0, "ddim", 4, 0))
+    frames = figures.run_levels(rec.x_t, rec.epsilon, rec.x0)
+    assert frames.shape == (4, 3, 1, 6, 6) and frames.dtype == np.uint8
+    for i in range(4):
+        for p, picture in enumerate((figures.picture(rec.x_t[i], 6), figures.noise_picture(rec.epsilon[i], 6),
+                                     figures.picture(rec.x0[i], 6))):
+            np.testing.assert_array_equal(frames[i, p, 0], np.asarray(picture))
 
 
 def test_a_runner_steps_the_bundled_sampling_run_to_its_end():
