@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from core import device as devices
 from core import settings
 from explorers import attention, convolution, diffusion, gan, vae
-from explorers.middleware import BodyLimit, ForgetApiSessions, RestArguments
+from explorers.middleware import ApiSessions, BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
 # One package per tab, each built the same way: build(demo, tab) inside its own gr.Tab.
@@ -73,11 +73,12 @@ def main(argv=None) -> None:
         raise SystemExit(str(e)) from None  # the message says it all; a chained traceback would bury it
     demo = build()
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    sessions = ApiSessions(demo)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",
                 show_error=True, css=CSS, theme=gr.themes.Soft(), state_session_capacity=SESSIONS,
                 app_kwargs={"middleware": [Middleware(BodyLimit, limit=MAX_BODY_BYTES),
-                                           Middleware(RestArguments, blocks=demo),
-                                           Middleware(ForgetApiSessions, blocks=demo)]})
+                                           Middleware(RestArguments, blocks=demo, sessions=sessions),
+                                           Middleware(ForgetApiSessions, sessions=sessions)]})
 
 
 if __name__ == "__main__":

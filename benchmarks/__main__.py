@@ -9,8 +9,9 @@ event stream), which is what the web server and the queue themselves add. Cold s
 first HTTP 200, and RSS is the server's resident memory after every case has run. The VAE latent map's first
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
-measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), and the attention head view's
-drawing in Chromium (benchmarks/attention.py).
+measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), the attention head view's
+drawing in Chromium (benchmarks/attention.py), and a trivial endpoint's REST round trip against a bare gradio app
+serving the same function, called alternately (benchmarks/overhead.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -41,6 +42,8 @@ from benchmarks.diffusion import markdown_lines as diffusion_lines
 from benchmarks.diffusion import measure as diffusion_live
 from benchmarks.gan import markdown_lines as gan_lines
 from benchmarks.gan import measure as gan_live
+from benchmarks.overhead import markdown_lines as overhead_lines
+from benchmarks.overhead import measure as overhead_live
 from benchmarks.server import ROOT, start_app
 
 GAN_SECONDS = 10.0   # the measured window of each GAN play
@@ -251,6 +254,8 @@ def run(repeats: int) -> dict:
             print(f"{case.name}: gradio_client {server * 1e3:.1f} ms, HTTP {over_http * 1e3:.1f} ms, "
                   f"bare {bare * 1e3:.1f} ms", flush=True)
         rss_after = app.rss_mb()
+        overhead = overhead_live(app.url)
+        print("\n".join(overhead_lines(overhead)), flush=True)
         bare = cnn_section_bare(repeats)
         browser = new_image(app.url, CNN)
         vae_browser = new_image(app.url, VAE)
@@ -277,7 +282,7 @@ def run(repeats: int) -> dict:
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
             "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "head_view": head_view, "gan": gan,
-            "diffusion": diffusion,
+            "diffusion": diffusion, "overhead": overhead,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -308,6 +313,7 @@ def markdown(report: dict) -> str:
         *(head_view_lines(report["head_view"]) if "head_view" in report else []),
         *gan_lines(report["gan"]),
         *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
+        *(overhead_lines(report["overhead"]) if "overhead" in report else []),
         f"- VAE latent map, first render: the first vae_latent_map call ({v['model']}, {v['points']:,} points) on "
         f"the fresh server, **{v['http_ms']} ms** over HTTP ({v['bare_ms']} ms bare, the first call in this "
         "process); cold, it encodes the test set and decodes the 2-D grid, which later calls reuse (one call "

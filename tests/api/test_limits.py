@@ -72,32 +72,59 @@ def test_the_limit_alone():
     assert seen == [8, 6]  # the app saw only what was under the limit
 
 
-def test_rest_calls_without_a_session_leave_no_session_behind():
-    """gradio makes a session (a copy of every component's config) for each REST call that sends no session hash
-    and keeps it; ForgetApiSessions drops it once the result has been read. Checked on real gradio, so a gradio
-    that names those sessions differently fails here rather than leaking again."""
+def test_rest_calls_without_a_session_share_a_few_and_leave_none_behind():
+    """gradio builds a session (a copy of every component's config) for each REST call that names none, and keeps
+    it. Through the middleware such calls run in sessions lent from a pool (ApiSessions): one session serves calls
+    one after another; calls in flight together each get their own session and their own answer; no more than
+    `idle` sessions are kept; a call gradio named its session for (the v2 route) leaves none behind, nor does one
+    that failed. Checked on real gradio, so a gradio that names or reads sessions differently fails here."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     import gradio as gr
     from starlette.middleware import Middleware
 
     from benchmarks.server import free_port
 
-    def double(x: int) -> int:
+    together = threading.Barrier(4, timeout=30)
+
+    def double(x: int, meet: bool = False) -> int:
+        if x < 0:
+            raise gr.Error("no negative numbers")
+        if meet:  # four calls in flight at once
+            together.wait()
         return 2 * x
 
     with gr.Blocks() as demo:
         gr.Textbox()
         gr.api(double, api_name="double")
+    demo.queue(default_concurrency_limit=4)
+    sessions = middleware.ApiSessions(demo, idle=2)
     port = free_port()
     demo.launch(server_port=port, prevent_thread_lock=True, quiet=True,
-                app_kwargs={"middleware": [Middleware(middleware.ForgetApiSessions, blocks=demo)]})
+                app_kwargs={"middleware": [Middleware(middleware.RestArguments, blocks=demo, sessions=sessions),
+                                           Middleware(middleware.ForgetApiSessions, sessions=sessions)]})
+    held = demo.state_holder.session_data
     try:
         url = f"http://127.0.0.1:{port}/gradio_api/call/double"
+
+        def call(x: int, meet: bool = False) -> str:
+            event = httpx.post(url, json={"data": [x, meet]}, timeout=30).json()["event_id"]
+            return httpx.get(f"{url}/{event}", timeout=30).text
+
         kept = httpx.post(url, json={"data": [1], "session_hash": "mine"})
         httpx.get(f"{url}/{kept.json()['event_id']}", timeout=30)
         for i in range(5):
-            event = httpx.post(url, json={"data": [i]}).json()["event_id"]
-            assert f"data: [{2 * i}]" in httpx.get(f"{url}/{event}", timeout=30).text
-        assert list(demo.state_holder.session_data) == ["mine"]  # a session its caller named is kept
+            assert f"data: [{2 * i}]" in call(i)
+        assert len(held) == 2 and "mine" in held  # a session its caller named is kept, and one served all five
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda i: call(i, True), range(10, 14)))
+        assert [f"data: [{2 * i}]" in a for i, a in zip(range(10, 14), answers, strict=True)] == [True] * 4
+        assert len(held) == 3  # four were lent at once; two wait in the pool, the others were dropped
+        assert "no negative numbers" in call(-1)
+        v2 = httpx.post(f"{url.replace('/call/', '/call/v2/')}", json={"x": 3}).json()["event_id"]
+        assert "data: [6]" in httpx.get(f"{url.replace('/call/', '/call/v2/')}/{v2}", timeout=30).text
+        assert len(held) == 3 and v2 not in held and not sessions.lent
     finally:
         demo.close()
 
