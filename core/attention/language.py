@@ -75,11 +75,11 @@ def entropies(logits: torch.Tensor) -> np.ndarray:
     return -(logp.exp() * logp).nan_to_num().sum(-1).numpy()
 
 
-def logit_lens(streams: torch.Tensor, unembed) -> torch.Tensor:
-    """The next-token probabilities each layer's residual stream ([layers + 1, positions, dim], the embedding
-    first) would give if the model stopped there: softmax(unembed(stream)), read through the final LayerNorm and
-    the unembedding, as the model reads its last layer. [layers + 1, positions, vocab]."""
-    return torch.softmax(unembed(streams.detach()).double(), -1)
+def logit_lens(lens_logits: torch.Tensor) -> np.ndarray:
+    """The next-token probabilities each layer's residual stream would give if the model stopped there:
+    softmax over the vocabulary of [layers + 1, positions, vocab] logits, each stream read through the final
+    LayerNorm and the unembedding as the model reads its last (core.attention.causal's forward does that)."""
+    return torch.softmax(lens_logits.detach().double(), -1).numpy()
 
 
 def repeated_sequence(vocab_size: int, length: int, seed: int) -> torch.Tensor:

@@ -2,12 +2,13 @@
 
 One module per section, laid out in order: text transformers (text), then vision transformers (image); then the
 Explain panel, and the gr.api endpoints attention_text, attention_scores and attention_image (endpoints), which
-return the numbers the sections' pictures are drawn from. heads names heads for every section; core.attention does
+return the numbers the sections' pictures are drawn from, and lm_next, lm_generate, lm_logit_lens and lm_heads, a
+causal language model's (language_api). heads names heads for every section; core.attention does
 the work.
 """
 import gradio as gr
 
-from explorers.attention import endpoints, image, text
+from explorers.attention import endpoints, image, language_api, text
 from explorers.common import LATEX, explain
 
 
@@ -19,3 +20,4 @@ def build(demo: gr.Blocks, tab: gr.Tab) -> None:
                       "explanation", open=False, elem_id="attn-explain"):
         gr.Markdown(explain("attention"), latex_delimiters=LATEX, elem_id="attn-explain-text")
     endpoints.register()
+    language_api.register()
