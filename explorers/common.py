@@ -197,9 +197,11 @@ WIDGETS = Path(__file__).with_name("widgets")  # page scripts live beside the wi
 _LOADED = weakref.WeakKeyDictionary()  # app -> the load-time scripts its page already runs
 
 
-def page_script(name: str) -> str:
-    """The page script explorers/widgets/NAME.js: one arrow function, run by load_once() when the page loads."""
-    return (WIDGETS / f"{name}.js").read_text()
+def page_script(name: str | Path) -> str:
+    """A page script: one arrow function in a .js file, explorers/widgets/NAME.js or the path given, run by
+    load_once() when the page loads or as an event's `js`."""
+    path = name if isinstance(name, Path) else WIDGETS / f"{name}.js"
+    return path.read_text()
 
 
 def load_once(js: str) -> None:

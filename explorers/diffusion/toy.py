@@ -7,6 +7,7 @@ core.live.Runner and streamed by explorers.streaming).
 No `from __future__ import annotations` here: gr.api reads the return annotation without resolving strings, and
 real types give the API page a real schema.
 """
+from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
@@ -16,7 +17,7 @@ from core import toy2d
 from core.diffusion import toy, toy_figures
 from core.live import Runner
 from core.validate import as_int
-from explorers.common import Box, api, sketchpad, user_errors
+from explorers.common import Box, api, page_script, sketchpad, user_errors
 from explorers.inputs import PRIVATE
 from explorers.streaming import stream, visitor_state
 
@@ -24,20 +25,7 @@ PAD = 280                    # the drawing pad's side in pixels; it maps onto th
 DENSITY_TS = (0, 100, 250, 400, 600, 1000)   # ᾱ_t from 1 to ~0: the data, blurred, and pure noise
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
                    ("3 blobs", "blobs"), ("my drawing", toy2d.DRAWN)]
-# gr.Plot hands plotly.js the figure's data and layout only (Plotly.react without frames), so the animation's
-# frames travel in layout.meta and this hook, run after each new figure, gives them to plotly.js: the browser then
-# plays the animation with no round trip. It waits (up to 5 s) for the new figure's frames to be drawn.
-ADD_FRAMES = """() => {
-  const attach = (tries) => {
-    const gd = document.querySelector('#dtoy-particles-plot .js-plotly-plot');
-    const frames = gd?.layout?.meta?.frames;
-    if (gd && frames && gd.glassboxFrames !== frames && window.Plotly) {
-      gd.glassboxFrames = frames;
-      window.Plotly.deleteFrames(gd).then(() => window.Plotly.addFrames(gd, frames));
-    } else if (tries > 0) setTimeout(() => attach(tries - 1), 100);
-  };
-  attach(50);
-}"""
+ADD_FRAMES = page_script(Path(__file__).with_name("add_frames.js"))  # the particles' frames to plotly.js
 # The number boxes, in the order of the handler's arguments.
 BOXES = {
     "seconds": Box("Training seconds", toy.MIN_SECONDS, toy.MAX_SECONDS, 4.0, whole=False),
