@@ -6,6 +6,7 @@ Layers, from the bottom: core's top-level modules (shared by every topic) and co
 above the topics; then explorers/, the tabs, whose packages never import each other and hold no torch.
 """
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,19 @@ def size_rules(where: str, source: str, tree: ast.AST, is_test: bool) -> list[st
     return found
 
 
+# What marks a string as JavaScript: an arrow function's body, or the DOM. Scripts live in .js files (explorers/
+# widgets, and beside the tab module that uses them), read at build time, where they can be read and reviewed.
+JAVASCRIPT = re.compile(r"=>\s*[{(]|document\.|addEventListener|querySelector")
+
+
+def script_rules(where: str, tree: ast.AST, is_test: bool) -> list[str]:
+    if is_test:  # a test may hand the page a line of JavaScript to evaluate
+        return []
+    return [f"{where}:{node.lineno} holds JavaScript in a Python string: put it in a .js file"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and JAVASCRIPT.search(node.value)]
+
+
 def violations(root: Path) -> list[str]:
     found = []
     paths = [*root.glob("*.py"), *(p for d in SOURCE_DIRS for p in (root / d).rglob("*.py"))]
@@ -125,6 +139,7 @@ def violations(root: Path) -> list[str]:
         elif name.startswith("explorers."):
             found += explorer_rules(where, tab_package(name, root), names, root)
         found += size_rules(where, source, tree, is_test=where.startswith("tests/"))
+        found += script_rules(where, tree, is_test=where.startswith(("tests/", "benchmarks/")))
     return found
 
 
@@ -176,6 +191,7 @@ def test_each_broken_rule_is_reported(small_project):
     write(small_project, "explorers/common.py", "from explorers.gan import points\n")
     write(small_project, "explorers/convolution/long.py", "def f():\n" + "    x = 1\n" * 80)
     write(small_project, "core/big.py", "x = 1\n" * 601)
+    write(small_project, "explorers/vae/layout.py", 'JS = "() => { document.title = 1 }"\n')
     assert violations(small_project) == [
         "core/big.py has 601 lines: no source file over 600",
         "core/gan/maths.py imports core.convolution: topic package gan imports topic package convolution",
@@ -195,4 +211,5 @@ def test_each_broken_rule_is_reported(small_project):
         "explorers/gan/points.py imports explorers.convolution: tab gan imports tab convolution",
         "explorers/gan/points.py imports explorers.convolution.x: tab gan imports tab convolution",
         "explorers/gan/points.py imports torch: explorers hold no torch (the maths is in core)",
+        "explorers/vae/layout.py:1 holds JavaScript in a Python string: put it in a .js file",
     ]
