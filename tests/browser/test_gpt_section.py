@@ -71,15 +71,16 @@ def test_temperature_drag_cuts_steps_generation_lens_and_heads(app_page, screens
     assert_matches_lm_next(page, view)
 
     # Top-k and top-p typed into their boxes: the cut tokens are marked with the cut that removed them.
+    requests.clear()
     for name, value in (("top_k", "5"), ("top_p", "0.8")):
         box = page.locator(f"#lm-next .lm-box[data-name={name}]")
         box.fill(value)
         box.press("Enter")
     page.wait_for_function("() => document.querySelector('#lm-next').glassboxView.settings.top_p === 0.8")
+    assert requests == []
     view = page.evaluate(VIEW)
     assert "top-k" in view["removed"] and view["kept"] <= 5
     assert_matches_lm_next(page, view)
-    assert requests == []
     page.locator("#lm-next").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "gpt_next_token_1400.png"), full_page=False)
 
