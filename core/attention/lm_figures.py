@@ -63,8 +63,7 @@ def heads_maps(induction: np.ndarray, previous: np.ndarray) -> go.Figure:
     """Every head's induction and previous-token scores, [layers, heads] each, side by side, 0 to 1."""
     layers, heads = induction.shape
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                        subplot_titles=("induction: to the token after its earlier copy",
-                                        "previous token: to the token just before"))
+                        subplot_titles=("induction score", "previous-token score"))
     for col, scores in ((1, induction), (2, previous)):
         fig.add_trace(go.Heatmap(z=scores, x=[f"H{h}" for h in range(heads)], y=[f"L{i}" for i in range(layers)],
                                  colorscale="Viridis", zmin=0, zmax=1, texttemplate="%{z:.2f}",
@@ -72,7 +71,7 @@ def heads_maps(induction: np.ndarray, previous: np.ndarray) -> go.Figure:
                                  hovertemplate="layer %{y}, head %{x}<br>score %{z:.4f}<extra></extra>"),
                       row=1, col=col)
     fig.update_layout(template=render.THEME, height=160 + 40 * layers, margin={"l": 50, "r": 20, "t": 90, "b": 30},
-                      title="Heads that copy, on a random sequence repeated once<br><sup>The mean attention weight "
-                            "each head puts where a copying head would.</sup>")
+                      title="Heads that copy, on a random sequence repeated once<br><sup>Induction: the mean weight "
+                            "on the token after the earlier copy; previous token: on the token just before.</sup>")
     fig.update_yaxes(autorange="reversed")
     return fig

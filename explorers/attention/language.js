@@ -90,12 +90,12 @@ const draw = () => {
   const ink = gb.ink(element);
   let peak = 1e-12;
   for (const c of rows) peak = Math.max(peak, raw[c.id], filtered[c.id]);
-  ctx.font = "13px sans-serif";
   ctx.textBaseline = "middle";
   rows.forEach((c, r) => {
     const y = 4 + r * row, cut = removed[c.id];
     ctx.globalAlpha = cut ? 0.45 : 1;
     ctx.fillStyle = ink;
+    ctx.font = "14px monospace";  // l and I, 0 and O told apart
     ctx.textAlign = "right";
     ctx.fillText(c.token, label - 8, y + row / 2);
     if (cut) {  // struck through: the cut removed it
@@ -107,6 +107,7 @@ const draw = () => {
     ctx.fillStyle = KEPT;
     ctx.fillRect(label, y + row / 2, bars * filtered[c.id] / peak, (row - 6) / 2);
     ctx.fillStyle = ink;
+    ctx.font = "13px sans-serif";
     ctx.textAlign = "left";
     const after = cut ? `cut by ${CUT[cut]}` : `${(100 * filtered[c.id]).toFixed(2)}%`;
     ctx.fillText(`${(100 * raw[c.id]).toFixed(2)}% → ${after}`, label + bars + 12, y + row / 2);

@@ -19,7 +19,7 @@ from core.attention import figures as ar
 from core.attention import lm_figures as lf
 from core.attention.maths import causal_mask
 from explorers.attention.heads import single_heads
-from explorers.common import Box, message_figure, outputs, skipped
+from explorers.common import LATEX, Box, explain, message_figure, outputs, skipped
 from explorers.widgets import packed, widget
 
 PROMPT = "And God said, Let there be light: and there was "  # Genesis 1:3, stopped before its last word
@@ -181,7 +181,7 @@ def heads_ui(model):
         f"{HEADS_LENGTH} random tokens, then the same {HEADS_LENGTH} again. The top induction head, **layer {layer}, "
         f"head {head}**, puts {induction[layer, head]:.3f} of its weight, on average, on the token that followed "
         f"each token's first copy (a stripe {HEADS_LENGTH - 1} below the diagonal); its previous-token score is "
-        f"{previous[layer, head]:.3f}.")
+        f"{previous[layer, head]:.3f}. A head that copies would score near 1 (GPT-2 small has several).")
 
 
 # ---------------------------------------------------------------- layout and wiring
@@ -256,6 +256,9 @@ def panels() -> Panels:
             heads_note = gr.Markdown(elem_id="lm-heads-note")
             heads_map = gr.Plot(label="Induction and previous-token scores", elem_id="lm-heads-map")
             heads_pattern = gr.Plot(label="The top induction head's pattern", elem_id="lm-heads-pattern")
+    with gr.Accordion("Explain: causal masking, the softmax over the vocabulary, temperature, top-k and top-p, greedy "
+                      "and sampled decoding, the logit lens, induction heads", open=False, elem_id="lm-explain"):
+        gr.Markdown(explain("gpt"), latex_delimiters=LATEX, elem_id="lm-explain-text")
     return Panels(tabs, layer, head, attention, attended, entropy, lens, heads_map, heads_pattern, heads_note,
                   gr.State(""), {"attention": attention_tab, "entropy": entropy_tab, "lens": lens_tab,
                                  "heads": heads_tab})
