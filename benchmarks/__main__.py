@@ -10,7 +10,8 @@ first HTTP 200, and RSS is the server's resident memory after every case has run
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
 measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), the attention head view's
-drawing in Chromium (benchmarks/attention.py), and a trivial endpoint's REST round trip against a bare gradio app
+drawing in Chromium (benchmarks/attention.py), the GPT section's next-token view and
+generation against a bare loop (benchmarks/gpt.py), and a trivial endpoint's REST round trip against a bare gradio app
 serving the same function, called alternately (benchmarks/overhead.py).
 Figures are medians; they are a report, never a test assertion.
 """
@@ -42,6 +43,8 @@ from benchmarks.diffusion import markdown_lines as diffusion_lines
 from benchmarks.diffusion import measure as diffusion_live
 from benchmarks.gan import markdown_lines as gan_lines
 from benchmarks.gan import measure as gan_live
+from benchmarks.gpt import markdown_lines as gpt_lines
+from benchmarks.gpt import measure as gpt_live
 from benchmarks.overhead import markdown_lines as overhead_lines
 from benchmarks.overhead import measure as overhead_live
 from benchmarks.server import ROOT, start_app
@@ -261,6 +264,8 @@ def run(repeats: int) -> dict:
         vae_browser = new_image(app.url, VAE)
         head_view = head_view_live(app.url)
         print("\n".join(head_view_lines(head_view)), flush=True)
+        gpt = gpt_live(app.url)
+        print("\n".join(gpt_lines(gpt)), flush=True)
         gan = gan_live(app.url, GAN_SECONDS)
         print("\n".join(gan_lines(gan)), flush=True)
         diffusion = diffusion_live(app.url)
@@ -282,7 +287,7 @@ def run(repeats: int) -> dict:
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
             "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "head_view": head_view, "gan": gan,
-            "diffusion": diffusion, "overhead": overhead,
+            "gpt": gpt, "diffusion": diffusion, "overhead": overhead,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -311,6 +316,7 @@ def markdown(report: dict) -> str:
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
         *(head_view_lines(report["head_view"]) if "head_view" in report else []),
+        *(gpt_lines(report["gpt"]) if "gpt" in report else []),
         *gan_lines(report["gan"]),
         *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
         *(overhead_lines(report["overhead"]) if "overhead" in report else []),

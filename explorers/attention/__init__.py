@@ -1,6 +1,7 @@
 """The Attention tab: what each token or patch attends to in a real transformer, and the Q·Kᵀ softmax behind it.
 
-One module per section, laid out in order: text transformers (text), then vision transformers (image); then the
+One module per section, laid out in order: text transformers (text), a GPT predicting the next token (language),
+then vision transformers (image); then the
 Explain panel, and the gr.api endpoints attention_text, attention_scores and attention_image (endpoints), which
 return the numbers the sections' pictures are drawn from, and lm_next, lm_generate, lm_logit_lens and lm_heads, a
 causal language model's (language_api). heads names heads for every section; core.attention does
@@ -8,13 +9,14 @@ the work.
 """
 import gradio as gr
 
-from explorers.attention import endpoints, image, language_api, text
+from explorers.attention import endpoints, image, language, language_api, text
 from explorers.common import LATEX, explain
 
 
 def build(demo: gr.Blocks, tab: gr.Tab) -> None:
     """The Attention tab's sections and its API endpoints; `demo.load` fills the text section once the page is up."""
     text.build(demo)
+    language.build()
     image.build()
     with gr.Accordion("Explain: Q, K, V and softmax, heads and W^O, √d_k, rollout, and why attention is not an "
                       "explanation", open=False, elem_id="attn-explain"):

@@ -102,3 +102,20 @@ def test_an_encoder_is_not_a_language_model():
     with pytest.raises(ValueError, match="encoder"):
         causal.canonical(ta.BUNDLED_NAME)
     assert causal.canonical(" default ") == "default"
+
+
+def test_the_bundled_gpt_runs_on_one_torch_thread_and_a_hub_model_on_the_default(gpt, tiny_gpt2):
+    import dataclasses
+
+    def counting(lm):
+        seen = []
+
+        def forward(ids):
+            seen.append(torch.get_num_threads())
+            return lm.forward(ids)
+        return dataclasses.replace(lm, forward=forward), seen
+
+    for lm, threads in ((gpt, 1), (tiny_gpt2, torch.get_num_threads())):
+        spy, seen = counting(lm)
+        causal.forward(spy, lm.encode("In the beginning"))
+        assert seen == [threads]
