@@ -46,10 +46,11 @@ def logit_lens_figure(probabilities: np.ndarray, tokens: list[str], token_text, 
     text = [[visible(token_text(i)) for i in row] for row in best.tolist()]
     columns = axis_labels([f"{i}: {visible(t)}" for i, t in enumerate(tokens)][start:])
     shown = f"positions {start}–{len(tokens) - 1} of {len(tokens)}" if start else f"all {len(tokens)} positions"
-    fig = render.figure(f"Logit lens: what each layer would predict next ({shown})<br><sup>Each residual stream "
-                        "read through the final LayerNorm and the unembedding; text: the top token, colour: its "
+    # Short lines: plotly does not wrap a title, and at 800 px a long subtitle is cut off.
+    fig = render.figure(f"Logit lens: what each layer would predict next ({shown})<br><sup>Each stream read "
+                        "through the final LayerNorm and the unembedding.<br>Text: the top token; colour: its "
                         "probability. The last row is the model's prediction.</sup>",
-                        height=150 + 34 * len(layers), margin={"l": 90, "r": 20, "t": 110, "b": 20})
+                        height=150 + 34 * len(layers), margin={"l": 90, "r": 20, "t": 130, "b": 20})
     fig.add_trace(go.Heatmap(z=peak, x=columns, y=layers, text=text, texttemplate="%{text}",
                              textfont={"size": 12}, colorscale="Viridis", zmin=0, zmax=1,
                              colorbar={"title": "p", "thickness": 12}, xgap=1, ygap=1,
@@ -70,8 +71,8 @@ def heads_maps(induction: np.ndarray, previous: np.ndarray) -> go.Figure:
                                  showscale=col == 2, colorbar={"title": "score", "thickness": 12},
                                  hovertemplate="layer %{y}, head %{x}<br>score %{z:.4f}<extra></extra>"),
                       row=1, col=col)
-    fig.update_layout(template=render.THEME, height=160 + 40 * layers, margin={"l": 50, "r": 20, "t": 90, "b": 30},
+    fig.update_layout(template=render.THEME, height=160 + 40 * layers, margin={"l": 50, "r": 20, "t": 110, "b": 30},
                       title="Heads that copy, on a random sequence repeated once<br><sup>Induction: the mean weight "
-                            "on the token after the earlier copy; previous token: on the token just before.</sup>")
+                            "on the token after the earlier copy;<br>previous token: on the token just before.</sup>")
     fig.update_yaxes(autorange="reversed")
     return fig
