@@ -16,7 +16,7 @@ from core import probability, render
 from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
 from core.uploads import open_image
-from core.validate import as_choice, as_int, echo
+from core.validate import as_choice, as_int, as_matrix, echo
 from explorers.common import (
     Box,
     combined,
@@ -47,6 +47,21 @@ def model_for(model) -> tuple[vision_models.ConvNet, str | None]:
 
 def image_from(image) -> Image.Image:
     return open_image(uploaded_path(image))
+
+
+DRAWING_SIDE = 28  # the cnn-draw pad sends its drawing at the bundled cnn's own size
+
+
+def drawing_image(pixels) -> Image.Image:
+    """A drawing pad's 28×28 grey levels (0 ink to 255 paper) as the greyscale picture they are: saved as a PNG,
+    the same picture reaches conv_predict, so a drawing and its file get the same numbers."""
+    grey = as_matrix(pixels, "pixels", max_side=DRAWING_SIDE)
+    if grey.shape != (DRAWING_SIDE, DRAWING_SIDE):
+        raise ValueError(f"pixels must be {DRAWING_SIDE} rows of {DRAWING_SIDE} grey levels, not "
+                         f"{grey.shape[0]}×{grey.shape[1]}.")
+    if grey.min() < 0 or grey.max() > 255:
+        raise ValueError(f"pixels are grey levels from 0 to 255; got {grey.min():g} to {grey.max():g}.")
+    return Image.fromarray(np.round(grey).astype(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -401,3 +416,12 @@ def predict_ui(image, model, temperature):
 @devices.gpu
 def gradcam_ui(image, model, on, target, opacity):
     return cam_views(None if image is None else image_from(image), model, on, target, opacity)
+
+
+def drawn_pick(value) -> tuple[Image.Image, str] | None:
+    """The cnn-draw pad's drawing as the section's input, or None when nothing is drawn (the paper is white)."""
+    pixels = (value or {}).get("pixels")
+    if pixels is None:
+        return None
+    img = drawing_image(pixels)
+    return (img, "Your drawing (28×28, as the pad sent it to the cnn).") if np.asarray(img).min() < 255 else None

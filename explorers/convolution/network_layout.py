@@ -2,6 +2,7 @@
 shows it, and returns its components; `wire` connects them to the handlers in explorers.convolution.network; `build`
 does both and registers the four conv_* endpoints.
 """
+from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
@@ -25,6 +26,7 @@ from explorers.convolution.network import (
     PredictionViews,
     SectionViews,
     channel_ui,
+    drawn_pick,
     gradcam_ui,
     layer_rows,
     layer_ui,
@@ -38,6 +40,9 @@ from explorers.convolution.network import (
     target_choices,
 )
 from explorers.inputs import InputColumn, gallery_indices, input_column, sample_image
+from explorers.widgets import widget
+
+HERE = Path(__file__).parent
 
 EXPLAIN = explain("cnn")
 
@@ -79,7 +84,8 @@ def _input_and_prediction(vm: vision_models.ConvNet, first, start: SectionViews)
     # Two columns, as the attention tab's: the gallery's five thumbnails need about 560 px.
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=560):
-            column = input_column(first, "cnn")
+            column = input_column(first, "cnn", pad=lambda: widget(HERE / "drawing", "cnn-draw",
+                                                                   colormaps=("RdBu_r",)), read_pad=drawn_pick)
             seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
                             label="What the model sees", elem_id="cnn-seen")
             seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
@@ -205,3 +211,4 @@ def build() -> None:
     api(network_api.conv_features, "conv_features")
     api(network_api.conv_predict, "conv_predict")
     api(network_api.conv_gradcam, "conv_gradcam")
+    api(network_api.conv_draw, "conv_draw")

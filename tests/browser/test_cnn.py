@@ -200,33 +200,72 @@ def test_offline_models_say_so_and_pick_channels_waits_for_a_number(app_page, sc
     page.wait_for_function("() => !document.querySelector('#cnn-feature-note').innerText.includes('Type channel')")
 
 
-def test_the_sketch_pad_draws_at_once_and_an_empty_pad_only_warns(app_page, screenshot_dir):
-    """The shared input column's pad opens with the brush chosen (common.sketchpad): a drag draws. "Use the
-    drawing" on an empty pad warns once and keeps the input and its views."""
+DRAWN = "performance.getEntriesByName('cnn-prediction:drawn').length"
+
+
+def stroke_marks(page, pad, points) -> int:
+    """Press, move through `points` (offsets from the pad's centre), and count the prediction's redraws while the
+    button is still down; then let go."""
+    box = pad.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before = page.evaluate(DRAWN)
+    page.mouse.move(cx + points[0][0], cy + points[0][1])
+    page.mouse.down()
+    for dx, dy in points[1:]:
+        page.mouse.move(cx + dx, cy + dy, steps=3)
+    page.wait_for_function(f"{DRAWN} >= {before + 2}")  # drawn at least twice with the pen still down
+    during = page.evaluate(DRAWN) - before
+    page.mouse.up()
+    return during
+
+
+def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot_dir, tmp_path):
+    """Each move of the pen redraws the bundled cnn's probabilities (conv_draw); the last ones shown are
+    conv_predict's on the same 28×28 drawing; "Use the drawing" makes it the section's input, and Clear empties it
+    (then "Use the drawing" only warns)."""
     page = app_page
     open_tab(page)
     page.get_by_role("tab", name="Draw", exact=True).locator("visible=true").first.click()
-    page.wait_for_selector("#cnn-sketch[data-brush-picked]")
-    input_before = img_src(page, "#cnn-input")
-    page.locator("#cnn-use-drawing").click()
-    page.wait_for_selector(".toast-message-text")
-    page.wait_for_timeout(1000)
-    assert toasts(page) == ["The sketch pad is empty: draw something first."]
-    assert img_src(page, "#cnn-input") == input_before and not page.locator(".toast-body.error").count()
-    assert "Error" not in page.locator("#cnn-input").inner_text()
+    pad = page.locator("#cnn-draw canvas.pad")
+    pad.scroll_into_view_if_needed()
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/call/conv_draw" in r.url else None)
+    # A T-shirt's outline: shoulders, then down one side and across the hem.
+    points = [(-70, -80), (-20, -80), (20, -80), (70, -80), (70, -30), (40, -30), (40, 20), (40, 80), (0, 80),
+              (-40, 80), (-40, 20), (-40, -30), (-70, -30)]
+    during = stroke_marks(page, pad, points)
+    assert during >= 2 and len(posts) >= during
+    # The last answer is for the finished drawing: the pixels it was asked for are the pad's last ones.
+    page.wait_for_function("() => { const p = document.querySelector('#cnn-draw canvas.pad');"
+                           " return p.dataset.pixels && p.dataset.pixels === p.dataset.asked; }")
+    grey = np.array(page.evaluate("JSON.parse(document.querySelector('#cnn-draw canvas.pad').dataset.pixels)"))
+    shown = np.array(page.evaluate("JSON.parse(document.querySelector('#cnn-draw canvas.bars').dataset"
+                                   ".probabilities)"))
+    assert grey.shape == (28, 28) and grey.min() < 128 and grey.max() == 255
+    path = tmp_path / "drawing.png"
+    Image.fromarray(grey.astype(np.uint8)).save(path)
+    from gradio_client import handle_file
+    expected = client.predict(image=handle_file(str(path)), api_name="/conv_predict")
+    np.testing.assert_allclose(shown, expected["probabilities"], atol=1e-6)
+    label = expected["predicted_label"]
+    assert label in page.locator("#cnn-draw .status").inner_text()
+    page.screenshot(path=str(screenshot_dir / "cnn_draw.png"), full_page=False)
 
-    canvas = page.locator("#cnn-sketch canvas").first
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 60, cy - 70)
-    page.mouse.down()
-    page.mouse.move(cx + 60, cy + 70, steps=15)
-    page.mouse.up()
-    page.wait_for_timeout(300)
+    # The drawing becomes the section's input: the full views follow, with the same prediction.
+    input_before = img_src(page, "#cnn-input")
     page.locator("#cnn-use-drawing").click()
     wait_for_text(page, "#cnn-input-note", "Your drawing")
     wait_for_new_image(page, "#cnn-input", input_before)
-    wait_for_text(page, "#cnn-prediction-note", "Prediction")
-    page.locator("#cnn-sketch").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshot_dir / "cnn_drawing.png"), full_page=False)
+    p = expected["probabilities"][expected["predicted"]]
+    wait_for_text(page, "#cnn-prediction-note", re.escape(f"{label}**, p = {p:.3f}") + "|" +
+                  re.escape(f"{label}, p = {p:.3f}"))
+
+    # Clear, by keyboard: the pad is empty again, and "Use the drawing" warns and keeps the input.
+    page.locator("#cnn-draw button.clear").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => !document.querySelector('#cnn-draw canvas.pad').dataset.pixels")
+    input_before = img_src(page, "#cnn-input")
+    page.locator("#cnn-use-drawing").click()
+    page.wait_for_selector(".toast-message-text")
+    assert "draw something first" in " ".join(toasts(page))
+    assert img_src(page, "#cnn-input") == input_before and not page.locator(".toast-body.error").count()
