@@ -235,6 +235,35 @@ def cell(vm: ConvNet, acts: Activations, layer: Layer, channel: int, row: int, c
                 recorded)
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which window of its module's input each cell of a layer reads: output (row, col) reads input rows
+    row·stride − padding + i·dilation for i < kernel (and the same across), as _window cuts it."""
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    input_shape: tuple[int, int, int]   # [C, H, W] of the module's input
+
+
+def window(vm: ConvNet, acts: Activations, layer: Layer) -> Window | None:
+    """The window geometry of `layer`'s cells (a conv's or a pool's own; 1×1 for an activation), or None for a
+    residual sum, which has no window of its own."""
+    module, _, _ = node_module(vm.module, layer.name)
+    if layer.kind == "block" or module is None:
+        return None
+    shape = tuple(int(n) for n in module_input(vm, acts, layer).shape)
+    if isinstance(module, nn.Conv2d) or layer.kind == "conv block":
+        conv = module if isinstance(module, nn.Conv2d) else module[0]
+        if isinstance(conv.padding, str):
+            return None  # "same"/"valid" padding: torch chooses it per side, so there is no one number to draw
+        return Window(_pair(conv.kernel_size), _pair(conv.stride), _pair(conv.padding), _pair(conv.dilation), shape)
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        return Window(_pair(module.kernel_size), _pair(module.stride or module.kernel_size), _pair(module.padding),
+                      _pair(getattr(module, "dilation", 1)), shape)
+    return Window((1, 1), (1, 1), (0, 0), (1, 1), shape)
+
+
 def peak_cell(maps: np.ndarray, channel: int) -> tuple[int, int]:
     """(row, col) of channel's largest value: the cell shown before any click."""
     return tuple(int(i) for i in np.unravel_index(int(np.argmax(maps[channel])), maps.shape[1:]))

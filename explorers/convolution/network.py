@@ -4,7 +4,7 @@ probabilities with a temperature, and Grad-CAM, for the bundled cnn or a torchvi
 core.convolution's vision_models, features, gradcam and network_figures do the work; network_api holds the
 endpoints and network_layout the components and events.
 """
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import gradio as gr
@@ -25,11 +25,13 @@ from explorers.common import (
     uploaded_path,
     user_errors,
 )
+from explorers.widgets import packed
 
 TOP_K_MAX = 1024
 SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("pick channels", "pick")]
 NORMALIZE_CHOICES = [("per map", "map"), ("per layer", "layer"), ("global", "global")]
 PREDICTED = -1  # the Grad-CAM target dropdown's "whatever the model predicts"
+MAPS_IN_BROWSER = 1_000_000  # values of the shown maps sent for the hover (4 MB as float32); beyond, no value shown
 PICTURE_SIDE = 224  # small inputs are enlarged to at least this, nearest neighbour, so pixels stay square
 # The number boxes (explorers.common.Box): ranges of the UI, within what the endpoints accept.
 TEMPERATURE = Box("Softmax temperature T", 0.1, 10, 1.0, whole=False)
@@ -124,6 +126,7 @@ class FeatureViews(NamedTuple):
     kernels: object
     overview: object
     grid_info: dict
+    maps_hover: dict
     top_k: object
 
 
@@ -191,6 +194,17 @@ def grid_state(grid: render.Grid) -> dict:
     return {"channels": grid.channels, "columns": grid.columns, "cell": grid.cell, "top": grid.top}
 
 
+def hover_value(v: FeatureView) -> dict:
+    """What the cnn-maps widget reads the grid's cells with, with no request: the grid's geometry (as
+    render.tile_at), the shown maps (up to MAPS_IN_BROWSER values) and the window each cell reads."""
+    maps = v.acts.maps[v.layer.name][v.grid.channels]
+    win = features.window(v.vm, v.acts, v.layer)
+    return {"layer": v.layer.name, "channels": v.grid.channels, "shape": list(maps.shape), "columns": v.grid.columns,
+            "cell": v.grid.cell, "top": v.grid.top, "pad": render.PAD, "label": render.LABEL_HEIGHT,
+            "width": v.grid.image.width, "maps": packed(maps) if maps.size <= MAPS_IN_BROWSER else None,
+            "window": None if win is None else asdict(win)}
+
+
 def feature_views(v: FeatureView, top_k, hint: str = "") -> FeatureViews:
     vm, layer = v.vm, v.layer
     kernel = features.kernels(vm, layer)
@@ -202,7 +216,7 @@ def feature_views(v: FeatureView, top_k, hint: str = "") -> FeatureViews:
                f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large, and the "
                f"arithmetic of the cell you click.{hint}")
     return FeatureViews(render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot,
-                        strip, grid_state(v.grid), top_k)
+                        strip, grid_state(v.grid), hover_value(v), top_k)
 
 
 def shown_view(img: Image.Image, model, layer, show, top_k, picks, normalize) -> tuple[FeatureView, str]:

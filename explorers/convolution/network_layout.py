@@ -71,6 +71,7 @@ class Components(NamedTuple):
     cell_plot: gr.Plot
     cell_note: gr.Markdown
     grid_info: gr.State
+    maps_hover: gr.HTML
     overview: gr.Image
     table: gr.Dataframe
     cam_on: gr.Checkbox
@@ -115,6 +116,7 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
             grid = gr.Image(start.grid, type="pil", format="png", interactive=False,
                             label="Feature maps (click one)", show_label=False,  # the label hid the grid's header
                             elem_id="cnn-feature-grid")
+            maps_hover = widget(HERE / "maps", "cnn-maps", start.maps_hover)
             grid_note = gr.Markdown(start.grid_note, elem_id="cnn-feature-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):
@@ -128,8 +130,8 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
                                    elem_id="cnn-channel-plot")
             channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
     return {"layer": layer, "show": show, "top_k": top_k, "picks": picks, "normalize": normalize, "grid": grid,
-            "grid_note": grid_note, "kernels": kernels, "channel": channel, "channel_plot": channel_plot,
-            "channel_note": channel_note}
+            "grid_note": grid_note, "maps_hover": maps_hover, "kernels": kernels, "channel": channel,
+            "channel_plot": channel_plot, "channel_note": channel_note}
 
 
 def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:

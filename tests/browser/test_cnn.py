@@ -269,3 +269,65 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     page.wait_for_selector(".toast-message-text")
     assert "draw something first" in " ".join(toasts(page))
     assert img_src(page, "#cnn-input") == input_before and not page.locator(".toast-body.error").count()
+
+
+HOVERS = "performance.getEntriesByName('cnn-maps:drawn').length"
+
+
+def test_hovering_a_map_outlines_its_window_and_reads_its_value_with_no_request(app_page, screenshot_dir):
+    """The grid opens on conv1 of the first gallery sample; hovering one cell of its second map names the cell,
+    gives its value (the recorded forward pass's, 4 figures) and the 3×3 window, padding 1, of the input it reads,
+    outlined in orange on the tile; moving across the tile redraws it each time, with no request."""
+    page = app_page
+    open_tab(page)
+    img = first_of_class(0)
+    view = net.feature_view(img, "cnn", "conv1", 16, "map")
+    grid, maps = view.grid, view.acts.maps["conv1"]
+    _, h, w = maps.shape
+    shown = page.locator("#cnn-feature-grid img")
+    shown.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('#cnn-feature-grid img')?.naturalWidth > 0")
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    before = page.evaluate(HOVERS)
+    row = 5
+    for col in range(0, 12):
+        x = render.PAD + grid.cell + render.PAD + (col + 0.5) / w * grid.cell
+        y = grid.top + render.PAD + (row + 0.5) / h * grid.cell
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+    page.wait_for_function(f"{HOVERS} >= {before + 12}")
+    channel = int(grid.channels[1])
+    text = wait_for_text(page, "#cnn-maps .readout", re.escape(f"conv1[{channel}, {row}, 11]"))
+    assert f"= {float(maps[channel, row, 11]):.4g}" in text
+    assert "rows 4–6, columns 10–12 of the layer's input (1×28×28), a 3×3 window, stride 1×1, padding 1×1" in text
+    assert requests == []
+    # The window's outline: orange on the overlay, around the input's rows 4–6 and columns 10–12 of that tile.
+    x0 = (render.PAD + grid.cell + render.PAD + 10 / w * grid.cell) * scale
+    y0 = (grid.top + render.PAD + 4 / h * grid.cell) * scale
+    orange = page.evaluate("""([x, y]) => {
+        const c = document.querySelector('#cnn-feature-grid canvas'), r = window.devicePixelRatio || 1;
+        const d = c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r) + 4, 1, 1).data;
+        return [d[0], d[1], d[2], d[3]]; }""", [x0, y0])
+    assert orange[3] > 0 and orange[0] > 200 and orange[2] < 100, orange
+    page.screenshot(path=str(screenshot_dir / "cnn_maps_hover.png"), full_page=False)
+
+    # pool1: each cell reads a 2×2 window with stride 2 of relu2's 32×28×28 maps.
+    grid_before = img_src(page, "#cnn-feature-grid")
+    choose(page, "cnn-layer", "pool1")
+    wait_for_new_image(page, "#cnn-feature-grid", grid_before)
+    page.wait_for_function("() => document.querySelector('#cnn-feature-grid img')?.naturalWidth > 0")
+    view = net.feature_view(img, "cnn", "pool1", 16, "map")
+    grid, maps = view.grid, view.acts.maps["pool1"]
+    _, h, w = maps.shape
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    requests.clear()  # the layer's own round trip is over
+    page.mouse.move(box["x"] + (render.PAD + 2.5 / w * grid.cell) * scale,
+                    box["y"] + (grid.top + render.PAD + 3.5 / h * grid.cell) * scale)
+    channel = int(grid.channels[0])
+    text = wait_for_text(page, "#cnn-maps .readout", re.escape(f"pool1[{channel}, 3, 2]"))
+    assert f"= {float(maps[channel, 3, 2]):.4g}" in text
+    assert "rows 6–7, columns 4–5 of the layer's input (32×28×28), a 2×2 window, stride 2×2, padding 0×0" in text
+    assert requests == []
