@@ -55,7 +55,7 @@ class Components(NamedTuple):
     model: gr.Dropdown
     model_note: gr.Markdown
     temperature: gr.Slider
-    prediction: gr.Plot
+    prediction: gr.HTML
     prediction_note: gr.Markdown
     layer: gr.Dropdown
     show: gr.Radio
@@ -94,7 +94,7 @@ def _input_and_prediction(vm: vision_models.ConvNet, first, start: SectionViews)
             model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
             model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
             temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
-            prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
+            prediction = widget(HERE / "prediction", "cnn-prediction", start.prediction)
             prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
     return {"column": column, "seen": seen, "seen_note": seen_note, "model": model, "model_note": model_note,
             "temperature": temperature, "prediction": prediction, "prediction_note": prediction_note}
@@ -188,7 +188,7 @@ def wire(c: Components) -> None:
     image = c.column.image
     private = {"api_visibility": "private"}
     c.column.on_new_image(section_views, [c.model, c.layer, c.show, c.top_k, c.picks, c.normalize, c.temperature,
-                                          c.cam_on, c.target, c.opacity], outputs(SectionViews, ui))
+                                          c.cam_on, c.target, c.opacity, c.grid_info], outputs(SectionViews, ui))
     # .select, not .input: Gradio 6's dropdown fires .input twice per choice, and so every toast came twice.
     c.model.select(model_ui, [image, c.model, c.show, c.top_k, c.picks, c.normalize, c.temperature, c.cam_on,
                               c.opacity], outputs(ModelViews, ui), **private)

@@ -42,8 +42,11 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     acts = features.run(vision_models.load("cnn"), first_of_class(SNEAKER))
     p = probability.softmax(acts.logits)
     assert f"p = {p[SNEAKER]:.3f} at T = 1" in note
-    assert page.locator("#cnn-prediction .js-plotly-plot").count() == 1
-    assert "Sneaker" in page.locator("#cnn-prediction").inner_text()
+    # The bars, drawn in the browser: the most probable first, at the probabilities the model gives.
+    page.wait_for_function("() => JSON.parse(document.querySelector('#cnn-prediction canvas').dataset.labels"
+                           " || '[]')[0] === 'Sneaker'")
+    bars = page.evaluate("() => JSON.parse(document.querySelector('#cnn-prediction canvas').dataset.probabilities)")
+    np.testing.assert_allclose(bars, np.sort(p)[::-1], atol=1e-9)
     wait_for_new_image(page, "#cnn-feature-grid", grid_before)
 
     # A deeper layer: the grid and its note change to that layer's shape and channels.
@@ -73,6 +76,8 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     set_slider(page, "cnn-temperature", 5)
     hot = probability.softmax(acts.logits, 5.0)
     wait_for_text(page, "#cnn-prediction-note", re.escape(f"p = {hot[SNEAKER]:.3f} at T = 5"))
+    page.wait_for_function("() => JSON.parse(document.querySelector('#cnn-prediction canvas').dataset"
+                           f".probabilities)[0].toFixed(3) === '{hot[SNEAKER]:.3f}'")
     page.locator("#cnn-prediction").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "cnn_prediction.png"), full_page=False)
 
