@@ -37,6 +37,8 @@ from PIL import Image
 from benchmarks.attention import markdown_lines as head_view_lines
 from benchmarks.attention import measure as head_view_live
 from benchmarks.browser import CNN, VAE, new_image
+from benchmarks.cnn import markdown_lines as cnn_live_lines
+from benchmarks.cnn import measure as cnn_live
 from benchmarks.diffusion import markdown_lines as diffusion_lines
 from benchmarks.diffusion import measure as diffusion_live
 from benchmarks.gan import markdown_lines as gan_lines
@@ -254,6 +256,8 @@ def run(repeats: int) -> dict:
         bare = cnn_section_bare(repeats)
         browser = new_image(app.url, CNN)
         vae_browser = new_image(app.url, VAE)
+        cnn_widgets = cnn_live(app.url)
+        print("\n".join(cnn_live_lines(cnn_widgets)), flush=True)
         head_view = head_view_live(app.url)
         print("\n".join(head_view_lines(head_view)), flush=True)
         gan = gan_live(app.url, GAN_SECONDS)
@@ -276,7 +280,8 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "head_view": head_view, "gan": gan,
+            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "cnn_widgets": cnn_widgets,
+            "head_view": head_view, "gan": gan,
             "diffusion": diffusion,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
@@ -305,6 +310,7 @@ def markdown(report: dict) -> str:
         f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
+        *(cnn_live_lines(report["cnn_widgets"]) if "cnn_widgets" in report else []),
         *(head_view_lines(report["head_view"]) if "head_view" in report else []),
         *gan_lines(report["gan"]),
         *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
