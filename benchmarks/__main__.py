@@ -9,8 +9,8 @@ event stream), which is what the web server and the queue themselves add. Cold s
 first HTTP 200, and RSS is the server's resident memory after every case has run. The VAE latent map's first
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
-measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), and the attention head view's
-drawing in Chromium (benchmarks/attention.py).
+measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), the attention head view's
+drawing in Chromium (benchmarks/attention.py), and the CNN section's drawing pad and map hover (benchmarks/cnn.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
