@@ -3,7 +3,7 @@
 // (a plotly chart cost the page a redraw of its own on every new image).
 const gb = window.glassbox;
 const canvas = element.querySelector("canvas");
-const ROW = 24, LEFT = 130, RIGHT = 56, TOP = 40, BOTTOM = 34, WIDTH = 460;
+const ROW = 24, LEFT = 130, RIGHT = 56, TOP = 40, BOTTOM = 42, WIDTH = 460;
 
 const draw = () => {
   const v = props.value;
@@ -15,7 +15,7 @@ const draw = () => {
   g.fillStyle = ink;
   g.textBaseline = "top";
   g.textAlign = "left";
-  g.fillText(`Top ${labels.length} classes at T = ${gb.number(t, 3)}`, 8, 6);
+  g.fillText(`Class probabilities: the top ${labels.length} at T = ${gb.number(t, 3)}`, 8, 6);
   if (!same) {  // the legend: the filled bar is T, the outline T = 1
     g.fillStyle = "rgba(37, 99, 235, 0.75)";
     g.fillRect(8, 24, 14, 10);

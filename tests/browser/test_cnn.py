@@ -208,6 +208,15 @@ def test_offline_models_say_so_and_pick_channels_waits_for_a_number(app_page, sc
 DRAWN = "performance.getEntriesByName('cnn-prediction:drawn').length"
 
 
+def narrow(page, selector: str, path):
+    """A screenshot of `selector` on an 800 px wide page, then the test's own width again."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 800, "height": size["height"]})
+    page.locator(selector).scroll_into_view_if_needed()
+    page.locator(selector).screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
 def stroke_marks(page, pad, points) -> int:
     """Press, move through `points` (offsets from the pad's centre), and count the prediction's redraws while the
     button is still down; then let go."""
@@ -255,6 +264,7 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     label = expected["predicted_label"]
     assert label in page.locator("#cnn-draw .status").inner_text()
     page.screenshot(path=str(screenshot_dir / "cnn_draw.png"), full_page=False)
+    narrow(page, "#cnn-draw", screenshot_dir / "cnn_draw_800.png")
 
     # The drawing becomes the section's input: the full views follow, with the same prediction.
     input_before = img_src(page, "#cnn-input")
@@ -317,6 +327,7 @@ def test_hovering_a_map_outlines_its_window_and_reads_its_value_with_no_request(
         return [d[0], d[1], d[2], d[3]]; }""", [x0, y0])
     assert orange[3] > 0 and orange[0] > 200 and orange[2] < 100, orange
     page.screenshot(path=str(screenshot_dir / "cnn_maps_hover.png"), full_page=False)
+    narrow(page, "#cnn-prediction", screenshot_dir / "cnn_prediction_800.png")
 
     # pool1: each cell reads a 2×2 window with stride 2 of relu2's 32×28×28 maps.
     grid_before = img_src(page, "#cnn-feature-grid")
@@ -336,3 +347,13 @@ def test_hovering_a_map_outlines_its_window_and_reads_its_value_with_no_request(
     assert f"= {float(maps[channel, 3, 2]):.4g}" in text
     assert "rows 6–7, columns 4–5 of the layer's input (32×28×28), a 2×2 window, stride 2×2, padding 0×0" in text
     assert requests == []
+    page.locator("#cnn-feature-grid").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "cnn_maps_hover_pool1.png"), full_page=False)
+    page.set_viewport_size({"width": 800, "height": 1000})
+    shown.scroll_into_view_if_needed()
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    page.mouse.move(box["x"] + (render.PAD + 2.5 / w * grid.cell) * scale,
+                    box["y"] + (grid.top + render.PAD + 6.5 / h * grid.cell) * scale)
+    wait_for_text(page, "#cnn-maps .readout", re.escape(f"pool1[{channel}, 6, 2]"))
+    page.screenshot(path=str(screenshot_dir / "cnn_maps_hover_800.png"), full_page=False)
