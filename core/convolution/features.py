@@ -3,6 +3,7 @@ create_feature_extractor, no hand-written hooks), channels ranked by mean activa
 The class probabilities are core.probability's softmax of the logits."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from PIL import Image
 from torch import nn
 
 from core.convolution.vision_models import ConvNet, Layer, conv_module, node_module
+from core.threads import one_thread
 from core.validate import echo
 
 # Recorded runs are kept, newest first, up to this many bytes of maps (at least the newest run): every view of a
@@ -47,6 +49,16 @@ def _freeze(a: np.ndarray) -> np.ndarray:
     return a
 
 
+SMALL_INPUT = 4096  # values: the bundled cnn's 1×28×28 input is 784, an ImageNet model's 3×224×224 is 150,528
+
+
+def threads_for(x: torch.Tensor):
+    """One torch thread for a small input: the bundled cnn's 28×28 pass is bound by the overhead per op, which a
+    second thread only adds to (measured on 2 busy cores: 12-15 ms on one thread against 145-170 ms on two); an
+    ImageNet model's pass keeps torch's default threads."""
+    return one_thread() if x.numel() <= SMALL_INPUT else contextlib.nullcontext()
+
+
 def run(vm: ConvNet, img: Image.Image) -> Activations:
     """One forward pass of `vm` on `img`, recording every layer; the same (model, pixels) is answered from the
     cache."""
@@ -56,7 +68,7 @@ def run(vm: ConvNet, img: Image.Image) -> Activations:
             _runs.move_to_end(key)
             return _runs[key]
     x, seen, steps = vm.preprocess(img)
-    with vm.lock, torch.no_grad():
+    with vm.lock, torch.no_grad(), threads_for(x):
         out = vm.extractor(x)
     names = {layer.name for layer in vm.layers}
     maps = {k: _freeze(v[0].float().cpu().numpy()) for k, v in out.items() if k in names}
@@ -134,7 +146,7 @@ def module_input(vm: ConvNet, acts: Activations, layer: Layer) -> np.ndarray:
             if len(seen) > call:
                 raise _Recorded  # the rest of the network is not needed
 
-        with vm.lock, torch.no_grad():
+        with vm.lock, torch.no_grad(), threads_for(acts.input):
             hook = module.register_forward_pre_hook(record)
             try:
                 vm.module(acts.input)
