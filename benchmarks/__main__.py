@@ -10,9 +10,9 @@ first HTTP 200, and RSS is the server's resident memory after every case has run
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
 measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), the attention head view's
-drawing in Chromium (benchmarks/attention.py), the GPT section's next-token view and
-generation against a bare loop (benchmarks/gpt.py), and a trivial endpoint's REST round trip against a bare gradio app
-serving the same function, called alternately (benchmarks/overhead.py).
+drawing in Chromium (benchmarks/attention.py), the CNN section's drawing pad and map hover (benchmarks/cnn.py), the
+GPT section's next-token view and generation against a bare loop (benchmarks/gpt.py), and a trivial endpoint's REST
+round trip against a bare gradio app serving the same function, called alternately (benchmarks/overhead.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -39,6 +39,8 @@ from PIL import Image
 from benchmarks.attention import markdown_lines as head_view_lines
 from benchmarks.attention import measure as head_view_live
 from benchmarks.browser import CNN, VAE, new_image
+from benchmarks.cnn import markdown_lines as cnn_live_lines
+from benchmarks.cnn import measure as cnn_live
 from benchmarks.diffusion import markdown_lines as diffusion_lines
 from benchmarks.diffusion import measure as diffusion_live
 from benchmarks.gan import markdown_lines as gan_lines
@@ -262,6 +264,8 @@ def run(repeats: int) -> dict:
         bare = cnn_section_bare(repeats)
         browser = new_image(app.url, CNN)
         vae_browser = new_image(app.url, VAE)
+        cnn_widgets = cnn_live(app.url)
+        print("\n".join(cnn_live_lines(cnn_widgets)), flush=True)
         head_view = head_view_live(app.url)
         print("\n".join(head_view_lines(head_view)), flush=True)
         gpt = gpt_live(app.url)
@@ -286,8 +290,8 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "head_view": head_view, "gan": gan,
-            "gpt": gpt, "diffusion": diffusion, "overhead": overhead,
+            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "cnn_widgets": cnn_widgets,
+            "head_view": head_view, "gan": gan, "gpt": gpt, "diffusion": diffusion, "overhead": overhead,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -315,6 +319,7 @@ def markdown(report: dict) -> str:
         f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
+        *(cnn_live_lines(report["cnn_widgets"]) if "cnn_widgets" in report else []),
         *(head_view_lines(report["head_view"]) if "head_view" in report else []),
         *(gpt_lines(report["gpt"]) if "gpt" in report else []),
         *gan_lines(report["gan"]),

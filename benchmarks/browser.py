@@ -2,20 +2,21 @@
 every view of its section shows the new image's result: the Convolution tab's "Inside a trained CNN" section, and
 the VAE tab (endpoint A's gallery; every view of the tab follows a new endpoint).
 
-What a person feels is click → picture: not one endpoint's latency but the whole chain the click sets off (the
-input box, then the feature maps, kernels and layer overview, then the chosen channel, then the prediction), each
-step a round trip through gradio's queue and a redraw in the browser. So the timing happens inside the page: a
-capture-phase click listener notes performance.now() at the click, and a MutationObserver plus the images' load
-events note when each watched view last changed from its state just before the click. A view counts as changed
-only with its final content, never gradio's pending overlay (its status tracker, whose spinner and "processing |
-0.4s" are ignored): an image when its src is new and the new picture has loaded (naturalWidth > 0); a plotly plot
-when its rendered SVG (.main-svg) differs; a markdown when its text differs. Images below the fold are switched
-from lazy to eager loading, so the figure is the wait for the picture, not for a scroll. A click's figure is
-the time until the last view changed; the next click comes once nothing is pending and nothing has moved for
-SETTLE_MS after every view changed, or for IDLE_MS when one did not: a view whose new content is identical to the
-old never changes (two garments can light up the same conv1 channels in the same order, so the same kernels); it
-is counted under "unchanged" and left out of that click. Each click picks the next thumbnail, a different class
-each time; the first click is a warm-up, since the one-channel plot is empty until the first new image.
+What a person feels is click → picture: not one endpoint's latency but the whole chain the click sets off (the input
+box, then the feature maps, kernels and layer overview, then the chosen channel, then the prediction), each step a
+round trip through gradio's queue and a redraw in the browser. So the timing happens inside the page: a capture-phase
+click listener notes performance.now() at the click, and a MutationObserver plus the images' load events note when
+each watched view last changed from its state just before the click. A view counts as changed only with its final
+content, never gradio's pending overlay (its status tracker, whose spinner and "processing | 0.4s" are ignored): an
+image when its src is new and the new picture has loaded (naturalWidth > 0); a plotly plot when its rendered SVG
+(.main-svg) differs; a widget drawn in the browser when it marks one more '<elem_id>:drawn'; a markdown when its text
+differs. Images below the fold are switched from lazy to eager loading, so the figure is the wait for the picture, not
+for a scroll. A click's figure is the time until the last view changed; the next click comes once nothing is pending
+and nothing has moved for SETTLE_MS after every view changed, or for IDLE_MS when one did not: a view whose new
+content is identical to the old never changes (two garments can light up the same conv1 channels in the same order, so
+the same kernels); it is counted under "unchanged" and left out of that click. Each click picks the next thumbnail, a
+different class each time; the first click is a warm-up, since the one-channel plot is empty until the first new
+image.
 Figures are medians in ms; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ CNN = Section("Convolution", "#cnn-gallery",
               {"input": "#cnn-input", "seen": "#cnn-seen", "feature_grid": "#cnn-feature-grid",
                "kernels": "#cnn-kernels", "overview": "#cnn-overview", "channel_plot": "#cnn-channel-plot",
                "prediction": "#cnn-prediction", "prediction_note": "#cnn-prediction-note"},
-              ("#conv-output-image img", "#cnn-kernels .main-svg", "#cnn-prediction .main-svg"))
+              ("#conv-output-image img", "#cnn-kernels .main-svg", "#cnn-prediction canvas"))
 VAE = Section("VAE", "#vae-a-gallery",
               {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
@@ -62,6 +63,9 @@ WATCH = """([views, clicked]) => {
     const el = document.querySelector(sel);
     const plot = el?.querySelector('.js-plotly-plot');
     if (plot) return [...plot.querySelectorAll('.main-svg')].map(s => s.outerHTML).join('') || null;
+    if (el?.querySelector('canvas') && !el.querySelector('img')) {  // a widget drawn in the browser: its redraws
+      return String(performance.getEntriesByName(`${el.id}:drawn`).length);
+    }
     const img = el?.querySelector('img');
     if (img) {
       if (img.loading === 'lazy') img.loading = 'eager';

@@ -54,8 +54,9 @@ class InputColumn:
     note: gr.Markdown      # where the input came from
     gallery: gr.Gallery
     random: gr.Button
-    sketch: gr.Sketchpad
+    sketch: gr.Component   # the sketch pad, or the tab's own drawing widget
     use_drawing: gr.Button
+    read_drawing: Callable = drawing_pick  # the pad's value -> (image, note), or None when nothing is drawn
 
     def on_new_image(self, compute: Callable, inputs: list, outputs: list) -> list:
         """Whenever a new image is chosen, show it and call `compute(image, *values of inputs)`, whose results go
@@ -74,7 +75,7 @@ class InputColumn:
 
         @user_errors
         def from_drawing(sketch, *values):
-            picked = drawing_pick(sketch)
+            picked = self.read_drawing(sketch)
             if picked is None:  # a slip, not an error: the input and its views stay as they were
                 gr.Warning(EMPTY_PAD)
                 return (gr.skip(),) * len(with_image)
@@ -91,8 +92,11 @@ class InputColumn:
                 self.image.upload(from_upload, [self.image, *inputs], [self.note, *outputs], **PRIVATE)]
 
 
-def input_column(first: Image.Image, prefix: str) -> InputColumn:
-    """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab."""
+def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component] | None = None,
+                 read_pad: Callable = drawing_pick) -> InputColumn:
+    """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab. A tab
+    may bring its own drawing surface: `pad()` builds it in place of the sketch pad, and `read_pad` reads its value
+    as drawing_pick reads the sketch pad's."""
     gr.Markdown("#### Input")
     with gr.Tabs():
         with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
@@ -102,11 +106,11 @@ def input_column(first: Image.Image, prefix: str) -> InputColumn:
                                  elem_id=f"{prefix}-gallery")
             random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
         with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
-            sketch = sketchpad(type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
-                               brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
-                               elem_id=f"{prefix}-sketch")
+            sketch = pad() if pad else sketchpad(
+                type="pil", canvas_size=(280, 280), height=320, label="Draw a garment",
+                brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"), elem_id=f"{prefix}-sketch")
             use = gr.Button("Use the drawing", elem_id=f"{prefix}-use-drawing")
     image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
                      label="The input (or drop your own image here)", elem_id=f"{prefix}-input")
     note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id=f"{prefix}-input-note")
-    return InputColumn(image, note, gallery, random, sketch, use)
+    return InputColumn(image, note, gallery, random, sketch, use, read_pad)

@@ -3,6 +3,7 @@ create_feature_extractor, no hand-written hooks), channels ranked by mean activa
 The class probabilities are core.probability's softmax of the logits."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from PIL import Image
 from torch import nn
 
 from core.convolution.vision_models import ConvNet, Layer, conv_module, node_module
+from core.threads import one_thread
 from core.validate import echo
 
 # Recorded runs are kept, newest first, up to this many bytes of maps (at least the newest run): every view of a
@@ -47,6 +49,16 @@ def _freeze(a: np.ndarray) -> np.ndarray:
     return a
 
 
+SMALL_INPUT = 4096  # values: the bundled cnn's 1×28×28 input is 784, an ImageNet model's 3×224×224 is 150,528
+
+
+def threads_for(x: torch.Tensor):
+    """One torch thread for a small input: the bundled cnn's 28×28 pass is bound by the overhead per op, which a
+    second thread only adds to (measured on 2 busy cores: 12-15 ms on one thread against 145-170 ms on two); an
+    ImageNet model's pass keeps torch's default threads."""
+    return one_thread() if x.numel() <= SMALL_INPUT else contextlib.nullcontext()
+
+
 def run(vm: ConvNet, img: Image.Image) -> Activations:
     """One forward pass of `vm` on `img`, recording every layer; the same (model, pixels) is answered from the
     cache."""
@@ -56,7 +68,7 @@ def run(vm: ConvNet, img: Image.Image) -> Activations:
             _runs.move_to_end(key)
             return _runs[key]
     x, seen, steps = vm.preprocess(img)
-    with vm.lock, torch.no_grad():
+    with vm.lock, torch.no_grad(), threads_for(x):
         out = vm.extractor(x)
     names = {layer.name for layer in vm.layers}
     maps = {k: _freeze(v[0].float().cpu().numpy()) for k, v in out.items() if k in names}
@@ -134,7 +146,7 @@ def module_input(vm: ConvNet, acts: Activations, layer: Layer) -> np.ndarray:
             if len(seen) > call:
                 raise _Recorded  # the rest of the network is not needed
 
-        with vm.lock, torch.no_grad():
+        with vm.lock, torch.no_grad(), threads_for(acts.input):
             hook = module.register_forward_pre_hook(record)
             try:
                 vm.module(acts.input)
@@ -233,6 +245,35 @@ def cell(vm: ConvNet, acts: Activations, layer: Layer, channel: int, row: int, c
                          "activation or pooling layer.")
     return Cell(layer.name, channel, row, col, operation, window, ins, kernel, terms, bias, conv_sum, computed,
                 recorded)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which window of its module's input each cell of a layer reads: output (row, col) reads input rows
+    row·stride − padding + i·dilation for i < kernel (and the same across), as _window cuts it."""
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    input_shape: tuple[int, int, int]   # [C, H, W] of the module's input
+
+
+def window(vm: ConvNet, acts: Activations, layer: Layer) -> Window | None:
+    """The window geometry of `layer`'s cells (a conv's or a pool's own; 1×1 for an activation), or None for a
+    residual sum, which has no window of its own."""
+    module, _, _ = node_module(vm.module, layer.name)
+    if layer.kind == "block" or module is None:
+        return None
+    shape = tuple(int(n) for n in module_input(vm, acts, layer).shape)
+    if isinstance(module, nn.Conv2d) or layer.kind == "conv block":
+        conv = module if isinstance(module, nn.Conv2d) else module[0]
+        if isinstance(conv.padding, str):
+            return None  # "same"/"valid" padding: torch chooses it per side, so there is no one number to draw
+        return Window(_pair(conv.kernel_size), _pair(conv.stride), _pair(conv.padding), _pair(conv.dilation), shape)
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        return Window(_pair(module.kernel_size), _pair(module.stride or module.kernel_size), _pair(module.padding),
+                      _pair(getattr(module, "dilation", 1)), shape)
+    return Window((1, 1), (1, 1), (0, 0), (1, 1), shape)
 
 
 def peak_cell(maps: np.ndarray, channel: int) -> tuple[int, int]:

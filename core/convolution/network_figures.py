@@ -1,5 +1,5 @@
 """Pictures of a CNN's insides: feature-map grids whose colour scale is stated on the figure, the learned kernels
-on one shared scale, a layer-overview strip, one channel beside its kernel and the input, and the prediction bars.
+on one shared scale, a layer-overview strip, one channel beside its kernel and the input, and one cell's arithmetic.
 
 Colours: a layer with negative values (a conv output before its ReLU) uses the diverging RdBu_r scale centred
 on 0; a non-negative layer uses Viridis from 0. Normalisation only decides what the strongest colour stands
@@ -112,12 +112,13 @@ def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> g
                                  zmin=-peak if signed else 0, zmax=peak, xgap=0, ygap=0,
                                  colorbar={"title": "weight" if signed else "‖w‖₂", "thickness": 12},
                                  hovertemplate="%{customdata}: %{z:.4g}<extra></extra>"))
-    for (y, x), ch in zip(origins, channels, strict=True):
-        fig.add_annotation(x=x + (kw - 1) / 2, y=y - 0.5, text=f"#{ch}", showarrow=False, yanchor="bottom",
-                           font={"size": 10, "color": "#374151"})
+    # One update with every label: plotly checks each add_annotation call on its own (16 of them took 0.3 s).
+    labels = [{"x": x + (kw - 1) / 2, "y": y - 0.5, "text": f"#{ch}", "showarrow": False, "yanchor": "bottom",
+               "font": {"size": 10, "color": "#374151"}} for (y, x), ch in zip(origins, channels, strict=True)]
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(height=int(np.clip(140 + rows * 70, 240, 640)), margin={"l": 8, "r": 8, "t": 64, "b": 8})
+    fig.update_layout(annotations=labels, height=int(np.clip(140 + rows * 70, 240, 640)),
+                      margin={"l": 8, "r": 8, "t": 64, "b": 8})
     return fig
 
 
@@ -209,27 +210,6 @@ def channel_figure(seen: np.ndarray, kernel: np.ndarray | None, fmap: np.ndarray
                  f"{kernel.shape[2]} slice per input channel ({shown}), one blue-white-red scale")
     fig.update_layout(template=render.THEME, height=330, margin={"l": 8, "r": 8, "t": 72, "b": 8},
                       title={"text": title, "y": 0.97, "yanchor": "top", "font": {"size": 13}})
-    return fig
-
-
-def prediction_figure(labels: list[str], probs: np.ndarray, base: np.ndarray, temperature: float,
-                      top: int = 10) -> go.Figure:
-    """The top classes at temperature T as bars, with the T = 1 probabilities as outlines behind them (at T = 1
-    the outline would be the bar itself, so it is left out)."""
-    order = np.argsort(-probs, kind="stable")[:top][::-1]
-    names = [labels[i] for i in order]
-    same = temperature == 1
-    title = f"top {len(order)} classes at T = {temperature:g}" + ("" if same else " (outline: T = 1)")
-    fig = render.figure(title, height=360, barmode="overlay", margin={"l": 140, "r": 24, "t": 48, "b": 40},
-                        showlegend=not same)
-    if not same:
-        fig.add_trace(go.Bar(y=names, x=base[order], orientation="h", name="T = 1",
-                             marker={"color": "rgba(0,0,0,0)", "line": {"color": "#6b7280", "width": 1.5}},
-                             hovertemplate="%{y}: %{x:.4f} at T = 1<extra></extra>"))
-    fig.add_trace(go.Bar(y=names, x=probs[order], orientation="h", name=f"T = {temperature:g}",
-                         marker_color="#2563eb", opacity=0.75,
-                         hovertemplate=f"%{{y}}: %{{x:.4f}} at T = {temperature:g}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], title_text="probability")
     return fig
 
 

@@ -4,7 +4,7 @@ probabilities with a temperature, and Grad-CAM, for the bundled cnn or a torchvi
 core.convolution's vision_models, features, gradcam and network_figures do the work; network_api holds the
 endpoints and network_layout the components and events.
 """
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import gradio as gr
@@ -16,7 +16,7 @@ from core import probability, render
 from core.convolution import features, gradcam, vision_models
 from core.convolution import network_figures as figures
 from core.uploads import open_image
-from core.validate import as_choice, as_int, echo
+from core.validate import as_choice, as_int, as_matrix, echo
 from explorers.common import (
     Box,
     combined,
@@ -25,11 +25,14 @@ from explorers.common import (
     uploaded_path,
     user_errors,
 )
+from explorers.widgets import packed
 
 TOP_K_MAX = 1024
 SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("pick channels", "pick")]
 NORMALIZE_CHOICES = [("per map", "map"), ("per layer", "layer"), ("global", "global")]
 PREDICTED = -1  # the Grad-CAM target dropdown's "whatever the model predicts"
+MAPS_IN_BROWSER = 1_000_000  # values of the shown maps sent for the hover (4 MB as float32); beyond, no value shown
+PREDICTION_BARS = 10  # the cnn-prediction widget's classes, most probable first
 PICTURE_SIDE = 224  # small inputs are enlarged to at least this, nearest neighbour, so pixels stay square
 # The number boxes (explorers.common.Box): ranges of the UI, within what the endpoints accept.
 TEMPERATURE = Box("Softmax temperature T", 0.1, 10, 1.0, whole=False)
@@ -47,6 +50,21 @@ def model_for(model) -> tuple[vision_models.ConvNet, str | None]:
 
 def image_from(image) -> Image.Image:
     return open_image(uploaded_path(image))
+
+
+DRAWING_SIDE = 28  # the cnn-draw pad sends its drawing at the bundled cnn's own size
+
+
+def drawing_image(pixels) -> Image.Image:
+    """A drawing pad's 28×28 grey levels (0 ink to 255 paper) as the greyscale picture they are: saved as a PNG,
+    the same picture reaches conv_predict, so a drawing and its file get the same numbers."""
+    grey = as_matrix(pixels, "pixels", max_side=DRAWING_SIDE)
+    if grey.shape != (DRAWING_SIDE, DRAWING_SIDE):
+        raise ValueError(f"pixels must be {DRAWING_SIDE} rows of {DRAWING_SIDE} grey levels, not "
+                         f"{grey.shape[0]}×{grey.shape[1]}.")
+    if grey.min() < 0 or grey.max() > 255:
+        raise ValueError(f"pixels are grey levels from 0 to 255; got {grey.min():g} to {grey.max():g}.")
+    return Image.fromarray(np.round(grey).astype(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,7 @@ class FeatureViews(NamedTuple):
     kernels: object
     overview: object
     grid_info: dict
+    maps_hover: dict
     top_k: object
 
 
@@ -128,7 +147,7 @@ class PickedLayer(NamedTuple):
 
 
 class PredictionViews(NamedTuple):
-    prediction: object
+    prediction: dict  # the cnn-prediction widget's bars
     prediction_note: str
     temperature: object
 
@@ -172,14 +191,33 @@ def target_choices(vm) -> list[tuple[str, int]]:
     return [("the predicted class", PREDICTED), *[(f"{i}: {label}", i) for i, label in enumerate(vm.labels)]]
 
 
-def grid_state(grid: render.Grid) -> dict:
-    return {"channels": grid.channels, "columns": grid.columns, "cell": grid.cell, "top": grid.top}
+def grid_state(v: FeatureView) -> dict:
+    """The grid's geometry, which pick_from_grid reads clicks with, and what its kernels show (model, layer,
+    channels), so that a new image whose grid shows the same channels leaves the kernels' figure alone."""
+    return {"channels": v.grid.channels, "columns": v.grid.columns, "cell": v.grid.cell, "top": v.grid.top,
+            "model": v.vm.name, "layer": v.layer.name}
 
 
-def feature_views(v: FeatureView, top_k, hint: str = "") -> FeatureViews:
+def hover_value(v: FeatureView) -> dict:
+    """What the cnn-maps widget reads the grid's cells with, with no request: the grid's geometry (as
+    render.tile_at), the shown maps (up to MAPS_IN_BROWSER values) and the window each cell reads."""
+    maps = v.acts.maps[v.layer.name][v.grid.channels]
+    win = features.window(v.vm, v.acts, v.layer)
+    return {"layer": v.layer.name, "channels": v.grid.channels, "shape": list(maps.shape), "columns": v.grid.columns,
+            "cell": v.grid.cell, "top": v.grid.top, "pad": render.PAD, "label": render.LABEL_HEIGHT,
+            "width": v.grid.image.width, "maps": packed(maps) if maps.size <= MAPS_IN_BROWSER else None,
+            "window": None if win is None else asdict(win)}
+
+
+def feature_views(v: FeatureView, top_k, hint: str = "", shown_before: dict | None = None) -> FeatureViews:
+    """The views of one layer's maps; `shown_before` is the grid_state of the grid on the page, whose kernels
+    stay (gr.skip: no figure built, none redrawn) when this grid shows the same model, layer and channels."""
     vm, layer = v.vm, v.layer
     kernel = features.kernels(vm, layer)
-    kernel_plot = (figures.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
+    state = grid_state(v)
+    same = shown_before is not None and all(shown_before.get(k) == state[k] for k in ("model", "layer", "channels"))
+    kernel_plot = (gr.skip() if same else
+                   figures.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
                    else message_figure(f"{layer.name} has no convolution before it"))
     strip = figures.layer_strip(features.representatives(vm, v.acts))
     seen_md = f"**What the model sees** ({'×'.join(map(str, vm.input_size))}): {v.acts.preprocessing}."
@@ -187,7 +225,7 @@ def feature_views(v: FeatureView, top_k, hint: str = "") -> FeatureViews:
                f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large, and the "
                f"arithmetic of the cell you click.{hint}")
     return FeatureViews(render.upscale(v.acts.seen, PICTURE_SIDE), seen_md, v.grid.image, grid_md, kernel_plot,
-                        strip, grid_state(v.grid), top_k)
+                        strip, state, hover_value(v), top_k)
 
 
 def shown_view(img: Image.Image, model, layer, show, top_k, picks, normalize) -> tuple[FeatureView, str]:
@@ -265,13 +303,14 @@ def cell_views(img: Image.Image, model, layer, channel: int, row: int | None = N
     return CellViews(figures.cell_figure(cell, info.conv), f"{md} {check} Click any map to pick another cell.")
 
 
-def layer_views(img: Image.Image, model, layer, show, top_k, picks, normalize) -> LayerViews:
+def layer_views(img: Image.Image, model, layer, show, top_k, picks, normalize,
+                shown_before: dict | None = None) -> LayerViews:
     """The feature maps and kernels of one layer, its top channel on its own, and how that channel's largest
     value is computed."""
     k = TOP_K.read(top_k)
     v, hint = shown_view(img, model, layer, show, k.value, picks, normalize)
     top = int(v.grid.channels[0])
-    return LayerViews(**feature_views(v, k.shown, hint)._asdict(),
+    return LayerViews(**feature_views(v, k.shown, hint, shown_before)._asdict(),
                       **channel_views(img, v.vm.name, v.layer.name, top)._asdict(),
                       **cell_views(img, v.vm.name, v.layer.name, top)._asdict())
 
@@ -287,7 +326,10 @@ def prediction_views(img: Image.Image, model, temperature) -> PredictionViews:
           + ("" if at_one else f", {probability.entropy(base):.3f} at T = 1")
           + f" (uniform: {np.log(len(probs)):.3f}). Dividing the logits by T keeps their order: the top class never "
           "changes, only how sure the model sounds.")
-    return PredictionViews(figures.prediction_figure(list(vm.labels), probs, base, t), md, asked.shown)
+    order = np.argsort(-probs, kind="stable")[:PREDICTION_BARS]
+    bars = {"labels": [vm.labels[i] for i in order], "probabilities": probs[order].tolist(),
+            "probabilities_t1": base[order].tolist(), "temperature": t}
+    return PredictionViews(bars, md, asked.shown)
 
 
 def cam_views(img: Image.Image | None, model, on, target, opacity) -> CamViews:
@@ -311,10 +353,11 @@ def cam_views(img: Image.Image | None, model, on, target, opacity) -> CamViews:
 
 @devices.gpu
 def section_views(img: Image.Image, model, layer, show, top_k, picks, normalize, temperature, cam_on, target,
-                  opacity) -> SectionViews:
+                  opacity, shown_before: dict | None = None) -> SectionViews:
     """Every view of the section for a new input: one recorded forward pass feeds the maps, the channel and the
-    prediction (features.run answers the later calls from its cache); Grad-CAM adds its own gradient pass."""
-    return SectionViews(**layer_views(img, model, layer, show, top_k, picks, normalize)._asdict(),
+    prediction (features.run answers the later calls from its cache); Grad-CAM adds its own gradient pass. The
+    kernels are left as they are when the grid on the page (`shown_before`) shows the same channels."""
+    return SectionViews(**layer_views(img, model, layer, show, top_k, picks, normalize, shown_before)._asdict(),
                         **prediction_views(img, model, temperature)._asdict(),
                         **cam_views(img, model, cam_on, target, opacity)._asdict())
 
@@ -401,3 +444,12 @@ def predict_ui(image, model, temperature):
 @devices.gpu
 def gradcam_ui(image, model, on, target, opacity):
     return cam_views(None if image is None else image_from(image), model, on, target, opacity)
+
+
+def drawn_pick(value) -> tuple[Image.Image, str] | None:
+    """The cnn-draw pad's drawing as the section's input, or None when nothing is drawn (the paper is white)."""
+    pixels = (value or {}).get("pixels")
+    if pixels is None:
+        return None
+    img = drawing_image(pixels)
+    return (img, "Your drawing (28×28, as the pad sent it to the cnn).") if np.asarray(img).min() < 255 else None

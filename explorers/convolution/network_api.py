@@ -1,6 +1,6 @@
-"""The trained-network section's gr.api endpoints, conv_layers, conv_features, conv_predict and conv_gradcam:
-the same computations the section's pictures come from (explorers.convolution.network). No `from __future__ import
-annotations` here, for the reason given in explorers/convolution/__init__.py.
+"""The trained-network section's gr.api endpoints, conv_layers, conv_features, conv_predict, conv_gradcam and
+conv_draw: the same computations the section's pictures come from (explorers.convolution.network). No `from
+__future__ import annotations` here, for the reason given in explorers/convolution/__init__.py.
 """
 
 import numpy as np
@@ -8,10 +8,21 @@ from gradio.data_classes import FileData
 
 from core import device as devices
 from core import probability
-from core.convolution import vision_models
+from core.convolution import features, vision_models
 from core.render import to_data_url
 from explorers.common import user_errors
-from explorers.convolution.network import cam_view, feature_view, image_from, model_for, overlay, predictions
+from explorers.convolution.network import (
+    cam_view,
+    drawing_image,
+    feature_view,
+    image_from,
+    model_for,
+    overlay,
+    predictions,
+)
+from explorers.widgets import packed
+
+DRAWN_MAPS = 8  # conv_draw's maps: enough to see strokes light up, small enough for every move of the pointer
 
 
 def layer_json(layer: vision_models.Layer) -> dict:
@@ -127,3 +138,30 @@ def conv_gradcam(image: FileData, model: str = "cnn", target: int | None = None)
             "heatmap": np.round(cam.heatmap, 4).tolist(), "overlay": to_data_url(overlay(acts.seen, cam.heatmap, 0.5))}
 
 
+
+@user_errors
+@devices.gpu
+def conv_draw(pixels: list[list[float]], temperature: float = 1.0) -> dict:
+    """The bundled cnn on a 28×28 drawing, lean enough to answer every move of a stroke: class probabilities
+    softmax(logits / temperature) and the first conv layer's maps, packed. The same numbers conv_predict and
+    conv_features give for the same 28×28 picture saved as a file.
+
+    Parameters:
+        pixels: 28 rows of 28 grey levels from 0 (black ink) to 255 (white paper), as a drawing pad gives them
+        temperature: T, which divides the logits: from 0.01 to 100; T > 1 flattens, T < 1 sharpens
+
+    Returns:
+        A dict: "temperature"; "labels", the 10 class names; "probabilities", one per class at T; "predicted" and
+        "predicted_label", the most probable class; "entropy" (nats, at T); "layer", the first conv ("conv1");
+        "channels", its DRAWN_MAPS channels of largest mean activation, largest first; "maps", those channels' maps
+        as {"dtype": "float32", "shape": [channels, 28, 28], "data": base64 of the little-endian bytes}; "peak",
+        the largest |value| of those maps."""
+    vm, _, acts, probs, _, t = predictions(drawing_image(pixels), vision_models.BUNDLED, temperature)
+    maps = acts.maps[vm.default_layer]
+    _, order = features.channel_ranking(maps)
+    shown = order[:DRAWN_MAPS]
+    top = int(np.argmax(probs))
+    return {"temperature": t, "labels": list(vm.labels), "probabilities": probs.tolist(), "predicted": top,
+            "predicted_label": vm.labels[top], "entropy": probability.entropy(probs), "layer": vm.default_layer,
+            "channels": shown.tolist(), "maps": packed(maps[shown]),
+            "peak": float(np.abs(maps[shown]).max(initial=0.0))}

@@ -2,6 +2,7 @@
 shows it, and returns its components; `wire` connects them to the handlers in explorers.convolution.network; `build`
 does both and registers the four conv_* endpoints.
 """
+from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
@@ -25,6 +26,7 @@ from explorers.convolution.network import (
     PredictionViews,
     SectionViews,
     channel_ui,
+    drawn_pick,
     gradcam_ui,
     layer_rows,
     layer_ui,
@@ -38,6 +40,9 @@ from explorers.convolution.network import (
     target_choices,
 )
 from explorers.inputs import InputColumn, gallery_indices, input_column, sample_image
+from explorers.widgets import widget
+
+HERE = Path(__file__).parent
 
 EXPLAIN = explain("cnn")
 
@@ -50,7 +55,7 @@ class Components(NamedTuple):
     model: gr.Dropdown
     model_note: gr.Markdown
     temperature: gr.Slider
-    prediction: gr.Plot
+    prediction: gr.HTML
     prediction_note: gr.Markdown
     layer: gr.Dropdown
     show: gr.Radio
@@ -66,6 +71,7 @@ class Components(NamedTuple):
     cell_plot: gr.Plot
     cell_note: gr.Markdown
     grid_info: gr.State
+    maps_hover: gr.HTML
     overview: gr.Image
     table: gr.Dataframe
     cam_on: gr.Checkbox
@@ -79,7 +85,8 @@ def _input_and_prediction(vm: vision_models.ConvNet, first, start: SectionViews)
     # Two columns, as the attention tab's: the gallery's five thumbnails need about 560 px.
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=560):
-            column = input_column(first, "cnn")
+            column = input_column(first, "cnn", pad=lambda: widget(HERE / "drawing", "cnn-draw",
+                                                                   colormaps=("RdBu_r",)), read_pad=drawn_pick)
             seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
                             label="What the model sees", elem_id="cnn-seen")
             seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
@@ -87,7 +94,7 @@ def _input_and_prediction(vm: vision_models.ConvNet, first, start: SectionViews)
             model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
             model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
             temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
-            prediction = gr.Plot(start.prediction, label="Class probabilities", elem_id="cnn-prediction")
+            prediction = widget(HERE / "prediction", "cnn-prediction", start.prediction)
             prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
     return {"column": column, "seen": seen, "seen_note": seen_note, "model": model, "model_note": model_note,
             "temperature": temperature, "prediction": prediction, "prediction_note": prediction_note}
@@ -109,6 +116,7 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
             grid = gr.Image(start.grid, type="pil", format="png", interactive=False,
                             label="Feature maps (click one)", show_label=False,  # the label hid the grid's header
                             elem_id="cnn-feature-grid")
+            maps_hover = widget(HERE / "maps", "cnn-maps", start.maps_hover)
             grid_note = gr.Markdown(start.grid_note, elem_id="cnn-feature-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):
@@ -122,8 +130,8 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
                                    elem_id="cnn-channel-plot")
             channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
     return {"layer": layer, "show": show, "top_k": top_k, "picks": picks, "normalize": normalize, "grid": grid,
-            "grid_note": grid_note, "kernels": kernels, "channel": channel, "channel_plot": channel_plot,
-            "channel_note": channel_note}
+            "grid_note": grid_note, "maps_hover": maps_hover, "kernels": kernels, "channel": channel,
+            "channel_plot": channel_plot, "channel_note": channel_note}
 
 
 def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:
@@ -180,7 +188,7 @@ def wire(c: Components) -> None:
     image = c.column.image
     private = {"api_visibility": "private"}
     c.column.on_new_image(section_views, [c.model, c.layer, c.show, c.top_k, c.picks, c.normalize, c.temperature,
-                                          c.cam_on, c.target, c.opacity], outputs(SectionViews, ui))
+                                          c.cam_on, c.target, c.opacity, c.grid_info], outputs(SectionViews, ui))
     # .select, not .input: Gradio 6's dropdown fires .input twice per choice, and so every toast came twice.
     c.model.select(model_ui, [image, c.model, c.show, c.top_k, c.picks, c.normalize, c.temperature, c.cam_on,
                               c.opacity], outputs(ModelViews, ui), **private)
@@ -205,3 +213,4 @@ def build() -> None:
     api(network_api.conv_features, "conv_features")
     api(network_api.conv_predict, "conv_predict")
     api(network_api.conv_gradcam, "conv_gradcam")
+    api(network_api.conv_draw, "conv_draw")

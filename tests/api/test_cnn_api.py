@@ -1,5 +1,6 @@
-"""The trained-CNN endpoints (conv_layers, conv_features, conv_predict, conv_gradcam) through a real, offline
+"""The trained-CNN endpoints (conv_layers, conv_features, conv_predict, conv_gradcam, conv_draw) through a real, offline
 server and gradio_client: right numbers for good inputs, a clear message for bad ones, and the server survives."""
+import base64
 import json
 import re
 
@@ -183,4 +184,39 @@ def test_server_side_paths_are_refused(client, samples, server_url):
     image = json.dumps({"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}})
     stream = raw_call(server_url, "conv_features", f'{{"data": [{image}, "cnn", "conv1", 4, "map"]}}')
     assert "event: error" in stream and "/etc/hostname" in stream and "conv1" not in stream
+    assert_alive(client, samples)
+
+
+# ---------------------------------------------------------------- conv_draw: a drawing pad's 28×28 grey levels
+
+
+def test_draw_gives_what_predict_and_features_give_for_the_same_picture(client, samples):
+    """conv_draw on a sample's grey levels: conv_predict's probabilities and conv_features' conv1 channels."""
+    path, label = samples[3]
+    grey = np.asarray(Image.open(path).convert("L"))
+    r = client.predict(pixels=grey.tolist(), temperature=2.0, api_name="/conv_draw")
+    p = call(client, "conv_predict", path, temperature=2.0)
+    np.testing.assert_allclose(r["probabilities"], p["probabilities"], atol=1e-9)
+    assert r["predicted"] == label == p["predicted"] and r["temperature"] == 2.0 and r["layer"] == "conv1"
+    f = call(client, "conv_features", path, layer="conv1")
+    assert r["channels"] == f["channel_order"][:8]
+    maps = np.frombuffer(base64.b64decode(r["maps"]["data"]), dtype="<f4").reshape(r["maps"]["shape"])
+    assert maps.shape == (8, 28, 28) and r["peak"] == pytest.approx(float(np.abs(maps).max()))
+
+
+def test_a_white_page_is_a_picture_too(client):
+    r = client.predict(pixels=[[255] * 28] * 28, api_name="/conv_draw")
+    assert sum(r["probabilities"]) == pytest.approx(1.0) and len(r["labels"]) == 10
+
+
+@pytest.mark.parametrize(("pixels", "message"), [
+    ([[0] * 28] * 27, "28 rows of 28 grey levels, not 27×28"),
+    ([[0] * 29] * 28, "the limit is 28x28"),
+    ([[300] * 28] * 28, "grey levels from 0 to 255"),
+    ([[-1] * 28] * 28, "grey levels from 0 to 255"),
+    ("pixels", "list of rows"),
+])
+def test_draw_bad_pixels_are_clear_errors(client, samples, pixels, message):
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(pixels=pixels, api_name="/conv_draw")
     assert_alive(client, samples)

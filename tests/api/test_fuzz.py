@@ -159,7 +159,7 @@ def known_good(server_url: str) -> None:
 
 
 KNOWN = ("/conv_arithmetic", "/conv_pool", "/conv_kernel", "/conv_layers", "/conv_features", "/conv_predict",
-         "/conv_gradcam", "/attention_text", "/attention_scores", "/attention_image", "/vae_encode",
+         "/conv_draw", "/conv_gradcam", "/attention_text", "/attention_scores", "/attention_image", "/vae_encode",
          "/vae_interpolate", "/vae_decode", "/vae_kl", "/vae_latent_map", "/gan_d_star", "/gan_train_2d",
          "/gan_train_images", "/diffusion_schedule", "/diffusion_forward", "/diffusion_sample", "/diffusion_toy",
          "/lm_next", "/lm_generate", "/lm_logit_lens", "/lm_heads")

@@ -42,8 +42,11 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     acts = features.run(vision_models.load("cnn"), first_of_class(SNEAKER))
     p = probability.softmax(acts.logits)
     assert f"p = {p[SNEAKER]:.3f} at T = 1" in note
-    assert page.locator("#cnn-prediction .js-plotly-plot").count() == 1
-    assert "Sneaker" in page.locator("#cnn-prediction").inner_text()
+    # The bars, drawn in the browser: the most probable first, at the probabilities the model gives.
+    page.wait_for_function("() => JSON.parse(document.querySelector('#cnn-prediction canvas').dataset.labels"
+                           " || '[]')[0] === 'Sneaker'")
+    bars = page.evaluate("() => JSON.parse(document.querySelector('#cnn-prediction canvas').dataset.probabilities)")
+    np.testing.assert_allclose(bars, np.sort(p)[::-1], atol=1e-9)
     wait_for_new_image(page, "#cnn-feature-grid", grid_before)
 
     # A deeper layer: the grid and its note change to that layer's shape and channels.
@@ -73,6 +76,8 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     set_slider(page, "cnn-temperature", 5)
     hot = probability.softmax(acts.logits, 5.0)
     wait_for_text(page, "#cnn-prediction-note", re.escape(f"p = {hot[SNEAKER]:.3f} at T = 5"))
+    page.wait_for_function("() => JSON.parse(document.querySelector('#cnn-prediction canvas').dataset"
+                           f".probabilities)[0].toFixed(3) === '{hot[SNEAKER]:.3f}'")
     page.locator("#cnn-prediction").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "cnn_prediction.png"), full_page=False)
 
@@ -200,33 +205,155 @@ def test_offline_models_say_so_and_pick_channels_waits_for_a_number(app_page, sc
     page.wait_for_function("() => !document.querySelector('#cnn-feature-note').innerText.includes('Type channel')")
 
 
-def test_the_sketch_pad_draws_at_once_and_an_empty_pad_only_warns(app_page, screenshot_dir):
-    """The shared input column's pad opens with the brush chosen (common.sketchpad): a drag draws. "Use the
-    drawing" on an empty pad warns once and keeps the input and its views."""
+DRAWN = "performance.getEntriesByName('cnn-prediction:drawn').length"
+
+
+def narrow(page, selector: str, path):
+    """A screenshot of `selector` on an 800 px wide page, then the test's own width again."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 800, "height": size["height"]})
+    page.locator(selector).scroll_into_view_if_needed()
+    page.locator(selector).screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+def stroke_marks(page, pad, points) -> int:
+    """Press, move through `points` (offsets from the pad's centre), and count the prediction's redraws while the
+    button is still down; then let go."""
+    box = pad.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before = page.evaluate(DRAWN)
+    page.mouse.move(cx + points[0][0], cy + points[0][1])
+    page.mouse.down()
+    for dx, dy in points[1:]:
+        page.mouse.move(cx + dx, cy + dy, steps=3)
+    page.wait_for_function(f"{DRAWN} >= {before + 2}")  # drawn at least twice with the pen still down
+    during = page.evaluate(DRAWN) - before
+    page.mouse.up()
+    return during
+
+
+def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot_dir, tmp_path):
+    """Each move of the pen redraws the bundled cnn's probabilities (conv_draw); the last ones shown are
+    conv_predict's on the same 28×28 drawing; "Use the drawing" makes it the section's input, and Clear empties it
+    (then "Use the drawing" only warns)."""
     page = app_page
     open_tab(page)
     page.get_by_role("tab", name="Draw", exact=True).locator("visible=true").first.click()
-    page.wait_for_selector("#cnn-sketch[data-brush-picked]")
-    input_before = img_src(page, "#cnn-input")
-    page.locator("#cnn-use-drawing").click()
-    page.wait_for_selector(".toast-message-text")
-    page.wait_for_timeout(1000)
-    assert toasts(page) == ["The sketch pad is empty: draw something first."]
-    assert img_src(page, "#cnn-input") == input_before and not page.locator(".toast-body.error").count()
-    assert "Error" not in page.locator("#cnn-input").inner_text()
+    pad = page.locator("#cnn-draw canvas.pad")
+    pad.scroll_into_view_if_needed()
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/call/conv_draw" in r.url else None)
+    # A T-shirt's outline: shoulders, then down one side and across the hem.
+    points = [(-70, -80), (-20, -80), (20, -80), (70, -80), (70, -30), (40, -30), (40, 20), (40, 80), (0, 80),
+              (-40, 80), (-40, 20), (-40, -30), (-70, -30)]
+    during = stroke_marks(page, pad, points)
+    assert during >= 2 and len(posts) >= during
+    # The last answer is for the finished drawing: the pixels it was asked for are the pad's last ones.
+    page.wait_for_function("() => { const p = document.querySelector('#cnn-draw canvas.pad');"
+                           " return p.dataset.pixels && p.dataset.pixels === p.dataset.asked; }")
+    grey = np.array(page.evaluate("JSON.parse(document.querySelector('#cnn-draw canvas.pad').dataset.pixels)"))
+    shown = np.array(page.evaluate("JSON.parse(document.querySelector('#cnn-draw canvas.bars').dataset"
+                                   ".probabilities)"))
+    assert grey.shape == (28, 28) and grey.min() < 128 and grey.max() == 255
+    path = tmp_path / "drawing.png"
+    Image.fromarray(grey.astype(np.uint8)).save(path)
+    from gradio_client import handle_file
+    expected = client.predict(image=handle_file(str(path)), api_name="/conv_predict")
+    np.testing.assert_allclose(shown, expected["probabilities"], atol=1e-6)
+    label = expected["predicted_label"]
+    assert label in page.locator("#cnn-draw .status").inner_text()
+    page.screenshot(path=str(screenshot_dir / "cnn_draw.png"), full_page=False)
+    narrow(page, "#cnn-draw", screenshot_dir / "cnn_draw_800.png")
 
-    canvas = page.locator("#cnn-sketch canvas").first
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 60, cy - 70)
-    page.mouse.down()
-    page.mouse.move(cx + 60, cy + 70, steps=15)
-    page.mouse.up()
-    page.wait_for_timeout(300)
+    # The drawing becomes the section's input: the full views follow, with the same prediction.
+    input_before = img_src(page, "#cnn-input")
     page.locator("#cnn-use-drawing").click()
     wait_for_text(page, "#cnn-input-note", "Your drawing")
     wait_for_new_image(page, "#cnn-input", input_before)
-    wait_for_text(page, "#cnn-prediction-note", "Prediction")
-    page.locator("#cnn-sketch").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshot_dir / "cnn_drawing.png"), full_page=False)
+    p = expected["probabilities"][expected["predicted"]]
+    wait_for_text(page, "#cnn-prediction-note", re.escape(f"{label}**, p = {p:.3f}") + "|" +
+                  re.escape(f"{label}, p = {p:.3f}"))
+
+    # Clear, by keyboard: the pad is empty again, and "Use the drawing" warns and keeps the input.
+    page.locator("#cnn-draw button.clear").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => !document.querySelector('#cnn-draw canvas.pad').dataset.pixels")
+    input_before = img_src(page, "#cnn-input")
+    page.locator("#cnn-use-drawing").click()
+    page.wait_for_selector(".toast-message-text")
+    assert "draw something first" in " ".join(toasts(page))
+    assert img_src(page, "#cnn-input") == input_before and not page.locator(".toast-body.error").count()
+
+
+HOVERS = "performance.getEntriesByName('cnn-maps:drawn').length"
+
+
+def test_hovering_a_map_outlines_its_window_and_reads_its_value_with_no_request(app_page, screenshot_dir):
+    """The grid opens on conv1 of the first gallery sample; hovering one cell of its second map names the cell,
+    gives its value (the recorded forward pass's, 4 figures) and the 3×3 window, padding 1, of the input it reads,
+    outlined in orange on the tile; moving across the tile redraws it each time, with no request."""
+    page = app_page
+    open_tab(page)
+    img = first_of_class(0)
+    view = net.feature_view(img, "cnn", "conv1", 16, "map")
+    grid, maps = view.grid, view.acts.maps["conv1"]
+    _, h, w = maps.shape
+    shown = page.locator("#cnn-feature-grid img")
+    shown.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('#cnn-feature-grid img')?.naturalWidth > 0")
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    before = page.evaluate(HOVERS)
+    row = 5
+    for col in range(0, 12):
+        x = render.PAD + grid.cell + render.PAD + (col + 0.5) / w * grid.cell
+        y = grid.top + render.PAD + (row + 0.5) / h * grid.cell
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+    page.wait_for_function(f"{HOVERS} >= {before + 12}")
+    channel = int(grid.channels[1])
+    text = wait_for_text(page, "#cnn-maps .readout", re.escape(f"conv1[{channel}, {row}, 11]"))
+    assert f"= {float(maps[channel, row, 11]):.4g}" in text
+    assert "rows 4–6, columns 10–12 of the layer's input (1×28×28), a 3×3 window, stride 1×1, padding 1×1" in text
+    assert requests == []
+    # The window's outline: orange on the overlay, around the input's rows 4–6 and columns 10–12 of that tile.
+    x0 = (render.PAD + grid.cell + render.PAD + 10 / w * grid.cell) * scale
+    y0 = (grid.top + render.PAD + 4 / h * grid.cell) * scale
+    orange = page.evaluate("""([x, y]) => {
+        const c = document.querySelector('#cnn-feature-grid canvas'), r = window.devicePixelRatio || 1;
+        const d = c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r) + 4, 1, 1).data;
+        return [d[0], d[1], d[2], d[3]]; }""", [x0, y0])
+    assert orange[3] > 0 and orange[0] > 200 and orange[2] < 100, orange
+    page.screenshot(path=str(screenshot_dir / "cnn_maps_hover.png"), full_page=False)
+    narrow(page, "#cnn-prediction", screenshot_dir / "cnn_prediction_800.png")
+
+    # pool1: each cell reads a 2×2 window with stride 2 of relu2's 32×28×28 maps.
+    grid_before = img_src(page, "#cnn-feature-grid")
+    choose(page, "cnn-layer", "pool1")
+    wait_for_new_image(page, "#cnn-feature-grid", grid_before)
+    page.wait_for_function("() => document.querySelector('#cnn-feature-grid img')?.naturalWidth > 0")
+    view = net.feature_view(img, "cnn", "pool1", 16, "map")
+    grid, maps = view.grid, view.acts.maps["pool1"]
+    _, h, w = maps.shape
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    requests.clear()  # the layer's own round trip is over
+    page.mouse.move(box["x"] + (render.PAD + 2.5 / w * grid.cell) * scale,
+                    box["y"] + (grid.top + render.PAD + 3.5 / h * grid.cell) * scale)
+    channel = int(grid.channels[0])
+    text = wait_for_text(page, "#cnn-maps .readout", re.escape(f"pool1[{channel}, 3, 2]"))
+    assert f"= {float(maps[channel, 3, 2]):.4g}" in text
+    assert "rows 6–7, columns 4–5 of the layer's input (32×28×28), a 2×2 window, stride 2×2, padding 0×0" in text
+    assert requests == []
+    page.locator("#cnn-feature-grid").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "cnn_maps_hover_pool1.png"), full_page=False)
+    page.set_viewport_size({"width": 800, "height": 1000})
+    shown.scroll_into_view_if_needed()
+    box = shown.bounding_box()
+    scale = box["width"] / shown.evaluate("i => i.naturalWidth")
+    page.mouse.move(box["x"] + (render.PAD + 2.5 / w * grid.cell) * scale,
+                    box["y"] + (grid.top + render.PAD + 6.5 / h * grid.cell) * scale)
+    wait_for_text(page, "#cnn-maps .readout", re.escape(f"pool1[{channel}, 6, 2]"))
+    page.screenshot(path=str(screenshot_dir / "cnn_maps_hover_800.png"), full_page=False)

@@ -1,0 +1,67 @@
+// cnn-prediction: the top classes' probabilities at temperature T as bars, with the T = 1 probabilities as
+// outlines (left out at T = 1, where they are the bars themselves), drawn here from the numbers the section sends
+// (a plotly chart cost the page a redraw of its own on every new image).
+const gb = window.glassbox;
+const canvas = element.querySelector("canvas");
+const ROW = 24, LEFT = 130, RIGHT = 56, TOP = 40, BOTTOM = 42, WIDTH = 460;
+
+const draw = () => {
+  const v = props.value;
+  if (!v) return;
+  const {labels, probabilities: p, probabilities_t1: base, temperature: t} = v;
+  const ink = gb.ink(element), same = t === 1, barW = WIDTH - LEFT - RIGHT;
+  const g = gb.context(canvas, WIDTH, TOP + ROW * labels.length + BOTTOM);
+  g.font = "13px sans-serif";
+  g.fillStyle = ink;
+  g.textBaseline = "top";
+  g.textAlign = "left";
+  g.fillText(`Class probabilities: the top ${labels.length} at T = ${gb.number(t, 3)}`, 8, 6);
+  if (!same) {  // the legend: the filled bar is T, the outline T = 1
+    g.fillStyle = "rgba(37, 99, 235, 0.75)";
+    g.fillRect(8, 24, 14, 10);
+    g.strokeStyle = "#6b7280";
+    g.strokeRect(108, 24, 14, 10);
+    g.fillStyle = ink;
+    g.fillText(`T = ${gb.number(t, 3)}`, 26, 22);
+    g.fillText("T = 1", 126, 22);
+  }
+  g.textBaseline = "middle";
+  labels.forEach((label, i) => {
+    const y = TOP + i * ROW;
+    g.fillStyle = ink;
+    g.textAlign = "right";
+    g.fillText(label.length > 18 ? `${label.slice(0, 17)}…` : label, LEFT - 8, y + ROW / 2);
+    g.fillStyle = "rgba(37, 99, 235, 0.75)";
+    g.fillRect(LEFT, y + 4, Math.max(1, p[i] * barW), ROW - 8);
+    if (!same) {
+      g.strokeStyle = "#6b7280";
+      g.lineWidth = 1.5;
+      g.strokeRect(LEFT, y + 4, Math.max(1, base[i] * barW), ROW - 8);
+    }
+    g.fillStyle = ink;
+    g.textAlign = "left";
+    g.fillText(p[i].toFixed(3), LEFT + barW + 6, y + ROW / 2);
+  });
+  // The probability axis, 0 to 1.
+  const axis = TOP + ROW * labels.length + 4;
+  g.strokeStyle = "#9ca3af";
+  g.lineWidth = 1;
+  g.textAlign = "center";
+  g.textBaseline = "top";
+  for (let k = 0; k <= 5; k++) {
+    const x = LEFT + (k / 5) * barW;
+    g.beginPath();
+    g.moveTo(x, axis);
+    g.lineTo(x, axis + 4);
+    g.stroke();
+    g.fillText(String(k / 5), x, axis + 6);
+  }
+  g.fillText("probability", LEFT + barW / 2, axis + 19);
+  canvas.dataset.labels = JSON.stringify(labels);  // what is shown, for tests and readers of the page
+  canvas.dataset.probabilities = JSON.stringify(p);
+  gb.drawn(element);
+};
+
+gb.download(element.querySelector(".download"), canvas, "class-probabilities.png");
+watch("value", draw);
+draw();
