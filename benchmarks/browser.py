@@ -11,7 +11,8 @@ only with its final content, never gradio's pending overlay (its status tracker,
 0.4s" are ignored): an image when its src is new and the new picture has loaded (naturalWidth > 0); a plotly plot
 when its rendered SVG (.main-svg) differs; a markdown when its text differs. Images below the fold are switched
 from lazy to eager loading, so the figure is the wait for the picture, not for a scroll. A click's figure is
-the time until the last view changed; the next click comes once nothing is pending and nothing has moved for
+the time until the last view changed; a widget drawn in the browser (explorers/widgets) changes when it marks
+'<elem_id>:drawn' again; the next click comes once nothing is pending and nothing has moved for
 SETTLE_MS after every view changed, or for IDLE_MS when one did not: a view whose new content is identical to the
 old never changes (two garments can light up the same conv1 channels in the same order, so the same kernels); it
 is counted under "unchanged" and left out of that click. Each click picks the next thumbnail, a different class
@@ -50,9 +51,9 @@ CNN = Section("Convolution", "#cnn-gallery",
 VAE = Section("VAE", "#vae-a-gallery",
               {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
-               "plausibility": "#vae-plausibility", "map": "#vae-map", "traversal": "#vae-traversal",
+               "plausibility": "#vae-plausibility", "map": "#vae-latent-map", "traversal": "#vae-traversal",
                "kl": "#vae-kl"},
-              ("#vae-strip img", "#vae-probabilities .main-svg", "#vae-map .main-svg", "#vae-samples img"))
+              ("#vae-strip img", "#vae-probabilities .main-svg", "#vae-latent-map canvas", "#vae-samples img"))
 
 # window.__bench: `arm()` snapshots every view; the next thumbnail click starts the clock; `at[view]` is when the view
 # last changed (ms since performance.timeOrigin), `moved` when any view last did. Only views that a mutation or an
@@ -62,6 +63,7 @@ WATCH = """([views, clicked]) => {
     const el = document.querySelector(sel);
     const plot = el?.querySelector('.js-plotly-plot');
     if (plot) return [...plot.querySelectorAll('.main-svg')].map(s => s.outerHTML).join('') || null;
+    if (el?.querySelector('canvas')) return String(performance.getEntriesByName(el.id + ':drawn').length);
     const img = el?.querySelector('img');
     if (img) {
       if (img.loading === 'lazy') img.loading = 'eager';
@@ -99,6 +101,11 @@ WATCH = """([views, clicked]) => {
     if (B.t0 === null && e.target.closest(clicked)) B.t0 = performance.now();
   }, true);
   document.addEventListener('load', e => { touch([e.target]); check(); }, true);  // an <img> finished loading
+  // A widget drawn in the browser changes no DOM when it redraws its canvas; its '<elem_id>:drawn' mark says so.
+  new PerformanceObserver(list => {
+    touch(list.getEntries().map(e => document.getElementById(e.name.replace(/:drawn$/, ''))).filter(Boolean));
+    check();
+  }).observe({type: 'mark'});
   new MutationObserver(ms => {
     const nodes = ms.map(m => m.target.nodeType === 1 ? m.target : m.target.parentElement);
     touch(nodes.filter(n => n && !n.closest('[data-testid="status-tracker"]')));  // gradio's pending overlay
