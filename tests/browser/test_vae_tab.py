@@ -4,7 +4,6 @@ plain autoencoder, read the Explain panel and use its KL calculator, and sample 
 drawn in the browser: move the pointer over it and see the live decoder's picture follow, then click to pin."""
 import base64
 import io
-import json
 import re
 
 import numpy as np
@@ -241,8 +240,8 @@ def test_latent_map_follows_the_pointer_and_pins(app_page, screenshot_dir):
     assert abs(box_value(page, "vae-z1") - z1) < 1e-3 and abs(box_value(page, "vae-z2") - z2) < 1e-3
     page.mouse.move(box["x"] - 20, box["y"] - 20)  # off the map: the picture returns to the pinned point
     wait_for_text(page, f"{MAP} .vlm-caption", "pinned point")
-    page.wait_for_function("(z) => document.querySelector('#vae-latent-map .vlm-z').dataset.z === z",
-                           arg=json.dumps([z1, z2]))
+    page.wait_for_function("(z) => { const shown = JSON.parse(document.querySelector('#vae-latent-map .vlm-z')"
+                           ".dataset.z); return shown[0] === z[0] && shown[1] === z[1]; }", arg=[z1, z2])
     z, model, pixels = shown(page)
     assert z == [z1, z2] and (pixels == decoded_pixels(page, z, model)).all()
     page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_pinned_1440.png"))
