@@ -9,8 +9,8 @@ event stream), which is what the web server and the queue themselves add. Cold s
 first HTTP 200, and RSS is the server's resident memory after every case has run. The VAE latent map's first
 render (the first vae_latent_map call on the fresh server, which computes the test set's codes and the decoded
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
-measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), and the attention head view's
-drawing in Chromium (benchmarks/attention.py).
+measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), the attention head view's
+drawing in Chromium (benchmarks/attention.py), and the VAE latent map's pointer → picture (benchmarks/vae.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -42,6 +42,8 @@ from benchmarks.diffusion import measure as diffusion_live
 from benchmarks.gan import markdown_lines as gan_lines
 from benchmarks.gan import measure as gan_live
 from benchmarks.server import ROOT, start_app
+from benchmarks.vae import markdown_lines as vae_lines
+from benchmarks.vae import measure as vae_live
 
 GAN_SECONDS = 10.0   # the measured window of each GAN play
 
@@ -143,6 +145,8 @@ def cases(paths: dict[str, Path]) -> list[Case]:
                vae_endpoints.vae_interpolate) for steps in (10, 32)),
         Case("vae_decode, vae2, z = (0.5, -0.5)", "vae_decode", {"z": [0.5, -0.5], "model": "vae2"},
              vae_endpoints.vae_decode),
+        Case("vae_decode_point, vae2, z = (0.5, -0.5) (the latent map's call per pointer move)", "vae_decode_point",
+             {"z1": 0.5, "z2": -0.5, "model": "vae2"}, vae_endpoints.vae_decode_point),
     ]
 
 
@@ -254,6 +258,8 @@ def run(repeats: int) -> dict:
         bare = cnn_section_bare(repeats)
         browser = new_image(app.url, CNN)
         vae_browser = new_image(app.url, VAE)
+        vae_map = {**vae_live(app.url, clicks=0), "gallery_click": vae_browser}  # the click: just measured
+        print("\n".join(vae_lines(vae_map)), flush=True)
         head_view = head_view_live(app.url)
         print("\n".join(head_view_lines(head_view)), flush=True)
         gan = gan_live(app.url, GAN_SECONDS)
@@ -276,7 +282,8 @@ def run(repeats: int) -> dict:
                         "python": platform.python_version(), "torch": torch.__version__},
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
-            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "head_view": head_view, "gan": gan,
+            "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "vae_map": vae_map,
+            "head_view": head_view, "gan": gan,
             "diffusion": diffusion,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
@@ -305,6 +312,7 @@ def markdown(report: dict) -> str:
         f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
+        *(vae_lines(report["vae_map"]) if "vae_map" in report else []),
         *(head_view_lines(report["head_view"]) if "head_view" in report else []),
         *gan_lines(report["gan"]),
         *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
