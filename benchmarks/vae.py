@@ -59,8 +59,9 @@ def latency(page, box: dict, moves: int) -> list[float]:
     return out
 
 
-def sweep(page, box: dict, seconds: float) -> float:
-    """Pictures drawn per second while the pointer keeps moving."""
+def sweep(page, box: dict, seconds: float) -> tuple[float, float]:
+    """Pictures drawn per second while the pointer keeps moving, and the pointer's moves per second (each
+    page.mouse.move waits for the page to take it: on a busy machine, fewer moves, so fewer places to decode)."""
     start = page.evaluate("() => performance.now()")
     t0, i = time.monotonic(), 0
     while time.monotonic() - t0 < seconds:
@@ -68,7 +69,7 @@ def sweep(page, box: dict, seconds: float) -> float:
         i += 1
     end = page.evaluate("() => performance.now()")
     drawn = page.evaluate("([a, b]) => window.__vae.drawn.filter(t => t >= a && t <= b).length", [start, end])
-    return drawn / ((end - start) / 1e3)
+    return drawn / ((end - start) / 1e3), i / ((end - start) / 1e3)
 
 
 def round_trips(page, moves: int) -> dict:
@@ -85,12 +86,13 @@ def measure(url: str, moves: int = 30, clicks: int = 10) -> dict:
         page = new_page(browser, TIMEOUT_MS)
         box = open_map(page, url)
         waits = latency(page, box, moves)
-        rate = sweep(page, box, SWEEP_S)
+        rate, moves_per_s = sweep(page, box, SWEEP_S)
         trips = round_trips(page, moves)
     click = new_image(url, VAE, clicks) if clicks else None  # python -m benchmarks measures the click itself
     return {"moves": moves, "pointer_to_picture_median_ms": round(statistics.median(waits), 1),
             "pointer_to_picture_range_ms": [round(min(waits), 1), round(max(waits), 1)],
-            "pictures_per_s": round(rate, 1), "sweep_s": SWEEP_S, "round_trip_median_ms": trips,
+            "pictures_per_s": round(rate, 1), "moves_per_s": round(moves_per_s, 1), "sweep_s": SWEEP_S,
+            "round_trip_median_ms": trips,
             "gallery_click": click, "before": {"commit": BEFORE_COMMIT, "gallery_click_median_ms": BEFORE_CLICK_MS}}
 
 
@@ -100,8 +102,8 @@ def markdown_lines(r: dict) -> list[str]:
         f"- VAE latent map, in Chromium: pointer → picture **{r['pointer_to_picture_median_ms']} ms** (median of "
         f"{r['moves']} places, {r['pointer_to_picture_range_ms'][0]}–{r['pointer_to_picture_range_ms'][1]} ms; "
         f"target ≤ 80), **{r['pictures_per_s']} pictures/s** while the pointer moves for {r['sweep_s']:g} s "
-        f"(target ≥ 15), each decoded by vae2 on the server; the page's round trip to vae_decode_point "
-        f"{t['vae_decode_point']} ms against vae_decode (decoder + CNN, a PNG) {t['vae_decode']} ms",
+        f"({r['moves_per_s']} moves/s; target ≥ 15), each decoded by vae2 on the server; the page's round trip "
+        f"to vae_decode_point {t['vae_decode_point']} ms against vae_decode (decoder + CNN, PNG) {t['vae_decode']} ms",
     ]
     if c:
         lines.append(f"- VAE tab, gallery click → every view drawn: **{c['median_ms']} ms** (median of {c['clicks']} "
