@@ -11,8 +11,9 @@ render (the first vae_latent_map call on the fresh server, which computes the te
 grid that later calls reuse) is timed once, before any case runs. The GAN and Diffusion tabs' live views are
 measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion.py), the attention head view's
 drawing in Chromium (benchmarks/attention.py), the CNN section's drawing pad and map hover (benchmarks/cnn.py), the
-GPT section's next-token view and generation against a bare loop (benchmarks/gpt.py), and a trivial endpoint's REST
-round trip against a bare gradio app serving the same function, called alternately (benchmarks/overhead.py).
+VAE latent map's pointer → picture (benchmarks/vae.py), the GPT section's next-token view and generation against a
+bare loop (benchmarks/gpt.py), and a trivial endpoint's REST round trip against a bare gradio app serving the same
+function, called alternately (benchmarks/overhead.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -50,6 +51,8 @@ from benchmarks.gpt import measure as gpt_live
 from benchmarks.overhead import markdown_lines as overhead_lines
 from benchmarks.overhead import measure as overhead_live
 from benchmarks.server import ROOT, start_app
+from benchmarks.vae import markdown_lines as vae_lines
+from benchmarks.vae import measure as vae_live
 
 GAN_SECONDS = 10.0   # the measured window of each GAN play
 
@@ -151,6 +154,8 @@ def cases(paths: dict[str, Path]) -> list[Case]:
                vae_endpoints.vae_interpolate) for steps in (10, 32)),
         Case("vae_decode, vae2, z = (0.5, -0.5)", "vae_decode", {"z": [0.5, -0.5], "model": "vae2"},
              vae_endpoints.vae_decode),
+        Case("vae_decode_point, vae2, z = (0.5, -0.5) (the latent map's call per pointer move)", "vae_decode_point",
+             {"z1": 0.5, "z2": -0.5, "model": "vae2"}, vae_endpoints.vae_decode_point),
     ]
 
 
@@ -266,6 +271,8 @@ def run(repeats: int) -> dict:
         vae_browser = new_image(app.url, VAE)
         cnn_widgets = cnn_live(app.url)
         print("\n".join(cnn_live_lines(cnn_widgets)), flush=True)
+        vae_map = {**vae_live(app.url, clicks=0), "gallery_click": vae_browser}  # the click: just measured
+        print("\n".join(vae_lines(vae_map)), flush=True)
         head_view = head_view_live(app.url)
         print("\n".join(head_view_lines(head_view)), flush=True)
         gpt = gpt_live(app.url)
@@ -291,7 +298,8 @@ def run(repeats: int) -> dict:
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
             "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "cnn_widgets": cnn_widgets,
-            "head_view": head_view, "gan": gan, "gpt": gpt, "diffusion": diffusion, "overhead": overhead,
+            "vae_map": vae_map, "head_view": head_view, "gan": gan, "gpt": gpt, "diffusion": diffusion,
+            "overhead": overhead,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -320,6 +328,7 @@ def markdown(report: dict) -> str:
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
         *(cnn_live_lines(report["cnn_widgets"]) if "cnn_widgets" in report else []),
+        *(vae_lines(report["vae_map"]) if "vae_map" in report else []),
         *(head_view_lines(report["head_view"]) if "head_view" in report else []),
         *(gpt_lines(report["gpt"]) if "gpt" in report else []),
         *gan_lines(report["gan"]),

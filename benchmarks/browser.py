@@ -51,9 +51,9 @@ CNN = Section("Convolution", "#cnn-gallery",
 VAE = Section("VAE", "#vae-a-gallery",
               {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
-               "plausibility": "#vae-plausibility", "map": "#vae-map", "traversal": "#vae-traversal",
+               "plausibility": "#vae-plausibility", "map": "#vae-latent-map", "traversal": "#vae-traversal",
                "kl": "#vae-kl"},
-              ("#vae-strip img", "#vae-probabilities .main-svg", "#vae-map .main-svg", "#vae-samples img"))
+              ("#vae-strip img", "#vae-probabilities .main-svg", "#vae-latent-map canvas", "#vae-samples img"))
 
 # window.__bench: `arm()` snapshots every view; the next thumbnail click starts the clock; `at[view]` is when the view
 # last changed (ms since performance.timeOrigin), `moved` when any view last did. Only views that a mutation or an
@@ -103,6 +103,11 @@ WATCH = """([views, clicked]) => {
     if (B.t0 === null && e.target.closest(clicked)) B.t0 = performance.now();
   }, true);
   document.addEventListener('load', e => { touch([e.target]); check(); }, true);  // an <img> finished loading
+  // A widget drawn in the browser changes no DOM when it redraws its canvas; its '<elem_id>:drawn' mark says so.
+  new PerformanceObserver(list => {
+    touch(list.getEntries().map(e => document.getElementById(e.name.replace(/:drawn$/, ''))).filter(Boolean));
+    check();
+  }).observe({type: 'mark'});
   new MutationObserver(ms => {
     const nodes = ms.map(m => m.target.nodeType === 1 ? m.target : m.target.parentElement);
     touch(nodes.filter(n => n && !n.closest('[data-testid="status-tracker"]')));  // gradio's pending overlay

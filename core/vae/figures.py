@@ -1,5 +1,6 @@
 """The VAE tab's pictures: decoded strips and sheets (PIL, with an animated GIF of a strip) and its plotly charts:
-class probabilities along a path, AE-vs-VAE plausibility, the latent map of the test set, codes and KL bars."""
+class probabilities along a path, AE-vs-VAE plausibility, codes and KL bars (the latent map is drawn in the browser:
+explorers/vae/latent_map.js)."""
 from __future__ import annotations
 
 import io
@@ -87,26 +88,6 @@ def plausibility_figure(rows: dict[str, dict[str, np.ndarray]]) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=row["nearest_distance"], name=f"{name}: nearest distance", yaxis="y2",
                                  mode="lines+markers", line={"color": colour, "width": 2, "dash": "dot"}))
     fig.update_layout(margin={"l": 56, "r": 64, "t": 40, "b": 110})
-    return fig
-
-
-def latent_map_figure(codes: np.ndarray, labels: np.ndarray, title: str, path: np.ndarray | None = None,
-                      point: np.ndarray | None = None) -> go.Figure:
-    """The test codes coloured by class, the interpolation path over them and the decoded point."""
-    fig = render.figure(title, height=460, xaxis_title="z1", yaxis_title="z2",
-                        legend={"font": {"size": 11}, "itemsizing": "constant"})
-    for c, name in enumerate(CLASSES):
-        mine = labels == c
-        fig.add_trace(go.Scattergl(x=codes[mine, 0], y=codes[mine, 1], mode="markers", name=name,
-                                   marker={"size": 4, "color": CLASS_COLOURS[c], "opacity": 0.6},
-                                   hovertemplate=f"{name}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
-    if path is not None:
-        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name="path A → B",
-                                 line={"color": "black", "width": 2}, marker={"size": 6, "color": "black"}))
-    if point is not None:
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="decoded point",
-                                 marker={"size": 14, "symbol": "x", "color": "black", "line": {"width": 2}}))
-    fig.update_xaxes(showgrid=True, gridcolor="#f3f4f6")
     return fig
 
 

@@ -80,17 +80,31 @@ def kl_closed_form(mu, logvar) -> np.ndarray:
     return kl + 0.0  # -0.0 (at mu = 0, logvar = 0) becomes 0.0
 
 
-@torch.no_grad()
 def encode(name: str, x: torch.Tensor) -> Code:
-    """x: [1, 1, 28, 28] in [0, 1] (core.vision.fashion_preprocess)."""
+    """x: [1, 1, 28, 28] in [0, 1] (core.vision.fashion_preprocess). One new endpoint asks for the same image's
+    code many times (its code, the path, AE vs VAE, the map, the dimensions), so the latest few are kept; their
+    arrays are read-only, since every caller shares them."""
+    pixels = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+    return _encode(check_model(name), pixels.tobytes(), pixels.shape)
+
+
+@functools.lru_cache(maxsize=16)
+@torch.no_grad()
+def _encode(name: str, pixels: bytes, shape: tuple[int, ...]) -> Code:
     net = model(name)
+    x = torch.frombuffer(bytearray(pixels), dtype=torch.float32).reshape(shape)
     mu, logvar = net.encode(x.to(device()))
     mu64 = mu[0].double().cpu().numpy()
     recon = net.decode(mu)[0, 0].double().cpu().numpy()
     if logvar is None:
-        return Code(mu64, None, None, recon)
+        return Code(_frozen(mu64), None, None, _frozen(recon))
     logvar64 = logvar[0].double().cpu().numpy()
-    return Code(mu64, logvar64, kl_closed_form(mu64, logvar64), recon)
+    return Code(*map(_frozen, (mu64, logvar64, kl_closed_form(mu64, logvar64), recon)))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 def check_code(name: str, z, what: str = "z") -> np.ndarray:
@@ -137,7 +151,7 @@ def path(a: np.ndarray, b: np.ndarray, steps, kind: str = "linear") -> np.ndarra
 def decode(name: str, z: np.ndarray) -> np.ndarray:
     """[n, d] codes -> [n, 28, 28] images in [0, 1]."""
     net = model(name)
-    z = torch.as_tensor(np.atleast_2d(z), dtype=torch.float32)
+    z = torch.tensor(np.atleast_2d(z), dtype=torch.float32)  # a copy: a cached code is read-only
     out = [net.decode(z[i:i + BATCH].to(device())).cpu() for i in range(0, len(z), BATCH)]
     return torch.cat(out)[:, 0].double().numpy()
 

@@ -3,8 +3,8 @@ latent map with live decoding, per-dimension traversals and KL, and sampling fro
 work.
 
 layout lays the page out; wiring connects its events; interpolation, latent_map and dimensions compute what each
-section shows; endpoints holds the gr.api endpoints vae_encode, vae_interpolate, vae_decode, vae_kl and
-vae_latent_map, which return what the UI draws.
+section shows (latent_map.js draws the map in the browser); endpoints holds the gr.api endpoints vae_encode,
+vae_interpolate, vae_decode, vae_decode_point, vae_kl and vae_latent_map, which return what the UI draws.
 """
 import gradio as gr
 

@@ -1,5 +1,6 @@
-"""The VAE tab's gr.api endpoints: vae_encode, vae_interpolate, vae_decode, vae_kl and vae_latent_map return what
-the UI draws; core.vae does the work. image_input and interpolation are shared with the UI's views.
+"""The VAE tab's gr.api endpoints: vae_encode, vae_interpolate, vae_decode, vae_decode_point, vae_kl and
+vae_latent_map return what the UI draws (vae_decode_point is the latent map widget's call per pointer move);
+core.vae does the work. image_input and interpolation are shared with the UI's views.
 
 No `from __future__ import annotations` here: gr.api reads the return annotation without resolving strings, and
 real types give the API page a real schema.
@@ -15,9 +16,10 @@ from core.render import to_data_url
 from core.uploads import open_image
 from core.vae import figures
 from core.vae import latent as L
-from core.validate import as_int
+from core.validate import as_float32, as_int
 from core.vision import fashion_preprocess
 from explorers.common import api, uploaded_path, user_errors
+from explorers.widgets import packed
 
 
 def image_input(image) -> np.ndarray:
@@ -113,6 +115,26 @@ def vae_decode(z: list[float], model: str = "vae2") -> dict:
 
 
 @user_errors
+def vae_decode_point(z1: float, z2: float, model: str = "vae2") -> dict:
+    """Decode one point of a 2-D latent, and nothing else: the latent map's call while the pointer moves over it
+    (vae_decode also lets the CNN read the picture, which costs more than the decoding).
+
+    Parameters:
+        z1: the code's first coordinate
+        z2: the code's second coordinate
+        model: vae2 or ae2 (the models with a 2-D latent)
+
+    Returns:
+        model and z as used, and picture: the decoded 28x28 image as grey levels 0-255 (the pixels of vae_decode's
+        PNG at the same z), packed: {dtype: "uint8", shape: [28, 28], data: the row-major bytes in base64}.
+    """
+    model = L.check_model(model, L.MAP_MODELS)
+    z = np.array([as_float32(z1, "z1"), as_float32(z2, "z2")])
+    frame = L.decode(model, z)[0]
+    return {"model": model, "z": z.tolist(), "picture": packed(np.asarray(figures.frame_image(frame)), "uint8")}
+
+
+@user_errors
 def vae_kl(mu: list[float], logvar: list[float]) -> dict:
     """KL(N(mu, exp(logvar)) || N(0, I)) by the closed form -1/2 sum(1 + logvar - mu^2 - exp(logvar)).
 
@@ -149,9 +171,10 @@ def vae_latent_map(model: str = "vae2", points: int = 2000) -> dict:
 
 
 def register() -> None:
-    """Publish the five endpoints on the API page, in this order."""
+    """Publish the six endpoints on the API page, in this order."""
     api(vae_encode, "vae_encode")
     api(vae_interpolate, "vae_interpolate")
     api(vae_decode, "vae_decode")
+    api(vae_decode_point, "vae_decode_point")
     api(vae_kl, "vae_kl")
     api(vae_latent_map, "vae_latent_map")

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+import gradio as gr
 import numpy as np
 from PIL import Image
 
@@ -58,9 +59,13 @@ def png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def endpoint_views(x_a, x_b, model: str) -> EndpointViews:
+def endpoint_views(x_a, x_b, model: str, which: str = "AB") -> EndpointViews:
+    """The reconstruction and code of the endpoints in `which`; the other's views are left as they are."""
     views = []
     for name, x in (("A", x_a), ("B", x_b)):
+        if name not in which:
+            views += [gr.skip(), gr.skip()]
+            continue
         code = L.encode(model, x)
         kl = "" if code.kl is None else f", KL {code.kl:.2f} nats"
         views += [figures.frame_image(code.reconstruction).resize((112, 112), Image.Resampling.NEAREST),

@@ -10,7 +10,7 @@ from explorers.common import LATEX, explain
 from explorers.inputs import InputColumn, gallery_pick, input_column
 from explorers.vae.dimensions import SEED, TAU
 from explorers.vae.interpolation import PATH_CHOICES, STEPS
-from explorers.vae.latent_map import Z1, Z2
+from explorers.vae.latent_map import Z1, Z2, map_widget
 
 EXPLAIN = explain("vae")
 
@@ -38,7 +38,7 @@ class Components:
     compare_note: gr.Markdown
     plausibility: gr.Plot
     map_model: gr.Radio
-    map_plot: gr.Plot
+    latent_map: gr.HTML
     z1: gr.Slider
     z2: gr.Slider
     point_note: gr.Markdown
@@ -128,13 +128,14 @@ def map_section() -> dict:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             map_model = gr.Radio(list(L.MAP_MODELS), value="vae2", label="Model", elem_id="vae-map-model")
-            map_plot = gr.Plot(show_label=False, elem_id="vae-map")
-            # the decoded point under the map, beside the grid it is clicked on
+            with gr.Column(elem_id="vae-map"):  # drawn in the browser; it decodes the point under the pointer
+                latent_map = map_widget()
+            # the pinned point under the map (a click on the map or the grid, or z1 and z2), beside the grid
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=260):
                     z1 = Z1.slider(step=0.05, elem_id="vae-z1")
                     z2 = Z2.slider(step=0.05, elem_id="vae-z2")
-                    point_note = gr.Markdown("Move z1 and z2, or click the decoded grid.",
+                    point_note = gr.Markdown("Move z1 and z2, or click the map or the decoded grid.",
                                              elem_id="vae-point-note")
                 with gr.Column(scale=2, min_width=180):
                     gr.Markdown("**Decoded point**", elem_id="vae-point-caption")  # a label would cover it
@@ -147,7 +148,7 @@ def map_section() -> dict:
             manifold = gr.Image(type="pil", format="png", interactive=False, height=440, show_label=False,
                                 buttons=[], elem_id="vae-manifold")
             map_note = gr.Markdown(elem_id="vae-map-note")
-    return {"map_model": map_model, "map_plot": map_plot, "z1": z1, "z2": z2, "point_note": point_note,
+    return {"map_model": map_model, "latent_map": latent_map, "z1": z1, "z2": z2, "point_note": point_note,
             "point": point, "manifold": manifold, "map_note": map_note}
 
 

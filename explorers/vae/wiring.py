@@ -3,7 +3,7 @@ the samples, the KL calculator, and filling every view the first time the tab is
 import gradio as gr
 
 from core.vae import latent as L
-from explorers.common import combined, outputs, user_errors
+from explorers.common import combined, outputs, skipped, user_errors
 from explorers.inputs import PRIVATE
 from explorers.vae.dimensions import SEED, TAU, DimensionViews, dimension_views, kl_table, sample_views
 from explorers.vae.endpoints import image_input
@@ -16,36 +16,58 @@ from explorers.vae.interpolation import (
     endpoint_views,
     path_views,
 )
-from explorers.vae.latent_map import Z1, Z2, MapViews, decode_views, from_pixel, map_views
+from explorers.vae.latent_map import (
+    Z1,
+    Z2,
+    MapViews,
+    decode_views,
+    from_pixel,
+    grid_sheet,
+    map_value,
+    map_views,
+)
 from explorers.vae.layout import Components
 
 # A new endpoint shows FirstViews in one event and LaterViews in the next: the strip comes without waiting for
-# the five other figures and the map's 2,000 points.
+# the AE-vs-VAE comparison and the traversal. Each event sends only the views its change alters (gr.skip() for the
+# rest): B's code when A changes, the traversal only for A, the map's path but not its grid.
 FirstViews = combined("FirstViews", EndpointViews, PathViews)
 LaterViews = combined("LaterViews", CompareViews, MapViews, DimensionViews)
 AllViews = combined("AllViews", FirstViews, LaterViews)
 
 
-def first_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> FirstViews:
-    """What a new endpoint or path setting shows first: the endpoints' codes and the decoded path."""
-    return FirstViews(*endpoint_views(x_a, x_b, model), *path_views(x_a, x_b, steps_box, path, model))
+def first_views(x_a, x_b, steps_box, path: str, model: str, map_model: str, which: str = "AB") -> FirstViews:
+    """What a new endpoint or path setting shows first: the codes of the endpoints in `which`, the decoded path."""
+    return FirstViews(*endpoint_views(x_a, x_b, model, which), *path_views(x_a, x_b, steps_box, path, model))
 
 
-def later_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> LaterViews:
-    """The rest, in an event chained after first_views: AE vs VAE, the map, the dimensions. The steps box already
-    shows the value first_views used, so reading it again warns no second time."""
+def later_views(x_a, x_b, steps_box, path: str, map_model: str, point, new_a: bool = True,
+                whole_map: bool = False) -> LaterViews:
+    """The rest, in an event chained after first_views: AE vs VAE, the map's path (with the grid and its note too
+    when `whole_map`), and the dimensions of A's code when A is new (`new_a`). The steps box already shows the
+    value first_views used, so reading it again warns no second time."""
     steps = STEPS.read(steps_box).value
-    return LaterViews(*compare_views(x_a, x_b, steps, path), *map_views(x_a, x_b, steps, path, map_model),
-                      *dimension_views(x_a))
+    if whole_map:
+        views = map_views(x_a, x_b, steps, path, map_model, point)
+    else:
+        views = MapViews(map_value(x_a, x_b, steps, path, map_model, point), gr.skip(), gr.skip())
+    dims = dimension_views(x_a) if new_a else skipped(DimensionViews)
+    return LaterViews(*compare_views(x_a, x_b, steps, path), *views, *dims)
 
 
 def all_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> AllViews:
+    point = (Z1.default, Z2.default)
     return AllViews(*first_views(x_a, x_b, steps_box, path, model, map_model),
-                    *later_views(x_a, x_b, steps_box, path, model, map_model))
+                    *later_views(x_a, x_b, steps_box, path, map_model, point, whole_map=True))
 
 
 def read(image_a, image_b):
     return image_input(image_a), image_input(image_b)
+
+
+def pinned(z1_box, z2_box) -> tuple[float, float]:
+    """The decoded point the z boxes show: the one the map and the grid mark."""
+    return Z1.read(z1_box).value, Z2.read(z2_box).value
 
 
 def wire(c: Components, tab: gr.Tab) -> None:
@@ -67,32 +89,37 @@ def sample_outputs(c: Components) -> list:
 
 
 def wire_path(c: Components) -> None:
-    """A new endpoint, steps, path or model: the endpoints and the path first, then the rest."""
+    """A new endpoint, steps or path: the endpoints and the path first, then the rest; a new model for the path
+    changes only the first views."""
     ui = vars(c)
-    column_a, column_b = c.column_a, c.column_b
+    both = [c.column_a.image, c.column_b.image, *controls(c)]
+    first_out, later_out = outputs(FirstViews, ui), outputs(LaterViews, ui)
 
-    @user_errors
-    def first_ui(image_a, image_b, *values):
-        return first_views(*read(image_a, image_b), *values)
+    def first_ui(which: str):
+        return user_errors(lambda a, b, *values: first_views(*read(a, b), *values, which=which))
 
-    @user_errors
-    def later_ui(image_a, image_b, *values):
-        return later_views(*read(image_a, image_b), *values)
+    def later_ui(new_a: bool):
+        @user_errors
+        def later(a, b, steps_box, path_kind, _model, map_model, z1_box, z2_box):
+            return later_views(*read(a, b), steps_box, path_kind, map_model, pinned(z1_box, z2_box), new_a)
+        return later
 
-    both = [column_a.image, column_b.image, *controls(c)]
-    first_out = outputs(FirstViews, ui)
-    events = [*column_a.on_new_image(lambda img, b, *values: first_views(image_input(img), image_input(b), *values),
-                                     [column_b.image, *controls(c)], first_out),
-              *column_b.on_new_image(lambda img, a, *values: first_views(image_input(a), image_input(img), *values),
-                                     [column_a.image, *controls(c)], first_out),
-              gr.on([c.steps.release, c.path.input, c.model.input], first_ui, both, first_out,
-                    trigger_mode="always_last", **PRIVATE)]
-    for event in events:
-        event.then(later_ui, both, outputs(LaterViews, ui), **PRIVATE)
+    new_a = c.column_a.on_new_image(first_ui("A"), [c.column_b.image, *controls(c)], first_out)
+    from_b = first_ui("B")
+    new_b = c.column_b.on_new_image(lambda img, a, *values: from_b(a, img, *values),
+                                    [c.column_a.image, *controls(c)], first_out)
+    settings = gr.on([c.steps.release, c.path.input], first_ui(""), both, first_out, trigger_mode="always_last",
+                     **PRIVATE)
+    c.model.input(first_ui("AB"), both, first_out, trigger_mode="always_last", **PRIVATE)
+    for events, a_is_new in ((new_a, True), (new_b, False), ([settings], False)):
+        for event in events:
+            event.then(later_ui(a_is_new), [*both, c.z1, c.z2], later_out, **PRIVATE)
 
 
 def wire_map(c: Components) -> None:
-    """Moving z1 or z2, choosing the map's model, or clicking the decoded grid decodes that point and marks it."""
+    """Moving z1 or z2, choosing the map's model, or clicking the decoded grid decodes that point and marks it on
+    the map and the grid; a click on the map has pinned it there already, so it updates the rest."""
+    point_views = [c.point, c.point_note, c.z1, c.z2]
 
     @user_errors
     def decode_ui(image_a, image_b, steps_box, path_kind, map_name, z1_box, z2_box):
@@ -106,12 +133,17 @@ def wire_map(c: Components) -> None:
         views = decode_ui(image_a, image_b, steps_box, path_kind, map_name, z1_value, z2_value)
         return *views[:2], z1_value, z2_value, *views[4:]  # the boxes show the clicked point
 
-    point_outputs = [c.point, c.point_note, c.z1, c.z2, *outputs(MapViews, vars(c))]
+    @user_errors
+    def pin_ui(evt: gr.EventData, map_name):
+        image, note, _, _, z = decode_views(map_name, *evt.z)
+        return image, note, float(z[0]), float(z[1]), grid_sheet(map_name, z)  # the boxes show the pinned point
+
     map_inputs = [c.column_a.image, c.column_b.image, c.steps, c.path, c.map_model]
     # A new map model decodes the same point again, so the point's picture and note never name the other model.
-    gr.on([c.z1.release, c.z2.release, c.map_model.input], decode_ui, [*map_inputs, c.z1, c.z2], point_outputs,
-          trigger_mode="always_last", **PRIVATE)
-    c.manifold.select(click_ui, map_inputs, point_outputs, **PRIVATE)
+    gr.on([c.z1.release, c.z2.release, c.map_model.input], decode_ui, [*map_inputs, c.z1, c.z2],
+          [*point_views, *outputs(MapViews, vars(c))], trigger_mode="always_last", **PRIVATE)
+    c.manifold.select(click_ui, map_inputs, [*point_views, *outputs(MapViews, vars(c))], **PRIVATE)
+    c.latent_map.click(pin_ui, c.map_model, [*point_views, c.manifold], trigger_mode="always_last", **PRIVATE)
 
 
 def wire_first_open(c: Components, tab: gr.Tab) -> None:

@@ -1,6 +1,8 @@
-"""The VAE endpoints (vae_encode, vae_interpolate, vae_decode, vae_kl, vae_latent_map) through a real, offline
-server and gradio_client: codes and KL against the closed form, paths that keep their endpoints, decoded images
-the CNN reads, the test set's codes, clear messages for bad inputs, and a server that keeps answering after each."""
+"""The VAE endpoints (vae_encode, vae_interpolate, vae_decode, vae_decode_point, vae_kl, vae_latent_map) through a
+real, offline server and gradio_client: codes and KL against the closed form, paths that keep their endpoints,
+decoded images the CNN reads, the latent map's lean decoding equal to vae_decode's pixels, the test set's codes,
+clear messages for bad inputs, and a server that keeps answering after each."""
+import base64
 import json
 import re
 
@@ -13,6 +15,7 @@ from PIL import Image
 
 from core.data import CLASSES, load_sample, load_split
 from core.render import from_data_url
+from explorers.widgets import packed
 
 SANDAL, SNEAKER = 5, 7
 
@@ -252,6 +255,38 @@ def test_decode_bad_codes(client, z, model, message):
 def test_decode_raw_json_nan_inf_and_overflow(client, server_url, z, message):
     """gradio_client cannot send NaN or inf; any HTTP caller can send the bare tokens Python's JSON reads."""
     assert_raw_rejected(raw_call(server_url, "vae_decode", [z, "vae2"]), message)
+    assert_alive(client)
+
+
+# ---------------------------------------------------------------- vae_decode_point
+
+
+def unpacked(picture: dict) -> np.ndarray:
+    assert picture["dtype"] == "uint8" and picture["shape"] == [28, 28]
+    return np.frombuffer(base64.b64decode(picture["data"]), dtype=np.uint8).reshape(28, 28)
+
+
+@pytest.mark.parametrize("model", ["vae2", "ae2"])
+def test_decode_point_is_vae_decodes_picture(client, model):
+    """The latent map's lean call: the same pixels as vae_decode's PNG at the same z, packed, with no CNN."""
+    r = client.predict(z1=0.5, z2=-0.5, model=model, api_name="/vae_decode_point")
+    assert r["model"] == model and r["z"] == [0.5, -0.5] and set(r) == {"model", "z", "picture"}
+    full = client.predict(z=[0.5, -0.5], model=model, api_name="/vae_decode")
+    assert (unpacked(r["picture"]) == np.asarray(from_data_url(full["image"]))).all()
+    assert r["picture"] == packed(unpacked(r["picture"]), "uint8")  # gb.unpack's format
+
+
+@pytest.mark.parametrize("z1, z2, model, message", [
+    (float("nan"), 0.0, "vae2", "z1 is nan; only finite numbers are allowed"),
+    (0.0, float("inf"), "vae2", "z2 is inf; only finite numbers are allowed"),
+    (1e39, 0.0, "vae2", "z1 is 1e+39, beyond what float32 holds"),
+    ("x", 0.0, "vae2", "z1"),
+    (None, 0.0, "vae2", "z1"),
+    (0.0, 0.0, "vae16", "model must be one of vae2, ae2, not 'vae16'"),
+])
+def test_decode_point_bad_inputs(client, server_url, z1, z2, model, message):
+    """Over raw JSON, which carries NaN and inf as gradio_client cannot."""
+    assert_raw_rejected(raw_call(server_url, "vae_decode_point", [z1, z2, model]), message)
     assert_alive(client)
 
 

@@ -1,7 +1,13 @@
 """The VAE tab in Chromium, as a learner uses it: open it and see every view drawn, pick both endpoints from the
 galleries, switch the path to slerp, decode a typed point and a clicked point of the grid, switch the map to the
-plain autoencoder, read the Explain panel and use its KL calculator, and sample from the prior."""
+plain autoencoder, read the Explain panel and use its KL calculator, and sample from the prior. And the latent map
+drawn in the browser: move the pointer over it and see the live decoder's picture follow, then click to pin."""
+import base64
+import io
 import re
+
+import numpy as np
+from PIL import Image
 
 from core.data import CLASSES
 from tests.browser.test_cnn import img_src, wait_for_new_image
@@ -10,8 +16,9 @@ from tests.browser.test_number_boxes import settle, type_and_enter
 
 TROUSER, BAG = CLASSES.index("Trouser"), CLASSES.index("Bag")
 A_CLASS = "|".join(re.escape(c) for c in CLASSES)
-VIEWS = ("#vae-strip img", "#vae-probabilities .js-plotly-plot", "#vae-map .js-plotly-plot", "#vae-manifold img",
+VIEWS = ("#vae-strip img", "#vae-probabilities .js-plotly-plot", "#vae-latent-map canvas", "#vae-manifold img",
          "#vae-samples img")
+MAP = "#vae-latent-map"
 
 
 def open_vae(page):
@@ -20,6 +27,7 @@ def open_vae(page):
         page.wait_for_selector(selector, state="attached", timeout=120_000)
     wait_for_text(page, "#vae-strip-note", "frames decoded by")
     wait_for_text(page, "#vae-map-note", "decoding a 20×20 grid")
+    page.wait_for_function("performance.getEntriesByName('vae-latent-map:drawn').length > 0")
 
 
 def drawn(page, selector: str) -> bool:
@@ -39,12 +47,6 @@ def wait_for_new_plot(page, selector: str, old: str):
     page.wait_for_function("([sel, old]) => { const p = document.querySelector(sel + ' .js-plotly-plot');"
                            " return p && JSON.stringify((p.data ?? []).map(t => [t.name, t.x, t.y])) !== old; }",
                            arg=[selector, old])
-
-
-def plot_title(page, selector: str, pattern: str) -> str:
-    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel + ' .js-plotly-plot')"
-                           "?.textContent ?? '')", arg=[selector, pattern])
-    return page.locator(f"{selector} .js-plotly-plot").text_content()
 
 
 def pick(page, radio_id: str, choice: str):
@@ -71,7 +73,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     wait_for_text(page, "#vae-point-note", re.escape("z = (0.00, 0.00) under vae2"))
     assert "vae16" in page.locator("#vae-strip-note").inner_text()
     assert "Sneaker" in plot_data(page, "#vae-probabilities")  # one line per class
-    plot_title(page, "#vae-map", "vae2: 2,000 test codes")
+    wait_for_text(page, f"{MAP} .vlm-title", "vae2: 2,000 test codes")
     page.screenshot(path=str(screenshot_dir / "vae_open.png"), full_page=True)
 
     # Endpoint A and B from the galleries: the inputs, their notes and the strip follow.
@@ -116,7 +118,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     assert re.search(r"\(\d+\.\d%\)", note)
     settle(page)
     wait_for_new_image(page, "#vae-point", point)
-    plot_title(page, "#vae-map", "decoded point")  # the point is marked on the map
+    wait_for_text(page, f"{MAP} .vlm-pin", re.escape("Pinned: z = (1.500, -1.000)"))  # marked on the map
     shoot(page, "#vae-point", screenshot_dir / "vae_point_typed.png")
 
     # A click near the grid's top-left corner decodes a point with z1 low and z2 high; the boxes show it.
@@ -136,13 +138,14 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     shoot(page, "#vae-manifold", screenshot_dir / "vae_grid_click.png")
 
     # The plain autoencoder's map: another cloud, another grid, and the note names it.
-    manifold, codes = img_src(page, "#vae-manifold"), plot_data(page, "#vae-map")
+    manifold, drawn_before = img_src(page, "#vae-manifold"), map_draws(page)
     pick(page, "vae-map-model", "ae2")
-    plot_title(page, "#vae-map", "ae2: 2,000 test codes")
+    wait_for_text(page, f"{MAP} .vlm-title", "ae2: 2,000 test codes")
     wait_for_text(page, "#vae-map-note", "ae2 decoding a 20×20 grid")
     wait_for_text(page, "#vae-point-note", re.escape(f"z = ({z1:.2f}, {z2:.2f}) under ae2"))  # decoded again
     wait_for_new_image(page, "#vae-manifold", manifold)
-    wait_for_new_plot(page, "#vae-map", codes)
+    page.wait_for_function("(n) => performance.getEntriesByName('vae-latent-map:drawn').length > n",
+                           arg=drawn_before)
     settle(page)
     shoot(page, "#vae-map", screenshot_dir / "vae_map_ae2.png")
 
@@ -177,3 +180,71 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     assert re.search(r"z2\s+1\s+0\s+0\.5000", out), out
     shoot(page, "#vae-kl-out", screenshot_dir / "vae_kl_calculator.png")
     page.screenshot(path=str(screenshot_dir / "vae_full.png"), full_page=True)
+
+
+def map_draws(page) -> int:
+    return page.evaluate("performance.getEntriesByName('vae-latent-map:drawn').length")
+
+
+def shown(page) -> tuple[list[float], str, np.ndarray]:
+    """The z and model the widget shows beside the map (z as it was sent, to 3 decimals) and its decoded picture,
+    read back from its canvas (the centre of each of the 28 x 28 squares), in one go: no answer lands between."""
+    z, model, values = page.locator(f"{MAP} .vlm-side").evaluate(
+        "side => { const c = side.querySelector('canvas'), out = side.querySelector('output');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, k = c.width / 28, px = [];"
+        " for (let r = 0; r < 28; r++) for (let q = 0; q < 28; q++)"
+        "   px.push(d[4 * (Math.floor((r + 0.5) * k) * c.width + Math.floor((q + 0.5) * k))]);"
+        " return [JSON.parse(out.dataset.z), out.dataset.model, px]; }")
+    return z, model, np.array(values, dtype=np.uint8).reshape(28, 28)
+
+
+def decoded_pixels(page, z, model) -> np.ndarray:
+    """vae_decode's picture at z (the endpoint that also lets the CNN read it), through the page's own REST call."""
+    url = page.evaluate("([z, m]) => window.glassbox.call('vae_decode', [z, m]).then(r => r.image)", [z, model])
+    return np.array(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("L"))
+
+
+def test_latent_map_follows_the_pointer_and_pins(app_page, screenshot_dir):
+    page = app_page
+    open_vae(page)
+    canvas = page.locator(f"{MAP} canvas.vlm-map")
+    canvas.scroll_into_view_if_needed()
+    wait_for_text(page, f"{MAP} .vlm-z", re.escape("z = (0.000, 0.000)"))  # the pinned point, decoded on opening
+    legend = page.locator(f"{MAP} .vlm-legend").inner_text()
+    assert all(name in legend for name in CLASSES) and "path A → B" in legend
+    calls = []
+    page.on("request", lambda r: calls.append(r.url) if "/gradio_api/call/" in r.url and r.method == "POST" else None)
+
+    # A sweep across the map, as a hand moves: pictures follow while it moves, one request at a time at most.
+    box = canvas.bounding_box()
+    before = map_draws(page)
+    moves = 40
+    for i in range(moves):
+        page.mouse.move(box["x"] + box["width"] * (0.2 + 0.015 * i), box["y"] + box["height"] * (0.3 + 0.01 * i))
+    page.wait_for_function("() => !/\\(0\\.000, 0\\.000\\)/.test(document.querySelector('#vae-latent-map .vlm-z')"
+                           ".textContent)")
+    page.wait_for_function("(n) => performance.getEntriesByName('vae-latent-map:drawn').length > n", arg=before + 1)
+    decodes = [u for u in calls if u.endswith("/vae_decode_point")]
+    assert 1 <= len(decodes) <= moves and len(decodes) == len(calls), calls  # no other request while moving
+    # The picture shown is the live decoder's at the z shown beside it, pixel for pixel.
+    z, model, pixels = shown(page)
+    assert model == "vae2" and all(np.isfinite(z)), z
+    assert (pixels == decoded_pixels(page, z, model)).all()
+    page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_hover_1440.png"))
+
+    # A click pins the point: ringed on the map, named under the picture, and the z boxes and the decoded point follow.
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.25)
+    pin = wait_for_text(page, f"{MAP} .vlm-pin", r"Pinned: z = \(")
+    z1, z2 = (float(v) for v in re.findall(r"-?\d+\.\d+", pin))
+    wait_for_text(page, "#vae-point-note", re.escape(f"z = ({z1:.2f}, {z2:.2f}) under vae2"))
+    assert abs(box_value(page, "vae-z1") - z1) < 1e-3 and abs(box_value(page, "vae-z2") - z2) < 1e-3
+    page.mouse.move(box["x"] - 20, box["y"] - 20)  # off the map: the picture returns to the pinned point
+    wait_for_text(page, f"{MAP} .vlm-caption", "pinned point")
+    page.wait_for_function("(z) => { const shown = JSON.parse(document.querySelector('#vae-latent-map .vlm-z')"
+                           ".dataset.z); return shown[0] === z[0] && shown[1] === z[1]; }", arg=[z1, z2])
+    z, model, pixels = shown(page)
+    assert z == [z1, z2] and (pixels == decoded_pixels(page, z, model)).all()
+    page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_pinned_1440.png"))
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.locator(MAP).scroll_into_view_if_needed()
+    page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_800.png"))
