@@ -13,6 +13,7 @@ import numpy as np
 from core import render
 
 LIBRARY = Path(__file__).with_name("glassbox.js")
+STYLE = Path(__file__).with_name("glassbox.css")  # buttons, controls, titles, messages: one look for every widget
 
 
 def packed(array, dtype: str = "float32") -> dict:
@@ -24,12 +25,12 @@ def packed(array, dtype: str = "float32") -> dict:
 
 def widget(files: Path, elem_id: str, value: dict | None = None, colormaps: tuple[str, ...] = (),
            **kwargs) -> gr.HTML:
-    """The widget whose files are `files`.html/.js/.css (the .css is optional), with `colormaps` (plotly scale
-    names) sent once, as core.render samples them, in its `colormaps` prop. The template is static: a new value
-    reaches the script (watch("value", ...)) without re-rendering the widget's canvases."""
+    """The widget whose files are `files`.html/.js/.css (the .css is optional; glassbox.css comes first), with
+    `colormaps` (plotly scale names) sent once, as core.render samples them, in its `colormaps` prop. The template
+    is static: a new value reaches the script (watch("value", ...)) without re-rendering the widget's canvases."""
     script = files.with_suffix(".js").read_text()
     style = files.with_suffix(".css")
     luts = {name: packed(render.colormap(name), "uint8") for name in colormaps}
     return gr.HTML(value, html_template=files.with_suffix(".html").read_text(),
-                   css_template=style.read_text() if style.exists() else "",
+                   css_template=STYLE.read_text() + (style.read_text() if style.exists() else ""),
                    js_on_load=f"{LIBRARY.read_text()}\n{script}", elem_id=elem_id, colormaps=luts, **kwargs)
