@@ -113,10 +113,12 @@ def _hub(model_id: str) -> LanguageModel:
     if params > ta.max_params():
         raise ValueError(f"{model_id} has {params / 1e6:,.0f} M parameters; this server loads at most "
                          f"{ta.max_params() / 1e6:,.0f} M (GLASSBOX_MAX_PARAMS).")
-    tokenizer = hub.fetch(model_id, lambda: AutoTokenizer.from_pretrained(model_id, **common))
     module = hub.fetch(model_id, lambda: AutoModelForCausalLM.from_pretrained(
         model_id, attn_implementation="eager", use_safetensors=True, **common))
     module = module.eval().requires_grad_(False).to(device())
+    if not ta.masks_the_future(module, torch.tensor([[0, 1]])):  # BERT loads as a "causal LM" but sees both ways
+        raise ValueError(f"{model_id} is not a causal language model: its tokens attend to the tokens after them.")
+    tokenizer = hub.fetch(model_id, lambda: AutoTokenizer.from_pretrained(model_id, **common))
     norm, head = _final_norm(module), module.get_output_embeddings()
 
     def forward(ids):
@@ -144,7 +146,7 @@ def _build(model_id: str) -> LanguageModel:
     return _bundled() if model_id == BUNDLED else _hub(model_id)
 
 
-REGISTRY: Registry[LanguageModel] = Registry(_build, BUNDLED, label=BUNDLED_NAME, max_loaded=2)
+REGISTRY: Registry[LanguageModel] = Registry(_build, BUNDLED, label="GPT", max_loaded=2)  # "the bundled GPT"
 
 
 def resolve(model="default") -> tuple[LanguageModel, str | None]:

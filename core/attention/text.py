@@ -166,14 +166,16 @@ def _attention_modules(module: nn.Module) -> list[nn.Module]:
 
 
 def _is_causal(module: nn.Module, tokenizer) -> bool:
-    """Whether the model masks the future, read off the model itself: with a causal mask the first token's weight
-    on the second is exactly 0 in every layer and head, which softmax never gives otherwise. (Configs and module
-    flags say this in too many different ways across architectures.)"""
-    ids = tokenizer("causal probe", return_tensors="pt")["input_ids"][:, :2].to(device())
-    if ids.shape[1] < 2:
-        ids = torch.cat([ids, ids], dim=1)
+    ids = tokenizer("causal probe", return_tensors="pt")["input_ids"][:, :2]
+    return masks_the_future(module, ids if ids.shape[1] == 2 else torch.cat([ids, ids], dim=1))
+
+
+def masks_the_future(module: nn.Module, ids: torch.Tensor) -> bool:
+    """Whether the model masks the future, read off the model itself from two tokens `ids` [1, 2]: with a causal
+    mask the first token's weight on the second is exactly 0 in every layer and head, which softmax never gives
+    otherwise. (Configs and module flags say this in too many different ways across architectures.)"""
     with torch.no_grad():
-        attentions = module(input_ids=ids, output_attentions=True).attentions
+        attentions = module(input_ids=ids.to(device()), output_attentions=True).attentions
     return all(bool((a[0, :, 0, 1] == 0).all()) for a in attentions)
 
 

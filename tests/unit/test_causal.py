@@ -119,3 +119,19 @@ def test_the_bundled_gpt_runs_on_one_torch_thread_and_a_hub_model_on_the_default
         spy, seen = counting(lm)
         causal.forward(spy, lm.encode("In the beginning"))
         assert seen == [threads]
+
+
+def test_an_unreachable_hub_id_gives_one_line_and_the_bundled_gpt(monkeypatch, gpt):
+    monkeypatch.setenv("GLASSBOX_OFFLINE", "1")
+    lm, note = causal.resolve("glassbox-tests/not-in-any-cache")
+    assert lm is gpt
+    assert note == ("glassbox-tests/not-in-any-cache is not in this machine's Hugging Face cache and "
+                    "GLASSBOX_OFFLINE=1 forbids downloading it. Showing the bundled GPT instead.")
+
+
+def test_a_model_that_is_not_causal_is_refused(tmp_path):
+    from transformers import BertConfig, BertModel
+    BertModel(BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(tmp_path, safe_serialization=True)
+    with pytest.raises(ValueError, match="not a causal language model"):
+        causal._hub(str(tmp_path))
