@@ -488,6 +488,9 @@ def abuse(page, box: NumberBox, typed: str, section: Section | None = None):
 
 def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_page, server_url, screenshot_dir):
     page = app_page
+    # A condition waited for, never a pause: on a busy CI machine one of this test's hundreds of round trips (a VAE
+    # grid click behind another section's model loading) has taken over the default 30 s.
+    page.set_default_timeout(90_000)
     config = page.request.get(f"{server_url}/config").json()
     in_config = {c["props"].get("elem_id") or f"(no elem_id, component {c['id']})" for c in config["components"]
                  if c["type"] in ("number", "slider")}
