@@ -15,7 +15,7 @@ from core.gan import runs
 from core.gan.losses import LABELS, LOSSES
 from explorers.common import Box, user_errors
 from explorers.inputs import PRIVATE
-from explorers.streaming import stream
+from explorers.streaming import REFRESH, stream
 
 LIMIT_SECONDS = 300          # one press of play trains for at most 5 minutes
 CURVES_EVERY = 5             # while playing, the curves are redrawn with every fifth picture
@@ -76,6 +76,7 @@ class LiveMode(abc.ABC):
     visitor_run: type[VisitorRun]
     boxes: dict[str, Box]   # the number boxes, in the order of the handlers' arguments
     looks = 0               # how many looks come before the controls
+    refresh = REFRESH       # seconds between the pictures of a run that plays
     changed = ""            # what a new run's note says changed, e.g. "The start or the seed"
     running_text = ""       # the status line while the run plays
     diverged_text = ""      # what the status line adds to why the run diverged
@@ -151,7 +152,7 @@ class LiveMode(abc.ABC):
             runner.reason = refused
             yield visit, *draw(self.capture(visit)), *shown
             return
-        for i, pictured in enumerate(stream(runner, lambda: self.capture(visit), draw)):
+        for i, pictured in enumerate(stream(runner, lambda: self.capture(visit), draw, self.refresh)):
             if visit.runner is not runner:   # another event replaced the run (or it was freed): that event draws
                 return
             yield visit, *pictured, *(shown if i == 0 else [gr.skip()] * len(shown))
@@ -258,6 +259,7 @@ class LiveControls:
     boxes: list       # the number boxes, in the order of LiveMode.boxes
     views: list       # what LiveMode.drawer's function fills, in its order
     looks: list       # see LiveMode
+    own: list = ()    # choices the mode wires itself, not to LiveMode.apply (the 2-D mode's data)
 
     @property
     def controls(self) -> list:
@@ -272,7 +274,8 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     """The shared events; returns the mode's first-opening event (fn, inputs, outputs), which draws a new run's
     first picture unless the visitor already has one."""
     b, everything, run_inputs = c.buttons, c.everything, [c.state, *c.looks, *c.controls]
-    gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in c.choices)], mode.apply,
+    applied = [choice for choice in c.choices if not any(choice is own for own in c.own)]
+    gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in applied)], mode.apply,
           [c.state, *c.controls], [c.state, b.status, *c.boxes], **PRIVATE)
     # trigger_mode "once": a second press while playing is ignored, not a second stream of the same run; no
     # concurrency limit: live.SLOTS caps the runs that train, and a refused play returns at once.

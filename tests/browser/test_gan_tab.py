@@ -1,14 +1,19 @@
 """The GAN tab in Chromium, as a learner uses it: open it and see the 2-D picture at iteration 0, play and watch the
-live picture and the counter rise, pause, step D and G alone, reset, start from a pretrained run, draw data with
-the mouse and train on it; in image mode play, watch the grid change, pause, scrub the history and walk the latent
-space; in the D* playground move the Gaussians and read the game's value (−2 log 2 when they are equal)."""
+picture redrawn in the browser and the counter rise, pause (the same view, the same size), step D and G alone, reset,
+start from a pretrained run and read D under the pointer against the run's own arrays, change the data while paused,
+draw data with the mouse and train on it; in image mode play, watch the grid change, pause, scrub the history and walk
+the latent space; in the D* playground move the Gaussians and read the game's value (−2 log 2 when they are equal)."""
 import re
+
+import numpy as np
+import pytest
 
 from tests.browser.test_cnn import img_src
 from tests.browser.test_convolution import wait_for_text
 from tests.browser.test_number_boxes import settle, type_and_enter
 from tests.browser.test_vae_tab import plot_title, shoot
 
+VIEW = "#gan-2d-view"
 COUNTER = r"Iteration ([\d,]+) · D updates ([\d,]+) · G updates ([\d,]+)"
 VALUE = r"V\(D\*, G\) = (-?\d+\.\d{4}) nats"
 
@@ -44,9 +49,61 @@ def wait_for_value_change(page, old: float) -> float:
     return game_value(page)
 
 
-def visible(page, selector: str) -> bool:
-    """Shown on the page (gradio leaves a hidden component out of the page altogether)."""
-    return page.locator(selector).is_visible()
+def drawn(page) -> int:
+    """How many times the 2-D view has been drawn in the browser."""
+    return page.evaluate("() => performance.getEntriesByName('gan-2d-view:drawn').length")
+
+
+def wait_for_drawn(page, more_than: int, timeout: int = 30_000) -> int:
+    page.wait_for_function("(n) => performance.getEntriesByName('gan-2d-view:drawn').length > n", arg=more_than,
+                           timeout=timeout)
+    return drawn(page)
+
+
+def view_size(page) -> tuple[float, float]:
+    box = page.locator(f"{VIEW} canvas").bounding_box()
+    return box["width"], box["height"]
+
+
+def pixels(page) -> str:
+    return page.locator(f"{VIEW} canvas").evaluate("c => c.toDataURL()")
+
+
+def bilinear(heat: np.ndarray, box: float, x: float, y: float) -> float:
+    """D between the grid's values (grid points from -box to box, rows are y), as the widget reads it."""
+    n = len(heat)
+
+    def cell(t):
+        f = min(max((t + box) / (2 * box) * (n - 1), 0), n - 1)
+        i = min(int(f), n - 2)
+        return i, f - i
+    (j, tx), (i, ty) = cell(x), cell(y)
+    bottom = heat[i, j] * (1 - tx) + heat[i, j + 1] * tx
+    top = heat[i + 1, j] * (1 - tx) + heat[i + 1, j + 1] * tx
+    return bottom * (1 - ty) + top * ty
+
+
+def hover(page, fx: float, fy: float) -> dict:
+    """Move the pointer to the fraction (fx, fy) of the canvas and read the widget's readout (its text and exact
+    numbers), once it names the point under the pointer."""
+    box = page.locator(f"{VIEW} canvas").bounding_box()
+    page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=4)
+    out = page.locator(f"{VIEW} output")
+    page.wait_for_function("() => /= -?[0-9.]+ at/.test(document.querySelector('#gan-2d-view output').textContent)")
+    return {"text": out.inner_text(), **{k: float(out.get_attribute(f"data-{k}")) for k in "xyd"}}
+
+
+def screenshots(page, screenshot_dir, name: str) -> None:
+    """The view at 1400 and 800 px wide (the page then goes back to the fixture's width)."""
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        before = drawn(page)
+        page.locator(VIEW).scroll_into_view_if_needed()
+        page.wait_for_function("(n) => performance.getEntriesByName('gan-2d-view:drawn').length > n || "
+                               f"document.querySelector('{VIEW}').clientWidth > 0", arg=before)
+        settle(page)
+        page.locator(VIEW).screenshot(path=str(screenshot_dir / f"{name}_{width}.png"))
+    page.set_viewport_size({"width": 1440, "height": 1000})
 
 
 def test_two_d_mode(app_page, screenshot_dir):
@@ -54,32 +111,34 @@ def test_two_d_mode(app_page, screenshot_dir):
     page.get_by_role("tab", name="GAN", exact=True).click()
     # The picture is drawn when the tab is first opened: a run at iteration 0.
     wait_for_counts(page, (0, 0, 0))
-    page.wait_for_selector("#gan-picture .js-plotly-plot", state="visible")
+    page.wait_for_selector(f"{VIEW} canvas", state="visible")
+    wait_for_drawn(page, 0)
     page.wait_for_selector("#gan-curves .js-plotly-plot", state="attached")
-    assert not visible(page, "#gan-live")
+    size = view_size(page)
+    assert size[0] > 300 and size[1] > 300, size
     assert page.locator("#gan-dataset input[type=radio]:checked").evaluate("i => i.closest('label').innerText") \
         .strip() == "ring of 8"
     page.screenshot(path=str(screenshot_dir / "gan_open.png"), full_page=False)
 
-    # Play: the live picture replaces the plot and the counter rises while it plays.
+    # Play: the same view is redrawn in the browser from each streamed picture, and the counter rises.
     page.locator("#gan-play").click()
-    page.wait_for_selector("#gan-live img", state="visible")
-    page.wait_for_function("() => document.querySelector('#gan-live img')?.naturalWidth > 0")
     wait_for_text(page, "#gan-status", "Training…")
-    first = counts(page)[0]
-    page.wait_for_timeout(2000)
+    first, frames = counts(page)[0], drawn(page)
+    wait_for_drawn(page, frames + 30)   # 30 pictures drawn while it plays
+    page.wait_for_function("(n) => Number((/Iteration ([\\d,]+)/.exec(document.querySelector('#gan-counter')"
+                           ".innerText) ?? [0, '0'])[1].replace(/,/g, '')) > n", arg=first)
     second = counts(page)[0]
-    assert second > first, (first, second)
-    assert not visible(page, "#gan-picture")
+    assert view_size(page) == size   # playing keeps the view's size
     assert re.search(r"\d+ iterations/s", page.locator("#gan-counter").inner_text())
+    playing = hover(page, 0.5, 0.5)   # hover works while it plays
+    assert playing["text"].startswith("D(x) = ")
     page.screenshot(path=str(screenshot_dir / "gan_playing.png"), full_page=False)
 
-    # Pause: the status says so, the interactive plot is back and the counter stands still.
+    # Pause: the status says so, the same view stays (same size) and the counter stands still.
     page.locator("#gan-pause").click()
     wait_for_text(page, "#gan-status", "^Paused\\.")
-    page.wait_for_selector("#gan-picture .js-plotly-plot", state="visible")
     settle(page)
-    assert not visible(page, "#gan-live")
+    assert view_size(page) == size
     paused = counts(page)
     page.wait_for_timeout(1000)
     assert counts(page) == paused
@@ -122,7 +181,31 @@ def test_two_d_mode(app_page, screenshot_dir):
     assert warm > 0
     assert counts(page)[0] == warm
     settle(page)
-    shoot(page, "#gan-picture", screenshot_dir / "gan_pretrained.png")
+    screenshots(page, screenshot_dir, "gan_2d_view")
+
+    # Hover: D under the pointer is the bilinear reading of the run's own heatmap (the pretrained run's, recomputed
+    # here by core.gan.toy at the point the readout names), which is close to D itself there.
+    import torch
+
+    from core.gan import losses, toy
+    run = toy.warm_start("ring")
+    heat = toy.view(run, 40).heat
+    for fx, fy in ((0.3, 0.4), (0.55, 0.62)):
+        read = hover(page, fx, fy)
+        assert read["d"] == pytest.approx(bilinear(heat, 1.5, read["x"], read["y"]), abs=1e-5)
+        assert read["text"].startswith(f"D(x) = {read['d']:.3f} at (")
+        with torch.no_grad():
+            exact = float(losses.probability("nonsaturating", run.d(torch.tensor([[read["x"], read["y"]]]))))
+        assert read["d"] == pytest.approx(exact, abs=0.05)
+
+    # New data while paused: a new run on it starts at once and the view shows it.
+    before, frames = pixels(page), drawn(page)
+    page.locator("#gan-dataset").get_by_text("grid of 25").click()
+    wait_for_text(page, "#gan-status", "The data changed, so a new run started")
+    wait_for_counts(page, (0, 0, 0))
+    wait_for_drawn(page, frames)
+    settle(page)
+    assert pixels(page) != before
 
     # Draw data with the mouse: a diagonal stroke and a short horizontal one on the pad.
     page.locator("#gan-draw").get_by_text("Draw your own data").click()
@@ -139,18 +222,18 @@ def test_two_d_mode(app_page, screenshot_dir):
         page.mouse.up()
     page.wait_for_timeout(300)
     page.locator("#gan-use-drawing").click()
-    status = wait_for_text(page, "#gan-status", r"Your drawing: [\d,]+ points\. Press play or reset\.")
+    status = wait_for_text(page, "#gan-status", r"Your drawing: [\d,]+ points, so a new run started on them\.")
     points = int(re.search(r"Your drawing: ([\d,]+) points", status).group(1).replace(",", ""))
     assert 50 <= points <= 2000, status
     page.wait_for_function("() => document.querySelector('#gan-dataset input[type=radio]:checked')"
                            "?.closest('label')?.innerText.trim() === 'my drawing'")
     settle(page)
     shoot(page, "#gan-sketch", screenshot_dir / "gan_drawing.png")
-    page.locator("#gan-step").click()   # the data changed: a new run on the drawing, one iteration in
-    wait_for_text(page, "#gan-status", "a new run started")
+    wait_for_counts(page, (0, 0, 0))   # the data changed: a new run on the drawing, shown at once
+    page.locator("#gan-step").click()
     wait_for_counts(page, (1, 1, 1))
     settle(page)
-    shoot(page, "#gan-picture", screenshot_dir / "gan_drawn_data.png")
+    shoot(page, VIEW, screenshot_dir / "gan_drawn_data.png")
 
     # The Explain panel: typeset LaTeX, no errors.
     page.locator("#gan-explain").get_by_text("Explain:").click()
