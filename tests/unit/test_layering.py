@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = {"train", "evaluate"}          # core's scripts layer: may use every topic, used by none
 SHARED_CORE_PACKAGES = {"models"}        # core's subpackage that every topic may use
+SHARED_EXPLORER_PACKAGES = {"widgets"}   # explorers' subpackage that every tab may use
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 80                  # outside tests
 SOURCE_DIRS = ("core", "explorers", "benchmarks", "tests")
@@ -59,6 +60,8 @@ def tab_package(name: str, root: Path) -> str | None:
     """The tab package a module name belongs to ("gan" for explorers.gan.points), None for the shared modules."""
     parts = name.split(".")
     if parts[0] != "explorers" or len(parts) < 2:
+        return None
+    if parts[1] in SHARED_EXPLORER_PACKAGES:
         return None
     return parts[1] if (root / "explorers" / parts[1] / "__init__.py").is_file() else None
 
