@@ -102,9 +102,11 @@ class PointsMode(LiveMode):
             pictures += 1
             fresh = not c["running"] or pictures % CURVES_EVERY == 1
             curves = figures.metrics_figure(c["history"], c["loss"]) if fresh else gr.skip()
+            # the status line is sent once while the run plays: each output a message updates costs the page a
+            # search of gradio's component tree, 20 times a second
+            status = self.status_text(c, note) if pictures == 1 or not c["running"] else gr.skip()
             # the layers are read at every picture: a switch flipped during a play applies at once
-            return (view_value(c["view"], c["loss"], visit.layers), curves, counter_text(c),
-                    self.status_text(c, note))
+            return view_value(c["view"], c["loss"], visit.layers), curves, counter_text(c), status
         return draw
 
 

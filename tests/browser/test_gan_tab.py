@@ -60,9 +60,21 @@ def wait_for_drawn(page, more_than: int, timeout: int = 30_000) -> int:
     return drawn(page)
 
 
+def canvas_box(page) -> dict:
+    """The canvas's place on the page, read in the page (a locator's checks wait for idle frames, which a page
+    drawing 20 pictures a second on a busy machine may not have)."""
+    return page.evaluate(f"() => {{ const r = document.querySelector('{VIEW} canvas').getBoundingClientRect();"
+                         " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+
+
 def view_size(page) -> tuple[float, float]:
-    box = page.locator(f"{VIEW} canvas").bounding_box()
+    box = canvas_box(page)
     return box["width"], box["height"]
+
+
+def centre(page, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 def pixels(page) -> str:
@@ -86,11 +98,12 @@ def bilinear(heat: np.ndarray, box: float, x: float, y: float) -> float:
 def hover(page, fx: float, fy: float) -> dict:
     """Move the pointer to the fraction (fx, fy) of the canvas and read the widget's readout (its text and exact
     numbers), once it names the point under the pointer."""
-    box = page.locator(f"{VIEW} canvas").bounding_box()
+    box = canvas_box(page)
     page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=4)
-    out = page.locator(f"{VIEW} output")
     page.wait_for_function("() => /= -?[0-9.]+ at/.test(document.querySelector('#gan-2d-view output').textContent)")
-    return {"text": out.inner_text(), **{k: float(out.get_attribute(f"data-{k}")) for k in "xyd"}}
+    read = page.evaluate("() => { const o = document.querySelector('#gan-2d-view output');"
+                         " return {text: o.textContent, x: o.dataset.x, y: o.dataset.y, d: o.dataset.d}; }")
+    return {"text": read["text"], **{k: float(read[k]) for k in "xyd"}}
 
 
 def screenshots(page, screenshot_dir, name: str) -> None:
@@ -120,7 +133,10 @@ def test_two_d_mode(app_page, screenshot_dir):
         .strip() == "ring of 8"
     page.screenshot(path=str(screenshot_dir / "gan_open.png"), full_page=False)
 
-    # Play: the same view is redrawn in the browser from each streamed picture, and the counter rises.
+    # Play: the same view is redrawn in the browser from each streamed picture, and the counter rises. While it
+    # plays, the pointer clicks where the pause button is, as a person does (a locator's click waits for idle frames).
+    page.locator("#gan-counter").scroll_into_view_if_needed()
+    pause = centre(page, "#gan-pause")
     page.locator("#gan-play").click()
     wait_for_text(page, "#gan-status", "Training…")
     first, frames = counts(page)[0], drawn(page)
@@ -132,10 +148,9 @@ def test_two_d_mode(app_page, screenshot_dir):
     assert re.search(r"\d+ iterations/s", page.locator("#gan-counter").inner_text())
     playing = hover(page, 0.5, 0.5)   # hover works while it plays
     assert playing["text"].startswith("D(x) = ")
-    page.screenshot(path=str(screenshot_dir / "gan_playing.png"), full_page=False)
 
     # Pause: the status says so, the same view stays (same size) and the counter stands still.
-    page.locator("#gan-pause").click()
+    page.mouse.click(*pause)
     wait_for_text(page, "#gan-status", "^Paused\\.")
     settle(page)
     assert view_size(page) == size
