@@ -82,7 +82,8 @@ def open_gan(page, url: str) -> None:
 
 def pause_button(page, prefix: str):
     """A click on the pause button where it is now, as a person's: a locator's click waits for idle frames, which a
-    page that draws 20 pictures a second on a busy machine may not have."""
+    page that draws 15 pictures a second on a busy machine may not have."""
+    page.locator(f"#{prefix}-pause").scroll_into_view_if_needed()
     box = page.locator(f"#{prefix}-pause").bounding_box()
     return lambda: page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 

@@ -35,6 +35,8 @@ class VisitorRun:
 
     def __init__(self):
         self.runner: live.Runner | None = None
+        self.note = ""                                # what the status line says first while the run plays
+        self.watching: live.Runner | None = None     # the runner a stream draws (one stream per run)
 
     def new_run(self, run) -> live.Runner:
         if self.runner is not None:
@@ -144,18 +146,29 @@ class LiveMode(abc.ABC):
 
     @user_errors
     def play(self, visit, slow_motion, *args):
-        visit, runner, note, shown = self.prepared(visit, args)
+        """Play: the run starts (or keeps why it cannot); watch(), the event after this one, streams its pictures."""
+        visit, runner, visit.note, shown = self.prepared(visit, args)
         runner.slow = bool(slow_motion)
-        refused = runner.start()
-        draw = self.drawer(visit, note)
-        if refused:
+        if refused := runner.start():
             runner.reason = refused
-            yield visit, *draw(self.capture(visit)), *shown
+        return visit, *shown
+
+    @user_errors
+    def watch(self, visit):
+        """The pictures of the visitor's run every `refresh` seconds while it plays, then its last one. An event of
+        its own whose outputs are the views alone: the page pays for every output of each streamed message."""
+        runner = visit.runner if visit is not None else None
+        if runner is None or visit.watching is runner:   # a second press of play: the first stream draws the run
             return
-        for i, pictured in enumerate(stream(runner, lambda: self.capture(visit), draw, self.refresh)):
-            if visit.runner is not runner:   # another event replaced the run (or it was freed): that event draws
-                return
-            yield visit, *pictured, *(shown if i == 0 else [gr.skip()] * len(shown))
+        visit.watching = runner
+        try:
+            for pictured in stream(runner, lambda: self.capture(visit), self.drawer(visit, visit.note), self.refresh):
+                if visit.runner is not runner:   # another event replaced the run (or it was freed): that event draws
+                    return
+                yield pictured
+        finally:
+            if visit.watching is runner:
+                visit.watching = None
 
     def step(self, which: str) -> Callable:
         """The handler of a step button: `which` is "both" (an iteration), "d" or "g"."""
@@ -277,10 +290,12 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     applied = [choice for choice in c.choices if not any(choice is own for own in c.own)]
     gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in applied)], mode.apply,
           [c.state, *c.controls], [c.state, b.status, *c.boxes], **PRIVATE)
-    # trigger_mode "once": a second press while playing is ignored, not a second stream of the same run; no
-    # concurrency limit: live.SLOTS caps the runs that train, and a refused play returns at once.
-    b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], everything, trigger_mode="once",
-                 concurrency_limit=None, **PRIVATE)
+    # trigger_mode "once", and watch() draws a run in one stream only: a second press while playing is not a second
+    # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a refused play
+    # returns at once. The stream outputs the views alone (each output of a streamed message costs the page).
+    b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], [c.state, *c.boxes], trigger_mode="once",
+                 concurrency_limit=None, **PRIVATE).success(mode.watch, [c.state], c.views, trigger_mode="once",
+                                                            concurrency_limit=None, **PRIVATE)
     b.pause.click(pause_ui, [c.state], None, concurrency_limit=None, **PRIVATE)
     for button, which in ((b.step, "both"), (b.step_d, "d"), (b.step_g, "g")):
         button.click(mode.step(which), run_inputs, everything, **PRIVATE)

@@ -21,10 +21,11 @@ from explorers.streaming import visitor_state
 from explorers.widgets import packed, widget
 
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
-# While a run plays, 20 pictures a second: the browser draws each from a few kB of arrays (view2d.js), so a picture
-# costs the server only the view's arrays (about half a millisecond of torch) and the trainer keeps its pace.
-REFRESH = 0.05
-CURVES_EVERY = 20            # the curves (a plotly redraw, ~100 ms of Chromium) with every 20th picture: once a second
+# While a run plays, 15 pictures a second: the browser draws each from a few kB of arrays (view2d.js), so a picture
+# costs the server only the view's arrays (about half a millisecond of torch) and the trainer keeps its pace; the
+# page's own cost per streamed message (gradio's update of each output) is what bounds the rate.
+REFRESH = 1 / 15
+CURVES_EVERY = 15            # the curves (a plotly redraw, ~100 ms of Chromium) with every 15th picture: once a second
 VIEW = Path(__file__).with_name("view2d")   # view2d.html / .js / .css: the 2-D view's widget
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
 DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
@@ -69,7 +70,7 @@ class PointsMode(LiveMode):
     looks = 1   # the layers shown
     refresh = REFRESH
     changed = "The data, a network, the optimiser or the seed"
-    running_text = "Training… the picture refreshes 20 times a second while the model trains between pictures."
+    running_text = "Training… the picture refreshes 15 times a second while the model trains between pictures."
     diverged_text = "The run is paused; press reset to start again."
 
     def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:
@@ -103,7 +104,7 @@ class PointsMode(LiveMode):
             fresh = not c["running"] or pictures % CURVES_EVERY == 1
             curves = figures.metrics_figure(c["history"], c["loss"]) if fresh else gr.skip()
             # the status line is sent once while the run plays: each output a message updates costs the page a
-            # search of gradio's component tree, 20 times a second
+            # search of gradio's component tree, 15 times a second
             status = self.status_text(c, note) if pictures == 1 or not c["running"] else gr.skip()
             # the layers are read at every picture: a switch flipped during a play applies at once
             return view_value(c["view"], c["loss"], visit.layers), curves, counter_text(c), status
@@ -239,7 +240,7 @@ def new_data(visit: PointsVisitorRun, controls, note: str) -> tuple:
     plays, the next play, step or reset starts it."""
     settings, shown = MODE.read_settings(visit, *controls)
     if visit.runner is not None and visit.runner.running:
-        gr.Info(f"{note}{NEEDS_NEW_RUN}")   # the stream rewrites the status line 20 times a second
+        gr.Info(f"{note}{NEEDS_NEW_RUN}")   # the stream draws the run 15 times a second
         return visit, *[gr.skip()] * 4, *shown
     visit.new_run(MODE.new_run(settings))
     return visit, *MODE.picture(visit, note), *shown

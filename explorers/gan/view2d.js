@@ -1,6 +1,6 @@
 // The GAN tab's 2-D view (explorers/gan/points.py sends core.gan.figures.toy_arrays, packed): D's heatmap over the
 // box, G's image of a noise grid (the manifold), G's gradient arrows and the real and fake points, with ticks, a
-// colour bar and a legend, drawn on a canvas for every picture the server streams (20 a second while a run trains,
+// colour bar and a legend, drawn on a canvas for every picture the server streams (15 a second while a run trains,
 // one when it stops), so the view keeps its size, fonts and hover whether the run plays or not. The pointer reads
 // D under it from the heatmap's grid, between grid values as the picture's colours are (bilinearly).
 const gb = window.glassbox;

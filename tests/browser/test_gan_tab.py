@@ -62,7 +62,7 @@ def wait_for_drawn(page, more_than: int, timeout: int = 30_000) -> int:
 
 def canvas_box(page) -> dict:
     """The canvas's place on the page, read in the page (a locator's checks wait for idle frames, which a page
-    drawing 20 pictures a second on a busy machine may not have)."""
+    drawing 15 pictures a second on a busy machine may not have)."""
     return page.evaluate(f"() => {{ const r = document.querySelector('{VIEW} canvas').getBoundingClientRect();"
                          " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
 
