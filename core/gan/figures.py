@@ -21,6 +21,7 @@ LAYERS = frozenset({"heatmap", "real", "fake", "arrows", "manifold"})
 BCE = ("nonsaturating", "saturating")   # the losses whose D outputs a probability
 REAL, FAKE = "#15803d", "#7e22ce"       # green and purple, as in GAN Lab; the heatmap uses paler ones
 LINES = "#374151"                       # the manifold and G's arrows
+D_LOSS, G_LOSS = "#2563eb", "#dc2626"   # the losses' lines, in the curves and the view's trail
 # Fakes' side (D says fake) pale purple, undecided white, reals' side pale green: points stay readable on top.
 HEAT_SCALE = ((0.0, "#d8b4fe"), (0.5, "#ffffff"), (1.0, "#86efac"))
 ARROW_LENGTH = 0.25 * toy2d.BOX         # the longest gradient arrow, in data units: a quarter of the half-width
@@ -108,7 +109,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     titles = ("Losses", "Mean D on real and fake", "JS and KL(p_data ‖ p_g), nats")   # short: legends share the row
     notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     x = np.asarray(history.get("iteration", []), dtype=np.float64)
-    series = (("d_loss", "D loss", "#2563eb", "y", "legend"), ("g_loss", "G loss", "#dc2626", "y", "legend"),
+    series = (("d_loss", "D loss", D_LOSS, "y", "legend"), ("g_loss", "G loss", G_LOSS, "y", "legend"),
               ("d_real", "D(real)", REAL, "y2", "legend2"), ("d_fake", "D(fake)", FAKE, "y2", "legend2"),
               ("js", "JS", "#0891b2", "y3", "legend3"), ("kl", "KL", "#ea580c", "y4", "legend3"))
     # An empty history still gets its (empty) traces: plotly draws only the axes that some trace uses.

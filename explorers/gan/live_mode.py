@@ -79,6 +79,10 @@ class LiveMode(abc.ABC):
     boxes: dict[str, Box]   # the number boxes, in the order of the handlers' arguments
     looks = 0               # how many looks come before the controls
     refresh = REFRESH       # seconds between the pictures of a run that plays
+    # How many of the views (the first ones) each streamed message carries; play sends the others once and the
+    # event after the stream (settle) when the run stops. None: every view is streamed. The page pays for each
+    # output of each streamed message (gradio searches its component tree for it), so a fast stream sends one.
+    streamed: int | None = None
     changed = ""            # what a new run's note says changed, e.g. "The start or the seed"
     running_text = ""       # the status line while the run plays
     diverged_text = ""      # what the status line adds to why the run diverged
@@ -137,21 +141,35 @@ class LiveMode(abc.ABC):
     def picture(self, visit: VisitorRun, note: str = "") -> tuple:
         return self.drawer(visit, note)(self.capture(visit))
 
-    def status_text(self, c: dict, note: str = "") -> str:
+    def status_words(self, c: dict, note: str = "") -> tuple[str, bool]:
+        """The status line as plain text, and whether it is an alarm (the run diverged)."""
         if c["diverged"]:
-            return f"<span class='gb-alarm'>⚠ {c['diverged']} {self.diverged_text}</span>"
+            return f"⚠ {c['diverged']} {self.diverged_text}", True
         if c["running"]:
-            return note + self.running_text
-        return note + (c["reason"] or READY)
+            return note + self.running_text, False
+        return note + (c["reason"] or READY), False
+
+    def status_text(self, c: dict, note: str = "") -> str:
+        text, alarm = self.status_words(c, note)
+        return f"<span class='gb-alarm'>{text}</span>" if alarm else text
+
+    def unstreamed(self, visit: VisitorRun, note: str = "") -> tuple:
+        """The views a streamed message does not carry (see `streamed`), drawn now."""
+        if self.streamed is None:
+            return ()
+        with visit.runner.reading():
+            captured = self.capture(visit)
+        return self.drawer(visit, note)(captured)[self.streamed:]
 
     @user_errors
     def play(self, visit, slow_motion, *args):
-        """Play: the run starts (or keeps why it cannot); watch(), the event after this one, streams its pictures."""
+        """Play: the run starts (or keeps why it cannot), and the views a streamed message does not carry say so;
+        watch(), the event after this one, streams its pictures."""
         visit, runner, visit.note, shown = self.prepared(visit, args)
         runner.slow = bool(slow_motion)
         if refused := runner.start():
             runner.reason = refused
-        return visit, *shown
+        return visit, *self.unstreamed(visit, visit.note), *shown
 
     @user_errors
     def watch(self, visit):
@@ -165,10 +183,19 @@ class LiveMode(abc.ABC):
             for pictured in stream(runner, lambda: self.capture(visit), self.drawer(visit, visit.note), self.refresh):
                 if visit.runner is not runner:   # another event replaced the run (or it was freed): that event draws
                     return
-                yield pictured
+                pictured = pictured[:self.streamed]
+                yield pictured[0] if len(pictured) == 1 else pictured   # gradio takes a lone output's value bare
         finally:
             if visit.watching is runner:
                 visit.watching = None
+
+    @user_errors
+    def settle(self, visit):
+        """After a stream: the views it did not carry, for the run as it stopped (or as it goes, when this play's
+        stream was a second press's, which draws nothing)."""
+        if visit is None or visit.runner is None:
+            raise ValueError("There is no run yet: press play or step to start one.")
+        return self.unstreamed(visit, visit.note)
 
     def step(self, which: str) -> Callable:
         """The handler of a step button: `which` is "both" (an iteration), "d" or "g"."""
@@ -293,9 +320,13 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     # trigger_mode "once", and watch() draws a run in one stream only: a second press while playing is not a second
     # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a refused play
     # returns at once. The stream outputs the views alone (each output of a streamed message costs the page).
-    b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], [c.state, *c.boxes], trigger_mode="once",
-                 concurrency_limit=None, **PRIVATE).success(mode.watch, [c.state], c.views, trigger_mode="once",
-                                                            concurrency_limit=None, **PRIVATE)
+    # A mode that streams some views only (LiveMode.streamed) gets the others from play and from settle.
+    streamed, unstreamed = c.views[:mode.streamed], c.views[mode.streamed:] if mode.streamed is not None else []
+    watching = b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], [c.state, *unstreamed, *c.boxes],
+                            trigger_mode="once", concurrency_limit=None, **PRIVATE) \
+        .success(mode.watch, [c.state], streamed, trigger_mode="once", concurrency_limit=None, **PRIVATE)
+    if unstreamed:
+        watching.then(mode.settle, [c.state], unstreamed, concurrency_limit=None, **PRIVATE)
     b.pause.click(pause_ui, [c.state], None, concurrency_limit=None, **PRIVATE)
     for button, which in ((b.step, "both"), (b.step_d, "d"), (b.step_g, "g")):
         button.click(mode.step(which), run_inputs, everything, **PRIVATE)

@@ -21,12 +21,13 @@ from explorers.streaming import visitor_state
 from explorers.widgets import packed, widget
 
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
-# While a run plays, 15 pictures a second: the browser draws each from a few kB of arrays (view2d.js), so a picture
-# costs the server only the view's arrays (about half a millisecond of torch) and the trainer keeps its pace; the
-# page's own cost per streamed message (gradio's update of each output) is what bounds the rate.
+# While a run plays, 15 pictures a second, each one message with one output (the view's value: its arrays, the
+# counter, the status line and the latest losses, all drawn by view2d.js): a picture costs the server the view's
+# arrays (about half a millisecond of torch) and the page one update of one component, so the page keeps up and the
+# trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run stops.
 REFRESH = 1 / 15
-CURVES_EVERY = 15            # the curves (a plotly redraw, ~100 ms of Chromium) with every 15th picture: once a second
 VIEW = Path(__file__).with_name("view2d")   # view2d.html / .js / .css: the 2-D view's widget
+LATEST = ("d_loss", "g_loss", "d_real", "d_fake")   # what the view shows of the latest logged losses
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
 DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
@@ -69,8 +70,10 @@ class PointsMode(LiveMode):
     boxes = BOXES
     looks = 1   # the layers shown
     refresh = REFRESH
+    streamed = 1   # the view alone: the curves, counter and status follow at play and when the run stops
     changed = "The data, a network, the optimiser or the seed"
-    running_text = "Training… the picture refreshes 15 times a second while the model trains between pictures."
+    running_text = ("Training… the picture and its count refresh 15 times a second while the model trains between "
+                    "pictures; the curves follow when you pause.")
     diverged_text = "The run is paused; press reset to start again."
 
     def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:
@@ -89,26 +92,28 @@ class PointsMode(LiveMode):
 
     def captured(self, visit: PointsVisitorRun, run: toy.Run, running: bool) -> dict:
         h = run.history
-        kept = live_mode.evenly(len(h["iteration"]))
+        # the latest logged losses for the view's own count and trail; the whole history only for the curves,
+        # which are drawn when the run stops
+        latest = {k: v[-1] for k, v in h.items() if k in LATEST and v}
+        kept = [] if running else live_mode.evenly(len(h["iteration"]))
         return {"view": finite_view(visit, run), "history": {k: [v[i] for i in kept] for k, v in h.items()},
-                "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
+                "latest": latest, "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
 
     def drawer(self, visit: PointsVisitorRun, note: str = ""):
-        """The view, playing or paused, is the arrays the browser draws (view2d.js); while the run plays, the curves
-        are redrawn with every CURVES_EVERY-th picture only."""
-        pictures = 0
-
+        """The view, playing or paused, is what the browser draws (view2d.js): the arrays, the count, the status
+        line and the latest losses. While the run plays only the view is streamed (see LiveMode.streamed): the
+        curves are left as they were and the counter says the count at play."""
         def draw(c: dict) -> tuple:
-            nonlocal pictures
-            pictures += 1
-            fresh = not c["running"] or pictures % CURVES_EVERY == 1
-            curves = figures.metrics_figure(c["history"], c["loss"]) if fresh else gr.skip()
-            # the status line is sent once while the run plays: each output a message updates costs the page a
-            # search of gradio's component tree, 15 times a second
-            status = self.status_text(c, note) if pictures == 1 or not c["running"] else gr.skip()
-            # the layers are read at every picture: a switch flipped during a play applies at once
-            return view_value(c["view"], c["loss"], visit.layers), curves, counter_text(c), status
+            curves = gr.skip() if c["running"] else figures.metrics_figure(c["history"], c["loss"])
+            return self.view(visit, c, note), curves, counter_text(c), self.status_text(c, note)
         return draw
+
+    def view(self, visit: PointsVisitorRun, c: dict, note: str = "") -> dict:
+        """The view's value for a captured run; the layers are read at every picture, so a switch flipped during
+        a play applies at once."""
+        status, alarm = self.status_words(c, note)
+        return {**view_value(c["view"], c["loss"], visit.layers), "step": c["step"], "counter": counter_words(c),
+                "status": status, "alarm": alarm, "latest": c["latest"]}
 
 
 MODE = PointsMode()
@@ -130,9 +135,19 @@ def view_value(v: toy.View, loss: str, layers: frozenset[str]) -> dict:
     return {k: packed(a) if isinstance(a, np.ndarray) else a for k, a in arrays.items()}
 
 
-def counter_text(c: dict) -> str:
+def counter_words(c: dict) -> str:
+    """The count as plain text, which the view shows over the picture."""
     rate = f" · {c['rate']:.0f} iterations/s" if c["rate"] else ""
-    return f"**Iteration {c['step']:,}** · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{rate}"
+    return f"Iteration {c['step']:,} · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{rate}"
+
+
+def counter_text(c: dict) -> str:
+    """The counter beside the buttons: written at play (it then says so) and when the run stops or steps."""
+    if c["running"]:
+        head, rest = counter_words({**c, "rate": 0}).split(" · ", 1)
+        return f"**{head}** · {rest} when play was pressed: the count over the picture goes on"
+    head, rest = counter_words(c).split(" · ", 1)
+    return f"**{head}** · {rest}"
 
 
 def saved_file(runner: live.Runner) -> str:
@@ -174,7 +189,8 @@ def run_column() -> tuple[gr.Radio, live_mode.Buttons, gr.Button]:
 def picture_column() -> tuple[gr.HTML, gr.CheckboxGroup]:
     # the colours are sent once: HEAT_SCALE sampled as plotly would, and the points' and lines' colours
     view = widget(VIEW, "gan-2d-view", lut=packed(render.colormap(figures.HEAT_SCALE), "uint8"),
-                  colours={"real": figures.REAL, "fake": figures.FAKE, "lines": figures.LINES})
+                  colours={"real": figures.REAL, "fake": figures.FAKE, "lines": figures.LINES,
+                           "d_loss": figures.D_LOSS, "g_loss": figures.G_LOSS})
     return view, gr.CheckboxGroup(LAYER_CHOICES, value=[v for _, v in LAYER_CHOICES], show_label=False,
                                   elem_id="gan-layers")
 
@@ -273,7 +289,7 @@ def layers_ui(visit, shown_layers):
     if runner is None or runner.running:
         return visit, gr.skip()   # a running stream draws the new layers in its next picture
     with runner.lock:
-        return visit, view_value(finite_view(visit, runner.run), runner.run.settings.loss, visit.layers)
+        return visit, MODE.view(visit, MODE.capture(visit))
 
 
 def wire(c: LiveControls, x: Extras) -> None:

@@ -1,16 +1,22 @@
-// The GAN tab's 2-D view (explorers/gan/points.py sends core.gan.figures.toy_arrays, packed): D's heatmap over the
-// box, G's image of a noise grid (the manifold), G's gradient arrows and the real and fake points, with ticks, a
-// colour bar and a legend, drawn on a canvas for every picture the server streams (15 a second while a run trains,
-// one when it stops), so the view keeps its size, fonts and hover whether the run plays or not. The pointer reads
-// D under it from the heatmap's grid, between grid values as the picture's colours are (bilinearly).
+// The GAN tab's 2-D view (explorers/gan/points.py sends core.gan.figures.toy_arrays, packed, with the run's count,
+// status line and latest losses): D's heatmap over the box, G's image of a noise grid (the manifold), G's gradient
+// arrows and the real and fake points, with ticks, a colour bar and a legend, drawn on a canvas for every picture
+// the server streams (15 a second while a run trains, one when it stops), so the view keeps its size, fonts and
+// hover whether the run plays or not. The count and status above it and the losses' trail below it are the view's
+// own: while a run plays the stream carries this one value only (each output of a streamed message costs the page).
+// The pointer reads D under it from the heatmap's grid, between grid values as the picture's colours are.
 const gb = window.glassbox;
-const canvas = element.querySelector("canvas"), out = element.querySelector("output");
+const canvas = element.querySelector(".gan-view-plane"), out = element.querySelector("output");
+const trailCanvas = element.querySelector(".gan-view-trail");
+const count = element.querySelector(".gan-view-count"), status = element.querySelector(".gan-view-status");
 const lut = gb.unpack(props.lut), colours = props.colours;
 const cells = document.createElement("canvas");   // the heatmap at one pixel per grid value, stretched onto the box
 const LEFT = 44, TOP = 30, BOTTOM = 28, BAR = 12, BAR_GAP = 16, BAR_TEXT = 56, MAX_SIDE = 460, RADIUS = 2.5;
 const FONT = "13px sans-serif", OUTLINE = "#d1d5db";
+const TRAIL = 300, TRAIL_HEIGHT = 64;   // the trail keeps the last 300 pictures' losses (20 s of play)
 const HINT = out.textContent;
 let view = null, pointer = null, box = null;   // the unpacked arrays; the pointer in CSS px; the box's geometry
+let trail = [];                                 // [iteration, D loss, G loss] of the pictures seen, oldest first
 
 // The value's arrays unpacked once per picture (a resize redraws from them).
 const unpacked = (v) => {
@@ -138,6 +144,49 @@ const readout = () => {
   out.textContent = `${view.label} = ${d.toFixed(3)} at (${sign(x)}, ${sign(y)})`;
 };
 
+// The latest losses join the trail once per iteration; an earlier iteration than the last is a new run's, which
+// starts a new trail.
+const remember = (v) => {
+  const last = trail[trail.length - 1], d = v.latest?.d_loss, g = v.latest?.g_loss;
+  if (last && v.step < last[0]) trail = [];
+  if (!Number.isFinite(d) || !Number.isFinite(g) || (last && v.step <= last[0] && trail.length)) return;
+  trail.push([v.step, d, g]);
+  if (trail.length > TRAIL) trail.shift();
+};
+
+// The trail under the picture, as wide as the box: both losses on one scale (their range over the trail), the
+// latest values written above it.
+const drawTrail = (ink) => {
+  const ctx = gb.context(trailCanvas, LEFT + box.side, TRAIL_HEIGHT), top = 18, h = TRAIL_HEIGHT - top - 4;
+  const l = view.latest || {}, p = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
+  ctx.font = "12px sans-serif"; ctx.textBaseline = "middle"; ctx.textAlign = "left";
+  let x = LEFT;
+  for (const [text, colour] of [[`D loss ${p(l.d_loss)}`, colours.d_loss], [`G loss ${p(l.g_loss)}`, colours.g_loss],
+                                [`mean D(real) ${p(l.d_real)} · D(fake) ${p(l.d_fake)}`, ink]]) {
+    ctx.fillStyle = colour;
+    ctx.fillText(text, x, top / 2);
+    x += ctx.measureText(text).width + 14;
+  }
+  ctx.strokeStyle = OUTLINE; ctx.lineWidth = 1;
+  ctx.strokeRect(LEFT - 0.5, top - 0.5, box.side + 1, h + 1);
+  trailCanvas.dataset.points = trail.length;   // for tests: how many pictures' losses the trail draws
+  if (trail.length < 2) return;
+  const values = trail.flatMap(([, d, g]) => [d, g]);
+  const lo = Math.min(...values), hi = Math.max(...values), span = hi - lo || 1;
+  ctx.fillStyle = ink; ctx.textAlign = "right";
+  ctx.fillText(gb.number(hi, 3), LEFT - 4, top + 5);
+  ctx.fillText(gb.number(lo, 3), LEFT - 4, top + h - 5);
+  for (const [k, colour] of [[1, colours.d_loss], [2, colours.g_loss]]) {
+    ctx.strokeStyle = colour;
+    ctx.beginPath();
+    trail.forEach((row, i) => {
+      const tx = LEFT + (i / (TRAIL - 1)) * box.side, ty = top + h - ((row[k] - lo) / span) * h;
+      if (i) ctx.lineTo(tx, ty); else ctx.moveTo(tx, ty);
+    });
+    ctx.stroke();
+  }
+};
+
 const draw = () => {
   const width = element.clientWidth;
   if (!view || !width) return;   // not shown yet (another tab): the resize observer draws it when it is
@@ -162,15 +211,27 @@ const draw = () => {
     gb.colorbar(ctx, {x: LEFT + side + BAR_GAP, y: TOP, w: BAR, h: side, lo: view.lo, hi: view.hi, lut,
                       label: view.label, ink});
   }
+  drawTrail(ink);
   readout();
   gb.drawn(element);
 };
 
-watch("value", () => { view = props.value ? unpacked(props.value) : null; draw(); });
+// A new value: its count and status at once, its arrays drawn, its losses added to the trail.
+const show = (v) => {
+  view = v ? unpacked(v) : null;
+  if (!v) return;
+  count.textContent = v.counter ?? "";
+  status.textContent = v.status ?? "";
+  status.classList.toggle("gb-alarm", Boolean(v.alarm));
+  remember(v);
+  draw();
+};
+
+watch("value", () => show(props.value));
 canvas.addEventListener("pointermove", (e) => { pointer = [e.offsetX, e.offsetY]; readout(); });
 canvas.addEventListener("pointerleave", () => { pointer = null; out.textContent = HINT; });
 gb.download(element.querySelector("button"), canvas, "gan-2d-view.png");
 let width = 0;
 new ResizeObserver(() => { if (element.clientWidth !== width) { width = element.clientWidth; draw(); } })
   .observe(element);
-if (props.value) { view = unpacked(props.value); draw(); }
+show(props.value);

@@ -14,13 +14,14 @@ from tests.browser.test_number_boxes import settle, type_and_enter
 from tests.browser.test_vae_tab import plot_title, shoot
 
 VIEW = "#gan-2d-view"
+VIEW_COUNT = f"{VIEW} .gan-view-count"   # the view's own count, the one that rises while a run plays
 COUNTER = r"Iteration ([\d,]+) · D updates ([\d,]+) · G updates ([\d,]+)"
 VALUE = r"V\(D\*, G\) = (-?\d+\.\d{4}) nats"
 
 
-def counts(page) -> tuple[int, int, int]:
-    """The 2-D counter as (iterations, D updates, G updates)."""
-    text = page.locator("#gan-counter").inner_text()
+def counts(page, counter: str = "#gan-counter") -> tuple[int, int, int]:
+    """The 2-D counter (beside the buttons, or the view's own) as (iterations, D updates, G updates)."""
+    text = page.evaluate("(sel) => document.querySelector(sel).textContent", counter)
     m = re.search(COUNTER, text)
     assert m, text
     return tuple(int(g.replace(",", "")) for g in m.groups())
@@ -133,28 +134,40 @@ def test_two_d_mode(app_page, screenshot_dir):
         .strip() == "ring of 8"
     page.screenshot(path=str(screenshot_dir / "gan_open.png"), full_page=False)
 
-    # Play: the same view is redrawn in the browser from each streamed picture, and the counter rises. While it
-    # plays, the pointer clicks where the pause button is, as a person does (a locator's click waits for idle frames).
+    # The view shows the run's count and status itself, the same as the counter and status beside the buttons.
+    assert counts(page, VIEW_COUNT) == counts(page) == (0, 0, 0)
+
+    # Play: the same view is redrawn in the browser from each streamed picture, and the view's own count rises (the
+    # stream carries the view alone; the counter beside the buttons keeps the count at play until the run stops).
+    # While it plays, the pointer clicks where the pause button is, as a person does (a locator's click waits for
+    # idle frames).
     page.locator("#gan-counter").scroll_into_view_if_needed()
     pause = centre(page, "#gan-pause")
     page.locator("#gan-play").click()
     wait_for_text(page, "#gan-status", "Training…")
-    first, frames = counts(page)[0], drawn(page)
+    wait_for_text(page, "#gan-counter", "when play was pressed")
+    wait_for_text(page, f"{VIEW} .gan-view-status", "Training…")
+    first, frames = counts(page, VIEW_COUNT)[0], drawn(page)
     wait_for_drawn(page, frames + 30)   # 30 pictures drawn while it plays
-    page.wait_for_function("(n) => Number((/Iteration ([\\d,]+)/.exec(document.querySelector('#gan-counter')"
-                           ".innerText) ?? [0, '0'])[1].replace(/,/g, '')) > n", arg=first)
-    second = counts(page)[0]
+    page.wait_for_function("([sel, n]) => Number((/Iteration ([\\d,]+)/.exec(document.querySelector(sel)"
+                           ".textContent) ?? [0, '0'])[1].replace(/,/g, '')) > n", arg=[VIEW_COUNT, first])
+    second = counts(page, VIEW_COUNT)[0]
     assert view_size(page) == size   # playing keeps the view's size
-    assert re.search(r"\d+ iterations/s", page.locator("#gan-counter").inner_text())
+    assert re.search(r"\d+ iterations/s", page.evaluate(f"() => document.querySelector('{VIEW_COUNT}').textContent"))
+    # the losses' trail under the picture has grown a line while it plays
+    page.wait_for_function("() => document.querySelector('#gan-2d-view .gan-view-trail').dataset.points >= 2")
     playing = hover(page, 0.5, 0.5)   # hover works while it plays
     assert playing["text"].startswith("D(x) = ")
 
-    # Pause: the status says so, the same view stays (same size) and the counter stands still.
+    # Pause: the status says so, the same view stays (same size) and the counter stands still; the counter beside
+    # the buttons and the view's own say the same again.
     page.mouse.click(*pause)
     wait_for_text(page, "#gan-status", "^Paused\\.")
+    wait_for_text(page, f"{VIEW} .gan-view-status", "^Paused\\.")
     settle(page)
     assert view_size(page) == size
     paused = counts(page)
+    assert counts(page, VIEW_COUNT) == paused
     page.wait_for_timeout(1000)
     assert counts(page) == paused
     i, d, g = paused
