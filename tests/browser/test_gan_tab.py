@@ -14,6 +14,7 @@ from tests.browser.test_number_boxes import settle, type_and_enter
 from tests.browser.test_vae_tab import plot_title, shoot
 
 VIEW = "#gan-2d-view"
+PLANE = f"{VIEW} canvas.gan-view-plane"   # the picture (the losses' trail is a canvas of its own)
 VIEW_COUNT = f"{VIEW} .gan-view-count"   # the view's own count, the one that rises while a run plays
 COUNTER = r"Iteration ([\d,]+) · D updates ([\d,]+) · G updates ([\d,]+)"
 VALUE = r"V\(D\*, G\) = (-?\d+\.\d{4}) nats"
@@ -64,7 +65,7 @@ def wait_for_drawn(page, more_than: int, timeout: int = 30_000) -> int:
 def canvas_box(page) -> dict:
     """The canvas's place on the page, read in the page (a locator's checks wait for idle frames, which a page
     drawing 15 pictures a second on a busy machine may not have)."""
-    return page.evaluate(f"() => {{ const r = document.querySelector('{VIEW} canvas').getBoundingClientRect();"
+    return page.evaluate(f"() => {{ const r = document.querySelector('{PLANE}').getBoundingClientRect();"
                          " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
 
 
@@ -79,7 +80,7 @@ def centre(page, selector: str) -> tuple[float, float]:
 
 
 def pixels(page) -> str:
-    return page.locator(f"{VIEW} canvas").evaluate("c => c.toDataURL()")
+    return page.locator(f"{PLANE}").evaluate("c => c.toDataURL()")
 
 
 def bilinear(heat: np.ndarray, box: float, x: float, y: float) -> float:
@@ -125,7 +126,7 @@ def test_two_d_mode(app_page, screenshot_dir):
     page.get_by_role("tab", name="GAN", exact=True).click()
     # The picture is drawn when the tab is first opened: a run at iteration 0.
     wait_for_counts(page, (0, 0, 0))
-    page.wait_for_selector(f"{VIEW} canvas", state="visible")
+    page.wait_for_selector(f"{PLANE}", state="visible")
     wait_for_drawn(page, 0)
     page.wait_for_selector("#gan-curves .js-plotly-plot", state="attached")
     size = view_size(page)
