@@ -72,8 +72,7 @@ class PointsMode(LiveMode):
     refresh = REFRESH
     streamed = 1   # the view alone: the curves, counter and status follow at play and when the run stops
     changed = "The data, a network, the optimiser or the seed"
-    running_text = ("Training… the picture and its count refresh 15 times a second while the model trains between "
-                    "pictures; the curves follow when you pause.")
+    running_text = "Training… the picture refreshes 15 times a second; the curves when you pause."
     diverged_text = "The run is paused; press reset to start again."
 
     def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:

@@ -155,14 +155,14 @@ const remember = (v) => {
 };
 
 // The trail under the picture, as wide as the box: both losses on one scale (their range over the trail), the
-// latest values written above it.
+// latest losses and mean D(real) and D(fake) written above it.
 const drawTrail = (ink) => {
-  const ctx = gb.context(trailCanvas, LEFT + box.side, TRAIL_HEIGHT), top = 18, h = TRAIL_HEIGHT - top - 4;
+  const ctx = gb.context(trailCanvas, box.width, TRAIL_HEIGHT), top = 18, h = TRAIL_HEIGHT - top - 4;
   const l = view.latest || {}, p = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
   ctx.font = "12px sans-serif"; ctx.textBaseline = "middle"; ctx.textAlign = "left";
   let x = LEFT;
   for (const [text, colour] of [[`D loss ${p(l.d_loss)}`, colours.d_loss], [`G loss ${p(l.g_loss)}`, colours.g_loss],
-                                [`mean D(real) ${p(l.d_real)} · D(fake) ${p(l.d_fake)}`, ink]]) {
+                                [`D(real) ${p(l.d_real)}`, colours.real], [`D(fake) ${p(l.d_fake)}`, colours.fake]]) {
     ctx.fillStyle = colour;
     ctx.fillText(text, x, top / 2);
     x += ctx.measureText(text).width + 14;
@@ -191,8 +191,8 @@ const draw = () => {
   const width = element.clientWidth;
   if (!view || !width) return;   // not shown yet (another tab): the resize observer draws it when it is
   const side = Math.max(120, Math.min(MAX_SIDE, width - LEFT - BAR_GAP - BAR - BAR_TEXT));
-  box = {left: LEFT, top: TOP, side};
-  const ctx = gb.context(canvas, LEFT + side + BAR_GAP + BAR + BAR_TEXT, TOP + side + BOTTOM);
+  box = {left: LEFT, top: TOP, side, width: LEFT + side + BAR_GAP + BAR + BAR_TEXT};
+  const ctx = gb.context(canvas, box.width, TOP + side + BOTTOM);
   const ink = gb.ink(element);
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(box.left, box.top, side, side);

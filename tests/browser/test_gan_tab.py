@@ -100,6 +100,7 @@ def bilinear(heat: np.ndarray, box: float, x: float, y: float) -> float:
 def hover(page, fx: float, fy: float) -> dict:
     """Move the pointer to the fraction (fx, fy) of the canvas and read the widget's readout (its text and exact
     numbers), once it names the point under the pointer."""
+    page.evaluate(f"() => document.querySelector('{PLANE}').scrollIntoView({{block: 'center'}})")
     box = canvas_box(page)
     page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=4)
     page.wait_for_function("() => /= -?[0-9.]+ at/.test(document.querySelector('#gan-2d-view output').textContent)")
@@ -108,12 +109,20 @@ def hover(page, fx: float, fy: float) -> dict:
     return {"text": read["text"], **{k: float(read[k]) for k in "xyd"}}
 
 
-def screenshots(page, screenshot_dir, name: str) -> None:
-    """The view at 1400 and 800 px wide (the page then goes back to the fixture's width)."""
+def screenshots(page, screenshot_dir, name: str, playing: bool = False) -> None:
+    """The view at 1400 and 800 px wide (the page then goes back to the fixture's width). While a run plays, each
+    is taken once a picture has been drawn at the new width, cut from the page by the view's place (a locator's
+    screenshot waits for idle frames)."""
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})
         before = drawn(page)
-        page.locator(VIEW).scroll_into_view_if_needed()
+        page.evaluate(f"() => document.querySelector('{VIEW}').scrollIntoView({{block: 'center'}})")
+        if playing:
+            wait_for_drawn(page, before)
+            box = page.evaluate(f"() => {{ const r = document.querySelector('{VIEW}').getBoundingClientRect();"
+                                " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+            page.screenshot(path=str(screenshot_dir / f"{name}_{width}.png"), clip=box)
+            continue
         page.wait_for_function("(n) => performance.getEntriesByName('gan-2d-view:drawn').length > n || "
                                f"document.querySelector('{VIEW}').clientWidth > 0", arg=before)
         settle(page)
@@ -143,7 +152,6 @@ def test_two_d_mode(app_page, screenshot_dir):
     # While it plays, the pointer clicks where the pause button is, as a person does (a locator's click waits for
     # idle frames).
     page.locator("#gan-counter").scroll_into_view_if_needed()
-    pause = centre(page, "#gan-pause")
     page.locator("#gan-play").click()
     wait_for_text(page, "#gan-status", "Training…")
     wait_for_text(page, "#gan-counter", "when play was pressed")
@@ -159,6 +167,9 @@ def test_two_d_mode(app_page, screenshot_dir):
     page.wait_for_function("() => document.querySelector('#gan-2d-view .gan-view-trail').dataset.points >= 2")
     playing = hover(page, 0.5, 0.5)   # hover works while it plays
     assert playing["text"].startswith("D(x) = ")
+    screenshots(page, screenshot_dir, "gan_2d_playing", playing=True)
+    page.evaluate("() => document.querySelector('#gan-counter').scrollIntoView({block: 'center'})")
+    pause = centre(page, "#gan-pause")   # where the pause button is now, after the screenshots' widths
 
     # Pause: the status says so, the same view stays (same size) and the counter stands still; the counter beside
     # the buttons and the view's own say the same again.
