@@ -170,7 +170,11 @@ const drawTrail = (ink) => {
   ctx.strokeStyle = OUTLINE; ctx.lineWidth = 1;
   ctx.strokeRect(LEFT - 0.5, top - 0.5, box.side + 1, h + 1);
   trailCanvas.dataset.points = trail.length;   // for tests: how many pictures' losses the trail draws
-  if (trail.length < 2) return;
+  if (trail.length < 2) {
+    ctx.fillStyle = ink;
+    ctx.fillText("The losses' trail is drawn here while the run plays.", LEFT + 8, top + h / 2);
+    return;
+  }
   const values = trail.flatMap(([, d, g]) => [d, g]);
   const lo = Math.min(...values), hi = Math.max(...values), span = hi - lo || 1;
   ctx.fillStyle = ink; ctx.textAlign = "right";

@@ -284,12 +284,13 @@ def test_two_d_view_playing(app_page, screenshot_dir):
     wait_for_counts(page, (0, 0, 0))
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})
-        page.evaluate(f"() => document.querySelector('{VIEW}').scrollIntoView({{block: 'center'}})")
         settle(page)
         page.locator("#gan-play").click()
         wait_for_text(page, f"{VIEW} .gan-view-status", "Training…")
         wait_for_drawn(page, drawn(page) + 20)
         page.wait_for_function("() => document.querySelector('#gan-2d-view .gan-view-trail').dataset.points >= 10")
+        # the play button's click scrolled the page to it: the view back in sight, whole
+        page.evaluate(f"() => document.querySelector('{VIEW}').scrollIntoView({{block: 'start'}})")
         box = page.evaluate(f"() => {{ const r = document.querySelector('{VIEW}').getBoundingClientRect();"
                             " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
         page.screenshot(path=str(screenshot_dir / f"gan_2d_playing_{width}.png"), clip=box)
