@@ -161,7 +161,7 @@ def markdown_lines(r: dict) -> list[str]:
     t, i, v = r["toy"], r["images"], r["two_visitors"]
     return [
         f"- GAN 2-D, in Chromium (play on the defaults: ring, batch 150, 1 x 8 networks, over {r['seconds']:g} s): "
-        f"**{t['iterations_per_s']:,} iterations/s in the app** at {t['pictures_per_s']} pictures/s sent and "
+        f"**{t['iterations_per_s']:,} iterations/s in the app** at {t['pictures_per_s']} pictures/s received and "
         f"**{t.get('drawn_per_s', '?')} frames/s drawn** (target ≥ 15), against "
         f"{t['bare_iterations_per_s']:,} iterations/s in a bare loop (in-app / bare **{t['ratio']}**, target ≥ 0.85; "
         f"{BEFORE} before issue 26)",
