@@ -81,7 +81,8 @@ class LiveMode(abc.ABC):
     refresh = REFRESH       # seconds between the pictures of a run that plays
     # How many of the views (the first ones) each streamed message carries; play sends the others once and the
     # event after the stream (settle) when the run stops. None: every view is streamed. The page pays for each
-    # output of each streamed message (gradio searches its component tree for it), so a fast stream sends one.
+    # streamed message (gradio refreshes the loading status of every component an event has updated, each found by
+    # a search of its component tree) and for each output in it, so a fast stream sends one.
     streamed: int | None = None
     changed = ""            # what a new run's note says changed, e.g. "The start or the seed"
     running_text = ""       # the status line while the run plays
