@@ -49,9 +49,11 @@ def figure(title: str | None = None, **layout) -> go.Figure:
 
 
 @functools.lru_cache(maxsize=16)
-def colormap(name: str) -> np.ndarray:
-    """A 256x3 uint8 lookup table sampled from plotly's colour scale `name` (e.g. "Viridis", "RdBu_r")."""
-    colours = sample_colorscale(name, np.linspace(0, 1, 256).tolist(), colortype="tuple")
+def colormap(name: str | tuple) -> np.ndarray:
+    """A 256x3 uint8 lookup table sampled from plotly's colour scale `name` (e.g. "Viridis", "RdBu_r"), or from a
+    scale of one's own given as ((position, colour), ...) pairs (a tuple: the tables are cached)."""
+    scale = name if isinstance(name, str) else [list(stop) for stop in name]
+    colours = sample_colorscale(scale, np.linspace(0, 1, 256).tolist(), colortype="tuple")
     return np.clip(np.round(np.array(colours) * 255), 0, 255).astype(np.uint8)
 
 

@@ -1,10 +1,10 @@
-"""The GAN tab's plotly figures: the 2-D view (D's heatmap, real and fake points, G's gradient arrows, the
-manifold), the 2-D run's curves, the D* playground, the saturating loss's vanishing gradient, and image mode's
-curves and collapse meter.
+"""The GAN tab's figures: the arrays of the 2-D view that the browser draws (D's heatmap, real and fake points, G's
+gradient arrows, the manifold), and the plotly figures of the 2-D run's curves, the D* playground, the saturating
+loss's vanishing gradient, and image mode's curves and collapse meter.
 
-The 2-D view and the curves are redrawn several times a second while a run trains, so they are built from plain
-dicts with plotly's validation off (`_fast`): validating the traces and copying the theme cost more than the
-JSON itself. Every figure keeps a constant `uirevision`, so a redraw keeps the zoom a person chose.
+The curves are redrawn while a run trains, so they are built from plain dicts with plotly's validation off
+(`_fast`): validating the traces and copying the theme cost more than the JSON itself. Every figure keeps a
+constant `uirevision`, so a redraw keeps the zoom a person chose.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from core.gan import toy
 LAYERS = frozenset({"heatmap", "real", "fake", "arrows", "manifold"})
 BCE = ("nonsaturating", "saturating")   # the losses whose D outputs a probability
 REAL, FAKE = "#15803d", "#7e22ce"       # green and purple, as in GAN Lab; the heatmap uses paler ones
-POINT_SCALE = [[0.0, REAL], [1.0, FAKE]]
 LINES = "#374151"                       # the manifold and G's arrows
+D_LOSS, G_LOSS = "#2563eb", "#dc2626"   # the losses' lines, in the curves and the view's trail
 # Fakes' side (D says fake) pale purple, undecided white, reals' side pale green: points stay readable on top.
-HEAT_SCALE = [[0.0, "#d8b4fe"], [0.5, "#ffffff"], [1.0, "#86efac"]]
+HEAT_SCALE = ((0.0, "#d8b4fe"), (0.5, "#ffffff"), (1.0, "#86efac"))
 ARROW_LENGTH = 0.25 * toy2d.BOX         # the longest gradient arrow, in data units: a quarter of the half-width
 LOG2, LOG10 = math.log(2), math.log(10)
 EMPTY_NOTE = "Press play or step to see the curves"
@@ -36,7 +36,7 @@ def _fast(data: list[dict], **layout) -> go.Figure:
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
-    """float32 for the browser: seven digits are far below a pixel, and the figure's bytes (sent several times a
+    """float32 for the browser: seven digits are far below a pixel, and the arrays' bytes (sent many times a
     second while a run trains) are half float64's."""
     return np.asarray(a, dtype=np.float32)
 
@@ -51,70 +51,30 @@ def heat_range(heat: np.ndarray, loss: str) -> tuple[float, float]:
     return centre - reach, centre + reach
 
 
-def arrow_lines(starts: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x and y of one lines trace drawing an arrow from each start along its step: the shaft, then a two-barb
-    head (each barb a third of the shaft, at 25 degrees), then a NaN break. Lines only: plotly's arrow markers
-    (symbol "arrow" with angleref) cost Chromium about 60 ms a redraw for 300 arrows, a plain path almost nothing."""
-    ends = starts + steps
-    back = -steps / 3
-    cos, sin = math.cos(math.radians(25)), math.sin(math.radians(25))
-    left = ends + np.stack([cos * back[:, 0] - sin * back[:, 1], sin * back[:, 0] + cos * back[:, 1]], 1)
-    right = ends + np.stack([cos * back[:, 0] + sin * back[:, 1], -sin * back[:, 0] + cos * back[:, 1]], 1)
-    gap = np.full_like(starts, np.nan)
-    xy = np.stack([starts, ends, gap, left, ends, right, gap], 1).reshape(-1, 2).astype(np.float32)
-    return xy[:, 0], xy[:, 1]
-
-
 def arrow_scale(arrows: np.ndarray) -> float:
     """The factor that makes the longest arrow ARROW_LENGTH long; 0 when G's gradient is 0 everywhere."""
     longest = float(np.max(np.linalg.norm(arrows, axis=1), initial=0.0))
     return ARROW_LENGTH / longest if longest > 0 else 0.0
 
 
-def toy_figure(v: toy.View, loss: str, layers: frozenset[str] = LAYERS, title: str | None = None) -> go.Figure:
-    """The 2-D view: D's output over the box behind the real and fake points, the direction G moves each fake
-    (minus its loss's gradient, scaled so the longest is ARROW_LENGTH) and G's image of a noise grid. `layers`
-    names the parts drawn (LAYERS)."""
+def toy_arrays(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> dict:
+    """What the browser draws of the 2-D view (explorers/gan/view2d.js), as float32 arrays and numbers: D's output
+    `heat` over the grid (rows are y; sent whatever the layers, for the value under the pointer) with its colour
+    range `lo`..`hi` (heat_range) and `label`; the `real` and `fake` points, G's `arrows` (each fake's step, minus
+    the gradient of G's loss scaled by one factor so the longest is ARROW_LENGTH) and the `manifold` lines, each
+    empty ([0, 2] or [0, 0, 2]) when its layer is off; `layers` names the parts drawn (LAYERS), `box` the half-width
+    of the square shown."""
     if unknown := set(layers) - LAYERS:
         raise ValueError(f"Unknown layers {', '.join(sorted(unknown))}; choose from {', '.join(sorted(LAYERS))}.")
-    data = []
-    if "heatmap" in layers:
-        zmin, zmax = heat_range(v.heat, loss)
-        label = "D(x)" if loss in BCE else "D score"
-        axis = _f32(v.grid)
-        data.append({"type": "heatmap", "x": axis, "y": axis, "z": _f32(v.heat), "zmin": zmin, "zmax": zmax,
-                     "zsmooth": "fast", "colorscale": HEAT_SCALE,
-                     "hovertemplate": f"{label} = %{{z:.3f}}<extra></extra>",
-                     "colorbar": {"title": {"text": label}, "thickness": 12, "len": 0.8}})
-    # Two traces above the heatmap, not four: each trace costs Chromium 10-20 ms per redraw, and gradio redraws a
-    # streamed plot twice (react, then resize). The lines (manifold, then arrows) share one dark grey; the points
-    # (real, then fake) take their colours from a 0/1 array through POINT_SCALE.
-    lines = []
-    if "manifold" in layers:
-        grid = _f32(v.manifold)
-        lines.append(np.concatenate([grid, np.full((len(grid), 1, 2), np.nan, np.float32)], 1).reshape(-1, 2))
-    if "arrows" in layers:
-        lines.append(np.stack(arrow_lines(v.fake, arrow_scale(v.arrows) * v.arrows), 1))
-    if lines:
-        xy = np.concatenate(lines)
-        data.append({"type": "scatter", "x": xy[:, 0], "y": xy[:, 1], "mode": "lines", "name": "lines",
-                     "line": {"color": LINES, "width": 1}, "hoverinfo": "skip"})
-    shown = [(points, side) for name, points, side in (("real", v.real, 0), ("fake", v.fake, 1)) if name in layers]
-    if shown:
-        xy = _f32(np.concatenate([points for points, _ in shown]))
-        side = np.concatenate([np.full(len(points), side, np.uint8) for points, side in shown])
-        data.append({"type": "scatter", "x": xy[:, 0], "y": xy[:, 1], "mode": "markers", "name": "points",
-                     "marker": {"size": 5, "color": side, "colorscale": POINT_SCALE, "cmin": 0, "cmax": 1,
-                                "showscale": False},
-                     "hovertemplate": "(%{x:.2f}, %{y:.2f})<extra></extra>"})
-    box = [-toy2d.BOX, toy2d.BOX]
-    return _fast(data, title={"text": title}, height=460, uirevision="gan-toy",
-                 xaxis={"range": box, "autorange": False, "constrain": "domain"},
-                 yaxis={"range": box, "autorange": False, "constrain": "domain", "scaleanchor": "x", "scaleratio": 1,
-                        "showgrid": False},
-                 # no legend: drawing it costs Chromium about 25 ms a picture; the tab's layer switches name
-                 # the colours instead
-                 showlegend=False, margin={"l": 40, "r": 16, "t": 40 if title else 16, "b": 30})
+    lo, hi = heat_range(v.heat, loss)
+
+    def shown(name: str, a: np.ndarray, empty: tuple) -> np.ndarray:
+        return _f32(a) if name in layers else np.zeros(empty, np.float32)
+    return {"layers": sorted(layers), "box": toy2d.BOX, "lo": lo, "hi": hi,
+            "label": "D(x)" if loss in BCE else "D score", "heat": _f32(v.heat),
+            "real": shown("real", v.real, (0, 2)), "fake": shown("fake", v.fake, (0, 2)),
+            "arrows": shown("arrows", arrow_scale(v.arrows) * v.arrows, (0, 2)),
+            "manifold": shown("manifold", v.manifold, (0, 0, 2))}
 
 
 def _panel(title: str, top: float) -> tuple[dict, dict]:
@@ -149,7 +109,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     titles = ("Losses", "Mean D on real and fake", "JS and KL(p_data ‖ p_g), nats")   # short: legends share the row
     notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     x = np.asarray(history.get("iteration", []), dtype=np.float64)
-    series = (("d_loss", "D loss", "#2563eb", "y", "legend"), ("g_loss", "G loss", "#dc2626", "y", "legend"),
+    series = (("d_loss", "D loss", D_LOSS, "y", "legend"), ("g_loss", "G loss", G_LOSS, "y", "legend"),
               ("d_real", "D(real)", REAL, "y2", "legend2"), ("d_fake", "D(fake)", FAKE, "y2", "legend2"),
               ("js", "JS", "#0891b2", "y3", "legend3"), ("kl", "KL", "#ea580c", "y4", "legend3"))
     # An empty history still gets its (empty) traces: plotly draws only the axes that some trace uses.

@@ -15,7 +15,7 @@ from core.gan import runs
 from core.gan.losses import LABELS, LOSSES
 from explorers.common import Box, user_errors
 from explorers.inputs import PRIVATE
-from explorers.streaming import stream
+from explorers.streaming import REFRESH, stream
 
 LIMIT_SECONDS = 300          # one press of play trains for at most 5 minutes
 CURVES_EVERY = 5             # while playing, the curves are redrawn with every fifth picture
@@ -35,6 +35,8 @@ class VisitorRun:
 
     def __init__(self):
         self.runner: live.Runner | None = None
+        self.note = ""                                # what the status line says first while the run plays
+        self.watching: live.Runner | None = None     # the runner a stream draws (one stream per run)
 
     def new_run(self, run) -> live.Runner:
         if self.runner is not None:
@@ -76,6 +78,12 @@ class LiveMode(abc.ABC):
     visitor_run: type[VisitorRun]
     boxes: dict[str, Box]   # the number boxes, in the order of the handlers' arguments
     looks = 0               # how many looks come before the controls
+    refresh = REFRESH       # seconds between the pictures of a run that plays
+    # How many of the views (the first ones) each streamed message carries; play sends the others once and the
+    # event after the stream (settle) when the run stops. None: every view is streamed. The page pays for each
+    # streamed message (gradio refreshes the loading status of every component an event has updated, each found by
+    # a search of its component tree) and for each output in it, so a fast stream sends one.
+    streamed: int | None = None
     changed = ""            # what a new run's note says changed, e.g. "The start or the seed"
     running_text = ""       # the status line while the run plays
     diverged_text = ""      # what the status line adds to why the run diverged
@@ -134,27 +142,61 @@ class LiveMode(abc.ABC):
     def picture(self, visit: VisitorRun, note: str = "") -> tuple:
         return self.drawer(visit, note)(self.capture(visit))
 
-    def status_text(self, c: dict, note: str = "") -> str:
+    def status_words(self, c: dict, note: str = "") -> tuple[str, bool]:
+        """The status line as plain text, and whether it is an alarm (the run diverged)."""
         if c["diverged"]:
-            return f"<span class='gb-alarm'>⚠ {c['diverged']} {self.diverged_text}</span>"
+            return f"⚠ {c['diverged']} {self.diverged_text}", True
         if c["running"]:
-            return note + self.running_text
-        return note + (c["reason"] or READY)
+            return note + self.running_text, False
+        return note + (c["reason"] or READY), False
+
+    def status_text(self, c: dict, note: str = "") -> str:
+        text, alarm = self.status_words(c, note)
+        return f"<span class='gb-alarm'>{text}</span>" if alarm else text
+
+    def unstreamed(self, visit: VisitorRun, note: str = "") -> tuple:
+        """The views a streamed message does not carry (see `streamed`), drawn now."""
+        if self.streamed is None:
+            return ()
+        with visit.runner.reading():
+            captured = self.capture(visit)
+        return self.drawer(visit, note)(captured)[self.streamed:]
 
     @user_errors
     def play(self, visit, slow_motion, *args):
-        visit, runner, note, shown = self.prepared(visit, args)
+        """Play: the run starts (or keeps why it cannot), and the views a streamed message does not carry say so;
+        watch(), the event after this one, streams its pictures."""
+        visit, runner, visit.note, shown = self.prepared(visit, args)
         runner.slow = bool(slow_motion)
-        refused = runner.start()
-        draw = self.drawer(visit, note)
-        if refused:
+        if refused := runner.start():
             runner.reason = refused
-            yield visit, *draw(self.capture(visit)), *shown
+        return visit, *self.unstreamed(visit, visit.note), *shown
+
+    @user_errors
+    def watch(self, visit):
+        """The pictures of the visitor's run every `refresh` seconds while it plays, then its last one. An event of
+        its own whose outputs are the views alone: the page pays for every output of each streamed message."""
+        runner = visit.runner if visit is not None else None
+        if runner is None or visit.watching is runner:   # a second press of play: the first stream draws the run
             return
-        for i, pictured in enumerate(stream(runner, lambda: self.capture(visit), draw)):
-            if visit.runner is not runner:   # another event replaced the run (or it was freed): that event draws
-                return
-            yield visit, *pictured, *(shown if i == 0 else [gr.skip()] * len(shown))
+        visit.watching = runner
+        try:
+            for pictured in stream(runner, lambda: self.capture(visit), self.drawer(visit, visit.note), self.refresh):
+                if visit.runner is not runner:   # another event replaced the run (or it was freed): that event draws
+                    return
+                pictured = pictured[:self.streamed]
+                yield pictured[0] if len(pictured) == 1 else pictured   # gradio takes a lone output's value bare
+        finally:
+            if visit.watching is runner:
+                visit.watching = None
+
+    @user_errors
+    def settle(self, visit):
+        """After a stream: the views it did not carry, for the run as it stopped (or as it goes, when this play's
+        stream was a second press's, which draws nothing)."""
+        if visit is None or visit.runner is None:
+            raise ValueError("There is no run yet: press play or step to start one.")
+        return self.unstreamed(visit, visit.note)
 
     def step(self, which: str) -> Callable:
         """The handler of a step button: `which` is "both" (an iteration), "d" or "g"."""
@@ -258,6 +300,7 @@ class LiveControls:
     boxes: list       # the number boxes, in the order of LiveMode.boxes
     views: list       # what LiveMode.drawer's function fills, in its order
     looks: list       # see LiveMode
+    own: list = ()    # choices the mode wires itself, not to LiveMode.apply (the 2-D mode's data)
 
     @property
     def controls(self) -> list:
@@ -272,12 +315,19 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     """The shared events; returns the mode's first-opening event (fn, inputs, outputs), which draws a new run's
     first picture unless the visitor already has one."""
     b, everything, run_inputs = c.buttons, c.everything, [c.state, *c.looks, *c.controls]
-    gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in c.choices)], mode.apply,
+    applied = [choice for choice in c.choices if not any(choice is own for own in c.own)]
+    gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in applied)], mode.apply,
           [c.state, *c.controls], [c.state, b.status, *c.boxes], **PRIVATE)
-    # trigger_mode "once": a second press while playing is ignored, not a second stream of the same run; no
-    # concurrency limit: live.SLOTS caps the runs that train, and a refused play returns at once.
-    b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], everything, trigger_mode="once",
-                 concurrency_limit=None, **PRIVATE)
+    # trigger_mode "once", and watch() draws a run in one stream only: a second press while playing is not a second
+    # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a refused play
+    # returns at once. The stream outputs the views alone (each output of a streamed message costs the page).
+    # A mode that streams some views only (LiveMode.streamed) gets the others from play and from settle.
+    streamed, unstreamed = c.views[:mode.streamed], c.views[mode.streamed:] if mode.streamed is not None else []
+    watching = b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], [c.state, *unstreamed, *c.boxes],
+                            trigger_mode="once", concurrency_limit=None, **PRIVATE) \
+        .success(mode.watch, [c.state], streamed, trigger_mode="once", concurrency_limit=None, **PRIVATE)
+    if unstreamed:
+        watching.then(mode.settle, [c.state], unstreamed, concurrency_limit=None, **PRIVATE)
     b.pause.click(pause_ui, [c.state], None, concurrency_limit=None, **PRIVATE)
     for button, which in ((b.step, "both"), (b.step_d, "d"), (b.step_g, "g")):
         button.click(mode.step(which), run_inputs, everything, **PRIVATE)

@@ -1,29 +1,37 @@
 """The GAN tab's 2-D mode: a GAN on toy data (or points drawn with the mouse) trained live, streamed as GAN Lab's
-picture (real and fake points, D's heatmap, G's gradient arrows, the manifold) and curves (losses, D's outputs, KL
-and JS). What it shares with the image mode is in live_mode.py; here are its settings, its pictures and its own
-controls: the picture's layers, the drawing pad, save and load, and the warm start."""
+picture (real and fake points, D's heatmap, G's gradient arrows, the manifold: arrays the browser draws, see
+view2d.js) and curves (losses, D's outputs, KL and JS). What it shares with the image mode is in live_mode.py; here
+are its settings, its pictures and its own controls: the picture's layers, the data (new data starts a new run at
+once), the drawing pad, save and load, and the warm start."""
 import hashlib
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
+import numpy as np
 
-from core import live, toy2d
-from core.gan import figures, picture, toy
-from core.render import to_data_url
+from core import live, render, toy2d
+from core.gan import figures, toy
 from explorers.common import Box, sketchpad, user_errors
 from explorers.gan import live_mode
-from explorers.gan.live_mode import CURVES_EVERY, LOSS_CHOICES, LiveControls, LiveMode, VisitorRun
+from explorers.gan.live_mode import LOSS_CHOICES, NEEDS_NEW_RUN, LiveControls, LiveMode, VisitorRun
 from explorers.inputs import PRIVATE
 from explorers.streaming import visitor_state
+from explorers.widgets import packed, widget
 
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
+# While a run plays, 15 pictures a second, each one message with one output (the view's value: its arrays, the
+# counter, the status line and the latest losses, all drawn by view2d.js): a picture costs the server the view's
+# arrays (about half a millisecond of torch) and the page one update of one component, so the page keeps up and the
+# trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run stops.
+REFRESH = 1 / 15
+VIEW = Path(__file__).with_name("view2d")   # view2d.html / .js / .css: the 2-D view's widget
+LATEST = ("d_loss", "g_loss", "d_real", "d_fake")   # what the view shows of the latest logged losses
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
 DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
                    ("3 blobs", "blobs"), ("my drawing", toy2d.DRAWN)]
-# The picture has no legend (it would cost each redraw); these switches name its colours instead.
 LAYER_CHOICES = [("D's heatmap (green: D says real, purple: fake)", "heatmap"), ("real points (green)", "real"),
                  ("fake points (purple)", "fake"), ("G's gradient (arrows)", "arrows"),
                  ("manifold (G's image of a noise grid)", "manifold")]
@@ -61,8 +69,10 @@ class PointsMode(LiveMode):
     visitor_run = PointsVisitorRun
     boxes = BOXES
     looks = 1   # the layers shown
+    refresh = REFRESH
+    streamed = 1   # the view alone: the curves, counter and status follow at play and when the run stops
     changed = "The data, a network, the optimiser or the seed"
-    running_text = "Training… the picture refreshes 5 times a second while the model trains between pictures."
+    running_text = "Training… the picture refreshes 15 times a second; the curves when you pause."
     diverged_text = "The run is paused; press reset to start again."
 
     def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:
@@ -81,31 +91,28 @@ class PointsMode(LiveMode):
 
     def captured(self, visit: PointsVisitorRun, run: toy.Run, running: bool) -> dict:
         h = run.history
-        kept = live_mode.evenly(len(h["iteration"]))
+        # the latest logged losses for the view's own count and trail; the whole history only for the curves,
+        # which are drawn when the run stops
+        latest = {k: v[-1] for k, v in h.items() if k in LATEST and v}
+        kept = [] if running else live_mode.evenly(len(h["iteration"]))
         return {"view": finite_view(visit, run), "history": {k: [v[i] for i in kept] for k, v in h.items()},
-                "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
+                "latest": latest, "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
 
     def drawer(self, visit: PointsVisitorRun, note: str = ""):
-        """While the run plays, the view is a picture drawn on the server (see core/gan/picture.py: a plotly redraw
-        costs Chromium about 250 ms in this page) and the curves are redrawn with every CURVES_EVERY-th picture
-        only; when it stops, the view is the interactive plotly figure again."""
-        pictures = 0
-
+        """The view, playing or paused, is what the browser draws (view2d.js): the arrays, the count, the status
+        line and the latest losses. While the run plays only the view is streamed (see LiveMode.streamed): the
+        curves are left as they were and the counter says the count at play."""
         def draw(c: dict) -> tuple:
-            nonlocal pictures
-            pictures += 1
-            layers = visit.layers   # read at every picture: a switch flipped during a play applies at once
-            fresh = not c["running"] or pictures % CURVES_EVERY == 1
-            curves = figures.metrics_figure(c["history"], c["loss"]) if fresh else gr.skip()
-            if c["running"]:   # a picture drawn here; the interactive figure comes back when the run stops
-                html = (f"<img src='{to_data_url(picture.toy_image(c['view'], c['loss'], layers), 1)}' "
-                        "alt='The 2-D view as it trains' style='width:100%;max-width:520px'>")
-                plot, playing = gr.update(visible=False), gr.update(value=html, visible=True)
-            else:
-                plot = gr.update(value=figures.toy_figure(c["view"], c["loss"], layers), visible=True)
-                playing = gr.update(visible=False)
-            return plot, playing, curves, counter_text(c), self.status_text(c, note)
+            curves = gr.skip() if c["running"] else figures.metrics_figure(c["history"], c["loss"])
+            return self.view(visit, c, note), curves, counter_text(c), self.status_text(c, note)
         return draw
+
+    def view(self, visit: PointsVisitorRun, c: dict, note: str = "") -> dict:
+        """The view's value for a captured run; the layers are read at every picture, so a switch flipped during
+        a play applies at once."""
+        status, alarm = self.status_words(c, note)
+        return {**view_value(c["view"], c["loss"], visit.layers), "step": c["step"], "counter": counter_words(c),
+                "status": status, "alarm": alarm, "latest": c["latest"]}
 
 
 MODE = PointsMode()
@@ -121,9 +128,25 @@ def finite_view(visit: PointsVisitorRun, run: toy.Run) -> toy.View:
     return visit.last_view
 
 
-def counter_text(c: dict) -> str:
+def view_value(v: toy.View, loss: str, layers: frozenset[str]) -> dict:
+    """The widget's value: figures.toy_arrays with its arrays packed as float32 for the browser."""
+    arrays = figures.toy_arrays(v, loss, layers)
+    return {k: packed(a) if isinstance(a, np.ndarray) else a for k, a in arrays.items()}
+
+
+def counter_words(c: dict) -> str:
+    """The count as plain text, which the view shows over the picture."""
     rate = f" · {c['rate']:.0f} iterations/s" if c["rate"] else ""
-    return f"**Iteration {c['step']:,}** · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{rate}"
+    return f"Iteration {c['step']:,} · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{rate}"
+
+
+def counter_text(c: dict) -> str:
+    """The counter beside the buttons: written at play (it then says so) and when the run stops or steps."""
+    if c["running"]:
+        head, rest = counter_words({**c, "rate": 0}).split(" · ", 1)
+        return f"**{head}** · {rest} when play was pressed: the count over the picture goes on"
+    head, rest = counter_words(c).split(" · ", 1)
+    return f"**{head}** · {rest}"
 
 
 def saved_file(runner: live.Runner) -> str:
@@ -146,7 +169,7 @@ def control_values(settings: toy.Settings) -> list:
 class Extras(NamedTuple):
     """The 2-D mode's own components, beside the shared ones."""
     dataset: gr.Radio
-    view: gr.Plot
+    view: gr.HTML
     layers: gr.CheckboxGroup
     warm: gr.Button
     sketch: gr.Sketchpad
@@ -162,14 +185,17 @@ def run_column() -> tuple[gr.Radio, live_mode.Buttons, gr.Button]:
     return dataset, buttons, gr.Button("Start from a pretrained run", elem_id="gan-warm")
 
 
-def picture_column() -> tuple[gr.Plot, gr.HTML, gr.CheckboxGroup]:
-    return (gr.Plot(show_label=False, elem_id="gan-picture"), gr.HTML(visible=False, elem_id="gan-live"),
-            gr.CheckboxGroup(LAYER_CHOICES, value=[v for _, v in LAYER_CHOICES], show_label=False,
-                             elem_id="gan-layers"))
+def picture_column() -> tuple[gr.HTML, gr.CheckboxGroup]:
+    # the colours are sent once: HEAT_SCALE sampled as plotly would, and the points' and lines' colours
+    view = widget(VIEW, "gan-2d-view", lut=packed(render.colormap(figures.HEAT_SCALE), "uint8"),
+                  colours={"real": figures.REAL, "fake": figures.FAKE, "lines": figures.LINES,
+                           "d_loss": figures.D_LOSS, "g_loss": figures.G_LOSS})
+    return view, gr.CheckboxGroup(LAYER_CHOICES, value=[v for _, v in LAYER_CHOICES], show_label=False,
+                                  elem_id="gan-layers")
 
 
 def layout() -> tuple[LiveControls, Extras]:
-    (dataset, buttons, warm), (view, playing, layers), curves = live_mode.page(
+    (dataset, buttons, warm), (view, layers), curves = live_mode.page(
         "Two small networks play a game on points in the plane: **G** turns noise into points, **D** scores how real "
         "a point looks. Press play and watch G's points (purple) chase the data (green) over D's opinion (the "
         "background), each pushed along its arrow: the way G's update moves it.",
@@ -183,7 +209,8 @@ def layout() -> tuple[LiveControls, Extras]:
             with gr.Row():
                 boxes += [live_mode.number_box(MODE, "gan", name) for name in row]
         gr.Markdown("Changing the loss, k, a learning rate, the batch, the smoothing or λ applies to the run as it "
-                    "goes; changing the data, a network, the optimiser or the seed starts a new run.")
+                    "goes; new data starts a new run at once (while paused), and a new network, optimiser or seed "
+                    "at the next play, step or reset.")
     with gr.Accordion("Draw your own data", open=False, elem_id="gan-draw"):
         sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, label="The data's square",
                            brush=gr.Brush(colors=["#15803d"], default_size=10, color_mode="fixed"),
@@ -197,7 +224,7 @@ def layout() -> tuple[LiveControls, Extras]:
             saved = gr.File(label="Saved run", interactive=False, elem_id="gan-saved")
         load = gr.File(file_types=[".safetensors"], type="binary", label="Load a saved run", elem_id="gan-load")
     shared = LiveControls(visitor_state(), buttons, [dataset, loss, optimizer], boxes,
-                          [view, playing, curves, buttons.counter, buttons.status], [layers])
+                          [view, curves, buttons.counter, buttons.status], [layers], own=[dataset])
     return shared, Extras(dataset, view, layers, warm, sketch, use_drawing, save, saved, load)
 
 
@@ -223,11 +250,28 @@ def load_ui(visit, shown_layers, data):
     return adopt(visit, run, shown_layers, f"Loaded a saved run at iteration {run.step_count:,}.")
 
 
+def new_data(visit: PointsVisitorRun, controls, note: str) -> tuple:
+    """New data: while the run is paused, a new run on it starts at once and its picture shows the data; while it
+    plays, the next play, step or reset starts it."""
+    settings, shown = MODE.read_settings(visit, *controls)
+    if visit.runner is not None and visit.runner.running:
+        gr.Info(f"{note}{NEEDS_NEW_RUN}")   # the stream draws the run 15 times a second
+        return visit, *[gr.skip()] * 4, *shown
+    visit.new_run(MODE.new_run(settings))
+    return visit, *MODE.picture(visit, note), *shown
+
+
 @user_errors
-def drawing_ui(visit, sketch_value):
-    visit = visit or PointsVisitorRun()
+def data_ui(visit, shown_layers, *controls):
+    return new_data(MODE.visitor(visit, shown_layers), controls, "The data changed, so a new run started. ")
+
+
+@user_errors
+def drawing_ui(visit, shown_layers, sketch_value, *controls):
+    visit = MODE.visitor(visit, shown_layers)
     visit.points = toy2d.points_from_sketch(sketch_value, hint="press “Use the drawing”")
-    return visit, toy2d.DRAWN, f"Your drawing: {len(visit.points):,} points. Press play or reset."
+    note = f"Your drawing: {len(visit.points):,} points, so a new run started on them. "
+    return *new_data(visit, (toy2d.DRAWN, *controls[1:]), note), toy2d.DRAWN
 
 
 @user_errors
@@ -244,7 +288,7 @@ def layers_ui(visit, shown_layers):
     if runner is None or runner.running:
         return visit, gr.skip()   # a running stream draws the new layers in its next picture
     with runner.lock:
-        return visit, figures.toy_figure(finite_view(visit, runner.run), runner.run.settings.loss, visit.layers)
+        return visit, MODE.view(visit, MODE.capture(visit))
 
 
 def wire(c: LiveControls, x: Extras) -> None:
@@ -252,7 +296,10 @@ def wire(c: LiveControls, x: Extras) -> None:
     loaded = [c.state, *c.views, *c.controls]
     x.warm.click(warm_ui, [c.state, x.layers, x.dataset], loaded, **PRIVATE)
     x.load.upload(load_ui, [c.state, x.layers, x.load], loaded, **PRIVATE)
-    x.use_drawing.click(drawing_ui, [c.state, x.sketch], [c.state, x.dataset, c.buttons.status], **PRIVATE)
+    data_inputs, data_outputs = [c.state, *c.looks, *c.controls], c.everything
+    x.dataset.input(data_ui, data_inputs, data_outputs, **PRIVATE)
+    x.use_drawing.click(drawing_ui, [c.state, *c.looks, x.sketch, *c.controls], [*data_outputs, x.dataset],
+                        **PRIVATE)
     x.save.click(save_ui, [c.state], x.saved, **PRIVATE)
     x.layers.input(layers_ui, [c.state, x.layers], [c.state, x.view], **PRIVATE)
 

@@ -1,7 +1,6 @@
-"""core.gan.figures against the arrays they draw: the 2-D view's heatmap, colour ranges, arrows and layers (and
-what its JSON carries to the browser), the curves' traces, the D* playground's title, the saturation figure's
+"""core.gan.figures against the arrays they draw: the 2-D view's arrays for the browser (heatmap, colour ranges,
+arrows, points, layers), the curves' traces, the D* playground's title, the saturation figure's
 gradients against finite differences, image mode's meter rows and the collapse meter's bars."""
-import base64
 import dataclasses
 import json
 import math
@@ -36,108 +35,61 @@ def traces(fig):
     return {t.name or t.type: t for t in fig.data}
 
 
-def decoded(spec: dict) -> np.ndarray:
-    """A typed array of plotly's JSON (dtype, bdata, shape) back as numpy."""
-    a = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
-    return a.reshape([int(n) for n in str(spec["shape"]).split(",")]) if "shape" in spec else a
-
-
-def test_heatmap_draws_d_as_a_probability_for_the_bce_losses(view):
-    heat = traces(figures.toy_figure(view, "nonsaturating"))["heatmap"]
-    np.testing.assert_array_equal(heat.z, view.heat.astype(np.float32))
-    np.testing.assert_array_equal(heat.x, view.grid.astype(np.float32))
-    assert (heat.zmin, heat.zmax) == (0.0, 1.0)
-    assert heat.colorbar["title"]["text"] == "D(x)"
+def test_heatmap_is_d_as_a_probability_for_the_bce_losses(view):
+    sent = figures.toy_arrays(view, "nonsaturating")
+    np.testing.assert_array_equal(sent["heat"], view.heat.astype(np.float32))
+    assert sent["heat"].dtype == np.float32
+    assert (sent["lo"], sent["hi"], sent["label"], sent["box"]) == (0.0, 1.0, "D(x)", toy2d.BOX)
 
 
 @pytest.mark.parametrize("loss, centre", [("wgan-gp", 0.0), ("hinge", 0.0), ("lsgan", 0.5)])
 def test_heatmap_of_scores_is_symmetric_about_the_boundary(view, loss, centre):
     scores = dataclasses.replace(view, heat=np.linspace(-3.0, 1.0, 1600).reshape(40, 40))
-    heat = traces(figures.toy_figure(scores, loss))["heatmap"]
+    sent = figures.toy_arrays(scores, loss)
     reach = max(abs(-3.0 - centre), abs(1.0 - centre))
-    assert (heat.zmin, heat.zmax) == pytest.approx((centre - reach, centre + reach))
-    assert heat.colorbar["title"]["text"] == "D score"
+    assert (sent["lo"], sent["hi"]) == pytest.approx((centre - reach, centre + reach))
+    assert sent["label"] == "D score"
     flat = dataclasses.replace(view, heat=np.full((40, 40), centre))
     low, high = figures.heat_range(flat.heat, loss)
     assert low < centre < high   # a flat D still gets a usable colour range
 
 
-def test_arrows_start_at_the_fakes_follow_g_and_the_longest_has_the_chosen_length(view):
-    arrows = traces(figures.toy_figure(view, "nonsaturating", frozenset({"arrows"})))["lines"]
-    x, y = np.asarray(arrows.x, dtype=np.float64), np.asarray(arrows.y, dtype=np.float64)
-    n = len(view.fake)
-    # per arrow: start, end, break, left barb, end, right barb, break
-    assert len(x) == 7 * n and np.isnan(x[2::7]).all() and np.isnan(y[6::7]).all()
-    starts, ends = np.stack([x[0::7], y[0::7]], 1), np.stack([x[1::7], y[1::7]], 1)
-    np.testing.assert_allclose(starts, view.fake, atol=1e-6)
-    np.testing.assert_array_equal(ends, np.stack([x[4::7], y[4::7]], 1))   # both barbs meet at the tip
-    drawn = ends - starts
-    lengths = np.linalg.norm(drawn, axis=1)
-    assert lengths.max() == pytest.approx(figures.ARROW_LENGTH, rel=1e-5)
+def test_arrows_follow_g_and_the_longest_has_the_chosen_length(view):
+    drawn = figures.toy_arrays(view, "nonsaturating")["arrows"].astype(np.float64)
+    assert drawn.shape == view.fake.shape
+    assert np.linalg.norm(drawn, axis=1).max() == pytest.approx(figures.ARROW_LENGTH, rel=1e-5)
     # Each arrow is G's direction, scaled by one common factor.
     scale = figures.ARROW_LENGTH / np.linalg.norm(view.arrows, axis=1).max()
     np.testing.assert_allclose(drawn, scale * view.arrows, atol=1e-5)
-    # each barb is a third of its shaft long, 25 degrees off it, pointing back from the tip
-    for barb in (np.stack([x[3::7], y[3::7]], 1), np.stack([x[5::7], y[5::7]], 1)):
-        back = barb - ends
-        np.testing.assert_allclose(np.linalg.norm(back, axis=1), lengths / 3, rtol=1e-4, atol=1e-6)
-        long = lengths > 1e-3
-        cos = np.sum(back[long] * -drawn[long], 1) / (np.linalg.norm(back[long], axis=1) * lengths[long])
-        np.testing.assert_allclose(cos, np.cos(np.radians(25)), atol=1e-4)
 
 
 def test_zero_gradients_draw_zero_length_arrows_without_dividing_by_zero(view):
     still = dataclasses.replace(view, arrows=np.zeros_like(view.arrows))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        arrows = traces(figures.toy_figure(still, "hinge", frozenset({"arrows"})))["lines"]
-    np.testing.assert_array_equal(arrows.x[0::7], arrows.x[1::7])
+        drawn = figures.toy_arrays(still, "hinge")["arrows"]
+    assert not drawn.any()
     assert figures.arrow_scale(still.arrows) == 0.0
 
 
-def test_points_are_one_trace_coloured_by_side_and_the_lines_another(view):
-    named = traces(figures.toy_figure(view, "nonsaturating"))
-    assert list(named) == ["heatmap", "lines", "points"]   # under the points, the lines, under them D
-    points = named["points"]
-    n = len(view.real)
-    np.testing.assert_array_equal(points.x[:n], view.real[:, 0].astype(np.float32))
-    np.testing.assert_array_equal(points.y[n:], view.fake[:, 1].astype(np.float32))
-    assert list(points.marker["color"][[0, n - 1, n, -1]]) == [0, 0, 1, 1]   # real 0 (green), fake 1 (purple)
-    assert [list(stop) for stop in points.marker["colorscale"]] == [[0.0, figures.REAL], [1.0, figures.FAKE]]
-    lines, per_line = view.manifold.shape[:2]
-    drawn = np.asarray(named["lines"].x)
-    manifold = drawn[:lines * (per_line + 1)].reshape(lines, per_line + 1)
-    assert np.isnan(manifold[:, -1]).all()
-    np.testing.assert_array_equal(manifold[:, :-1], view.manifold[..., 0].astype(np.float32))
-    assert len(drawn) == lines * (per_line + 1) + 7 * len(view.fake)   # then the arrows
+def test_points_and_manifold_are_the_views_in_float32(view):
+    sent = figures.toy_arrays(view, "nonsaturating")
+    np.testing.assert_array_equal(sent["real"], view.real.astype(np.float32))
+    np.testing.assert_array_equal(sent["fake"], view.fake.astype(np.float32))
+    np.testing.assert_array_equal(sent["manifold"], view.manifold.astype(np.float32))
+    assert sent["layers"] == sorted(figures.LAYERS)
 
 
-def test_layers_choose_the_parts_drawn(view):
-    fig = figures.toy_figure(view, "nonsaturating", frozenset({"fake", "arrows"}))
-    assert [t.name for t in fig.data] == ["lines", "points"]
-    np.testing.assert_array_equal(fig.data[1].x, view.fake[:, 0].astype(np.float32))
-    assert len(fig.data[0].x) == 7 * len(view.fake)
-    assert figures.toy_figure(view, "nonsaturating", frozenset()).data == ()
+def test_layers_choose_the_parts_drawn_and_the_heatmap_is_always_sent(view):
+    sent = figures.toy_arrays(view, "nonsaturating", frozenset({"fake", "arrows"}))
+    assert sent["layers"] == ["arrows", "fake"]
+    assert sent["real"].shape == (0, 2) and sent["manifold"].shape == (0, 0, 2)
+    assert len(sent["fake"]) == len(sent["arrows"]) == len(view.fake)
+    # D under the pointer is read from the heatmap whether or not it is drawn
+    np.testing.assert_array_equal(figures.toy_arrays(view, "nonsaturating", frozenset())["heat"],
+                                  view.heat.astype(np.float32))
     with pytest.raises(ValueError, match="Unknown layers contour"):
-        figures.toy_figure(view, "nonsaturating", frozenset({"real", "contour"}))
-
-
-def test_the_box_is_fixed_square_and_keeps_the_zoom(view):
-    layout = figures.toy_figure(view, "lsgan", title="ring at 20").layout
-    assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-toy2d.BOX, toy2d.BOX]
-    assert layout.yaxis.scaleanchor == "x" and layout.height == 460
-    assert layout.uirevision == figures.toy_figure(view, "hinge").layout.uirevision
-    assert layout.title.text == "ring at 20"
-    assert layout.showlegend is False   # the tab's layer switches name the colours
-
-
-def test_the_json_carries_the_values_as_typed_arrays(view):
-    sent = json.loads(figures.toy_figure(view, "saturating").to_json())
-    by_name = {t.get("name", t["type"]): t for t in sent["data"]}
-    np.testing.assert_array_equal(decoded(by_name["heatmap"]["z"]), view.heat.astype(np.float32))
-    x = decoded(by_name["points"]["x"])
-    np.testing.assert_array_equal(x[:len(view.real)], view.real[:, 0].astype(np.float32))
-    assert sent["layout"]["template"]["layout"]["font"]["family"].startswith("Inter")   # the Glassbox theme
+        figures.toy_arrays(view, "nonsaturating", frozenset({"real", "contour"}))
 
 
 def test_metrics_figure_draws_the_history(one_thread):
@@ -250,31 +202,3 @@ def test_collapse_figure_shows_the_counts_and_their_entropy():
     assert fig.layout.height == 300
     with pytest.raises(ValueError, match="10 counts"):
         figures.collapse_figure([1, 2, 3], 1.0)
-
-
-def test_the_streamed_picture_draws_the_same_view(view):
-    from core.gan import picture
-    image = picture.toy_image(view, "nonsaturating")
-    assert image.size == (picture.WIDTH, picture.HEIGHT)
-    pixels = np.asarray(image)
-
-    def at(x, y):   # the pixel of a data point, in the whole picture
-        (px, py), = picture._pixels(np.array([[x, y]]))
-        return pixels[int(picture.TOP + py), int(picture.LEFT + px)]
-
-    # every real point's centre is painted in the real colour, unless a fake, a line or another point covers it
-    real = np.array([int(figures.REAL[i:i + 2], 16) for i in (1, 3, 5)])
-    hits = [np.array_equal(at(x, y), real) for x, y in view.real]
-    assert np.mean(hits) > 0.8
-    # with the heatmap alone, the box's centre has D's colour there: the LUT's entry for D(0, 0)
-    heat_only = np.asarray(picture.toy_image(view, "nonsaturating", frozenset({"heatmap"})))
-    r = len(view.grid)
-    expected = picture.heat_lut()[round(float(np.clip(view.heat[r // 2, r // 2], 0, 1)) * 255)]
-    (px, py), = picture._pixels(np.array([[view.grid[r // 2], view.grid[r // 2]]]))
-    assert np.abs(heat_only[int(picture.TOP + py), int(picture.LEFT + px)].astype(int) - expected).max() <= 12
-    # no layers: a white box
-    empty = np.asarray(picture.toy_image(view, "nonsaturating", frozenset()))
-    box = empty[picture.TOP:picture.TOP + picture.SIDE, picture.LEFT:picture.LEFT + picture.SIDE]
-    assert (box == 255).all()
-    with pytest.raises(ValueError, match="Unknown layers"):
-        picture.toy_image(view, "nonsaturating", frozenset({"contours"}))

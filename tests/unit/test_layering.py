@@ -62,6 +62,8 @@ def tab_package(name: str, root: Path) -> str | None:
     parts = name.split(".")
     if parts[0] != "explorers" or len(parts) < 2 or parts[1] in SHARED_EXPLORER_PACKAGES:
         return None
+    if parts[1] in SHARED_EXPLORER_PACKAGES:
+        return None
     return parts[1] if (root / "explorers" / parts[1] / "__init__.py").is_file() else None
 
 
