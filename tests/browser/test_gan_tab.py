@@ -8,10 +8,11 @@ import re
 import numpy as np
 import pytest
 
+from tests.browser.test_attention_tab import plot_text
 from tests.browser.test_cnn import img_src
 from tests.browser.test_convolution import wait_for_text
 from tests.browser.test_number_boxes import settle, type_and_enter
-from tests.browser.test_vae_tab import plot_title, shoot
+from tests.browser.test_vae_tab import shoot
 
 VIEW = "#gan-2d-view"
 PLANE = f"{VIEW} canvas.gan-view-plane"   # the picture (the losses' trail is a canvas of its own)
@@ -41,7 +42,7 @@ def image_step(page) -> int:
 
 
 def game_value(page) -> float:
-    return float(re.search(VALUE, plot_title(page, "#gan-dstar-plot", VALUE)).group(1))
+    return float(re.search(VALUE, plot_text(page, "#gan-dstar-plot", VALUE)).group(1))
 
 
 def wait_for_value_change(page, old: float) -> float:
