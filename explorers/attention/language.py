@@ -59,6 +59,8 @@ class Views(NamedTuple):
     attention: object
     attended: str
     entropy: object
+    seed: object = gr.skip()   # the value used, where a step read a box (explorers.common.Reading.shown)
+    steps: object = gr.skip()
 
 
 def attention_views(lm, run: causal.Pass, layer: int, head: int) -> tuple:
@@ -115,11 +117,11 @@ def step_note(lm, step: causal.Step, greedy: bool, seed: int) -> str:
             f"{step.filtered:.4f} after).")
 
 
-def steps(prompt, model, value, layer, head, seed, count, greedy: bool):
+def steps(prompt, model, value, layer, head, seed: int, count: int, greedy: bool):
     """Appends `count` tokens one at a time, with the widget's settings, yielding the views after each."""
     lm, _ = causal.resolve(model)
     ids = causal.check_prompt(lm, prompt)
-    s, seed = settings(value), SEED.read(seed).value
+    s = settings(value)
     for step in causal.generate(lm, ids, count, seed, s["temperature"], s["top_k"], s["top_p"], greedy):
         ids, prompt, dropped = extended(lm, ids, prompt, step.token)
         yield views(prompt, model, value, layer, head, f"{step_note(lm, step, greedy, seed)} {dropped}")
@@ -128,8 +130,9 @@ def steps(prompt, model, value, layer, head, seed, count, greedy: bool):
 @devices.gpu
 def step_ui(prompt, model, value, layer, head, seed, greedy: bool) -> Views:
     """One token: drawn (seeded: the same prompt, seed and settings give the same token) or the most likely."""
+    used = SEED.read(seed)
     try:
-        return next(steps(prompt, model, value, layer, head, seed, 1, greedy))
+        return next(steps(prompt, model, value, layer, head, used.value, 1, greedy))._replace(seed=used.shown)
     except ValueError as e:
         return failed(e, value)
 
@@ -137,21 +140,24 @@ def step_ui(prompt, model, value, layer, head, seed, greedy: bool) -> Views:
 @devices.gpu
 def generate_ui(prompt, model, value, layer, head, seed, count):
     """`count` drawn tokens streamed one at a time: the same text lm_generate gives for this seed and settings."""
+    used, count = SEED.read(seed), STEPS.read(count)
     try:
-        yield from steps(prompt, model, value, layer, head, seed, STEPS.read(count).value, False)
+        for shown in steps(prompt, model, value, layer, head, used.value, count.value, False):
+            yield shown._replace(seed=used.shown, steps=count.shown)
     except ValueError as e:
         yield failed(e, value)
 
 
 @devices.gpu
 def selection_ui(prompt, model, layer, head):
-    """A new layer or head: the attention map and its line."""
+    """A new layer or head: the attention map and its line, and the layer used (for its box)."""
     try:
         lm, _ = causal.resolve(model)
         run = causal.forward(lm, causal.check_prompt(lm, prompt))
-        return attention_views(lm, run, LAYER.read(layer, hi=lm.num_layers - 1).value, int(head or 0))
+        at = LAYER.read(layer, hi=lm.num_layers - 1)
+        return *attention_views(lm, run, at.value, int(head or 0)), at.shown
     except ValueError as e:
-        return message_figure(str(e)), f"⚠️ {e}"
+        return message_figure(str(e)), f"⚠️ {e}", gr.skip()
 
 
 @devices.gpu
@@ -283,7 +289,7 @@ def wire(c: Controls, p: Panels) -> None:
     for event in [*events, generating]:
         event.then(lens_if_open, [c.prompt, c.model, p.open], p.lens, **private)
     gr.on([p.layer.release, p.head.input], selection_ui, [c.prompt, c.model, p.layer, p.head],
-          [p.attention, p.attended], trigger_mode="always_last", **private)
+          [p.attention, p.attended, p.layer], trigger_mode="always_last", **private)
     for name, tab in p.tabs.items():
         tab.select(lambda name=name: name, None, p.open, **private)
     p.tabs["lens"].select(lens_ui, [c.prompt, c.model], p.lens, **private)

@@ -177,6 +177,28 @@ def heads_work(plot: str):
     return works
 
 
+def lm_ready(page):
+    """The GPT section run on its prompt, so its layer box has a model to be read against."""
+    page.locator("#lm-run").click()
+    plot_has(page, "#lm-attention", "layer 0, head 0")
+
+
+def lm_works(page, n: int):
+    """The most likely next token is added."""
+    before = page.locator("#lm-prompt textarea").input_value()
+    page.locator("#lm-greedy").click()
+    page.wait_for_function("(old) => document.querySelector('#lm-prompt textarea').value !== old", arg=before)
+    wait_for_text(page, "#lm-notice", "the most likely token")
+
+
+def lm_sample(page):
+    page.locator("#lm-sample").click()
+
+
+def lm_generate(page):
+    page.locator("#lm-generate").click()
+
+
 GAN_COUNTER = r"Iteration ([\d,]+) · D updates ([\d,]+) · G updates ([\d,]+)"
 
 
@@ -378,6 +400,12 @@ SECTIONS = [
                             NumberBox("cnn-gradcam-opacity", "Overlay opacity", 0, 1, 0.5, whole=False)),
             gallery_works("cnn")),
     Section("Attention", (NumberBox("attn-layer", "Layer", 0, 5, 5),), heads_work("#attn-heatmap")),
+    Section("Attention", (NumberBox("lm-layer", "GPT layer", 0, 3, 3),), lm_works, setup=lm_ready),
+    Section("Attention", (NumberBox("lm-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc")),),
+            lm_works, commit=lm_sample),
+    # -1 and 0 only: 99999 and no number would generate 200 and 20 tokens each time.
+    Section("Attention", (NumberBox("lm-steps", "Tokens to generate", 1, 200, 20, typed=("-1", "0")),), lm_works,
+            commit=lm_generate),
     Section("Attention", (NumberBox("attn-image-layer", "Layer (images)", 0, VIT_LAYERS - 1, VIT_LAYERS - 1),
                           NumberBox("attn-opacity", "Overlay opacity", 0, 1, 0.5, whole=False),
                           NumberBox("attn-patch", "Patch", 0, 15, 5)), gallery_works("attn")),
