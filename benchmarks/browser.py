@@ -47,7 +47,7 @@ CNN = Section("Convolution", "#cnn-gallery",
               {"input": "#cnn-input", "seen": "#cnn-seen", "feature_grid": "#cnn-feature-grid",
                "kernels": "#cnn-kernels", "overview": "#cnn-overview", "channel_plot": "#cnn-channel-plot",
                "prediction": "#cnn-prediction", "prediction_note": "#cnn-prediction-note"},
-              ("#conv-output-image img", "#cnn-kernels .main-svg", "#cnn-prediction canvas"))
+              ("#conv-output-image img", "#cnn-kernels canvas", "#cnn-prediction canvas"))
 VAE = Section("VAE", "#vae-a-gallery",
               {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",

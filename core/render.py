@@ -140,6 +140,41 @@ class Grid:
     value_range: tuple[float, float]
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One heatmap of a Panels figure: values (h×w) through a colour map from lo to hi, or an RGB picture
+    (h×w×3, 0–255) when cmap is None. `name` is what the pointer's readout calls a value ("w", "activation");
+    `numbers` writes each value in its cell (small arrays only); `span` is its width relative to the others."""
+    title: str
+    z: np.ndarray
+    cmap: str | None = None
+    lo: float = 0.0
+    hi: float = 1.0
+    name: str = "value"
+    numbers: bool = False
+    span: float = 1.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A colour bar of a Panels figure: which colour map, its two ends and what it measures."""
+    cmap: str
+    lo: float
+    hi: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Panels:
+    """Heatmaps side by side under a title, `columns` to a row, with their colour bars: a figure the browser draws
+    (explorers.widgets.panels), so a new one costs the page no plotly redraw. No panels: `title` is a message."""
+    title: str
+    subtitle: str = ""
+    panels: tuple[Panel, ...] = ()
+    columns: int = 0       # panels per row; 0: all in one row
+    scales: tuple[Scale, ...] = ()
+
+
 def font(size: int = HEADER_FONT) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 

@@ -8,9 +8,7 @@ for: each map's own largest |value| ("map"), the layer's ("layer"), or the whole
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image, ImageDraw
-from plotly.subplots import make_subplots
 
 from core import render
 from core.validate import echo
@@ -74,52 +72,31 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
     return render.Grid(image, list(channels), columns, cell, top, note, value_range)
 
 
-def kernel_figure(weights: np.ndarray, channels: list[int], conv_name: str) -> go.Figure:
-    """The filters of `conv_name` for `channels`, tiled with their channel numbers above them, on one colour scale
-    shared by all of them.
+def kernel_panels(weights: np.ndarray, channels: list[int], conv_name: str) -> render.Panels:
+    """The filters of `conv_name` for `channels`, eight to a row, each titled with its channel number, on one colour
+    scale shared by all of them.
 
-    Three input channels are drawn in colour (each of R, G, B signed around mid-grey); one input channel is a
-    signed heatmap; more become the L2 norm over input channels at each kernel position."""
+    Three input channels are drawn in colour (each of R, G, B signed around mid-grey, the pointer reads the three
+    weights); one input channel is a signed heatmap; more become the L2 norm over input channels at each kernel
+    position."""
     n, c_in, kh, kw = weights.shape
     w = weights[channels]
     columns = min(8, len(channels))
-    rows = -(-len(channels) // columns)
-    gap, label = 1, max(2, round(0.6 * kh))  # kernel cells between filters, and above each row for its numbers
-    step_y, step_x = kh + label, kw + gap
-    origins = [(label + (i // columns) * step_y, (i % columns) * step_x) for i in range(len(channels))]
     if c_in == 3:
         peak = float(np.abs(w).max(initial=0.0)) or 1.0
-        canvas = np.full((rows * step_y, columns * step_x - gap, 3), 255, dtype=np.uint8)
-        for (y, x), f in zip(origins, w, strict=True):
-            canvas[y:y + kh, x:x + kw] = np.round((0.5 + 0.5 * f.transpose(1, 2, 0) / peak) * 255).astype(np.uint8)
-        title = (f"{conv_name}: {len(channels)} of {n} filters, RGB, 3×{kh}×{kw} each<br>"
-                 f"each of R, G, B: −{peak:.3g} dark, 0 mid-grey, +{peak:.3g} bright")
-        fig = render.figure(title)
-        fig.add_trace(go.Image(z=canvas, hoverinfo="skip"))
-    else:
-        tiles = w[:, 0] if c_in == 1 else np.sqrt((w ** 2).sum(axis=1))
-        signed = c_in == 1
-        peak = float(np.abs(tiles).max(initial=0.0)) or 1.0
-        canvas = np.full((rows * step_y, columns * step_x - gap), np.nan)
-        names = np.full(canvas.shape, "", dtype=object)
-        for (y, x), ch, t in zip(origins, channels, tiles, strict=True):
-            canvas[y:y + kh, x:x + kw] = t
-            names[y:y + kh, x:x + kw] = f"filter {ch}"
-        what = (f"weights, one input channel, {kh}×{kw}" if signed else
-                f"‖w‖₂ over the {c_in} input channels at each of the {kh}×{kw} positions")
-        fig = render.figure(f"{conv_name}: {len(channels)} of {n} filters, one shared scale<br>{what}")
-        fig.add_trace(go.Heatmap(z=canvas, customdata=names, colorscale="RdBu_r" if signed else "Viridis",
-                                 zmin=-peak if signed else 0, zmax=peak, xgap=0, ygap=0,
-                                 colorbar={"title": "weight" if signed else "‖w‖₂", "thickness": 12},
-                                 hovertemplate="%{customdata}: %{z:.4g}<extra></extra>"))
-    # One update with every label: plotly checks each add_annotation call on its own (16 of them took 0.3 s).
-    labels = [{"x": x + (kw - 1) / 2, "y": y - 0.5, "text": f"#{ch}", "showarrow": False, "yanchor": "bottom",
-               "font": {"size": 10, "color": "#374151"}} for (y, x), ch in zip(origins, channels, strict=True)]
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(annotations=labels, height=int(np.clip(140 + rows * 70, 240, 640)),
-                      margin={"l": 8, "r": 8, "t": 64, "b": 8})
-    return fig
+        panels = tuple(render.Panel(f"#{ch}", f.transpose(1, 2, 0), None, -peak, peak, "R, G, B weights")
+                       for ch, f in zip(channels, w, strict=True))
+        return render.Panels(f"{conv_name}: {len(channels)} of {n} filters, RGB, 3×{kh}×{kw} each",
+                             f"each of R, G, B: −{peak:.3g} dark, 0 mid-grey, +{peak:.3g} bright", panels, columns)
+    tiles = w[:, 0] if c_in == 1 else np.sqrt((w ** 2).sum(axis=1))
+    signed = c_in == 1
+    peak = float(np.abs(tiles).max(initial=0.0)) or 1.0
+    cmap, lo, name = ("RdBu_r", -peak, "weight") if signed else ("Viridis", 0.0, "‖w‖₂")
+    what = (f"weights, one input channel, {kh}×{kw}" if signed else
+            f"‖w‖₂ over the {c_in} input channels at each of the {kh}×{kw} positions")
+    panels = tuple(render.Panel(f"#{ch}", t, cmap, lo, peak, name) for ch, t in zip(channels, tiles, strict=True))
+    return render.Panels(f"{conv_name}: {len(channels)} of {n} filters, one shared scale", what, panels, columns,
+                         (render.Scale(cmap, lo, peak, name),))
 
 
 STRIP_COLUMNS, STRIP_PX, STRIP_SLOT_W, STRIP_TEXT_H = 8, 112, 152, 4 * 14  # layer_strip's layout
@@ -173,84 +150,60 @@ def strip_at(n: int, x: float, y: float) -> int | None:
     return i if i < n else None
 
 
-def channel_figure(seen: np.ndarray, kernel: np.ndarray | None, fmap: np.ndarray, channel: int, layer: str,
-                   conv_name: str | None) -> go.Figure:
+def channel_panels(seen: np.ndarray, kernel: np.ndarray | None, fmap: np.ndarray, channel: int, layer: str,
+                   conv_name: str | None) -> render.Panels:
     """The input the model sees, the channel's kernel (each input channel, at most 8), and the map, enlarged.
     The kernel panels' titles are short ("in 3": input channel 3) so that eight fit side by side; the figure's
     title says whose kernel it is."""
     k_panels = [] if kernel is None else list(kernel[:8])
-    titles = ["input", *[f"in {i}" for i in range(len(k_panels))], f"{layer} #{channel}"]
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.02,
-                        column_widths=[3] + [1] * len(k_panels) + [3])
-    if seen.ndim == 3:
-        fig.add_trace(go.Image(z=seen, hoverinfo="skip"), row=1, col=1)
-    else:
-        fig.add_trace(go.Heatmap(z=seen, colorscale="gray", showscale=False,
-                                 hovertemplate="(%{y}, %{x}): %{z}<extra></extra>"), row=1, col=1)
-    peak = float(np.abs(kernel).max(initial=0.0)) if kernel is not None else 1.0
-    for i, k in enumerate(k_panels, start=2):
-        fig.add_trace(go.Heatmap(z=k, colorscale="RdBu_r", zmin=-peak, zmax=peak, showscale=False,
-                                 hovertemplate="w[%{y}, %{x}] = %{z:.4g}<extra></extra>"), row=1, col=i)
+    seen_panel = (render.Panel("input", seen, None, 0.0, 255.0, "R, G, B", span=3) if seen.ndim == 3 else
+                  render.Panel("input", seen, "gray", 0.0, 255.0, "pixel", span=3))
+    peak = (float(np.abs(kernel).max(initial=0.0)) or 1.0) if kernel is not None else 1.0
     cmap, signed = scale(fmap)
     m_peak = float(np.abs(fmap).max(initial=0.0)) or 1.0
-    fig.add_trace(go.Heatmap(z=fmap, colorscale=cmap, zmin=-m_peak if signed else 0, zmax=m_peak,
-                             colorbar={"title": "activation", "thickness": 12},
-                             hovertemplate="(%{y}, %{x}): %{z:.4g}<extra></extra>"), row=1, col=len(titles))
-    for col in range(1, len(titles) + 1):
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", visible=False, row=1,
-                         col=col)
-        fig.update_xaxes(visible=False, row=1, col=col)
-    for annotation in fig.layout.annotations:  # the subplot titles
-        annotation.font = {"size": 11}
+    m_lo = -m_peak if signed else 0.0
+    panels = (seen_panel, *[render.Panel(f"in {i}", k, "RdBu_r", -peak, peak, "w") for i, k in enumerate(k_panels)],
+              render.Panel(f"{layer} #{channel}", fmap, cmap, m_lo, m_peak, "activation", span=3))
+    scales = ((render.Scale("RdBu_r", -peak, peak, "weight"),) if k_panels else ()) + \
+        (render.Scale(cmap, m_lo, m_peak, "activation"),)
     if kernel is None:
-        title = f"{layer} channel {channel}: no convolution feeds it"
-    else:
-        shown = f"first {len(k_panels)} of {kernel.shape[0]}" if kernel.shape[0] > len(k_panels) else "all"
-        title = (f"{layer} channel {channel} and its kernel {conv_name}[{channel}]: one {kernel.shape[1]}×"
-                 f"{kernel.shape[2]} slice per input channel ({shown}), one blue-white-red scale")
-    fig.update_layout(template=render.THEME, height=330, margin={"l": 8, "r": 8, "t": 72, "b": 8},
-                      title={"text": title, "y": 0.97, "yanchor": "top", "font": {"size": 13}})
-    return fig
+        return render.Panels(f"{layer} channel {channel}: no convolution feeds it", "", panels, 0, scales)
+    shown = f"first {len(k_panels)} of {kernel.shape[0]}" if kernel.shape[0] > len(k_panels) else "all"
+    return render.Panels(f"{layer} channel {channel} and its kernel {conv_name}[{channel}]",
+                         f"one {kernel.shape[1]}×{kernel.shape[2]} slice per input channel ({shown}), one "
+                         "blue-white-red scale", panels, 0, scales)
 
 
 CELL_PANELS = 6  # input channels drawn in the cell's figure: the ones with the largest |kernel·window|
 
 
-def cell_figure(cell, conv_name: str | None) -> go.Figure:
-    """The arithmetic of one cell: for a conv, the input window and the kernel of the input channels that weigh
-    most (the numbers written in when the kernel is small enough to read); for a pool or an activation, the
-    window it reads."""
+def cell_panels(cell, conv_name: str | None) -> render.Panels:
+    """The arithmetic of one cell: for a conv, the input window (top row) and the kernel (bottom row) of the input
+    channels that weigh most (the numbers written in when the kernel is small enough to read); for a pool or an
+    activation, the window it reads."""
     if cell.kernel is None:
         shown = [0]
         titles = [f"window of input channel {cell.channel}"]
     else:
         shown = sorted(np.argsort(-np.abs(cell.terms), kind="stable")[:CELL_PANELS].tolist())
         titles = [f"in {cell.input_channels[i]}: Σ = {cell.terms[i]:+.3g}" for i in shown]
-    rows = 1 if cell.kernel is None else 2
-    fig = make_subplots(rows=rows, cols=len(shown), subplot_titles=titles + [""] * (rows - 1) * len(shown),
-                        horizontal_spacing=0.03, vertical_spacing=0.08)
     kh, kw = cell.window.shape[1:]
-    text = "%{z:.2f}" if kh * kw <= 25 else ""
+    numbers = kh * kw <= 25
     w_peak = float(np.abs(cell.window[np.isfinite(cell.window)]).max(initial=0.0)) or 1.0
-    k_peak = 1.0 if cell.kernel is None else float(np.abs(cell.kernel[shown]).max(initial=0.0)) or 1.0
-    for col, i in enumerate(shown, start=1):
-        window = np.where(np.isfinite(cell.window[i]), cell.window[i], np.nan)  # -inf: a max pool's padding
-        fig.add_trace(go.Heatmap(z=window, colorscale="RdBu_r", zmin=-w_peak, zmax=w_peak, showscale=False,
-                                 texttemplate=text, hovertemplate="input %{z:.4g}<extra></extra>"), row=1, col=col)
-        if cell.kernel is not None:
-            fig.add_trace(go.Heatmap(z=cell.kernel[i], colorscale="PuOr_r", zmin=-k_peak, zmax=k_peak,
-                                     showscale=False, texttemplate=text,
-                                     hovertemplate="weight %{z:.4g}<extra></extra>"), row=2, col=col)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed")
-    for annotation in fig.layout.annotations:
-        annotation.font = {"size": 11}
+    # -inf (a max pool's padding) is drawn as masked
+    windows = [render.Panel(title, np.where(np.isfinite(cell.window[i]), cell.window[i], np.nan), "RdBu_r",
+                            -w_peak, w_peak, "input", numbers) for title, i in zip(titles, shown, strict=True)]
+    scales = [render.Scale("RdBu_r", -w_peak, w_peak, "input")]
+    kernels = []
+    if cell.kernel is not None:
+        k_peak = float(np.abs(cell.kernel[shown]).max(initial=0.0)) or 1.0
+        kernels = [render.Panel(f"kernel, in {cell.input_channels[i]}", cell.kernel[i], "PuOr_r", -k_peak, k_peak,
+                                "weight", numbers) for i in shown]
+        scales.append(render.Scale("PuOr_r", -k_peak, k_peak, "weight"))
     what = {"conv": f"top: the input window; bottom: the kernel of {conv_name}[{cell.channel}]",
             "conv block": f"top: the input window; bottom: the kernel of {conv_name}[{cell.channel}]",
             "max pool": "the window the max is taken over",
             "average pool": "the window that is averaged",
             "relu": "the value ReLU reads", "activation": "the value the activation reads"}[cell.operation]
-    fig.update_layout(template=render.THEME, height=170 + 150 * rows, margin={"l": 8, "r": 8, "t": 72, "b": 8},
-                      title={"text": f"{cell.layer}[{cell.channel}, {cell.row}, {cell.col}]: {what}",
-                             "font": {"size": 13}})
-    return fig
+    return render.Panels(f"{cell.layer}[{cell.channel}, {cell.row}, {cell.col}]", what, (*windows, *kernels),
+                         len(shown), tuple(scales))

@@ -20,12 +20,11 @@ from core.validate import as_choice, as_int, as_matrix, echo
 from explorers.common import (
     Box,
     combined,
-    message_figure,
     skipped,
     uploaded_path,
     user_errors,
 )
-from explorers.widgets import packed
+from explorers.widgets import packed, panels_value
 
 TOP_K_MAX = 1024
 SHOW_CHOICES = [("top-k by mean activation", "top"), ("all channels", "all"), ("pick channels", "pick")]
@@ -124,7 +123,7 @@ class FeatureViews(NamedTuple):
     seen_note: str
     grid: object
     grid_note: str
-    kernels: object
+    kernels: dict  # the panels widget's value (or gr.skip())
     overview: object
     grid_info: dict
     maps_hover: dict
@@ -133,12 +132,12 @@ class FeatureViews(NamedTuple):
 
 class ChannelViews(NamedTuple):
     channel: int
-    channel_plot: object
+    channel_plot: dict  # the panels widget's value
     channel_note: str
 
 
 class CellViews(NamedTuple):
-    cell_plot: object
+    cell_plot: dict  # the panels widget's value
     cell_note: str
 
 
@@ -217,8 +216,8 @@ def feature_views(v: FeatureView, top_k, hint: str = "", shown_before: dict | No
     state = grid_state(v)
     same = shown_before is not None and all(shown_before.get(k) == state[k] for k in ("model", "layer", "channels"))
     kernel_plot = (gr.skip() if same else
-                   figures.kernel_figure(kernel, v.grid.channels, layer.conv) if kernel is not None
-                   else message_figure(f"{layer.name} has no convolution before it"))
+                   panels_value(figures.kernel_panels(kernel, v.grid.channels, layer.conv) if kernel is not None
+                                else render.Panels(f"{layer.name} has no convolution before it")))
     strip = figures.layer_strip(features.representatives(vm, v.acts))
     seen_md = f"**What the model sees** ({'×'.join(map(str, vm.input_size))}): {v.acts.preprocessing}."
     grid_md = (f"**{layer.name}** ({layer.kind}, {layer.module_type}) → {'×'.join(map(str, layer.shape))}; "
@@ -246,8 +245,8 @@ def channel_views(img: Image.Image, model, layer, channel) -> ChannelViews:
     c = CHANNEL.read(channel, hi=maps.shape[0] - 1).value
     means, order = features.channel_ranking(maps)
     kernel = features.kernels(vm, info)
-    fig = figures.channel_figure(np.asarray(acts.seen), None if kernel is None else kernel[c], maps[c], c,
-                                 info.name, info.conv)
+    fig = panels_value(figures.channel_panels(np.asarray(acts.seen), None if kernel is None else kernel[c],
+                                              maps[c], c, info.name, info.conv))
     rank = int(np.flatnonzero(order == c)[0]) + 1
     k_note = (f"its kernel {info.conv}[{c}] has shape {list(kernel.shape[1:])} (first 8 input channels drawn, one "
               "shared blue-white-red scale)" if kernel is not None else "no convolution feeds it")
@@ -270,7 +269,7 @@ def cell_views(img: Image.Image, model, layer, channel: int, row: int | None = N
     if row is None or col is None:
         row, col = features.peak_cell(acts.maps[info.name], channel)
     if info.kind == "block":
-        return CellViews(message_figure(f"{info.name} is a residual sum: no kernel of its own"),
+        return CellViews(panels_value(render.Panels(f"{info.name} is a residual sum: no kernel of its own")),
                          f"**{info.name}** adds the block's input to its branch's output, so its cells have no "
                          "kernel of their own: click a conv, activation or pooling layer in the overview.")
     cell = features.cell(vm, acts, info, channel, row, col)
@@ -300,7 +299,8 @@ def cell_views(img: Image.Image, model, layer, channel: int, row: int | None = N
         md = (f"**{at}** = max(0, x) with x = {fmt(x)} (the same cell of the layer's input, after the conv and "
               f"batch norm) = **{fmt(cell.computed)}**." if cell.operation == "relu" else
               f"**{at}** = {info.module_type}(x) with x = {fmt(x)} = **{fmt(cell.computed)}**.")
-    return CellViews(figures.cell_figure(cell, info.conv), f"{md} {check} Click any map to pick another cell.")
+    return CellViews(panels_value(figures.cell_panels(cell, info.conv)),
+                     f"{md} {check} Click any map to pick another cell.")
 
 
 def layer_views(img: Image.Image, model, layer, show, top_k, picks, normalize,

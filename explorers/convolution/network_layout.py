@@ -40,7 +40,7 @@ from explorers.convolution.network import (
     target_choices,
 )
 from explorers.inputs import InputColumn, gallery_indices, input_column, sample_image
-from explorers.widgets import widget
+from explorers.widgets import panels, widget
 
 HERE = Path(__file__).parent
 
@@ -64,11 +64,11 @@ class Components(NamedTuple):
     normalize: gr.Radio
     grid: gr.Image
     grid_note: gr.Markdown
-    kernels: gr.Plot
+    kernels: gr.HTML
     channel: gr.Number
-    channel_plot: gr.Plot
+    channel_plot: gr.HTML
     channel_note: gr.Markdown
-    cell_plot: gr.Plot
+    cell_plot: gr.HTML
     cell_note: gr.Markdown
     grid_info: gr.State
     maps_hover: gr.HTML
@@ -120,14 +120,10 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
             grid_note = gr.Markdown(start.grid_note, elem_id="cnn-feature-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):
-            kernels = gr.Plot(start.kernels, label="Learned kernels (same channels as the grid)",
-                              show_label=False,  # the figure's title says what it shows
-                              elem_id="cnn-kernels")
+            kernels = panels("cnn-kernels", start.kernels)
         with gr.Column(scale=3, min_width=520):
             channel = CHANNEL.number(start.channel, elem_id="cnn-channel")
-            channel_plot = gr.Plot(start.channel_plot, label="One channel: input, kernel, map",
-                                   show_label=False,  # the figure's own title says it; the label covered it
-                                   elem_id="cnn-channel-plot")
+            channel_plot = panels("cnn-channel-plot", start.channel_plot)
             channel_note = gr.Markdown(start.channel_note, elem_id="cnn-channel-note")
     return {"layer": layer, "show": show, "top_k": top_k, "picks": picks, "normalize": normalize, "grid": grid,
             "grid_note": grid_note, "maps_hover": maps_hover, "kernels": kernels, "channel": channel,
@@ -139,7 +135,7 @@ def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:
                 "(or type a channel) and the cell under the click is recomputed from the layer's recorded input.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=520):
-            cell_plot = gr.Plot(start.cell_plot, show_label=False, elem_id="cnn-cell-plot")
+            cell_plot = panels("cnn-cell-plot", start.cell_plot)
         with gr.Column(scale=2, min_width=320):
             cell_note = gr.Markdown(start.cell_note, elem_id="cnn-cell-note")
     grid_info = gr.State(start.grid_info)

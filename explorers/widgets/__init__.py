@@ -34,3 +34,24 @@ def widget(files: Path, elem_id: str, value: dict | None = None, colormaps: tupl
     return gr.HTML(value, html_template=files.with_suffix(".html").read_text(),
                    css_template=STYLE.read_text() + (style.read_text() if style.exists() else ""),
                    js_on_load=f"{LIBRARY.read_text()}\n{script}", elem_id=elem_id, colormaps=luts, **kwargs)
+
+
+PANELS = Path(__file__).with_name("panels")
+PANEL_COLORMAPS = ("RdBu_r", "Viridis", "PuOr_r", "gray")  # every cmap a core.render.Panel may name
+
+
+def panels_value(figure: render.Panels) -> dict:
+    """A core.render.Panels as the panels widget's value, its arrays packed."""
+    for p in figure.panels:
+        if p.cmap is not None and p.cmap not in PANEL_COLORMAPS:
+            raise ValueError(f"the panels widget has no colour map {p.cmap!r}; add it to PANEL_COLORMAPS.")
+    return {"title": figure.title, "subtitle": figure.subtitle, "columns": figure.columns,
+            "panels": [{"title": p.title, "z": packed(p.z), "cmap": p.cmap, "lo": p.lo, "hi": p.hi, "name": p.name,
+                        "numbers": p.numbers, "span": p.span} for p in figure.panels],
+            "scales": [{"cmap": s.cmap, "lo": s.lo, "hi": s.hi, "label": s.label} for s in figure.scales]}
+
+
+def panels(elem_id: str, value: dict | None = None, **kwargs) -> gr.HTML:
+    """Heatmaps side by side with their colour bars, drawn in the browser (panels.js) from panels_value(): a figure
+    whose every new value costs the page no plotly redraw."""
+    return widget(PANELS, elem_id, value, colormaps=PANEL_COLORMAPS, **kwargs)

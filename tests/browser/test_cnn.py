@@ -29,6 +29,20 @@ def wait_for_new_image(page, selector: str, old: str):
                            " return i && i.src !== old && i.naturalWidth > 0; }", arg=[selector, old])
 
 
+def assert_reads(page, widget: str, i: int, values: np.ndarray, at: tuple[int, int], name: str) -> None:
+    """The pointer over cell `at` of panel `i` (-1: the last) of a panels widget reads `values[at]`."""
+    canvas = page.locator(f"{widget} .grid canvas").nth(i if i >= 0 else page.locator(f"{widget} .grid canvas")
+                                                       .count() - 1)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    (h, w), (r, c) = values.shape, at
+    page.mouse.move(box["x"] + (c + 0.5) / w * box["width"], box["y"] + (r + 0.5) / h * box["height"])
+    text = wait_for_text(page, f"{widget} .readout", re.escape(f"({r}, {c}): {name} = "))
+    match = re.search(rf"\({r}, {c}\): {name} = (\S+)$", text)
+    assert match, text
+    assert float(match[1]) == np.float64(f"{values[r, c]:.4g}")
+
+
 def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     page = app_page
     open_tab(page)
@@ -68,7 +82,13 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     page.mouse.click(box["x"] + (4 + 96 + 4 + 48) * scale, box["y"] + (top + 4 + 48) * scale)
     channel = wait_for_text(page, "#cnn-channel-note", f"Channel \\*?\\*?{order[1]}\\b")
     assert "rank 2 of 64" in channel
-    assert page.locator("#cnn-channel-plot .js-plotly-plot").count() == 1
+    # The channel's panels, drawn in the browser: the input, its kernel's 8 first input channels, the map; the
+    # pointer over a cell of the map reads the activation the model computed there.
+    page.wait_for_function("c => document.querySelector('#cnn-channel-plot').glassboxView?.title"
+                           ".startsWith(`relu4 channel ${c} `)", arg=int(order[1]))
+    panels = page.evaluate("() => document.querySelector('#cnn-channel-plot').glassboxView.panels")
+    assert panels == ["input", *[f"in {i}" for i in range(8)], f"relu4 #{order[1]}"]
+    assert_reads(page, "#cnn-channel-plot", -1, acts.maps["relu4"][order[1]], (5, 9), "activation")
     page.locator("#cnn-feature-grid").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "cnn_feature_maps.png"), full_page=False)
 
@@ -140,7 +160,11 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     assert "Σ over 32 input channels of Σ kernel·window (3×3 each) + bias" in note
     assert f"The recorded forward pass has conv3[{top}, {row}, {col}] = {net.fmt(cell.recorded)}" in note
     assert f"= {net.fmt(cell.conv_sum)}" in note
-    assert page.locator("#cnn-cell-plot .js-plotly-plot").count() == 1
+    # The cell's panels: the six input channels that weigh most, their windows above their kernels, with numbers.
+    page.wait_for_function("at => document.querySelector('#cnn-cell-plot').glassboxView?.title === at",
+                           arg=f"conv3[{top}, {row}, {col}]")
+    shown = sorted(np.argsort(-np.abs(cell.terms), kind="stable")[:figures.CELL_PANELS].tolist())
+    assert_reads(page, "#cnn-cell-plot", len(shown), cell.kernel[shown[0]], (2, 1), "weight")
 
     # A click on one cell of the second map: that channel, that cell, recomputed.
     view = net.feature_view(img, "cnn", "conv3", 16, "map")

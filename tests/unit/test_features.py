@@ -169,8 +169,12 @@ def test_every_torchvision_choice_traces_and_explains_with_random_weights(name):
     # The first conv reads RGB, so its filters are drawn in colour on one shared scale.
     weights = features.kernels(vm, first)
     assert weights.shape[0] == first.shape[0] and weights.shape[1] == 3
-    fig = feature_render.kernel_figure(weights, list(range(8)), first.name)
-    assert fig.data[0].type == "image" and "RGB" in fig.layout.title.text
+    fig = feature_render.kernel_panels(weights, list(range(8)), first.name)
+    assert "RGB" in fig.title and [p.title for p in fig.panels] == [f"#{c}" for c in range(8)]
+    # each panel is one filter's three input channels, as (kh, kw, 3), on one scale: ±the largest |weight| shown
+    peak = float(np.abs(weights[:8]).max())
+    assert all(p.cmap is None and (p.lo, p.hi) == (-peak, peak) for p in fig.panels)
+    np.testing.assert_array_equal(fig.panels[3].z, weights[3].transpose(1, 2, 0))
     # Grad-CAM's layer is a real module whose maps still have space.
     img, _ = sample()
     acts = features.run(vm, img)

@@ -1,0 +1,143 @@
+// panels: heatmaps side by side under a title, with their colour bars (a core.render.Panels, sent by
+// explorers.widgets.panels_value): the CNN section's kernels, one channel, and one cell's arithmetic. Drawn here
+// because a plotly figure cost the page a redraw of its own on every new image; the pointer reads the value under
+// it, as plotly's hover did.
+const gb = window.glassbox;
+const grid = element.querySelector(".grid"), scales = element.querySelector(".scales");
+const readout = element.querySelector(".readout"), tip = element.querySelector(".gb-tip");
+const title = element.querySelector(".title"), subtitle = element.querySelector(".subtitle");
+const NUMBER_CELL = 32;   // canvas pixels per value where the numbers are written in (their text needs room)
+const MAX_SIDE = 240;     // CSS pixels: a panel is never drawn larger, however few share the row
+const BAR = {w: 12, h: 110, width: 96};
+let shown = [];           // per panel: {title, name, z, h, w, rgb}
+const luts = {};          // colour maps, unpacked once
+const lut = (name) => (luts[name] ??= gb.unpack(props.colormaps[name]));
+
+// A panel's values as pixels: through its colour map, or, for an RGB panel (no cmap), each of R, G, B from lo to hi.
+const picture = (p, z, h, w) => {
+  const image = new ImageData(w, h), span = p.hi > p.lo ? p.hi - p.lo : 1, colours = p.cmap && lut(p.cmap);
+  for (let i = 0; i < h * w; i++) {
+    const o = 4 * i;
+    if (!p.cmap) {
+      for (let k = 0; k < 3; k++) image.data[o + k] = Math.round(255 * Math.min(1, Math.max(0, (z[3 * i + k] - p.lo) / span)));
+    } else if (Number.isFinite(z[i])) {
+      const k = 3 * Math.max(0, Math.min(255, Math.round(((z[i] - p.lo) / span) * 255)));
+      image.data[o] = colours[k]; image.data[o + 1] = colours[k + 1]; image.data[o + 2] = colours[k + 2];
+    } else {
+      image.data[o] = image.data[o + 1] = image.data[o + 2] = 209;  // masked (a max pool's padding): grey
+    }
+    image.data[o + 3] = 255;
+  }
+  return image;
+};
+
+// Each value written in its cell, dark or light to read on the cell's colour.
+const numbers = (ctx, image, z, h, w) => {
+  ctx.font = "11px sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  for (let i = 0; i < h * w; i++) {
+    if (!Number.isFinite(z[i])) continue;
+    const [r, g, b] = image.data.slice(4 * i, 4 * i + 3);
+    ctx.fillStyle = 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#111827" : "#ffffff";
+    ctx.fillText(z[i].toFixed(2), ((i % w) + 0.5) * NUMBER_CELL, (Math.floor(i / w) + 0.5) * NUMBER_CELL);
+  }
+};
+
+const panel = (p, i) => {
+  const z = gb.unpack(p.z), [h, w] = z.shape;
+  const figure = document.createElement("figure");
+  const caption = document.createElement("figcaption");
+  caption.textContent = p.title;
+  const canvas = document.createElement("canvas");
+  const cell = p.numbers ? NUMBER_CELL : 1;
+  canvas.width = w * cell;
+  canvas.height = h * cell;
+  canvas.style.maxWidth = `${(MAX_SIDE * w) / Math.max(h, w)}px`;
+  canvas.dataset.i = i;
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `${p.title}: ${h}×${w} ${p.name}`);
+  const ctx = canvas.getContext("2d"), image = picture(p, z, h, w);
+  gb.image(ctx, image, 0, 0, canvas.width, canvas.height);
+  if (p.numbers) numbers(ctx, image, z, h, w);
+  figure.append(caption, canvas);
+  shown.push({title: p.title, name: p.name, z, h, w, rgb: !p.cmap});
+  return figure;
+};
+
+const scale = (s) => {
+  const canvas = document.createElement("canvas");
+  const ctx = gb.context(canvas, BAR.width, BAR.h + 8);
+  gb.colorbar(ctx, {x: 2, y: 4, w: BAR.w, h: BAR.h, lo: s.lo, hi: s.hi, lut: lut(s.cmap),
+                    label: s.label});
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `colour bar: ${s.label} from ${gb.number(s.lo)} to ${gb.number(s.hi)}`);
+  return canvas;
+};
+
+const draw = () => {
+  const v = props.value;
+  if (!v) return;
+  title.textContent = v.title;
+  subtitle.textContent = v.subtitle;
+  title.classList.toggle("gb-message", !v.panels.length);
+  shown = [];
+  const spans = v.panels.map((p) => p.span);
+  grid.style.gridTemplateColumns = v.columns ? `repeat(${v.columns}, minmax(0, 1fr))`
+    : spans.map((s) => `minmax(0, ${s}fr)`).join(" ");
+  grid.replaceChildren(...v.panels.map(panel));
+  scales.replaceChildren(...v.scales.map(scale));
+  readout.textContent = v.panels.length ? "Point at a panel to read its values." : "";
+  gb.drawn(element, {title: v.title, panels: v.panels.map((p) => p.title)});
+};
+
+// The value under the pointer, in the readout line and a tip beside the pointer.
+grid.addEventListener("pointermove", (e) => {
+  const canvas = e.target.closest("canvas");
+  const p = canvas && shown[canvas.dataset.i];
+  if (!p) return;
+  const box = canvas.getBoundingClientRect();
+  const r = Math.min(p.h - 1, Math.floor(((e.clientY - box.top) / box.height) * p.h));
+  const c = Math.min(p.w - 1, Math.floor(((e.clientX - box.left) / box.width) * p.w));
+  const at = r * p.w + c;
+  const value = p.rgb ? [0, 1, 2].map((k) => gb.number(p.z[3 * at + k], 4)).join(", ")
+    : gb.number(p.z[at], 4);
+  readout.textContent = tip.textContent = `${p.title} (${r}, ${c}): ${p.name} = ${value}`;
+  const root = element.firstElementChild.getBoundingClientRect();
+  tip.style.left = `${e.clientX - root.left + 12}px`;
+  tip.style.top = `${e.clientY - root.top + 12}px`;
+  tip.hidden = false;
+});
+grid.addEventListener("pointerleave", () => { tip.hidden = true; });
+
+// The download: the figure as it is on the page (title, captions, panels, colour bars) in one PNG.
+element.querySelector(".download").addEventListener("click", () => {
+  const root = element.firstElementChild, box = root.getBoundingClientRect();
+  const out = document.createElement("canvas");
+  const ctx = gb.context(out, box.width, grid.parentElement.getBoundingClientRect().bottom - box.top + 4);
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, out.width, out.height);
+  const text = (node, font) => {
+    const b = node.getBoundingClientRect();
+    ctx.font = font;
+    ctx.fillStyle = "#111827";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    ctx.fillText(node.textContent, b.left - box.left, b.top - box.top);
+  };
+  text(title, "600 14px sans-serif");
+  if (subtitle.textContent) text(subtitle, "12px sans-serif");
+  ctx.imageSmoothingEnabled = false;
+  for (const c of element.querySelectorAll(".grid canvas, .scales canvas")) {
+    const b = c.getBoundingClientRect();
+    ctx.drawImage(c, b.left - box.left, b.top - box.top, b.width, b.height);
+  }
+  for (const f of element.querySelectorAll("figcaption")) text(f, "12px sans-serif");
+  const link = document.createElement("a");
+  link.download = `${gb.id(element)}.png`;
+  link.href = out.toDataURL("image/png");
+  link.click();
+});
+
+watch("value", draw);
+draw();
