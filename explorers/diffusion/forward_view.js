@@ -37,7 +37,7 @@ function drawPicture(a) {
 // scales, a dashed level at `rule`, and the t shown marked with a vertical line and a dot.
 function panel(ctx, {y, title, f, lo, hi, log, rule, ink, name = ""}) {
   const x = CHART.left, w = CHART.w - CHART.left - CHART.right, h = CHART.panel, T = data.T;
-  const px = gb.axis(ctx, {side: "bottom", x, y: y + h, length: w, lo: 0, hi: T, count: 4, label: name, ink});
+  const px = gb.axis(ctx, {side: "bottom", x, y: y + h, length: w, lo: 0, hi: T, label: name, ink});
   const scale = gb.axis(ctx, {side: "left", x, y, length: h, lo, hi, log, count: 3, grid: w, ink});
   const py = (v) => scale(Math.min(Math.max(v, lo), hi));
   ctx.strokeStyle = "#9ca3af";

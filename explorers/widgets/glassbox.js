@@ -160,7 +160,7 @@ window.glassbox ??= (() => {
   // ------------------------------------------------------------ axes: ticks and labels of a linear or log scale
 
   // About `count` round values from lo to hi: 1, 2 or 5 times a power of ten apart (so 0, 0.2, … 1, never
-  // 0.1666…); on a log scale (log), powers of ten, every k-th decade (a multiple of k) when there are many.
+  // 0.1666…), the step nearest (hi − lo) / count; on a log scale (log), powers of ten, every k-th decade (a multiple of k) when there are many.
   gb.ticks = (lo, hi, count = 5, log = false) => {
     if (!(hi > lo)) return Number.isFinite(lo) ? [lo] : [];
     const out = [];
@@ -171,7 +171,8 @@ window.glassbox ??= (() => {
       return out;
     }
     const raw = (hi - lo) / count, power = 10 ** Math.floor(Math.log10(raw));
-    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw * (1 - 1e-9));
+    const step = [1, 2, 5, 10].map((m) => m * power)  // the round step nearest (1.2 → 1, 250 → 200, 0.4 → 0.5)
+      .reduce((a, b) => (Math.abs(Math.log(b / raw)) < Math.abs(Math.log(a / raw)) ? b : a));
     for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
       out.push(Number((k * step).toPrecision(12)) || 0);  // 0.30000000000000004 → 0.3, −0 → 0
     }
