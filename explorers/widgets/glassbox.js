@@ -217,7 +217,7 @@ window.glassbox ??= (() => {
       if (!text) continue;
       const w = ctx.measureText(text).width;
       const along = angle ? size / Math.max(0.3, Math.abs(Math.sin(angle))) : across ? w : size;  // its extent
-      if (p - along / 2 < end + 3) continue;
+      if (p - along / 2 < end + (across && !angle ? 4 : 1)) continue;  // a font's height has room above and below
       end = p + along / 2;
       widest = Math.max(widest, angle ? w * Math.abs(Math.sin(angle)) + size : across ? size : w);
       const gap = tick + 3, ax = across ? p : x + out * gap, ay = across ? y + out * gap : p;
