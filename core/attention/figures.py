@@ -3,12 +3,11 @@ thumbnail), token focus bars, the head-entropy map, the Q·Kᵀ scores beside th
 images, heat overlays and the patch grid.
 
 Colours say what they normalise over: attention weights use Viridis from 0 to the largest weight in the figure (or
-each thumbnail's own largest), raw scores use blue-white-red symmetric around 0. The head view is SVG in HTML, a
-line per weight with the weight as its opacity, after BertViz's head_view.js.
+each thumbnail's own largest), raw scores use blue-white-red symmetric around 0. The head view's lines (one per
+weight, the weight as its opacity, after BertViz's head_view.js) are chosen here and drawn as SVG in the browser.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,9 +229,6 @@ HEAD_VIEW_MIN_WEIGHT = 0.01  # lines fainter than this are left out: invisible a
 # At most this many lines, the strongest: 100 tokens of repeated text x 12 heads had 30,608 lines above 0.01, 4.4 MB
 # of SVG that took 5 s from Run to painted in Chromium.
 HEAD_VIEW_MAX_LINES = 6000
-ROW = 20                     # pixels per token row
-TOKEN_WIDTH = 130            # pixels per token column
-LINES_WIDTH = 260            # pixels between the two columns
 HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                 "#bcbd22", "#17becf", "#393b79", "#ad494a")  # D3's category10 (as BertViz) and two more
 
@@ -243,48 +239,30 @@ def head_colour(head: int) -> str:
 
 @dataclass(frozen=True)
 class HeadView:
-    html: str
+    lines: np.ndarray    # [drawn, 3] int: (head, query, key) of each line, sorted
+    weights: np.ndarray  # [drawn] each line's weight, its opacity
     drawn: int   # lines drawn
     total: int   # weights of the chosen heads, n² per head
     floor: float  # the weight below which lines are left out: min_weight, or higher when the line cap bites
 
 
-def head_view(layer: np.ndarray, tokens: list[str], heads: list[int], allowed: np.ndarray | None = None,
+def head_view(layer: np.ndarray, heads: list[int], allowed: np.ndarray | None = None,
               min_weight: float = HEAD_VIEW_MIN_WEIGHT, max_lines: int = HEAD_VIEW_MAX_LINES) -> HeadView:
-    """One layer's attention as BertViz's head view draws it: the attending tokens on the left, the attended ones
-    on the right, one line per (head, query, key) whose stroke opacity is the weight, one colour per head.
-    `layer` is [heads, n, n]; masked (causal) entries are never drawn. The page's script
-    (explorers/attention/head_view.js) shows only a token's lines while the pointer is on it. Lines below
-    min_weight are left out, and beyond max_lines only the strongest are drawn."""
-    n = len(tokens)
-    top, height = 8, 8 + n * ROW
-    x_left, x_right = TOKEN_WIDTH, TOKEN_WIDTH + LINES_WIDTH
+    """The lines of one layer's attention as BertViz's head view draws it: the attending tokens on the left, the
+    attended ones on the right, one line per (head, query, key) whose stroke opacity is the weight, one colour per
+    head (the browser draws them: explorers/attention/head_view.js). `layer` is [heads, n, n]; masked (causal)
+    entries are never drawn. Lines below min_weight are left out, and beyond max_lines only the strongest are
+    kept."""
     chosen = np.asarray(heads, dtype=int)
     a = layer[chosen].astype(np.float64)                     # [len(heads), n, n]
     keep = a >= min_weight
     if allowed is not None:
         keep &= allowed
-    hs, qs, ks = np.nonzero(keep)
+    hs, qs, ks = np.nonzero(keep)                            # in (head, query, key) order
     floor = min_weight
     if len(hs) > max_lines:  # the strongest max_lines; the weakest one kept is the new floor
-        order = np.argsort(-a[hs, qs, ks], kind="stable")[:max_lines]
+        order = np.sort(np.argsort(-a[hs, qs, ks], kind="stable")[:max_lines])
         hs, qs, ks = hs[order], qs[order], ks[order]
         floor = float(a[hs, qs, ks].min())
-    lines = [f'<line class="hv-edge" data-h="{chosen[i]}" data-q="{q}" data-k="{k}" x1="{x_left}" '
-             f'y1="{top + (q + 0.5) * ROW:g}" x2="{x_right}" y2="{top + (k + 0.5) * ROW:g}" '
-             f'stroke="{head_colour(chosen[i])}" stroke-opacity="{a[i, q, k]:.4f}"/>'
-             for i, q, k in sorted(zip(hs.tolist(), qs.tolist(), ks.tolist(), strict=True))]
-    total = len(heads) * n * n
-
-    def column(side: str, x: float, anchor: str) -> str:
-        return "".join(
-            f'<text class="hv-token" data-side="{side}" data-i="{i}" x="{x}" y="{top + (i + 0.5) * ROW:g}" '
-            f'text-anchor="{anchor}" dominant-baseline="middle"><title>{i}: {html.escape(t)}</title>'
-            f'{html.escape(t)}</text>' for i, t in enumerate(tokens))
-
-    svg = (f'<svg class="hv" xmlns="http://www.w3.org/2000/svg" width="{2 * TOKEN_WIDTH + LINES_WIDTH}" '
-           f'height="{height}" font-size="13">'
-           f'<g class="hv-lines" stroke-width="2">{"".join(lines)}</g>'
-           f'{column("q", x_left - 8, "end")}{column("k", x_right + 8, "start")}</svg>')
-    legend = "".join(f'<span class="hv-head" style="background:{head_colour(h)}">head {h}</span>' for h in heads)
-    return HeadView(f'<div class="hv-legend">{legend}</div>{svg}', len(lines), total, floor)
+    lines = np.stack([chosen[hs], qs, ks], axis=1) if len(hs) else np.zeros((0, 3), dtype=int)
+    return HeadView(lines, a[hs, qs, ks], len(hs), len(heads) * a.shape[-1] ** 2, floor)

@@ -84,27 +84,23 @@ const draw = (T) => {
   ctx.fillText("scores (pre-softmax)", xs, 14);
   ctx.fillText(`weights = softmax(scores / ${T})`, xw, 14);
   ctx.fillText("row sum", xsum, 14);
+  // The token axes: queries down the left, keys along the top of both maps, at the cells' centres (upright where
+  // cells are too narrow for slanted labels not to overlap).
+  const font = ctx.font, centres = v.tokens.map((_, i) => i + 0.5), name = (c) => label(v.tokens, Math.floor(c));
+  gb.axis(ctx, {side: "left", x: xs, y: top, length: side, lo: n, hi: 0, ticks: centres, format: name, tick: 0, font,
+                ink});
+  for (const x0 of [xs, xw]) {
+    gb.axis(ctx, {side: "top", x: x0, y: top, length: side, lo: 0, hi: n, ticks: centres, format: name, tick: 0, font,
+                  ink, angle: cell < 20 ? -Math.PI / 2 : -Math.PI / 3});
+  }
   let worst = 0;
-  for (let q = 0; q < n; q++) {  // the labels: queries down the left, keys along the top of both maps
-    const y = top + (q + 0.5) * cell, text = label(v.tokens, q);
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    ctx.fillText(text, xs - 6, y);
+  ctx.textAlign = "left";
+  ctx.textBaseline = "middle";
+  for (let q = 0; q < n; q++) {  // each row's sum, printed where the rows are tall enough
     let sum = 0;
     for (let k = 0; k < n; k++) sum += weights[q * n + k];
     worst = Math.max(worst, Math.abs(sum - 1));
-    if (cell >= 12) {
-      ctx.textAlign = "left";
-      ctx.fillText(sum.toFixed(6), xsum, y);
-    }
-    for (const x0 of [xs, xw]) {  // upright where cells are too narrow for slanted labels not to overlap
-      ctx.save();
-      ctx.translate(x0 + (q + 0.5) * cell, top - 6);
-      ctx.rotate(cell < 20 ? -Math.PI / 2 : -Math.PI / 3);
-      ctx.textAlign = "left";
-      ctx.fillText(text, 0, 0);
-      ctx.restore();
-    }
+    if (cell >= 12) ctx.fillText(sum.toFixed(6), xsum, top + (q + 0.5) * cell);
   }
   if (n <= NUMBERS_UP_TO && cell >= 28) {  // the numbers in the cells, as the server's figure printed them
     ctx.textAlign = "center";

@@ -35,7 +35,7 @@ HIDE_NOTE = "Special tokens hidden: their columns set to 0, each row renormalise
 # The number boxes (explorers.common.Box). Layers depend on the model; an empty Layer box is the last.
 LAYER = Box("Layer", 0, None, None)
 SCORES_WIDGET = Path(__file__).with_name("scores")  # scores.html, .js, .css: the scores drawn in the browser
-HEAD_VIEW_WIDGET = Path(__file__).with_name("head_view")  # the SVG core.attention.figures.head_view draws
+HEAD_VIEW_WIDGET = Path(__file__).with_name("head_view")  # head_view.html, .js, .css: the lines drawn as SVG
 TEMPERATURES = {"lo": 0.05, "hi": 10.0}  # the scores widget's temperature track (the API takes 0.01 to 100)
 
 
@@ -143,17 +143,21 @@ def scores_outputs(text, model, layer, head, text_pair):
             "causal": r.causal, "raw": packed(s.scores, "float64")}, md
 
 
-def head_view_outputs(v: TextView, heads) -> tuple[str, str]:
-    """The head view of the view's layer for the chosen heads (all when `heads` is None), and its note."""
+def head_view_outputs(v: TextView, heads) -> tuple[dict, str]:
+    """The head view's value for the view's layer and the chosen heads (all when `heads` is None): the tokens, each
+    chosen head's colour, and the lines core.attention.figures.head_view keeps as (head, query, key) with their
+    weights, which head_view.js draws; and its note."""
     r, num_heads = v.run, v.run.model.num_heads
     chosen = list(range(num_heads)) if heads is None else sorted(
         {as_int(h, "head", 0, num_heads - 1) for h in heads})
     if not chosen:
-        return "", "Tick at least one head to draw its lines."
+        return {}, "Tick at least one head to draw its lines."
     weights = np.stack([ta.for_display(r.attentions[v.layer, h], r, v.hide_special) for h in range(num_heads)])
     n = len(r.tokens)
-    hv = ar.head_view(weights, r.tokens, chosen, att.causal_mask(n) if r.causal else None)
-    return hv.html, (
+    hv = ar.head_view(weights, chosen, att.causal_mask(n) if r.causal else None)
+    value = {"tokens": r.tokens, "heads": chosen, "colours": [ar.head_colour(h) for h in chosen],
+             "lines": packed(hv.lines, "int32"), "weights": packed(hv.weights, "float32")}
+    return value, (
         f"Layer {v.layer}, {len(chosen)} of {num_heads} heads. Left: the attending token (query); right: the "
         "token it attends to (key). Each line's opacity is that head's weight; one colour per head. **Point at a "
         f"token** to see only its lines. {hv.drawn:,} lines drawn of {hv.total:,} weights: the "
@@ -195,7 +199,7 @@ class TextViews(NamedTuple):
     scores: object
     scores_note: str
     heads: object
-    head_view: str
+    head_view: dict
     head_view_note: str
 
 
@@ -232,7 +236,7 @@ class SelectionViews(NamedTuple):
     focus: object
     scores: object
     scores_note: str
-    head_view: str
+    head_view: dict
     head_view_note: str
     layer: object
 
@@ -369,7 +373,7 @@ def panels(num_heads: int) -> TextPanels:
             heads = gr.CheckboxGroup(single_heads(num_heads), value=list(range(num_heads)),
                                      label="Heads drawn (of the layer chosen above)", elem_id="attn-heads")
             head_view_note = gr.Markdown(elem_id="attn-head-view-note")
-            head_view = widget(HEAD_VIEW_WIDGET, "attn-head-view", "")
+            head_view = widget(HEAD_VIEW_WIDGET, "attn-head-view")
     return TextPanels(views, grid_info, heatmap, model_view, rollout, token, focus, entropy, ranking, scores,
                       scores_note, heads, head_view_note, head_view)
 

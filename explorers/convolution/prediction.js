@@ -42,21 +42,8 @@ const draw = () => {
     g.textAlign = "left";
     g.fillText(p[i].toFixed(3), LEFT + barW + 6, y + ROW / 2);
   });
-  // The probability axis, 0 to 1.
-  const axis = TOP + ROW * labels.length + 4;
-  g.strokeStyle = "#9ca3af";
-  g.lineWidth = 1;
-  g.textAlign = "center";
-  g.textBaseline = "top";
-  for (let k = 0; k <= 5; k++) {
-    const x = LEFT + (k / 5) * barW;
-    g.beginPath();
-    g.moveTo(x, axis);
-    g.lineTo(x, axis + 4);
-    g.stroke();
-    g.fillText(String(k / 5), x, axis + 6);
-  }
-  g.fillText("probability", LEFT + barW / 2, axis + 19);
+  gb.axis(g, {x: LEFT, y: TOP + ROW * labels.length + 4, length: barW, lo: 0, hi: 1, label: "probability",
+              font: "12px sans-serif", ink});
   canvas.dataset.labels = JSON.stringify(labels);  // what is shown, for tests and readers of the page
   canvas.dataset.probabilities = JSON.stringify(p);
   gb.drawn(element);

@@ -8,7 +8,7 @@ const picture = element.querySelector(".dfv-picture");
 const charts = element.querySelector(".dfv-charts");
 gb.download(element.querySelector(".dfv-download"), picture, "x_t.png");
 
-const CHART = {w: 330, h: 250, left: 48, right: 12, panel: 82};   // two panels of ᾱ_t and SNR(t), in CSS px
+const CHART = {w: 330, h: 270, left: 48, right: 14, panel: 82};   // two panels of ᾱ_t and SNR(t), in CSS px
 let data = null;   // the value's arrays, unpacked once
 let t = null;      // the t shown: the browser's own state, kept across new values
 
@@ -33,14 +33,13 @@ function drawPicture(a) {
   gb.image(gb.context(picture, w, h), image, 0, 0, w, h);
 }
 
-// One panel: f(s) for s = 1 … T in the box (x, y, w, h), y from lo to hi (log10 when `log`), a dashed level at
-// `rule`, and the t shown marked with a vertical line and a dot.
-function panel(ctx, {y, title, f, lo, hi, log, rule, ink}) {
+// One panel: f(s) for s = 1 … T in the box (CHART.left, y, w, h), y from lo to hi (log10 when `log`) on gb.axis's
+// scales, a dashed level at `rule`, and the t shown marked with a vertical line and a dot.
+function panel(ctx, {y, title, f, lo, hi, log, rule, ink, name = ""}) {
   const x = CHART.left, w = CHART.w - CHART.left - CHART.right, h = CHART.panel, T = data.T;
-  const scale = log ? Math.log10 : (v) => v;
-  const px = (s) => x + (s / T) * w;
-  const py = (v) => y + h - ((Math.min(Math.max(scale(v), scale(lo)), scale(hi)) - scale(lo))
-                             / (scale(hi) - scale(lo))) * h;
+  const px = gb.axis(ctx, {side: "bottom", x, y: y + h, length: w, lo: 0, hi: T, label: name, ink});
+  const scale = gb.axis(ctx, {side: "left", x, y, length: h, lo, hi, log, count: 3, grid: w, ink});
+  const py = (v) => scale(Math.min(Math.max(v, lo), hi));
   ctx.strokeStyle = "#9ca3af";
   ctx.lineWidth = 1;
   ctx.strokeRect(x, y, w, h);
@@ -65,16 +64,6 @@ function panel(ctx, {y, title, f, lo, hi, log, rule, ink}) {
   ctx.textBaseline = "bottom";
   ctx.textAlign = "left";
   ctx.fillText(title, x, y - 3);
-  ctx.textAlign = "right";
-  ctx.textBaseline = "top";
-  ctx.fillText(log ? `1e${Math.log10(hi)}` : gb.number(hi), x - 4, y);
-  ctx.textBaseline = "bottom";
-  ctx.fillText(log ? `1e${Math.log10(lo)}` : gb.number(lo), x - 4, y + h);
-  ctx.textBaseline = "top";
-  ctx.textAlign = "left";
-  ctx.fillText("0", x, y + h + 3);
-  ctx.textAlign = "right";
-  ctx.fillText(`T = ${T}`, x + w, y + h + 3);
 }
 
 function drawCharts() {
@@ -83,7 +72,7 @@ function drawCharts() {
   const hi = 10 ** Math.ceil(Math.log10(snr(1))), lo = 10 ** Math.floor(Math.log10(Math.max(snr(data.T), 1e-8)));
   panel(ctx, {y: 20, title: "ᾱ_t (the signal's share of the variance)", f: alphaBar, lo: 0, hi: 1, ink});
   panel(ctx, {y: 20 + CHART.panel + 44, title: "SNR(t) = ᾱ_t / (1 − ᾱ_t), log scale; 1 dashed", f: snr, lo, hi,
-              log: true, rule: 1, ink});
+              log: true, rule: 1, ink, name: "t"});
 }
 
 function draw() {

@@ -8,7 +8,7 @@ const title = element.querySelector(".vlm-title"), caption = element.querySelect
 const zOut = element.querySelector(".vlm-z"), pinOut = element.querySelector(".vlm-pin");
 const legend = element.querySelector(".vlm-legend");
 const PICTURE = 140;                                     // 28 pixels, 5 screen pixels each
-const PAD = {left: 46, right: 10, top: 8, bottom: 36};   // room for the ticks and the axis names
+const PAD = {left: 56, right: 10, top: 8, bottom: 36};   // room for the ticks and the axis names
 const DIGITS = 3;                                        // a code is sent and shown to this many decimals
 let data = null, side = 0, pinned = null, keyed = null;
 
@@ -26,44 +26,16 @@ const toZ = (x, y) => {
   return [round(data.z1[0] + u * (data.z1[1] - data.z1[0])), round(data.z2[1] - w * (data.z2[1] - data.z2[0]))];
 };
 
-// About five round-numbered ticks between lo and hi.
-const ticks = (lo, hi) => {
-  const raw = (hi - lo) / 5, step = [1, 2, 5, 10].map((m) => m * 10 ** Math.floor(Math.log10(raw)))
-    .find((s) => s >= raw);
-  const out = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) out.push(Math.abs(t) < step / 1e6 ? 0 : t);
-  return out;
-};
-
+// The two axes over the decoded grid's range, with faint grid lines across the map.
 const axes = (ctx, ink) => {
   const p = plot();
-  ctx.strokeStyle = "rgba(127,127,127,0.18)";
-  ctx.fillStyle = ink;
-  ctx.font = "11px sans-serif";
-  ctx.textAlign = "center";
-  ctx.textBaseline = "top";
-  for (const t of ticks(...data.z1)) {
-    ctx.beginPath(); ctx.moveTo(toX(t), PAD.top); ctx.lineTo(toX(t), PAD.top + p); ctx.stroke();
-    ctx.fillText(gb.number(t), toX(t), PAD.top + p + 4);
-  }
-  ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
-  for (const t of ticks(...data.z2)) {
-    ctx.beginPath(); ctx.moveTo(PAD.left, toY(t)); ctx.lineTo(PAD.left + p, toY(t)); ctx.stroke();
-    ctx.fillText(gb.number(t), PAD.left - 4, toY(t));
-  }
+  gb.axis(ctx, {side: "bottom", x: PAD.left, y: PAD.top + p, length: p, lo: data.z1[0], hi: data.z1[1], grid: p,
+                label: "z1", ink});
+  gb.axis(ctx, {side: "left", x: PAD.left, y: PAD.top, length: p, lo: data.z2[0], hi: data.z2[1], grid: p,
+                label: "z2", ink});
   ctx.strokeStyle = "rgba(127,127,127,0.6)";
+  ctx.lineWidth = 1;
   ctx.strokeRect(PAD.left, PAD.top, p, p);
-  ctx.font = "12px sans-serif";
-  ctx.textAlign = "center";
-  ctx.textBaseline = "bottom";
-  ctx.fillText("z1", PAD.left + p / 2, PAD.top + p + PAD.bottom - 2);
-  ctx.save();
-  ctx.translate(12, PAD.top + p / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = "middle";
-  ctx.fillText("z2", 0, 0);
-  ctx.restore();
 };
 
 // A label with a halo in the page's background, readable over the points.

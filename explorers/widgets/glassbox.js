@@ -157,5 +157,102 @@ window.glassbox ??= (() => {
     link.click();
   });
 
+  // ------------------------------------------------------------ axes: ticks and labels of a linear or log scale
+
+  // About `count` round values from lo to hi: 1, 2 or 5 times a power of ten apart (so 0, 0.2, … 1, never
+  // 0.1666…), the step nearest (hi − lo) / count; on a log scale (log), powers of ten, every k-th decade (a multiple of k) when there are many.
+  gb.ticks = (lo, hi, count = 5, log = false) => {
+    if (!(hi > lo)) return Number.isFinite(lo) ? [lo] : [];
+    const out = [];
+    if (log) {
+      const a = Math.ceil(Math.log10(lo) - 1e-9), b = Math.floor(Math.log10(hi) + 1e-9);
+      const every = Math.max(1, Math.ceil((b - a) / count));
+      for (let k = Math.ceil(a / every) * every; k <= b; k += every) out.push(10 ** k);
+      return out;
+    }
+    const raw = (hi - lo) / count, power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * power)  // the round step nearest (1.2 → 1, 250 → 200, 0.4 → 0.5)
+      .reduce((a, b) => (Math.abs(Math.log(b / raw)) < Math.abs(Math.log(a / raw)) ? b : a));
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+      out.push(Number((k * step).toPrecision(12)) || 0);  // 0.30000000000000004 → 0.3, −0 → 0
+    }
+    return out;
+  };
+
+  // A log tick as a person reads it: 1, 10, 1e-4.
+  const decade = (v) => { const k = Math.round(Math.log10(v)); return k === 0 ? "1" : k === 1 ? "10" : `1e${k}`; };
+
+  // One axis of a plot, drawn the same way in every widget. side "bottom" or "top" runs `length` px right from
+  // (x, y); "left" or "right" runs `length` px up from (x, y + length), so hi is at the top (lo > hi reverses an
+  // axis, e.g. rows counted downwards). A tick and a label (format(v)) at each of `ticks` (gb.ticks(lo, hi, count,
+  // log) unless given); a label that would overlap the last one drawn is left out, so labels never collide; `grid`
+  // draws lines that long into the plot; `angle` turns the labels (long names on a narrow axis); `label` names the
+  // axis beside its tick labels. Returns the scale, value → px along the axis, to draw the data with.
+  gb.axis = (ctx, {side = "bottom", x, y, length, lo, hi, log = false, ticks, count = 5, format,
+                   label = "", grid = 0, tick = 4, angle = 0, font = "11px sans-serif", ink = gb.ink(ctx.canvas)}) => {
+    const f = log ? Math.log10 : (v) => v, span = f(hi) - f(lo) || 1;
+    const across = side === "bottom" || side === "top", out = side === "bottom" || side === "right" ? 1 : -1;
+    const scale = (v) => (across ? x + ((f(v) - f(lo)) / span) * length : y + length - ((f(v) - f(lo)) / span) * length);
+    const show = format || (log ? decade : (v) => gb.number(v));
+    const values = ticks || gb.ticks(Math.min(lo, hi), Math.max(lo, hi), count, log);
+    const size = parseFloat(font.match(/(\d+(\.\d+)?)px/)?.[1] || "11");
+    ctx.save();
+    ctx.font = font;
+    ctx.lineWidth = 1;
+    let end = -Infinity, widest = 0;  // where the last label drawn ends, along the axis; the widest label across it
+    for (const v of [...values].sort((a, b) => scale(a) - scale(b))) {
+      const p = scale(v), text = show(v);
+      ctx.beginPath();  // the grid line into the plot, then the tick outwards
+      if (grid) {
+        ctx.strokeStyle = "rgba(127,127,127,0.18)";
+        if (across) { ctx.moveTo(p, y); ctx.lineTo(p, y - out * grid); } else { ctx.moveTo(x, p); ctx.lineTo(x - out * grid, p); }
+        ctx.stroke();
+        ctx.beginPath();
+      }
+      if (tick) {
+        ctx.strokeStyle = "#9ca3af";
+        if (across) { ctx.moveTo(p, y); ctx.lineTo(p, y + out * tick); } else { ctx.moveTo(x, p); ctx.lineTo(x + out * tick, p); }
+        ctx.stroke();
+      }
+      if (!text) continue;
+      const w = ctx.measureText(text).width;
+      const along = angle ? size / Math.max(0.3, Math.abs(Math.sin(angle))) : across ? w : size;  // its extent
+      if (p - along / 2 < end + (across && !angle ? 4 : 1)) continue;  // a font's height has room above and below
+      end = p + along / 2;
+      widest = Math.max(widest, angle ? w * Math.abs(Math.sin(angle)) + size : across ? size : w);
+      const gap = tick + 3, ax = across ? p : x + out * gap, ay = across ? y + out * gap : p;
+      ctx.fillStyle = ink;
+      ctx.save();
+      ctx.translate(ax, ay);
+      if (angle) {
+        ctx.rotate(angle);
+        ctx.textAlign = out > 0 === across ? "right" : "left";
+        ctx.textBaseline = "middle";
+      } else {
+        ctx.textAlign = across ? "center" : out > 0 ? "left" : "right";
+        ctx.textBaseline = across ? (out > 0 ? "top" : "bottom") : "middle";
+      }
+      ctx.fillText(text, 0, 0);
+      ctx.restore();
+    }
+    if (label) {  // the axis's name, centred on it, beyond the tick labels (turned upright beside a vertical axis)
+      const away = tick + 3 + widest + 4, mid = across ? x + length / 2 : y + length / 2;
+      ctx.fillStyle = ink;
+      ctx.font = font.replace(/(\d+(\.\d+)?)px/, `${size + 1}px`);
+      ctx.textAlign = "center";
+      ctx.textBaseline = out > 0 ? "top" : "bottom";
+      if (across) {
+        ctx.fillText(label, mid, y + out * away);
+      } else {
+        ctx.translate(x + out * away, mid);
+        ctx.rotate(-Math.PI / 2);
+        ctx.textBaseline = out > 0 ? "top" : "bottom";
+        ctx.fillText(label, 0, 0);
+      }
+    }
+    ctx.restore();
+    return scale;
+  };
+
   return gb;
 })();

@@ -155,6 +155,9 @@ def test_head_view_enter_runs_and_hover_isolates(app_page, screenshot_dir):
     assert shown and set(shown) == {bank} and len(shown) == int((weights[:, bank] >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
     page.locator("#attn-head-view").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_head_view_hover.png"), full_page=False)
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.wait_for_function("() => document.querySelector('#attn-head-view').getBoundingClientRect().width <= 800")
+    page.locator("#attn-head-view").screenshot(path=str(screenshot_dir / "attention_head_view_800.png"))
 
 
 LONG_TEXT = " ".join(["The river bank was flooded after the storm, and the town's people moved their boats up."] * 6)

@@ -2,6 +2,7 @@
 or on a Space): a widget's first drawing uses core.render's colours, gb.call reaches the app's gr.api endpoint
 through the page's own root and brings back gr.Error's message, and gb.latest keeps one request in flight, the
 newest winning."""
+import itertools
 import socket
 import threading
 import time
@@ -93,4 +94,48 @@ def test_widget_draws_and_calls_endpoints_under_a_sub_path(browser, sub_path_url
     page.evaluate("() => window.probeAsk(-3)")
     page.wait_for_function("() => document.querySelector('#probe .error').textContent !== ''")
     assert page.locator("#probe .error").text_content() == "x must be at least 0, not -3."
+    page.close()
+
+
+# Every label gb.axis writes, with where it starts and ends along its axis (x for a bottom axis, y for a left one).
+AXIS_LABELS = """([side, lo, hi, count, log]) => {
+  const gb = window.glassbox, ctx = document.createElement('canvas').getContext('2d'), drawn = [];
+  const fillText = ctx.fillText.bind(ctx);
+  ctx.fillText = (text, x, y) => {
+    const m = ctx.getTransform(), w = ctx.measureText(text).width;
+    const at = side === 'bottom' ? m.e : m.f;
+    drawn.push({text, from: side === 'bottom' ? at - w / 2 : at - 5, to: side === 'bottom' ? at + w / 2 : at + 5});
+    fillText(text, x, y);
+  };
+  const scale = gb.axis(ctx, {side, x: 10, y: 10, length: 200, lo, hi, count, log, font: '10px sans-serif'});
+  return {drawn, ends: [scale(lo), scale(hi)]};
+}"""
+
+
+def test_axis_ticks_are_round_and_labels_never_overlap(browser, sub_path_url):
+    """gb.ticks picks round values (1, 2 or 5 times a power of ten apart; decades on a log scale); gb.axis maps lo
+    and hi to the axis's ends (hi at the top of a vertical one) and leaves out labels that would overlap."""
+    url, _ = sub_path_url
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_function("() => window.glassbox?.axis")
+    ticks = page.evaluate("""() => [window.glassbox.ticks(0, 1), window.glassbox.ticks(-2.7, 3.1),
+                                    window.glassbox.ticks(0, 1000), window.glassbox.ticks(1e-8, 1e4, 3, true),
+                                    window.glassbox.ticks(0.1, 0.3, 4)]""")
+    assert ticks == [[0, 0.2, 0.4, 0.6, 0.8, 1], [-2, -1, 0, 1, 2, 3], [0, 200, 400, 600, 800, 1000],
+                     [1e-8, 1e-4, 1, 1e4], [0.1, 0.15, 0.2, 0.25, 0.3]]
+
+    bottom = page.evaluate(AXIS_LABELS, ["bottom", 0, 1, 5, False])
+    assert bottom["ends"] == [10, 210]
+    assert [d["text"] for d in bottom["drawn"]] == ["0", "0.2", "0.4", "0.6", "0.8", "1"]
+    left = page.evaluate(AXIS_LABELS, ["left", 1e-8, 1e4, 3, True])
+    assert left["ends"] == [210, 10]  # hi at the top, so the labels are written from the top down
+    assert [d["text"] for d in left["drawn"]] == ["1e4", "1", "1e-4", "1e-8"]
+
+    # 100 ticks on 200 px: only labels that fit are written, and none overlaps the next.
+    crowded = page.evaluate(AXIS_LABELS, ["bottom", 0, 100000, 100, False])
+    spans = sorted((d["from"], d["to"]) for d in crowded["drawn"])
+    assert 2 <= len(spans) < 100
+    assert all(a_to <= b_from for (_, a_to), (b_from, _) in itertools.pairwise(spans))
     page.close()

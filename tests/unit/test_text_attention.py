@@ -1,6 +1,7 @@
 """core.text_attention on the bundled all-MiniLM-L6-v2 and on tiny random BERT, DistilBERT and GPT-2 models that
 the tests save themselves (nothing is downloaded): the scores view reproduces each model's own weights, causal
 masks, truncation, sink hiding, and every way a model id can be refused."""
+import base64
 import re
 
 import numpy as np
@@ -240,7 +241,25 @@ def test_picking_a_head_of_a_rotary_model_updates_every_view_but_the_scores(tiny
     from explorers.attention import text
     heatmap, focus, scores, note, head_view, _ = text.selection_ui("one two three", "", tiny_models["llama"], 1,
                                                                    "0", False, None, [0, 1])
-    assert "<svg" in head_view  # the head view draws for the rotary model too
+    assert head_view["lines"]["shape"][0] > 0  # the head view draws for the rotary model too
     assert heatmap.data and focus.data  # the heatmap and token focus still draw
     assert note.startswith("The scores view is not available here") and "grouped-query" in note
     assert "cannot read Q and K" in scores["message"]  # the scores widget shows why, with nothing to draw
+
+
+def test_the_head_view_sends_the_lines_of_the_ticked_heads(tiny_models, local_models):
+    """The head view's value is what head_view.js draws: the tokens, a colour per ticked head, and each line's
+    (head, query, key) with its weight, the layer's own; no head ticked sends nothing to draw, and the note says why."""
+    from core.attention import figures as ar
+    from explorers.attention import text
+    value, note = text.head_view_ui("one two three", "", tiny_models["llama"], 1, False, [1, 0])
+    assert value["heads"] == [0, 1] and value["colours"] == [ar.head_colour(0), ar.head_colour(1)]
+    lines, weights = (np.frombuffer(base64.b64decode(value[k]["data"]), dtype=value[k]["dtype"])
+                      for k in ("lines", "weights"))
+    lines = lines.reshape(-1, 3)
+    assert len(lines) == len(weights) > 0 and set(lines[:, 0]) <= {0, 1}
+    r = text.text_view("one two three", tiny_models["llama"], 1, 0, False, "").run
+    np.testing.assert_allclose(weights, r.attentions[1][lines[:, 0], lines[:, 1], lines[:, 2]], atol=1e-6)
+    assert value["tokens"] == r.tokens and f"{len(lines):,} lines drawn" in note
+    assert text.head_view_ui("one two three", "", tiny_models["llama"], 1, False, []) == (
+        {}, "Tick at least one head to draw its lines.")
