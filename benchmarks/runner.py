@@ -83,14 +83,14 @@ def spread(values: list[float], what: str = "") -> str:
     return f"median of {len(values)}{' ' + what if what else ''}, {min(values)}–{max(values)} ms"
 
 
-# window.__frames: the times of the events of type `event` that reach the page (listened for on the document in the
-# capture phase, so events the page dispatches itself count too). Installed once per event type and emptied at
-# each arm, so repeated measurements on one page neither stack listeners nor mix their events.
+# window.__frames: the times of the events of type `event` (none if null) that reach the page (listened for on the
+# document in the capture phase, so events the page dispatches itself count too). Installed once per event type and
+# emptied at each arm, so repeated measurements on one page neither stack listeners nor mix their events.
 ARM = """(event) => {
   const F = window.__frames ??= {types: new Set(), events: []};
   F.event = event;
   F.events = [];
-  if (!F.types.has(event)) {
+  if (event && !F.types.has(event)) {
     F.types.add(event);
     document.addEventListener(event, (e) => { if (e.type === F.event) F.events.push(performance.now()); }, true);
   }
@@ -100,11 +100,12 @@ READ = """([id, begin]) => ({end: performance.now(), events: window.__frames.eve
   drawn: performance.getEntriesByName(id + ':drawn').map((m) => m.startTime).filter((t) => t >= begin)})"""
 
 
-def frames(page: Page, elem_id: str, act: Callable[[], object], event: str = "pointermove") -> dict:
+def frames(page: Page, elem_id: str, act: Callable[[], object], event: str | None = "pointermove") -> dict:
     """Run `act()` and report what the widget `elem_id` drew meanwhile: its redraws a second (its
     "<elem_id>:drawn" marks over the time act took, in the page's clock), the `event`s a second that reached the
-    page and the redraws per event, the median time from the latest event to each redraw, and the requests the page
-    made (playwright sees every one, streams included)."""
+    page and the redraws per event, the median time from the latest event to each redraw (these three None when
+    `event` is None: a widget that plays by itself), and the requests the page made (playwright sees every one,
+    streams included)."""
     import bisect
     import statistics
     requests = []
@@ -121,7 +122,8 @@ def frames(page: Page, elem_id: str, act: Callable[[], object], event: str = "po
     seconds = (d["end"] - begin) / 1e3
     events, drawn = d["events"], d["drawn"]
     lags = [t - events[k - 1] for t in drawn if (k := bisect.bisect_right(events, t)) > 0]
-    return {"redraws_per_s": round(len(drawn) / seconds, 1), "events_per_s": round(len(events) / seconds, 1),
+    return {"redraws_per_s": round(len(drawn) / seconds, 1),
+            "events_per_s": round(len(events) / seconds, 1) if event else None,
             "redraws_per_event": round(len(drawn) / len(events), 2) if events else None,
             "pointer_to_picture_ms": round(statistics.median(lags), 1) if lags else None,
             "seconds": round(seconds, 2), "redraws": len(drawn), "events": len(events), "requests": len(requests)}
