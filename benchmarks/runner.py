@@ -129,20 +129,24 @@ def frames(page: Page, elem_id: str, act: Callable[[], object], event: str | Non
             "seconds": round(seconds, 2), "redraws": len(drawn), "events": len(events), "requests": len(requests)}
 
 
-def drag(page: Page, elem_id: str, points: list[tuple[float, float]], rate: float = 60.0) -> dict:
-    """Press at the first of `points` (page pixels), move through the others at `rate` pointer events a second (a
-    person's hand: the screen's frame rate), release; `frames` of the widget `elem_id` meanwhile. Each playwright
-    move waits for the page to take it, so a busy page or machine gets fewer: events_per_s says how many came."""
+def drag(page: Page, elem_id: str, points: list[tuple[float, float]], rate: float = 60.0,
+         press: bool = True) -> dict:
+    """Press at the first of `points` (page pixels; with `press` False, a hover: no button down), move through the
+    others at `rate` pointer events a second (a person's hand: the screen's frame rate), release; `frames` of the
+    widget `elem_id` meanwhile. Each playwright move waits for the page to take it, so a busy page or machine gets
+    fewer: events_per_s says how many came."""
     import time
 
     def move():
         page.mouse.move(*points[0])
-        page.mouse.down()
+        if press:
+            page.mouse.down()
         began = time.perf_counter()
         for i, point in enumerate(points[1:], 1):
             page.mouse.move(*point)
             time.sleep(max(0.0, began + i / rate - time.perf_counter()))  # paced like a hand, not as fast as possible
-        page.mouse.up()
+        if press:
+            page.mouse.up()
     return frames(page, elem_id, move)
 
 
