@@ -4,7 +4,10 @@ measures; its `python -m benchmarks.<name>` entry point is `run_on_app` with its
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
@@ -106,8 +109,6 @@ def frames(page: Page, elem_id: str, act: Callable[[], object], event: str | Non
     page and the redraws per event, the median time from the latest event to each redraw (these three None when
     `event` is None: a widget that plays by itself), and the requests the page made (playwright sees every one,
     streams included)."""
-    import bisect
-    import statistics
     requests = []
 
     def note(request):
@@ -135,8 +136,6 @@ def drag(page: Page, elem_id: str, points: list[tuple[float, float]], rate: floa
     others at `rate` pointer events a second (a person's hand: the screen's frame rate), release; `frames` of the
     widget `elem_id` meanwhile. Each playwright move waits for the page to take it, so a busy page or machine gets
     fewer: events_per_s says how many came."""
-    import time
-
     def move():
         page.mouse.move(*points[0])
         if press:
