@@ -50,6 +50,7 @@ from benchmarks.gpt import markdown_lines as gpt_lines
 from benchmarks.gpt import measure as gpt_live
 from benchmarks.overhead import markdown_lines as overhead_lines
 from benchmarks.overhead import measure as overhead_live
+from benchmarks.runner import spread
 from benchmarks.server import ROOT, start_app
 from benchmarks.vae import markdown_lines as vae_lines
 from benchmarks.vae import measure as vae_live
@@ -308,8 +309,8 @@ def _round(x: float | None) -> float | None:
 
 
 def browser_line(section: str, b: dict) -> str:
-    return (f"- Browser, {section}: a gallery click until every view has changed, **{b['median_ms']} ms** (median "
-            f"of {b['clicks']} clicks in Chromium, {b['min_ms']}–{b['max_ms']} ms; per view: "
+    return (f"- Browser, {section}: a gallery click until every view has changed, **{b['median_ms']} ms** "
+            f"({spread(b['values_ms'], 'clicks in Chromium')}; per view: "
             + ", ".join(f"{k} {t}" for k, t in b["per_view_median_ms"].items()) + ")")
 
 

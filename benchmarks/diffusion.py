@@ -9,11 +9,15 @@ is a new one; its data-step says which step it shows) and when the status first 
 which also carries the filmstrip, GIF and trajectories). The streaming overhead is the run's own sampling time in
 the server (the status's "s of sampling", the loop's wall time with every picture it sent) over the bare DDIM-50
 loop, minus 1 (target ≤ 15%); click → done is reported beside it. The first frame's target is 0.5 s. One warm-up
-run, then the median of N. Forward tab: a pointer drag along t (#diff-forward-t, DRAG_MOVES moves), redraws a second
-from the "diff-forward-view:drawn" marks and the requests the page made meanwhile (the view draws in the browser);
-before issue 26 each t was a server round trip, OLD_T_MS (t typed and Enter → the new picture, the report at
-a27d08f). Reverse tab, after the runs: Play on the player (#diff-reverse-player), frames a second from its marks, and
-the requests meanwhile (before, the recorded steps were scrubbed through the server, one round trip per step).
+run, then the median of N. Forward tab: t's track (#diff-forward-t) moved from end to end in DRAG_MOVES steps,
+redraws a second from the "diff-forward-view:drawn" marks and the requests the page made meanwhile (the view draws in
+the browser). The page moves the track itself (benchmarks.runner.synthetic: the track's value set and an input event,
+what Chromium does as its thumb is dragged, once an animation frame up to 60 a second), since a playwright drag
+delivers 30–50 pointer events a second on a busy machine, so it measured the driver, not the view. Before issue 26
+each t was a server round trip, OLD_T_MS (t typed and Enter → the new picture, the report at a27d08f). Reverse
+tab, after the runs: Play on the player (#diff-reverse-player), frames a second from its marks between the click and
+the end of the play (benchmarks.runner.frames), and the requests meanwhile (before, the recorded steps were scrubbed
+through the server, one round trip per step).
 Figures are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -22,7 +26,7 @@ import re
 import statistics
 import time
 
-from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
+from benchmarks.runner import chromium, frames, new_page, open_tab, options, run_on_app, synthetic
 
 LABEL, GUIDANCE, SEED = 7, 3.0, 0
 TIMEOUT_MS = 180_000
@@ -46,64 +50,26 @@ WATCH = """() => {
   }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
 
-DRAG_MOVES = 60      # pointer moves in one drag along t
+DRAG_MOVES = 60      # steps of one slide along t, at up to 60 a second
 OLD_T_MS = 289.3     # per t before issue 26: t typed and Enter → the new x_t picture (report at a27d08f; issue: ~0.5 s)
 
-def per_second(page, name: str, since: int) -> float | None:
-    """Redraws a second from the `name` marks after the first `since`: (marks − 1) over their time span."""
-    times = page.evaluate("([n, k]) => performance.getEntriesByName(n).slice(k).map(e => e.startTime)",
-                          [name, since])
-    return round(1000 * (len(times) - 1) / (times[-1] - times[0]), 1) if len(times) > 1 else None
-
-
-def counted(page, act) -> int:
-    """The requests the page made during act() (playwright sees every one, streams included)."""
-    seen = []
-
-    def note(request):
-        seen.append(request.url)
-    page.on("request", note)
-    try:
-        act()
-    finally:
-        page.remove_listener("request", note)
-    return len(seen)
-
-
 def forward_drag(page) -> dict:
-    """One pointer drag along t, as a person drags: redraws a second and requests to the server during it."""
-    track = page.locator("#diff-forward-t")
-    track.scroll_into_view_if_needed()
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    since = page.evaluate("() => performance.getEntriesByName('diff-forward-view:drawn').length")
-
-    def drag():
-        page.mouse.move(box["x"] + 2, y)
-        page.mouse.down()
-        for k in range(1, DRAG_MOVES + 1):
-            page.mouse.move(box["x"] + 2 + (box["width"] - 4) * k / DRAG_MOVES, y)
-        page.mouse.up()
-    requests = counted(page, drag)
-    return {"redraws_per_s": per_second(page, "diff-forward-view:drawn", since),
-            "redraws": page.evaluate("() => performance.getEntriesByName('diff-forward-view:drawn').length") - since,
-            "requests": requests}
+    """One slide of t from end to end: redraws a second and requests to the server during it."""
+    page.locator("#diff-forward-t").scroll_into_view_if_needed()
+    return synthetic(page, "diff-forward-view", "#diff-forward-t",
+                     [(k / DRAG_MOVES, 0.5) for k in range(DRAG_MOVES + 1)], kind="range")
 
 
 def player(page) -> dict:
     """Play the finished run from its first step to its last: frames a second and requests during the play."""
     play = page.locator("#diff-reverse-player .drp-play")
     play.scroll_into_view_if_needed()
-    since = page.evaluate("() => performance.getEntriesByName('diff-reverse-player:drawn').length")
 
     def run():
         play.click()
         page.wait_for_function("() => document.querySelector('#diff-reverse-player .drp-play')"
                                ".getAttribute('aria-pressed') === 'false'", timeout=TIMEOUT_MS)
-    requests = counted(page, run)
-    return {"frames_per_s": per_second(page, "diff-reverse-player:drawn", since),
-            "frames": page.evaluate("() => performance.getEntriesByName('diff-reverse-player:drawn').length") - since,
-            "requests": requests}
+    return frames(page, "diff-reverse-player", run, event=None)
 
 
 def settings(scheduler: str, steps: int):
@@ -194,13 +160,13 @@ def measure(url: str, runs: int = 3, ddpm: bool = True) -> dict:
                                     "streaming_overhead_percent": round(100 * (sampling_ms / bare_ms - 1), 1),
                                     "click_to_done_over_bare_percent": round(100 * (done_ms / bare_ms - 1), 1),
                                     "runs": app["runs"]},
-            "forward_drag": middle(app["drags"], "redraws_per_s"), "player": middle(app["plays"], "frames_per_s")}
+            "forward_drag": middle(app["drags"]), "player": middle(app["plays"])}
 
 
-def middle(measured: list[dict], key: str) -> dict:
-    """The median of `key` over the measurements, the most requests any of them made, and all of them."""
-    return {key: statistics.median(m[key] for m in measured), "requests": max(m["requests"] for m in measured),
-            "values": measured}
+def middle(measured: list[dict]) -> dict:
+    """The median redraws a second over the measurements, the most requests any of them made, and all of them."""
+    return {"redraws_per_s": statistics.median(m["redraws_per_s"] for m in measured),
+            "requests": max(m["requests"] for m in measured), "values": measured}
 
 
 def markdown_lines(r: dict) -> list[str]:
@@ -220,11 +186,12 @@ def markdown_lines(r: dict) -> list[str]:
         f"the filmstrip, GIF and trajectories after the last step), {a['frames']:g} frames drawn; the sampling "
         f"loop in the server, pictures sent included, {a['sampling_ms']} ms: streaming overhead (in-app / bare − 1) "
         f"**{a['streaming_overhead_percent']:+}%** (target ≤ 15%)",
-        f"- Diffusion, forward process: a pointer drag along t ({DRAG_MOVES} moves), x_t and the charts drawn in "
-        f"the browser, **{f['redraws_per_s']:g} redraws/s** with **{f['requests']} requests** (median of "
+        f"- Diffusion, forward process: t's track slid from end to end ({DRAG_MOVES} input events sent by the page "
+        f"itself, {statistics.median(v['events_per_s'] for v in f['values']):g}/s), x_t and the charts drawn in the "
+        f"browser, **{f['redraws_per_s']:g} redraws/s** with **{f['requests']} requests** (median of "
         f"{len(f['values'])} drags; target ≥ 30/s, 0 requests); before: one server round trip per t, "
         f"{OLD_T_MS} ms (≈ {1000 / OLD_T_MS:.1f} pictures/s, only on release)",
-        f"- Diffusion, reverse player: Play over the DDIM-50 run, **{play['frames_per_s']:g} frames/s** with "
+        f"- Diffusion, reverse player: Play over the DDIM-50 run, **{play['redraws_per_s']:g} frames/s** with "
         f"**{play['requests']} requests** (median of {len(play['values'])} plays; target ≥ 15/s, 0 requests); "
         f"before: no replay, one server round trip per scrubbed step",
     ]

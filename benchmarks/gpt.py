@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app
+from benchmarks.runner import chromium, new_page, open_tab, options, run_on_app, spread
 
 TIMEOUT_MS = 120_000
 PROMPT = "said, Let there be light: and there was "
@@ -77,8 +77,7 @@ def measure(url: str, runs: int = 5, tokens: int = 20) -> dict:
 
 def markdown_lines(r: dict) -> list[str]:
     return [f"- GPT section, in Chromium (bundled GPT, 41-character prompts): click Run → the next-token bars drawn, "
-            f"**{r['next_view_median_ms']} ms** (median of {len(r['next_view_ms'])}, "
-            f"{min(r['next_view_ms'])}–{max(r['next_view_ms'])} ms)",
+            f"**{r['next_view_median_ms']} ms** ({spread(r['next_view_ms'])})",
             f"- GPT section, Generate {r['tokens']} tokens streamed (bars, attention map and entropy redrawn after "
             f"each): **{r['app_tokens_per_s']} tokens/s** in the app, against {r['bare_tokens_per_s']} tokens/s for "
             "a bare loop of causal.generate in process (forward passes and draws only)"]

@@ -4,7 +4,10 @@ measures; its `python -m benchmarks.<name>` entry point is `run_on_app` with its
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
@@ -77,38 +80,107 @@ def run_on_app(measure: Callable[[str], Result],
     return result
 
 
-# window.__drag: every pointer event's time, every "<id>:drawn" mark's, and every request the page starts, so that
-# a drag's redraws per second, pointer → picture times and server requests can be read after it.
-WATCH_DRAG = """(id) => {
-  const D = window.__drag = {pointer: 0, drawn: [], requests: 0, last: null};
-  document.addEventListener('pointermove', () => { D.last = performance.now(); D.pointer++; }, true);
-  new PerformanceObserver((list) => {
-    for (const m of list.getEntries()) if (m.name === id + ':drawn') D.drawn.push([m.startTime, D.last]);
-  }).observe({type: 'mark'});
-  new PerformanceObserver((list) => { D.requests += list.getEntries().length; }).observe({type: 'resource'});
+def spread(values: list[float], what: str = "") -> str:
+    """A report line's "median of N <what>, min–max ms" for `values` in ms (the median itself is shown in bold
+    before it)."""
+    return f"median of {len(values)}{' ' + what if what else ''}, {min(values)}–{max(values)} ms"
+
+
+# window.__frames: the times of the events of type `event` (none if null) that reach the page (listened for on the
+# document in the capture phase, so events the page dispatches itself count too). Installed once per event type and
+# emptied at each arm, so repeated measurements on one page neither stack listeners nor mix their events.
+ARM = """(event) => {
+  const F = window.__frames ??= {types: new Set(), events: []};
+  F.event = event;
+  F.events = [];
+  if (event && !F.types.has(event)) {
+    F.types.add(event);
+    document.addEventListener(event, (e) => { if (e.type === F.event) F.events.push(performance.now()); }, true);
+  }
+  return performance.now();
 }"""
+READ = """([id, begin]) => ({end: performance.now(), events: window.__frames.events,
+  drawn: performance.getEntriesByName(id + ':drawn').map((m) => m.startTime).filter((t) => t >= begin)})"""
 
 
-def drag(page: Page, elem_id: str, start: tuple[float, float], end: tuple[float, float], seconds: float = 2.0,
-         rate: float = 60.0) -> dict:
-    """Press at `start`, move to `end` over `seconds` at `rate` pointer events a second (a person's hand: the
-    screen's frame rate; playwright on a busy machine may deliver fewer, so the page counts them), release; then
-    report the widget's redraws a second during the drag, the median time from the last pointer event to each
-    redraw, and the requests the page made meanwhile."""
-    import time
-    page.evaluate(WATCH_DRAG, elem_id)
-    page.mouse.move(*start)
-    page.mouse.down()
-    began, steps = time.perf_counter(), max(1, round(seconds * rate))
-    for i in range(1, steps + 1):
-        f = i / steps
-        page.mouse.move(start[0] + f * (end[0] - start[0]), start[1] + f * (end[1] - start[1]))
-        time.sleep(max(0.0, began + i / rate - time.perf_counter()))  # paced like a hand, not as fast as possible
-    elapsed = time.perf_counter() - began
-    page.mouse.up()
-    d = page.evaluate("() => window.__drag")
-    lags = sorted(t - p for t, p in d["drawn"] if p is not None)
-    middle = lags[len(lags) // 2] if lags else None
-    return {"redraws_per_s": round(len(d["drawn"]) / elapsed, 1), "seconds": round(elapsed, 2),
-            "pointer_events_per_s": round(d["pointer"] / elapsed, 1),
-            "pointer_to_picture_ms": None if middle is None else round(middle, 1), "requests": d["requests"]}
+def frames(page: Page, elem_id: str, act: Callable[[], object], event: str | None = "pointermove") -> dict:
+    """Run `act()` and report what the widget `elem_id` drew meanwhile: its redraws a second (its
+    "<elem_id>:drawn" marks over the time act took, in the page's clock), the `event`s a second that reached the
+    page and the redraws per event, the median time from the latest event to each redraw (these three None when
+    `event` is None: a widget that plays by itself), and the requests the page made (playwright sees every one,
+    streams included)."""
+    requests = []
+
+    def note(request):
+        requests.append(request.url)
+    begin = page.evaluate(ARM, event)
+    page.on("request", note)
+    try:
+        act()
+    finally:
+        page.remove_listener("request", note)
+    d = page.evaluate(READ, [elem_id, begin])
+    seconds = (d["end"] - begin) / 1e3
+    events, drawn = d["events"], d["drawn"]
+    lags = [t - events[k - 1] for t in drawn if (k := bisect.bisect_right(events, t)) > 0]
+    return {"redraws_per_s": round(len(drawn) / seconds, 1),
+            "events_per_s": round(len(events) / seconds, 1) if event else None,
+            "redraws_per_event": round(len(drawn) / len(events), 2) if events else None,
+            "pointer_to_picture_ms": round(statistics.median(lags), 1) if lags else None,
+            "seconds": round(seconds, 2), "redraws": len(drawn), "events": len(events), "requests": len(requests)}
+
+
+def drag(page: Page, elem_id: str, points: list[tuple[float, float]], rate: float = 60.0,
+         press: bool = True) -> dict:
+    """Press at the first of `points` (page pixels; with `press` False, a hover: no button down), move through the
+    others at `rate` pointer events a second (a person's hand: the screen's frame rate), release; `frames` of the
+    widget `elem_id` meanwhile. Each playwright move waits for the page to take it, so a busy page or machine gets
+    fewer: events_per_s says how many came."""
+    def move():
+        page.mouse.move(*points[0])
+        if press:
+            page.mouse.down()
+        began = time.perf_counter()
+        for i, point in enumerate(points[1:], 1):
+            page.mouse.move(*point)
+            time.sleep(max(0.0, began + i / rate - time.perf_counter()))  # paced like a hand, not as fast as possible
+        if press:
+            page.mouse.up()
+    return frames(page, elem_id, move)
+
+
+# The page drives itself: one event per animation frame, at most `rate` a second, at each of `path`'s places (fractions
+# of the target's box): a pointermove there, or, on a range input, its value set to that fraction of its range and an
+# input event (what Chromium does as a range's thumb is dragged). Resolves once the path is done.
+SYNTHETIC = """([selector, kind, path, rate]) => new Promise((done) => {
+  const el = document.querySelector(selector);
+  let i = 0, last = -Infinity;
+  const step = (now) => {
+    if (now - last >= 750 / rate) {   // a frame's jitter is no reason to skip it
+      last = now;
+      const [fx, fy] = path[i++];
+      if (kind === 'range') {
+        const lo = Number(el.min), hi = Number(el.max);
+        el.value = String(lo + fx * (hi - lo));
+        el.dispatchEvent(new Event('input', {bubbles: true}));
+      } else {
+        const box = el.getBoundingClientRect();
+        el.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, cancelable: true, composed: true,
+          pointerId: 1, pointerType: 'mouse', isPrimary: true,
+          clientX: box.left + fx * box.width, clientY: box.top + fy * box.height}));
+      }
+    }
+    if (i < path.length) requestAnimationFrame(step); else done(i);
+  };
+  requestAnimationFrame(step);
+})"""
+
+
+def synthetic(page: Page, elem_id: str, selector: str, path: list[tuple[float, float]], kind: str = "pointer",
+              rate: float = 60.0) -> dict:
+    """`frames` of the widget `elem_id` while the page itself sends the events of a drag to `selector` from an
+    animation-frame loop (SYNTHETIC: `kind` "pointer" or "range"), at most `rate` a second: a playwright drag is
+    bound by its driver (each move is a round trip from this process, under 30 a second on a busy machine), so it
+    cannot say whether the widget keeps up with a hand at the screen's frame rate."""
+    event = "input" if kind == "range" else "pointermove"
+    return frames(page, elem_id, lambda: page.evaluate(SYNTHETIC, [selector, kind, path, rate]), event)
