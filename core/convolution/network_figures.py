@@ -8,7 +8,7 @@ for: each map's own largest |value| ("map"), the layer's ("layer"), or the whole
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from core import render
 from core.validate import echo
@@ -109,23 +109,21 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.I
     """One map per layer, (label lines, map) each, drawn at a size proportional to the map's height so
     that shrinking space shows, under a legend of its two colour scales; labels carry CxHxW (PIL's default
     font has no ×) and the parameter count."""
-    font = render.font(11)
     header = render.font()
     largest = max(m.shape[0] for _, m in reps)
     rows = -(-len(reps) // STRIP_COLUMNS)
     sheet = Image.new("RGB", (max(min(STRIP_COLUMNS, len(reps)) * STRIP_SLOT_W + render.PAD, 620),
                               STRIP_TOP + rows * (STRIP_PX + STRIP_TEXT_H + render.PAD) + render.PAD), "white")
-    draw = ImageDraw.Draw(sheet)
-    draw.text((render.PAD + 2, render.PAD), STRIP_LEGEND[0], fill="#111827", font=header)
+    render.text(sheet, (render.PAD + 2, render.PAD), STRIP_LEGEND[0])
     for i, (text, cmap, low, high) in enumerate(((STRIP_LEGEND[1], "RdBu_r", "-max", "+max"),
                                                  (STRIP_LEGEND[2], "Viridis", "0", "max"))):
         y = render.PAD + 20 * (i + 1)
-        draw.text((render.PAD + 2, y), text, fill="#374151", font=header)
-        x = render.PAD + 8 + int(draw.textlength(STRIP_LEGEND[1], font=header))
-        draw.text((x, y), low, fill="#374151", font=header)
-        x += 6 + int(draw.textlength("+max", font=header))
+        render.text(sheet, (render.PAD + 2, y), text, fill="#374151")
+        x = render.PAD + 8 + int(header.getlength(STRIP_LEGEND[1]))
+        render.text(sheet, (x, y), low, fill="#374151")
+        x += 6 + int(header.getlength("+max"))
         sheet.paste(render.colorbar(cmap, 160), (x, y + 2))
-        draw.text((x + 166, y), high, fill="#374151", font=header)
+        render.text(sheet, (x + 166, y), high, fill="#374151")
     for i, (label, m) in enumerate(reps):
         r, c = divmod(i, STRIP_COLUMNS)
         px = max(min_px, round(STRIP_PX * m.shape[0] / largest))
@@ -136,7 +134,7 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.I
         x0, y0 = render.PAD + c * STRIP_SLOT_W, STRIP_TOP + r * (STRIP_PX + STRIP_TEXT_H + render.PAD)
         sheet.paste(tile, (x0 + (STRIP_PX - px) // 2, y0 + STRIP_PX - px))
         for j, line in enumerate(label.split("\n")):
-            draw.text((x0, y0 + STRIP_PX + 2 + j * 13), line, fill="#111827" if j == 0 else "#4b5563", font=font)
+            render.text(sheet, (x0, y0 + STRIP_PX + 2 + j * 13), line, 11, "#111827" if j == 0 else "#4b5563")
     return sheet
 
 

@@ -275,3 +275,17 @@ def test_a_click_on_the_overview_or_a_map_names_a_layer_or_a_cell():
     down, across = render.tile_offset(grid, x0 + grid.cell * 0.75, y0 + grid.cell * 0.25)
     assert int(down * 8) == 2 and int(across * 8) == 6  # cell (2, 6) of an 8×8 map
     assert render.tile_offset(grid, x0 + 2, y0 + grid.cell + 2) is None  # the tile's label
+
+
+def test_cached_text_draws_the_same_pixels_as_pillow():
+    """render.text stamps a cached mask of the line; the picture is the one ImageDraw.text draws, in any colour,
+    the first time and from the cache."""
+    from PIL import ImageDraw
+    for line, size, fill in (("conv3", 11, "#4b5563"), ("64x14x14 shown: #12", 13, "#111827"), ("-max", 11, "red")):
+        direct = Image.new("RGB", (260, 30), "white")
+        ImageDraw.Draw(direct).text((5, 7), line, fill=fill, font=render.font(size))
+        assert np.asarray(direct).min() < 128  # the line has ink
+        for _ in range(2):
+            stamped = Image.new("RGB", (260, 30), "white")
+            render.text(stamped, (5, 7), line, size, fill)
+            np.testing.assert_array_equal(np.asarray(stamped), np.asarray(direct))
