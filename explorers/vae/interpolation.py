@@ -92,7 +92,7 @@ def compare_views(x_a, x_b, steps: int, path: str) -> CompareViews:
     for name in ("ae2", "vae2"):
         run = interpolation(x_a, x_b, steps, path, name)
         strips[name] = figures.strip(run.frames, cell=56)
-        rows[name] = {"top_probability": run.probabilities.max(1), "nearest_distance": L.nearest_distance(run.frames)}
+        rows[name] = {"top_probability": run.probabilities.max(1), "nearest_distance": run.nearest_distance}
     means = {n: (r["top_probability"].mean(), r["nearest_distance"].mean()) for n, r in rows.items()}
     note = "Mean over the path: " + "; ".join(f"**{n}** top probability {p:.2f}, distance to the nearest real "
                                                 f"test image {d:.2f}" for n, (p, d) in means.items()) + "."
