@@ -13,7 +13,7 @@ from PIL import Image
 from core.data import CLASSES
 from core.vae import figures
 from core.vae import latent as L
-from explorers.common import Box
+from explorers.common import Box, Reading
 from explorers.vae.endpoints import interpolation
 
 STEPS = Box("Steps", L.MIN_STEPS, L.MAX_STEPS, L.DEFAULT_STEPS)
@@ -73,8 +73,8 @@ def endpoint_views(x_a, x_b, model: str, which: str = "AB") -> EndpointViews:
     return EndpointViews(*views)
 
 
-def path_views(x_a, x_b, steps_box, path: str, model: str) -> PathViews:
-    steps = STEPS.read(steps_box)
+def path_views(x_a, x_b, steps: Reading, path: str, model: str) -> PathViews:
+    """The decoded path and the CNN's reading of it; `steps` is the steps box as read (STEPS.read)."""
     run = interpolation(x_a, x_b, steps.value, path, model)
     labels = [f"{CLASSES[i]} {p:.2f}"
               for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1), strict=True)]
