@@ -14,6 +14,7 @@ from core.data import CLASSES
 from core.vae import figures
 from core.vae import latent as L
 from explorers.common import Box, Reading
+from explorers.vae.charts import code_chart, plausibility_chart, probability_chart
 from explorers.vae.endpoints import interpolation
 
 STEPS = Box("Steps", L.MIN_STEPS, L.MAX_STEPS, L.DEFAULT_STEPS)
@@ -23,15 +24,15 @@ DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-vae"
 
 class EndpointViews(NamedTuple):
     recon_a: Image.Image
-    code_a: object
+    code_a: dict
     recon_b: Image.Image
-    code_b: object
+    code_b: dict
 
 
 class PathViews(NamedTuple):
     strip: Image.Image
     strip_note: str
-    probabilities: object
+    probabilities: dict
     png: str
     gif: str
     steps: object
@@ -40,7 +41,7 @@ class PathViews(NamedTuple):
 class CompareViews(NamedTuple):
     ae_strip: Image.Image
     vae_strip: Image.Image
-    plausibility: object
+    plausibility: dict
     compare_note: str
 
 
@@ -69,7 +70,7 @@ def endpoint_views(x_a, x_b, model: str, which: str = "AB") -> EndpointViews:
         code = L.encode(model, x)
         kl = "" if code.kl is None else f", KL {code.kl:.2f} nats"
         views += [figures.frame_image(code.reconstruction).resize((112, 112), Image.Resampling.NEAREST),
-                  figures.code_figure(code.mu, code.sigma, f"{name}'s code under {model}{kl}")]
+                  code_chart(code.mu, code.sigma, f"{name}'s code under {model}{kl}")]
     return EndpointViews(*views)
 
 
@@ -82,8 +83,7 @@ def path_views(x_a, x_b, steps: Reading, path: str, model: str) -> PathViews:
     changes = int((np.diff(run.probabilities.argmax(1)) != 0).sum())
     note = (f"{steps.value} frames decoded by **{model}** along the **{path}** path from A's μ to B's μ; under "
             f"each, the CNN's top class and its probability. The top class changes {changes} time(s) on the way.")
-    return PathViews(strip, note, figures.class_probability_figure(run.probabilities, "CNN class probabilities "
-                                                                    "along the path"),
+    return PathViews(strip, note, probability_chart(run.probabilities, "CNN class probabilities along the path"),
                      saved(png_bytes(strip), ".png"), saved(figures.gif(run.frames), ".gif"), steps.shown)
 
 
@@ -96,4 +96,4 @@ def compare_views(x_a, x_b, steps: int, path: str) -> CompareViews:
     means = {n: (r["top_probability"].mean(), r["nearest_distance"].mean()) for n, r in rows.items()}
     note = "Mean over the path: " + "; ".join(f"**{n}** top probability {p:.2f}, distance to the nearest real "
                                                 f"test image {d:.2f}" for n, (p, d) in means.items()) + "."
-    return CompareViews(strips["ae2"], strips["vae2"], figures.plausibility_figure(rows), note)
+    return CompareViews(strips["ae2"], strips["vae2"], plausibility_chart(rows), note)
