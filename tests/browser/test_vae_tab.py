@@ -108,6 +108,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     settle(page)
     shoot(page, "#vae-strip", screenshot_dir / "vae_strip_slerp.png")
     shoot(page, "#vae-plausibility", screenshot_dir / "vae_compare.png")
+    check_chart_hover(page, "#vae-probabilities", screenshot_dir)
 
     # A typed point: z1 and z2 into their boxes, Enter, and the point is decoded and read.
     point = img_src(page, "#vae-point")
@@ -249,3 +250,23 @@ def test_latent_map_follows_the_pointer_and_pins(app_page, screenshot_dir):
     page.set_viewport_size({"width": 800, "height": 1000})
     page.locator(MAP).scroll_into_view_if_needed()
     page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_800.png"))
+
+
+def check_chart_hover(page, selector: str, screenshot_dir):
+    """A chart drawn in the browser shows the values of the frame under the pointer, as it drew them, and its
+    legend names every line; screenshots of the charts at 1400 and 800 px wide."""
+    view = json.loads(plot_data(page, selector))
+    canvas = page.locator(f"{selector} canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 58 + (box["width"] - 70) * 0.99, box["y"] + box["height"] / 2)  # the last frame
+    tip = wait_for_text(page, f"{selector} .vch-tip", f"frame {len(view['x']) - 1}")
+    for line in view["series"]:
+        assert f"{line['name']}: {line['y'][-1]:.3f}" in tip, (line["name"], tip)
+    assert all(line["name"] in page.locator(f"{selector} .vch-legend").inner_text() for line in view["series"])
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        for chart in ("#vae-code-a", "#vae-probabilities", "#vae-plausibility", "#vae-kl"):
+            page.locator(chart).scroll_into_view_if_needed()
+            page.locator(chart).screenshot(path=str(screenshot_dir / f"vae_chart_{chart[5:]}_{width}.png"))
+    page.set_viewport_size({"width": 1440, "height": 1000})
