@@ -53,7 +53,7 @@ VAE = Section("VAE", "#vae-a-gallery",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
                "plausibility": "#vae-plausibility", "map": "#vae-latent-map", "traversal": "#vae-traversal",
                "kl": "#vae-kl"},
-              ("#vae-strip img", "#vae-probabilities .main-svg", "#vae-latent-map canvas", "#vae-samples img"))
+              ("#vae-strip img", "#vae-probabilities canvas", "#vae-latent-map canvas", "#vae-samples img"))
 
 # window.__bench: `arm()` snapshots every view; the next thumbnail click starts the clock; `at[view]` is when the view
 # last changed (ms since performance.timeOrigin), `moved` when any view last did. Only views that a mutation or an

@@ -11,6 +11,7 @@ import functools
 import math
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -187,14 +188,24 @@ def _test_features() -> torch.Tensor:
     return cnn_features(models.load("cnn"), _images(images[:REFERENCES]))
 
 
-def nearest_distance(frames: np.ndarray) -> np.ndarray:
-    """[n]: the Euclidean distance from each image's CNN features (128-d, penultimate layer) to the nearest of
-    REFERENCES test images': small where a frame looks like some real garment, large in the holes of a latent
-    space."""
+class Reading(NamedTuple):
+    """The bundled CNN's reading of decoded images."""
+    probabilities: np.ndarray     # [n, 10]: classify's class probabilities
+    nearest_distance: np.ndarray  # [n]: the distance from the image's CNN features to the nearest reference's
+
+
+@torch.no_grad()
+def read_frames(frames: np.ndarray) -> Reading:
+    """The class probabilities and the Euclidean distance from each image's CNN features (128-d, penultimate
+    layer) to the nearest of REFERENCES test images' (small where a frame looks like some real garment, large in
+    the holes of a latent space), from ONE pass of the CNN: the features, then its last layer on them (dropout is
+    off in eval mode), which is the pass classify makes."""
     with _lock:
         reference = _test_features()
-    f = cnn_features(models.load("cnn"), _images(frames))
-    return torch.cdist(f, reference).min(1).values.numpy()
+    cnn = models.load("cnn")
+    features = cnn_features(cnn, _images(frames))
+    logits = cnn.fc(features.float().to(device())).cpu()
+    return Reading(torch.softmax(logits.double(), 1).numpy(), torch.cdist(features, reference).min(1).values.numpy())
 
 
 @functools.lru_cache(maxsize=len(MODELS))

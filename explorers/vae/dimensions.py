@@ -8,6 +8,7 @@ from core.data import CLASSES
 from core.vae import figures
 from core.vae import latent as L
 from explorers.common import Box
+from explorers.vae.charts import kl_chart
 
 TAU = Box("Temperature τ", L.MIN_TAU, L.MAX_TAU, 1.0, whole=False)
 SEED = Box("Seed", 0, 2**31 - 1, 0)
@@ -16,14 +17,14 @@ SAMPLES = 16
 
 class DimensionViews(NamedTuple):
     traversal: Image.Image
-    kl: object
+    kl: dict
 
 
 def dimension_views(x_a) -> DimensionViews:
     code = L.encode("vae16", x_a)
     grid = L.traversal("vae16", code.mu)
     sheet = figures.sheet(grid.reshape(-1, 28, 28), len(L.TRAVERSAL), cell=40)
-    return DimensionViews(sheet, figures.kl_figure(code.kl_per_dim, f"KL per dimension for A (vae16), total "
+    return DimensionViews(sheet, kl_chart(code.kl_per_dim, f"KL per dimension for A (vae16), total "
                                                                      f"{code.kl:.2f} nats"))
 
 

@@ -55,13 +55,15 @@ class Interpolation(NamedTuple):
     codes: np.ndarray
     frames: np.ndarray
     probabilities: np.ndarray
+    nearest_distance: np.ndarray
 
 
 def interpolation(x_a, x_b, steps: int, path: str, model: str) -> Interpolation:
+    """The path's codes, its decoded frames and the CNN's reading of them (one pass for both numbers)."""
     a, b = L.encode(model, x_a).mu, L.encode(model, x_b).mu
     codes = L.path(a, b, steps, path)
     frames = L.decode(model, codes)
-    return Interpolation(codes, frames, L.classify(frames))
+    return Interpolation(codes, frames, *L.read_frames(frames))
 
 
 @user_errors
@@ -91,7 +93,7 @@ def vae_interpolate(image_a: FileData, image_b: FileData, steps: int = L.DEFAULT
             "class_probabilities": probabilities_json(run.probabilities),
             "predicted": [CLASSES[i] for i in run.probabilities.argmax(1)],
             "top_probability": run.probabilities.max(1).round(6).tolist(),
-            "nearest_distance": L.nearest_distance(run.frames).round(6).tolist()}
+            "nearest_distance": run.nearest_distance.round(6).tolist()}
 
 
 @user_errors

@@ -13,7 +13,8 @@ from PIL import Image
 from core.data import CLASSES
 from core.vae import figures
 from core.vae import latent as L
-from explorers.common import Box
+from explorers.common import Box, Reading
+from explorers.vae.charts import code_chart, plausibility_chart, probability_chart
 from explorers.vae.endpoints import interpolation
 
 STEPS = Box("Steps", L.MIN_STEPS, L.MAX_STEPS, L.DEFAULT_STEPS)
@@ -23,15 +24,15 @@ DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-vae"
 
 class EndpointViews(NamedTuple):
     recon_a: Image.Image
-    code_a: object
+    code_a: dict
     recon_b: Image.Image
-    code_b: object
+    code_b: dict
 
 
 class PathViews(NamedTuple):
     strip: Image.Image
     strip_note: str
-    probabilities: object
+    probabilities: dict
     png: str
     gif: str
     steps: object
@@ -40,7 +41,7 @@ class PathViews(NamedTuple):
 class CompareViews(NamedTuple):
     ae_strip: Image.Image
     vae_strip: Image.Image
-    plausibility: object
+    plausibility: dict
     compare_note: str
 
 
@@ -69,12 +70,12 @@ def endpoint_views(x_a, x_b, model: str, which: str = "AB") -> EndpointViews:
         code = L.encode(model, x)
         kl = "" if code.kl is None else f", KL {code.kl:.2f} nats"
         views += [figures.frame_image(code.reconstruction).resize((112, 112), Image.Resampling.NEAREST),
-                  figures.code_figure(code.mu, code.sigma, f"{name}'s code under {model}{kl}")]
+                  code_chart(code.mu, code.sigma, f"{name}'s code under {model}{kl}")]
     return EndpointViews(*views)
 
 
-def path_views(x_a, x_b, steps_box, path: str, model: str) -> PathViews:
-    steps = STEPS.read(steps_box)
+def path_views(x_a, x_b, steps: Reading, path: str, model: str) -> PathViews:
+    """The decoded path and the CNN's reading of it; `steps` is the steps box as read (STEPS.read)."""
     run = interpolation(x_a, x_b, steps.value, path, model)
     labels = [f"{CLASSES[i]} {p:.2f}"
               for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1), strict=True)]
@@ -82,8 +83,7 @@ def path_views(x_a, x_b, steps_box, path: str, model: str) -> PathViews:
     changes = int((np.diff(run.probabilities.argmax(1)) != 0).sum())
     note = (f"{steps.value} frames decoded by **{model}** along the **{path}** path from A's μ to B's μ; under "
             f"each, the CNN's top class and its probability. The top class changes {changes} time(s) on the way.")
-    return PathViews(strip, note, figures.class_probability_figure(run.probabilities, "CNN class probabilities "
-                                                                    "along the path"),
+    return PathViews(strip, note, probability_chart(run.probabilities, "CNN class probabilities along the path"),
                      saved(png_bytes(strip), ".png"), saved(figures.gif(run.frames), ".gif"), steps.shown)
 
 
@@ -92,8 +92,8 @@ def compare_views(x_a, x_b, steps: int, path: str) -> CompareViews:
     for name in ("ae2", "vae2"):
         run = interpolation(x_a, x_b, steps, path, name)
         strips[name] = figures.strip(run.frames, cell=56)
-        rows[name] = {"top_probability": run.probabilities.max(1), "nearest_distance": L.nearest_distance(run.frames)}
+        rows[name] = {"top_probability": run.probabilities.max(1), "nearest_distance": run.nearest_distance}
     means = {n: (r["top_probability"].mean(), r["nearest_distance"].mean()) for n, r in rows.items()}
     note = "Mean over the path: " + "; ".join(f"**{n}** top probability {p:.2f}, distance to the nearest real "
                                                 f"test image {d:.2f}" for n, (p, d) in means.items()) + "."
-    return CompareViews(strips["ae2"], strips["vae2"], figures.plausibility_figure(rows), note)
+    return CompareViews(strips["ae2"], strips["vae2"], plausibility_chart(rows), note)

@@ -8,6 +8,7 @@ import gradio as gr
 from core.vae import latent as L
 from explorers.common import LATEX, explain
 from explorers.inputs import InputColumn, gallery_pick, input_column
+from explorers.vae.charts import chart
 from explorers.vae.dimensions import SEED, TAU
 from explorers.vae.interpolation import PATH_CHOICES, STEPS
 from explorers.vae.latent_map import Z1, Z2, map_widget
@@ -22,9 +23,9 @@ class Components:
     column_a: InputColumn
     column_b: InputColumn
     recon_a: gr.Image
-    code_a: gr.Plot
+    code_a: gr.HTML
     recon_b: gr.Image
-    code_b: gr.Plot
+    code_b: gr.HTML
     steps: gr.Slider
     path: gr.Radio
     model: gr.Radio
@@ -32,11 +33,11 @@ class Components:
     gif: gr.DownloadButton
     strip: gr.Image
     strip_note: gr.Markdown
-    probabilities: gr.Plot
+    probabilities: gr.HTML
     ae_strip: gr.Image
     vae_strip: gr.Image
     compare_note: gr.Markdown
-    plausibility: gr.Plot
+    plausibility: gr.HTML
     map_model: gr.Radio
     latent_map: gr.HTML
     z1: gr.Slider
@@ -46,7 +47,7 @@ class Components:
     manifold: gr.Image
     map_note: gr.Markdown
     traversal: gr.Image
-    kl: gr.Plot
+    kl: gr.HTML
     sample_model: gr.Radio
     tau: gr.Slider
     seed: gr.Number
@@ -80,8 +81,8 @@ def endpoint_columns() -> dict:
                 ui[f"recon_{name}"] = gr.Image(type="pil", format="png", height=140, interactive=False,
                                                label="Reconstruction (z = μ)",
                                                elem_id=f"vae-recon-{name}")
-                # the figure carries its own title (whose code, under which model, its KL)
-                ui[f"code_{name}"] = gr.Plot(show_label=False, elem_id=f"vae-code-{name}")
+                # drawn in the browser, with its own title (whose code, under which model, its KL)
+                ui[f"code_{name}"] = chart(f"vae-code-{name}")
     return ui
 
 
@@ -100,7 +101,7 @@ def path_section() -> dict:
             strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                              elem_id="vae-strip")
             strip_note = gr.Markdown(elem_id="vae-strip-note")
-            probabilities = gr.Plot(show_label=False, elem_id="vae-probabilities")  # the figure has the title
+            probabilities = chart("vae-probabilities")  # drawn in the browser, with its title
     return {"steps": steps, "path": path, "model": model, "png": png, "gif": gif, "strip": strip,
             "strip_note": strip_note, "probabilities": probabilities}
 
@@ -119,7 +120,7 @@ def comparison_section() -> dict:
                                  elem_id="vae-vae-strip")
             compare_note = gr.Markdown(elem_id="vae-compare-note")
         with gr.Column(scale=2, min_width=420):
-            plausibility = gr.Plot(show_label=False, elem_id="vae-plausibility")
+            plausibility = chart("vae-plausibility")
     return {"ae_strip": ae_strip, "vae_strip": vae_strip, "compare_note": compare_note, "plausibility": plausibility}
 
 
@@ -162,7 +163,7 @@ def dimensions_section() -> dict:
             traversal = gr.Image(type="pil", format="png", interactive=False, show_label=False, height=540,
                                  buttons=["download", "fullscreen"], elem_id="vae-traversal")
         with gr.Column(scale=2, min_width=420):
-            kl = gr.Plot(show_label=False, elem_id="vae-kl")
+            kl = chart("vae-kl")
             # beside the tall traversal, under the chart its rows are read against
             gr.Markdown("Each row of the traversal is one latent dimension swept from −3 to +3 (columns: −3, −2, "
                         "…, +3) while the others stay at A's μ. Dimensions with KL near 0 carry nothing: their row "

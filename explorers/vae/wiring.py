@@ -1,9 +1,9 @@
-"""The VAE tab's events: what a new endpoint or path setting recomputes (in two steps), the map's decoded point,
+"""The VAE tab's events: what a new endpoint or path setting recomputes (in one event), the map's decoded point,
 the samples, the KL calculator, and filling every view the first time the tab is opened."""
 import gradio as gr
 
 from core.vae import latent as L
-from explorers.common import combined, outputs, skipped, user_errors
+from explorers.common import Reading, combined, outputs, skipped, user_errors
 from explorers.inputs import PRIVATE
 from explorers.vae.dimensions import SEED, TAU, DimensionViews, dimension_views, kl_table, sample_views
 from explorers.vae.endpoints import image_input
@@ -28,37 +28,32 @@ from explorers.vae.latent_map import (
 )
 from explorers.vae.layout import Components
 
-# A new endpoint shows FirstViews in one event and LaterViews in the next: the strip comes without waiting for
-# the AE-vs-VAE comparison and the traversal. Each event sends only the views its change alters (gr.skip() for the
-# rest): B's code when A changes, the traversal only for A, the map's path but not its grid.
+# A new endpoint or path setting shows every view it alters in ONE event: a second event chained after the first
+# would wait a whole extra round trip and gradio's page work per event. Each event sends only the views its change
+# alters (gr.skip() for the rest): B's code when A changes, the traversal only for A, the map's path but not its
+# grid. A new model for the path alters only FirstViews.
 FirstViews = combined("FirstViews", EndpointViews, PathViews)
-LaterViews = combined("LaterViews", CompareViews, MapViews, DimensionViews)
-AllViews = combined("AllViews", FirstViews, LaterViews)
+AllViews = combined("AllViews", FirstViews, CompareViews, MapViews, DimensionViews)
 
 
-def first_views(x_a, x_b, steps_box, path: str, model: str, map_model: str, which: str = "AB") -> FirstViews:
-    """What a new endpoint or path setting shows first: the codes of the endpoints in `which`, the decoded path."""
-    return FirstViews(*endpoint_views(x_a, x_b, model, which), *path_views(x_a, x_b, steps_box, path, model))
+def first_views(x_a, x_b, steps: Reading, path: str, model: str, which: str = "AB") -> FirstViews:
+    """The codes of the endpoints in `which` and the decoded path; `steps` is the steps box as read."""
+    return FirstViews(*endpoint_views(x_a, x_b, model, which), *path_views(x_a, x_b, steps, path, model))
 
 
-def later_views(x_a, x_b, steps_box, path: str, map_model: str, point, new_a: bool = True,
-                whole_map: bool = False) -> LaterViews:
-    """The rest, in an event chained after first_views: AE vs VAE, the map's path (with the grid and its note too
-    when `whole_map`), and the dimensions of A's code when A is new (`new_a`). The steps box already shows the
-    value first_views used, so reading it again warns no second time."""
-    steps = STEPS.read(steps_box).value
+def all_views(x_a, x_b, steps_box, path: str, model: str, map_model: str, point, which: str = "AB",
+              whole_map: bool = False) -> AllViews:
+    """Every view a new endpoint (`which`: "A", "B", both, or "" for a new path setting) alters: first_views, AE
+    vs VAE, the map's path (with the grid and its note too when `whole_map`), and the dimensions of A's code when
+    A is new."""
+    steps = STEPS.read(steps_box)
     if whole_map:
-        views = map_views(x_a, x_b, steps, path, map_model, point)
+        views = map_views(x_a, x_b, steps.value, path, map_model, point)
     else:
-        views = MapViews(map_value(x_a, x_b, steps, path, map_model, point), gr.skip(), gr.skip())
-    dims = dimension_views(x_a) if new_a else skipped(DimensionViews)
-    return LaterViews(*compare_views(x_a, x_b, steps, path), *views, *dims)
-
-
-def all_views(x_a, x_b, steps_box, path: str, model: str, map_model: str) -> AllViews:
-    point = (Z1.default, Z2.default)
-    return AllViews(*first_views(x_a, x_b, steps_box, path, model, map_model),
-                    *later_views(x_a, x_b, steps_box, path, map_model, point, whole_map=True))
+        views = MapViews(map_value(x_a, x_b, steps.value, path, map_model, point), gr.skip(), gr.skip())
+    dims = dimension_views(x_a) if "A" in which else skipped(DimensionViews)
+    return AllViews(*first_views(x_a, x_b, steps, path, model, which),
+                    *compare_views(x_a, x_b, steps.value, path), *views, *dims)
 
 
 def read(image_a, image_b):
@@ -89,31 +84,31 @@ def sample_outputs(c: Components) -> list:
 
 
 def wire_path(c: Components) -> None:
-    """A new endpoint, steps or path: the endpoints and the path first, then the rest; a new model for the path
-    changes only the first views."""
+    """A new endpoint, steps or path: every view it alters, in one event; a new model for the path changes only
+    the first views."""
     ui = vars(c)
     both = [c.column_a.image, c.column_b.image, *controls(c)]
-    first_out, later_out = outputs(FirstViews, ui), outputs(LaterViews, ui)
+    all_out = outputs(AllViews, ui)
 
-    def first_ui(which: str):
-        return user_errors(lambda a, b, *values: first_views(*read(a, b), *values, which=which))
-
-    def later_ui(new_a: bool):
+    def all_ui(which: str):
         @user_errors
-        def later(a, b, steps_box, path_kind, _model, map_model, z1_box, z2_box):
-            return later_views(*read(a, b), steps_box, path_kind, map_model, pinned(z1_box, z2_box), new_a)
-        return later
+        def views(a, b, steps_box, path_kind, model, map_model, z1_box, z2_box):
+            return all_views(*read(a, b), steps_box, path_kind, model, map_model, pinned(z1_box, z2_box), which)
+        return views
 
-    new_a = c.column_a.on_new_image(first_ui("A"), [c.column_b.image, *controls(c)], first_out)
-    from_b = first_ui("B")
-    new_b = c.column_b.on_new_image(lambda img, a, *values: from_b(a, img, *values),
-                                    [c.column_a.image, *controls(c)], first_out)
-    settings = gr.on([c.steps.release, c.path.input], first_ui(""), both, first_out, trigger_mode="always_last",
-                     **PRIVATE)
-    c.model.input(first_ui("AB"), both, first_out, trigger_mode="always_last", **PRIVATE)
-    for events, a_is_new in ((new_a, True), (new_b, False), ([settings], False)):
-        for event in events:
-            event.then(later_ui(a_is_new), [*both, c.z1, c.z2], later_out, **PRIVATE)
+    c.column_a.on_new_image(all_ui("A"), [c.column_b.image, *controls(c), c.z1, c.z2], all_out)
+    from_b = all_ui("B")
+    c.column_b.on_new_image(lambda img, a, *values: from_b(a, img, *values),
+                            [c.column_a.image, *controls(c), c.z1, c.z2], all_out)
+    gr.on([c.steps.release, c.path.input], all_ui(""), [*both, c.z1, c.z2], all_out, trigger_mode="always_last",
+          **PRIVATE)
+
+    @user_errors
+    def new_model(a, b, steps_box, path_kind, model):
+        return first_views(*read(a, b), STEPS.read(steps_box), path_kind, model)
+
+    c.model.input(new_model, [c.column_a.image, c.column_b.image, c.steps, c.path, c.model], outputs(FirstViews, ui),
+                  trigger_mode="always_last", **PRIVATE)
 
 
 def wire_map(c: Components) -> None:
@@ -156,7 +151,7 @@ def wire_first_open(c: Components, tab: gr.Tab) -> None:
     def first_open(done, image_a, image_b, *values):
         if done:
             return True, *[gr.skip()] * (len(everything) + len(sample_outputs(c)) + 2)
-        views = all_views(*read(image_a, image_b), *values)
+        views = all_views(*read(image_a, image_b), *values, (Z1.default, Z2.default), whole_map=True)
         image, note, *_ = decode_views(values[-1], Z1.default, Z2.default)  # the decoded point starts at z = 0
         return True, *views, *sample_views("vae16", TAU.default, SEED.default), image, note
 

@@ -4,6 +4,7 @@ plain autoencoder, read the Explain panel and use its KL calculator, and sample 
 drawn in the browser: move the pointer over it and see the live decoder's picture follow, then click to pin."""
 import base64
 import io
+import json
 import re
 
 import numpy as np
@@ -16,7 +17,7 @@ from tests.browser.test_number_boxes import settle, type_and_enter
 
 TROUSER, BAG = CLASSES.index("Trouser"), CLASSES.index("Bag")
 A_CLASS = "|".join(re.escape(c) for c in CLASSES)
-VIEWS = ("#vae-strip img", "#vae-probabilities .js-plotly-plot", "#vae-latent-map canvas", "#vae-manifold img",
+VIEWS = ("#vae-strip img", "#vae-probabilities canvas", "#vae-latent-map canvas", "#vae-manifold img",
          "#vae-samples img")
 MAP = "#vae-latent-map"
 
@@ -37,16 +38,17 @@ def drawn(page, selector: str) -> bool:
     return True
 
 
+# What a chart drawn in the browser (chart.js) draws: its x values and each series' name and values, as text.
+CHART = "(sel) => JSON.stringify(document.querySelector(sel)?.glassboxView ?? null)"
+
+
 def plot_data(page, selector: str) -> str:
-    """What the plot draws: its traces' values, as text."""
-    return page.locator(f"{selector} .js-plotly-plot").evaluate(
-        "p => JSON.stringify((p.data ?? []).map(t => [t.name, t.x, t.y]))")
+    page.wait_for_function(f"({CHART})({selector!r}) !== 'null'")
+    return page.evaluate(CHART, selector)
 
 
 def wait_for_new_plot(page, selector: str, old: str):
-    page.wait_for_function("([sel, old]) => { const p = document.querySelector(sel + ' .js-plotly-plot');"
-                           " return p && JSON.stringify((p.data ?? []).map(t => [t.name, t.x, t.y])) !== old; }",
-                           arg=[selector, old])
+    page.wait_for_function(f"([sel, old]) => ({CHART})(sel) !== old", arg=[selector, old])
 
 
 def pick(page, radio_id: str, choice: str):
@@ -92,9 +94,8 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     note = wait_for_text(page, "#vae-strip-note", "linear")
     assert "10 frames decoded by vae16" in note
     # The CNN reads the path's first frame as A's class and its last as B's.
-    first, last = page.locator("#vae-probabilities .js-plotly-plot").evaluate(
-        "p => { const ys = p.calcdata.map((c, k) => [p._fullData[k].name, c.map(pt => pt.y)]);"
-        " const top = (i) => ys.reduce((b, t) => t[1].at(i) > b[1].at(i) ? t : b)[0]; return [top(0), top(-1)]; }")
+    lines = json.loads(plot_data(page, "#vae-probabilities"))["series"]
+    first, last = (max(lines, key=lambda t: t["y"][i])["name"] for i in (0, -1))
     assert (first, last) == ("Trouser", "Bag")
     shoot(page, "#vae-strip", screenshot_dir / "vae_strip_linear.png")
 
@@ -107,6 +108,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     settle(page)
     shoot(page, "#vae-strip", screenshot_dir / "vae_strip_slerp.png")
     shoot(page, "#vae-plausibility", screenshot_dir / "vae_compare.png")
+    check_chart_hover(page, "#vae-probabilities", screenshot_dir)
 
     # A typed point: z1 and z2 into their boxes, Enter, and the point is decoded and read.
     point = img_src(page, "#vae-point")
@@ -248,3 +250,23 @@ def test_latent_map_follows_the_pointer_and_pins(app_page, screenshot_dir):
     page.set_viewport_size({"width": 800, "height": 1000})
     page.locator(MAP).scroll_into_view_if_needed()
     page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_800.png"))
+
+
+def check_chart_hover(page, selector: str, screenshot_dir):
+    """A chart drawn in the browser shows the values of the frame under the pointer, as it drew them, and its
+    legend names every line; screenshots of the charts at 1400 and 800 px wide."""
+    view = json.loads(plot_data(page, selector))
+    canvas = page.locator(f"{selector} canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 58 + (box["width"] - 70) * 0.99, box["y"] + box["height"] / 2)  # the last frame
+    tip = wait_for_text(page, f"{selector} .vch-tip", f"frame {len(view['x']) - 1}")
+    for line in view["series"]:
+        assert f"{line['name']}: {line['y'][-1]:.3f}" in tip, (line["name"], tip)
+    assert all(line["name"] in page.locator(f"{selector} .vch-legend").inner_text() for line in view["series"])
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        for chart in ("#vae-code-a", "#vae-probabilities", "#vae-plausibility", "#vae-kl"):
+            page.locator(chart).scroll_into_view_if_needed()
+            page.locator(chart).screenshot(path=str(screenshot_dir / f"vae_chart_{chart[5:]}_{width}.png"))
+    page.set_viewport_size({"width": 1440, "height": 1000})

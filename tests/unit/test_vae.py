@@ -270,6 +270,20 @@ def test_manifold_grid_spans_the_code_range(name):
         latent.manifold("vae16")
 
 
+def test_read_frames_is_classify_and_the_nearest_reference_in_one_pass():
+    frames = latent.decode("vae2", [[0.0, 0.0], [2.0, -1.0], [40.0, 40.0]])
+    reading = latent.read_frames(frames)
+    np.testing.assert_allclose(reading.probabilities, latent.classify(frames), atol=1e-12)
+    # the nearest of the reference images by brute force over their CNN features
+    reference = latent._test_features().numpy()
+    features = latent.cnn_features(latent.models.load("cnn"), latent._images(frames)).numpy()
+    brute = np.sqrt(((features[:, None] - reference[None]) ** 2).sum(-1)).min(1)
+    np.testing.assert_allclose(reading.nearest_distance, brute, rtol=1e-9)
+    # a test image itself is one of the references: distance 0 (up to float32 sums in another batch size)
+    real = latent._test_set()[0][:1]
+    assert latent.read_frames(real).nearest_distance[0] < 1e-4
+
+
 SHARE = re.compile(r"`(vae2|ae2)`:? (\d+) of 400\b[^%\d]*(\d+(?:\.\d+)?)%")
 
 
