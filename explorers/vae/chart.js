@@ -8,15 +8,6 @@ const legend = element.querySelector(".vch-legend"), tip = element.querySelector
 const PAD = {left: 58, right: 12, right2: 58, top: 10, bottom: 42};  // room for ticks and the axis titles
 let data = null, hovered = null, box = null;
 
-// About five round-numbered ticks from lo to hi. (latent_map.js has the same; both belong in glassbox.js's gb.axis.)
-const ticks = (lo, hi) => {
-  const raw = (hi - lo) / 5, step = [1, 2, 5, 10].map((m) => m * 10 ** Math.floor(Math.log10(raw)))
-    .find((s) => s >= raw);
-  const out = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step / 1e6; t += step) out.push(Math.abs(t) < step / 1e6 ? 0 : t);
-  return out;
-};
-
 // An axis's range: `fixed` where the chart has one, else from 0 (bars and distances start there) to the data's
 // extremes with their error bars, and a little room.
 const range = (axis, fixed) => {
@@ -33,40 +24,27 @@ const range = (axis, fixed) => {
   return [lo < 0 ? lo - room : lo, hi + room];
 };
 
-const vertical = (ctx, text, x, y) => {
-  ctx.save();
-  ctx.translate(x, y);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.fillText(text, 0, 0);
-  ctx.restore();
-};
-
+// The frame, the y axes (gb.axis: round ticks, grid lines, the axis names) and the x values under their bands.
 const grid = (ctx, ink, b) => {
+  const plot = {y: b.y0, length: b.y1 - b.y0, ink};
+  gb.axis(ctx, {...plot, side: "left", x: b.x0, lo: b.ranges[1][0], hi: b.ranges[1][1], grid: b.x1 - b.x0,
+                tick: 0, label: data.yTitle});
+  if (data.y2Title) {
+    gb.axis(ctx, {...plot, side: "right", x: b.x1, lo: b.ranges[2][0], hi: b.ranges[2][1], tick: 0,
+                  label: data.y2Title});
+  }
   ctx.font = "11px sans-serif";
   ctx.fillStyle = ink;
-  ctx.strokeStyle = "rgba(127,127,127,0.2)";
-  ctx.lineWidth = 1;
-  ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
-  for (const t of ticks(...b.ranges[1])) {
-    ctx.beginPath(); ctx.moveTo(b.x0, b.toY(t)); ctx.lineTo(b.x1, b.toY(t)); ctx.stroke();
-    ctx.fillText(gb.number(t), b.x0 - 4, b.toY(t));
-  }
-  ctx.textAlign = "left";
-  if (data.y2Title) for (const t of ticks(...b.ranges[2])) ctx.fillText(gb.number(t), b.x1 + 4, b.toY(t, 2));
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   const every = Math.ceil(data.x.length / Math.max(1, Math.floor((b.x1 - b.x0) / 30)));  // labels that fit
   data.x.forEach((x, i) => { if (i % every === 0) ctx.fillText(String(x), b.toX(i), b.y1 + 4); });
   ctx.strokeStyle = "rgba(127,127,127,0.6)";
+  ctx.lineWidth = 1;
   ctx.strokeRect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0);
   ctx.font = "12px sans-serif";
   ctx.textBaseline = "bottom";
   ctx.fillText(data.xTitle, (b.x0 + b.x1) / 2, b.height - 2);
-  vertical(ctx, data.yTitle, 12, (b.y0 + b.y1) / 2);
-  if (data.y2Title) vertical(ctx, data.y2Title, b.width - 12, (b.y0 + b.y1) / 2);
 };
 
 const bars = (ctx, b, s, k, count) => {
