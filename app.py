@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from core import device as devices
 from core import settings
 from explorers import attention, convolution, diffusion, gan, vae
+from explorers.common import progress_on_one
 from explorers.middleware import ApiSessions, BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
@@ -47,6 +48,7 @@ def build() -> gr.Blocks:
             for title, tab_id, package in TABS:
                 with gr.Tab(title, id=tab_id) as tab:
                     package.build(demo, tab)
+    progress_on_one(demo)
     return demo
 
 

@@ -86,10 +86,12 @@ class InputColumn:
         def from_upload(path, *values):
             return "Your image.", *compute(open_image(uploaded_path(path)), *values)
 
-        return [self.gallery.select(from_gallery, inputs, with_image, **PRIVATE),
-                self.random.click(from_random, inputs, with_image, **PRIVATE),
-                self.use_drawing.click(from_drawing, [self.sketch, *inputs], with_image, **PRIVATE),
-                self.image.upload(from_upload, [self.image, *inputs], [self.note, *outputs], **PRIVATE)]
+        # The spinner on the input box alone (see explorers.common.progress_on_one), even when it is not an output.
+        one = {"show_progress_on": self.image, **PRIVATE}
+        return [self.gallery.select(from_gallery, inputs, with_image, **one),
+                self.random.click(from_random, inputs, with_image, **one),
+                self.use_drawing.click(from_drawing, [self.sketch, *inputs], with_image, **one),
+                self.image.upload(from_upload, [self.image, *inputs], [self.note, *outputs], **one)]
 
 
 def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component] | None = None,

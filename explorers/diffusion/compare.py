@@ -42,8 +42,8 @@ def one_side(cls, scheduler, steps_box, w_box, seed_box, steps: Box, w: Box):
     asked = settings.label
     conf = (f"p({CLASSES[asked]}) = **{probabilities[asked]:.3f}**" if asked is not None else
             f"top class {CLASSES[top]} (p = {probabilities[top]:.3f})")
-    note = (f"**{settings.scheduler}, {settings.steps} steps, w = {settings.guidance:g}**: {rec.seconds:.2f} s of "
-            f"sampling; the CNN reads the image as {CLASSES[top]}, {conf}.")
+    note = (f"**{settings.scheduler}, {settings.steps} steps, w = {settings.guidance:g}**, seed {settings.seed}: "
+            f"{rec.seconds:.2f} s of sampling; the CNN reads the image as {CLASSES[top]}, {conf}.")
     return strip, note, readings
 
 

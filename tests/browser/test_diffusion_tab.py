@@ -312,8 +312,8 @@ def test_compare_two_schedulers(app_page, screenshot_dir):
     page.locator("#diff-compare").click()
     a = wait_for_text(page, "#diff-a-note", r"\d+\.\d\d s of sampling")
     b = wait_for_text(page, "#diff-b-note", r"\d+\.\d\d s of sampling")
-    assert re.search(r"ddim, 50 steps, w = 3", a) and "T-shirt/top" in a, a
-    assert re.search(r"dpm\+\+, 20 steps, w = 3", b) and "T-shirt/top" in b, b
+    assert re.search(r"ddim, 50 steps, w = 3, seed 0: ", a) and "T-shirt/top" in a, a
+    assert re.search(r"dpm\+\+, 20 steps, w = 3, seed 0: ", b) and "T-shirt/top" in b, b
     assert drawn(page, "#diff-a-image") and drawn(page, "#diff-b-image")
     settle(page)
     page.locator("#diff-a-image").scroll_into_view_if_needed()

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.attention import image as ia
@@ -93,17 +94,6 @@ def boxes_in_dom(page) -> set[str]:
     return set(page.evaluate("() => [...document.querySelectorAll('input[type=number]')]"
                              ".filter(i => !/^html-/.test(i.closest('[id]')?.id ?? ''))"  # a gr.HTML's own element
                              ".map(i => i.closest('[id]')?.id ?? '(no id)')"))
-
-
-def open_every_tab(page) -> set[str]:
-    """Open every top-level tab, the last first (gradio draws a tab's content when it is first opened); the number
-    boxes seen. Boxes in sub-tabs and hidden ones are in gradio's config, which the test compares too."""
-    seen = set()
-    tops = page.locator("[role=tablist]").first.get_by_role("tab")
-    for t in reversed(range(tops.count())):
-        tops.nth(t).click()
-        seen |= boxes_in_dom(page)
-    return seen
 
 
 def plot_has(page, selector: str, pattern: str):
@@ -341,11 +331,13 @@ def diff_cheap_compare(page):
 
 
 def diff_compare_works(page, n: int):
-    before = page.locator("#diff-b-note").inner_text()
+    """Compare from a seed no earlier run used: both notes name it (a note that only changed by its wall time could
+    round to the same text, and a wait for it to change would then never end)."""
+    seed = 100 + n
+    page.locator("#diff-cmp-seed input[type=number]").fill(str(seed))
     page.locator("#diff-compare").click()
-    page.wait_for_function("(old) => { const t = document.querySelector('#diff-b-note').innerText;"
-                           " return t !== old && /s of sampling/.test(t); }", arg=before)
-    wait_for_text(page, "#diff-a-note", "s of sampling")
+    wait_for_text(page, "#diff-b-note", rf"seed {seed}: .*s of sampling")
+    wait_for_text(page, "#diff-a-note", rf"seed {seed}: .*s of sampling")
 
 
 def dtoy_train(page):
@@ -356,12 +348,23 @@ def dtoy_trained(page):
     wait_for_text(page, "#dtoy-status", "Trained [\\d,]+ steps")
 
 
+# Whether gradio has shown an event's pending status anywhere since armed (an event shows it on one component:
+# explorers.common.progress_on_one): the event ran, even when its result reads as before (a seeded toy trained for
+# the same steps writes the same note).
+ARM_BUSY = f"""() => {{
+    const idle = {IDLE}, state = window.__busy = {{seen: false}};
+    const look = () => {{ if (!idle()) state.seen = true; }};
+    new MutationObserver(look).observe(document.body, {{subtree: true, attributes: true, childList: true}});
+}}"""
+BUSY_DONE = f"() => window.__busy.seen && ({IDLE})()"
+
+
 def dtoy_works(page, n: int):
-    """Train and sample again (the boxes hold cheap values by now): the note and the plots are new."""
-    before = page.locator("#dtoy-status").inner_text()
+    """Train and sample again (the boxes hold cheap values by now): the event runs and ends with a trained toy."""
+    page.evaluate(ARM_BUSY)
     page.locator("#dtoy-run").click()
-    page.wait_for_function("(old) => { const t = document.querySelector('#dtoy-status').innerText;"
-                           " return t !== old && /Trained [\\d,]+ steps/.test(t); }", arg=before)
+    page.wait_for_function(BUSY_DONE)
+    wait_for_text(page, "#dtoy-status", "Trained [\\d,]+ steps")
     page.wait_for_selector("#dtoy-particles-plot .js-plotly-plot", state="attached")
 
 
@@ -475,7 +478,6 @@ SECTIONS = [
             gan_scrubber_works, subtab="Images (Fashion-MNIST)", setup=gan_snapshots),
 ]
 BOXES = {box.elem_id: box for section in SECTIONS for box in section.boxes}
-ATTENTION = next(i for i, section in enumerate(SECTIONS) if section.tab == "Attention")
 
 
 def expected_warning(box: NumberBox, typed: str) -> str:
@@ -516,38 +518,48 @@ def abuse(page, box: NumberBox, typed: str, section: Section | None = None):
     settle(page)
 
 
-def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_page, server_url, screenshot_dir):
+def test_the_test_lists_every_number_box_of_the_app(server_url, browser):
+    """Every gr.Number and gr.Slider of the app is a NumberBox below (by elem_id), so the tests per tab cover all."""
+    page = browser.new_page()
+    try:
+        config = page.request.get(f"{server_url}/config").json()
+    finally:
+        page.close()
+    in_config = {c["props"].get("elem_id") or f"(no elem_id, component {c['id']})" for c in config["components"]
+                 if c["type"] in ("number", "slider")}
+    assert in_config == set(BOXES), "a number box is not in this test (or an elem_id changed)"
+
+
+@pytest.mark.parametrize("tab", list(dict.fromkeys(section.tab for section in SECTIONS)))
+def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_page, screenshot_dir, tab):
+    """One test per tab (each on a fresh page), so that a slow step of one tab cannot time out another's."""
     page = app_page
     # A condition waited for, never a pause: on a busy CI machine one of this test's hundreds of round trips (a VAE
     # grid click behind another section's model loading) has taken over the default 30 s.
     page.set_default_timeout(90_000)
-    config = page.request.get(f"{server_url}/config").json()
-    in_config = {c["props"].get("elem_id") or f"(no elem_id, component {c['id']})" for c in config["components"]
-                 if c["type"] in ("number", "slider")}
-    assert in_config == set(BOXES), "a number box is not in this test (or an elem_id changed)"
-    seen = open_every_tab(page)
-
-    checks = 0
-    for section in SECTIONS:
-        page.get_by_role("tab", name=section.tab, exact=True).click()
-        if section is SECTIONS[ATTENTION]:  # the text views fill in once the text model has loaded
-            plot_has(page, "#attn-heatmap", "average of 12 heads")
-        if section.subtab:
-            page.get_by_role("tab", name=section.subtab, exact=True).click()
-        if section.setup:
-            section.setup(page)
-        seen |= boxes_in_dom(page)
-        for box in section.boxes:
-            for typed in box.typed:
-                abuse(page, box, typed, section)
-                if box.elem_id == "attn-patch" and typed == "99999":
-                    wait_for_text(page, "#attn-patch-note", re.escape("Patch 15 (row 3, column 3)"))
-                    page.evaluate("() => document.querySelector('#attn-image-model').scrollIntoView()")
-                    page.screenshot(path=str(screenshot_dir / "number_boxes_patch.png"), full_page=False)
-            close_toasts(page)
-            section.works(page, checks)
-            settle(page)
-            checks += 1
-            assert error_badges(page) == [], (box.elem_id, error_badges(page))
-            assert not [t for t in toast_texts(page) if GENERIC.search(t)]
-    assert seen == set(BOXES), "the page has a number box this test does not list"
+    sections = [section for section in SECTIONS if section.tab == tab]
+    page.get_by_role("tab", name=tab, exact=True).click()
+    if tab == "Attention":  # the text views fill in once the text model has loaded
+        plot_has(page, "#attn-heatmap", "average of 12 heads")
+    seen = boxes_in_dom(page)
+    pairs = [(section, box) for section in sections for box in section.boxes]
+    for checks, (section, box) in enumerate(pairs):
+        if box is section.boxes[0]:
+            if section.subtab:
+                page.get_by_role("tab", name=section.subtab, exact=True).click()
+            if section.setup:
+                section.setup(page)
+            seen |= boxes_in_dom(page)
+        for typed in box.typed:
+            abuse(page, box, typed, section)
+            if box.elem_id == "attn-patch" and typed == "99999":
+                wait_for_text(page, "#attn-patch-note", re.escape("Patch 15 (row 3, column 3)"))
+                page.evaluate("() => document.querySelector('#attn-image-model').scrollIntoView()")
+                page.screenshot(path=str(screenshot_dir / "number_boxes_patch.png"), full_page=False)
+        close_toasts(page)
+        section.works(page, checks)
+        settle(page)
+        assert error_badges(page) == [], (box.elem_id, error_badges(page))
+        assert not [t for t in toast_texts(page) if GENERIC.search(t)]
+    assert seen <= set(BOXES), f"the {tab} tab has a number box this test does not list: {seen - set(BOXES)}"
+    assert {box.elem_id for section in sections for box in section.boxes} <= seen
