@@ -136,9 +136,7 @@ def gan_2d_frame(token: str) -> dict:
     going: a run nobody asks about stops after 5 s.
 
     Parameters:
-        token: the run's token, which the page's play event puts in the view's value: an unguessable string that
-    reads this one run's frames and nothing else of its visitor's; it expires when the visitor's next run starts or
-    they leave
+        token: the unguessable token the page's play gave the 2-D view: it reads that one run and nothing else
 
     Returns:
         the view's value: heat (D's output on a 40 x 40 grid over the box, rows from y = -box up), real and fake
