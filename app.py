@@ -74,6 +74,11 @@ def main(argv=None) -> None:
     except ValueError as e:
         raise SystemExit(str(e)) from None  # the message says it all; a chained traceback would bury it
     demo = build()
+    # gradio recomputes its monitoring summary (a pandas DataFrame of the last 10,000 events, grouped, percentiles)
+    # after every event by default, holding the GIL for milliseconds that a live run's trainer then waits for; at a
+    # 2-D GAN view's 15-20 frame requests a second that was 9 % of a core (py-spy). Only the monitoring dashboard,
+    # which is off, reads the summary.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     sessions = ApiSessions(demo)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",

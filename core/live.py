@@ -113,6 +113,12 @@ class Runner:
             if wait and threading.current_thread() is not self._thread:
                 self._thread.join()
 
+    def wait(self) -> None:
+        """Until the thread has stopped (at once when it is not running, or when called from the thread itself)."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
     def touch(self) -> None:
         """Someone is watching: postpones the idle stop."""
         self._seen = time.monotonic()

@@ -1,15 +1,22 @@
 """Live views shared by the tabs that train or sample while a person watches: a stream of pictures of a background
-computation (a core.live.Runner: the GAN tab's runs, the diffusion tab's sampling and 2-D toy) at a steady pace, and
-the per-visitor state that holds it.
+computation (a core.live.Runner: the GAN tab's image runs, the diffusion tab's sampling and 2-D toy) at a steady
+pace, the per-visitor state that holds it, and the tokens through which a widget pulls its own frames instead.
 
 Pace: Chromium draws about 6 plotly updates a second and falls behind, with a growing lag, when sent more; so
-pictures go out every REFRESH seconds whatever the step rate, and the model works between them. A view the browser
-draws itself from arrays (a widget) streams faster, 15 a second for the GAN tab's 2-D view, when each message
-carries that one output: for every message gradio's page refreshes the loading status of every component an event
-has updated and searches its component tree for each output, which bounds the rate more than the drawing does."""
+pictures go out every REFRESH seconds whatever the step rate, and the model works between them. A gradio stream
+cannot carry much more than that to this page, even of one small output: for every message gradio's page refreshes
+the loading status of every component an event has updated and searches its ~700-component tree for each output.
+So a view the browser draws itself from arrays (a widget: the GAN tab's 2-D view) pulls its frames over a gr.api
+endpoint instead, as fast as it draws them (up to 20 a second): the play event gives it an unguessable token
+(Tokens) that names the visitor's run and nothing else, each request for a frame keeps the run watched, and the
+page's other components are written only when the run stops."""
 from __future__ import annotations
 
+import secrets
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 
 import gradio as gr
@@ -49,3 +56,37 @@ def stream(runner, capture: Callable, draw: Callable, refresh: float = REFRESH):
     with runner.reading():
         captured = capture()
     yield draw(captured)
+
+
+class Tokens:
+    """Unguessable tokens (secrets.token_urlsafe), each naming one thing a visitor's page may read over a gr.api
+    endpoint (the GAN 2-D view's frames of one run) and nothing else of theirs. Bounded: at most `capacity` tokens,
+    the oldest forgotten first; each holds its owner and its thing weakly, so a visitor freed with their gr.State
+    (stop_all) leaves no way in even before forget(owner) drops their tokens."""
+
+    def __init__(self, capacity: int = 1024):
+        self.capacity = capacity
+        self._tokens: OrderedDict[str, tuple[weakref.ref, weakref.ref]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def issue(self, owner, thing) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = (weakref.ref(owner), weakref.ref(thing))
+            while len(self._tokens) > self.capacity:
+                self._tokens.popitem(last=False)
+        return token
+
+    def get(self, token) -> tuple | None:
+        """(owner, thing) for a live token, else None (unknown, forgotten, or its owner or thing freed)."""
+        with self._lock:
+            refs = self._tokens.get(token) if isinstance(token, str) else None
+        if refs is None:
+            return None
+        owner, thing = refs[0](), refs[1]()
+        return None if owner is None or thing is None else (owner, thing)
+
+    def forget(self, owner) -> None:
+        with self._lock:
+            for token in [t for t, (o, _) in self._tokens.items() if o() is owner or o() is None]:
+                del self._tokens[token]

@@ -80,9 +80,11 @@ class LiveMode(abc.ABC):
     looks = 0               # how many looks come before the controls
     refresh = REFRESH       # seconds between the pictures of a run that plays
     # How many of the views (the first ones) each streamed message carries; play sends the others once and the
-    # event after the stream (settle) when the run stops. None: every view is streamed. The page pays for each
-    # streamed message (gradio refreshes the loading status of every component an event has updated, each found by
-    # a search of its component tree) and for each output in it, so a fast stream sends one.
+    # event after the stream (settle) when the run stops. None: every view is streamed. 0: nothing is streamed: the
+    # first view pulls its own frames over an endpoint while the run plays (the 2-D view, with a token in its
+    # value: see explorers.streaming.Tokens), the event after play only waits for the run to stop (wait), and
+    # settle writes every view. The page pays for each streamed message (gradio refreshes the loading status of
+    # every component an event has updated, each found by a search of its component tree) and for each output in it.
     streamed: int | None = None
     changed = ""            # what a new run's note says changed, e.g. "The start or the seed"
     running_text = ""       # the status line while the run plays
@@ -165,7 +167,7 @@ class LiveMode(abc.ABC):
     @user_errors
     def play(self, visit, slow_motion, *args):
         """Play: the run starts (or keeps why it cannot), and the views a streamed message does not carry say so;
-        watch(), the event after this one, streams its pictures."""
+        watch(), the event after this one, streams its pictures (or wait() waits while the view pulls them)."""
         visit, runner, visit.note, shown = self.prepared(visit, args)
         runner.slow = bool(slow_motion)
         if refused := runner.start():
@@ -191,9 +193,17 @@ class LiveMode(abc.ABC):
                 visit.watching = None
 
     @user_errors
+    def wait(self, visit) -> None:
+        """The event after play when nothing is streamed (streamed == 0): returns when the visitor's run stops, so
+        that settle, the next event, writes the views as it stopped. The view's own requests for frames are what
+        keep the run watched; this event outputs nothing, so the page pays nothing for it while it waits."""
+        if visit is not None and visit.runner is not None:
+            visit.runner.wait()
+
+    @user_errors
     def settle(self, visit):
-        """After a stream: the views it did not carry, for the run as it stopped (or as it goes, when this play's
-        stream was a second press's, which draws nothing)."""
+        """After a stream (or a wait): the views it did not carry, for the run as it stopped (or as it goes, when
+        this play's stream was a second press's, which draws nothing)."""
         if visit is None or visit.runner is None:
             raise ValueError("There is no run yet: press play or step to start one.")
         return self.unstreamed(visit, visit.note)
@@ -230,7 +240,7 @@ class LiveMode(abc.ABC):
         else:
             note = NEEDS_NEW_RUN
         if runner is not None and runner.running:
-            gr.Info(note)   # the stream rewrites the status line five times a second
+            gr.Info(note)   # the view's own status line says the run plays until it stops
             return visit, gr.skip(), *shown
         return visit, note, *shown
 
@@ -321,11 +331,13 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     # trigger_mode "once", and watch() draws a run in one stream only: a second press while playing is not a second
     # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a refused play
     # returns at once. The stream outputs the views alone (each output of a streamed message costs the page).
-    # A mode that streams some views only (LiveMode.streamed) gets the others from play and from settle.
+    # A mode that streams some views only (LiveMode.streamed) gets the others from play and from settle; one that
+    # streams none waits for the run to stop instead.
     streamed, unstreamed = c.views[:mode.streamed], c.views[mode.streamed:] if mode.streamed is not None else []
     watching = b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], [c.state, *unstreamed, *c.boxes],
                             trigger_mode="once", concurrency_limit=None, **PRIVATE) \
-        .success(mode.watch, [c.state], streamed, trigger_mode="once", concurrency_limit=None, **PRIVATE)
+        .success(mode.watch if streamed else mode.wait, [c.state], streamed, trigger_mode="once",
+                 concurrency_limit=None, **PRIVATE)
     if unstreamed:
         watching.then(mode.settle, [c.state], unstreamed, concurrency_limit=None, **PRIVATE)
     b.pause.click(pause_ui, [c.state], None, concurrency_limit=None, **PRIVATE)

@@ -1,9 +1,10 @@
-"""The GAN tab's 2-D mode: a GAN on toy data (or points drawn with the mouse) trained live, streamed as GAN Lab's
+"""The GAN tab's 2-D mode: a GAN on toy data (or points drawn with the mouse) trained live, drawn as GAN Lab's
 picture (real and fake points, D's heatmap, G's gradient arrows, the manifold: arrays the browser draws, see
 view2d.js) and curves (losses, D's outputs, KL and JS). What it shares with the image mode is in live_mode.py; here
 are its settings, its pictures and its own controls: the picture's layers, the data (new data starts a new run at
 once), the drawing pad, save and load, and the warm start."""
 import hashlib
+import math
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
@@ -17,15 +18,17 @@ from explorers.common import Box, sketchpad, user_errors
 from explorers.gan import live_mode
 from explorers.gan.live_mode import LOSS_CHOICES, NEEDS_NEW_RUN, LiveControls, LiveMode, VisitorRun
 from explorers.inputs import PRIVATE
-from explorers.streaming import visitor_state
+from explorers.streaming import Tokens, visitor_state
 from explorers.widgets import packed, widget
 
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
-# While a run plays, 15 pictures a second, each one message with one output (the view's value: its arrays, the
-# counter, the status line and the latest losses, all drawn by view2d.js): a picture costs the server the view's
-# arrays (about half a millisecond of torch) and the page one update of one component, so the page keeps up and the
+# While a run plays, the view pulls its frames itself (gan_2d_frame, with the run's token from the play event): each
+# frame costs the server the view's arrays (about half a millisecond of torch under the run's lock) and one REST
+# request, and no gradio event, so the page draws as fast as it asks (up to 20 frames a second, view2d.js) and the
 # trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run stops.
-REFRESH = 1 / 15
+TOKENS = Tokens()            # the runs' tokens: a token reads that one run's frames, nothing else of its visitor's
+EXPIRED = ("Unknown or expired token: the run it named has stopped or been replaced, or its page was closed. Press "
+           "play in the GAN tab's 2-D mode to watch a run.")
 VIEW = Path(__file__).with_name("view2d")   # view2d.html / .js / .css: the 2-D view's widget
 LATEST = ("d_loss", "g_loss", "d_real", "d_fake")   # what the view shows of the latest logged losses
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
@@ -52,27 +55,40 @@ BOXES = {
 
 
 class PointsVisitorRun(VisitorRun):
-    """One visitor's 2-D run, the points they drew, the layers they show, and the last view whose numbers were
-    finite (a diverged run's weights are NaN: its picture stays the last good one)."""
+    """One visitor's 2-D run, the points they drew, the layers they show, the last view whose numbers were
+    finite (a diverged run's weights are NaN: its picture stays the last good one), and the token through which the
+    view pulls the run's frames while it plays."""
 
     def __init__(self):
         super().__init__()
         self.points: tuple | None = None
         self.layers = figures.LAYERS
         self.last_view: toy.View | None = None
+        self.token: tuple[live.Runner, str] | None = None   # the runner a token names, and the token
 
     def starting(self, run: toy.Run) -> None:
         self.last_view = None
+        self.token = None
+        TOKENS.forget(self)   # the old run's token expires with it
+
+    def close(self) -> None:
+        TOKENS.forget(self)
+        super().close()
+
+    def run_token(self) -> str:
+        """The current run's token, made at its first play."""
+        if self.token is None or self.token[0] is not self.runner:
+            self.token = (self.runner, TOKENS.issue(self, self.runner))
+        return self.token[1]
 
 
 class PointsMode(LiveMode):
     visitor_run = PointsVisitorRun
     boxes = BOXES
     looks = 1   # the layers shown
-    refresh = REFRESH
-    streamed = 1   # the view alone: the curves, counter and status follow at play and when the run stops
+    streamed = 0   # the view pulls its own frames; the curves, counter and status follow at play and at the stop
     changed = "The data, a network, the optimiser or the seed"
-    running_text = "Training… the picture refreshes 15 times a second; the curves when you pause."
+    running_text = "Training… the picture redraws up to 20 times a second; the curves when you pause."
     diverged_text = "The run is paused; press reset to start again."
 
     def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:
@@ -93,15 +109,15 @@ class PointsMode(LiveMode):
         h = run.history
         # the latest logged losses for the view's own count and trail; the whole history only for the curves,
         # which are drawn when the run stops
-        latest = {k: v[-1] for k, v in h.items() if k in LATEST and v}
+        latest = {k: v[-1] for k, v in h.items() if k in LATEST and v and math.isfinite(v[-1])}
         kept = [] if running else live_mode.evenly(len(h["iteration"]))
         return {"view": finite_view(visit, run), "history": {k: [v[i] for i in kept] for k, v in h.items()},
                 "latest": latest, "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
 
     def drawer(self, visit: PointsVisitorRun, note: str = ""):
         """The view, playing or paused, is what the browser draws (view2d.js): the arrays, the count, the status
-        line and the latest losses. While the run plays only the view is streamed (see LiveMode.streamed): the
-        curves are left as they were and the counter says the count at play."""
+        line and the latest losses, and while the run plays its token, with which the view pulls the next frames
+        (see frame()): the curves are then left as they were and the counter says the count at play."""
         def draw(c: dict) -> tuple:
             curves = gr.skip() if c["running"] else figures.metrics_figure(c["history"], c["loss"])
             return self.view(visit, c, note), curves, counter_text(c), self.status_text(c, note)
@@ -112,10 +128,25 @@ class PointsMode(LiveMode):
         a play applies at once."""
         status, alarm = self.status_words(c, note)
         return {**view_value(c["view"], c["loss"], visit.layers), "step": c["step"], "counter": counter_words(c),
-                "status": status, "alarm": alarm, "latest": c["latest"]}
+                "status": status, "alarm": alarm, "latest": c["latest"],
+                "token": visit.run_token() if c["running"] else None}
 
 
 MODE = PointsMode()
+
+
+def frame(token) -> dict:
+    """The latest frame of the run `token` names (the view's value, and whether the run still plays: the frame of
+    a stopped run is its last, and the view stops asking). Copied under the run's lock, packed outside it."""
+    found = TOKENS.get(token)
+    if found is None:
+        raise ValueError(EXPIRED)
+    visit, runner = found
+    with runner.reading():   # a request for a frame is what keeps the run watched (core.live.Runner's idle stop)
+        if visit.runner is not runner:
+            raise ValueError(EXPIRED)
+        captured = MODE.capture(visit)
+    return {**MODE.view(visit, captured, visit.note), "playing": captured["running"]}
 
 
 def finite_view(visit: PointsVisitorRun, run: toy.Run) -> toy.View:
@@ -255,7 +286,7 @@ def new_data(visit: PointsVisitorRun, controls, note: str) -> tuple:
     plays, the next play, step or reset starts it."""
     settings, shown = MODE.read_settings(visit, *controls)
     if visit.runner is not None and visit.runner.running:
-        gr.Info(f"{note}{NEEDS_NEW_RUN}")   # the stream draws the run 15 times a second
+        gr.Info(f"{note}{NEEDS_NEW_RUN}")   # the view's own status line says the run plays until it stops
         return visit, *[gr.skip()] * 4, *shown
     visit.new_run(MODE.new_run(settings))
     return visit, *MODE.picture(visit, note), *shown
@@ -286,7 +317,7 @@ def layers_ui(visit, shown_layers):
     visit = MODE.visitor(visit, shown_layers)
     runner = visit.runner
     if runner is None or runner.running:
-        return visit, gr.skip()   # a running stream draws the new layers in its next picture
+        return visit, gr.skip()   # a playing view draws the new layers in its next frame
     with runner.lock:
         return visit, MODE.view(visit, MODE.capture(visit))
 

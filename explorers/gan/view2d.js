@@ -1,9 +1,11 @@
 // The GAN tab's 2-D view (explorers/gan/points.py sends core.gan.figures.toy_arrays, packed, with the run's count,
 // status line and latest losses): D's heatmap over the box, G's image of a noise grid (the manifold), G's gradient
-// arrows and the real and fake points, with ticks, a colour bar and a legend, drawn on a canvas for every picture
-// the server streams (15 a second while a run trains, one when it stops), so the view keeps its size, fonts and
-// hover whether the run plays or not. The count and status above it and the losses' trail below it are the view's
-// own: while a run plays the stream carries this one value only (each output of a streamed message costs the page).
+// arrows and the real and fake points, with ticks, a colour bar and a legend, drawn on a canvas for every frame, so
+// the view keeps its size, fonts and hover whether the run plays or not. While a run plays, the value from the play
+// event carries the run's token and the view pulls the run's frames itself from the gan_2d_frame endpoint, one
+// request at a time, the next as soon as a frame is drawn but at most 20 a second (so training keeps the CPU); a
+// gradio stream could not carry that many to this page. The count and status above the picture and the losses'
+// trail below it are the view's own, as the page's other components are written only when the run stops.
 // The pointer reads D under it from the heatmap's grid, between grid values as the picture's colours are.
 const gb = window.glassbox;
 const canvas = element.querySelector(".gan-view-plane"), out = element.querySelector("output");
@@ -13,10 +15,12 @@ const lut = gb.unpack(props.lut), colours = props.colours;
 const cells = document.createElement("canvas");   // the heatmap at one pixel per grid value, stretched onto the box
 const LEFT = 44, TOP = 30, BOTTOM = 28, BAR = 12, BAR_GAP = 16, BAR_TEXT = 56, MAX_SIDE = 460, RADIUS = 2.5;
 const FONT = "13px sans-serif", OUTLINE = "#d1d5db";
-const TRAIL = 300, TRAIL_HEIGHT = 64;   // the trail keeps the last 300 pictures' losses (20 s of play)
+const TRAIL = 300, TRAIL_HEIGHT = 64;   // the trail keeps the last 300 frames' losses (15-20 s of play)
+const FRAME_MS = 50;                     // at most 20 frames a second while a run plays
 const HINT = out.textContent;
 let view = null, pointer = null, box = null;   // the unpacked arrays; the pointer in CSS px; the box's geometry
-let trail = [];                                 // [iteration, D loss, G loss] of the pictures seen, oldest first
+let trail = [];                                 // [iteration, D loss, G loss] of the frames seen, oldest first
+let token = null, pulling = false;              // the playing run's token (from the value); a pull loop runs
 
 // The value's arrays unpacked once per picture (a resize redraws from them).
 const unpacked = (v) => {
@@ -231,11 +235,48 @@ const show = (v) => {
   draw();
 };
 
-watch("value", () => show(props.value));
+// While the value names a playing run, its frames one after another, one request at a time: each request starts
+// FRAME_MS after the one before at the soonest, and when a frame comes later than that the next request goes out
+// before it is drawn, so the server works on it meanwhile. Until a frame says the run stopped, a new value
+// replaces the token (a late frame of an old token is dropped), or the server refuses the token (its one-line
+// reason shown).
+const pause = (ms) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
+const pull = async () => {
+  pulling = true;
+  let asked = null, began = 0, request = null;
+  const ask = () => { asked = token; began = performance.now(); request = gb.call("gan_2d_frame", [asked]); };
+  ask();
+  while (request) {
+    const current = asked;
+    let frame = null;
+    try {
+      frame = await request;
+    } catch (e) {
+      if (current === token) { token = null; status.textContent = e.message; status.classList.add("gb-alarm"); }
+    }
+    request = null;
+    const fresh = frame && current === token;
+    if (fresh && !frame.playing) token = null;
+    const early = FRAME_MS - (performance.now() - began);
+    if (token && early <= 0) ask();
+    if (fresh) show(frame);
+    if (token && !request) { await pause(early); if (token) ask(); }
+  }
+  pulling = false;
+};
+
+// A value from a Python event (play, pause, step, reset, new data...): drawn, and its token (if any) followed.
+const follow = (v) => {
+  show(v);
+  token = v?.token || null;
+  if (token && !pulling) pull();
+};
+
+watch("value", () => follow(props.value));
 canvas.addEventListener("pointermove", (e) => { pointer = [e.offsetX, e.offsetY]; readout(); });
 canvas.addEventListener("pointerleave", () => { pointer = null; out.textContent = HINT; });
 gb.download(element.querySelector("button"), canvas, "gan-2d-view.png");
 let width = 0;
 new ResizeObserver(() => { if (element.clientWidth !== width) { width = element.clientWidth; draw(); } })
   .observe(element);
-show(props.value);
+follow(props.value);

@@ -143,16 +143,20 @@ def test_two_d_mode(app_page, screenshot_dir):
     # The view shows the run's count and status itself, the same as the counter and status beside the buttons.
     assert counts(page, VIEW_COUNT) == counts(page) == (0, 0, 0)
 
-    # Play: the same view is redrawn in the browser from each streamed picture, and the view's own count rises (the
-    # stream carries the view alone; the counter beside the buttons keeps the count at play until the run stops).
-    # While it plays, the pointer clicks where the pause button is, as a person does (press).
+    # Play: the same view is redrawn in the browser from each frame it pulls from gan_2d_frame, and the view's own
+    # count rises (the counter beside the buttons keeps the count at play until the run stops). While it plays, the
+    # pointer clicks where the pause button is, as a person does (press).
+    asked = []   # the view's requests for frames
+    page.on("request", lambda r: asked.append(r.url) if r.method == "POST" and r.url.endswith("/gan_2d_frame")
+            else None)
     page.locator("#gan-counter").scroll_into_view_if_needed()
     page.locator("#gan-play").click()
     wait_for_text(page, "#gan-status", "Training…")
     wait_for_text(page, "#gan-counter", "when play was pressed")
     wait_for_text(page, f"{VIEW} .gan-view-status", "Training…")
     first, frames = counts(page, VIEW_COUNT)[0], drawn(page)
-    wait_for_drawn(page, frames + 30)   # 30 pictures drawn while it plays
+    wait_for_drawn(page, frames + 30)   # 30 pictures drawn while it plays, each a frame the view asked for
+    assert len(asked) >= 29
     page.wait_for_function("([sel, n]) => Number((/Iteration ([\\d,]+)/.exec(document.querySelector(sel)"
                            ".textContent) ?? [0, '0'])[1].replace(/,/g, '')) > n", arg=[VIEW_COUNT, first])
     second = counts(page, VIEW_COUNT)[0]
@@ -170,10 +174,10 @@ def test_two_d_mode(app_page, screenshot_dir):
     wait_for_text(page, f"{VIEW} .gan-view-status", "^Paused\\.")
     settle(page)
     assert view_size(page) == size
-    paused = counts(page)
+    paused, asking = counts(page), len(asked)
     assert counts(page, VIEW_COUNT) == paused
     page.wait_for_timeout(1000)
-    assert counts(page) == paused
+    assert counts(page) == paused and len(asked) == asking   # the view stopped asking for frames
     i, d, g = paused
     assert i >= second and d == g == i  # k = 1: one D and one G update per iteration
 

@@ -98,6 +98,17 @@ def test_a_diverging_run_pauses_and_says_why():
     assert trainer.start() == trainer.run.diverged and not trainer.running   # play cannot restart it
 
 
+def test_wait_returns_when_the_run_stops():
+    trainer = live.Runner(Diverging(at=10**9), live.Slots(1))
+    trainer.wait()   # never started: at once
+    trainer.start()
+    stopper = threading.Timer(0.2, trainer.stop)
+    stopper.start()
+    trainer.wait()
+    assert not trainer.running and trainer.reason == "Paused."
+    stopper.join()
+
+
 def test_a_step_by_hand_stops_the_play_first():
     trainer = live.Runner(toy.Run(toy.Settings()), live.Slots(1))
     trainer.start()
