@@ -86,7 +86,8 @@ def main(argv=None) -> None:
     # Outermost first: QuietErrors sees what every other one raises; Closed refuses before any body is read.
     layers = [Middleware(mw.QuietErrors, own=OWN_CODE), Middleware(mw.Closed, origins=settings.ORIGINS.get()),
               Middleware(mw.BodyLimit, limit=MAX_BODY_BYTES),
-              Middleware(mw.RestArguments, blocks=demo, sessions=sessions), Middleware(mw.ForgetApiSessions, sessions=sessions)]
+              Middleware(mw.RestArguments, blocks=demo, sessions=sessions),
+              Middleware(mw.ForgetApiSessions, sessions=sessions)]
     # enable_monitoring=False: gradio's /monitoring pages (per-function usage counts for anyone) answer 403.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",
                 show_error=True, css=CSS, theme=gr.themes.Soft(), state_session_capacity=SESSIONS,
