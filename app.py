@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import traceback
+from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -11,8 +13,8 @@ from starlette.middleware import Middleware
 from core import device as devices
 from core import settings
 from explorers import attention, convolution, diffusion, gan, vae
+from explorers import middleware as mw
 from explorers.common import progress_on_one
-from explorers.middleware import ApiSessions, BodyLimit, ForgetApiSessions, RestArguments
 
 TITLE = "Glassbox"
 # One package per tab, each built the same way: build(demo, tab) inside its own gr.Tab.
@@ -29,6 +31,10 @@ MAX_BODY_BYTES = MAX_FILE_MB * 2**20 + 2**16
 # gradio keeps a session (a copy of every component's config, about 0.4 MB for this app) for each page load and
 # each API caller until this many exist; its default of 10,000 would let one script grow the server by gigabytes.
 SESSIONS = settings.SESSIONS.get()
+# The app's own code: an error raised through it is logged whole, where gradio's failures on malformed requests
+# get one line (explorers.middleware: QuietErrors, QuietTracebacks).
+ROOT = Path(__file__).resolve().parent
+OWN_CODE = (str(ROOT / "app.py"), str(ROOT / "core") + os.sep, str(ROOT / "explorers") + os.sep)
 CSS = """
 .gb-header h1 {margin-bottom: 0}
 .gb-device {color: #6b7280; font-size: 0.9em}
@@ -79,13 +85,20 @@ def main(argv=None) -> None:
     # 2-D GAN view's 15-20 frame requests a second that was 9 % of a core (py-spy). Only the monitoring dashboard,
     # which is off, reads the summary.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
-    sessions = ApiSessions(demo)
+    # gradio prints a traceback to stderr for each queued call it refuses itself (a server path for an upload)
+    gr.queueing.traceback = mw.QuietTracebacks(traceback, OWN_CODE)
+    # api_open=False: gradio's own refusal of its non-queued routes for queued events, behind Closed's
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64, api_open=False)
+    sessions = mw.ApiSessions(demo)
+    # Outermost first: QuietErrors sees what every other one raises; Closed refuses before any body is read.
+    layers = [Middleware(mw.QuietErrors, own=OWN_CODE), Middleware(mw.Closed, origins=settings.ORIGINS.get()),
+              Middleware(mw.BodyLimit, limit=MAX_BODY_BYTES),
+              Middleware(mw.RestArguments, blocks=demo, sessions=sessions),
+              Middleware(mw.ForgetApiSessions, sessions=sessions)]
+    # enable_monitoring=False: gradio's /monitoring pages (per-function usage counts for anyone) answer 403.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",
                 show_error=True, css=CSS, theme=gr.themes.Soft(), state_session_capacity=SESSIONS,
-                app_kwargs={"middleware": [Middleware(BodyLimit, limit=MAX_BODY_BYTES),
-                                           Middleware(RestArguments, blocks=demo, sessions=sessions),
-                                           Middleware(ForgetApiSessions, sessions=sessions)]})
+                enable_monitoring=False, app_kwargs={"middleware": layers})
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ CONCURRENCY = Setting("GLASSBOX_CONCURRENCY", 2, "how many events of one kind ru
                       "requests queue instead of thrashing the machine", _positive)
 SESSIONS = Setting("GLASSBOX_SESSIONS", 1000, "how many visitors' sessions gradio keeps (each about 0.4 MB; the "
                    "least recently used goes first)", _positive)
+ORIGINS = Setting("GLASSBOX_ORIGINS", None, "comma-separated origins (`https://example.org`) whose pages may call "
+                  "the server besides its own; `*` allows any; every other cross-origin request is refused", _ids,
+                  shown_default="the page's own")
 MAX_TRAINING = Setting("GLASSBOX_MAX_TRAINING", 2, "how many GAN runs (visitors' and API calls') train at once, "
                        "each in a thread of its own, for at most 5 minutes a press of play", _positive)
 MAX_IMAGE_RUNS = Setting("GLASSBOX_MAX_IMAGE_RUNS", 20, "how many visitors' image-mode GAN runs (10-20 MB each) the "
@@ -101,7 +104,7 @@ REQUIRE_BROWSER = Setting("GLASSBOX_REQUIRE_BROWSER", False, "tests only: `1` ma
 FUZZ_EXAMPLES = Setting("GLASSBOX_FUZZ_EXAMPLES", 30, "tests only: how many seeded examples the fuzz suite "
                         "(`tests/api/test_fuzz.py`) draws per endpoint", _positive)
 
-SETTINGS = (HOST, PORT, DEVICE, CONCURRENCY, SESSIONS, MAX_TRAINING, MAX_IMAGE_RUNS, DATA, CACHE, OFFLINE,
+SETTINGS = (HOST, PORT, DEVICE, CONCURRENCY, SESSIONS, ORIGINS, MAX_TRAINING, MAX_IMAGE_RUNS, DATA, CACHE, OFFLINE,
             LOCAL_MODELS, TEXT_MODELS, DIFFUSION_MODELS, MAX_PARAMS, REQUIRE_BROWSER, FUZZ_EXAMPLES)
 # Downloads are forbidden by the project's own flag or by either of Hugging Face's.
 OFFLINE_VARIABLES = (OFFLINE.name, "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")

@@ -13,6 +13,7 @@ import numpy as np
 
 ECHO = 80                      # characters of a caller's value that a message repeats
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # ~3.4e38: torch computes in float32, so larger numbers become inf
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)  # ~1.2e-38: its smallest normal number; below it precision is lost
 
 
 def echo(value) -> str:

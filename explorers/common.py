@@ -23,7 +23,7 @@ from gradio.utils import get_function_description, get_upload_folder
 from core import render
 from core.checkpoints import CheckpointError
 from core.uploads import ImageError
-from core.validate import FLOAT32_MAX, echo
+from core.validate import FLOAT32_MAX, FLOAT32_TINY, echo
 
 log = logging.getLogger(__name__)
 
@@ -141,32 +141,39 @@ def undefined_number(value, nullable: tuple[str, ...] = (), where: str = "result
     return None
 
 
-def largest_inputs(fn, args, kwargs) -> str:
-    """The arguments holding the largest numbers, in words: what to make smaller when a result overflows."""
-    def peak(value) -> float:
+def extreme_inputs(fn, args, kwargs) -> str:
+    """The (at most two) arguments whose numbers are farthest from 1 in size, tiny or huge, in words: what to
+    bring nearer 1 when a result overflows or underflows. Arguments left out count with their defaults."""
+    def distance(value) -> tuple[float, float]:
+        """(how many powers of ten the farthest number of `value` is from 1, that number)."""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return abs(float(value)) if math.isfinite(float(value)) else math.inf
+            v = abs(float(value))
+            return (math.inf if not math.isfinite(v) else abs(math.log10(v)), v) if v else (0.0, 0.0)
         if isinstance(value, (list, tuple)):
-            return max((peak(v) for v in value), default=0.0)
-        return 0.0
-    bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
-    peaks = sorted(((peak(v), name) for name, v in bound.items() if peak(v) > 0), reverse=True)[:2]
-    return " and ".join(f"{name} (up to {p:.3g})" for p, name in peaks) or "no number"
+            return max((distance(v) for v in value), default=(0.0, 0.0))
+        return 0.0, 0.0
+    bound = inspect.signature(fn).bind_partial(*args, **kwargs)
+    bound.apply_defaults()
+    far = sorted(((*distance(v), name) for name, v in bound.arguments.items()), reverse=True)
+    # within half the farthest's powers of ten: beside beta_start=1e-17, a default T=1000 is no suspect
+    words = [f"{name} ({v:.3g}, {'tiny' if v < 1 else 'huge'})" for d, v, name in far[:2] if d >= max(1, far[0][0] / 2)]
+    return " and ".join(words) or "none far from 1"
 
 
 def finite_results(fn, nullable: tuple[str, ...] = ()):
     """The output guard every endpoint passes (api() applies it): a result with NaN, inf or a missing number is
-    refused with a message that names the inputs with the largest numbers, instead of coming back as null."""
+    refused with a message that names the inputs farthest from 1 in size (tiny or huge), instead of coming back
+    as null."""
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         result = fn(*args, **kwargs)
         found = undefined_number(result, nullable)
         if found:
             log.info("%s: refused a result where %s", fn.__name__, found)
-            raise gr.Error(f"{fn.__name__} could not compute a finite result ({found}): the numbers overflowed "
-                           f"float32 (largest ±{FLOAT32_MAX:.3g}), where torch computes. The largest inputs were "
-                           f"{largest_inputs(fn, args, kwargs)}; use smaller numbers, so that sums and products of "
-                           "them stay within that range.", print_exception=False)
+            raise gr.Error(f"{fn.__name__} could not compute a finite result ({found}): a number overflowed or "
+                           f"underflowed (float32, where torch computes, holds magnitudes from {FLOAT32_TINY:.3g} "
+                           f"to {FLOAT32_MAX:.3g}). The inputs farthest from 1 in size were "
+                           f"{extreme_inputs(fn, args, kwargs)}; bring them nearer 1.", print_exception=False)
         return result
     return guarded
 

@@ -6,8 +6,35 @@ import collections
 import contextlib
 import inspect
 import json
+import logging
 import re
 import secrets
+import sys
+
+from core.validate import echo
+
+log = logging.getLogger(__name__)
+
+
+class _Digits(str):
+    """A whole number in a JSON body with more digits than Python reads from text (4,300 by default)."""
+
+
+def _whole(text: str) -> int | _Digits:
+    """json's parse_int: json.loads would fail on the whole body, and gradio then answers "There was an error
+    parsing the body", naming nothing."""
+    try:
+        return int(text)
+    except ValueError:
+        return _Digits(text)
+
+
+def _unreadable(value) -> int:
+    """The digits of the first over-long number anywhere in `value`, or 0."""
+    if isinstance(value, _Digits):
+        return len(value.lstrip("-"))
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((d for d in map(_unreadable, items) if d), 0)
 
 
 class BodyLimit:
@@ -151,7 +178,7 @@ class RestArguments:
         """(the request to pass on, None), (None, None) for a body that is not JSON (gradio's own answer is short),
         or (None, why it is refused)."""
         try:
-            request = json.loads(body)
+            request = json.loads(body, parse_int=_whole)
         except (ValueError, RecursionError):
             return None, None
         names = ", ".join(p.name for p in params)
@@ -160,6 +187,11 @@ class RestArguments:
         data = request["data"]
         if len(data) > len(params):
             return None, f"{name} takes at most {len(params)} values ({names}); {len(data)} were sent."
+        for param, value in zip(params, data, strict=False):
+            digits = _unreadable(value)
+            if digits:
+                return None, (f"{name}: {param.name} holds a whole number of {digits:,} digits; numbers of more than "
+                              f"{sys.get_int_max_str_digits():,} digits cannot be read.")
         missing = params[len(data):]
         required = [p.name for p in missing if p.default is inspect.Parameter.empty]
         if required:
@@ -228,3 +260,127 @@ class RestArguments:
         finally:
             if event is None:
                 self.sessions.give_back(session)
+
+
+def reply(status: int, detail: str):
+    """The ASGI messages of a one-line JSON answer {"detail": ...}."""
+    body = json.dumps({"detail": detail}).encode()
+    return [{"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]},
+            {"type": "http.response.body", "body": body}]
+
+
+class Closed:
+    """ASGI middleware: refuses, in one line, what gradio serves but the app must not.
+    - gradio's non-queued REST routes, /gradio_api/run/NAME and /gradio_api/api/NAME: they run an event outside
+      the queue, so outside its concurrency limits and size (44 parallel calls took gradio's 40 worker threads and
+      another client's trivial call waited 42 s). The page sends only events with queue=False there, and the app
+      has none; gradio_client and the "Use via API" page's examples use the queue.
+    - /gradio_api/deep_link, which writes a visitor's whole state to a file that /gradio_api/file= then serves;
+      the app has no deep-link button.
+    - a request from another origin's page (its Origin header names another host than its Host): gradio's CORS
+      lets any localhost port, or any site when the server is not on localhost, call with the visitor's cookies.
+      `origins` widens that (GLASSBOX_ORIGINS; "*" any)."""
+
+    DIRECT = re.compile(r"^/gradio_api/(?:run|api)/([^/]*)")
+
+    def __init__(self, app, origins: frozenset[str] | None = None):
+        self.app, self.origins = app, origins or frozenset()
+
+    def refusal(self, scope) -> tuple[int, str] | None:
+        path = scope["path"]
+        direct = self.DIRECT.match(path)
+        if direct:
+            name = echo(direct[1])[1:-1]  # at most ECHO characters of the caller's name, without repr's quotes
+            return 404, (f"{path.split('/')[2]}/ is closed: every call goes through the queue. POST "
+                         f"/gradio_api/call/{name} instead (gradio_client does).")
+        if path.rstrip("/") == "/gradio_api/deep_link":
+            return 404, "Deep links are not served by this app."
+        origin = dict(scope["headers"]).get(b"origin")
+        if origin is not None and not self.allowed(origin.decode("latin-1"), scope):
+            return 403, (f"Requests from pages of {echo(origin.decode('latin-1'))} are refused: only this server's "
+                         "own pages may call it (GLASSBOX_ORIGINS lists others).")
+        return None
+
+    def allowed(self, origin: str, scope) -> bool:
+        if "*" in self.origins or origin in self.origins:
+            return True
+        headers = dict(scope["headers"])
+        hosts = {headers.get(b"host", b""), headers.get(b"x-forwarded-host", b"")} - {b""}
+        own = origin.split("://", 1)[-1].rstrip("/")  # a proxy may end TLS, so the scheme is not compared
+        return own.encode("latin-1", "replace") in hosts
+
+    async def __call__(self, scope, receive, send):
+        refused = scope["type"] == "http" and self.refusal(scope)
+        if not refused:
+            return await self.app(scope, receive, send)
+        for message in reply(*refused):
+            await send(message)
+
+
+class QuietErrors:
+    """ASGI middleware: a request that gradio's own routes fail on (an unknown endpoint or event, arguments they
+    cannot use, a GET of a stream that does not exist) gets one short log line and a one-line answer instead of
+    uvicorn's 24-84-line traceback and a bare 500, so a script cannot flood the log. An error raised in, or passing
+    through, the app's own code (the files under `own`) is not a malformed request: it is raised on, whole."""
+
+    def __init__(self, app, own: tuple[str, ...]):
+        self.app, self.own = app, own
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as error:
+            if through(error, self.own):
+                raise
+            why = f"{type(error).__name__}: {echo(str(error))}"
+            log.warning("refused %s %s (%s)", scope["method"], echo(scope["path"]), why)
+            if started:  # a stream already under way: end it
+                return await send({"type": "http.response.body", "body": b"", "more_body": False})
+            status = 404 if isinstance(error, LookupError) else 400  # an unknown endpoint, event or session; else
+            for message in reply(status, f"This request could not be served ({why})."):  # a body it cannot use
+                await send(message)
+
+
+def through(error: BaseException, own: tuple[str, ...]) -> bool:
+    """Whether the app's own code (files under `own`) raised `error`, or one it was chained from, or called what
+    did; this module's frames only pass requests on, so they count only where an error was raised in them."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = []
+        tb = error.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        if (frames and frames[-1].startswith(own)) or any(f.startswith(own) and f != __file__ for f in frames):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+class QuietTracebacks:
+    """Stands in for the `traceback` module inside a module of gradio's (app.py gives it gradio.queueing), whose
+    print_exc() writes a 20-line traceback to stderr for each queued call gradio itself refuses (a server path
+    in place of an upload): one short log line instead, unless the error came through the app's own code."""
+
+    def __init__(self, module, own: tuple[str, ...]):
+        self.module, self.own = module, own
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+    def print_exc(self, *args, **kwargs):
+        error = sys.exc_info()[1]
+        if error is None or through(error, self.own):
+            return self.module.print_exc(*args, **kwargs)
+        log.warning("refused a call (%s: %s)", type(error).__name__, echo(str(error)))

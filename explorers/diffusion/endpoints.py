@@ -69,7 +69,7 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
         scheduler: ddpm, ddim, dpm++ (DPM-Solver++ 2M), euler, euler-a (Euler ancestral), heun or unipc
         steps: reverse steps, 1 to 1000
         seed: the seed of x_T (and of the scheduler's own noise); the same seed gives the same image
-        record_every: put every n-th step in the frame strips (1 to 1000; the last step is always in)
+        record_every: put every n-th step in the frame strips, 1 to 1000 (the last is always in; see the result's)
         eta: DDIM's η, 0 (deterministic) to 1 (as stochastic as DDPM); other schedulers ignore it
         thresholding: dynamic thresholding of x̂₀ (Imagen; ddpm, ddim, dpm++ and unipc only)
         rescale: guidance rescale φ, 0 (off) to 1 (Lin et al. 2023)
@@ -79,13 +79,20 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
         timesteps (the diffusers timestep of every recorded step), x_t_strip and x0_strip (PNG data URLs of the
         recorded steps' x_t and predicted x̂₀), x0_from_scheduler (false where x̂₀ is computed from ε̂), image (the
         final image, PNG data URL), class_probabilities (the bundled CNN's, of the final image; null for a model
-        whose images are not 28x28 grey), seconds (sampling), and note (null, or a line on the model).
+        whose images are not 28x28 grey), seconds (sampling), record_every (the steps between frames kept: the
+        one asked for, or more where the run recorded fewer steps), and note (null, or a line on the model and on
+        a record_every raised).
     """
     denoiser, note = open_denoiser(model)
     settings = sampling.check(denoiser, label, guidance, scheduler, steps, seed, eta, thresholding, rescale)
-    every = as_int(record_every, "record_every", 1, 1000)
+    asked = as_int(record_every, "record_every", 1, 1000)
     rec = record.recorded(denoiser, settings)
-    keep = [i for i in range(len(rec)) if i % every == 0 or i == len(rec) - 1]
+    every = -(-asked // rec.every) * rec.every  # a multiple of the steps the run recorded, at least the one asked
+    keep = [i for i, step in enumerate(rec.steps) if (step - 1) % every == 0 or i == len(rec) - 1]
+    if every != asked:
+        capped = (f"record_every={asked} became {every}: a run records at most {record.MAX_FRAMES:,} steps, so this "
+                  f"one kept every {rec.every}.")
+        note = f"{note} {capped}" if note else capped
     labels = [str(rec.timesteps[i]) for i in keep]
     probabilities = record.classify(denoiser, rec.final[None])
     return {"timesteps": [rec.timesteps[i] for i in keep],
@@ -93,7 +100,7 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
             "x0_strip": strip_url([rec.x0[i] for i in keep], labels), "x0_from_scheduler": rec.x0_from_scheduler,
             "image": to_data_url(figures.picture(rec.final)),
             "class_probabilities": None if probabilities is None else np.round(probabilities[0], 6).tolist(),
-            "seconds": round(rec.seconds, 4), "note": note}
+            "seconds": round(rec.seconds, 4), "record_every": every, "note": note}
 
 
 def register() -> None:

@@ -247,7 +247,9 @@ def wire(ui: ReverseUI) -> None:
 
     ui.run.click(sample_ui, [ui.state, *ui.controls], [ui.status, *ui.after, ui.state, *ui.echoes],
                  concurrency_id="diff-sample", **PRIVATE)
-    ui.stop.click(stop_ui, [ui.state], None, queue=False, **PRIVATE)
+    # Through the queue like every event (gradio's route for unqueued events is closed), with no limit, so a
+    # press of Stop never waits for another visitor's.
+    ui.stop.click(stop_ui, [ui.state], None, concurrency_limit=None, **PRIVATE)
 
 
 def build() -> None:

@@ -185,7 +185,9 @@ def wire(ui: ToyUI) -> None:
     clicked = ui.run.click(train_ui, [ui.state, ui.dataset, ui.sketch, *ui.boxes],
                            [*ui.views, ui.status, ui.state, *ui.boxes], **PRIVATE)
     clicked.then(None, js=ADD_FRAMES, **PRIVATE)
-    ui.stop.click(stop_ui, [ui.state], None, queue=False, **PRIVATE)
+    # Through the queue like every event (gradio's route for unqueued events is closed), with no limit, so a
+    # press of Stop never waits for another visitor's.
+    ui.stop.click(stop_ui, [ui.state], None, concurrency_limit=None, **PRIVATE)
 
 
 def build() -> None:

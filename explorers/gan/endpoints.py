@@ -11,7 +11,7 @@ import numpy as np
 from core import live, toy2d
 from core.gan import dcgan, toy
 from core.render import to_data_url
-from core.validate import as_bool, as_int
+from core.validate import as_bool, as_int, echo
 from explorers.common import api, user_errors
 from explorers.gan import points
 
@@ -106,6 +106,18 @@ def gan_train_images(steps: int = 50, warm_start: bool = False, seed: int = 0, l
     return result
 
 
+def d_star_points(x) -> list:
+    """x as gan_d_star's docstring promises: one number is a list of one; true/false, text and an empty list are
+    refused (numpy would read them as 1.0, a number or nothing)."""
+    x = [x] if isinstance(x, (int, float)) and not isinstance(x, bool) else x
+    if not isinstance(x, list) or not x:
+        raise ValueError(f"x must be a number or a non-empty list of numbers (or null for 201 points), not {echo(x)}.")
+    wrong = next((i for i, v in enumerate(x) if isinstance(v, bool) or not isinstance(v, (int, float))), None)
+    if wrong is not None:
+        raise ValueError(f"x[{wrong}] is {echo(x[wrong])}, which is not a number.")
+    return x
+
+
 @user_errors
 def gan_d_star(mu_data: float = 0.0, sd_data: float = 1.0, mu_g: float = 1.0, sd_g: float = 1.0,
                x: list[float] | None = None) -> dict:
@@ -116,14 +128,14 @@ def gan_d_star(mu_data: float = 0.0, sd_data: float = 1.0, mu_g: float = 1.0, sd
         sd_data: the data's standard deviation, above 0
         mu_g: the generator's mean
         sd_g: the generator's standard deviation, above 0
-        x: where to evaluate D* (at most 10,000 finite numbers; default: 201 points over both densities)
+        x: where to evaluate D*: 1 to 10,000 finite numbers, or one (a list of one); default: 201 points over both
 
     Returns:
-        x, d_star at each x, and value: E_data[log D*] + E_g[log(1 - D*)] = 2 JSD - 2 log 2 in nats, integrated
+        x and d_star at each x (two lists of the same length, whatever x was sent as), and value:
+        E_data[log D*] + E_g[log(1 - D*)] = 2 JSD - 2 log 2 in nats, integrated
         numerically (-2 log 2 = -1.3863 when p_g = p_data).
     """
-    if x is None:
-        x = toy.d_star_curves(mu_data, sd_data, mu_g, sd_g)[0]
+    x = toy.d_star_curves(mu_data, sd_data, mu_g, sd_g)[0] if x is None else d_star_points(x)
     d = toy.d_star(x, mu_data, sd_data, mu_g, sd_g)
     return {"x": np.asarray(x, dtype=np.float64).tolist(), "d_star": d.tolist(),
             "value": toy.game_value(mu_data, sd_data, mu_g, sd_g)}

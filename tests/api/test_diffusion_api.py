@@ -278,3 +278,21 @@ def test_sample_refuses_nan_and_inf(server_url, data, message):
 def test_the_server_still_answers_after_the_refusals(client):
     assert_alive(client)
     assert sample(client, label=9, steps=2)["timesteps"][-1] == 0
+
+
+def test_a_tiny_beta_start_is_named_as_the_cause(client):
+    """beta_start=1e-17 makes SNR infinite at t=1; the guard used to say "use smaller numbers"."""
+    with pytest.raises(AppError) as e:
+        schedule(client, beta_start=1e-17)
+    message = str(e.value)
+    assert "beta_start (1e-17, tiny)" in message and "smaller numbers" not in message and " T (" not in message
+
+
+def test_a_raised_record_every_is_said_in_the_result(client):
+    """501 steps record every 2nd (at most 1,000 frames a run): record_every=1 becomes 2, and the note says so;
+    record_every=3 becomes 4, a multiple of what was recorded, so the frames stay evenly spaced."""
+    r = sample(client, label=1, steps=501, record_every=1)
+    assert r["record_every"] == 2 and len(r["timesteps"]) == 251
+    assert "record_every=1 became 2" in r["note"]
+    r = sample(client, label=1, steps=10, record_every=3)
+    assert r["record_every"] == 3 and r["note"] is None

@@ -225,3 +225,23 @@ def test_the_frame_endpoint_describes_its_token(server_url):
 
 def test_the_server_still_answers(client):
     assert d_star(client, mu_data=0.0, sd_data=1.0, mu_g=0.0, sd_g=1.0, x=[0.0])["d_star"] == [0.5]
+
+
+def test_d_star_gives_a_single_x_back_as_a_list_beside_its_d_star(client):
+    r = d_star(client, x=0.5)
+    assert r["x"] == [0.5] and len(r["d_star"]) == 1
+
+
+@pytest.mark.parametrize(("x", "message"), [([True], "x[0] is True, which is not a number."),
+                                            ([0.0, False], "x[1] is False, which is not a number."),
+                                            ([], "x must be a number or a non-empty list of numbers"),
+                                            (True, "x must be a number or a non-empty list of numbers")])
+def test_d_star_refuses_true_false_and_an_empty_x(client, x, message):
+    assert_rejected(lambda: d_star(client, x=x), message)
+
+
+def test_a_tiny_standard_deviation_is_named_as_the_cause(client):
+    """sd_data=1e-160 underflows; the guard used to blame "the largest inputs" and ask for smaller numbers."""
+    with pytest.raises(AppError) as e:
+        d_star(client, sd_data=1e-160)
+    assert "sd_data (1e-160, tiny)" in str(e.value) and "smaller numbers" not in str(e.value)
