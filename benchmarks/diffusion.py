@@ -16,8 +16,9 @@ what Chromium does as its thumb is dragged, once an animation frame up to 60 a s
 delivers 30–50 pointer events a second on a busy machine, so it measured the driver, not the view. Before issue 26
 each t was a server round trip, OLD_T_MS (t typed and Enter → the new picture, the report at a27d08f). Reverse
 tab, after the runs: Play on the player (#diff-reverse-player), frames a second from its marks between the click and
-the end of the play (benchmarks.runner.frames), and the requests meanwhile (before, the recorded steps were scrubbed
-through the server, one round trip per step).
+the end of the play (benchmarks.runner.frames), and the requests meanwhile; then its step slider (#diff-scrub) slid
+from the first step to the last by the page itself, as t's track (before, the recorded steps were scrubbed through the
+server, one round trip per step).
 Figures are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -70,6 +71,13 @@ def player(page) -> dict:
         page.wait_for_function("() => document.querySelector('#diff-reverse-player .drp-play')"
                                ".getAttribute('aria-pressed') === 'false'", timeout=TIMEOUT_MS)
     return frames(page, "diff-reverse-player", run, event=None)
+
+
+def scrub(page) -> dict:
+    """The player's step slider slid from the first recorded step to the last: redraws a second and requests."""
+    page.locator("#diff-scrub").scroll_into_view_if_needed()
+    return synthetic(page, "diff-reverse-player", "#diff-scrub",
+                     [(k / DRAG_MOVES, 0.5) for k in range(DRAG_MOVES + 1)], kind="range")
 
 
 def settings(scheduler: str, steps: int):
@@ -139,10 +147,11 @@ def browser(url: str, runs: int) -> dict:
         page.evaluate(WATCH)
         results = [one_run(page) for _ in range(runs + 1)][1:]   # the first run is a warm-up
         plays = [player(page) for _ in range(runs)]
+        scrubs = [scrub(page) for _ in range(runs)]
         status = page.locator("#diff-status").inner_text()
     if "Step 50 of 50" not in status or "ddim" not in status:   # DDIM-50 are the tab's defaults
         raise RuntimeError(f"the run was not DDIM-50: {status}")
-    return {"runs": results, "drags": drags, "plays": plays}
+    return {"runs": results, "drags": drags, "plays": plays, "scrubs": scrubs}
 
 
 def measure(url: str, runs: int = 3, ddpm: bool = True) -> dict:
@@ -160,7 +169,7 @@ def measure(url: str, runs: int = 3, ddpm: bool = True) -> dict:
                                     "streaming_overhead_percent": round(100 * (sampling_ms / bare_ms - 1), 1),
                                     "click_to_done_over_bare_percent": round(100 * (done_ms / bare_ms - 1), 1),
                                     "runs": app["runs"]},
-            "forward_drag": middle(app["drags"]), "player": middle(app["plays"])}
+            "forward_drag": middle(app["drags"]), "player": middle(app["plays"]), "scrub": middle(app["scrubs"])}
 
 
 def middle(measured: list[dict]) -> dict:
@@ -172,7 +181,7 @@ def middle(measured: list[dict]) -> dict:
 def markdown_lines(r: dict) -> list[str]:
     no = {"bare_s": "–", "recorded_s": "–", "recording_overhead_percent": 0}   # a run with --skip-ddpm1000
     d, p, a = r["loops"]["ddim50"], r["loops"].get("ddpm1000", no), r["app"]
-    f, play = r["forward_drag"], r["player"]
+    f, play, scrubbed = r["forward_drag"], r["player"], r.get("scrub")
     return [
         f"- Diffusion, bare loop (one image, class {LABEL}, w = {GUIDANCE:g}): DDIM-50 **{d['bare_s']} s**, "
         f"DDPM-1000 **{p['bare_s']} s** (core.diffusion.sampling.steps, nothing recorded)",
@@ -194,6 +203,11 @@ def markdown_lines(r: dict) -> list[str]:
         f"- Diffusion, reverse player: Play over the DDIM-50 run, **{play['redraws_per_s']:g} frames/s** with "
         f"**{play['requests']} requests** (median of {len(play['values'])} plays; target ≥ 15/s, 0 requests); "
         f"before: no replay, one server round trip per scrubbed step",
+        *([f"- Diffusion, reverse player: its step slider slid from the first step to the last ({DRAG_MOVES} input "
+           f"events sent by the page itself, {statistics.median(v['events_per_s'] for v in scrubbed['values']):g}/s), "
+           f"**{scrubbed['redraws_per_s']:g} redraws/s** with **{scrubbed['requests']} requests** (median of "
+           f"{len(scrubbed['values'])} slides; target ≥ 30/s, 0 requests); before: one server round trip per step"]
+          if scrubbed else []),
     ]
 
 
