@@ -11,6 +11,8 @@ import re
 import secrets
 import sys
 
+from starlette.exceptions import HTTPException
+
 from core.validate import echo
 
 log = logging.getLogger(__name__)
@@ -288,7 +290,9 @@ class Closed:
         self.app, self.origins = app, origins or frozenset()
 
     def refusal(self, scope) -> tuple[int, str] | None:
-        path = scope["path"]
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted under a sub-path: the route is what follows it
+            path = path[len(root):]
         direct = self.DIRECT.match(path)
         if direct:
             name = echo(direct[1])[1:-1]  # at most ECHO characters of the caller's name, without repr's quotes
@@ -305,10 +309,11 @@ class Closed:
     def allowed(self, origin: str, scope) -> bool:
         if "*" in self.origins or origin in self.origins:
             return True
-        headers = dict(scope["headers"])
-        hosts = {headers.get(b"host", b""), headers.get(b"x-forwarded-host", b"")} - {b""}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        forwarded = re.findall(r"host=\"?([^;,\"]+)", headers.get("forwarded", ""), re.IGNORECASE)
+        hosts = {headers.get("host", ""), *headers.get("x-forwarded-host", "").split(","), *forwarded}
         own = origin.split("://", 1)[-1].rstrip("/")  # a proxy may end TLS, so the scheme is not compared
-        return own.encode("latin-1", "replace") in hosts
+        return host_name(own) in {host_name(h) for h in hosts if h.strip()}
 
     async def __call__(self, scope, receive, send):
         refused = scope["type"] == "http" and self.refusal(scope)
@@ -316,6 +321,12 @@ class Closed:
             return await self.app(scope, receive, send)
         for message in reply(*refused):
             await send(message)
+
+
+def host_name(host: str) -> str:
+    """A Host header as a browser's Origin writes it: lower case, no default port."""
+    host = host.strip().lower()
+    return host.removesuffix(":80").removesuffix(":443")
 
 
 class QuietErrors:
@@ -340,8 +351,8 @@ class QuietErrors:
         try:
             await self.app(scope, receive, watched)
         except Exception as error:
-            if through(error, self.own):
-                raise
+            if through(error, self.own) or not caused_by_request(error):
+                raise  # the app's fault or the server's (a full disk, a bug), not the caller's: logged whole
             why = f"{type(error).__name__}: {echo(str(error))}"
             log.warning("refused %s %s (%s)", scope["method"], echo(scope["path"]), why)
             if started:  # a stream already under way: end it
@@ -349,6 +360,25 @@ class QuietErrors:
             status = 404 if isinstance(error, LookupError) else 400  # an unknown endpoint, event or session; else
             for message in reply(status, f"This request could not be served ({why})."):  # a body it cannot use
                 await send(message)
+
+
+# What a malformed request makes gradio's routes raise: an unknown name or event (LookupError, FnIndexInferError), an
+# HTTP refusal (an HTTPException, which starlette wraps in a RuntimeError once a stream has begun), arguments, a body
+# or a path they cannot use (ValueError, gradio's InvalidPathError among them, TypeError). Anything else is a fault
+# of the server, never quieted.
+REQUEST_ERRORS = (LookupError, ValueError, TypeError, HTTPException)
+REQUEST_ERROR_NAMES = {"FnIndexInferError"}  # gradio.route_utils's, by name: this module imports no gradio
+
+
+def caused_by_request(error: BaseException) -> bool:
+    """Whether `error`, or one it was raised from, is what a malformed request makes gradio raise."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, REQUEST_ERRORS) or type(error).__name__ in REQUEST_ERROR_NAMES:
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def through(error: BaseException, own: tuple[str, ...]) -> bool:
@@ -381,6 +411,6 @@ class QuietTracebacks:
 
     def print_exc(self, *args, **kwargs):
         error = sys.exc_info()[1]
-        if error is None or through(error, self.own):
+        if error is None or through(error, self.own) or not caused_by_request(error):
             return self.module.print_exc(*args, **kwargs)
         log.warning("refused a call (%s: %s)", type(error).__name__, echo(str(error)))
