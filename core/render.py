@@ -142,9 +142,10 @@ class Grid:
 
 @dataclass(frozen=True)
 class Panel:
-    """One heatmap of a Panels figure: values (h×w) through a colour map from lo to hi, or an RGB picture
-    (h×w×3, 0–255) when cmap is None. `name` is what the pointer's readout calls a value ("w", "activation");
-    `numbers` writes each value in its cell (small arrays only); `span` is its width relative to the others."""
+    """One heatmap of a Panels figure: values (h×w) through a colour map from lo to hi, or, when cmap is None, h×w×3
+    values each of whose R, G and B goes from dark at lo to bright at hi. `name` is what the pointer's readout calls a
+    value ("w", "activation"); `numbers` writes each value in its cell (small arrays only); `span` is its width
+    relative to the others."""
     title: str
     z: np.ndarray
     cmap: str | None = None

@@ -42,9 +42,9 @@ PANEL_COLORMAPS = ("RdBu_r", "Viridis", "PuOr_r", "gray")  # every cmap a core.r
 
 def panels_value(figure: render.Panels) -> dict:
     """A core.render.Panels as the panels widget's value, its arrays packed."""
-    for p in figure.panels:
-        if p.cmap is not None and p.cmap not in PANEL_COLORMAPS:
-            raise ValueError(f"the panels widget has no colour map {p.cmap!r}; add it to PANEL_COLORMAPS.")
+    for cmap in [p.cmap for p in figure.panels if p.cmap is not None] + [s.cmap for s in figure.scales]:
+        if cmap not in PANEL_COLORMAPS:
+            raise ValueError(f"the panels widget has no colour map {cmap!r}; add it to PANEL_COLORMAPS.")
     return {"title": figure.title, "subtitle": figure.subtitle, "columns": figure.columns,
             "panels": [{"title": p.title, "z": packed(p.z), "cmap": p.cmap, "lo": p.lo, "hi": p.hi, "name": p.name,
                         "numbers": p.numbers, "span": p.span} for p in figure.panels],

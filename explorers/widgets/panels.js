@@ -69,7 +69,7 @@ const scale = (s) => {
   const canvas = document.createElement("canvas");
   const ctx = gb.context(canvas, BAR.width, BAR.h + 8);
   gb.colorbar(ctx, {x: 2, y: 4, w: BAR.w, h: BAR.h, lo: s.lo, hi: s.hi, lut: lut(s.cmap),
-                    label: s.label});
+                    label: s.label, ink: gb.ink(element)});  // the canvas is not in the page yet: no colour of its own
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", `colour bar: ${s.label} from ${gb.number(s.lo)} to ${gb.number(s.hi)}`);
   return canvas;
@@ -91,20 +91,25 @@ const draw = () => {
   gb.drawn(element, {title: v.title, panels: v.panels.map((p) => p.title)});
 };
 
-// The value under the pointer, in the readout line and a tip beside the pointer.
+// A value as the readout says it: a masked cell (a max pool's padding, sent as NaN) is padding, not a number.
+const reading = (v) => (Number.isFinite(v) ? gb.number(v, 4) : "padding (−∞)");
+
+// The value under the pointer, in the readout line and a tip beside the pointer (on its left in the widget's right
+// half, so that it never runs past the widget's edge); over a caption or a gap, no tip.
 grid.addEventListener("pointermove", (e) => {
   const canvas = e.target.closest("canvas");
   const p = canvas && shown[canvas.dataset.i];
-  if (!p) return;
+  if (!p) { tip.hidden = true; return; }
   const box = canvas.getBoundingClientRect();
   const r = Math.min(p.h - 1, Math.floor(((e.clientY - box.top) / box.height) * p.h));
   const c = Math.min(p.w - 1, Math.floor(((e.clientX - box.left) / box.width) * p.w));
   const at = r * p.w + c;
-  const value = p.rgb ? [0, 1, 2].map((k) => gb.number(p.z[3 * at + k], 4)).join(", ")
-    : gb.number(p.z[at], 4);
+  const value = p.rgb ? [0, 1, 2].map((k) => reading(p.z[3 * at + k])).join(", ") : reading(p.z[at]);
   readout.textContent = tip.textContent = `${p.title} (${r}, ${c}): ${p.name} = ${value}`;
-  const root = element.firstElementChild.getBoundingClientRect();
-  tip.style.left = `${e.clientX - root.left + 12}px`;
+  const root = element.firstElementChild.getBoundingClientRect(), x = e.clientX - root.left;
+  const right = x > root.width / 2;
+  tip.style.left = right ? "" : `${x + 12}px`;
+  tip.style.right = right ? `${root.width - x + 12}px` : "";
   tip.style.top = `${e.clientY - root.top + 12}px`;
   tip.hidden = false;
 });
@@ -117,13 +122,14 @@ element.querySelector(".download").addEventListener("click", () => {
   const ctx = gb.context(out, box.width, grid.parentElement.getBoundingClientRect().bottom - box.top + 4);
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, out.width, out.height);
-  const text = (node, font) => {
+  // A node's text where the page shows it: left-aligned, or centred in its box (the captions), cut to its width.
+  const text = (node, font, centred = false) => {
     const b = node.getBoundingClientRect();
     ctx.font = font;
     ctx.fillStyle = "#111827";
-    ctx.textAlign = "left";
+    ctx.textAlign = centred ? "center" : "left";
     ctx.textBaseline = "top";
-    ctx.fillText(node.textContent, b.left - box.left, b.top - box.top);
+    ctx.fillText(node.textContent, (centred ? b.left + b.width / 2 : b.left) - box.left, b.top - box.top, b.width);
   };
   text(title, "600 14px sans-serif");
   if (subtitle.textContent) text(subtitle, "12px sans-serif");
@@ -132,7 +138,7 @@ element.querySelector(".download").addEventListener("click", () => {
     const b = c.getBoundingClientRect();
     ctx.drawImage(c, b.left - box.left, b.top - box.top, b.width, b.height);
   }
-  for (const f of element.querySelectorAll("figcaption")) text(f, "12px sans-serif");
+  for (const f of element.querySelectorAll("figcaption")) text(f, "12px sans-serif", true);
   const link = document.createElement("a");
   link.download = `${gb.id(element)}.png`;
   link.href = out.toDataURL("image/png");

@@ -289,3 +289,22 @@ def test_cached_text_draws_the_same_pixels_as_pillow():
             stamped = Image.new("RGB", (260, 30), "white")
             render.text(stamped, (5, 7), line, size, fill)
             np.testing.assert_array_equal(np.asarray(stamped), np.asarray(direct))
+
+
+def test_the_panels_widget_gets_every_array_packed_and_refuses_a_colour_map_it_lacks():
+    """explorers.widgets.panels_value: the values as float32 bytes, and a colour map the widget was not sent (in a
+    panel or a colour bar) refused by name rather than drawn black."""
+    import base64
+
+    from explorers.widgets import panels_value
+    z = np.arange(6, dtype=np.float64).reshape(2, 3) - 2.5
+    figure = render.Panels("t", "s", (render.Panel("a", z, "RdBu_r", -2.5, 2.5, "w"),), 0,
+                           (render.Scale("RdBu_r", -2.5, 2.5, "weight"),))
+    value = panels_value(figure)
+    packed = value["panels"][0]["z"]
+    assert packed["shape"] == [2, 3] and packed["dtype"] == "float32"
+    np.testing.assert_array_equal(np.frombuffer(base64.b64decode(packed["data"]), np.float32).reshape(2, 3), z)
+    for bad in (render.Panels("t", "", (render.Panel("a", z, "Jet"),)),
+                render.Panels("t", "", (), 0, (render.Scale("Jet", 0, 1, "x"),))):
+        with pytest.raises(ValueError, match="no colour map 'Jet'"):
+            panels_value(bad)
