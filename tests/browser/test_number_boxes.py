@@ -352,9 +352,10 @@ def dtoy_trained(page):
 # explorers.common.progress_on_one): the event ran, even when its result reads as before (a seeded toy trained for
 # the same steps writes the same note).
 ARM_BUSY = f"""() => {{
+    window.__busy?.observer.disconnect();  // the last arming's
     const idle = {IDLE}, state = window.__busy = {{seen: false}};
-    const look = () => {{ if (!idle()) state.seen = true; }};
-    new MutationObserver(look).observe(document.body, {{subtree: true, attributes: true, childList: true}});
+    state.observer = new MutationObserver(() => {{ if (!idle()) state.seen = true; }});
+    state.observer.observe(document.body, {{subtree: true, attributes: true, childList: true}});
 }}"""
 BUSY_DONE = f"() => window.__busy.seen && ({IDLE})()"
 
