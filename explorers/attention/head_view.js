@@ -64,11 +64,9 @@ download.addEventListener("click", () => {
   const copy = plot.querySelector("svg.hv")?.cloneNode(true);
   if (!copy) return;
   for (const line of copy.querySelectorAll("line.hv-edge")) line.style.visibility = "";
-  const link = document.createElement("a");
-  link.download = "attention-head-view.svg";
-  link.href = URL.createObjectURL(new Blob([copy.outerHTML], {type: "image/svg+xml"}));
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  const href = URL.createObjectURL(new Blob([copy.outerHTML], {type: "image/svg+xml"}));
+  gb.save(href, `${gb.id(element)}.svg`);
+  setTimeout(() => URL.revokeObjectURL(href), 1000);  // once the download has read it
 });
 
 watch("value", draw);

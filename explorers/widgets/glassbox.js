@@ -97,6 +97,7 @@ window.glassbox ??= (() => {
 
   // rows x cols values into the rectangle (x, y, w, h) of ctx, one square per value (nearest neighbour), through
   // the colour map `lut` from lo (0) to hi (255). A value that is not finite (a masked entry) is drawn `masked`.
+  // Returns the ImageData drawn (a value's colour, for text written over it).
   gb.heatmap = (ctx, values, rows, cols, {x = 0, y = 0, w, h, lo, hi, lut, masked = "#d1d5db"}) => {
     const image = new ImageData(cols, rows);
     const [mr, mg, mb] = masked.match(/\w\w/g).map((c) => parseInt(c, 16));
@@ -112,6 +113,7 @@ window.glassbox ??= (() => {
       image.data[o + 3] = 255;
     }
     gb.image(ctx, image, x, y, w, h);
+    return image;
   };
 
   // ImageData drawn into (x, y, w, h) with square pixels (no smoothing), through a scratch canvas.
@@ -149,13 +151,17 @@ window.glassbox ??= (() => {
   // Text in the page's own colour: canvas text does not inherit CSS, so read it from the widget's element.
   gb.ink = (element) => getComputedStyle(element).color || "#111827";
 
-  // A button that downloads `canvas` as a PNG named `filename`.
-  gb.download = (button, canvas, filename) => button.addEventListener("click", () => {
+  // Saves `href` (a data: or blob: URL) as a file named `filename`, as a link the person clicked would.
+  gb.save = (href, filename) => {
     const link = document.createElement("a");
     link.download = filename;
-    link.href = canvas.toDataURL("image/png");
+    link.href = href;
     link.click();
-  });
+  };
+
+  // A button that downloads `canvas` as a PNG named `filename`.
+  gb.download = (button, canvas, filename) =>
+    button.addEventListener("click", () => gb.save(canvas.toDataURL("image/png"), filename));
 
   // ------------------------------------------------------------ axes: ticks and labels of a linear or log scale
 

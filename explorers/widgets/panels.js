@@ -13,20 +13,12 @@ let shown = [];           // per panel: {title, name, z, h, w, rgb}
 const luts = {};          // colour maps, unpacked once
 const lut = (name) => (luts[name] ??= gb.unpack(props.colormaps[name]));
 
-// A panel's values as pixels: through its colour map, or, for an RGB panel (no cmap), each of R, G, B from lo to hi.
-const picture = (p, z, h, w) => {
-  const image = new ImageData(w, h), span = p.hi > p.lo ? p.hi - p.lo : 1, colours = p.cmap && lut(p.cmap);
+// An RGB panel's values (h×w×3) as pixels: each of R, G, B from dark at lo to bright at hi.
+const rgb = (p, z, h, w) => {
+  const image = new ImageData(w, h), span = p.hi > p.lo ? p.hi - p.lo : 1;
   for (let i = 0; i < h * w; i++) {
-    const o = 4 * i;
-    if (!p.cmap) {
-      for (let k = 0; k < 3; k++) image.data[o + k] = Math.round(255 * Math.min(1, Math.max(0, (z[3 * i + k] - p.lo) / span)));
-    } else if (Number.isFinite(z[i])) {
-      const k = 3 * Math.max(0, Math.min(255, Math.round(((z[i] - p.lo) / span) * 255)));
-      image.data[o] = colours[k]; image.data[o + 1] = colours[k + 1]; image.data[o + 2] = colours[k + 2];
-    } else {
-      image.data[o] = image.data[o + 1] = image.data[o + 2] = 209;  // masked (a max pool's padding): grey
-    }
-    image.data[o + 3] = 255;
+    for (let k = 0; k < 3; k++) image.data[4 * i + k] = Math.round(255 * Math.min(1, Math.max(0, (z[3 * i + k] - p.lo) / span)));
+    image.data[4 * i + 3] = 255;
   }
   return image;
 };
@@ -57,8 +49,14 @@ const panel = (p, i) => {
   canvas.dataset.i = i;
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", `${p.title}: ${h}×${w} ${p.name}`);
-  const ctx = canvas.getContext("2d"), image = picture(p, z, h, w);
-  gb.image(ctx, image, 0, 0, canvas.width, canvas.height);
+  const ctx = canvas.getContext("2d"), size = {x: 0, y: 0, w: canvas.width, h: canvas.height};
+  let image;
+  if (p.cmap) {
+    image = gb.heatmap(ctx, z, h, w, {...size, lo: p.lo, hi: p.hi, lut: lut(p.cmap)});
+  } else {
+    image = rgb(p, z, h, w);
+    gb.image(ctx, image, size.x, size.y, size.w, size.h);
+  }
   if (p.numbers) numbers(ctx, image, z, h, w);
   figure.append(caption, canvas);
   shown.push({title: p.title, name: p.name, z, h, w, rgb: !p.cmap});
@@ -139,10 +137,7 @@ element.querySelector(".download").addEventListener("click", () => {
     ctx.drawImage(c, b.left - box.left, b.top - box.top, b.width, b.height);
   }
   for (const f of element.querySelectorAll("figcaption")) text(f, "12px sans-serif", true);
-  const link = document.createElement("a");
-  link.download = `${gb.id(element)}.png`;
-  link.href = out.toDataURL("image/png");
-  link.click();
+  gb.save(out.toDataURL("image/png"), `${gb.id(element)}.png`);
 });
 
 watch("value", draw);
