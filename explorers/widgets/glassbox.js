@@ -276,9 +276,10 @@ window.glassbox ??= (() => {
       opened = true;
       if (closed) control.abort();
       const reader = response.body.getReader(), decoder = new TextDecoder();
-      let rest = "", event = null;
+      let rest = "", event = null, complete = false;
       for (;;) {
         const {value, done} = await reader.read();
+        if (done && complete) return;   // read to its end: the server closes the stream after its result
         if (done) throw new Error(`${name}: the server's stream ended without a result.`);
         const lines = (rest + decoder.decode(value, {stream: true})).split("\n");
         rest = lines.pop();   // a line cut at the chunk's end waits for the rest of it
@@ -290,7 +291,7 @@ window.glassbox ??= (() => {
             throw new Error(data?.error || (typeof data === "string" ? data : `${name} failed on the server.`));
           }
           if (event === "generating" || event === "complete") onMessage(data[0]);
-          if (event === "complete") { control.abort(); return; }
+          complete ||= event === "complete";
         }
       }
     };
