@@ -188,8 +188,9 @@ def finite_results(fn, nullable: tuple[str, ...] = ()):
     return guarded
 
 
-def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
-    """`gr.api(fn)` behind the output guard (`finite_results`; `nullable` names result keys whose None is meant),
+def api(fn, api_name: str, nullable: tuple[str, ...] = (), **options) -> None:
+    """`gr.api(fn, **options)` behind the output guard (`finite_results`; `nullable` names result keys whose None is
+    meant),
     with each parameter and the result named and described on the "Use via API" page from fn's docstring (its
     "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by gradio's own
     parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring leaves a
@@ -203,7 +204,7 @@ def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
     if inspect.isgeneratorfunction(fn):   # the API page describes the messages of an Iterator[X]: each an X
         signature = inspect.signature(fn)
         guarded.__signature__ = signature.replace(return_annotation=typing.get_args(signature.return_annotation)[0])
-    config = gr.api(guarded, api_name=api_name)  # a Dependency: the event's config, a dict
+    config = gr.api(guarded, api_name=api_name, **options)  # a Dependency: the event's config, a dict
     blocks = gr.context.get_blocks_context().blocks
     for component_id, (name, text) in zip(config["inputs"], params.items(), strict=True):
         component = blocks[component_id]

@@ -170,4 +170,7 @@ def register() -> None:
     api(gan_train_images, "gan_train_images")
     api(gan_train_2d, "gan_train_2d")
     api(gan_d_star, "gan_d_star")
-    api(gan_2d_frames, "gan_2d_frames", nullable=("token",))
+    # no concurrency limit: a stream lasts as long as its run plays, and live.SLOTS caps the runs that train (a
+    # newer stream of a run ends the older, see points.frames), where the default limit would queue a second
+    # visitor's stream behind the first ones' until their runs stopped, and their own for want of a watcher
+    api(gan_2d_frames, "gan_2d_frames", nullable=("token",), concurrency_limit=None)

@@ -69,6 +69,7 @@ class PointsVisitorRun(VisitorRun):
         self.layers = figures.LAYERS
         self.last_view: toy.View | None = None
         self.token: tuple[live.Runner, str] | None = None   # the runner a token names, and the token
+        self.reader: object | None = None   # the newest stream of the run's frames (frames())
 
     def starting(self, run: toy.Run) -> None:
         self.last_view = None
@@ -143,14 +144,16 @@ def frames(token, every: float = FRAME_SECONDS) -> Iterator[dict]:
     """The frames of the run `token` names while it plays (the view's value, and whether the run still plays), at
     most one every `every` seconds and only when the run has stepped since the last, then its last frame (whose
     `playing` is false). Being iterated is what keeps the run watched, as explorers.streaming.stream's pictures
-    do: when the page is closed, gradio stops iterating and the run stops for want of a watcher. Each frame is
+    do: when the page is closed, gradio stops iterating and the run stops for want of a watcher. A newer stream
+    of the same run ends this one (a page reads one at a time), so a run has one stream at most. Each frame is
     copied under the run's lock and packed outside it."""
     found = TOKENS.get(token)
     if found is None:
         raise ValueError(EXPIRED)
     visit, runner = found
+    reader = visit.reader = object()
     shown, due = None, time.monotonic()
-    while True:
+    while visit.reader is reader:
         runner.touch()   # a step can outlast many checks, and a check that finds no new step still watches
         if runner.run.step_count != shown or not runner.running:
             with runner.reading():

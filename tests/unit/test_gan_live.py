@@ -77,6 +77,15 @@ def test_reading_the_frames_keeps_the_run_watched_and_closing_them_stops_it():
     visit.close()
 
 
+def test_a_newer_stream_of_a_run_ends_the_older():
+    visit, view, *_ = play()
+    older, newer = (endpoints.gan_2d_frames(view["token"]) for _ in range(2))
+    assert next(older)["playing"] and next(newer)["playing"]
+    assert list(older) == [] and next(newer)["playing"]   # the older ends at once; the newer goes on
+    newer.close()
+    visit.close()
+
+
 def test_a_slow_run_sends_a_frame_per_step():
     visit, view, *_ = points.MODE.play(None, True, LAYERS, *CONTROLS)   # slow motion: 4 iterations a second
     frames = endpoints.gan_2d_frames(view["token"])
