@@ -10,6 +10,7 @@ import inspect
 import logging
 import math
 import numbers
+import typing
 import weakref
 from abc import ABCMeta
 from dataclasses import dataclass
@@ -163,10 +164,8 @@ def extreme_inputs(fn, args, kwargs) -> str:
 def finite_results(fn, nullable: tuple[str, ...] = ()):
     """The output guard every endpoint passes (api() applies it): a result with NaN, inf or a missing number is
     refused with a message that names the inputs farthest from 1 in size (tiny or huge), instead of coming back
-    as null."""
-    @functools.wraps(fn)
-    def guarded(*args, **kwargs):
-        result = fn(*args, **kwargs)
+    as null. A generator endpoint's every message passes it."""
+    def checked(result, args, kwargs):
         found = undefined_number(result, nullable)
         if found:
             log.info("%s: refused a result where %s", fn.__name__, found)
@@ -175,11 +174,23 @@ def finite_results(fn, nullable: tuple[str, ...] = ()):
                            f"to {FLOAT32_MAX:.3g}). The inputs farthest from 1 in size were "
                            f"{extreme_inputs(fn, args, kwargs)}; bring them nearer 1.", print_exception=False)
         return result
+
+    if inspect.isgeneratorfunction(fn):   # gradio streams a generator function's messages: the guard must be one
+        @functools.wraps(fn)
+        def guarded_messages(*args, **kwargs):
+            for message in fn(*args, **kwargs):
+                yield checked(message, args, kwargs)
+        return guarded_messages
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        return checked(fn(*args, **kwargs), args, kwargs)
     return guarded
 
 
-def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
-    """`gr.api(fn)` behind the output guard (`finite_results`; `nullable` names result keys whose None is meant),
+def api(fn, api_name: str, nullable: tuple[str, ...] = (), **options) -> None:
+    """`gr.api(fn, **options)` behind the output guard (`finite_results`; `nullable` names result keys whose None is
+    meant),
     with each parameter and the result named and described on the "Use via API" page from fn's docstring (its
     "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by gradio's own
     parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring leaves a
@@ -189,7 +200,11 @@ def api(fn, api_name: str, nullable: tuple[str, ...] = ()) -> None:
     if not description or missing or not returns:
         raise TypeError(f"{fn.__name__}'s docstring must describe the endpoint, every parameter (missing: "
                         f"{', '.join(missing) or 'none'}) and what it returns.")
-    config = gr.api(finite_results(fn, nullable), api_name=api_name)  # a Dependency: the event's config, a dict
+    guarded = finite_results(fn, nullable)
+    if inspect.isgeneratorfunction(fn):   # the API page describes the messages of an Iterator[X]: each an X
+        signature = inspect.signature(fn)
+        guarded.__signature__ = signature.replace(return_annotation=typing.get_args(signature.return_annotation)[0])
+    config = gr.api(guarded, api_name=api_name, **options)  # a Dependency: the event's config, a dict
     blocks = gr.context.get_blocks_context().blocks
     for component_id, (name, text) in zip(config["inputs"], params.items(), strict=True):
         component = blocks[component_id]

@@ -1,15 +1,15 @@
 """Live views shared by the tabs that train or sample while a person watches: a stream of pictures of a background
 computation (a core.live.Runner: the GAN tab's image runs, the diffusion tab's sampling and 2-D toy) at a steady
-pace, the per-visitor state that holds it, and the tokens through which a widget pulls its own frames instead.
+pace, the per-visitor state that holds it, and the tokens through which a widget streams its own frames instead.
 
 Pace: Chromium draws about 6 plotly updates a second and falls behind, with a growing lag, when sent more; so
 pictures go out every REFRESH seconds whatever the step rate, and the model works between them. A gradio stream
 cannot carry much more than that to this page, even of one small output: for every message gradio's page refreshes
 the loading status of every component an event has updated and searches its ~700-component tree for each output.
-So a view the browser draws itself from arrays (a widget: the GAN tab's 2-D view) pulls its frames over a gr.api
-endpoint instead, as fast as it draws them (up to 20 a second): the play event gives it an unguessable token
-(Tokens) that names the visitor's run and nothing else, each request for a frame keeps the run watched, and the
-page's other components are written only when the run stops."""
+So a view the browser draws itself from arrays (a widget: the GAN tab's 2-D view) reads its frames from a generator
+gr.api endpoint instead, up to 20 a second over one request (gb.stream): the play event gives it an unguessable
+token (Tokens) that names the visitor's run and nothing else, being read keeps the run watched (as stream() does),
+and the page's other components are written only when the run stops."""
 from __future__ import annotations
 
 import secrets

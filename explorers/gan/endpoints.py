@@ -1,11 +1,13 @@
 """The GAN tab's gr.api endpoints: gan_train_2d and gan_train_images train headless, in a training slot of their
-own like a visitor's run (core.live.headless), gan_d_star returns the D* playground's numbers, and gan_2d_frame the
-latest frame of a 2-D run playing in a page (which its view pulls). core.gan does the work; each returns what the
+own like a visitor's run (core.live.headless), gan_d_star returns the D* playground's numbers, and gan_2d_frames streams
+the frames of a 2-D run playing in a page (which its view reads). core.gan does the work; each returns what the
 tab draws.
 
 No `from __future__ import annotations` here: gr.api reads the return annotation without resolving strings, and
 real types give the API page a real schema.
 """
+from collections.abc import Iterator
+
 import numpy as np
 
 from core import live, toy2d
@@ -142,24 +144,25 @@ def gan_d_star(mu_data: float = 0.0, sd_data: float = 1.0, mu_g: float = 1.0, sd
 
 
 @user_errors
-def gan_2d_frame(token: str) -> dict:
-    """The latest frame of a 2-D run playing in a visitor's page: what its view (gan-2d-view) pulls and draws while
-    the run plays, asking again as soon as it has drawn a frame (at most 20 a second). Each request keeps the run
-    going: a run nobody asks about stops after 5 s.
+def gan_2d_frames(token: str) -> Iterator[dict]:
+    """The frames of a 2-D run playing in a visitor's page, as one stream: what its view (gan-2d-view) reads and
+    draws while the run plays. A frame at most 20 times a second, only when the run has stepped since the last,
+    then the run's last frame when it stops, and the stream ends. Being read keeps the run going: a run nobody
+    reads stops after 5 s, so closing the stream (or the page) stops it.
 
     Parameters:
         token: the unguessable token the page's play gave the 2-D view: it reads that one run and nothing else
 
     Returns:
-        the view's value: heat (D's output on a 40 x 40 grid over the box, rows from y = -box up), real and fake
-        (the points, [n, 2]), arrows (G's step for each fake point), manifold (G's image of a noise grid, [lines,
-        points, 2]), each packed as {dtype: float32, shape, data: base64 bytes}; lo and hi (the heatmap's colour
-        range), box (the plane's half-width), label (what D's number is), layers (those shown), step (the iteration),
-        counter and status (the view's count and status line), alarm (whether the run diverged), latest (the
-        latest logged d_loss, g_loss, d_real and d_fake), token (null once the run has stopped) and playing (false
-        for a stopped run's last frame, after which the view stops asking).
+        a stream of the view's values: heat (D's output on a 40 x 40 grid over the box, rows from y = -box up), real
+        and fake (the points, [n, 2]), arrows (G's step for each fake point), manifold (G's image of a noise grid,
+        [lines, points, 2]), each packed as {dtype: float32, shape, data: base64 bytes}; lo and hi (the heatmap's
+        colour range), box (the plane's half-width), label (what D's number is), layers (those shown), step (the
+        iteration), counter and status (the view's count and status line), alarm (whether the run diverged), latest
+        (the latest logged d_loss, g_loss, d_real and d_fake), token (null once the run has stopped) and playing
+        (false in a stopped run's last frame, the stream's last message).
     """
-    return points.frame(token)
+    yield from points.frames(token)
 
 
 def register() -> None:
@@ -167,4 +170,7 @@ def register() -> None:
     api(gan_train_images, "gan_train_images")
     api(gan_train_2d, "gan_train_2d")
     api(gan_d_star, "gan_d_star")
-    api(gan_2d_frame, "gan_2d_frame", nullable=("token",))
+    # no concurrency limit: a stream lasts as long as its run plays, and live.SLOTS caps the runs that train (a
+    # newer stream of a run ends the older, see points.frames), where the default limit would queue a second
+    # visitor's stream behind the first ones' until their runs stopped, and their own for want of a watcher
+    api(gan_2d_frames, "gan_2d_frames", nullable=("token",), concurrency_limit=None)

@@ -81,7 +81,7 @@ class LiveMode(abc.ABC):
     refresh = REFRESH       # seconds between the pictures of a run that plays
     # How many of the views (the first ones) each streamed message carries; play sends the others once and the
     # event after the stream (settle) when the run stops. None: every view is streamed. 0: nothing is streamed: the
-    # first view pulls its own frames over an endpoint while the run plays (the 2-D view, with a token in its
+    # first view streams its own frames from an endpoint while the run plays (the 2-D view, with a token in its
     # value: see explorers.streaming.Tokens), the event after play only waits for the run to stop (wait), and
     # settle writes every view. The page pays for each streamed message (gradio refreshes the loading status of
     # every component an event has updated, each found by a search of its component tree) and for each output in it.
@@ -167,7 +167,7 @@ class LiveMode(abc.ABC):
     @user_errors
     def play(self, visit, slow_motion, *args):
         """Play: the run starts (or keeps why it cannot), and the views a streamed message does not carry say so;
-        watch(), the event after this one, streams its pictures (or wait() waits while the view pulls them)."""
+        watch(), the event after this one, streams its pictures (or wait() waits while the view streams them)."""
         visit, runner, visit.note, shown = self.prepared(visit, args)
         runner.slow = bool(slow_motion)
         if refused := runner.start():
@@ -195,8 +195,8 @@ class LiveMode(abc.ABC):
     @user_errors
     def wait(self, visit) -> None:
         """The event after play when nothing is streamed (streamed == 0): returns when the visitor's run stops, so
-        that settle, the next event, writes the views as it stopped. The view's own requests for frames are what
-        keep the run watched; this event outputs nothing, so the page pays nothing for it while it waits."""
+        that settle, the next event, writes the views as it stopped. The view's own stream of frames is what keeps
+        the run watched; this event outputs nothing, so the page pays nothing for it while it waits."""
         if visit is not None and visit.runner is not None:
             visit.runner.wait()
 

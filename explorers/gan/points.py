@@ -6,6 +6,8 @@ once), the drawing pad, save and load, and the warm start."""
 import hashlib
 import math
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,10 +24,12 @@ from explorers.streaming import Tokens, visitor_state
 from explorers.widgets import packed, widget
 
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
-# While a run plays, the view pulls its frames itself (gan_2d_frame, with the run's token from the play event): each
-# frame costs the server the view's arrays (about half a millisecond of torch under the run's lock) and one REST
-# request, and no gradio event, so the page draws as fast as it asks (up to 20 frames a second, view2d.js) and the
-# trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run stops.
+# While a run plays, the view reads its frames itself from one stream (gan_2d_frames, with the run's token from the
+# play event): each frame costs the server the view's arrays (about half a millisecond of torch under the run's
+# lock) and one message on that stream, and no gradio event on the page, so the page draws up to 20 frames a second
+# and the trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run
+# stops.
+FRAME_SECONDS = 0.05         # at most 20 frames a second
 TOKENS = Tokens()            # the runs' tokens: a token reads that one run's frames, nothing else of its visitor's
 EXPIRED = ("Unknown or expired token: the run it named has stopped or been replaced, or its page was closed. Press "
            "play in the GAN tab's 2-D mode to watch a run.")
@@ -57,7 +61,7 @@ BOXES = {
 class PointsVisitorRun(VisitorRun):
     """One visitor's 2-D run, the points they drew, the layers they show, the last view whose numbers were
     finite (a diverged run's weights are NaN: its picture stays the last good one), and the token through which the
-    view pulls the run's frames while it plays."""
+    view streams the run's frames while it plays."""
 
     def __init__(self):
         super().__init__()
@@ -65,6 +69,7 @@ class PointsVisitorRun(VisitorRun):
         self.layers = figures.LAYERS
         self.last_view: toy.View | None = None
         self.token: tuple[live.Runner, str] | None = None   # the runner a token names, and the token
+        self.reader: object | None = None   # the newest stream of the run's frames (frames())
 
     def starting(self, run: toy.Run) -> None:
         self.last_view = None
@@ -86,7 +91,7 @@ class PointsMode(LiveMode):
     visitor_run = PointsVisitorRun
     boxes = BOXES
     looks = 1   # the layers shown
-    streamed = 0   # the view pulls its own frames; the curves, counter and status follow at play and at the stop
+    streamed = 0   # the view streams its own frames; the curves, counter and status follow at play and at the stop
     changed = "The data, a network, the optimiser or the seed"
     running_text = "Training… the picture redraws up to 20 times a second; the curves when you pause."
     diverged_text = "The run is paused; press reset to start again."
@@ -116,8 +121,8 @@ class PointsMode(LiveMode):
 
     def drawer(self, visit: PointsVisitorRun, note: str = ""):
         """The view, playing or paused, is what the browser draws (view2d.js): the arrays, the count, the status
-        line and the latest losses, and while the run plays its token, with which the view pulls the next frames
-        (see frame()): the curves are then left as they were and the counter says the count at play."""
+        line and the latest losses, and while the run plays its token, with which the view streams the next frames
+        (see frames()): the curves are then left as they were and the counter says the count at play."""
         def draw(c: dict) -> tuple:
             curves = gr.skip() if c["running"] else figures.metrics_figure(c["history"], c["loss"])
             return self.view(visit, c, note), curves, counter_text(c), self.status_text(c, note)
@@ -135,18 +140,32 @@ class PointsMode(LiveMode):
 MODE = PointsMode()
 
 
-def frame(token) -> dict:
-    """The latest frame of the run `token` names (the view's value, and whether the run still plays: the frame of
-    a stopped run is its last, and the view stops asking). Copied under the run's lock, packed outside it."""
+def frames(token, every: float = FRAME_SECONDS) -> Iterator[dict]:
+    """The frames of the run `token` names while it plays (the view's value, and whether the run still plays), at
+    most one every `every` seconds and only when the run has stepped since the last, then its last frame (whose
+    `playing` is false). Being iterated is what keeps the run watched, as explorers.streaming.stream's pictures
+    do: when the page is closed, gradio stops iterating and the run stops for want of a watcher. A newer stream
+    of the same run ends this one (a page reads one at a time), so a run has one stream at most. Each frame is
+    copied under the run's lock and packed outside it."""
     found = TOKENS.get(token)
     if found is None:
         raise ValueError(EXPIRED)
     visit, runner = found
-    with runner.reading():   # a request for a frame is what keeps the run watched (core.live.Runner's idle stop)
-        if visit.runner is not runner:
-            raise ValueError(EXPIRED)
-        captured = MODE.capture(visit)
-    return {**MODE.view(visit, captured, visit.note), "playing": captured["running"]}
+    reader = visit.reader = object()
+    shown, due = None, time.monotonic()
+    while visit.reader is reader:
+        runner.touch()   # a step can outlast many checks, and a check that finds no new step still watches
+        if runner.run.step_count != shown or not runner.running:
+            with runner.reading():
+                if visit.runner is not runner:
+                    raise ValueError(EXPIRED)
+                captured = MODE.capture(visit)
+            shown = captured["step"]
+            yield {**MODE.view(visit, captured, visit.note), "playing": captured["running"]}
+            if not captured["running"]:
+                return
+        due = max(due + every, time.monotonic())   # a slow frame does not make the next ones bunch up
+        time.sleep(max(0.0, due - time.monotonic()))
 
 
 def finite_view(visit: PointsVisitorRun, run: toy.Run) -> toy.View:

@@ -2,10 +2,11 @@
 // status line and latest losses): D's heatmap over the box, G's image of a noise grid (the manifold), G's gradient
 // arrows and the real and fake points, with ticks, a colour bar and a legend, drawn on a canvas for every frame, so
 // the view keeps its size, fonts and hover whether the run plays or not. While a run plays, the value from the play
-// event carries the run's token and the view pulls the run's frames itself from the gan_2d_frame endpoint, one
-// request at a time, the next as soon as a frame is drawn but at most 20 a second (so training keeps the CPU); a
-// gradio stream could not carry that many to this page. The count and status above the picture and the losses'
-// trail below it are the view's own, as the page's other components are written only when the run stops.
+// event carries the run's token and the view reads the run's frames itself from the gan_2d_frames endpoint: one
+// request per play, a stream of at most 20 frames a second (so training keeps the CPU), of which the view draws the
+// newest at the browser's next paint; a gradio event's stream could not carry that many to this page. The count and
+// status above the picture and the losses' trail below it are the view's own, as the page's other components are
+// written only when the run stops.
 // The pointer reads D under it from the heatmap's grid, between grid values as the picture's colours are.
 const gb = window.glassbox;
 const canvas = element.querySelector(".gan-view-plane"), out = element.querySelector("output");
@@ -20,7 +21,7 @@ const FRAME_MS = 50;                     // at most 20 frames a second while a r
 const HINT = out.textContent;
 let view = null, pointer = null, box = null;   // the unpacked arrays; the pointer in CSS px; the box's geometry
 let trail = [];                                 // [iteration, D loss, G loss] of the frames seen, oldest first
-let token = null, pulling = false;              // the playing run's token (from the value); a pull loop runs
+let stream = null, newest = null;              // the playing run's stream (gb.stream); its frame not yet drawn
 
 // The value's arrays unpacked once per picture (a resize redraws from them).
 const unpacked = (v) => {
@@ -235,41 +236,33 @@ const show = (v) => {
   draw();
 };
 
-// While the value names a playing run, its frames one after another, one request at a time: each request starts
-// FRAME_MS after the one before at the soonest, and when a frame comes later than that the next request goes out
-// before it is drawn, so the server works on it meanwhile. Until a frame says the run stopped, a new value
-// replaces the token (a late frame of an old token is dropped), or the server refuses the token (its one-line
-// reason shown).
-const pause = (ms) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
-const pull = async () => {
-  pulling = true;
-  let asked = null, began = 0, request = null;
-  const ask = () => { asked = token; began = performance.now(); request = gb.call("gan_2d_frame", [asked]); };
-  ask();
-  while (request) {
-    const current = asked;
-    let frame = null;
-    try {
-      frame = await request;
-    } catch (e) {
-      if (current === token) { token = null; status.textContent = e.message; status.classList.add("gb-alarm"); }
-    }
-    request = null;
-    const fresh = frame && current === token;
-    if (fresh && !frame.playing) token = null;
-    const early = FRAME_MS - (performance.now() - began);
-    if (token && early <= 0) ask();
-    if (fresh) show(frame);
-    if (token && !request) { await pause(early); if (token) ask(); }
-  }
-  pulling = false;
+// While the value names a playing run, its frames from one stream: each replaces the one before if that is not
+// drawn yet, and the newest is drawn at the next paint, so a slow page never queues frames. The stream ends after
+// the run's last frame (pause, or the run stopped); a new value or leaving the page closes it (the server then
+// stops sending, and a run nobody reads stops); the server's one-line refusal of a token shows in the status line.
+const paint = () => {
+  const frame = newest;
+  newest = null;
+  if (frame) show(frame);
+};
+const read = (token) => {
+  const current = gb.stream("gan_2d_frames", [token], (frame) => {
+    if (stream !== current) return;   // a closed stream's late frame
+    if (!newest) requestAnimationFrame(paint);
+    newest = frame;
+  });
+  current.done.catch((e) => {
+    if (stream === current) { status.textContent = e.message; status.classList.add("gb-alarm"); }
+  });
+  return current;
 };
 
 // A value from a Python event (play, pause, step, reset, new data...): drawn, and its token (if any) followed.
 const follow = (v) => {
+  stream?.abort();
+  stream = newest = null;
   show(v);
-  token = v?.token || null;
-  if (token && !pulling) pull();
+  if (v?.token) stream = read(v.token);
 };
 
 watch("value", () => follow(props.value));
@@ -279,4 +272,5 @@ gb.download(element.querySelector("button"), canvas, "gan-2d-view.png");
 let width = 0;
 new ResizeObserver(() => { if (element.clientWidth !== width) { width = element.clientWidth; draw(); } })
   .observe(element);
+addEventListener("pagehide", () => stream?.abort());
 follow(props.value);

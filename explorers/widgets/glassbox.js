@@ -260,5 +260,50 @@ window.glassbox ??= (() => {
     return scale;
   };
 
+  // ------------------------------------------------------------ streams from generator endpoints
+
+  // A generator endpoint's messages as they come, over gb.call's REST route: POST /gradio_api/call/NAME, then the
+  // GET's event stream read piece by piece. onMessage(value) runs for each `generating` message and for the final
+  // `complete` one (gradio repeats the last value there). Returns {done, abort}: `done` resolves when the stream
+  // ends (or is aborted) and rejects with gr.Error's message; abort() closes the stream, and gradio then stops the
+  // generator. One request for the whole stream: no request per message.
+  gb.stream = (name, args, onMessage) => {
+    // An abort before the GET has begun still opens it, then closes it at once: a closed GET is what tells gradio
+    // to stop the generator, which would otherwise run on with nobody reading it.
+    const control = new AbortController();
+    let opened = false, closed = false;
+    const read = async () => {
+      const url = `${gb.root()}/gradio_api/call/${name}`;
+      const posted = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                       body: JSON.stringify({data: args})});
+      if (!posted.ok) throw new Error(`${name}: HTTP ${posted.status}`);
+      const {event_id} = await posted.json();
+      const response = await fetch(`${url}/${event_id}`, {signal: control.signal});
+      opened = true;
+      if (closed) control.abort();
+      const reader = response.body.getReader(), decoder = new TextDecoder();
+      let rest = "", event = null, complete = false;
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done && complete) return;   // read to its end: the server closes the stream after its result
+        if (done) throw new Error(`${name}: the server's stream ended without a result.`);
+        const lines = (rest + decoder.decode(value, {stream: true})).split("\n");
+        rest = lines.pop();   // a line cut at the chunk's end waits for the rest of it
+        for (const line of lines) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          if (!line.startsWith("data:")) continue;
+          const data = JSON.parse(line.slice(5));   // a heartbeat's is null
+          if (event === "error") {
+            throw new Error(data?.error || (typeof data === "string" ? data : `${name} failed on the server.`));
+          }
+          if (event === "generating" || event === "complete") onMessage(data[0]);
+          complete ||= event === "complete";
+        }
+      }
+    };
+    const done = read().catch((e) => { if (!closed) throw e; });   // an abort is an end, not an error
+    return {done, abort: () => { closed = true; if (opened) control.abort(); }};
+  };
+
   return gb;
 })();

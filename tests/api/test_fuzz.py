@@ -171,7 +171,7 @@ def known_good(server_url: str) -> None:
 KNOWN = ("/conv_arithmetic", "/conv_pool", "/conv_kernel", "/conv_layers", "/conv_features", "/conv_predict",
          "/conv_draw", "/conv_gradcam", "/attention_text", "/attention_scores", "/attention_image", "/vae_encode",
          "/vae_interpolate", "/vae_decode", "/vae_decode_point", "/vae_kl", "/vae_latent_map", "/gan_d_star",
-         "/gan_train_2d", "/gan_2d_frame", "/gan_train_images", "/diffusion_schedule", "/diffusion_forward",
+         "/gan_train_2d", "/gan_2d_frames", "/gan_train_images", "/diffusion_schedule", "/diffusion_forward",
          "/diffusion_sample", "/diffusion_toy", "/lm_next", "/lm_generate", "/lm_logit_lens", "/lm_heads")
 # Accepted values that keep an example cheap, in place of a default that trains for seconds: the fuzzer's other
 # parameters are then checked in a fraction of the time (the bad values it draws for these still reach the code).

@@ -1,5 +1,5 @@
-"""The GAN endpoints (gan_d_star, gan_train_2d, gan_train_images, gan_2d_frame) through a real, offline server and
-gradio_client: D* and the game's value against the closed form, a 2-D run whose JS falls and that the same seed
+"""The GAN endpoints (gan_d_star, gan_train_2d, gan_train_images, gan_2d_frames) through a real, offline server
+and gradio_client: D* and the game's value against the closed form, a 2-D run whose JS falls and that the same seed
 repeats, drawn data, two image runs at once that stay isolated, clear messages for bad inputs (a frame's token that
 no page was given included: a playing page's own tokens are tested in tests/unit/test_gan_live.py and the browser
 test), and a server that keeps answering."""
@@ -201,26 +201,28 @@ EXPIRED = "Unknown or expired token"
 
 @pytest.mark.parametrize("token", ["", "nonsense", secrets.token_urlsafe(24), "x" * 5000, "é🙂"])
 def test_a_frame_needs_a_token_a_page_was_given(client, token):
-    assert_rejected(lambda: client.predict(token, api_name="/gan_2d_frame"), EXPIRED)
+    assert_rejected(lambda: client.predict(token, api_name="/gan_2d_frames"), EXPIRED)
 
 
 @pytest.mark.parametrize("token", [None, NAN, 3, ["a"], {"token": "a"}])
 def test_a_frame_refuses_a_token_that_is_not_text(server_url, token):
-    assert_raw_rejected(raw_call(server_url, "gan_2d_frame", [token]), EXPIRED)
+    assert_raw_rejected(raw_call(server_url, "gan_2d_frames", [token]), EXPIRED)
 
 
 def test_a_frame_refuses_many_guesses_quickly_and_in_one_line(server_url):
     for _ in range(20):
-        stream = raw_call(server_url, "gan_2d_frame", [secrets.token_urlsafe(24)])
+        stream = raw_call(server_url, "gan_2d_frames", [secrets.token_urlsafe(24)])
         assert_raw_rejected(stream, EXPIRED)
         assert len(stream) < 400
 
 
-def test_the_frame_endpoint_describes_its_token(server_url):
-    info = httpx.get(f"{server_url}/gradio_api/info", timeout=30).json()["named_endpoints"]["/gan_2d_frame"]
+def test_the_frames_endpoint_describes_its_token_and_its_messages(server_url):
+    info = httpx.get(f"{server_url}/gradio_api/info", timeout=30).json()["named_endpoints"]["/gan_2d_frames"]
     (param,) = info["parameters"]
     assert param["parameter_name"] == "token" and not param["parameter_has_default"]
     assert "unguessable" in param["python_type"]["description"]
+    (result,) = info["returns"]   # a generator's schema is its messages': each one the view's value
+    assert result["type"]["type"] == "object" and result["type"]["description"].startswith("a stream of")
 
 
 def test_the_server_still_answers(client):

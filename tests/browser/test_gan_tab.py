@@ -143,11 +143,12 @@ def test_two_d_mode(app_page, screenshot_dir):
     # The view shows the run's count and status itself, the same as the counter and status beside the buttons.
     assert counts(page, VIEW_COUNT) == counts(page) == (0, 0, 0)
 
-    # Play: the same view is redrawn in the browser from each frame it pulls from gan_2d_frame, and the view's own
-    # count rises (the counter beside the buttons keeps the count at play until the run stops). While it plays, the
-    # pointer clicks where the pause button is, as a person does (press).
-    asked = []   # the view's requests for frames
-    page.on("request", lambda r: asked.append(r.url) if r.method == "POST" and r.url.endswith("/gan_2d_frame")
+    # Play: the same view is redrawn in the browser from the frames of one stream it reads from gan_2d_frames (one
+    # request per play, not one per frame), and the view's own count rises (the counter beside the buttons keeps the
+    # count at play until the run stops). While it plays, the pointer clicks where the pause button is, as a person
+    # does (press).
+    asked = []   # the view's requests for a stream of frames
+    page.on("request", lambda r: asked.append(r.url) if r.method == "POST" and r.url.endswith("/gan_2d_frames")
             else None)
     page.locator("#gan-counter").scroll_into_view_if_needed()
     page.locator("#gan-play").click()
@@ -155,8 +156,8 @@ def test_two_d_mode(app_page, screenshot_dir):
     wait_for_text(page, "#gan-counter", "when play was pressed")
     wait_for_text(page, f"{VIEW} .gan-view-status", "Training…")
     first, frames = counts(page, VIEW_COUNT)[0], drawn(page)
-    wait_for_drawn(page, frames + 30)   # 30 pictures drawn while it plays, each a frame the view asked for
-    assert len(asked) >= 29
+    wait_for_drawn(page, frames + 30)   # 30 pictures drawn while it plays, each a frame of the one stream
+    assert len(asked) == 1
     page.wait_for_function("([sel, n]) => Number((/Iteration ([\\d,]+)/.exec(document.querySelector(sel)"
                            ".textContent) ?? [0, '0'])[1].replace(/,/g, '')) > n", arg=[VIEW_COUNT, first])
     second = counts(page, VIEW_COUNT)[0]
@@ -167,9 +168,10 @@ def test_two_d_mode(app_page, screenshot_dir):
     playing = hover(page, 0.5, 0.5)   # hover works while it plays
     assert playing["text"].startswith("D(x) = ")
 
-    # Pause: the status says so, the same view stays (same size) and the counter stands still; the counter beside
-    # the buttons and the view's own say the same again.
-    press(page, "#gan-pause")
+    # Pause: the stream sends the run's last frame and ends, the status says so, the same view stays (same size)
+    # and the counter stands still; the counter beside the buttons and the view's own say the same again.
+    with page.expect_request_finished(lambda r: "/gan_2d_frames/" in r.url, timeout=60_000):
+        press(page, "#gan-pause")
     wait_for_text(page, "#gan-status", "^Paused\\.")
     wait_for_text(page, f"{VIEW} .gan-view-status", "^Paused\\.")
     settle(page)
@@ -177,7 +179,7 @@ def test_two_d_mode(app_page, screenshot_dir):
     paused, asking = counts(page), len(asked)
     assert counts(page, VIEW_COUNT) == paused
     page.wait_for_timeout(1000)
-    assert counts(page) == paused and len(asked) == asking   # the view stopped asking for frames
+    assert counts(page) == paused and len(asked) == asking == 1   # the view asked for no other stream
     i, d, g = paused
     assert i >= second and d == g == i  # k = 1: one D and one G update per iteration
 

@@ -1,11 +1,13 @@
 """explorers/widgets/glassbox.js in Chromium, on a small app of its own served under a sub-path (as behind a proxy
 or on a Space): a widget's first drawing uses core.render's colours, gb.call reaches the app's gr.api endpoint
-through the page's own root and brings back gr.Error's message, and gb.latest keeps one request in flight, the
-newest winning."""
+through the page's own root and brings back gr.Error's message, gb.latest keeps one request in flight, the
+newest winning, and gb.stream reads a generator endpoint's messages as they come, brings back gr.Error's message
+and, aborted, closes the stream so that the server stops the generator."""
 import itertools
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -21,9 +23,11 @@ PROBE = Path(__file__).with_name("widget_probe") / "probe"
 
 
 class Calls:
-    """What the endpoint saw: the arguments in order and the most calls it had at once."""
+    """What the endpoint saw: the arguments in order and the most calls it had at once; and when the endless
+    generator was stopped."""
     def __init__(self):
         self.lock, self.args, self.running, self.most = threading.Lock(), [], 0, 0
+        self.stopped = threading.Event()
 
 
 def probe_app(calls: Calls) -> gr.Blocks:
@@ -48,9 +52,36 @@ def probe_app(calls: Calls) -> gr.Blocks:
             with calls.lock:
                 calls.running -= 1
 
+    def count_to(n: int) -> Iterator[int]:
+        """1, 2 ... n, one message each; a negative n is refused after the first.
+
+        Parameters:
+            n: how far to count
+
+        Returns:
+            each number"""
+        for i in range(1, max(n, 1) + 1):
+            yield i
+            if n < 0:
+                raise gr.Error(f"n must be at least 0, not {n}.")
+
+    def endless() -> Iterator[int]:
+        """0, 1, 2 ... every 20 ms until the reader goes away.
+
+        Returns:
+            each number"""
+        try:
+            for i in itertools.count():
+                yield i
+                time.sleep(0.02)
+        finally:
+            calls.stopped.set()
+
     with gr.Blocks() as demo:
         widget(PROBE, "probe", {"grid": packed(np.array([[0.0, 1.0]]))}, colormaps=("Viridis",))
         gr.api(slow_echo, api_name="slow_echo")
+        gr.api(count_to, api_name="count_to")
+        gr.api(endless, api_name="endless")
     return demo
 
 
@@ -94,6 +125,48 @@ def test_widget_draws_and_calls_endpoints_under_a_sub_path(browser, sub_path_url
     page.evaluate("() => window.probeAsk(-3)")
     page.wait_for_function("() => document.querySelector('#probe .error').textContent !== ''")
     assert page.locator("#probe .error").text_content() == "x must be at least 0, not -3."
+    page.close()
+
+
+# A gb.stream of NAME(...args) kept in window.probeStreams[KEY]: its messages, its end or error, and its abort.
+STREAM = """([key, name, args]) => {
+  const got = {messages: [], ended: false, error: null};
+  const stream = window.glassbox.stream(name, args, (m) => got.messages.push(m));
+  stream.done.then(() => { got.ended = true; }, (e) => { got.error = e.message; });
+  (window.probeStreams ??= {})[key] = {got, abort: stream.abort};
+}"""
+
+
+def test_stream_reads_a_generators_messages_and_closes_it(browser, sub_path_url):
+    url, calls = sub_path_url
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/gradio_api/call/" in r.url else None)
+    page.goto(url)
+    page.wait_for_function("() => window.glassbox?.stream")
+    got = "(key) => window.probeStreams[key].got"
+
+    # Each message as it comes, and the final one (gradio repeats the last value there); one POST and one GET.
+    page.evaluate(STREAM, ["three", "count_to", [3]])
+    page.wait_for_function(f"() => ({got})('three').ended")
+    assert page.evaluate(got, "three") == {"messages": [1, 2, 3, 3], "ended": True, "error": None}
+    assert len(requests) == 2
+
+    # gr.Error's message after the first message.
+    page.evaluate(STREAM, ["refused", "count_to", [-2]])
+    page.wait_for_function(f"() => ({got})('refused').error")
+    assert page.evaluate(got, "refused") == {"messages": [1], "ended": False,
+                                               "error": "n must be at least 0, not -2."}
+
+    # Aborted, the stream ends quietly and the server stops the endless generator.
+    page.evaluate(STREAM, ["endless", "endless", []])
+    page.wait_for_function(f"() => ({got})('endless').messages.length >= 5")
+    assert not calls.stopped.is_set()
+    page.evaluate("() => window.probeStreams.endless.abort()")
+    page.wait_for_function(f"() => ({got})('endless').ended")
+    assert calls.stopped.wait(60), "the server kept iterating a generator nobody read"
+    assert page.evaluate(got, "endless")["error"] is None
     page.close()
 
 

@@ -1,7 +1,8 @@
 """The GAN tab's 2-D play, without a browser: play writes the view (with the run's token), the status and the counter
-once; the view pulls its frames with that token from gan_2d_frame (the view's value, with its own count, status and
-latest losses), which keeps the run watched; when the run stops the last frame says so, wait() returns and settle
-writes every view. A token reads one run of one visitor, and an unknown, replaced or freed one gets one clear line."""
+once; the view reads its frames with that token from the gan_2d_frames stream (the view's value, with its own count,
+status and latest losses, each of a new step), whose reading keeps the run watched; when the run stops the stream's
+last frame says so and the stream ends, wait() returns and settle writes every view. A token reads one run of one
+visitor, and an unknown, replaced or freed one gets one clear line."""
 import gc
 
 import gradio as gr
@@ -35,13 +36,16 @@ def test_play_gives_the_view_a_token_its_frames_follow_and_settle_writes_the_res
     assert "when play was pressed" in counter and len(boxes) == len(points.BOXES)
     token = view["token"]
     assert isinstance(token, str) and len(token) >= 32 and view["status"].startswith("Training…")
-    first = endpoints.gan_2d_frame(token)
+    frames = endpoints.gan_2d_frames(token)
+    first = next(frames)
     assert first["playing"] and first["token"] == token and first["counter"].startswith("Iteration ")
     assert {"heat", "real", "fake", "arrows", "manifold"} <= set(first)
     assert first["heat"]["dtype"] == "float32" and first["heat"]["shape"] == [40, 40]
+    assert next(frames)["step"] > first["step"]   # each frame is of a new step
     live_mode.pause_ui(visit)
     mode.wait(visit)   # returns once the run has stopped
-    last = endpoints.gan_2d_frame(token)
+    *_, last = frames   # the stream's last frame, then it ends
+    assert [f["playing"] for f in endpoints.gan_2d_frames(token)] == [False]   # a stopped run's stream: its last frame
     assert not last["playing"] and last["token"] is None and last["status"] == "Paused."
     view, curves, counter, status = mode.settle(visit)
     assert view["token"] is None and isinstance(curves, go.Figure) and status == "Paused."
@@ -52,27 +56,49 @@ def test_play_gives_the_view_a_token_its_frames_follow_and_settle_writes_the_res
     assert mode.play(visit, False, LAYERS, *CONTROLS)[1]["token"] == token
     mode.reset(visit, LAYERS, *CONTROLS)
     with pytest.raises(gr.Error, match="Unknown or expired token"):
-        endpoints.gan_2d_frame(token)
+        next(endpoints.gan_2d_frames(token))
     visit.close()
 
 
-def test_the_frames_keep_the_run_watched():
+def test_reading_the_frames_keeps_the_run_watched_and_closing_them_stops_it():
     visit, view, *_ = play()
     runner = visit.runner
     runner.idle = 0.3
-    for _ in range(10):   # 1 s of requests, three times the idle limit
-        assert endpoints.gan_2d_frame(view["token"])["playing"]
-        runner._stop.wait(0.1)
-    assert runner.running
-    runner.wait()   # nobody asks any more: the run stops itself
+    frames, steps = endpoints.gan_2d_frames(view["token"]), []
+    for frame in frames:   # 1 s of frames, three times the idle limit
+        assert frame["playing"]
+        steps.append(frame["step"])
+        if runner._stop.wait(0.1) or len(steps) == 10:
+            break
+    assert runner.running and steps == sorted(set(steps))   # each frame a new step
+    frames.close()   # what gradio does when the page is closed
+    runner.wait()   # nobody reads any more: the run stops itself
     assert runner.reason == "Stopped: nobody was watching this run."
+    visit.close()
+
+
+def test_a_newer_stream_of_a_run_ends_the_older():
+    visit, view, *_ = play()
+    older, newer = (endpoints.gan_2d_frames(view["token"]) for _ in range(2))
+    assert next(older)["playing"] and next(newer)["playing"]
+    assert list(older) == [] and next(newer)["playing"]   # the older ends at once; the newer goes on
+    newer.close()
+    visit.close()
+
+
+def test_a_slow_run_sends_a_frame_per_step():
+    visit, view, *_ = points.MODE.play(None, True, LAYERS, *CONTROLS)   # slow motion: 4 iterations a second
+    frames = endpoints.gan_2d_frames(view["token"])
+    steps = [next(frames)["step"] for _ in range(3)]
+    assert steps == sorted(set(steps))
+    frames.close()
     visit.close()
 
 
 @pytest.mark.parametrize("token", ["", "nonsense", None, 3, ["a"], {"token": "a"}, "x" * 20_000])
 def test_an_unknown_token_gets_one_clear_line(token):
     with pytest.raises(gr.Error, match="Unknown or expired token") as e:
-        endpoints.gan_2d_frame(token)
+        next(endpoints.gan_2d_frames(token))
     assert "\n" not in str(e.value)
 
 
@@ -80,7 +106,7 @@ def test_a_visitor_who_leaves_takes_their_tokens():
     visit, view, *_ = play()
     stop_all(visit)   # gr.State's delete_callback
     with pytest.raises(gr.Error, match="Unknown or expired token"):
-        endpoints.gan_2d_frame(view["token"])
+        next(endpoints.gan_2d_frames(view["token"]))
 
 
 def test_tokens_are_bounded_and_hold_their_owners_weakly():
