@@ -7,7 +7,7 @@ pictures go out every REFRESH seconds whatever the step rate, and the model work
 cannot carry much more than that to this page, even of one small output: for every message gradio's page refreshes
 the loading status of every component an event has updated and searches its ~700-component tree for each output.
 So a view the browser draws itself from arrays (a widget: the GAN tab's 2-D view) reads its frames from a generator
-gr.api endpoint instead, up to 20 a second over one request (gb.stream): the play event gives it an unguessable
+gr.api endpoint instead, up to 16 a second over one request (gb.stream): the play event gives it an unguessable
 token (Tokens) that names the visitor's run and nothing else, being read keeps the run watched (as stream() does),
 and the page's other components are written only when the run stops."""
 from __future__ import annotations

@@ -146,7 +146,7 @@ def gan_d_star(mu_data: float = 0.0, sd_data: float = 1.0, mu_g: float = 1.0, sd
 @user_errors
 def gan_2d_frames(token: str) -> Iterator[dict]:
     """The frames of a 2-D run playing in a visitor's page, as one stream: what its view (gan-2d-view) reads and
-    draws while the run plays. A frame at most 20 times a second, only when the run has stepped since the last,
+    draws while the run plays. A frame at most 16 times a second, only when the run has stepped since the last,
     then the run's last frame when it stops, and the stream ends. Being read keeps the run going: a run nobody
     reads stops after 5 s, so closing the stream (or the page) stops it.
 

@@ -26,10 +26,13 @@ from explorers.widgets import packed, widget
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
 # While a run plays, the view reads its frames itself from one stream (gan_2d_frames, with the run's token from the
 # play event): each frame costs the server the view's arrays (about half a millisecond of torch under the run's
-# lock) and one message on that stream, and no gradio event on the page, so the page draws up to 20 frames a second
+# lock) and one message on that stream, and no gradio event on the page, so the page draws up to 16 frames a second
 # and the trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run
 # stops.
-FRAME_SECONDS = 0.05         # at most 20 frames a second
+# 16 a second, just above the 15 at which a picture reads as moving: each frame costs the training thread (the
+# GIL, and the page's drawing on a 2-core machine); measured on the defaults, 20 a second trained at 0.53 of a bare
+# loop, 16 at 0.66-0.85.
+FRAME_SECONDS = 1 / 16
 TOKENS = Tokens()            # the runs' tokens: a token reads that one run's frames, nothing else of its visitor's
 EXPIRED = ("Unknown or expired token: the run it named has stopped or been replaced, or its page was closed. Press "
            "play in the GAN tab's 2-D mode to watch a run.")
@@ -93,7 +96,7 @@ class PointsMode(LiveMode):
     looks = 1   # the layers shown
     streamed = 0   # the view streams its own frames; the curves, counter and status follow at play and at the stop
     changed = "The data, a network, the optimiser or the seed"
-    running_text = "Training… the picture redraws up to 20 times a second; the curves when you pause."
+    running_text = "Training… the picture redraws up to 16 times a second; the curves when you pause."
     diverged_text = "The run is paused; press reset to start again."
 
     def read_settings(self, visit: PointsVisitorRun, dataset, loss, optimizer, *numbers) -> tuple:

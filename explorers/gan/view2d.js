@@ -3,7 +3,7 @@
 // arrows and the real and fake points, with ticks, a colour bar and a legend, drawn on a canvas for every frame, so
 // the view keeps its size, fonts and hover whether the run plays or not. While a run plays, the value from the play
 // event carries the run's token and the view reads the run's frames itself from the gan_2d_frames endpoint: one
-// request per play, a stream of at most 20 frames a second (so training keeps the CPU), of which the view draws the
+// request per play, a stream of at most 16 frames a second (so training keeps the CPU), of which the view draws the
 // newest at the browser's next paint; a gradio event's stream could not carry that many to this page. The count and
 // status above the picture and the losses' trail below it are the view's own, as the page's other components are
 // written only when the run stops.
@@ -17,7 +17,6 @@ const cells = document.createElement("canvas");   // the heatmap at one pixel pe
 const LEFT = 44, TOP = 30, BOTTOM = 28, BAR = 12, BAR_GAP = 16, BAR_TEXT = 56, MAX_SIDE = 460, RADIUS = 2.5;
 const FONT = "13px sans-serif", OUTLINE = "#d1d5db";
 const TRAIL = 300, TRAIL_HEIGHT = 64;   // the trail keeps the last 300 frames' losses (15-20 s of play)
-const FRAME_MS = 50;                     // at most 20 frames a second while a run plays
 const HINT = out.textContent;
 let view = null, pointer = null, box = null;   // the unpacked arrays; the pointer in CSS px; the box's geometry
 let trail = [];                                 // [iteration, D loss, G loss] of the frames seen, oldest first
@@ -229,8 +228,9 @@ const draw = () => {
 const show = (v) => {
   view = v ? unpacked(v) : null;
   if (!v) return;
-  count.textContent = v.counter ?? "";
-  status.textContent = v.status ?? "";
+  // Text only where it changed: a change makes the browser lay the page out again (the status is the same all play).
+  if (count.textContent !== (v.counter ?? "")) count.textContent = v.counter ?? "";
+  if (status.textContent !== (v.status ?? "")) status.textContent = v.status ?? "";
   status.classList.toggle("gb-alarm", Boolean(v.alarm));
   remember(v);
   draw();
