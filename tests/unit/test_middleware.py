@@ -1,6 +1,7 @@
 """explorers.middleware's refusals and quiet errors, on bare ASGI scopes: what reaches the app, what is refused, and
 what is still raised whole."""
 import asyncio
+import concurrent.futures
 import json
 import logging
 import traceback
@@ -28,7 +29,10 @@ def served(layer, s) -> tuple[int, dict | None]:
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    asyncio.run(layer(s, receive, send))
+    # In a thread of its own: playwright's sync API (the browser tests, earlier in the same run) leaves an event
+    # loop running in this one, where asyncio.run refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, layer(s, receive, send)).result()
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, (json.loads(body) if status != 200 else None)
