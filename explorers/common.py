@@ -190,8 +190,7 @@ def finite_results(fn, nullable: tuple[str, ...] = ()):
 
 def api(fn, api_name: str, nullable: tuple[str, ...] = (), **options) -> None:
     """`gr.api(fn, **options)` behind the output guard (`finite_results`; `nullable` names result keys whose None is
-    meant),
-    with each parameter and the result named and described on the "Use via API" page from fn's docstring (its
+    meant), with each parameter and the result named and described on the "Use via API" page from fn's docstring (its
     "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by gradio's own
     parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring leaves a
     parameter out is refused here, when the app is built."""
