@@ -55,7 +55,7 @@ from benchmarks.server import ROOT, start_app
 from benchmarks.vae import markdown_lines as vae_lines
 from benchmarks.vae import measure as vae_live
 
-GAN_SECONDS = 10.0   # the measured window of each GAN play
+GAN_SECONDS, GAN_ROUNDS = 10.0, 3   # the measured window of each GAN play, and the 2-D plays against bare loops
 
 HERE = Path(__file__).resolve().parent
 
@@ -278,7 +278,7 @@ def run(repeats: int) -> dict:
         print("\n".join(head_view_lines(head_view)), flush=True)
         gpt = gpt_live(app.url)
         print("\n".join(gpt_lines(gpt)), flush=True)
-        gan = gan_live(app.url, GAN_SECONDS)
+        gan = gan_live(app.url, GAN_SECONDS, GAN_ROUNDS)
         print("\n".join(gan_lines(gan)), flush=True)
         diffusion = diffusion_live(app.url)
         print("\n".join(diffusion_lines(diffusion)), flush=True)

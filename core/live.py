@@ -12,9 +12,15 @@ the refresh rate. A 2-D run of a few dozen weights is bound by Python's overhead
 threads of torch's intra-op pool only slow down (measured on 2 cores: 160-210 iterations/s against 860-990 on one
 thread), so small runs work under core.threads.one_thread() (`single`).
 
+A Runner given a `picture` plays its run in a worker process instead (core.workers: the GAN tab's 2-D run, which
+a thread in the server trained at 0.53-0.85 of a bare loop because the two share one GIL): a thread of the server
+(the courier) hands the run over, relays the worker's frames (`frame`, `fresh_frame`), calls (`call`) and the stop,
+and takes the run back when the play ends, so between plays the run is here, as a thread-played one always is.
+
 A Runner stops by itself: when its run ends, after a time limit, and when nobody has looked at it for `idle`
 seconds (its page was closed or the stream reading it ended), so a forgotten run cannot hold a slot. An error
-in the thread is logged, said in one line (`reason`) and kept (`error`) for the event that shows the run.
+in the thread (or the worker) is logged, said in one line (`reason`) and kept (`error`) for the event that shows
+the run.
 """
 from __future__ import annotations
 
@@ -22,12 +28,15 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 
-from core import settings
+from core import settings, workers
 from core.threads import one_thread
 from core.validate import as_float, as_int
 
-SLOW_SECONDS = 0.25   # slow motion: a quarter second's pause after each step
+SLOW_SECONDS = workers.SLOW_SECONDS   # slow motion: a quarter second's pause after each step
+POLL_SECONDS = 0.02   # the courier's longest wait for the worker between its checks (stop, idle, calls)
 log = logging.getLogger(__name__)
 
 
@@ -67,13 +76,19 @@ class Runner:
     (the event that starts one has its own concurrency limit)."""
 
     def __init__(self, run, slots: Slots | None = None, *, single: bool = True, limit: float = 300.0,
-                 idle: float = 5.0, name: str = "live-run"):
+                 idle: float = 5.0, name: str = "live-run", picture: Callable | None = None,
+                 every: float = 1 / 16):
         self.run = run
         self.slots = slots if slots is not None else Slots(1_000)
         self.name = name
         self.single = bool(single)   # work on one torch thread (small runs); else with the default threads
         self.limit = as_float(limit, "the time limit", 0.0, 86_400.0, lo_inclusive=False)
         self.idle = as_float(idle, "the idle limit", 0.0, 86_400.0, lo_inclusive=False)
+        # Given a picture (a module-level function of the run, which the worker can unpickle), plays go to a worker
+        # process, which sends (step_count, picture(run)) at most every `every` seconds: `frame`, the newest.
+        self.picture = picture
+        self.every = as_float(every, "the time between frames", 0.0, 60.0, lo_inclusive=False)
+        self.frame: tuple[int, object] | None = None
         self.lock = threading.RLock()
         self.slow = False
         self.reason: str | None = None
@@ -84,6 +99,11 @@ class Runner:
         self._first = self._steps = 0
         self._readers = 0
         self._readers_lock = threading.Lock()
+        self._fresh = threading.Condition()   # notified at each new frame and when a play in a worker ends
+        self._calls_lock = threading.Lock()
+        self._remote = False   # the run is in a worker: calls wait in _calls for the courier
+        self._calls: list[tuple[Callable, tuple, Future]] = []   # waiting to be sent to the worker
+        self._sent: list[tuple[Callable, tuple, Future]] = []    # sent, waiting for the worker's answers, in order
 
     @property
     def running(self) -> bool:
@@ -98,10 +118,14 @@ class Runner:
         if not self.slots.acquire(self):
             return self._full()
         self._stop.clear()
-        self.reason, self.error = None, None
+        self.reason, self.error, self.frame = None, None, None
         self._seen = self._started = time.monotonic()
         self._first, self._steps = self.run.step_count, 0
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        if self.picture is not None:
+            with self._calls_lock:
+                self._remote = True   # from now: a call waits for the courier, which runs it where the run is
+        target = self._loop if self.picture is None else self._courier
+        self._thread = threading.Thread(target=target, name=self.name, daemon=True)
         self._thread.start()
         return None
 
@@ -139,6 +163,31 @@ class Runner:
                 self._readers -= 1
             self.touch()
 
+    def call(self, fn: Callable, *args):
+        """fn(run, *args) where the run is: here under the lock, or in the worker between two of its steps while it
+        plays there (fn then a module-level function, which pickles); fn's value, or its exception raised here."""
+        with self._calls_lock:
+            if self._remote:
+                future: Future = Future()
+                self._calls.append((fn, args, future))
+            else:
+                future = None
+        if future is None:
+            with self.lock:
+                return fn(self.run, *args)
+        return future.result()
+
+    def fresh_frame(self, shown: int | None, timeout: float) -> tuple[int, object] | None:
+        """This play's newest frame if its step is not `shown`, waiting up to `timeout` seconds for one; None when
+        none came, or when the play has ended (then only once the courier has finished)."""
+        with self._fresh:
+            self._fresh.wait_for(lambda: (self.frame is not None and self.frame[0] != shown) or not self._remote,
+                                 timeout)
+            frame, remote = self.frame, self._remote
+        if not remote:
+            self.wait()
+        return frame if frame is not None and frame[0] != shown else None
+
     def step(self, *args) -> None:
         """One step by hand (a GAN's `step("d")` steps D alone): stops any play first, and takes a slot for the
         step's length (an image step at k = 10 and batch 256 is seconds of CPU), or says in a ValueError that
@@ -162,20 +211,29 @@ class Runner:
         seconds = end - self._started
         return self._steps / seconds if seconds > 0 and self._steps else 0.0
 
+    def _timed_out(self, grace: float) -> bool:
+        """Whether the play has run past its time limit, or unwatched past `idle` (+ `grace`) seconds; says why."""
+        now = time.monotonic()
+        if now - self._started > self.limit:
+            self.reason = f"Stopped after the time limit of {self.limit / 60:g} minutes; press play to go on."
+            return True
+        if now - self._seen > self.idle + grace:
+            self.reason = "Stopped: nobody was watching this run."
+            return True
+        return False
+
+    def _failed(self, e: BaseException, where: str) -> None:
+        """An error nobody would otherwise see: kept, and said on the page in one line (its log is the caller's)."""
+        self.error = e
+        self.reason = (f"Stopped by an internal error ({type(e).__name__}) in {where}; the server is still running. "
+                       "Press reset to start again.")
+
     def _loop(self) -> None:
         step_seconds = 0.0
         try:
             with one_thread() if self.single else contextlib.nullcontext():
-                while not self._stop.is_set():
-                    now = time.monotonic()
-                    if now - self._started > self.limit:
-                        self.reason = (f"Stopped after the time limit of {self.limit / 60:g} minutes; press play to "
-                                       "go on.")
-                        break
-                    # A watcher waits for the lock through a whole step, so a step's length is not neglect.
-                    if now - self._seen > self.idle + step_seconds:
-                        self.reason = "Stopped: nobody was watching this run."
-                        break
+                # A watcher waits for the lock through a whole step, so a step's length is not neglect.
+                while not self._stop.is_set() and not self._timed_out(step_seconds):
                     with self.lock:
                         began = time.monotonic()
                         self.run.step()
@@ -190,12 +248,104 @@ class Runner:
                         self._stop.wait(SLOW_SECONDS)
         except Exception as e:   # the thread's error would otherwise reach no one: log it, and say so on the page
             log.exception("the thread of a live run (%s) failed", self.name)
-            self.error = e
-            self.reason = (f"Stopped by an internal error ({type(e).__name__}); the server is still running. Press "
-                           "reset to start again.")
+            self._failed(e, "the training thread")
         finally:
             self._ended = time.monotonic()
             self.slots.release(self)
+
+    def _courier(self) -> None:
+        """A play in a worker process (see core.workers): hands the run over, relays frames, calls, slow motion and
+        the stop, takes the run back when the play ends, then runs here the calls that never reached the worker."""
+        worker = None
+        try:
+            worker = workers.POOL.take()
+            worker.send(("play", self.run, self.picture, self.every, self.single, self.slow))
+            run, error = self._relay(worker)
+            with self.lock:
+                self.run = run
+            self._settle(worker)
+            if error is not None:
+                log.error("the worker process of a live run (%s) failed:\n%s", self.name, error)
+                self._failed(RuntimeError(error.strip().splitlines()[-1]), "the training process")
+            elif run.ended:
+                self.reason = run.ended
+        except Exception as e:   # the worker is gone (or could not start): the run is as it was at play
+            log.exception("the worker process of a live run (%s) failed", self.name)
+            self._failed(e, "the training process")
+            if worker is not None:
+                worker.close()
+                worker = None
+        finally:
+            with self._calls_lock:   # calls the worker never answered (it failed) are run here too
+                self._remote, calls, self._calls, self._sent = False, self._sent + self._calls, [], []
+            with self.lock:
+                self.frame = None
+                for fn, args, future in calls:
+                    _answer(future, fn, self.run, args)
+            with self._fresh:
+                self._fresh.notify_all()
+            self._ended = time.monotonic()
+            self.slots.release(self)
+            if worker is not None:
+                workers.POOL.give(worker)
+
+    def _relay(self, worker: workers.Worker) -> tuple:
+        """Until the worker sends the run back: the stop (asked, timed out or unwatched), slow motion and calls go
+        to it, its frames and answers come back. Returns the run and the worker's error (or None)."""
+        stopping, slow = False, self.slow
+        while True:
+            if not stopping:
+                if self._stop.is_set() or self._timed_out(0.0):
+                    worker.send(("stop",))
+                    stopping = True   # nothing more is sent: the next play must start on an empty socket
+                else:
+                    if self.slow != slow:
+                        slow = self.slow
+                        worker.send(("slow", slow))
+                    with self._calls_lock:
+                        calls, self._calls = self._calls, []
+                    for call in calls:
+                        self._sent.append(call)
+                        worker.send(("call", call[0], call[1]))
+            if not worker.poll(POLL_SECONDS):
+                continue
+            kind, *rest = worker.receive("frame", "result", "ended")
+            if kind == "frame":
+                with self._fresh:
+                    self.frame = (rest[0], rest[1])
+                    self._steps = rest[0] - self._first
+                    self._fresh.notify_all()
+            elif kind == "result":
+                _resolve(self._sent.pop(0)[2], *rest)
+            else:
+                return rest[0], rest[1]
+
+    def _settle(self, worker: workers.Worker) -> None:
+        """After the run came back: "done", then the worker's answers to the calls that crossed the run's end, up to
+        its "idle" (a call it could no longer run is run here, on the run it sent back)."""
+        worker.send(("done",))
+        while (message := worker.receive("frame", "result", "moved", "idle"))[0] != "idle":
+            if message[0] == "result":
+                _resolve(self._sent.pop(0)[2], *message[1:])
+            elif message[0] == "moved":
+                fn, args, future = self._sent.pop(0)
+                with self.lock:
+                    _answer(future, fn, self.run, args)
+
+
+def _resolve(future: Future, value, error: BaseException | None) -> None:
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
+
+
+def _answer(future: Future, fn: Callable, run, args: tuple) -> None:
+    """fn(run, *args) run here, as the future's value or exception."""
+    try:
+        future.set_result(fn(run, *args))
+    except Exception as e:
+        future.set_exception(e)
 
 
 def in_thread(single: bool, fn, *args, **kwargs):

@@ -77,7 +77,8 @@ ORIGINS = Setting("GLASSBOX_ORIGINS", None, "comma-separated origins (`https://e
                   "the server besides its own; `*` allows any; every other cross-origin request is refused", _ids,
                   shown_default="the page's own")
 MAX_TRAINING = Setting("GLASSBOX_MAX_TRAINING", 2, "how many GAN runs (visitors' and API calls') train at once, "
-                       "each in a thread of its own, for at most 5 minutes a press of play", _positive)
+                       "each in a thread (a 2-D run in a worker process) of its own, for at most 5 minutes a press "
+                       "of play", _positive)
 MAX_IMAGE_RUNS = Setting("GLASSBOX_MAX_IMAGE_RUNS", 20, "how many visitors' image-mode GAN runs (10-20 MB each) the "
                          "server keeps; a new one frees the least recently started one that is not training",
                          _positive)

@@ -10,6 +10,7 @@ Arrays come back as float64 numpy.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
@@ -40,6 +41,7 @@ METRIC_POINTS = 2000                        # real and fake points behind each l
 VIEW_POINTS = 300                           # points the view draws, fixed for the run, so the picture is steady
 MANIFOLD_LINES, MANIFOLD_POINTS, MANIFOLD_Z = 7, 40, 2.0   # 7 + 7 lines of the noise grid over [-2, 2]^2
 MAX_MODEL_BYTES = 10_000_000
+LATEST = ("d_loss", "g_loss", "d_real", "d_fake")   # what a frame keeps of the latest logged row
 
 
 def mlp(in_dim: int, out_dim: int, layers: int, neurons: int) -> nn.Sequential:
@@ -277,6 +279,17 @@ def view(run: Run, resolution: int = 40) -> View:
     return View(as_np(run.view_real), as_np(fake), as_np(axis), as_np(heat), as_np(-grad), as_np(manifold))
 
 
+def frame(run: Run, resolution: int = 40) -> dict:
+    """What a picture of the run needs as it plays, small enough to send 16 times a second from a worker process
+    (core.workers): its iteration ("step"), D's and G's updates, its loss, why it diverged (or None), its view (None
+    once it diverged: its weights are NaN) and the latest logged losses and outputs that are finite."""
+    h = run.history
+    return {"step": run.step_count, "d_updates": run.d_updates, "g_updates": run.g_updates,
+            "loss": run.settings.loss, "diverged": run.diverged,
+            "view": None if run.diverged else view(run, resolution),
+            "latest": {k: h[k][-1] for k in LATEST if h[k] and math.isfinite(h[k][-1])}}
+
+
 def real_view(run: Run) -> View:
     """The real points alone (no fakes, arrows or manifold, D's heatmap a flat ½): the picture of a run that
     diverged before any view of it with finite numbers was drawn."""
@@ -372,6 +385,15 @@ def save(run: Run) -> bytes:
     tensors |= {f"d.{k}": v.contiguous() for k, v in run.d.state_dict().items()}
     settings = dataclasses.asdict(run.settings)
     return save_tensors(tensors, metadata={"settings": json.dumps(settings), "iteration": str(run.step_count)})
+
+
+def saved(run: Run) -> tuple[bytes, str]:
+    """`save`'s bytes and a file name for them (the dataset, the iteration and a hash of the bytes), or a
+    ValueError when the run diverged (its weights are NaN: nothing worth saving)."""
+    if run.diverged:
+        raise ValueError(f"This run diverged, so its weights are NaN: {run.diverged} Reset to start again.")
+    data = save(run)
+    return data, f"gan-{run.settings.dataset}-{run.step_count}-{hashlib.sha1(data).hexdigest()[:8]}.safetensors"
 
 
 def load(data: bytes) -> Run:

@@ -32,6 +32,8 @@ class VisitorRun:
     keeps what it needs beside the run."""
 
     single = True   # the Runner works on one thread (small runs: see core.live)
+    picture = None  # given (a module-level function of the run), plays go to a worker process (see core.live)
+    every = 1 / 16  # ... which sends picture(run) at most this often
 
     def __init__(self):
         self.runner: live.Runner | None = None
@@ -42,7 +44,8 @@ class VisitorRun:
         if self.runner is not None:
             self.runner.stop()   # waits: the old run's stream then ends before the new run's picture is sent
         self.starting(run)
-        self.runner = live.Runner(run, live.SLOTS, single=self.single, limit=LIMIT_SECONDS)
+        self.runner = live.Runner(run, live.SLOTS, single=self.single, limit=LIMIT_SECONDS, picture=self.picture,
+                                  every=self.every)
         return self.runner
 
     def starting(self, run) -> None:
@@ -127,9 +130,7 @@ class LiveMode(abc.ABC):
         visit = self.visitor(visit, *args[:self.looks])
         settings, shown = self.read_settings(visit, *args[self.looks:])
         runner, note = visit.runner, self.opening_note(visit)
-        if runner is not None and runner.running and not runs.retune(runner.run, settings):
-            runner.stop()
-        if runner is None or not runs.retune(runner.run, settings):
+        if runner is None or not runner.call(runs.retune, settings):   # new_run stops the old run first
             if runner is not None:
                 note = f"{self.changed} changed, so a new run started. "
             runner = visit.new_run(self.new_run(settings))
@@ -235,7 +236,7 @@ class LiveMode(abc.ABC):
         runner = visit.runner
         if runner is None:
             note = "Press play or step to start a run with these settings."
-        elif runs.retune(runner.run, settings):
+        elif runner.call(runs.retune, settings):
             note = "Applied to the run as it goes."
         else:
             note = NEEDS_NEW_RUN

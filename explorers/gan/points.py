@@ -3,10 +3,8 @@ picture (real and fake points, D's heatmap, G's gradient arrows, the manifold: a
 view2d.js) and curves (losses, D's outputs, KL and JS). What it shares with the image mode is in live_mode.py; here
 are its settings, its pictures and its own controls: the picture's layers, the data (new data starts a new run at
 once), the drawing pad, save and load, and the warm start."""
-import hashlib
-import math
+import functools
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -14,7 +12,7 @@ from typing import NamedTuple
 import gradio as gr
 import numpy as np
 
-from core import live, render, toy2d
+from core import live, render, toy2d, workers
 from core.gan import figures, toy
 from explorers.common import Box, sketchpad, user_errors
 from explorers.gan import live_mode
@@ -24,20 +22,16 @@ from explorers.streaming import Tokens, visitor_state
 from explorers.widgets import packed, widget
 
 HEAT_RESOLUTION = 40         # D's heatmap: 40 x 40 cells over the box
-# While a run plays, the view reads its frames itself from one stream (gan_2d_frames, with the run's token from the
-# play event): each frame costs the server the view's arrays (about half a millisecond of torch under the run's
-# lock) and one message on that stream, and no gradio event on the page, so the page draws up to 16 frames a second
-# and the trainer keeps its pace. The curves, the counter and the status line beside the buttons follow when the run
-# stops.
-# 16 a second, just above the 15 at which a picture reads as moving: each frame costs the training thread (the
-# GIL, and the page's drawing on a 2-core machine); measured on the defaults, 20 a second trained at 0.53 of a bare
-# loop, 16 at 0.66-0.85.
+# A run plays in a worker process (core.workers), which sends the view's arrays (toy.frame: about half a millisecond
+# of torch) 16 times a second; the view reads them itself from one stream (gan_2d_frames, with the run's token from
+# the play event), with no gradio event on the page. The curves, the counter and the status line beside the buttons
+# follow when the run stops. 16 a second: just above the 15 at which a picture reads as moving, since each frame
+# costs the page's drawing, which shares a 2-core machine with the trainer.
 FRAME_SECONDS = 1 / 16
 TOKENS = Tokens()            # the runs' tokens: a token reads that one run's frames, nothing else of its visitor's
 EXPIRED = ("Unknown or expired token: the run it named has stopped or been replaced, or its page was closed. Press "
            "play in the GAN tab's 2-D mode to watch a run.")
 VIEW = Path(__file__).with_name("view2d")   # view2d.html / .js / .css: the 2-D view's widget
-LATEST = ("d_loss", "g_loss", "d_real", "d_fake")   # what the view shows of the latest logged losses
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
 DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
@@ -65,6 +59,9 @@ class PointsVisitorRun(VisitorRun):
     """One visitor's 2-D run, the points they drew, the layers they show, the last view whose numbers were
     finite (a diverged run's weights are NaN: its picture stays the last good one), and the token through which the
     view streams the run's frames while it plays."""
+
+    picture = functools.partial(toy.frame, resolution=HEAT_RESOLUTION)
+    every = FRAME_SECONDS
 
     def __init__(self):
         super().__init__()
@@ -114,13 +111,19 @@ class PointsMode(LiveMode):
         visit.layers = frozenset(shown_layers or ())
 
     def captured(self, visit: PointsVisitorRun, run: toy.Run, running: bool) -> dict:
+        # the whole history only for the curves, which are drawn when the run stops
         h = run.history
-        # the latest logged losses for the view's own count and trail; the whole history only for the curves,
-        # which are drawn when the run stops
-        latest = {k: v[-1] for k, v in h.items() if k in LATEST and v and math.isfinite(v[-1])}
         kept = [] if running else live_mode.evenly(len(h["iteration"]))
-        return {"view": finite_view(visit, run), "history": {k: [v[i] for i in kept] for k, v in h.items()},
-                "latest": latest, "loss": run.settings.loss, "d_updates": run.d_updates, "g_updates": run.g_updates}
+        return {**framed(visit, toy.frame(run, HEAT_RESOLUTION), run),
+                "history": {k: [v[i] for i in kept] for k, v in h.items()}}
+
+    def capture(self, visit: PointsVisitorRun) -> dict:
+        """While the run plays in its worker, the newest frame the worker sent; else the run itself."""
+        runner = visit.runner
+        if (frame := runner.frame) is None:
+            return super().capture(visit)
+        return {"rate": runner.rate(), "running": True, "reason": None, **framed(visit, frame[1], runner.run),
+                "history": {k: [] for k in toy.Run.FIELDS}}
 
     def drawer(self, visit: PointsVisitorRun, note: str = ""):
         """The view, playing or paused, is what the browser draws (view2d.js): the arrays, the count, the status
@@ -143,42 +146,41 @@ class PointsMode(LiveMode):
 MODE = PointsMode()
 
 
-def frames(token, every: float = FRAME_SECONDS) -> Iterator[dict]:
-    """The frames of the run `token` names while it plays (the view's value, and whether the run still plays), at
-    most one every `every` seconds and only when the run has stepped since the last, then its last frame (whose
-    `playing` is false). Being iterated is what keeps the run watched, as explorers.streaming.stream's pictures
-    do: when the page is closed, gradio stops iterating and the run stops for want of a watcher. A newer stream
-    of the same run ends this one (a page reads one at a time), so a run has one stream at most. Each frame is
-    copied under the run's lock and packed outside it."""
+def frames(token, wait: float = 0.25) -> Iterator[dict]:
+    """The frames of the run `token` names while it plays (the view's value, and whether the run still plays): each
+    new frame its worker sends (FRAME_SECONDS apart), then its last frame (whose `playing` is false). Being
+    iterated is what keeps the run watched, as explorers.streaming.stream's pictures do: each wait of at most
+    `wait` seconds for a frame touches the run, and when the page is closed, gradio stops iterating and the run
+    stops for want of a watcher. A newer stream of the same run ends this one (a page reads one at a time), so a
+    run has one stream at most."""
     found = TOKENS.get(token)
     if found is None:
         raise ValueError(EXPIRED)
     visit, runner = found
     reader = visit.reader = object()
-    shown, due = None, time.monotonic()
+    shown = None
     while visit.reader is reader:
-        runner.touch()   # a step can outlast many checks, and a check that finds no new step still watches
-        if runner.run.step_count != shown or not runner.running:
-            with runner.reading():
-                if visit.runner is not runner:
-                    raise ValueError(EXPIRED)
-                captured = MODE.capture(visit)
-            shown = captured["step"]
-            yield {**MODE.view(visit, captured, visit.note), "playing": captured["running"]}
-            if not captured["running"]:
-                return
-        due = max(due + every, time.monotonic())   # a slow frame does not make the next ones bunch up
-        time.sleep(max(0.0, due - time.monotonic()))
+        runner.touch()   # a step can outlast many waits, and a wait that finds no new frame still watches
+        if runner.fresh_frame(shown, wait) is None and runner.running:
+            continue
+        with runner.reading():
+            if visit.runner is not runner:
+                raise ValueError(EXPIRED)
+            captured = MODE.capture(visit)
+        shown = captured["step"]
+        yield {**MODE.view(visit, captured, visit.note), "playing": captured["running"]}
+        if not captured["running"]:
+            return
 
 
-def finite_view(visit: PointsVisitorRun, run: toy.Run) -> toy.View:
-    """The run's view, or after a divergence the last view with finite numbers (or, when there is none, the real
-    points alone)."""
-    if not run.diverged:
-        visit.last_view = toy.view(run, HEAT_RESOLUTION)
+def framed(visit: PointsVisitorRun, frame: dict, run: toy.Run) -> dict:
+    """What the pictures need of a toy.frame of `run`; after a divergence its view is the last view with finite
+    numbers (or, when there is none, the real points alone)."""
+    if frame["view"] is not None:
+        visit.last_view = frame["view"]
     elif visit.last_view is None:
         visit.last_view = toy.real_view(run)
-    return visit.last_view
+    return {**frame, "view": visit.last_view}
 
 
 def view_value(v: toy.View, loss: str, layers: frozenset[str]) -> dict:
@@ -203,12 +205,8 @@ def counter_text(c: dict) -> str:
 
 
 def saved_file(runner: live.Runner) -> str:
-    if runner.run.diverged:
-        raise ValueError(f"This run diverged, so its weights are NaN: {runner.run.diverged} Reset to start again.")
-    with runner.lock:
-        data, run = toy.save(runner.run), runner.run
+    data, name = runner.call(toy.saved)   # from the worker between two steps while the run plays
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    name = f"gan-{run.settings.dataset}-{run.step_count}-{hashlib.sha1(data).hexdigest()[:8]}.safetensors"
     path = DOWNLOADS / name
     path.write_bytes(data)
     return str(path)
@@ -358,8 +356,13 @@ def wire(c: LiveControls, x: Extras) -> None:
 
 
 def build() -> tuple:
-    """The 2-D mode's components and events; returns its first-opening event (fn, inputs, outputs)."""
+    """The 2-D mode's components and events; returns its first-opening event (fn, inputs, outputs), which also
+    starts a worker process for the first play (importing torch in it takes ~2 s) unless one is waiting."""
     shared, extras = layout()
-    first_open = live_mode.wire(MODE, shared)
+    first_open, inputs, outputs = live_mode.wire(MODE, shared)
     wire(shared, extras)
-    return first_open
+
+    def opening(*args):
+        workers.POOL.warm()
+        return first_open(*args)
+    return opening, inputs, outputs
