@@ -108,7 +108,8 @@ class Worker:
 
 
 class Pool:
-    """Idle workers, reused play after play; at most `keep` are kept idle (the rest are closed)."""
+    """Idle workers, reused play after play; at most `keep` are kept idle (the rest are closed), so at most `keep`
+    playing (the training slots) and `keep` idle are alive at once."""
 
     def __init__(self, keep: int):
         self.keep = keep
@@ -117,13 +118,17 @@ class Pool:
         self._starting = False
 
     def take(self) -> Worker:
-        """An idle worker, or a new one (which takes the import of torch to start)."""
+        """An idle worker, or a new one (which takes the import of torch to start); either way another starts in the
+        background when none is left idle, so that a second visitor's play does not wait for one."""
         with self._lock:
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive:
-                    return worker
-        return Worker()
+                    break
+            else:
+                worker = None
+        self.warm()
+        return worker if worker is not None else Worker()
 
     def give(self, worker: Worker) -> None:
         with self._lock:

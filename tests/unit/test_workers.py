@@ -113,14 +113,16 @@ def test_nobody_watching_a_worker_run_stops_it():
 def test_slow_motion_reaches_the_worker_during_a_play():
     runner = apart(toy.Run(toy.Settings()))
     runner.start()
-    frames_until(runner, 10)
+    seen = frames_until(runner, 10)
     runner.slow = True
-    time.sleep(0.1)   # the courier passes it on within its next check
-    first = frames_until(runner, 0)[-1]
-    seen = frames_until(runner, first + 2)
+    # slowed, the worker pauses after each step, so each frame is one step on from the last (playing, 16 frames a
+    # second are dozens of steps apart); the switch reaches it within the courier's next check
+    while seen[-1] - seen[-2] != 1:
+        seen += frames_until(runner, seen[-1] + 1)
     began = time.monotonic()
-    frames_until(runner, seen[-1] + 2)
-    assert time.monotonic() - began >= 2 * workers.SLOW_SECONDS * 0.9   # a frame per step, a quarter second apart
+    steps = frames_until(runner, seen[-1] + 2)
+    assert steps[-2:] == [seen[-1] + 1, seen[-1] + 2]
+    assert time.monotonic() - began >= 2 * workers.SLOW_SECONDS * 0.9   # a quarter second's pause after each
     runner.stop()
 
 
@@ -134,16 +136,22 @@ def test_an_error_in_the_worker_is_said_and_the_run_is_kept(caplog):
     assert "Traceback" in caplog.text
 
 
+class Watched(workers.Pool):
+    """A pool that keeps the worker it handed out last."""
+
+    def take(self):
+        self.taken = super().take()
+        return self.taken
+
+
 def test_a_worker_that_dies_mid_play_leaves_the_run_as_at_play(monkeypatch):
-    pool = workers.Pool(1)
+    pool = Watched(1)
     monkeypatch.setattr(workers, "POOL", pool)
-    worker = pool.take()
-    pool.give(worker)   # the play takes this one
     runner = apart(toy.Run(toy.Settings()))
     runner.start()
     frames_until(runner, 5)
     answers = []
-    worker.process.kill()
+    pool.taken.process.kill()
     caller = threading.Thread(target=lambda: answers.append(runner.call(toy.saved)))
     caller.start()
     wait_until(lambda: not runner.running)
