@@ -24,10 +24,12 @@ the run.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -37,6 +39,7 @@ from core.validate import as_float, as_int
 
 SLOW_SECONDS = workers.SLOW_SECONDS   # slow motion: a quarter second's pause after each step
 POLL_SECONDS = 0.02   # the courier's longest wait for the worker between its checks (stop, idle, calls)
+EXIT_SECONDS = 5.0    # at exit, how long each play in a worker may take to come back
 log = logging.getLogger(__name__)
 
 
@@ -126,6 +129,8 @@ class Runner:
                 self._remote = True   # from now: a call waits for the courier, which runs it where the run is
         target = self._loop if self.picture is None else self._courier
         self._thread = threading.Thread(target=target, name=self.name, daemon=True)
+        if self.picture is not None:
+            _AWAY.add(self)
         self._thread.start()
         return None
 
@@ -260,6 +265,8 @@ class Runner:
         try:
             worker = workers.POOL.take()
             worker.send(("play", self.run, self.picture, self.every, self.single, self.slow))
+            # the play begins now: waiting for a worker to start (torch's import) is neither neglect nor play time
+            self._seen = self._started = time.monotonic()
             run, error = self._relay(worker)
             with self.lock:
                 self.run = run
@@ -286,6 +293,7 @@ class Runner:
                 self._fresh.notify_all()
             self._ended = time.monotonic()
             self.slots.release(self)
+            _AWAY.discard(self)
             if worker is not None:
                 workers.POOL.give(worker)
 
@@ -331,6 +339,21 @@ class Runner:
                 fn, args, future = self._sent.pop(0)
                 with self.lock:
                     _answer(future, fn, self.run, args)
+
+
+_AWAY: weakref.WeakSet[Runner] = weakref.WeakSet()   # runners whose plays are in workers
+
+
+@atexit.register
+def _bring_back() -> None:
+    """At exit, the plays in workers are stopped and waited for (a while): a courier still taking a run back while
+    Python finalises would unpickle its tensors as torch is torn down, which aborts the process."""
+    away = list(_AWAY)
+    for runner in away:
+        runner.stop("The server stopped.", wait=False)
+    for runner in away:
+        if runner._thread is not None:
+            runner._thread.join(EXIT_SECONDS)
 
 
 def _resolve(future: Future, value, error: BaseException | None) -> None:

@@ -91,6 +91,14 @@ def _line(x, y, name: str, colour: str, yaxis: str, legend: str, **extra) -> dic
             "xaxis": "x", "yaxis": yaxis, "legend": legend, **extra}
 
 
+def _dotted(x: np.ndarray, level: float, name: str, yaxis: str, legend: str) -> dict:
+    """A grey dotted level across the iterations of `x` (none for an empty history), named in the panel's legend."""
+    ends = x[[0, -1]] if len(x) else x
+    line = _line(ends, np.full(len(ends), level), name, "#6b7280", yaxis, legend, hoverinfo="skip")
+    line["line"].update(width=1, dash="dot")
+    return line
+
+
 def _column(rows: list[dict], key: str) -> np.ndarray:
     return np.array([r[key] for r in rows], dtype=np.float64)
 
@@ -102,8 +110,8 @@ def _empty_note() -> dict:
 
 def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     """The 2-D run's history (toy.Run.history) in three panels over the iteration: D's and G's loss; mean D(real)
-    and D(fake); JS (left, with its maximum log 2 dotted) and KL (right) in nats. JS gets its own axis because
-    KL, unbounded, would flatten it."""
+    and D(fake); JS (left, with its maximum log 2 dotted, named in the legend: a label on the panel would sit on the
+    curves) and KL (right) in nats. JS gets its own axis because KL, unbounded, would flatten it."""
     probability = loss in BCE
     domains = ([0.74, 1.0], [0.39, 0.63], [0.0, 0.28])
     titles = ("Losses", "Mean D on real and fake", "JS and KL(p_data ‖ p_g), nats")   # short: legends share the row
@@ -115,9 +123,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     # An empty history still gets its (empty) traces: plotly draws only the axes that some trace uses.
     data = [_line(x, np.asarray(history.get(key, []), dtype=np.float64), name, colour, yaxis, legend)
             for key, name, colour, yaxis, legend in series]
-    log2_note = {"text": "JS's maximum, log 2", "xref": "paper", "yref": "y3", "x": 0.5, "y": LOG2, "xanchor": "center",
-                 "yanchor": "bottom", "yshift": 1, "showarrow": False, "font": {"size": 10, "color": "#6b7280"},
-                 "bgcolor": "rgba(255,255,255,0.8)"}
+    data.append(_dotted(x, LOG2, "log 2 (JS's maximum)", "y3", "legend3"))
     return _fast(data, height=460, uirevision="gan-metrics", showlegend=True,
                  xaxis={"anchor": "y3", "title": {"text": "iteration"}},
                  yaxis={"domain": domains[0], "title": {"text": "loss"}},
@@ -127,9 +133,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
                  yaxis4={"overlaying": "y3", "side": "right", "anchor": "x", "title": {"text": "KL"},
                          "rangemode": "tozero", "showgrid": False},
                  legend=legends[0], legend2=legends[1], legend3=legends[2],
-                 shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y3", "y0": LOG2, "y1": LOG2,
-                          "line": {"color": "#6b7280", "width": 1, "dash": "dot"}}],
-                 annotations=[*notes, log2_note] + ([] if len(x) else [_empty_note()]),
+                 annotations=[*notes] + ([] if len(x) else [_empty_note()]),
                  margin={"l": 56, "r": 48, "t": 44, "b": 40})
 
 
@@ -177,10 +181,10 @@ def saturation_figure() -> go.Figure:
 
 def image_curves(history: list[dict]) -> go.Figure:
     """Image mode's history (images.ImageRun.history): D's and G's loss at every step; below, the collapse
-    meter's entropy (left, nats, log 10 dotted: every class equally) and fid_cnn (right) at the steps
-    that measured them."""
+    meter's entropy (left, nats, log 10 dotted: every class equally, named in the legend: a label would sit under
+    the panel's title) and fid_cnn (right) at the steps that measured them."""
     domains = ([0.58, 1.0], [0.0, 0.40])
-    titles = ("Losses", "Meters, every 50 steps")   # short: the legends share their row
+    titles = ("Losses", "Meters (every 50 steps)")   # short: the legends share their row
     notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     steps = np.array([r["step"] for r in history], dtype=np.float64)
     meters = [r for r in history if "fid" in r]
@@ -191,10 +195,8 @@ def image_curves(history: list[dict]) -> go.Figure:
             _line(at, _column(meters, "entropy"), "entropy (nats)", "#ea580c", "y2", "legend2",
                   mode="lines+markers", marker={"size": 5}),
             _line(at, _column(meters, "fid"), "fid_cnn", "#0891b2", "y3", "legend2", mode="lines+markers",
-                  marker={"size": 5})]
-    log10_note = {"text": "log 10: every class equally", "xref": "paper", "yref": "y2", "x": 0.5, "y": LOG10,
-                  "xanchor": "center", "yanchor": "bottom", "showarrow": False,
-                  "font": {"size": 10, "color": "#6b7280"}, "bgcolor": "rgba(255,255,255,0.8)"}
+                  marker={"size": 5}),
+            _dotted(steps, LOG10, "log 10 (all classes equal)", "y2", "legend2")]
     return _fast(data, height=460, uirevision="gan-image-curves", showlegend=True,
                  xaxis={"anchor": "y2", "title": {"text": "step"}},
                  yaxis={"domain": domains[0], "title": {"text": "loss"}},
@@ -202,9 +204,7 @@ def image_curves(history: list[dict]) -> go.Figure:
                  yaxis3={"domain": domains[1], "overlaying": "y2", "side": "right", "anchor": "x",
                          "rangemode": "tozero", "title": {"text": "fid_cnn"}, "showgrid": False},
                  legend=legends[0], legend2=legends[1],
-                 shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2", "y0": LOG10, "y1": LOG10,
-                          "line": {"color": "#6b7280", "width": 1, "dash": "dot"}}],
-                 annotations=[*notes, log10_note] + ([] if history else [_empty_note()]),
+                 annotations=[*notes] + ([] if history else [_empty_note()]),
                  margin={"l": 56, "r": 56, "t": 44, "b": 40})
 
 

@@ -42,6 +42,7 @@ VIEW_POINTS = 300                           # points the view draws, fixed for t
 MANIFOLD_LINES, MANIFOLD_POINTS, MANIFOLD_Z = 7, 40, 2.0   # 7 + 7 lines of the noise grid over [-2, 2]^2
 MAX_MODEL_BYTES = 10_000_000
 LATEST = ("d_loss", "g_loss", "d_real", "d_fake")   # what a frame keeps of the latest logged row
+COUNTS = ("d_updates", "g_updates", "counted_from")  # what a saved run keeps of its counters besides its iteration
 
 
 def mlp(in_dim: int, out_dim: int, layers: int, neurons: int) -> nn.Sequential:
@@ -150,6 +151,7 @@ class Run(GanRun):
         self.metric_real, self.metric_z = self.real(METRIC_POINTS, fixed), normal(METRIC_POINTS, fixed)
         self.view_real, self.view_z = self.real(VIEW_POINTS, fixed), normal(VIEW_POINTS, fixed)
         self.step_count = self.d_updates = self.g_updates = 0
+        self.counted_from = 0   # the iteration D's and G's updates were counted from (see load)
         self.diverged: str | None = None
         self.history: dict[str, list[float]] = {name: [] for name in self.FIELDS}
         self._last = {"d_loss": math.nan, "g_loss": math.nan, "d_real": math.nan, "d_fake": math.nan}
@@ -285,7 +287,7 @@ def frame(run: Run, resolution: int = 40) -> dict:
     once it diverged: its weights are NaN) and the latest logged losses and outputs that are finite."""
     h = run.history
     return {"step": run.step_count, "d_updates": run.d_updates, "g_updates": run.g_updates,
-            "loss": run.settings.loss, "diverged": run.diverged,
+            "counted_from": run.counted_from, "loss": run.settings.loss, "diverged": run.diverged,
             "view": None if run.diverged else view(run, resolution),
             "latest": {k: h[k][-1] for k in LATEST if h[k] and math.isfinite(h[k][-1])}}
 
@@ -379,12 +381,14 @@ def game_value(mu_data, sd_data, mu_g, sd_g, points: int = 20_001) -> float:
 
 
 def save(run: Run) -> bytes:
-    """The run as safetensors: G's and D's weights ("g.*", "d.*") and, in the metadata, its settings and
-    iteration as JSON. Optimiser state is left out: a loaded run continues with fresh optimisers."""
+    """The run as safetensors: G's and D's weights ("g.*", "d.*") and, in the metadata, its settings as JSON, its
+    iteration, and D's and G's updates with the iteration they were counted from. Optimiser state is left out: a
+    loaded run continues with fresh optimisers."""
     tensors = {f"g.{k}": v.contiguous() for k, v in run.g.state_dict().items()}
     tensors |= {f"d.{k}": v.contiguous() for k, v in run.d.state_dict().items()}
     settings = dataclasses.asdict(run.settings)
-    return save_tensors(tensors, metadata={"settings": json.dumps(settings), "iteration": str(run.step_count)})
+    return save_tensors(tensors, metadata={"settings": json.dumps(settings), "iteration": str(run.step_count),
+                                           **{k: str(getattr(run, k)) for k in COUNTS}})
 
 
 def saved(run: Run) -> tuple[bytes, str]:
@@ -398,7 +402,8 @@ def saved(run: Run) -> tuple[bytes, str]:
 
 def load(data: bytes) -> Run:
     """A Run from `save`'s bytes, or a ValueError that says what is wrong with them. Weights only: nothing in the
-    data is executed or unpickled."""
+    data is executed or unpickled. A file saved without D's and G's updates (before they were saved) counts them
+    from its iteration: `counted_from` says so, rather than claiming none were made."""
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ValueError("A saved run must be the bytes of a .safetensors file.")
     if len(data) > MAX_MODEL_BYTES:
@@ -408,6 +413,7 @@ def load(data: bytes) -> Run:
         metadata = _metadata(bytes(data))
         settings = json.loads(metadata["settings"])
         iteration = int(metadata["iteration"])
+        counts = {k: int(metadata[k]) for k in COUNTS if k in metadata}
     except (SafetensorError, ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
         raise ValueError("This is not a saved GAN run: the file is not safetensors with the run's settings and "
                          "iteration.") from None
@@ -426,6 +432,12 @@ def load(data: bytes) -> Run:
     if not (run._finite(run.g) and run._finite(run.d)):
         raise ValueError("The saved run's weights have NaN or inf values.")
     run.step_count = as_int(iteration, "the saved iteration", 0, 10 ** 9)
+    if set(counts) != set(COUNTS):
+        counts = {"d_updates": 0, "g_updates": 0, "counted_from": run.step_count}
+    for name, value in counts.items():
+        setattr(run, name, as_int(value, f"the saved {name}", 0, MAX_K * 10 ** 9))
+    if run.counted_from > run.step_count:
+        raise ValueError("The saved run's counts are from after its iteration.")
     return run
 
 

@@ -13,14 +13,15 @@ EXPLAIN = explain("gan")
 
 def build(demo: gr.Blocks, tab: gr.Tab) -> None:
     """The tab's modes and playground as tabs of their own, the Explain panel under them, and the endpoints. The
-    2-D picture is drawn when `tab` is first opened, the playground whenever it is (a closed form: cheap)."""
+    2-D picture is drawn when `tab` is first opened, the playground whenever it is (a closed form: cheap), the image
+    mode's step 0 when its own tab is first opened."""
     gr.Markdown("## GANs: watch the game being played\nReal torch networks train live on this server, one run per "
                 "visitor: on points in the plane (GAN Lab's game) and on Fashion-MNIST images.")
     with gr.Tabs():
         with gr.Tab("2-D toy data", id="gan-toy"):
             points_open = points.build()
-        with gr.Tab("Images (Fashion-MNIST)", id="gan-images"):
-            images.build()
+        with gr.Tab("Images (Fashion-MNIST)", id="gan-images") as images_tab:
+            images_open = images.build()
         with gr.Tab("D* playground", id="gan-dstar"):
             d_star_open = d_star.build()
     with gr.Accordion("Explain: the minimax game, D*, the non-saturating loss, WGAN-GP, smoothing and TTUR, collapse, "
@@ -29,4 +30,5 @@ def build(demo: gr.Blocks, tab: gr.Tab) -> None:
         gr.Plot(figures.saturation_figure(), show_label=False, elem_id="gan-saturation")
     for fn, inputs, outputs in (points_open, d_star_open):
         tab.select(fn, inputs, outputs, **PRIVATE)
+    images_tab.select(*images_open, **PRIVATE)   # a DCGAN's step 0 costs ~10-20 MB: only for those who open it
     endpoints.register()

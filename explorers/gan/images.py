@@ -224,10 +224,12 @@ def latent_walk(state: gr.State) -> None:
           trigger_mode="always_last", **PRIVATE)
 
 
-def build() -> None:
-    """The image mode's components and events."""
+def build() -> tuple:
+    """The image mode's components and events; returns its first-opening event (fn, inputs, outputs), which draws a
+    new run at step 0 (G's samples before any training), so the mode never opens empty."""
     shared, scrubber = layout()
     latent_walk(shared.state)
-    live_mode.wire(MODE, shared)
+    first_open = live_mode.wire(MODE, shared)
     scrubber.slider.release(snapshot_views, [shared.state, scrubber.slider], [scrubber.snapshot, scrubber.note,
                             scrubber.slider], trigger_mode="always_last", **PRIVATE)
+    return first_open

@@ -92,6 +92,7 @@ class LiveMode(abc.ABC):
     changed = ""            # what a new run's note says changed, e.g. "The start or the seed"
     running_text = ""       # the status line while the run plays
     diverged_text = ""      # what the status line adds to why the run diverged
+    views = 0               # how many views the mode draws (set by wire)
 
     @abc.abstractmethod
     def read_settings(self, visit: VisitorRun, *controls) -> tuple:
@@ -230,22 +231,20 @@ class LiveMode(abc.ABC):
     @user_errors
     def apply(self, visit, *controls):
         """Enter in a number box, or a new choice: the settings are read (a bad box says so and shows the value
-        used) and, where they can be, applied to the run as it goes."""
+        used) and applied to the run as it goes where they can be; a change that needs a new run starts it at once
+        while paused (its picture shows what changed), and at the next play, step or reset while playing."""
         visit = visit or self.visitor_run()
         settings, shown = self.read_settings(visit, *controls)
         runner = visit.runner
-        if runner is None:
-            note = "Press play or step to start a run with these settings."
-        elif runner.call(runs.retune, settings):
-            note = "Applied to the run as it goes."
-        else:
-            note = NEEDS_NEW_RUN
+        retuned = runner is not None and runner.call(runs.retune, settings)
         if runner is not None and runner.running:
-            gr.Info(note)   # the view's own status line says the run plays until it stops
-            return visit, gr.skip(), *shown
-        return visit, note, *shown
-
-
+            gr.Info("Applied to the run as it goes." if retuned else NEEDS_NEW_RUN)   # the view says it plays
+            return visit, *[gr.skip()] * self.views, *shown
+        if retuned:
+            return visit, *self.picture(visit, "Applied to the run as it goes. "), *shown
+        visit.new_run(self.new_run(settings))
+        note = f"{self.changed} changed, so a new run started. " if runner is not None else ""
+        return visit, *self.picture(visit, note), *shown
 @user_errors
 def pause_ui(visit: VisitorRun | None) -> None:
     if visit is not None and visit.runner is not None:
@@ -327,8 +326,9 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     first picture unless the visitor already has one."""
     b, everything, run_inputs = c.buttons, c.everything, [c.state, *c.looks, *c.controls]
     applied = [choice for choice in c.choices if not any(choice is own for own in c.own)]
+    mode.views = len(c.views)
     gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in applied)], mode.apply,
-          [c.state, *c.controls], [c.state, b.status, *c.boxes], **PRIVATE)
+          [c.state, *c.controls], everything, **PRIVATE)
     # trigger_mode "once", and watch() draws a run in one stream only: a second press while playing is not a second
     # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a refused play
     # returns at once. The stream outputs the views alone (each output of a streamed message costs the page).

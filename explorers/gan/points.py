@@ -192,7 +192,8 @@ def view_value(v: toy.View, loss: str, layers: frozenset[str]) -> dict:
 def counter_words(c: dict) -> str:
     """The count as plain text, which the view shows over the picture."""
     rate = f" · {c['rate']:.0f} iterations/s" if c["rate"] else ""
-    return f"Iteration {c['step']:,} · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{rate}"
+    since = f" since iteration {c['counted_from']:,}" if c["counted_from"] else ""   # a file that did not save them
+    return f"Iteration {c['step']:,} · D updates {c['d_updates']:,} · G updates {c['g_updates']:,}{since}{rate}"
 
 
 def counter_text(c: dict) -> str:
@@ -260,8 +261,8 @@ def layout() -> tuple[LiveControls, Extras]:
             with gr.Row():
                 boxes += [live_mode.number_box(MODE, "gan", name) for name in row]
         gr.Markdown("Changing the loss, k, a learning rate, the batch, the smoothing or λ applies to the run as it "
-                    "goes; new data starts a new run at once (while paused), and a new network, optimiser or seed "
-                    "at the next play, step or reset.")
+                    "goes; new data, a new network, optimiser or seed starts a new run: at once while paused, at the "
+                    "next play, step or reset while playing.")
     with gr.Accordion("Draw your own data", open=False, elem_id="gan-draw"):
         sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, label="The data's square",
                            brush=gr.Brush(colors=["#15803d"], default_size=10, color_mode="fixed"),

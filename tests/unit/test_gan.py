@@ -1,11 +1,15 @@
 """core.gan's losses and 2-D core against closed forms and hand-made cases: D* and the game's value for 1-D
 Gaussians, KL and JS between histograms, each loss's sign and gradient, the WGAN-GP penalty, and the toy run's
 determinism, learning, step kinds, divergence, saving and validation."""
+import dataclasses
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 
 from core import toy2d
 from core.gan import losses, toy
@@ -238,6 +242,23 @@ def test_save_load_round_trip_and_malformed_data():
     for bad in (b"", b"not safetensors", toy.save(run)[:-10], 42):
         with pytest.raises(ValueError, match="saved"):
             toy.load(bad)
+
+
+def test_a_saved_run_keeps_its_update_counts_and_an_older_file_says_where_they_start():
+    run = toy.Run(toy.Settings(k=3))
+    for which in ("both", "both", "d", "g"):
+        run.step(which)
+    assert (run.step_count, run.d_updates, run.g_updates) == (4, 7, 3)
+    loaded = toy.load(toy.save(run))
+    assert (loaded.step_count, loaded.d_updates, loaded.g_updates, loaded.counted_from) == (4, 7, 3, 0)
+    # a file saved before the counts were: the same tensors and settings, the iteration alone in the metadata
+    tensors = load_tensors(toy.save(run))
+    old = save_tensors(tensors, metadata={"settings": json.dumps(dataclasses.asdict(run.settings)), "iteration": "4"})
+    older = toy.load(old)
+    assert (older.step_count, older.d_updates, older.g_updates, older.counted_from) == (4, 0, 0, 4)
+    older.step()
+    assert (older.d_updates, older.g_updates) == (3, 1)
+    assert toy.frame(older, 4)["counted_from"] == 4
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -125,3 +125,26 @@ def test_tokens_are_bounded_and_hold_their_owners_weakly():
 def test_settle_without_a_run_says_so():
     with pytest.raises(Exception, match="no run yet"):
         points.MODE.settle(None)
+
+
+def test_a_change_that_needs_a_new_run_starts_it_at_once_while_paused_and_waits_while_playing():
+    mode, seed = points.MODE, list(points.BOXES).index("seed") + 3   # the choices come first
+    visit, *_ = mode.reset(None, LAYERS, *CONTROLS)
+    mode.step("both")(visit, LAYERS, *CONTROLS)
+    old = visit.runner
+    live_k = list(CONTROLS)
+    live_k[3] = 2   # k applies to the run as it goes
+    visit, _, _, _, status, *_ = mode.apply(visit, *live_k)
+    assert visit.runner is old and old.run.settings.k == 2 and status.startswith("Applied to the run as it goes.")
+    reseeded = list(live_k)
+    reseeded[seed] = 7
+    visit, view, _, _, status, *_ = mode.apply(visit, *reseeded)
+    assert visit.runner is not old and visit.runner.run.settings.seed == 7 and view["step"] == 0
+    assert status.startswith("The data, a network, the optimiser or the seed changed, so a new run started.")
+    assert "pause" not in status   # it is paused: nothing to pause
+    # while playing, the change waits for the next play, step or reset, and the views are left to the stream
+    playing = mode.play(visit, False, LAYERS, *reseeded)[0].runner
+    reseeded[seed] = 8
+    visit, *views = mode.apply(visit, *reseeded)
+    assert visit.runner is playing and playing.running and views[:4] == [gr.skip()] * 4, playing.reason
+    visit.close()

@@ -26,6 +26,8 @@ def test_each_warm_start_loads_and_beats_the_untrained_run(dataset):
     run = toy.warm_start(dataset)
     assert run.settings.dataset == dataset and run.step_count > 0
     assert run.history["js"] == [] and run.diverged is None   # a loaded run starts its own curve
+    # trained by plain iterations at k = 1: as many D and G updates as iterations, counted from the start
+    assert (run.d_updates, run.g_updates, run.counted_from) == (run.step_count, run.step_count, 0)
     fresh = toy.Run(run.settings)                            # same seed: same initial weights, same fixed samples
     kl, js = run.kl_js()
     fresh_kl, fresh_js = fresh.kl_js()
