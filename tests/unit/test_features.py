@@ -308,3 +308,33 @@ def test_the_panels_widget_gets_every_array_packed_and_refuses_a_colour_map_it_l
                 render.Panels("t", "", (), 0, (render.Scale("Jet", 0, 1, "x"),))):
         with pytest.raises(ValueError, match="no colour map 'Jet'"):
             panels_value(bad)
+
+
+def test_the_overview_ends_with_the_classifier_and_the_softmax_of_the_model(cnn):
+    """The head's numbers are the model's own: the logits F.linear gives on the pooled relu6 maps, and their
+    softmax; the overview draws two more slots after the last layer's, where a click opens no layer."""
+    img, _ = sample(3)
+    acts = features.run(cnn, img)
+    h = features.head(cnn, acts)
+    fc = cnn.module.fc
+    pooled = torch.tensor(acts.maps["relu6"]).float().mean(dim=(1, 2))
+    expected = torch.nn.functional.linear(pooled, fc.weight, fc.bias).double().numpy()
+    assert h.name == "fc" and h.in_features == 128 and h.classes == 10 and h.params == 128 * 10 + 10
+    assert h.labels == list(cnn.labels)
+    np.testing.assert_allclose(h.logits, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(h.probs, probability.softmax(expected), rtol=1e-4, atol=1e-6)
+    reps = features.representatives(cnn, acts)
+    strip = feature_render.layer_strip(reps, h)
+    assert strip.size == feature_render.layer_strip(reps).size  # 14 + 2 slots still fill two rows of 8
+    x, y = feature_render._slot_origin(len(reps) + 1)
+    assert feature_render.strip_at(len(cnn.layers), x + 5, y + 5) is None
+    assert strip.crop((x, y, x + feature_render.STRIP_SLOT_W, y + feature_render.STRIP_PX)).getcolors(2 ** 16)
+
+
+def test_a_grid_label_fits_its_tile_without_a_cut_number():
+    assert feature_render.tile_label(116, -0.1234, 96) == "#116 m=-0.12"
+    assert feature_render.tile_label(116, -0.1234, 64) == "#116 -0.12"
+    assert feature_render.tile_label(116, -0.01234, 64) == "#116 -0.01"
+    assert feature_render.tile_label(116, -1.5e-5, 64) == "#116"
+    for c, m, cell in [(116, -0.1234, 64), (3, 12345.0, 64), (127, 0.5, 64), (5, -0.25, 96)]:
+        assert len(feature_render.tile_label(c, m, cell)) <= cell // render.LABEL_CHAR
