@@ -209,4 +209,6 @@ def build() -> None:
     api(network_api.conv_features, "conv_features")
     api(network_api.conv_predict, "conv_predict")
     api(network_api.conv_gradcam, "conv_gradcam")
-    api(network_api.conv_draw, "conv_draw")
+    # A drawing: a dark vertical bar on white paper, as a pad gives a stroke (0 ink, 255 paper).
+    bar = [[0 if 11 <= c < 17 and 3 <= r < 25 else 255 for c in range(28)] for r in range(28)]
+    api(network_api.conv_draw, "conv_draw", example={"pixels": bar})

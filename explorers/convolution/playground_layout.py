@@ -57,6 +57,8 @@ from explorers.convolution.playground import (
 )
 
 EXPLAIN = explain("convolution")
+# The API page's example matrix: a bright 2x2 square on a dark 4x4 ground, whose edges the Laplacian finds.
+EXAMPLE_MATRIX = [[0, 0, 0, 0], [0, 9, 9, 0], [0, 9, 9, 0], [0, 0, 0, 0]]
 
 
 def _kernel_section(default_img: Image.Image, default_preset: str):
@@ -208,6 +210,7 @@ def build() -> None:
     with gr.Accordion("Explain: the convolution sum, output size, PyTorch, padding, the Laplacian", open=False,
                       elem_id="conv-explain"):
         gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="conv-explain-text")
-    api(playground_api.conv_arithmetic, "conv_arithmetic")
-    api(playground_api.conv_pool, "conv_pool")
-    api(playground_api.conv_kernel, "conv_kernel")
+    api(playground_api.conv_arithmetic, "conv_arithmetic",
+        example={"matrix": EXAMPLE_MATRIX, "kernel": conv.preset("Laplacian 3x3").tolist()})
+    api(playground_api.conv_pool, "conv_pool", example={"matrix": EXAMPLE_MATRIX})
+    api(playground_api.conv_kernel, "conv_kernel", example={"kernel": conv.preset("Sobel x 3x3").tolist()})
