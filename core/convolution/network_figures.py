@@ -37,14 +37,19 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def tile_label(channel: int, mean: float, cell: int) -> str:
-    """"#channel m=mean" as it fits under a tile `cell` px wide (render.grid keeps cell // 6 characters): without
-    "m=", then with one significant digit, then the channel alone, rather than a number cut ("#116 m=-0.")."""
+TILE_LABELS = ("#{c} m={m:.2g}", "#{c} {m:.2g}", "#{c} {m:.2f}", "#{c} {m:.1f}", "#{c}")
+
+
+def tile_labels(channels: list[int], means: np.ndarray, cell: int) -> list[str]:
+    """"#channel m=mean" under tiles `cell` px wide (render.grid keeps cell // LABEL_CHAR characters), in the first
+    of TILE_LABELS's forms in which every label of the grid fits: one form for the whole grid, and never a number
+    cut short ("#116 m=-0.")."""
     room = cell // render.LABEL_CHAR
-    for label in (f"#{channel} m={mean:.2g}", f"#{channel} {mean:.2g}", f"#{channel} {mean:.1g}"):
-        if len(label) <= room:
-            return label
-    return f"#{channel}"
+    for form in TILE_LABELS:
+        labels = [form.format(c=c, m=means[c]) for c in channels]
+        if all(len(label) <= room for label in labels):
+            return labels
+    return [f"#{c}" for c in channels]
 
 
 def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer: str, normalize: str,
@@ -61,7 +66,7 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
         tiles.append(Image.fromarray(render.apply_colormap(unit(maps[c], peak, signed), cmap)))
     columns = 8 if len(channels) <= 32 else 16
     cell = int(np.clip(96 if len(channels) <= 32 else 64, maps.shape[1], 160))
-    sheet = render.grid(tiles, [tile_label(c, means[c], cell) for c in channels], columns=columns, cell=cell,
+    sheet = render.grid(tiles, tile_labels(channels, means, cell), columns=columns, cell=cell,
                         pad=render.PAD, label_height=render.LABEL_HEIGHT)
     if normalize == "map":
         # ASCII '-': the PIL font of the header has no U+2212 minus sign

@@ -332,9 +332,17 @@ def test_the_overview_ends_with_the_classifier_and_the_softmax_of_the_model(cnn)
 
 
 def test_a_grid_label_fits_its_tile_without_a_cut_number():
-    assert feature_render.tile_label(116, -0.1234, 96) == "#116 m=-0.12"
-    assert feature_render.tile_label(116, -0.1234, 64) == "#116 -0.12"
-    assert feature_render.tile_label(116, -0.01234, 64) == "#116 -0.01"
-    assert feature_render.tile_label(116, -1.5e-5, 64) == "#116"
-    for c, m, cell in [(116, -0.1234, 64), (3, 12345.0, 64), (127, 0.5, 64), (5, -0.25, 96)]:
-        assert len(feature_render.tile_label(c, m, cell)) <= cell // render.LABEL_CHAR
+    """The 128-map grid's 64 px tiles cut "#116 m=-0.12" to "#116 m=-0."; every label now fits whole, in one form
+    for the whole grid."""
+    means = np.zeros(128)
+    means[[1, 41, 116]] = [-0.36, 0.0056, -0.1234]
+    assert feature_render.tile_labels([1, 116], means, 96) == ["#1 m=-0.36", "#116 m=-0.12"]
+    assert feature_render.tile_labels([1, 116], means, 64) == ["#1 -0.36", "#116 -0.12"]
+    assert feature_render.tile_labels([1, 41, 116], means, 64) == ["#1 -0.36", "#41 0.0056", "#116 -0.12"]
+    means[116] = -0.0567  # "#116 -0.057" is 11 characters: the whole grid takes two decimals
+    assert feature_render.tile_labels([1, 41, 116], means, 64) == ["#1 -0.36", "#41 0.01", "#116 -0.06"]
+    means[7] = -12345.0
+    assert feature_render.tile_labels([7, 116], means, 64) == ["#7", "#116"]
+    for cell in (64, 96):
+        assert all(len(label) <= cell // render.LABEL_CHAR
+                   for label in feature_render.tile_labels(list(range(128)), means, cell))
