@@ -76,6 +76,23 @@ def test_preset_kernel_on_the_photo(app_page, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "convolution_kernel.png"), full_page=False)
 
 
+def test_a_blur_is_shown_min_max_not_washed_out(app_page, screenshot_dir):
+    """Box blur has no negative weight: its preset sets the display to min-max (0 black, max white), where the signed
+    display drew the blurred photo as pale grey around its white 0; Sobel x brings the signed display back."""
+    page = app_page
+    open_tab(page)
+    assert page.locator("#conv-display input[value=signed]").is_checked()
+    choose(page, "conv-preset", "box blur 3x3")
+    info = wait_for_text(page, "#conv-output-info", "min-max")
+    assert "Colours: min-max (over all pixels)" in info
+    assert page.locator("#conv-display input[value=minmax]").is_checked()
+    page.locator("#conv-output-image").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_blur.png"), full_page=False)
+    choose(page, "conv-preset", "Sobel x 3x3")
+    wait_for_text(page, "#conv-output-info", "signed diverging")
+    assert page.locator("#conv-display input[value=signed]").is_checked()
+
+
 def expected_cell(row: int, col: int) -> float:
     """Output (row, col) of the default step-through: the Laplacian, zero padding 1, on the default patch."""
     patch, _, _ = conv.contrast_patch(load_sample("test").images[DEFAULT_FASHION_INDEX], 7)
