@@ -96,9 +96,22 @@ def main(argv=None) -> None:
               Middleware(mw.RestArguments, blocks=demo, sessions=sessions),
               Middleware(mw.ForgetApiSessions, sessions=sessions)]
     # enable_monitoring=False: gradio's /monitoring pages (per-function usage counts for anyone) answer 403.
+    # quiet=True: gradio's start-up lines tell a person to "set `share=True` in `launch()`", which this app's users
+    # do with --share; started() says the same things in the app's own words. (gradio still prints a public link,
+    # and why one could not be made.)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",
                 show_error=True, css=CSS, theme=gr.themes.Soft(), state_session_capacity=SESSIONS,
-                enable_monitoring=False, app_kwargs={"middleware": layers})
+                enable_monitoring=False, app_kwargs={"middleware": layers}, quiet=True, prevent_thread_lock=True)
+    print(started(demo.local_url, args.share), flush=True)
+    demo.block_thread()
+
+
+def started(local_url: str, shared: bool) -> str:
+    """What the app prints once it listens: where, and how to share it (with the app's own switch)."""
+    lines = [f"* Running on local URL:  {local_url}"]
+    if not shared:
+        lines.append("* To create a public link, run `python app.py --share`.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ THEME = go.layout.Template(layout=go.Layout(
 
 # How signed outputs become display values; the text is what the UI states next to the picture.
 PAD, LABEL_HEIGHT = 4, 14  # grid() lays tiles out with these; tile_at() reads clicks back with the same numbers
+LABEL_CHAR = 6  # px per character of grid()'s labels (PIL's default font): a label is cut to cell // LABEL_CHAR
 HEADER_FONT = 13
 
 DISPLAY_MODES = {
@@ -116,7 +117,7 @@ def grid(images: list[Image.Image], labels: list[str] | None = None, columns: in
         x, y = pad + c * (cell + pad), pad + r * (cell + pad + lh)
         sheet.paste(img.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST), (x, y))
         if labels:
-            draw.text((x + 2, y + cell + 1), str(labels[i])[: cell // 6], fill="#374151")
+            draw.text((x + 2, y + cell + 1), str(labels[i])[: cell // LABEL_CHAR], fill="#374151")
     return sheet
 
 

@@ -188,17 +188,44 @@ def finite_results(fn, nullable: tuple[str, ...] = ()):
     return guarded
 
 
-def api(fn, api_name: str, nullable: tuple[str, ...] = (), **options) -> None:
+# The picture the "Use via API" page's examples send for an image parameter: gradio's own example image (what
+# gr.Image's examples use), public, so that the snippets run as they are (the client downloads it, then uploads it).
+EXAMPLE_IMAGE = "https://raw.githubusercontent.com/gradio-app/gradio/main/test/test_files/bus.png"
+
+
+def example_file(url: str = EXAMPLE_IMAGE) -> dict:
+    """A file as the API page's snippets write it: gradio_client's handle_file(url), a FileData with that url."""
+    return {"path": url, "url": url, "orig_name": url.rsplit("/", 1)[-1], "meta": {"_type": "gradio.FileData"}}
+
+
+def _examples(fn, example: dict) -> dict:
+    """A working value for each parameter of `fn` without a default: `example`'s (ValueError-free values that the
+    docstring allows), or the example image for a file; an endpoint that leaves one out is refused."""
+    required = [p for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty]
+    values = {p.name: example[p.name] if p.name in example else example_file() for p in required
+              if p.name in example or "FileData" in str(p.annotation)}
+    missing = [p.name for p in required if p.name not in values]
+    extra = [name for name in example if name not in {p.name for p in required}]
+    if missing or extra:
+        raise TypeError(f"{fn.__name__}: give an example value for every parameter without a default (missing: "
+                        f"{', '.join(missing) or 'none'}), and for no other (not {', '.join(extra) or 'none'}).")
+    return values
+
+
+def api(fn, api_name: str, nullable: tuple[str, ...] = (), example: dict | None = None, **options) -> None:
     """`gr.api(fn, **options)` behind the output guard (`finite_results`; `nullable` names result keys whose None is
     meant), with each parameter and the result named and described on the "Use via API" page from fn's docstring (its
     "Parameters:" lines, `name: description`, one line each, and its "Returns:" text, read by gradio's own
     parser). gr.api itself labels them "1st", "2nd" with no description; an endpoint whose docstring leaves a
-    parameter out is refused here, when the app is built."""
+    parameter out is refused here, when the app is built. The page's snippets fill a parameter with its default,
+    or else with its component's example, which gr.api leaves as a placeholder "..." that does not run: `example`
+    gives a working value for each parameter without a default (a file parameter gets EXAMPLE_IMAGE)."""
     description, params, returns = get_function_description(fn)
     missing = [name for name, text in params.items() if not text]
     if not description or missing or not returns:
         raise TypeError(f"{fn.__name__}'s docstring must describe the endpoint, every parameter (missing: "
                         f"{', '.join(missing) or 'none'}) and what it returns.")
+    examples = _examples(fn, example or {})
     guarded = finite_results(fn, nullable)
     if inspect.isgeneratorfunction(fn):   # the API page describes the messages of an Iterator[X]: each an X
         signature = inspect.signature(fn)
@@ -209,6 +236,10 @@ def api(fn, api_name: str, nullable: tuple[str, ...] = (), **options) -> None:
         component = blocks[component_id]
         component.label = name
         component._api_info = {**component._api_info, "additional_description": text}
+        if name in examples:
+            # The API page reads a parameter's example from its component's example_payload(): gr.api's Api
+            # component has no other way to be given one.
+            component.example_payload = functools.partial(examples.get, name)
     result = blocks[config["outputs"][0]]
     result.label = "result"
     result._api_info = {**result._api_info, "description": " ".join(returns)}

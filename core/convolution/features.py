@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from core import probability
 from core.convolution.vision_models import ConvNet, Layer, conv_module, node_module
 from core.threads import one_thread
 from core.validate import echo
@@ -126,6 +127,35 @@ def representatives(vm: ConvNet, acts: Activations) -> list[tuple[str, np.ndarra
         c, h, w = layer.shape
         reps.append((f"{layer.name}\n{c}x{h}x{w}\n{layer.params:,} params\nshown: #{order[0]}", maps[order[0]]))
     return reps
+
+
+HEAD_CLASSES = 10  # classes the overview's classifier and softmax show: all of Fashion-MNIST's, ImageNet's top 10
+
+
+@dataclass(frozen=True)
+class Head:
+    """What follows the last feature map, for the overview: the classifier (the model's last nn.Linear) and the
+    softmax, with this input's logits and probabilities for the classes shown (the most probable first, at most
+    HEAD_CLASSES)."""
+    name: str              # the Linear's module name, e.g. "fc"
+    in_features: int
+    params: int
+    classes: int           # the model's number of classes
+    labels: list[str]      # the classes shown
+    logits: np.ndarray     # their logits
+    probs: np.ndarray      # their softmax probabilities (over every class, not only those shown)
+
+
+def head(vm: ConvNet, acts: Activations) -> Head:
+    """The classifier and softmax of `vm` on the input `acts` recorded (softmax at temperature 1, as predicted)."""
+    name, linear = [(n, m) for n, m in vm.module.named_modules() if isinstance(m, nn.Linear)][-1]
+    logits = np.asarray(acts.logits, dtype=np.float64)
+    probs = probability.softmax(logits)
+    shown = np.argsort(-probs, kind="stable")[:HEAD_CLASSES]
+    if len(logits) <= HEAD_CLASSES:
+        shown = np.sort(shown)  # every class, in the model's order, as CNN Explainer lists them
+    return Head(name, linear.in_features, sum(p.numel() for p in linear.parameters()), len(logits),
+                [vm.labels[i] for i in shown], logits[shown], probs[shown])
 
 
 class _Recorded(Exception):

@@ -54,14 +54,18 @@ def _box(fig: go.Figure, col: int, top: float, left: float, bottom: float, right
                   line={"color": colour, "width": width, "dash": dash}, row=1, col=col)
 
 
-def matrix_figure(panels: list[tuple[np.ndarray, str, str, bool]]) -> go.Figure:
-    """Matrices side by side as heatmaps, (matrix, title, colour scale, signed) each, row 0 at the top.
+def matrix_figure(panels: list[tuple[np.ndarray, tuple[str, str], str, bool]]) -> go.Figure:
+    """Matrices side by side as heatmaps, (matrix, title, colour scale, signed) each, row 0 at the top; a title is
+    (what, size), drawn on two lines.
 
     Column widths and row heights are proportional to each matrix's shape, so every cell is drawn the same size
-    and a 3x3 kernel looks as small next to a 9x9 input as it is."""
+    and a 3x3 kernel looks as small next to a 9x9 input as it is. That leaves a 3x3 panel about 100 px wide, and a
+    one-line title wider than that ran into its neighbour's ("kernel 3x3products at (1, 1)"): two short lines
+    fit."""
     max_rows = max(z.shape[0] for z, *_ in panels)
     fig = make_subplots(rows=1, cols=len(panels), column_widths=[z.shape[1] for z, *_ in panels],
-                        horizontal_spacing=0.04, subplot_titles=[title for _, title, *_ in panels])
+                        horizontal_spacing=0.04,
+                        subplot_titles=[f"{what}<br>{size}" for _, (what, size), *_ in panels])
     for col, (z, _, colorscale, signed) in enumerate(panels, start=1):
         fig.add_trace(_matrix_trace(z, colorscale, signed), row=1, col=col)
         small = max(z.shape) <= TEXT_MAX_SIDE
@@ -69,9 +73,9 @@ def matrix_figure(panels: list[tuple[np.ndarray, str, str, bool]]) -> go.Figure:
                          domain=[1 - z.shape[0] / max_rows, 1], showgrid=False, dtick=1 if small else None,
                          row=1, col=col)
         fig.update_xaxes(side="top", constrain="domain", dtick=1 if small else None, row=1, col=col)
-    fig.update_annotations(yshift=30)  # subplot titles above the column numbers, not on them
-    fig.update_layout(template=render.THEME, height=int(np.clip(60 + 30 * max_rows, 260, 560)),
-                      margin={"l": 24, "r": 24, "t": 84, "b": 8})
+    fig.update_annotations(yshift=30, font={"size": 13})  # subplot titles above the column numbers, not on them
+    fig.update_layout(template=render.THEME, height=int(np.clip(76 + 30 * max_rows, 276, 576)),
+                      margin={"l": 24, "r": 24, "t": 100, "b": 8})
     return fig
 
 
@@ -79,10 +83,10 @@ def arithmetic_figure(a: conv.Arithmetic) -> go.Figure:
     """Padded input (receptive field in orange, the original input dotted blue), kernel, products and output."""
     g = a.geometry
     fig = matrix_figure([
-        (a.padded, f"padded input {a.padded.shape[0]}x{a.padded.shape[1]}", "gray", False),
-        (a.kernel, f"kernel {g.k_h}x{g.k_w}", "RdBu_r", True),
-        (a.products, f"products at ({a.row}, {a.col})", "RdBu_r", True),
-        (a.output, f"output {g.out_h}x{g.out_w}", "RdBu_r", True)])
+        (a.padded, ("padded input", f"{a.padded.shape[0]}x{a.padded.shape[1]}"), "gray", False),
+        (a.kernel, ("kernel", f"{g.k_h}x{g.k_w}"), "RdBu_r", True),
+        (a.products, ("products", f"at ({a.row}, {a.col})"), "RdBu_r", True),
+        (a.output, ("output", f"{g.out_h}x{g.out_w}"), "RdBu_r", True)])
     p = g.padding
     if p:
         _box(fig, 1, p, p, p + g.in_h - 1, p + g.in_w - 1, "#2563eb", dash="dot", width=2)
@@ -96,8 +100,8 @@ def arithmetic_figure(a: conv.Arithmetic) -> go.Figure:
 
 
 def pool_figure(x: np.ndarray, out: np.ndarray, g: conv.Geometry) -> go.Figure:
-    fig = matrix_figure([(x, f"input {x.shape[0]}x{x.shape[1]}", "gray", False),
-                         (out, f"output {g.out_h}x{g.out_w}", "gray", False)])
+    fig = matrix_figure([(x, ("input", f"{x.shape[0]}x{x.shape[1]}"), "gray", False),
+                         (out, ("output", f"{g.out_h}x{g.out_w}"), "gray", False)])
     _box(fig, 1, 0, 0, g.k_h - 1, g.k_w - 1, "#f97316")
     _box(fig, 2, 0, 0, 0, 0, "#f97316")
     return fig

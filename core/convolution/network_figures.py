@@ -8,7 +8,7 @@ for: each map's own largest |value| ("map"), the layer's ("layer"), or the whole
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from core import render
 from core.validate import echo
@@ -37,6 +37,21 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+TILE_LABELS = ("#{c} m={m:.2g}", "#{c} {m:.2g}", "#{c} {m:.2f}", "#{c} {m:.1f}", "#{c}")
+
+
+def tile_labels(channels: list[int], means: np.ndarray, cell: int) -> list[str]:
+    """"#channel m=mean" under tiles `cell` px wide (render.grid keeps cell // LABEL_CHAR characters), in the first
+    of TILE_LABELS's forms in which every label of the grid fits: one form for the whole grid, and never a number
+    cut short ("#116 m=-0.")."""
+    room = cell // render.LABEL_CHAR
+    for form in TILE_LABELS:
+        labels = [form.format(c=c, m=means[c]) for c in channels]
+        if all(len(label) <= room for label in labels):
+            return labels
+    return [f"#{c}" for c in channels]
+
+
 def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer: str, normalize: str,
                  global_peak: float, what: str) -> render.Grid:
     """Tiles of maps[c] for c in `channels`, coloured by `normalize`; `what` says how the channels were chosen."""
@@ -51,7 +66,7 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
         tiles.append(Image.fromarray(render.apply_colormap(unit(maps[c], peak, signed), cmap)))
     columns = 8 if len(channels) <= 32 else 16
     cell = int(np.clip(96 if len(channels) <= 32 else 64, maps.shape[1], 160))
-    sheet = render.grid(tiles, [f"#{c} m={means[c]:.2g}" for c in channels], columns=columns, cell=cell,
+    sheet = render.grid(tiles, tile_labels(channels, means, cell), columns=columns, cell=cell,
                         pad=render.PAD, label_height=render.LABEL_HEIGHT)
     if normalize == "map":
         # ASCII '-': the PIL font of the header has no U+2212 minus sign
@@ -66,7 +81,7 @@ def feature_grid(maps: np.ndarray, channels: list[int], means: np.ndarray, layer
     note = (f"Colour {NORMALIZE[normalize]}. {colours}; "
             f"scale {low} to {high}.")
     c, h, w = maps.shape
-    lines = [f"{layer}: {c}x{h}x{w}. {what}. Label: #channel m=mean activation.",
+    lines = [f"{layer}: {c}x{h}x{w}. {what}. Label: #channel, then its mean activation.",
              f"Colour {NORMALIZE[normalize]}."]
     image, top = render.with_header(sheet, lines, cmap, low, high)
     return render.Grid(image, list(channels), columns, cell, top, note, value_range)
@@ -105,14 +120,49 @@ STRIP_LEGEND = ["Colour: each map scaled to its own largest |value|. Click a lay
 STRIP_TOP = render.PAD + 3 * 20 + render.PAD  # the legend's height: three lines of 20 px
 
 
-def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.Image:
+def _bars(sheet: Image.Image, x0: int, y0: int, labels: list[str], values: np.ndarray, signed: bool) -> None:
+    """One row per class in a STRIP_PX-tall slot: its label, then a bar; signed bars (logits) leave a zero line in the
+    middle, blue to the left, red to the right; unsigned bars (probabilities from 0 to 1) grow from the left. The
+    largest value's row is in bold colour."""
+    row_h = STRIP_PX // max(len(values), 1)
+    label_w, bar_w = 64, STRIP_SLOT_W - 64 - 2 * render.PAD
+    peak = float(np.abs(values).max(initial=0.0)) or 1.0
+    draw = ImageDraw.Draw(sheet)
+    zero = x0 + label_w + (bar_w // 2 if signed else 0)
+    top = int(np.argmax(values))
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        y = y0 + i * row_h
+        render.text(sheet, (x0, y), label[:11], 10, "#111827" if i == top else "#6b7280")
+        length = (bar_w // 2) * v / peak if signed else bar_w * v
+        colour = ("#dc2626" if v >= 0 else "#2563eb") if signed else ("#16a34a" if i == top else "#9ca3af")
+        draw.rectangle((min(zero, zero + length), y + 2, max(zero, zero + length), y + row_h - 2), fill=colour)
+    if signed:
+        draw.line((zero, y0, zero, y0 + row_h * len(values)), fill="#111827")
+
+
+def _head_slots(h) -> list[tuple[str, object]]:
+    """The classifier's and the softmax's slots, (label lines, drawer) each."""
+    shown = f"top {len(h.labels)} of {h.classes}" if h.classes > len(h.labels) else f"all {h.classes} classes"
+    best = int(np.argmax(h.probs))
+    return [
+        (f"{h.name} (Linear)\n{h.in_features} -> {h.classes} logits\n{h.params:,} params\n{shown}",
+         lambda sheet, x, y: _bars(sheet, x, y, h.labels, h.logits, True)),
+        (f"softmax\nprobabilities\n0 params\n{h.labels[best][:12]} {h.probs[best]:.2f}",
+         lambda sheet, x, y: _bars(sheet, x, y, h.labels, h.probs, False)),
+    ]
+
+
+def layer_strip(reps: list[tuple[str, np.ndarray]], head=None, min_px: int = 20) -> Image.Image:
     """One map per layer, (label lines, map) each, drawn at a size proportional to the map's height so
     that shrinking space shows, under a legend of its two colour scales; labels carry CxHxW (PIL's default
-    font has no ×) and the parameter count."""
+    font has no ×) and the parameter count. Then, given the model's `head` (core.convolution.features.Head), the
+    classifier's logits and the softmax's probabilities as bars, one per class, as CNN Explainer ends its network."""
     header = render.font()
     largest = max(m.shape[0] for _, m in reps)
-    rows = -(-len(reps) // STRIP_COLUMNS)
-    sheet = Image.new("RGB", (max(min(STRIP_COLUMNS, len(reps)) * STRIP_SLOT_W + render.PAD, 620),
+    extra = [] if head is None else _head_slots(head)
+    slots = len(reps) + len(extra)
+    rows = -(-slots // STRIP_COLUMNS)
+    sheet = Image.new("RGB", (max(min(STRIP_COLUMNS, slots) * STRIP_SLOT_W + render.PAD, 620),
                               STRIP_TOP + rows * (STRIP_PX + STRIP_TEXT_H + render.PAD) + render.PAD), "white")
     render.text(sheet, (render.PAD + 2, render.PAD), STRIP_LEGEND[0])
     for i, (text, cmap, low, high) in enumerate(((STRIP_LEGEND[1], "RdBu_r", "-max", "+max"),
@@ -125,17 +175,29 @@ def layer_strip(reps: list[tuple[str, np.ndarray]], min_px: int = 20) -> Image.I
         sheet.paste(render.colorbar(cmap, 160), (x, y + 2))
         render.text(sheet, (x + 166, y), high, fill="#374151")
     for i, (label, m) in enumerate(reps):
-        r, c = divmod(i, STRIP_COLUMNS)
         px = max(min_px, round(STRIP_PX * m.shape[0] / largest))
         cmap, signed = scale(m)
         peak = float(np.abs(m).max(initial=0.0))
         tile = Image.fromarray(render.apply_colormap(unit(m, peak, signed), cmap)).resize(
             (px, px), Image.Resampling.NEAREST)
-        x0, y0 = render.PAD + c * STRIP_SLOT_W, STRIP_TOP + r * (STRIP_PX + STRIP_TEXT_H + render.PAD)
+        x0, y0 = _slot_origin(i)
         sheet.paste(tile, (x0 + (STRIP_PX - px) // 2, y0 + STRIP_PX - px))
-        for j, line in enumerate(label.split("\n")):
-            render.text(sheet, (x0, y0 + STRIP_PX + 2 + j * 13), line, 11, "#111827" if j == 0 else "#4b5563")
+        _slot_label(sheet, x0, y0, label)
+    for i, (label, draw) in enumerate(extra, start=len(reps)):
+        x0, y0 = _slot_origin(i)
+        draw(sheet, x0, y0)
+        _slot_label(sheet, x0, y0, label)
     return sheet
+
+
+def _slot_origin(i: int) -> tuple[int, int]:
+    r, c = divmod(i, STRIP_COLUMNS)
+    return render.PAD + c * STRIP_SLOT_W, STRIP_TOP + r * (STRIP_PX + STRIP_TEXT_H + render.PAD)
+
+
+def _slot_label(sheet: Image.Image, x0: int, y0: int, label: str) -> None:
+    for j, line in enumerate(label.split("\n")):
+        render.text(sheet, (x0, y0 + STRIP_PX + 2 + j * 13), line, 11, "#111827" if j == 0 else "#4b5563")
 
 
 def strip_at(n: int, x: float, y: float) -> int | None:

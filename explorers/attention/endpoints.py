@@ -128,6 +128,8 @@ def attention_image(image: FileData, model: str = "vit", layer: int = -1, head: 
 
 def register() -> None:
     """Adds the three endpoints to the Blocks being built, in the order the API page lists them."""
-    api(attention_text, "attention_text")
-    api(attention_scores, "attention_scores", nullable=("scores",))  # masked scores are null
+    sentence = "The cat sat on the mat because it was tired."
+    api(attention_text, "attention_text", example={"text": sentence})
+    api(attention_scores, "attention_scores", nullable=("scores",),  # masked scores are null
+        example={"text": sentence, "layer": 2, "head": 3})
     api(attention_image, "attention_image")

@@ -139,7 +139,8 @@ def lm_heads(model: str = "default", length: int = 20, seed: int = 0) -> dict:
 
 def register() -> None:
     """Adds the four endpoints to the Blocks being built, in the order the API page lists them."""
-    api(lm_next, "lm_next")
-    api(lm_generate, "lm_generate")
-    api(lm_logit_lens, "lm_logit_lens")
+    prompt = {"text": "Once upon a time"}
+    api(lm_next, "lm_next", example=prompt)
+    api(lm_generate, "lm_generate", example=prompt)
+    api(lm_logit_lens, "lm_logit_lens", example=prompt)
     api(lm_heads, "lm_heads")

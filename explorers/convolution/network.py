@@ -218,7 +218,7 @@ def feature_views(v: FeatureView, top_k, hint: str = "", shown_before: dict | No
     kernel_plot = (gr.skip() if same else
                    panels_value(figures.kernel_panels(kernel, v.grid.channels, layer.conv) if kernel is not None
                                 else render.Panels(f"{layer.name} has no convolution before it")))
-    strip = figures.layer_strip(features.representatives(vm, v.acts))
+    strip = figures.layer_strip(features.representatives(vm, v.acts), features.head(vm, v.acts))
     seen_md = f"**What the model sees** ({'×'.join(map(str, vm.input_size))}): {v.acts.preprocessing}."
     grid_md = (f"**{layer.name}** ({layer.kind}, {layer.module_type}) → {'×'.join(map(str, layer.shape))}; "
                f"parameters {layer.param_formula}. {v.grid.colour_note} Click a map to see it large, and the "

@@ -140,7 +140,9 @@ def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:
             cell_note = gr.Markdown(start.cell_note, elem_id="cnn-cell-note")
     grid_info = gr.State(start.grid_info)
     gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
-                "while channels grow. Click a layer to open its feature maps above.")
+                "while channels grow; then the classifier's logits and the softmax's probabilities, one bar per "
+                "class (red positive, blue negative; the prediction in green). Click a layer to open its feature "
+                "maps above.")
     overview = gr.Image(start.overview, type="pil", format="png", interactive=False, label="Layer overview",
                         show_label=False, elem_id="cnn-overview")
     with gr.Accordion("Every layer: output shape and parameters", open=False):
@@ -209,4 +211,6 @@ def build() -> None:
     api(network_api.conv_features, "conv_features")
     api(network_api.conv_predict, "conv_predict")
     api(network_api.conv_gradcam, "conv_gradcam")
-    api(network_api.conv_draw, "conv_draw")
+    # A drawing: a dark vertical bar on white paper, as a pad gives a stroke (0 ink, 255 paper).
+    bar = [[0 if 11 <= c < 17 and 3 <= r < 25 else 255 for c in range(28)] for r in range(28)]
+    api(network_api.conv_draw, "conv_draw", example={"pixels": bar})

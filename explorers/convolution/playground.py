@@ -31,14 +31,18 @@ POOL_SOURCES = ["the matrix", "the image"]
 PLAY_SECONDS = 0.8   # one output cell per tick: slow enough to read the sum
 DEFAULT_FASHION_INDEX = 0
 MATRIX_POOL_WHAT = "the matrix (orange: the first window and the output cell it becomes)"
-# The number boxes (explorers.common.Box): ranges of the UI, within what the endpoints accept.
+# The number boxes (explorers.common.Box): the ranges core.convolution.conv checks, so a box and the check that
+# follows it say the same range. The step-through's padding is smaller: a 7x7 matrix padded by 32 is a 71x71
+# figure of cells too small to read; its boxes' other ranges are conv's.
 FASHION_INDEX = Box("Fashion-MNIST test sample #", 0, None, DEFAULT_FASHION_INDEX)
-STRIDE, PADDING, DILATION = Box("Stride", 1, 8, 1), Box("Padding", 0, 16, 1), Box("Dilation", 1, 6, 1)
+STRIDE = Box("Stride", 1, conv.MAX_STRIDE, 1)
+PADDING = Box("Padding", 0, conv.MAX_PADDING, 1)
+DILATION = Box("Dilation", 1, conv.MAX_DILATION, 1)
 SAMPLE = Box("Fashion-MNIST test sample # (step-through)", 0, None, DEFAULT_FASHION_INDEX,
              label="Fashion-MNIST test sample #")
-ARITH_STRIDE = Box("Stride (step-through)", 0, 4, 1, label="Stride")  # 0 is there to be flagged as invalid
+ARITH_STRIDE = Box("Stride (step-through)", 1, conv.MAX_STRIDE, 1, label="Stride")
 ARITH_PADDING = Box("Padding (step-through)", 0, 4, 1, label="Padding")
-ARITH_DILATION = Box("Dilation (step-through)", 1, 4, 1, label="Dilation")
+ARITH_DILATION = Box("Dilation (step-through)", 1, conv.MAX_DILATION, 1, label="Dilation")
 ROW, COL = Box("Output row", 0, None, 0), Box("Output column", 0, None, 0)
 POOL_SIZE, POOL_STRIDE = Box("Window size", 1, 8, 2), Box("Stride (pooling)", 1, 8, 2, label="Stride")
 
@@ -265,6 +269,20 @@ def kernel_note_ui(name, rows):
 def preset_ui(name):
     rows, note = preset_cells(name)
     return grid_update(rows), note
+
+
+def display_for(kernel) -> str:
+    """The display a kernel's output reads best in: "signed" (diverging around 0) when some weight is negative, so
+    that the output can be; "minmax" when none is (a blur's output is a picture in [0, 1], which the signed display
+    would wash out to pale grey around its white 0)."""
+    return "signed" if np.min(kernel) < 0 else "minmax"
+
+
+@user_errors
+def image_preset_ui(name):
+    """A preset for the image: its grid, its note, and the display its output reads best in (display_for)."""
+    rows, note = preset_cells(name)
+    return grid_update(rows), note, display_for(conv.preset(name))
 
 
 def patch_cells(index) -> tuple[list[list[int]], str]:

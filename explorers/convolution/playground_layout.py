@@ -37,6 +37,8 @@ from explorers.convolution.playground import (
     arithmetic_ui,
     arithmetic_view,
     column_headers,
+    display_for,
+    image_preset_ui,
     kernel_note_ui,
     kernel_run,
     kernel_ui,
@@ -55,6 +57,8 @@ from explorers.convolution.playground import (
 )
 
 EXPLAIN = explain("convolution")
+# The API page's example matrix: a bright 2x2 square on a dark 4x4 ground, whose edges the Laplacian finds.
+EXAMPLE_MATRIX = [[0, 0, 0, 0], [0, 9, 9, 0], [0, 9, 9, 0], [0, 0, 0, 0]]
 
 
 def _kernel_section(default_img: Image.Image, default_preset: str):
@@ -83,11 +87,11 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
             padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
                                     elem_id="conv-padding-mode")
             color = gr.Radio(COLOR_CHOICES, value="grayscale", label="Channels", elem_id="conv-color")
-            display = gr.Radio(DISPLAY_CHOICES, value="signed", label="Display mapping", elem_id="conv-display")
-            run = gr.Button("Run kernel", variant="primary", elem_id="conv-run")
+            shown = display_for(conv.preset(default_preset))
+            display = gr.Radio(DISPLAY_CHOICES, value=shown, label="Display mapping", elem_id="conv-display")
         with gr.Column(scale=1, min_width=300):
             picture, info, hist = kernel_view(kernel_run(default_img, conv.preset(default_preset), 1, 1, "zeros",
-                                                         1, "grayscale", "signed"))
+                                                         1, "grayscale", shown))
             output = gr.Image(picture, type="pil", format="png", label="Output", height=300, interactive=False,
                               elem_id="conv-output-image")
             output_info = gr.Markdown(info, elem_id="conv-output-info")
@@ -104,10 +108,11 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
                           **private).then(kernel_ui, settings, results, **private)
     image.upload(upload_source, image, [source, fashion_index, source_note], **private).success(
         kernel_ui, settings, results, **private)
-    preset.input(preset_ui, preset, [kernel, preset_note], **private)
+    # A preset also sets the display its output reads best in; a person may choose another afterwards.
+    preset.input(image_preset_ui, preset, [kernel, preset_note, display], **private)
     # The grid's .change covers an edited cell and a preset's new grid alike, so a preset pick runs the kernel once.
     kernel.change(kernel_note_ui, [preset, kernel], preset_note, **private)
-    gr.on([run.click, kernel.change, stride.release, padding.release, dilation.release, padding_mode.input,
+    gr.on([kernel.change, stride.release, padding.release, dilation.release, padding_mode.input,
            color.input, display.input],
           kernel_ui, settings, results, trigger_mode="always_last", **private)
     return image, color
@@ -118,12 +123,12 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
     gr.Markdown("### Step through the arithmetic\nOne output cell at a time: the kernel's receptive field in the "
                 "padded input, the element-wise products, and their sum.")
     kernel_cells, kernel_text = preset_cells(default_preset)
-    # Open on the cell with the largest response, where the sum has something to show.
-    first = conv.conv_arithmetic(patch, conv.preset(default_preset), 1, 1, "zeros", 1)
-    start_row, start_col = (int(i) for i in np.unravel_index(np.argmax(np.abs(first.output)), first.output.shape))
-    view = arithmetic_view(patch, kernel_cells, 1, 1, "zeros", 1, start_row, start_col)
+    # Open on output (0, 0), where the walk of Play starts, in reading order as the kernel slides.
+    view = arithmetic_view(patch, kernel_cells, 1, 1, "zeros", 1, 0, 0)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
+        # 2 : 3, not 1 : 2: the 7x7 matrix's seven columns need about 420 px, and at a third of 1400 px the last
+        # one was cut off.
+        with gr.Column(scale=2, min_width=420):
             matrix = gr.Dataframe(patch, headers=column_headers(patch), datatype="number", type="array",
                                   label="Input matrix (editable)", elem_id="conv-arith-matrix", max_height=320)
             matrix_note = gr.Markdown(patch_note, elem_id="conv-arith-matrix-note")
@@ -141,11 +146,11 @@ def _arithmetic_section(patch: list[list[int]], patch_note: str, default_preset:
                 dilation = ARITH_DILATION.slider(elem_id="conv-arith-dilation")
             padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
                                     elem_id="conv-arith-padding-mode")
-        with gr.Column(scale=2, min_width=480):
+        with gr.Column(scale=3, min_width=480):
             fig, md, shape, _, _ = view
             with gr.Row():
-                row = ROW.slider(start_row, hi=shape[0] - 1, elem_id="conv-arith-row")
-                col = COL.slider(start_col, hi=shape[1] - 1, elem_id="conv-arith-col")
+                row = ROW.slider(0, hi=shape[0] - 1, elem_id="conv-arith-row")
+                col = COL.slider(0, hi=shape[1] - 1, elem_id="conv-arith-col")
             with gr.Row():
                 play = gr.Button("▶ Play: walk every position", elem_id="conv-arith-play")
                 stop = gr.Button("■ Stop", elem_id="conv-arith-stop")
@@ -182,7 +187,6 @@ def _pool_section(matrix, patch: list[list[int]], image, color):
             with gr.Row():
                 size = POOL_SIZE.slider(elem_id="conv-pool-size")
                 stride = POOL_STRIDE.slider(elem_id="conv-pool-stride")
-            run = gr.Button("Pool", variant="primary", elem_id="conv-pool-run")
         with gr.Column(scale=2, min_width=480):
             x = np.asarray(patch, dtype=np.float64)
             out, g = conv.pool(x, "max", 2, 2)
@@ -190,7 +194,7 @@ def _pool_section(matrix, patch: list[list[int]], image, color):
             picture = gr.Image(type="pil", format="png", label="Pooled image", visible=False, height=300,
                                interactive=False, elem_id="conv-pool-image")
             info = gr.Markdown(pool_markdown("max", g, MATRIX_POOL_WHAT), elem_id="conv-pool-info")
-    gr.on([run.click, source.input, kind.input, size.release, stride.release], pool_ui,
+    gr.on([source.input, kind.input, size.release, stride.release], pool_ui,
           [source, kind, size, stride, matrix, image, color],
           outputs(PoolViews, {"figure": figure, "picture": picture, "info": info, "size": size, "stride": stride}),
           trigger_mode="always_last", api_visibility="private")
@@ -206,6 +210,7 @@ def build() -> None:
     with gr.Accordion("Explain: the convolution sum, output size, PyTorch, padding, the Laplacian", open=False,
                       elem_id="conv-explain"):
         gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="conv-explain-text")
-    api(playground_api.conv_arithmetic, "conv_arithmetic")
-    api(playground_api.conv_pool, "conv_pool")
-    api(playground_api.conv_kernel, "conv_kernel")
+    api(playground_api.conv_arithmetic, "conv_arithmetic",
+        example={"matrix": EXAMPLE_MATRIX, "kernel": conv.preset("Laplacian 3x3").tolist()})
+    api(playground_api.conv_pool, "conv_pool", example={"matrix": EXAMPLE_MATRIX})
+    api(playground_api.conv_kernel, "conv_kernel", example={"kernel": conv.preset("Sobel x 3x3").tolist()})

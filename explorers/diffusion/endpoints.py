@@ -105,5 +105,5 @@ def diffusion_sample(label: int | None = None, guidance: float = 3.0, scheduler:
 
 def register() -> None:
     api(diffusion_schedule, "diffusion_schedule", nullable=("snr_cross_t",))
-    api(diffusion_forward, "diffusion_forward")
+    api(diffusion_forward, "diffusion_forward", example={"t": 250})
     api(diffusion_sample, "diffusion_sample", nullable=("class_probabilities", "note"))

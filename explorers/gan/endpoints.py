@@ -173,4 +173,7 @@ def register() -> None:
     # no concurrency limit: a stream lasts as long as its run plays, and live.SLOTS caps the runs that train (a
     # newer stream of a run ends the older, see points.frames), where the default limit would queue a second
     # visitor's stream behind the first ones' until their runs stopped, and their own for want of a watcher
-    api(gan_2d_frames, "gan_2d_frames", nullable=("token",), concurrency_limit=None)
+    # Its token only comes from a page's play (points.TOKENS): the example is the form of one, which the endpoint
+    # refuses with its one-line message until a page plays a run.
+    api(gan_2d_frames, "gan_2d_frames", nullable=("token",), concurrency_limit=None,
+        example={"token": "the-token-a-page-play-gave"})

@@ -176,7 +176,7 @@ def register() -> None:
     """Publish the six endpoints on the API page, in this order."""
     api(vae_encode, "vae_encode")
     api(vae_interpolate, "vae_interpolate")
-    api(vae_decode, "vae_decode")
-    api(vae_decode_point, "vae_decode_point")
-    api(vae_kl, "vae_kl")
+    api(vae_decode, "vae_decode", example={"z": [0.5, -1.0]})
+    api(vae_decode_point, "vae_decode_point", example={"z1": 0.5, "z2": -1.0})
+    api(vae_kl, "vae_kl", example={"mu": [0.5, -1.0], "logvar": [0.0, -0.5]})
     api(vae_latent_map, "vae_latent_map")

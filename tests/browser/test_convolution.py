@@ -60,9 +60,10 @@ def test_preset_kernel_on_the_photo(app_page, screenshot_dir):
     page = app_page
     open_tab(page)
     before = page.locator("#conv-output-image img").get_attribute("src")
+    # No Run button: a preset's new grid runs the kernel, as every other setting does.
+    assert page.locator("#conv-run, #conv-pool-run").count() == 0
     choose(page, "conv-preset", "Laplacian 3x3")
     page.wait_for_function("() => document.querySelector('#conv-kernel-grid').innerText.includes('4')")
-    page.locator("#conv-run").click()
     page.wait_for_function("(old) => document.querySelector('#conv-output-image img')?.src !== old", arg=before)
     lo, hi = expected_laplacian_range()
     info = wait_for_text(page, "#conv-output-info", re.escape(f"min {fmt(lo)}, max {fmt(hi)}"))
@@ -73,6 +74,23 @@ def test_preset_kernel_on_the_photo(app_page, screenshot_dir):
     assert page.locator("#conv-histogram .js-plotly-plot").count() == 1
     page.locator("#conv-output-image").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "convolution_kernel.png"), full_page=False)
+
+
+def test_a_blur_is_shown_min_max_not_washed_out(app_page, screenshot_dir):
+    """Box blur has no negative weight: its preset sets the display to min-max (0 black, max white), where the signed
+    display drew the blurred photo as pale grey around its white 0; Sobel x brings the signed display back."""
+    page = app_page
+    open_tab(page)
+    assert page.locator("#conv-display input[value=signed]").is_checked()
+    choose(page, "conv-preset", "box blur 3x3")
+    info = wait_for_text(page, "#conv-output-info", "min-max")
+    assert "Colours: min-max (over all pixels)" in info
+    assert page.locator("#conv-display input[value=minmax]").is_checked()
+    page.locator("#conv-output-image").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "convolution_blur.png"), full_page=False)
+    choose(page, "conv-preset", "Sobel x 3x3")
+    wait_for_text(page, "#conv-output-info", "signed diverging")
+    assert page.locator("#conv-display input[value=signed]").is_checked()
 
 
 def expected_cell(row: int, col: int) -> float:
@@ -111,13 +129,24 @@ def test_play_walks_the_positions(app_page):
     assert f"output[0, 2] = {fmt(expected_cell(0, 2))}" in text
 
 
-def test_invalid_stride_is_flagged(app_page, screenshot_dir):
+def test_the_step_through_opens_on_the_first_cell_and_says_one_stride_range(app_page, screenshot_dir):
+    """It opens on output (0, 0), where Play's walk starts; the stride box's range is the one the convolution
+    checks (1 to conv.MAX_STRIDE), so a 0 is clamped with that range named, and a combination that makes no
+    output (a dilated kernel wider than the padded matrix) is flagged in place of the sum."""
     page = app_page
     open_tab(page)
+    assert wait_for_text(page, "#conv-arith-sum", re.escape("output[0, 0] = ")).startswith("output[0, 0] = ")
+    box = page.locator("#conv-arith-stride input[type=number]")
+    assert (box.get_attribute("min"), box.get_attribute("max")) == ("1", str(conv.MAX_STRIDE))
     set_slider(page, "conv-arith-stride", 0)
+    toast = wait_for_text(page, ".toast-message-text", "Stride")
+    assert f"Stride (step-through) takes whole numbers from 1 to {conv.MAX_STRIDE}: 0 is too small" in toast
+    set_slider(page, "conv-arith-padding", 0)
+    wait_for_text(page, "#conv-arith-sum", re.escape("floor((7 + 2·0 − 1·(3 − 1) − 1) / 1) + 1 = 5"))
+    set_slider(page, "conv-arith-dilation", 4)
     text = wait_for_text(page, "#conv-arith-sum", "Invalid combination")
-    assert "stride must be between 1 and 16, not 0" in text
-    set_slider(page, "conv-arith-stride", 1)
+    assert "The kernel does not fit: a 3x3 kernel at dilation 4 spans 9x9" in text
+    set_slider(page, "conv-arith-dilation", 1)
     wait_for_text(page, "#conv-arith-sum", re.escape("computed output["))
 
 

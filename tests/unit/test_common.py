@@ -38,12 +38,23 @@ def half_documented(a: int, b: float = 1.0) -> dict:
 
 def test_api_names_and_describes_the_parameters_and_the_result():
     with gr.Blocks() as demo:
-        api(documented, "add")
+        api(documented, "add", example={"a": 2})
     info = demo.get_api_info()["named_endpoints"]["/add"]
+    # the API page's snippet: a's example (gr.api's own is "..."), b's default
+    assert [(p["parameter_has_default"], p["example_input"]) for p in info["parameters"]] == [(False, 2), (True, 1.0)]
     assert info["description"] == "Add two numbers."
     assert [(p["label"], p["parameter_name"], p["python_type"]["description"]) for p in info["parameters"]] == [
         ("a", "a", "the first number, a whole number"), ("b", "b", "the second number")]
     assert [r["python_type"]["description"] for r in info["returns"]] == ['A dict: "sum", a + b.']
+
+
+def test_api_refuses_a_parameter_without_a_default_or_an_example():
+    """The API page's snippet would show it as "...", which does not run; an example for a parameter with a default
+    would never be shown."""
+    with gr.Blocks(), pytest.raises(TypeError, match=r"documented: give an example .* \(missing: a\).*not none"):
+        api(documented, "add")
+    with gr.Blocks(), pytest.raises(TypeError, match=r"\(missing: none\).*not b\)"):
+        api(documented, "add", example={"a": 2, "b": 3.0})
 
 
 def test_api_refuses_a_parameter_the_docstring_leaves_out():

@@ -308,3 +308,41 @@ def test_the_panels_widget_gets_every_array_packed_and_refuses_a_colour_map_it_l
                 render.Panels("t", "", (), 0, (render.Scale("Jet", 0, 1, "x"),))):
         with pytest.raises(ValueError, match="no colour map 'Jet'"):
             panels_value(bad)
+
+
+def test_the_overview_ends_with_the_classifier_and_the_softmax_of_the_model(cnn):
+    """The head's numbers are the model's own: the logits F.linear gives on the pooled relu6 maps, and their
+    softmax; the overview draws two more slots after the last layer's, where a click opens no layer."""
+    img, _ = sample(3)
+    acts = features.run(cnn, img)
+    h = features.head(cnn, acts)
+    fc = cnn.module.fc
+    pooled = torch.tensor(acts.maps["relu6"]).float().mean(dim=(1, 2))
+    expected = torch.nn.functional.linear(pooled, fc.weight, fc.bias).double().numpy()
+    assert h.name == "fc" and h.in_features == 128 and h.classes == 10 and h.params == 128 * 10 + 10
+    assert h.labels == list(cnn.labels)
+    np.testing.assert_allclose(h.logits, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(h.probs, probability.softmax(expected), rtol=1e-4, atol=1e-6)
+    reps = features.representatives(cnn, acts)
+    strip = feature_render.layer_strip(reps, h)
+    assert strip.size == feature_render.layer_strip(reps).size  # 14 + 2 slots still fill two rows of 8
+    x, y = feature_render._slot_origin(len(reps) + 1)
+    assert feature_render.strip_at(len(cnn.layers), x + 5, y + 5) is None
+    assert strip.crop((x, y, x + feature_render.STRIP_SLOT_W, y + feature_render.STRIP_PX)).getcolors(2 ** 16)
+
+
+def test_a_grid_label_fits_its_tile_without_a_cut_number():
+    """The 128-map grid's 64 px tiles cut "#116 m=-0.12" to "#116 m=-0."; every label now fits whole, in one form
+    for the whole grid."""
+    means = np.zeros(128)
+    means[[1, 41, 116]] = [-0.36, 0.0056, -0.1234]
+    assert feature_render.tile_labels([1, 116], means, 96) == ["#1 m=-0.36", "#116 m=-0.12"]
+    assert feature_render.tile_labels([1, 116], means, 64) == ["#1 -0.36", "#116 -0.12"]
+    assert feature_render.tile_labels([1, 41, 116], means, 64) == ["#1 -0.36", "#41 0.0056", "#116 -0.12"]
+    means[116] = -0.0567  # "#116 -0.057" is 11 characters: the whole grid takes two decimals
+    assert feature_render.tile_labels([1, 41, 116], means, 64) == ["#1 -0.36", "#41 0.01", "#116 -0.06"]
+    means[7] = -12345.0
+    assert feature_render.tile_labels([7, 116], means, 64) == ["#7", "#116"]
+    for cell in (64, 96):
+        assert all(len(label) <= cell // render.LABEL_CHAR
+                   for label in feature_render.tile_labels(list(range(128)), means, cell))
