@@ -23,7 +23,8 @@ NUMBERS_UP_TO = 16     # cells show their weight as text up to this many tokens;
 LABELS_UP_TO = 48      # axes name every token up to this many; beyond, every TICK_EVERY-th position
 TICK_EVERY = 10
 SUBTITLE_CHARS = 100   # a heatmap's subtitle wraps at this many characters: ~600 px, inside an 800 px page
-TITLE_PAD = 44         # the title starts this far down, below the gr.Plot label over the figure's top left
+SUBTITLE_LINE = 19     # pixels a line of it takes
+TITLE_PAD = 56         # the title starts this far down, below the gr.Plot label over the figure's top left
 THUMBNAIL = 64         # pixels per model-view thumbnail
 PICTURE_SIDE = 336     # images are enlarged to at least this, nearest neighbour, so patches stay crisp
 HEAT_MAP = "Viridis"   # the ViT maps: perceptually even, readable in grey, unlike Jet
@@ -68,7 +69,7 @@ def _square(fig: go.Figure, tokens: list[str], title: str, subtitle: str) -> go.
     slant = 0 if long_input(n) else 60
     # the slanted labels' height: ~7 px a character at 12 px, times sin 60°, plus the ticks
     extent = int(max(len(t) for t in labels) * 7 * np.sin(np.radians(slant)) + 24)
-    top = TITLE_PAD + 22 + 15 * len(lines) + extent
+    top = TITLE_PAD + 22 + SUBTITLE_LINE * len(lines) + extent
     side = int(np.clip(28 * n + 160, 420, 760)) + top - 120
     fig.update_layout(height=side, margin={"l": 90, "r": 20, "t": top, "b": 20},
                       title={"text": f"{title}<br><sup>{'<br>'.join(lines)}</sup>", "y": 1, "yref": "container",

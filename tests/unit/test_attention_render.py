@@ -36,7 +36,7 @@ def test_the_title_block_and_the_slanted_key_labels_get_their_own_space():
         lines = title.text.split("<sup>")[1].split("<br>")
         assert all(len(line) <= ar.SUBTITLE_CHARS + 6 for line in lines)
         label = len("internationalisation") * 7 * np.sin(np.radians(60))
-        assert fig.layout.margin.t >= ar.TITLE_PAD + 22 + 15 * len(lines) + label
+        assert fig.layout.margin.t >= ar.TITLE_PAD + 22 + ar.SUBTITLE_LINE * len(lines) + label
     assert wrapped.layout.margin.t > short.layout.margin.t
 
 
