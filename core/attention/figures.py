@@ -8,6 +8,7 @@ weight, the weight as its opacity, after BertViz's head_view.js) are chosen here
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +22,14 @@ from core.attention.maths import hide_tokens
 NUMBERS_UP_TO = 16     # cells show their weight as text up to this many tokens; beyond, hover only
 LABELS_UP_TO = 48      # axes name every token up to this many; beyond, every TICK_EVERY-th position
 TICK_EVERY = 10
+SUBTITLE_CHARS = 100   # a heatmap's subtitle wraps at this many characters: ~600 px, inside an 800 px page
+SUBTITLE_LINE = 19     # pixels a line of it takes
+TITLE_PAD = 56         # the title starts this far down, below the gr.Plot label over the figure's top left
 THUMBNAIL = 64         # pixels per model-view thumbnail
 PICTURE_SIDE = 336     # images are enlarged to at least this, nearest neighbour, so patches stay crisp
+HEAT_MAP = "Viridis"   # the ViT maps: perceptually even, readable in grey, unlike Jet
+BAR_HEIGHT = 14        # their colour bar, in pixels
+PATCH_NUMBER_FONT = 18
 MASKED = "#e5e7eb"     # the plot background shows through NaN cells: masked (causal) entries
 
 
@@ -52,13 +59,24 @@ def token_axis(tokens: list[str]) -> tuple[list[str], dict]:
                     "ticktext": [str(i) for i in range(0, len(tokens), TICK_EVERY)], "tickangle": 0}
 
 
-def _square(fig: go.Figure, tokens: list[str]) -> go.Figure:
+def _square(fig: go.Figure, tokens: list[str], title: str, subtitle: str) -> go.Figure:
+    """Lay out a token x token heatmap: keys named along the top, slanted, and the title with its subtitle pinned
+    to the top of the figure, with the top margin made to hold both. Plotly centres a title in the top margin and
+    never wraps it, so at 800 px the slanted labels of a fixed margin ran into the subtitle."""
     n = len(tokens)
-    side = int(np.clip(28 * n + 160, 420, 760))
-    fig.update_layout(height=side, margin={"l": 90, "r": 20, "t": 120, "b": 20})
+    lines = textwrap.wrap(subtitle, SUBTITLE_CHARS)
+    labels = [str(i) for i in range(0, n, TICK_EVERY)] if long_input(n) else tokens
+    slant = 0 if long_input(n) else 60
+    # the slanted labels' height: ~7 px a character at 12 px, times sin 60°, plus the ticks
+    extent = int(max(len(t) for t in labels) * 7 * np.sin(np.radians(slant)) + 24)
+    top = TITLE_PAD + 22 + SUBTITLE_LINE * len(lines) + extent
+    side = int(np.clip(28 * n + 160, 420, 760)) + top - 120
+    fig.update_layout(height=side, margin={"l": 90, "r": 20, "t": top, "b": 20},
+                      title={"text": f"{title}<br><sup>{'<br>'.join(lines)}</sup>", "y": 1, "yref": "container",
+                             "yanchor": "top", "pad": {"t": TITLE_PAD}})
     fig.update_yaxes(autorange="reversed", showgrid=False, title="query (row)")
     # The keys are named in the subtitle: a top axis title collides with the slanted labels or the subtitle.
-    fig.update_xaxes(side="top", tickangle=-60)
+    fig.update_xaxes(side="top", tickangle=-slant)
     if long_input(n):
         ticks = token_axis(tokens)[1]  # the tick values are category labels, "10: bank", so they need the tokens
         fig.update_xaxes(**ticks)
@@ -73,15 +91,15 @@ def token_heatmap(a: np.ndarray, tokens: list[str], title: str, allowed: np.ndar
     peak = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
     labels = token_axis(tokens)[0]
     n = len(tokens)
-    fig = render.figure(f"{title}<br><sup>Rows: queries; columns: the keys they read. {note}"
-                        f"Colour: Viridis from 0 to the largest weight shown ({peak:.3g})."
-                        f"{' Grey: masked, a key after its query.' if allowed is not None else ''}</sup>")
+    fig = render.figure()
     fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, colorscale="Viridis", zmin=0, zmax=peak,
                              texttemplate="%{z:.2f}" if n <= NUMBERS_UP_TO else None,
                              colorbar={"title": "weight", "thickness": 12},
                              hovertemplate="query %{y} → key %{x}<br>weight %{z:.6f}<extra></extra>"))
     fig.update_layout(plot_bgcolor=MASKED)
-    return _square(fig, tokens)
+    return _square(fig, tokens, title, f"Rows: queries; columns: the keys they read. {note}Colour: Viridis from 0 "
+                   f"to the largest weight shown ({peak:.3g})."
+                   f"{' Grey: masked, a key after its query.' if allowed is not None else ''}")
 
 
 def model_view(attentions: np.ndarray, hidden: np.ndarray | None = None) -> render.Grid:
@@ -192,21 +210,37 @@ def _outline(img: Image.Image, grid: tuple[int, int], patch: int, colour: str = 
 
 def heat_overlay(seen: Image.Image, heat: np.ndarray, alpha: float, grid: tuple[int, int],
                  patch: int | None = None) -> Image.Image:
-    """`heat` [h, w] over the picture, divided by its own maximum (Jet: blue 0, red the maximum), drawn as
-    square patches (nearest neighbour), with `patch` outlined."""
+    """`heat` [h, w] over the picture, divided by its own maximum (Viridis: dark purple 0, yellow the maximum),
+    drawn as square patches (nearest neighbour), with `patch` outlined, and a colour bar under the picture that
+    gives the two ends in weights."""
     base = picture(seen)
     peak = float(heat.max(initial=0.0))
     unit = heat / peak if peak > 0 else heat
-    cells = Image.fromarray(render.apply_colormap(np.clip(unit, 0, 1), "Jet"))
+    cells = Image.fromarray(render.apply_colormap(np.clip(unit, 0, 1), HEAT_MAP))
     cells = cells.resize(base.size, Image.Resampling.NEAREST)
     out = Image.blend(base, cells, float(np.clip(alpha, 0, 1)))
     if patch is not None:
         _outline(out, grid, patch)
+    return with_colour_bar(out, HEAT_MAP, "0", f"{peak:.3g}")
+
+
+def with_colour_bar(img: Image.Image, cmap: str, low: str, high: str) -> Image.Image:
+    """`img` above a colour bar as wide as it, its two ends labelled `low` and `high`: the bar is part of the
+    picture, so it is never separated from it or drawn over it."""
+    size = render.HEADER_FONT
+    low_w, high_w = (int(render.font(size).getlength(t)) for t in (low, high))
+    out = Image.new("RGB", (img.width, img.height + BAR_HEIGHT + 12), "white")
+    out.paste(img, (0, 0))
+    y = img.height + 6
+    out.paste(render.colorbar(cmap, img.width - low_w - high_w - 16, BAR_HEIGHT), (low_w + 8, y))
+    render.text(out, (2, y), low, size, "#374151")
+    render.text(out, (img.width - high_w - 2, y), high, size, "#374151")
     return out
 
 
 def patch_grid_picture(seen: Image.Image, grid: tuple[int, int], patch: int | None = None) -> Image.Image:
-    """The picture cut into its patches, numbered in row-major order (the token order after CLS) when they fit."""
+    """The picture cut into its patches, numbered in row-major order (the token order after CLS) when they fit,
+    each number on a dark box so it reads on any pixel."""
     img = picture(seen)
     draw = ImageDraw.Draw(img)
     h, w = grid
@@ -215,9 +249,13 @@ def patch_grid_picture(seen: Image.Image, grid: tuple[int, int], patch: int | No
     for c in range(1, w):
         draw.line([(c * img.width / w, 0), (c * img.width / w, img.height)], fill="#f97316", width=1)
     if h * w <= 64:
+        size = PATCH_NUMBER_FONT if img.width / w >= 40 else render.HEADER_FONT - 2
         for i in range(h * w):
             r, c = divmod(i, w)
-            draw.text((c * img.width / w + 3, r * img.height / h + 2), str(i), fill="#f97316")
+            x, y = c * img.width / w + 2, r * img.height / h + 2
+            right, bottom = render.font(size).getbbox(str(i))[2:]
+            draw.rectangle([x, y, x + right + 5, y + bottom + 4], fill="#111827")
+            render.text(img, (x + 3, y + 1), str(i), size, "#fdba74")
     if patch is not None:
         _outline(img, grid, patch, "#facc15")
     return img

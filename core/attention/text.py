@@ -307,10 +307,19 @@ def run(tm: TextModel, text, text_pair="") -> TextRun:
 # ---------------------------------------------------------------- reading a run
 
 
-def rollout(r: TextRun) -> np.ndarray:
+def rollout(r: TextRun, hide_special: bool = False) -> np.ndarray:
     """Attention rollout through every layer, on head-averaged weights (averaged in float64 one layer at a time,
-    so the whole stack is never copied)."""
-    return att.attention_rollout(np.stack([att.head_average(layer) for layer in r.attentions]))
+    so the whole stack is never copied). With hide_special, the special tokens' columns of the result ([CLS],
+    [SEP], BOS) are set to 0 and each row is divided by what is left: of what reaches position i from the text's
+    own tokens, the share that comes from each (in MiniLM about 0.7 of every row goes to [CLS] and [SEP], which
+    leaves the text's own mixing a few hundredths per cell)."""
+    return for_display(att.attention_rollout(np.stack([att.head_average(layer) for layer in r.attentions])), r,
+                       hide_special)
+
+
+def special_share(a: np.ndarray, r: TextRun) -> float:
+    """The mean over rows of the weight an [n, n] attention or rollout puts on the special tokens' columns."""
+    return float(a[:, r.special].sum(axis=-1).mean()) if r.special.any() else 0.0
 
 
 def for_display(a: np.ndarray, r: TextRun, hide_special: bool) -> np.ndarray:

@@ -111,9 +111,9 @@ def attention_image(image: FileData, model: str = "vit", layer: int = -1, head: 
         from 0) and "head" (-1: average), as used; "cls_attention", h x w, the CLS token's weight on each patch;
         "rollout", h x w, the CLS row of attention rollout through every layer; "attention", the whole n x n matrix
         (token 0 is CLS, then the patches row by row), so any patch's row can be read; matrices rounded to 7
-        decimals; "overlay", cls_attention over the picture the model sees (PNG data URL, Jet, scaled to its own
-        maximum); "predicted", "predicted_label" and "probability", the model's top class; "preprocessing", the
-        steps in words."""
+        decimals; "overlay", cls_attention over the picture the model sees (PNG data URL, Viridis, scaled to its
+        own maximum, with a colour bar under the picture); "predicted", "predicted_label" and "probability", the
+        model's top class; "preprocessing", the steps in words."""
     v = image_view(image, model, layer, head)
     r = v.run
     top = int(np.argmax(r.probabilities))

@@ -21,6 +21,7 @@ from explorers.inputs import gallery_indices, input_column, sample_image
 IMAGE_LAYER = Box("Layer (images)", 0, None, None, label="Layer")
 OPACITY = Box("Overlay opacity", 0, 1, 0.5, whole=False)
 PATCH = Box("Patch", 0, None, 5, label="Patch (or click the patch grid)")
+COLOURS = "Viridis: dark purple 0, yellow this map's maximum"  # core.attention.figures.heat_overlay's colours
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,13 @@ def image_panels(v: ImageView, opacity, patch) -> ImageViews:
     model_md = (f"{'⚠️ ' + v.note + '  ' + chr(10) if v.note else ''}**{r.vm.description}**. Prediction: "
                 f"**{r.vm.labels[top]}** (p = {r.probabilities[top]:.3f}). What the model sees: {r.preprocessing}.")
     cls_md = (f"CLS → patches, {where}: the CLS token's weights on the {h * w} patches (its weight on itself, "
-              f"{att.pick(r.attentions, v.layer, v.head)[0, 0]:.3f}, is left out). Jet: blue 0, red this map's "
-              f"maximum ({v.cls.max():.3f}).")
+              f"{att.pick(r.attentions, v.layer, v.head)[0, 0]:.3f}, is left out). {COLOURS} ({v.cls.max():.3f}), "
+              "as the bar under it says.")
     patch_md = (f"Patch {picked} (row {picked // w}, column {picked % w}) → patches, {where}; outlined in white. "
-                "Jet: blue 0, red this map's maximum.")
+                f"{COLOURS}.")
     rollout_md = (f"Rollout through layers 0–{r.num_layers - 1} (heads averaged, identity added for the residual), "
-                  f"CLS row over the patches: from {v.rollout.min():.3f} to {v.rollout.max():.3f}. Jet: blue 0, red "
-                  "the maximum. It does not depend on the layer and head chosen above.")
+                  f"CLS row over the patches: from {v.rollout.min():.3f} to {v.rollout.max():.3f}. {COLOURS}. It "
+                  "does not depend on the layer and head chosen above.")
     grid_picture = ar.patch_grid_picture(r.seen, r.grid, picked)
     return ImageViews(gr.update(choices=image_model_choices(), value=r.vm.name),
                       gr.update(maximum=r.num_layers - 1, value=v.layer),
@@ -142,9 +143,12 @@ class ImageControls(NamedTuple):
 
 
 def picture_column(picture, label: str, elem_id: str, note: str, note_id: str) -> tuple[gr.Image, gr.Markdown]:
-    """One image view in its column, with its note below."""
+    """One image view in its column: its title above it, as a caption (a floating label was cut at the column's
+    width and, with the corner buttons, covered the top patches and their numbers), its note below."""
     with gr.Column(min_width=240):
-        return (gr.Image(picture, type="pil", format="png", interactive=False, label=label, elem_id=elem_id),
+        gr.Markdown(f"**{label}**", elem_id=f"{elem_id}-caption")
+        return (gr.Image(picture, type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                         label=label, elem_id=elem_id),
                 gr.Markdown(note, elem_id=note_id))
 
 

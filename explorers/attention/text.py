@@ -32,6 +32,7 @@ EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
 }
 FIRST_EXAMPLE = next(iter(EXAMPLES))
 HIDE_NOTE = "Special tokens hidden: their columns set to 0, each row renormalised over the rest. "
+ROLLOUT_HIDDEN = "Special tokens' columns dropped from the result, each row renormalised over the text's own tokens. "
 # The number boxes (explorers.common.Box). Layers depend on the model; an empty Layer box is the last.
 LAYER = Box("Layer", 0, None, None)
 SCORES_WIDGET = Path(__file__).with_name("scores")  # scores.html, .js, .css: the scores drawn in the browser
@@ -63,7 +64,7 @@ def text_view(text, model, layer, head, hide_special, text_pair) -> TextView:
     layer, head = att.layer_index(layer, tm.num_layers), att.head_index(head, tm.num_heads)
     hide = as_bool(hide_special, "hide_special")
     return TextView(r, note, layer, head, hide, ta.for_display(att.pick(r.attentions, layer, head), r, hide),
-                    ta.for_display(ta.rollout(r), r, hide))
+                    ta.rollout(r, hide))
 
 
 def scores_view(text, model, layer, head, temperature, scale, text_pair):
@@ -99,12 +100,28 @@ def heatmap_figure(v: TextView):
                             HIDE_NOTE if v.hide_special else "")
 
 
-def rollout_figure(v: TextView):
-    r = v.run
-    return ar.token_heatmap(v.rollout, r.tokens, f"Attention rollout through layers 0–{r.model.num_layers - 1}",
-                            att.causal_mask(len(r.tokens)) if r.causal else None,
-                            "Heads averaged, identity added for the residual, layers multiplied. "
-                            + (HIDE_NOTE if v.hide_special else ""))
+def rollout_views(r: ta.TextRun, hide) -> tuple[object, str]:
+    """The rollout heatmap, without the special tokens' columns when `hide` (the Rollout view's own switch), and
+    its note: how much of every row the special tokens take, which is why the switch exists."""
+    hide = as_bool(hide, "hide_rollout") and bool(r.special.any())
+    rollout = ta.rollout(r)
+    share = ta.special_share(rollout, r)
+    figure = ar.token_heatmap(ta.for_display(rollout, r, hide), r.tokens,
+                              f"Attention rollout through layers 0–{r.model.num_layers - 1}",
+                              att.causal_mask(len(r.tokens)) if r.causal else None,
+                              "Heads averaged, identity added for the residual, layers multiplied. "
+                              + (ROLLOUT_HIDDEN if hide else ""))
+    specials = " and ".join(dict.fromkeys(t for t, s in zip(r.tokens, r.special, strict=True) if s))
+    if not r.special.any():
+        note = "This tokenizer added no special tokens, so every column is one of the text's own tokens."
+    elif hide:
+        note = (f"Shown without {specials}: their columns are dropped and each row is divided by what is left, so "
+                f"row i is how the part of position i that comes from the text's own tokens splits among them. With "
+                f"them, on average **{share:.2f}** of every row lands on {specials}.")
+    else:
+        note = (f"On average **{share:.2f}** of every row lands on {specials}, which leaves the text's own tokens a "
+                "few hundredths each. Tick the switch to drop those columns and renormalise each row.")
+    return figure, note
 
 
 def model_view_state(grid: render.Grid) -> dict:
@@ -192,6 +209,7 @@ class TextViews(NamedTuple):
     model_view: object
     grid_info: dict
     rollout: object
+    rollout_note: str
     token: object
     focus: object
     entropy: object
@@ -205,7 +223,7 @@ class TextViews(NamedTuple):
 
 @user_errors
 @devices.gpu
-def text_ui(text, text_pair, model, layer, head, hide_special, word):
+def text_ui(text, text_pair, model, layer, head, hide_special, word, hide_rollout):
     """Everything for a new text, model or sink setting: the controls fitted to the model, and every view."""
     v = text_view(text, model, text_layer(model, layer).value, head, hide_special, text_pair)
     r, tm = v.run, v.run.model
@@ -217,7 +235,8 @@ def text_ui(text, text_pair, model, layer, head, hide_special, word):
     return TextViews(gr.update(value=tm.name if v.note is None else "default"),
                      gr.update(maximum=tm.num_layers - 1, value=v.layer),
                      gr.update(choices=head_choices(tm.num_heads), value=v.head),
-                     notice_markdown(v), heatmap_figure(v), grid.image, model_view_state(grid), rollout_figure(v),
+                     notice_markdown(v), heatmap_figure(v), grid.image, model_view_state(grid),
+                     *rollout_views(r, hide_rollout),
                      gr.update(choices=token_choices(r.tokens), value=i),
                      ar.focus_figure(v.attention, r.tokens, i, v.where),
                      ar.entropy_figure(ta.head_entropies(r), len(r.tokens)), entropy_markdown(r),
@@ -257,6 +276,13 @@ def layer_ui(text, text_pair, model, layer, head, hide_special, token, heads) ->
 def selection_ui(*args):
     """A head opened from the model view, which has set the Layer box: layer_ui's views alone."""
     return layer_ui(*args)[:-1]
+
+
+@user_errors
+@devices.gpu
+def rollout_ui(text, text_pair, model, hide_rollout):
+    """The Rollout view's switch: its heatmap and note again."""
+    return rollout_views(ta.run(ta.resolve(model)[0], text, text_pair), hide_rollout)
 
 
 @user_errors
@@ -313,7 +339,9 @@ class TextPanels(NamedTuple):
     grid_info: gr.State        # where the model view's thumbnails are, to find the one clicked
     heatmap: gr.Plot
     model_view: gr.Image
+    rollout_hide: gr.Checkbox
     rollout: gr.Plot
+    rollout_note: gr.Markdown
     token: gr.Dropdown
     focus: gr.Plot
     entropy: gr.Plot
@@ -359,7 +387,11 @@ def panels(num_heads: int) -> TextPanels:
             model_view = gr.Image(type="pil", format="png", interactive=False, show_label=False,
                                   label="Every layer × head (click one to open it)", elem_id="attn-model-view")
         with gr.Tab("Rollout", id="attn-view-rollout"):
+            # on from the start: with the sinks, ~0.6 of every row is on [CLS] and [SEP], the rest a flat purple
+            rollout_hide = gr.Checkbox(True, label="Without [CLS] / [SEP]: drop their columns and renormalise each "
+                                       "row", elem_id="attn-rollout-hide")
             rollout = gr.Plot(label="Attention rollout", elem_id="attn-rollout")
+            rollout_note = gr.Markdown(elem_id="attn-rollout-note")
         with gr.Tab("Token focus", id="attn-view-focus"):
             token = gr.Dropdown([], label="Token", elem_id="attn-token")
             focus = gr.Plot(label="What it attends to, and what attends to it", elem_id="attn-focus")
@@ -374,15 +406,15 @@ def panels(num_heads: int) -> TextPanels:
                                      label="Heads drawn (of the layer chosen above)", elem_id="attn-heads")
             head_view_note = gr.Markdown(elem_id="attn-head-view-note")
             head_view = widget(HEAD_VIEW_WIDGET, "attn-head-view")
-    return TextPanels(views, grid_info, heatmap, model_view, rollout, token, focus, entropy, ranking, scores,
-                      scores_note, heads, head_view_note, head_view)
+    return TextPanels(views, grid_info, heatmap, model_view, rollout_hide, rollout, rollout_note, token, focus,
+                      entropy, ranking, scores, scores_note, heads, head_view_note, head_view)
 
 
 def wire(demo: gr.Blocks, c: TextControls, p: TextPanels) -> None:
     """A new text, model or sink setting redraws everything; a layer, head, token or view setting its views."""
     private = {"api_visibility": "private"}
     ui = {**c._asdict(), **p._asdict()}
-    text_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, c.word]
+    text_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, c.word, p.rollout_hide]
     selection_inputs = [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token, p.heads]
     gr.on([demo.load, c.run.click, c.text.submit, c.pair.submit, c.model.submit, c.hide.input], text_ui, text_inputs,
           outputs(TextViews, ui), trigger_mode="always_last", **private)
@@ -396,6 +428,8 @@ def wire(demo: gr.Blocks, c: TextControls, p: TextPanels) -> None:
         selection_ui, selection_inputs, outputs(SelectionViews, ui)[:-1], **private)
     p.heads.input(head_view_ui, [c.text, c.pair, c.model, c.layer, c.hide, p.heads], [p.head_view, p.head_view_note],
                   trigger_mode="always_last", **private)
+    p.rollout_hide.input(rollout_ui, [c.text, c.pair, c.model, p.rollout_hide], [p.rollout, p.rollout_note],
+                         trigger_mode="always_last", **private)
     p.token.input(focus_ui, [c.text, c.pair, c.model, c.layer, c.head, c.hide, p.token], [p.focus, c.word],
                   **private)
 

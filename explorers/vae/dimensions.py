@@ -17,15 +17,24 @@ SAMPLES = 16
 
 class DimensionViews(NamedTuple):
     traversal: Image.Image
+    traversal_note: str
     kl: dict
 
 
 def dimension_views(x_a) -> DimensionViews:
+    """The traversal of A's code along its most used dimensions (figures.traversal_sheet), what it leaves out, and
+    the KL of every dimension."""
     code = L.encode("vae16", x_a)
-    grid = L.traversal("vae16", code.mu)
-    sheet = figures.sheet(grid.reshape(-1, 28, 28), len(L.TRAVERSAL), cell=40)
-    return DimensionViews(sheet, kl_chart(code.kl_per_dim, f"KL per dimension for A (vae16), total "
-                                                                     f"{code.kl:.2f} nats"))
+    sheet, shown = figures.traversal_sheet(L.traversal("vae16", code.mu), L.TRAVERSAL, code.kl_per_dim)
+    rest = [d for d in range(len(code.mu)) if d not in shown]
+    note = (f"Each row sweeps one dimension zk from −3 to +3 (the columns) while the other {len(code.mu) - 1} stay "
+            f"at A's μ; the rows are the {len(shown)} dimensions with the largest KL for A, largest first.")
+    if rest:
+        note += (f" Not shown: {', '.join(f'z{d + 1}' for d in rest)}, each with KL ≤ "
+                 f"{code.kl_per_dim[rest].max():.2f} nats: the less KL a dimension has, the less its row changes, "
+                 "and at 0 it carries nothing.")
+    return DimensionViews(sheet, note, kl_chart(code.kl_per_dim, f"KL per dimension for A (vae16), total "
+                                                                 f"{code.kl:.2f} nats"))
 
 
 def sample_views(model: str, tau_box, seed_box) -> tuple:
@@ -38,6 +47,15 @@ def sample_views(model: str, tau_box, seed_box) -> tuple:
             f"reads {confident:.0%} of them with top probability ≥ 0.9.")
     # 96-pixel cells: render.grid keeps cell // 6 characters of a label, enough for "T-shirt/top 0.99"
     return figures.sheet(frames, 8, cell=96, labels=labels), note, tau.shown, seed.shown
+
+
+def kl_answer(mu_text: str, logvar_text: str) -> str:
+    """The KL calculator's output: the table, or for a bad input its message in the table's place, so that the
+    page never shows an earlier input's table beside an error."""
+    try:
+        return kl_table(mu_text, logvar_text)
+    except ValueError as e:
+        return f"**Not computed.** {e}"
 
 
 def kl_table(mu_text: str, logvar_text: str) -> str:

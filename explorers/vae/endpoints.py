@@ -80,9 +80,9 @@ def vae_interpolate(image_a: FileData, image_b: FileData, steps: int = L.DEFAULT
 
     Returns:
         path_kind and model as used, codes (steps x d; the first and last are the endpoints' mu), frames (one PNG
-        data URL strip, A on the left), class_probabilities (steps x 10, the CNN's softmax), predicted (the top
-        class per frame), top_probability and nearest_distance (per frame, the CNN-feature distance to the nearest
-        of 2,000 test images).
+        data URL strip: the frames left to right in rows of at most 10, A first), class_probabilities (steps x 10,
+        the CNN's softmax), predicted (the top class per frame), top_probability and nearest_distance (per frame,
+        the CNN-feature distance to the nearest of 2,000 test images).
     """
     model = L.check_model(model)
     steps = as_int(steps, "steps", L.MIN_STEPS, L.MAX_STEPS)

@@ -77,7 +77,7 @@ def endpoint_views(x_a, x_b, model: str, which: str = "AB") -> EndpointViews:
 def path_views(x_a, x_b, steps: Reading, path: str, model: str) -> PathViews:
     """The decoded path and the CNN's reading of it; `steps` is the steps box as read (STEPS.read)."""
     run = interpolation(x_a, x_b, steps.value, path, model)
-    labels = [f"{CLASSES[i]} {p:.2f}"
+    labels = [(CLASSES[i], f"{p:.2f}")
               for i, p in zip(run.probabilities.argmax(1), run.probabilities.max(1), strict=True)]
     strip = figures.strip(run.frames, labels)
     changes = int((np.diff(run.probabilities.argmax(1)) != 0).sum())

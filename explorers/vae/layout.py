@@ -47,6 +47,7 @@ class Components:
     manifold: gr.Image
     map_note: gr.Markdown
     traversal: gr.Image
+    traversal_note: gr.Markdown
     kl: gr.HTML
     sample_model: gr.Radio
     tau: gr.Slider
@@ -156,19 +157,17 @@ def map_section() -> dict:
 def dimensions_section() -> dict:
     gr.Markdown("### Dimensions (vae16)")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
-            gr.Markdown("**Traversal of A's code**: row k is dimension zk (z1 at the top, z16 at the bottom).",
-                        elem_id="vae-traversal-caption")
-            # 16 rows of 7: drawn about 28 pixels a frame (the frames' own size); fullscreen enlarges it
-            traversal = gr.Image(type="pil", format="png", interactive=False, show_label=False, height=540,
-                                 buttons=["download", "fullscreen"], elem_id="vae-traversal")
-        with gr.Column(scale=2, min_width=420):
+        with gr.Column(scale=1, min_width=420):
+            gr.Markdown("**Traversal of A's code**: row zk shows A's code with zk set to the value above each "
+                        "column; rows named on the left with their KL.", elem_id="vae-traversal-caption")
+            # no corner buttons, no label: they covered its top frames; the sheet draws its own axes
+            traversal = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                                 elem_id="vae-traversal")
+        with gr.Column(scale=1, min_width=420):
             kl = chart("vae-kl")
-            # beside the tall traversal, under the chart its rows are read against
-            gr.Markdown("Each row of the traversal is one latent dimension swept from −3 to +3 (columns: −3, −2, "
-                        "…, +3) while the others stay at A's μ. Dimensions with KL near 0 carry nothing: their row "
-                        "does not change.", elem_id="vae-traversal-note")
-    return {"traversal": traversal, "kl": kl}
+            # beside the traversal, under the chart its rows are read against
+            traversal_note = gr.Markdown(elem_id="vae-traversal-note")
+    return {"traversal": traversal, "traversal_note": traversal_note, "kl": kl}
 
 
 def prior_section() -> dict:

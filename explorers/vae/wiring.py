@@ -5,7 +5,7 @@ import gradio as gr
 from core.vae import latent as L
 from explorers.common import Reading, combined, outputs, skipped, user_errors
 from explorers.inputs import PRIVATE
-from explorers.vae.dimensions import SEED, TAU, DimensionViews, dimension_views, kl_table, sample_views
+from explorers.vae.dimensions import SEED, TAU, DimensionViews, dimension_views, kl_answer, sample_views
 from explorers.vae.endpoints import image_input
 from explorers.vae.interpolation import (
     STEPS,
@@ -71,7 +71,7 @@ def wire(c: Components, tab: gr.Tab) -> None:
     wire_map(c)
     gr.on([c.resample.click, c.sample_model.input, c.tau.release, c.seed.submit], user_errors(sample_views),
           [c.sample_model, c.tau, c.seed], sample_outputs(c), trigger_mode="always_last", **PRIVATE)
-    c.kl_go.click(user_errors(kl_table), [c.kl_mu, c.kl_logvar], c.kl_out, **PRIVATE)
+    c.kl_go.click(user_errors(kl_answer), [c.kl_mu, c.kl_logvar], c.kl_out, **PRIVATE)
     wire_first_open(c, tab)
 
 

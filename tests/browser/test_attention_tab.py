@@ -1,5 +1,6 @@
 """The Attention tab in Chromium: type a sentence and see its heatmap, switch layer and head, open a head from the
 model view, re-run the scores view at another temperature, and run the image view on a gallery sample."""
+import base64
 import re
 
 import numpy as np
@@ -8,6 +9,7 @@ from PIL import Image
 from core.attention import image as ia
 from core.data import CLASSES, load_sample
 from tests.browser.test_convolution import choose, set_slider, wait_for_text
+from tests.browser.test_vae_tab import covering
 
 SENTENCE = "The river bank was flooded after the storm."
 SNEAKER = CLASSES.index("Sneaker")
@@ -246,3 +248,59 @@ def test_scores_temperature_drag_redraws_in_the_browser_with_the_apis_weights(ap
     page.set_viewport_size({"width": 800, "height": 1000})
     page.wait_for_function("() => document.querySelector('#attn-scores canvas').clientWidth <= 800")
     page.locator("#attn-scores").screenshot(path=str(screenshot_dir / "attention_scores_800.png"))
+
+
+# How many of the plot's key labels overlap its title or subtitle.
+LABELS_ON_TITLE = """sel => { const plot = document.querySelector(sel + ' .js-plotly-plot');
+  const boxes = q => [...plot.querySelectorAll(q)].map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
+  const titles = boxes('.gtitle');
+  return boxes('.xtick text').filter(a => titles.some(b => a.left < b.right && b.left < a.right
+                                                        && a.top < b.bottom && b.top < a.bottom)).length; }"""
+
+
+def rollout_drawn(page) -> np.ndarray:
+    """The rollout heatmap's values as plotly holds them (float64 bytes, base64)."""
+    x, z = page.locator("#attn-rollout .js-plotly-plot").evaluate("p => [p.data[0].x, p.data[0].z]")
+    return np.frombuffer(base64.b64decode(z["bdata"]), "<f8").reshape(len(x), len(x))
+
+
+def test_at_800_px_key_labels_clear_the_titles_rollout_drops_the_sinks_and_vit_maps_are_uncovered(
+        app_page, screenshot_dir):
+    """At 800 px the slanted key labels ran into the subtitle; rollout put ~0.6 of every row on [CLS]; the ViT
+    maps' floating labels were cut and covered the top patches' numbers."""
+    page = app_page
+    page.set_viewport_size({"width": 800, "height": 1000})
+    open_attention(page)
+    plot_text(page, "#attn-heatmap", "average of 12 heads")
+    assert page.evaluate(LABELS_ON_TITLE, "#attn-heatmap") == 0
+    page.locator("#attn-heatmap").screenshot(path=str(screenshot_dir / "attention_heatmap_800.png"))
+    page.locator("#attn-hide input").check()  # a longer subtitle, wrapped
+    plot_text(page, "#attn-heatmap", "Special tokens hidden")
+    assert page.evaluate(LABELS_ON_TITLE, "#attn-heatmap") == 0
+
+    page.get_by_role("tab", name="Rollout").click()
+    assert page.locator("#attn-rollout-hide input").is_checked()  # the view opens without the sinks
+    plot_text(page, "#attn-rollout", "columns dropped")
+    note = wait_for_text(page, "#attn-rollout-note", "Shown without \\[CLS\\] and \\[SEP\\]")
+    share = float(re.search(r"on average \*?\*?(0\.\d\d)", note).group(1))
+    assert share > 0.5
+    z = rollout_drawn(page)
+    assert (z[:, 0] == 0).all() and (z[:, -1] == 0).all()  # the [CLS] and [SEP] columns
+    np.testing.assert_allclose(z.sum(-1), 1.0, atol=1e-9)
+    assert page.evaluate(LABELS_ON_TITLE, "#attn-rollout") == 0
+    page.locator("#attn-rollout").screenshot(path=str(screenshot_dir / "attention_rollout_800.png"))
+    page.locator("#attn-rollout-hide input").uncheck()
+    wait_for_text(page, "#attn-rollout-note", f"On average \\*?\\*?{share:.2f}")
+    page.wait_for_function("() => !document.querySelector('#attn-rollout .js-plotly-plot').textContent"
+                           ".includes('columns dropped')")
+    assert (rollout_drawn(page)[:, 0] > 0.5).all()
+
+    for width in (800, 1400):
+        page.set_viewport_size({"width": width, "height": 1000})
+        for elem_id in ("attn-cls", "attn-image-rollout", "attn-patch-grid", "attn-patch-map"):
+            page.locator(f"#{elem_id}").scroll_into_view_if_needed()
+            assert not covering(page, f"#{elem_id}"), (width, elem_id)
+            caption = page.locator(f"#{elem_id}-caption")
+            assert caption.evaluate("e => e.scrollWidth <= e.clientWidth"), (width, elem_id)  # the title whole
+        page.locator("#attn-cls").locator("xpath=../..").screenshot(
+            path=str(screenshot_dir / f"attention_vit_maps_{width}.png"))

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from core.data import CLASSES
+from core.vae import figures
 from tests.browser.test_cnn import img_src, wait_for_new_image
 from tests.browser.test_convolution import wait_for_text
 from tests.browser.test_number_boxes import settle, type_and_enter
@@ -181,6 +182,11 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     assert "Total KL = 0.5000 nats" in out
     assert re.search(r"z2\s+1\s+0\s+0\.5000", out), out
     shoot(page, "#vae-kl-out", screenshot_dir / "vae_kl_calculator.png")
+    # A bad input replaces the table with its reason: never the last table beside an error.
+    page.locator("#vae-kl-mu textarea, #vae-kl-mu input").first.fill("0, one")
+    page.locator("#vae-kl-go").click()
+    out = wait_for_text(page, "#vae-kl-out", "Not computed")
+    assert "'one' is not a number" in out and "Total KL" not in out and "0.5000" not in out
     page.screenshot(path=str(screenshot_dir / "vae_full.png"), full_page=True)
 
 
@@ -250,6 +256,51 @@ def test_latent_map_follows_the_pointer_and_pins(app_page, screenshot_dir):
     page.set_viewport_size({"width": 800, "height": 1000})
     page.locator(MAP).scroll_into_view_if_needed()
     page.locator(MAP).screenshot(path=str(screenshot_dir / "vae_latent_map_800.png"))
+
+
+# The buttons of the component that overlap its image, other than an element holding the image itself.
+COVERING = """sel => { const img = document.querySelector(sel + ' img'), a = img.getBoundingClientRect();
+  return [...document.querySelectorAll(sel + ' button')].filter(b => !b.contains(img)).filter(b => {
+    const r = b.getBoundingClientRect();
+    return r.width > 0 && r.left < a.right && a.left < r.right && r.top < a.bottom && a.top < r.bottom;
+  }).map(b => b.getAttribute('aria-label') || b.textContent); }"""
+
+
+def covering(page, selector: str) -> list[str]:
+    return page.evaluate(COVERING, selector)
+
+
+def shown_scale(page, selector: str) -> float:
+    """How large the page draws the image of `selector`: its displayed width over its own."""
+    drawn(page, selector)
+    return page.locator(f"{selector} img").evaluate("i => i.getBoundingClientRect().width / i.naturalWidth")
+
+
+def test_the_strip_at_16_steps_and_the_traversal_are_readable_at_1400_and_800_px(app_page, screenshot_dir):
+    """16 frames in one row were drawn half size with ~6 px captions; the traversal was 16 x 7 thumbnails of ~30 px
+    under two corner buttons. Now every caption is drawn at least 9 px high and every traversal frame at least
+    48 px, with nothing over either picture."""
+    page = app_page
+    open_vae(page)
+    strip = img_src(page, "#vae-strip")
+    type_and_enter(page, "vae-steps", "16")
+    wait_for_text(page, "#vae-strip-note", "16 frames decoded")
+    wait_for_new_image(page, "#vae-strip", strip)
+    settle(page)
+    natural = page.locator("#vae-strip img").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert natural[0] < natural[1] * 4  # wrapped into rows, not one row of 16
+    note = page.locator("#vae-traversal-note").inner_text()
+    assert "the 8 dimensions with the largest KL" in note
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        assert shown_scale(page, "#vae-strip") * figures.LABEL_FONT >= 9, width
+        shoot(page, "#vae-strip", screenshot_dir / f"vae_strip_16_{width}.png")
+        assert shown_scale(page, "#vae-traversal") * figures.TRAVERSAL_CELL >= 48, width
+        assert not covering(page, "#vae-traversal"), width  # no corner buttons over the frames
+        page.locator("#vae-traversal-caption").scroll_into_view_if_needed()
+        page.locator("#vae-traversal").locator("xpath=../..").screenshot(
+            path=str(screenshot_dir / f"vae_traversal_{width}.png"))
+    page.set_viewport_size({"width": 1440, "height": 1000})
 
 
 def check_chart_hover(page, selector: str, screenshot_dir):

@@ -24,6 +24,22 @@ def test_token_heatmap_masks_and_states_its_colour_range():
     assert "Grey: masked" in fig.layout.title.text
 
 
+def test_the_title_block_and_the_slanted_key_labels_get_their_own_space():
+    """The title is pinned to the top and the top margin holds its wrapped subtitle and the slanted labels below
+    it: a fixed margin let long labels run into the subtitle at 800 px."""
+    tokens = ["[CLS]", "internationalisation", "is", "long", "[SEP]"]
+    long_note = "A note long enough to wrap the subtitle onto another line of its own, as the sink note does. " * 2
+    short, wrapped = (ar.token_heatmap(np.full((5, 5), 0.2), tokens, "t", note=n) for n in ("", long_note))
+    for fig in (short, wrapped):
+        title = fig.layout.title
+        assert (title.y, title.yref, title.yanchor) == (1, "container", "top")
+        lines = title.text.split("<sup>")[1].split("<br>")
+        assert all(len(line) <= ar.SUBTITLE_CHARS + 6 for line in lines)
+        label = len("internationalisation") * 7 * np.sin(np.radians(60))
+        assert fig.layout.margin.t >= ar.TITLE_PAD + 22 + ar.SUBTITLE_LINE * len(lines) + label
+    assert wrapped.layout.margin.t > short.layout.margin.t
+
+
 def test_model_view_click_maps_to_layer_and_head():
     rng = np.random.default_rng(0)
     stack = probability.softmax(rng.normal(size=(3, 5, 7, 7)))
@@ -47,9 +63,28 @@ def test_patch_pictures():
     assert grid_picture.size == (336, 336)
     heat = np.zeros((4, 4))
     heat[1, 2] = 2.0
-    overlay = np.asarray(ar.heat_overlay(seen, heat, 1.0, (4, 4)))
-    assert (overlay[84 + 40, 168 + 40] == ar.render.colormap("Jet")[255]).all()  # the peak is the top colour
-    assert (overlay[10, 10] == ar.render.colormap("Jet")[0]).all()
+    image = ar.heat_overlay(seen, heat, 1.0, (4, 4))
+    overlay = np.asarray(image)
+    viridis = ar.render.colormap("Viridis")
+    assert (overlay[84 + 40, 168 + 40] == viridis[255]).all()  # the peak is the top colour
+    assert (overlay[10, 10] == viridis[0]).all()
+    # Under the picture, its colour bar: Viridis from its left end to its right, between the labels 0 and 2.
+    assert image.width == 336 and image.height > 336 + ar.BAR_HEIGHT
+    bar = overlay[336 + 6 + ar.BAR_HEIGHT // 2]
+    coloured = np.flatnonzero(np.ptp(bar.astype(int), axis=-1) > 40)  # not grey: the bar, not its labels
+    assert coloured[-1] - coloured[0] > 250
+    left, right = bar[coloured[0] + 1], bar[coloured[-1] - 1]
+    assert np.abs(left.astype(int) - viridis[0]).sum() < 30 and np.abs(right.astype(int) - viridis[255]).sum() < 30
+
+
+def test_every_patch_number_is_drawn_whole_in_its_own_patch():
+    """The numbers sit in the top left corner of their patch, on a dark box: nothing on the image covers them any
+    more (the floating label and the corner buttons hid 0 to 3), and each number is readable."""
+    grid_picture = np.asarray(ar.patch_grid_picture(Image.new("L", (28, 28), 200), (4, 4)).convert("L"))
+    for i in range(16):
+        r, c = divmod(i, 4)
+        corner = grid_picture[r * 84 + 2:r * 84 + 26, c * 84 + 2:c * 84 + 40]
+        assert (corner < 40).mean() > 0.3 and (corner > 120).any(), i  # the dark box, and the number on it
 
 
 def test_a_long_input_numbers_every_tenth_position_on_both_axes():

@@ -141,6 +141,19 @@ def test_rollout_and_entropy_of_a_run(minilm):
     assert ent.shape == (6, 12) and (ent >= 0).all() and (ent <= np.log2(len(r.tokens)) + 1e-9).all()
 
 
+def test_rollout_without_the_sinks_spreads_each_row_over_the_texts_own_tokens(minilm):
+    """With the sinks, ~0.7 of every row of MiniLM's rollout is on [CLS] and [SEP]; without them each row is the
+    rest, renormalised: the same ratios between the text's own tokens, summing to 1."""
+    r = ta.run(minilm, COREFERENCE)
+    roll, without = ta.rollout(r), ta.rollout(r, hide_special=True)
+    share = roll[:, r.special].sum(-1)
+    assert ta.special_share(roll, r) == pytest.approx(share.mean()) and share.min() > 0.5
+    assert (without[:, r.special] == 0).all()
+    np.testing.assert_allclose(without.sum(-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(without[:, ~r.special], roll[:, ~r.special] / (1 - share)[:, None], atol=1e-12)
+    assert without[:, ~r.special].max() > 5 * roll[:, ~r.special].max() / 2  # the words' mixing, now readable
+
+
 def test_long_input_is_truncated_with_a_notice(minilm):
     r = ta.run(minilm, "word " * 600)
     assert len(r.tokens) == 512 and r.tokens[-1] == "[SEP]"

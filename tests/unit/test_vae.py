@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import render
 from core.data import load_sample
-from core.vae import latent
+from core.vae import figures, latent
 from core.vision import fashion_preprocess
 from explorers.vae import dimensions, latent_map
 
@@ -200,6 +201,51 @@ def test_traversal_shape_and_construction():
                                atol=1e-6)
     # The dimensions really differ: a traversal changes the picture (else every row would be one image).
     assert np.abs(grid[:, 0] - grid[:, -1]).max() > 0.1
+
+
+def test_the_traversal_sheet_shows_the_most_used_dimensions_with_their_axes_beside_the_frames():
+    code = latent.encode("vae16", sample_input(2))
+    grid = latent.traversal("vae16", code.mu)
+    sheet, dims = figures.traversal_sheet(grid, latent.TRAVERSAL, code.kl_per_dim)
+    kl = code.kl_per_dim
+    assert len(dims) == figures.TRAVERSAL_ROWS and kl[dims[0]] == kl.max()
+    assert list(kl[dims]) == sorted(kl[dims], reverse=True)  # largest first
+    assert min(kl[dims]) >= max(np.delete(kl, dims))         # the ones left out use less
+    pixels = np.asarray(sheet.convert("L"))
+    cell, step = figures.TRAVERSAL_CELL, figures.TRAVERSAL_CELL + render.PAD
+    left, top = sheet.width - len(latent.TRAVERSAL) * step, sheet.height - len(dims) * step
+    assert left >= 60 and top >= figures.LABEL_FONT  # room for the row names and the column values
+    for r, d in enumerate(dims):
+        y = top + r * step
+        assert (pixels[y:y + cell, :left] < 128).any()  # the row's name, left of its frames
+        for c in range(len(latent.TRAVERSAL)):  # every frame whole: no label drawn over it
+            x = left + c * step
+            expected = figures.frame_image(grid[d, c]).resize((cell, cell), Image.Resampling.NEAREST)
+            np.testing.assert_array_equal(pixels[y:y + cell, x:x + cell], np.asarray(expected))
+    assert (pixels[:top, left:] < 128).any()  # the values above the columns
+
+
+@pytest.mark.parametrize("steps", range(latent.MIN_STEPS, latent.MAX_STEPS + 1))
+def test_a_strip_wraps_so_its_captions_stay_readable_at_every_step_count(steps):
+    """At most STRIP_COLUMNS frames a row, so an 800 px page shows the strip at ≥ 3/4 of its size; 16 frames in
+    one row were shown at half size, their captions ~6 px."""
+    frames = np.random.default_rng(steps).random((steps, 28, 28))
+    strip = figures.strip(frames, [("T-shirt/top", "0.99")] * steps)
+    columns = figures.strip_columns(steps)
+    rows = -(-steps // columns)
+    assert columns <= figures.STRIP_COLUMNS and (rows - 1) * columns < steps <= rows * columns
+    assert strip.width == columns * (figures.CELL + render.PAD) + render.PAD <= 1004
+    last = np.asarray(strip.convert("L"))[-2 * (figures.LABEL_FONT + 3):, :]
+    assert (last < 128).any()  # the last row's captions are drawn
+
+
+def test_the_kl_calculator_replaces_its_table_with_the_reason_for_a_bad_input():
+    assert "**Total KL = 0.5000 nats**" in dimensions.kl_answer("0, 1", "0, 0")
+    for mu, logvar, reason in (("0, x", "0, 0", "'x' is not a number"),
+                               ("0, 1", "0", "mu has 2 values but logvar has 1"),
+                               ("", "0", "type one number per dimension")):
+        answer = dimensions.kl_answer(mu, logvar)
+        assert reason in answer and "Total KL" not in answer and "|" not in answer, answer
 
 
 def test_check_code_refuses_wrong_length_nan_and_beyond_float32():
