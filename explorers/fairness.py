@@ -41,8 +41,8 @@ def client_of(request, session_hash: str | None) -> tuple[str, str]:
 
 def refusal(held: int) -> str:
     """The one-line answer to a client that holds `held` requests already."""
-    return (f"You already have {held} requests waiting or running; wait for one of them to finish before sending "
-            "another.")
+    requests = "1 request" if held == 1 else f"{held} requests"
+    return f"You already have {requests} waiting or running; wait for one to finish before sending another."
 
 
 class Fairness:

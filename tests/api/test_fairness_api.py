@@ -50,8 +50,8 @@ def test_a_flooding_client_is_refused_and_another_is_served(server_url, route):
                 break
             accepted.append((session, reply.json()["event_id"]))
         assert refused is not None and refused.status_code == 429
-        assert refused.json()["detail"] == (f"You already have {cap} requests waiting or running; wait for one of "
-                                            "them to finish before sending another.")
+        assert refused.json()["detail"] == (f"You already have {cap} requests waiting or running; wait for one to "
+                                            "finish before sending another.")
         assert len(accepted) == cap
 
         # Another client, while the flood holds its places: its trivial call is answered, and its slow one accepted.

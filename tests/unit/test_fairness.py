@@ -60,8 +60,8 @@ def test_a_session_past_the_cap_is_refused_and_others_are_not():
     held = [push(fair, page("a")) for _ in range(3)]
     refused = push(fair, page("a"))
     assert isinstance(refused, HTTPException) and refused.status_code == 429
-    assert refused.detail == ("You already have 3 requests waiting or running; wait for one of them to finish "
-                              "before sending another.")
+    assert refused.detail == ("You already have 3 requests waiting or running; wait for one to finish before "
+                              "sending another.")
     assert isinstance(push(fair, page("b")), str)  # another visitor on the same address (one classroom router)
     queue.finish(held[0])  # one of a's finished: a may send one more, not two
     assert isinstance(push(fair, page("a")), str)
