@@ -15,6 +15,7 @@ from core import settings
 from explorers import attention, convolution, diffusion, gan, vae
 from explorers import middleware as mw
 from explorers.common import progress_on_one
+from explorers.fairness import Fairness
 
 TITLE = "Glassbox"
 # One package per tab, each built the same way: build(demo, tab) inside its own gr.Tab.
@@ -31,6 +32,12 @@ MAX_BODY_BYTES = MAX_FILE_MB * 2**20 + 2**16
 # gradio keeps a session (a copy of every component's config, about 0.4 MB for this app) for each page load and
 # each API caller until this many exist; its default of 10,000 would let one script grow the server by gigabytes.
 SESSIONS = settings.SESSIONS.get()
+# What one client (a page's session, a REST caller's address) may have queued or running at once
+# (explorers.fairness); the queue as a whole is bounded only far above what a classroom holds, so that a visitor's
+# page is refused for its own requests, never because a script filled a shared queue: a script holds MAX_WAITING
+# places at most. (None would not do: gradio makes an unbounded queue hold 1 on a ZeroGPU Space.)
+MAX_WAITING = settings.MAX_WAITING.get()
+QUEUE_SIZE = 1000
 # The app's own code: an error raised through it is logged whole, where gradio's failures on malformed requests
 # get one line (explorers.middleware: QuietErrors, QuietTracebacks).
 ROOT = Path(__file__).resolve().parent
@@ -88,7 +95,8 @@ def main(argv=None) -> None:
     # gradio prints a traceback to stderr for each queued call it refuses itself (a server path for an upload)
     gr.queueing.traceback = mw.QuietTracebacks(traceback, OWN_CODE)
     # api_open=False: gradio's own refusal of its non-queued routes for queued events, behind Closed's
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64, api_open=False)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
+    Fairness(demo._queue, MAX_WAITING)
     sessions = mw.ApiSessions(demo)
     # Outermost first: QuietErrors sees what every other one raises; Closed refuses before any body is read.
     layers = [Middleware(mw.QuietErrors, own=OWN_CODE), Middleware(mw.Closed, origins=settings.ORIGINS.get()),

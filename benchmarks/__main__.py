@@ -13,7 +13,8 @@ measured in Chromium against bare loops (benchmarks/gan.py, benchmarks/diffusion
 drawing in Chromium (benchmarks/attention.py), the CNN section's drawing pad and map hover (benchmarks/cnn.py), the
 VAE latent map's pointer → picture (benchmarks/vae.py), the GPT section's next-token view and generation against a
 bare loop (benchmarks/gpt.py), and a trivial endpoint's REST round trip against a bare gradio app serving the same
-function, called alternately (benchmarks/overhead.py).
+function, called alternately (benchmarks/overhead.py). Last, since the runs it leaves queued would slow whatever came
+after it: another client's conv_arithmetic while a script posts DDPM-1000 as fast as it can (benchmarks/fairness.py).
 Figures are medians; they are a report, never a test assertion.
 """
 from __future__ import annotations
@@ -44,6 +45,8 @@ from benchmarks.cnn import markdown_lines as cnn_live_lines
 from benchmarks.cnn import measure as cnn_live
 from benchmarks.diffusion import markdown_lines as diffusion_lines
 from benchmarks.diffusion import measure as diffusion_live
+from benchmarks.fairness import markdown_lines as fairness_lines
+from benchmarks.fairness import measure as fairness_live
 from benchmarks.gan import markdown_lines as gan_lines
 from benchmarks.gan import measure as gan_live
 from benchmarks.gpt import markdown_lines as gpt_lines
@@ -290,6 +293,8 @@ def run(repeats: int) -> dict:
               flush=True)
         growth = rss_growth(http, app, all_cases)
         print(f"RSS growth over {growth['requests']} mixed requests: {growth['growth_percent']}%", flush=True)
+        fairness = fairness_live(app.url)
+        print("\n".join(fairness_lines(fairness)), flush=True)
     finally:
         app.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -300,7 +305,7 @@ def run(repeats: int) -> dict:
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
             "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "cnn_widgets": cnn_widgets,
             "vae_map": vae_map, "head_view": head_view, "gan": gan, "gpt": gpt, "diffusion": diffusion,
-            "overhead": overhead,
+            "overhead": overhead, "fairness": fairness,
             "vae_latent_map_first_call": latent_map, "rows": rows}
 
 
@@ -335,6 +340,7 @@ def markdown(report: dict) -> str:
         *gan_lines(report["gan"]),
         *(diffusion_lines(report["diffusion"]) if "diffusion" in report else []),
         *(overhead_lines(report["overhead"]) if "overhead" in report else []),
+        *(fairness_lines(report["fairness"]) if "fairness" in report else []),
         f"- VAE latent map, first render: the first vae_latent_map call ({v['model']}, {v['points']:,} points) on "
         f"the fresh server, **{v['http_ms']} ms** over HTTP ({v['bare_ms']} ms bare, the first call in this "
         "process); cold, it encodes the test set and decodes the 2-D grid, which later calls reuse (one call "

@@ -73,6 +73,11 @@ CONCURRENCY = Setting("GLASSBOX_CONCURRENCY", 2, "how many events of one kind ru
                       "requests queue instead of thrashing the machine", _positive)
 SESSIONS = Setting("GLASSBOX_SESSIONS", 1000, "how many visitors' sessions gradio keeps (each about 0.4 MB; the "
                    "least recently used goes first)", _positive)
+MAX_WAITING = Setting("GLASSBOX_MAX_WAITING", 16, "how many requests one client may have queued or running at once "
+                     "(a page's session; a REST caller's address); more are refused at once with \"you already have "
+                     "N requests waiting\" (HTTP 429), so no script can fill the queue that visitors share (opening a "
+                     "tab sends up to 2 events at once; a visitor clicking through every tab of a busy server may "
+                     "have 10 waiting)", _positive)
 ORIGINS = Setting("GLASSBOX_ORIGINS", None, "comma-separated origins (`https://example.org`) whose pages may call "
                   "the server besides its own; `*` allows any; every other cross-origin request is refused", _ids,
                   shown_default="the page's own")
@@ -105,8 +110,8 @@ REQUIRE_BROWSER = Setting("GLASSBOX_REQUIRE_BROWSER", False, "tests only: `1` ma
 FUZZ_EXAMPLES = Setting("GLASSBOX_FUZZ_EXAMPLES", 30, "tests only: how many seeded examples the fuzz suite "
                         "(`tests/api/test_fuzz.py`) draws per endpoint", _positive)
 
-SETTINGS = (HOST, PORT, DEVICE, CONCURRENCY, SESSIONS, ORIGINS, MAX_TRAINING, MAX_IMAGE_RUNS, DATA, CACHE, OFFLINE,
-            LOCAL_MODELS, TEXT_MODELS, DIFFUSION_MODELS, MAX_PARAMS, REQUIRE_BROWSER, FUZZ_EXAMPLES)
+SETTINGS = (HOST, PORT, DEVICE, CONCURRENCY, SESSIONS, MAX_WAITING, ORIGINS, MAX_TRAINING, MAX_IMAGE_RUNS, DATA,
+            CACHE, OFFLINE, LOCAL_MODELS, TEXT_MODELS, DIFFUSION_MODELS, MAX_PARAMS, REQUIRE_BROWSER, FUZZ_EXAMPLES)
 # Downloads are forbidden by the project's own flag or by either of Hugging Face's.
 OFFLINE_VARIABLES = (OFFLINE.name, "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 

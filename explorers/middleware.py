@@ -14,6 +14,7 @@ import sys
 from starlette.exceptions import HTTPException
 
 from core.validate import echo
+from explorers import fairness
 
 log = logging.getLogger(__name__)
 
@@ -381,9 +382,14 @@ def caused_by_request(error: BaseException) -> bool:
     return False
 
 
+# Modules of the app's whose frames only pass a request on to gradio: this one, and explorers.fairness, around the
+# queue's push (an unknown event index raises in gradio below it).
+PASSING = frozenset({__file__, fairness.__file__})
+
+
 def through(error: BaseException, own: tuple[str, ...]) -> bool:
     """Whether the app's own code (files under `own`) raised `error`, or one it was chained from, or called what
-    did; this module's frames only pass requests on, so they count only where an error was raised in them."""
+    did; PASSING's frames only pass requests on, so they count only where an error was raised in them."""
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -392,7 +398,7 @@ def through(error: BaseException, own: tuple[str, ...]) -> bool:
         while tb is not None:
             frames.append(tb.tb_frame.f_code.co_filename)
             tb = tb.tb_next
-        if (frames and frames[-1].startswith(own)) or any(f.startswith(own) and f != __file__ for f in frames):
+        if (frames and frames[-1].startswith(own)) or any(f.startswith(own) and f not in PASSING for f in frames):
             return True
         error = error.__cause__ or error.__context__
     return False

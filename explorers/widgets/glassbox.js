@@ -10,14 +10,23 @@ window.glassbox ??= (() => {
   // Space's own URL on a Space), so widgets work wherever the page is served.
   gb.root = () => (window.gradio_config?.root || location.href.split(/[?#]/)[0]).replace(/\/+$/, "");
 
+  // POST a call to `url` (gradio's REST route for `name`); resolves with its event id, or rejects with the server's
+  // one-line refusal (a full line of this visitor's requests: HTTP 429) where it sent one.
+  gb.post = async (url, name, args) => {
+    const posted = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                     body: JSON.stringify({data: args})});
+    if (!posted.ok) {
+      const refusal = await posted.json().catch(() => null);
+      throw new Error(typeof refusal?.detail === "string" ? refusal.detail : `${name}: HTTP ${posted.status}`);
+    }
+    return (await posted.json()).event_id;
+  };
+
   // One call to an endpoint through gradio's queue over its REST route: POST /gradio_api/call/NAME, then read the
   // event stream to its end. Resolves with the endpoint's result; rejects with the message gr.Error carried.
   gb.call = async (name, args) => {
     const url = `${gb.root()}/gradio_api/call/${name}`;
-    const posted = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
-                                     body: JSON.stringify({data: args})});
-    if (!posted.ok) throw new Error(`${name}: HTTP ${posted.status}`);
-    const {event_id} = await posted.json();
+    const event_id = await gb.post(url, name, args);
     const stream = await fetch(`${url}/${event_id}`);
     const text = await stream.text();  // a gr.api endpoint sends one result, so the whole stream is short
     let event = null;
@@ -274,10 +283,7 @@ window.glassbox ??= (() => {
     let opened = false, closed = false;
     const read = async () => {
       const url = `${gb.root()}/gradio_api/call/${name}`;
-      const posted = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
-                                       body: JSON.stringify({data: args})});
-      if (!posted.ok) throw new Error(`${name}: HTTP ${posted.status}`);
-      const {event_id} = await posted.json();
+      const event_id = await gb.post(url, name, args);
       const response = await fetch(`${url}/${event_id}`, {signal: control.signal});
       opened = true;
       if (closed) control.abort();

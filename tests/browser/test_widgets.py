@@ -128,6 +128,25 @@ def test_widget_draws_and_calls_endpoints_under_a_sub_path(browser, sub_path_url
     page.close()
 
 
+
+def test_a_refused_call_brings_back_the_servers_one_line_answer(browser, sub_path_url):
+    """A POST the server refuses (explorers.fairness: HTTP 429 with {"detail": ...}) rejects gb.call and gb.stream
+    with that line, which a widget shows; an answer without one still names the endpoint and the status."""
+    url, _ = sub_path_url
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_function("() => window.glassbox?.call")
+    refusal = "You already have 16 requests waiting or running; wait for one to finish before sending another."
+    page.route("**/gradio_api/call/slow_echo", lambda route: route.fulfill(status=429, json={"detail": refusal}))
+    page.route("**/gradio_api/call/count_to", lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    caught = "([name, args]) => window.glassbox.call(name, args).then(() => null, (e) => e.message)"
+    assert page.evaluate(caught, ["slow_echo", [1]]) == refusal
+    assert page.evaluate(caught, ["count_to", [1]]) == "count_to: HTTP 502"
+    streamed = "() => window.glassbox.stream('slow_echo', [1], () => {}).done.then(() => null, (e) => e.message)"
+    assert page.evaluate(streamed) == refusal
+    page.close()
+
 # A gb.stream of NAME(...args) kept in window.probeStreams[KEY]: its messages, its end or error, and its abort.
 STREAM = """([key, name, args]) => {
   const got = {messages: [], ended: false, error: null};

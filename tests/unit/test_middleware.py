@@ -5,11 +5,13 @@ import concurrent.futures
 import json
 import logging
 import traceback
+import types
 
 import pytest
 from starlette.exceptions import HTTPException
 
 from explorers import middleware as mw
+from explorers.fairness import Fairness
 
 OWN = (mw.__file__.rsplit("/", 1)[0] + "/",)  # the explorers package: the app's own code, not this test
 
@@ -101,3 +103,22 @@ def test_the_queue_prints_a_fault_of_the_server_whole_and_a_refused_call_in_one_
     printed = capsys.readouterr().err
     assert "RuntimeError: a gradio bug" in printed and "Traceback" in printed
     assert "/etc/passwd" not in printed and any("/etc/passwd" in r.getMessage() for r in caplog.records)
+
+
+def test_what_gradio_raises_below_the_fairness_check_is_still_a_malformed_request():
+    """explorers.fairness wraps the queue's push, so its frame is on the stack of an unknown event index's error:
+    it only passes the request on, and must not make that error the app's own (a 500 and a whole traceback)."""
+    class Queue:
+        def __init__(self):
+            self.event_ids_to_events = {}
+
+        async def push(self, body, request, username):
+            raise KeyError("no event 99999")  # as gradio's get_fn does, outside the app's code
+
+    fair = Fairness(Queue(), cap=4)
+    request = types.SimpleNamespace(url=types.SimpleNamespace(path="/gradio_api/queue/join"), client=None)
+
+    async def joining(scope, receive, send):
+        await fair.checked_push(types.SimpleNamespace(session_hash="s"), request, None)
+
+    assert served(mw.QuietErrors(joining, OWN), scope())[0] == 404
