@@ -277,14 +277,18 @@ def test_reverse_player_plays_and_scrubs(app_page, server_url, screenshot_dir):
     assert marks(page, "diff-reverse-player") - before >= 5
     assert 5 <= player_step(page) <= 30, player_step(page)
 
-    # And with the keyboard: Home is step 1, ten steps on step 11.
+    # And with the keyboard: Home is step 1, nine steps on step 10; the range's value is the step's number, as the
+    # status line counts it (it was the recorded index: "scrub 10 shows Step 11 of 50").
     track.focus()
     page.keyboard.press("Home")
-    for _ in range(10):
+    assert player_step(page) == 1 and track.input_value() == "1"
+    for _ in range(9):
         page.keyboard.press("ArrowRight")
-    assert player_step(page) == 11
-    assert re.match(r"Step 11 of 50 \(diffusers timestep t = \d+\)",
+    assert player_step(page) == 10 and track.input_value() == "10"
+    assert re.match(r"Step 10 of 50 \(diffusers timestep t = \d+\)",
                     page.locator(f"{PLAYER} .drp-step").inner_text())
+    track.evaluate("(r) => { r.value = '25'; r.dispatchEvent(new Event('input', {bubbles: true})); }")
+    assert player_step(page) == 25
     assert seen == [], seen
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})

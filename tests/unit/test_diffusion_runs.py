@@ -52,6 +52,22 @@ def test_a_long_run_records_thinned_steps_numbered_as_the_run_counts_them(small)
     assert rec.every == 2 and rec.steps == [*range(1, 1000, 2), 1000] and len(rec) == len(rec.timesteps)
 
 
+@pytest.mark.parametrize("scheduler,steps,total,calls", [("ddim", 7, 7, ""), ("heun", 7, 13, " network calls")])
+def test_every_view_counts_steps_one_way(small, scheduler, steps, total, calls):
+    # Step k of N is the run's k-th step, 1 … N: the status line, the live frame, the player's range and its label
+    # (player.js: "Step {steps[i]} of {total}{calls}") all say the same k; never "Step N + 1 of N".
+    from explorers.diffusion import reverse
+    rec = record.recorded(small, Settings(1, 2.0, scheduler, steps, 0))
+    last = len(rec) - 1
+    assert rec.total == total and rec.steps[0] == 1 and rec.steps[last] == total
+    assert f"**Step {total} of {total}{calls}** (diffusers timestep t = {rec.timesteps[last]}), done" in (
+        reverse.status_text(rec, last))
+    assert "**Step 3 of" in reverse.status_text(rec, 2)
+    assert f"data-step='{rec.steps[2]}'" in reverse.frames_html(rec, 2)
+    value = reverse.player_value(rec)
+    assert value["total"] == total and value["calls"] == bool(calls) and value["every"] == 1
+
+
 def test_the_players_frames_are_the_pictures_levels(small):
     # The reverse player is sent each step's x_t, ε̂ / 3 and x̂₀ as the live view's pictures draw them.
     from core.diffusion import figures
