@@ -245,14 +245,16 @@ def sampled(holder: LastSample | None, values: tuple):
     yield (status_text(rec, len(rec) - 1, stopped=not rec.done) + tail, *after_views(rec), holder, *shown)
 
 
+def stop_ui(holder: LastSample | None) -> None:
+    """Stop: the visitor's run ends after its current step (the reverse view's, or the comparison's)."""
+    if holder is not None and holder.runner is not None:
+        holder.runner.stop("Stopped.", wait=False)
+
+
 def wire(ui: ReverseUI) -> None:
     @user_errors
     def sample_ui(holder, *values):
         yield from sampled(holder, values)
-
-    def stop_ui(holder):
-        if holder is not None and holder.runner is not None:
-            holder.runner.stop("Stopped.", wait=False)
 
     ui.run.click(sample_ui, [ui.state, *ui.controls], [ui.status, *ui.after, ui.state, *ui.echoes],
                  concurrency_id="diff-sample", **PRIVATE)

@@ -323,6 +323,18 @@ def test_compare_two_schedulers(app_page, screenshot_dir):
     page.locator("#diff-a-image").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_compare.png"), full_page=False)
 
+    # A long comparison (DDPM-1000, about 16 s) says its progress step by step, and Stop ends it where it is.
+    choose(page, "diff-a-sched", "DDPM (ancestral, Ho et al. 2020)")
+    page.locator("#diff-a-steps input[type=number]").fill("1000")
+    closed_lists(page)
+    page.locator("#diff-compare").click()
+    wait_for_text(page, "#diff-b-note", re.escape("B samples once A is done."))
+    wait_for_text(page, "#diff-a-note", r"A is sampling \(ddpm, 1000 steps\): step \d+ of 1000")
+    page.locator("#diff-cmp-stop").click()
+    text = wait_for_text(page, "#diff-a-note", r"A was stopped at step \d+ of 1000\.")
+    assert int(re.search(r"step (\d+) of", text).group(1)) < 1000, text
+    assert page.locator("#diff-b-note").inner_text().strip() == "B samples once A is done."
+
 
 def test_two_d_toy_trains_and_draws(app_page, screenshot_dir):
     page = app_page

@@ -1,5 +1,7 @@
 """The diffusion tab's live runs (core.live): a SamplingRun stepped by hand or by a Runner records what the plain
 sampling loop computes, and the toy's TrainingRun ends at its steps with the same model as headless training."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -113,3 +115,29 @@ def test_the_toy_training_run_through_a_runner_and_its_stop():
     assert long.start() is None
     long.stop("Stopped.")
     assert not long.running and long.reason == "Stopped." and long.run.ended is None
+
+
+def test_the_comparison_streams_each_sides_steps_then_its_result():
+    # Compare took ~16 s with no sign of life: each side's note now counts its steps while it samples.
+    from explorers.diffusion import compare
+    updates = [u for u, _ in compare.compared(None, "0", 0, ("ddim", 3, 3.0), ("dpm++", 2, 1.0))]
+    a_notes = [u.a_note for u in updates if isinstance(u.a_note, str)]
+    b_notes = [u.b_note for u in updates if isinstance(u.b_note, str)]
+    assert any(n.startswith("A is sampling (ddim, 3 steps): step 3 of 3") for n in a_notes), a_notes
+    assert any(n.startswith("B is sampling (dpm++, 2 steps): step 2 of 2") for n in b_notes), b_notes
+    assert "ddim, 3 steps, w = 3**, seed 0:" in a_notes[-1] and "s of sampling" in a_notes[-1]
+    assert "dpm++, 2 steps, w = 1**, seed 0:" in b_notes[-1]
+    assert updates[-1].b_image.size[0] > 0 and updates[-1].b_steps == {"__type__": "update"}   # 2 is shown already
+
+
+def test_a_stopped_comparison_says_where_and_does_not_start_b():
+    from explorers.diffusion import compare, reverse
+    run = compare.compared(None, "0", 0, ("ddpm", 1000, 3.0), ("ddim", 3, 3.0))
+    first, holder = next(run)
+    assert first.b_note == "B samples once A is done."
+    next(run)                      # A has started
+    reverse.stop_ui(holder)
+    rest = [u for u, _ in run]
+    last = rest[-1].a_note
+    assert re.match(r"A was stopped (at step \d+ of 1000|before its first step)\.", last), last
+    assert all(not isinstance(u.b_note, str) for u in rest) and holder.runner.run.recording.settings.steps == 1000
