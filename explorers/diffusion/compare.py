@@ -126,9 +126,15 @@ def build() -> None:
     with gr.Row():
         go_button = gr.Button("Compare", variant="primary", elem_id="diff-compare")
         stop = gr.Button("Stop", elem_id="diff-cmp-stop")
-    a_image = gr.Image(label="A", type="pil", format="png", height=130, elem_id="diff-a-image")
+    # Captions above the strips: a floating label covered their first frames.
+    gr.Markdown("**A**: x̂₀ at six of its steps (each under its timestep t) and the final image",
+                elem_id="diff-a-caption")
+    a_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=130,
+                       elem_id="diff-a-image")
     a_note = gr.Markdown(elem_id="diff-a-note")
-    b_image = gr.Image(label="B", type="pil", format="png", height=130, elem_id="diff-b-image")
+    gr.Markdown("**B**: the same, from the same x_T", elem_id="diff-b-caption")
+    b_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=130,
+                       elem_id="diff-b-image")
     b_note = gr.Markdown(elem_id="diff-b-note")
     views = outputs(Compared, {"a_image": a_image, "a_note": a_note, "b_image": b_image, "b_note": b_note,
                                "a_steps": a_steps, "a_w": a_w, "b_steps": b_steps, "b_w": b_w, "seed": seed})

@@ -95,7 +95,9 @@ def build() -> tuple[InputColumn, list, list]:
     """The forward process's controls and views, wired; returns the input column, the controls and the views (the
     tab's first opening draws them)."""
     with gr.Row():
-        with gr.Column(scale=1, min_width=300):
+        # As wide as the gallery's five columns of thumbnails (gradio's least is 100 px each): narrower, they ran
+        # past its edge. A narrow page puts this column above the views.
+        with gr.Column(scale=1, min_width=560):
             column = input_column(sample_image(gallery_indices()[0]), "diff")
         with gr.Column(scale=2):
             kind = gr.Radio(KINDS, value="linear", label="Schedule", elem_id="diff-kind")
@@ -105,7 +107,11 @@ def build() -> tuple[InputColumn, list, list]:
             # Drawn in the browser: moving t asks the server nothing (forward_view.js).
             view = widget(VIEW, "diff-forward-view")
             coefs = gr.Markdown(elem_id="diff-coefs")
-            strip = gr.Image(label="x_t at six values of t (the same ε)", type="pil", format="png",
+            # The caption above the strip, with no corner buttons: a floating label covered the strip (all of it
+            # at 800 px).
+            gr.Markdown("**x_t at six values of t** (the same ε), from the image (t = 0) to pure noise (t = T)",
+                        elem_id="diff-strip-caption")
+            strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                              elem_id="diff-strip")
     plot = gr.Plot(label="Noise schedules", elem_id="diff-schedules")
     ui = {"view": view, "coefs": coefs, "strip": strip, "plot": plot, "seed_box": seed_box}

@@ -198,7 +198,11 @@ def layout() -> ReverseUI:
             player = widget(PLAYER, "diff-reverse-player")
             status = gr.Markdown(elem_id="diff-status")
             verdict = gr.Markdown(elem_id="diff-verdict")
-    film = gr.Image(label="Filmstrip: x̂₀ at ten steps", type="pil", format="png", height=150, elem_id="diff-film")
+    # The caption above the filmstrip: a floating label covered its first frame (the GIF button downloads the run).
+    gr.Markdown("**Filmstrip**: x̂₀ at ten of the run's steps, each under its diffusers timestep t",
+                elem_id="diff-film-caption")
+    film = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=150,
+                    elem_id="diff-film")
     gif = gr.DownloadButton("Download the run as a GIF (x_t)", visible=False, elem_id="diff-gif")
     trajectory = gr.Plot(label="Trajectories", elem_id="diff-trajectory")
     after = outputs(After, {"live": live, "player": player, "film": film, "gif": gif, "trajectory": trajectory,
