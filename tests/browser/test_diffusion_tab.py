@@ -66,6 +66,31 @@ def drawn_levels(page, width: int, height: int) -> np.ndarray:
         return out; }""", [width, height])).reshape(height, width)
 
 
+# Inside one block: the visible labels and corner buttons whose boxes overlap a picture (img or canvas) of it that
+# they do not hold (gradio wraps an image in a button).
+COVERED = """(sel) => {
+  const block = document.querySelector(sel), seen = (e) => e.offsetParent !== null;
+  const boxes = (q) => [...block.querySelectorAll(q)].filter(seen).map((e) => [e, e.getBoundingClientRect()]);
+  const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const pictures = boxes('img, canvas'), out = [];
+  for (const [e, r] of boxes('label, button, [data-testid=block-label]'))
+    if (pictures.some(([pic, p]) => !e.contains(pic) && meet(r, p))) out.push(e.innerText.trim() || e.getAttribute('aria-label') || e.tagName);
+  return out; }"""
+
+
+def covered(page, selector: str) -> list:
+    page.locator(selector).scroll_into_view_if_needed()
+    return page.evaluate(COVERED, selector)
+
+
+def past_the_edge(page, selector: str) -> list:
+    """The thumbnails of a gallery whose boxes reach past its grid's sides (seen when scrolled to)."""
+    return page.locator(selector).evaluate("""(g) => {
+      const grid = g.querySelector('.grid-container'), edge = grid.getBoundingClientRect();
+      return [...grid.querySelectorAll('.gallery-item')].map((b) => b.getBoundingClientRect())
+        .filter((r) => r.left < edge.left - 0.5 || r.right > edge.right + 0.5).map((r) => [r.left, r.right]); }""")
+
+
 def status(page) -> str:
     return page.locator("#diff-status").inner_text()
 
@@ -77,6 +102,15 @@ def test_forward_process(app_page, screenshot_dir):
     signal, noise = coefficients(page)
     assert 0 < signal < 1 and 0 < noise < 1 and abs(signal ** 2 + noise ** 2 - 1) < 1e-3
     assert "SNR falls below 1 at t = " in page.locator("#diff-coefs").inner_text()
+    # The gallery's thumbnails fit in it, and nothing covers the strip of x_t, at 1400 and 800 px.
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        settle(page)
+        assert past_the_edge(page, "#diff-gallery") == [], width
+        assert covered(page, "#diff-strip") == [], width
+        assert page.locator("#diff-strip img").bounding_box()["width"] >= 6 * 96, width   # not shrunk
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    settle(page)
     assert "linear T = 100" not in page.locator("#diff-schedules .js-plotly-plot").text_content()
 
     # t = 0 by keyboard (Home on the focused range): x_t is the image itself, with coefficient 1.
@@ -200,6 +234,7 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     page.wait_for_selector("#diff-trajectory .js-plotly-plot", state="attached")
     assert page.locator("#diff-trajectory .js-plotly-plot").evaluate("p => (p.data ?? []).length") >= 1
     assert "The CNN reads the final image as" in page.locator("#diff-verdict").inner_text()
+    assert covered(page, "#diff-film") == []
     page.locator(PLAYER).scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_done.png"), full_page=False)
     page.screenshot(path=str(screenshot_dir / "diffusion_done_full.png"), full_page=True)
@@ -319,6 +354,7 @@ def test_compare_two_schedulers(app_page, screenshot_dir):
     assert re.search(r"ddim, 50 steps, w = 3, seed 0: ", a) and "T-shirt/top" in a, a
     assert re.search(r"dpm\+\+, 20 steps, w = 3, seed 0: ", b) and "T-shirt/top" in b, b
     assert drawn(page, "#diff-a-image") and drawn(page, "#diff-b-image")
+    assert covered(page, "#diff-a-image") == [] and covered(page, "#diff-b-image") == []
     settle(page)
     page.locator("#diff-a-image").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_compare.png"), full_page=False)
@@ -348,6 +384,14 @@ def test_two_d_toy_trains_and_draws(app_page, screenshot_dir):
     for plot in ("#dtoy-particles-plot", "#dtoy-loss", "#dtoy-density"):
         page.wait_for_selector(f"{plot} .js-plotly-plot", state="attached")
         assert page.locator(f"{plot} .js-plotly-plot").evaluate("p => (p.data ?? []).length") >= 1, plot
+    # The densities have ticks: -2, 0, 2 under each of the six panels and beside the first.
+    ticks = page.locator("#dtoy-density").evaluate(
+        "d => [d.querySelectorAll('.xtick text').length, d.querySelectorAll('.ytick text').length]")
+    assert ticks[0] >= 6 * 3 and ticks[1] >= 3, ticks
+    # The sketch pad's caption is above it, where the pad's toolbar cannot cut it.
+    caption = page.locator("#dtoy-sketch-caption").bounding_box()
+    assert caption["y"] + caption["height"] <= page.locator("#dtoy-sketch").bounding_box()["y"] + 1
+    assert not page.locator("#dtoy-sketch [data-testid=block-label]").count()
     settle(page)
     page.locator("#dtoy-particles-plot").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_toy.png"), full_page=False)
