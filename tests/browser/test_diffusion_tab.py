@@ -386,12 +386,13 @@ def test_two_d_toy_trains_and_draws(app_page, screenshot_dir):
         assert page.locator(f"{plot} .js-plotly-plot").evaluate("p => (p.data ?? []).length") >= 1, plot
     # The densities have ticks: -2, 0, 2 under each of the six panels and beside the first.
     ticks = page.locator("#dtoy-density").evaluate(
-        "d => [d.querySelectorAll('.xtick text').length, d.querySelectorAll('.ytick text').length]")
+        "d => ['.xaxislayer-above', '.yaxislayer-above']"
+        ".map((q) => [...d.querySelectorAll(q)].reduce((n, layer) => n + layer.querySelectorAll('text').length, 0))")
     assert ticks[0] >= 6 * 3 and ticks[1] >= 3, ticks
     # The sketch pad's caption is above it, where the pad's toolbar cannot cut it.
     caption = page.locator("#dtoy-sketch-caption").bounding_box()
     assert caption["y"] + caption["height"] <= page.locator("#dtoy-sketch").bounding_box()["y"] + 1
-    assert not page.locator("#dtoy-sketch [data-testid=block-label]").count()
+    assert not page.locator("#dtoy-sketch [data-testid=block-label]").locator("visible=true").count()
     settle(page)
     page.locator("#dtoy-particles-plot").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_toy.png"), full_page=False)
