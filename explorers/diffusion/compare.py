@@ -103,7 +103,9 @@ def compared(holder, cls, seed_box, a_values: tuple, b_values: tuple):
 
 @user_errors
 def compare_ui(holder, cls, seed_box, a_sched, a_steps_box, a_w_box, b_sched, b_steps_box, b_w_box):
-    yield from compared(holder, cls, seed_box, (a_sched, a_steps_box, a_w_box), (b_sched, b_steps_box, b_w_box))
+    for views, kept in compared(holder, cls, seed_box, (a_sched, a_steps_box, a_w_box),
+                                (b_sched, b_steps_box, b_w_box)):
+        yield *views, kept
 
 
 def build() -> None:

@@ -128,6 +128,11 @@ def test_the_comparison_streams_each_sides_steps_then_its_result():
     assert "ddim, 3 steps, w = 3**, seed 0:" in a_notes[-1] and "s of sampling" in a_notes[-1]
     assert "dpm++, 2 steps, w = 1**, seed 0:" in b_notes[-1]
     assert updates[-1].b_image.size[0] > 0 and updates[-1].b_steps == {"__type__": "update"}   # 2 is shown already
+    # The event's handler sends the views and the visitor's holder as the outputs it lists, flat.
+    handler = compare.compare_ui(None, "0", 0, "ddim", 3, 3.0, "dpm++", 2, 1.0)
+    first = next(handler)
+    handler.close()
+    assert len(first) == len(compare.Compared._fields) + 1 and type(first[-1]).__name__ == "LastSample"
 
 
 def test_a_stopped_comparison_says_where_and_does_not_start_b():
