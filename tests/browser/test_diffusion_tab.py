@@ -74,7 +74,8 @@ COVERED = """(sel) => {
   const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   const pictures = boxes('img, canvas'), out = [];
   for (const [e, r] of boxes('label, button, [data-testid=block-label]'))
-    if (pictures.some(([pic, p]) => !e.contains(pic) && meet(r, p))) out.push(e.innerText.trim() || e.getAttribute('aria-label') || e.tagName);
+    if (pictures.some(([pic, p]) => !e.contains(pic) && meet(r, p)))
+      out.push(e.innerText.trim() || e.getAttribute('aria-label') || e.tagName);
   return out; }"""
 
 
