@@ -25,6 +25,8 @@ _BUNDLED = ddpm_scheduler_config()
 BUNDLED_T = int(_BUNDLED["num_train_timesteps"])
 BUNDLED_BETA_START, BUNDLED_BETA_END = float(_BUNDLED["beta_start"]), float(_BUNDLED["beta_end"])
 SCALED_LINEAR = (0.00085, 0.012)   # Stable Diffusion's range for the scaled-linear schedule
+# A signal coefficient √ᾱ below this moves a pixel of [-1, 1] by under 1.3 of 255 grey levels: pure noise to the eye.
+VISIBLE_SIGNAL = 0.01
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Schedule:
         """The first t with SNR < 1 (noise outweighs signal), or None if SNR never falls below 1."""
         below = np.flatnonzero(self.snr < 1.0)
         return int(below[0]) + 1 if len(below) else None
+
+    @property
+    def keeps_image(self) -> bool:
+        """Whether x_T still holds a visible share of the image: √ᾱ_T of at least VISIBLE_SIGNAL."""
+        return self.coefficients(self.T)[0] >= VISIBLE_SIGNAL
 
     def coefficients(self, t: int) -> tuple[float, float]:
         """(√ᾱ_t, √(1 − ᾱ_t)); t = 0 is the clean image."""

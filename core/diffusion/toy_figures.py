@@ -22,17 +22,24 @@ def _even(n: int, limit: int) -> np.ndarray:
 
 
 def density_figure(d: Density) -> go.Figure:
-    """One heatmap of x_t's histogram per t, titled with t and ᾱ_t, on one colour scale per panel (the data's
-    peaks are far higher than the noise's, so a shared scale would leave the late panels blank)."""
-    titles = [f"t = {t}, ᾱ = {a:.3g}" for t, a in zip(d.ts, d.alpha_bar, strict=True)]
+    """One heatmap of x_t's histogram per t, titled with t and ᾱ_t on two lines (six titles fit side by side at
+    800 px), on one colour scale per panel (the data's peaks are far higher than the noise's, so a shared scale
+    would leave the late panels blank); x ticks under every panel, y ticks on the first (the panels share the
+    square they show)."""
+    titles = [f"t = {t}<br>ᾱ = {a:.3g}" for t, a in zip(d.ts, d.alpha_bar, strict=True)]
     fig = make_subplots(rows=1, cols=len(d.ts), subplot_titles=titles, horizontal_spacing=0.02)
     centres = (d.edges[:-1] + d.edges[1:]) / 2
+    reach = float(d.edges[-1])
+    ticks = {"tickvals": [-2, 0, 2] if reach > 2 else [-1, 0, 1], "ticks": "outside", "ticklen": 3,
+             "range": [-reach, reach], "tickfont": {"size": 10}}
     for i, counts in enumerate(d.counts):
         fig.add_trace(go.Heatmap(x=centres, y=centres, z=counts, colorscale="Viridis", showscale=False,
                                  hovertemplate="(%{x:.2f}, %{y:.2f}): %{z:.3f}<extra></extra>"), 1, i + 1)
-        fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
-        fig.update_yaxes(showticklabels=False, scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1)
-    fig.update_layout(template=render.THEME, height=260, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        # Square panels that shrink their box, not widen their range, so the ticks stay at the heatmap's edges.
+        fig.update_xaxes(showticklabels=True, constrain="domain", row=1, col=i + 1, **ticks)
+        fig.update_yaxes(showticklabels=i == 0, scaleanchor=f"x{i + 1 if i else ''}", constrain="domain",
+                         constraintoward="top", row=1, col=i + 1, **ticks)
+    fig.update_layout(template=render.THEME, height=280, margin={"l": 30, "r": 10, "t": 80, "b": 30},
                       title={"text": "Density of x_t (forward process)"})
     fig.update_annotations(font_size=12)
     return fig
@@ -40,9 +47,12 @@ def density_figure(d: Density) -> go.Figure:
 
 def loss_figure(run: ToyDiffusion) -> go.Figure:
     """Each step's loss, faint, and its running mean over 50 steps."""
+    # The legend inside the plot's top right, which the falling loss leaves empty: under the plot it met the axis
+    # title at 800 px.
     fig = render.figure("Training loss (ε-prediction MSE)", height=280, margin={"l": 50, "r": 10, "t": 50, "b": 40},
                         xaxis={"title": "step"}, yaxis={"title": "loss"},
-                        legend={"orientation": "h", "y": -0.25})
+                        legend={"orientation": "h", "x": 0.99, "xanchor": "right", "y": 0.98, "yanchor": "top",
+                                "bgcolor": "rgba(255, 255, 255, 0.7)"})
     losses = np.asarray(run.losses, dtype=np.float64)
     if not len(losses):
         return fig
@@ -86,13 +96,14 @@ def trajectory_figure(ddim: np.ndarray, ddpm: np.ndarray, data: np.ndarray) -> g
                             "fromcurrent": False, "mode": "immediate"}]}   # from x_T: the figure opens at the end
     pause = {"label": "❚❚", "method": "animate",
              "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}
-    slider = {"active": len(keep) - 1, "x": 0.16, "len": 0.84, "y": 0, "pad": {"t": 30},
-              "currentvalue": {"prefix": f"reverse steps done (of {steps}): "},
+    # The slider under the buttons, its value at its right end: beside them, at 800 px the buttons covered both.
+    slider = {"active": len(keep) - 1, "x": 0, "len": 1, "y": 0, "yanchor": "top", "pad": {"t": 70},
+              "currentvalue": {"prefix": f"reverse steps done (of {steps}): ", "xanchor": "right"},
               "steps": [{"label": str(k), "method": "animate",
                          "args": [[str(k)], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}
                         for k in keep]}
     box = [-VIEW, VIEW]
-    fig.update_layout(template=render.THEME, height=490, margin={"l": 30, "r": 10, "t": 100, "b": 10},
+    fig.update_layout(template=render.THEME, height=540, margin={"l": 30, "r": 10, "t": 100, "b": 10},
                       title={"text": "Particles sampled back from noise"},
                       legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.1, "yanchor": "bottom"},
                       updatemenus=[{"type": "buttons", "buttons": [play, pause], "direction": "left", "x": 0, "y": 0,

@@ -10,8 +10,10 @@ import numpy as np
 from core.data import CLASSES
 from core.diffusion import figures, record, sampling
 from explorers.common import Box, outputs, user_errors
+from explorers.diffusion import reverse
 from explorers.diffusion.controls import SEED, class_choices, echo_on_commit, read_settings, scheduler_choices
 from explorers.inputs import PRIVATE
+from explorers.streaming import stream, visitor_state
 
 A_STEPS, B_STEPS = Box("A: steps", 1, sampling.MAX_STEPS, 1000), Box("B: steps", 1, sampling.MAX_STEPS, 50)
 A_W = Box("A: guidance w", 0, sampling.MAX_GUIDANCE, sampling.DEFAULT_GUIDANCE, whole=False)
@@ -30,10 +32,9 @@ class Compared(NamedTuple):
     seed: object
 
 
-def one_side(cls, scheduler, steps_box, w_box, seed_box, steps: Box, w: Box):
-    denoiser, settings, readings, _ = read_settings(cls, w_box, scheduler, steps_box, seed_box, w=w, steps=steps)
-    rec = record.recorded(denoiser, settings)
-    probabilities = record.classify(denoiser, rec.final[None])[0]
+def finished(rec, probabilities: np.ndarray) -> tuple:
+    """A finished side's strip (x̂₀ at six steps and the final image) and its note."""
+    settings = rec.settings
     n = len(rec)
     picks = sorted({round(k * (n - 1) / 5) for k in range(6)})
     strip = figures.filmstrip([rec.x0[i] for i in picks] + [rec.final], [f"t={rec.timesteps[i]}" for i in picks]
@@ -44,23 +45,74 @@ def one_side(cls, scheduler, steps_box, w_box, seed_box, steps: Box, w: Box):
             f"top class {CLASSES[top]} (p = {probabilities[top]:.3f})")
     note = (f"**{settings.scheduler}, {settings.steps} steps, w = {settings.guidance:g}**, seed {settings.seed}: "
             f"{rec.seconds:.2f} s of sampling; the CNN reads the image as {CLASSES[top]}, {conf}.")
-    return strip, note, readings
+    return strip, note
+
+
+def progress(name: str, rec) -> str:
+    """A side's line while it samples (read under the runner's lock), counting steps as the reverse view does."""
+    s = rec.settings
+    done = f"step {reverse.step_of(rec, len(rec) - 1)}" if len(rec) else "starting"
+    return f"{name} is sampling ({s.scheduler}, {s.steps} steps): {done}, {rec.seconds:.1f} s …"
+
+
+def one_side(holder: reverse.LastSample, name: str, values: tuple, steps: Box, w: Box):
+    """One side's run in the holder's Runner (so Stop reaches it): ("progress", line) every REFRESH while it runs,
+    then ("done", strip, note, readings), or ("stopped", line, readings)."""
+    denoiser, settings, readings, _ = read_settings(*values, w=w, steps=steps)
+    runner = holder.new_run(record.SamplingRun(denoiser, settings))
+    rec = runner.run.recording
+    runner.start()
+    try:
+        for line in stream(runner, lambda: progress(name, rec), lambda line: line):
+            yield "progress", line
+    finally:   # also when the page is closed mid-run: gradio then closes this generator
+        runner.stop()
+    if runner.error is not None:
+        raise runner.error
+    if not rec.done:
+        where = f"at step {reverse.step_of(rec, len(rec) - 1)}" if len(rec) else "before its first step"
+        yield "stopped", f"{name} was stopped {where}.", readings
+        return
+    yield "done", *finished(rec, record.classify(denoiser, rec.final[None])[0]), readings
+
+
+def update(side: str, **values) -> Compared:
+    """An update of one side's fields ("a" or "b": image, note, steps, w) and the shared seed; the rest skipped."""
+    named = {k if k == "seed" else f"{side}_{k}": v for k, v in values.items()}
+    return Compared(**{f: gr.skip() for f in Compared._fields} | named)
+
+
+def compared(holder, cls, seed_box, a_values: tuple, b_values: tuple):
+    """compare_ui's updates: each side's progress in its note while it samples, A then B, then its strip and note;
+    a Stop ends the side that runs, and B does not start after a stopped A."""
+    holder = holder or reverse.LastSample()
+    # The holder reaches the page before A starts, so a Stop pressed at once reaches the run.
+    yield Compared(*(gr.skip(),) * 3, "B samples once A is done.", *(gr.skip(),) * 5), holder
+    for side, (sched, steps_box, w_box), steps, w in (("a", a_values, A_STEPS, A_W), ("b", b_values, B_STEPS, B_W)):
+        for kind, *rest in one_side(holder, side.upper(), (cls, w_box, sched, steps_box, seed_box), steps, w):
+            if kind == "progress":
+                yield update(side, note=rest[0]), holder
+                continue
+            readings = rest[-1]
+            shown = {"steps": readings[1].shown, "w": readings[0].shown, "seed": readings[2].shown}
+            if kind == "stopped":
+                yield update(side, note=rest[0], **shown), holder
+                return
+            yield update(side, image=rest[0], note=rest[1], **shown), holder
 
 
 @user_errors
-def compare_ui(cls, seed_box, a_sched, a_steps_box, a_w_box, b_sched, b_steps_box, b_w_box):
-    a_strip, a_text, a_read = one_side(cls, a_sched, a_steps_box, a_w_box, seed_box, A_STEPS, A_W)
-    yield Compared(a_strip, a_text, gr.skip(), "B is sampling …", a_read[1].shown, a_read[0].shown, gr.skip(),
-                   gr.skip(), a_read[2].shown)
-    b_strip, b_text, b_read = one_side(cls, b_sched, b_steps_box, b_w_box, seed_box, B_STEPS, B_W)
-    yield Compared(gr.skip(), gr.skip(), b_strip, b_text, gr.skip(), gr.skip(), b_read[1].shown,
-                   b_read[0].shown, gr.skip())
+def compare_ui(holder, cls, seed_box, a_sched, a_steps_box, a_w_box, b_sched, b_steps_box, b_w_box):
+    for views, kept in compared(holder, cls, seed_box, (a_sched, a_steps_box, a_w_box),
+                                (b_sched, b_steps_box, b_w_box)):
+        yield *views, kept
 
 
 def build() -> None:
     """The comparison's controls and views, wired."""
     gr.Markdown("Two configurations from the same seed, so the same x_T: each row shows x̂₀ along its run and the "
-                "final image, its wall time and the CNN's confidence in the asked class.")
+                "final image, its wall time and the CNN's confidence in the asked class. A samples first, then B; "
+                "each note counts its steps while it samples, and **Stop** ends the one that runs.")
     with gr.Row():
         cls = gr.Dropdown(class_choices(), value="0", label="Class", elem_id="diff-cmp-class")
         seed = SEED.number(elem_id="diff-cmp-seed")
@@ -73,13 +125,24 @@ def build() -> None:
             b_scheduler = gr.Dropdown(scheduler_choices(), value="ddim", label="B: scheduler", elem_id="diff-b-sched")
             b_steps = B_STEPS.number(elem_id="diff-b-steps")
             b_w = B_W.number(elem_id="diff-b-w")
-    go_button = gr.Button("Compare", variant="primary", elem_id="diff-compare")
-    a_image = gr.Image(label="A", type="pil", format="png", height=130, elem_id="diff-a-image")
+    with gr.Row():
+        go_button = gr.Button("Compare", variant="primary", elem_id="diff-compare")
+        stop = gr.Button("Stop", elem_id="diff-cmp-stop")
+    # Captions above the strips: a floating label covered their first frames.
+    gr.Markdown("**A**: x̂₀ at six of its steps (each under its timestep t) and the final image",
+                elem_id="diff-a-caption")
+    a_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=130,
+                       elem_id="diff-a-image")
     a_note = gr.Markdown(elem_id="diff-a-note")
-    b_image = gr.Image(label="B", type="pil", format="png", height=130, elem_id="diff-b-image")
+    gr.Markdown("**B**: the same, from the same x_T", elem_id="diff-b-caption")
+    b_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=130,
+                       elem_id="diff-b-image")
     b_note = gr.Markdown(elem_id="diff-b-note")
     views = outputs(Compared, {"a_image": a_image, "a_note": a_note, "b_image": b_image, "b_note": b_note,
                                "a_steps": a_steps, "a_w": a_w, "b_steps": b_steps, "b_w": b_w, "seed": seed})
     echo_on_commit([], [(seed, SEED), (a_steps, A_STEPS), (a_w, A_W), (b_steps, B_STEPS), (b_w, B_W)])
-    go_button.click(compare_ui, [cls, seed, a_scheduler, a_steps, a_w, b_scheduler, b_steps, b_w], views,
-                    concurrency_id="diff-sample", **PRIVATE)
+    state = visitor_state()
+    go_button.click(compare_ui, [state, cls, seed, a_scheduler, a_steps, a_w, b_scheduler, b_steps, b_w],
+                    [*views, state], concurrency_id="diff-sample", **PRIVATE)
+    # Through the queue with no limit, as the reverse view's Stop, so a press never waits for another visitor's.
+    stop.click(reverse.stop_ui, [state], None, concurrency_limit=None, **PRIVATE)

@@ -50,15 +50,21 @@ class Forward(NamedTuple):
 
 
 def schedule_text(s: schedule.Schedule, kind: str, T: int, mismatch: bool) -> str:
-    """What the schedule says whatever t is: where SNR falls below 1, and what x_T keeps under the T mismatch (the
-    view above writes x_t's coefficients at the t shown)."""
+    """What the schedule says whatever t is: where SNR falls below 1, and under the T mismatch what x_T keeps of the
+    image, said as a mismatch only when it keeps a visible share (the cosine schedule, set by T alone, still ends
+    at pure noise). The view above writes x_t's coefficients at the t shown."""
     text = (f"**{kind}, T = {T}**: SNR falls below 1 at t = {s.snr_cross_t}." if s.snr_cross_t else
             f"**{kind}, T = {T}**: SNR never falls below 1 in this schedule.")
-    if mismatch:
-        text += (f" With T = {MISMATCH_T} and the same β range, x_T still keeps √ᾱ_T = "
-                 f"{s.coefficients(T)[0]:.3f} of the image: sampling from pure noise would start somewhere the "
-                 "model never saw in training.")
-    return text
+    if not mismatch:
+        return text
+    signal = s.coefficients(T)[0]
+    if s.keeps_image:
+        return text + (f" With T = {MISMATCH_T} and the same β range, x_T still keeps √ᾱ_T = {signal:.3f} of the "
+                       "image: sampling from pure noise would start somewhere the model never saw in training.")
+    return text + (f" With T = {MISMATCH_T}, x_T is still pure noise to the eye (√ᾱ_T = {signal:.1e}, under "
+                   f"{schedule.VISIBLE_SIGNAL:g} of the image), so there is no mismatch at x_T"
+                   + (": the cosine schedule is set by T alone and ignores the β range." if kind == "cosine" else ".")
+                   + " Only each step is larger.")
 
 
 def view_value(img: Image.Image, seed: int, kind: str, T: int, colour: str) -> dict:
@@ -89,7 +95,9 @@ def build() -> tuple[InputColumn, list, list]:
     """The forward process's controls and views, wired; returns the input column, the controls and the views (the
     tab's first opening draws them)."""
     with gr.Row():
-        with gr.Column(scale=1, min_width=300):
+        # As wide as the gallery's five columns of thumbnails (gradio's least is 100 px each): narrower, they ran
+        # past its edge. A narrow page puts this column above the views.
+        with gr.Column(scale=1, min_width=560):
             column = input_column(sample_image(gallery_indices()[0]), "diff")
         with gr.Column(scale=2):
             kind = gr.Radio(KINDS, value="linear", label="Schedule", elem_id="diff-kind")
@@ -99,7 +107,11 @@ def build() -> tuple[InputColumn, list, list]:
             # Drawn in the browser: moving t asks the server nothing (forward_view.js).
             view = widget(VIEW, "diff-forward-view")
             coefs = gr.Markdown(elem_id="diff-coefs")
-            strip = gr.Image(label="x_t at six values of t (the same ε)", type="pil", format="png",
+            # The caption above the strip, with no corner buttons: a floating label covered the strip (all of it
+            # at 800 px).
+            gr.Markdown("**x_t at six values of t** (the same ε), from the image (t = 0) to pure noise (t = T)",
+                        elem_id="diff-strip-caption")
+            strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                              elem_id="diff-strip")
     plot = gr.Plot(label="Noise schedules", elem_id="diff-schedules")
     ui = {"view": view, "coefs": coefs, "strip": strip, "plot": plot, "seed_box": seed_box}

@@ -67,10 +67,12 @@ def x0_caption(rec) -> str:
 
 def player_value(rec) -> dict:
     """The player's data, sent once when a run ends: every recorded step's x_t, ε̂ and x̂₀ as the pictures' levels
-    (figures.run_levels, uint8), the steps' numbers (1 … total) and diffusers timesteps."""
+    (figures.run_levels, uint8), the steps' numbers (1 … total, see status_text), the run's thinning (`every`) and
+    the diffusers timesteps."""
     return {"frames": packed(figures.run_levels(rec.x_t, rec.epsilon, rec.x0), "uint8"),
             "steps": packed(rec.steps, "int32"), "timesteps": packed(rec.timesteps, "int32"), "total": rec.total,
-            "done": rec.done, "cell": figures.CELL, "x0_note": x0_caption(rec)}
+            "every": rec.every, "calls": rec.total != rec.settings.steps, "done": rec.done, "cell": figures.CELL,
+            "x0_note": x0_caption(rec)}
 
 
 def frames_html(rec, i: int) -> str:
@@ -84,18 +86,25 @@ def frames_html(rec, i: int) -> str:
                    f"<img src='{to_data_url(p, compress_level=1)}' "
                    f"alt='{name}' style='width:{p.width}px;image-rendering:pixelated'/><figcaption><b>{name}</b>"
                    f"<br><small>{text}</small></figcaption></figure>" for name, text, p in cells)
-    return (f"<div id='diff-live-frames' data-step='{i}' data-t='{t}' style='display:flex;gap:18px;"
+    return (f"<div id='diff-live-frames' data-step='{rec.steps[i]}' data-t='{t}' style='display:flex;gap:18px;"
             f"flex-wrap:wrap'>{imgs}</div>")
 
 
+def step_of(rec, i: int) -> str:
+    """"k of N" for recorded step i (see status_text); N is named network calls where it is not the steps asked."""
+    return f"{rec.steps[i]} of {rec.total}" + (" network calls" if rec.total != rec.settings.steps else "")
+
+
 def status_text(rec, i: int, stopped: bool = False) -> str:
+    """The run's line at recorded step i. Every view counts steps one way: step k of N is the run's k-th denoising
+    step (1 … N, N its network calls: Heun's are two a step but the last), whose pictures are the x_t it starts from
+    and the ε̂ and x̂₀ it predicts; the player's range, the verdict and the trajectories use the same k."""
     s = rec.settings
     what = (f"{rec.denoiser.classes[s.label]}" if s.label is not None else "unconditional")
     if rec.denoiser.name != "default":
         what += f", model {rec.denoiser.name}"
     state = "done" if rec.done else ("stopped" if stopped else "running")
-    calls = f" of {rec.total} network calls" if rec.total != s.steps else f" of {s.steps}"
-    return (f"**Step {rec.steps[i]}{calls}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
+    return (f"**Step {step_of(rec, i)}** (diffusers timestep t = {rec.timesteps[i]}), {state}: {s.scheduler}, "
             f"{what}, w = {s.guidance:g}, seed {s.seed}; {rec.seconds:.2f} s of sampling so far.")
 
 
@@ -126,7 +135,7 @@ def after_views(rec) -> After:
         verdict = (f"The CNN reads the {'final image' if rec.done else 'last x̂₀ (the run was stopped)'} as "
                    f"**{CLASSES[top]}** (p = {last[top]:.3f})"
                    + (f"; p({CLASSES[asked]}) = {last[asked]:.3f}" if asked is not None and asked != top else "")
-                   + (f". x̂₀ has been read as {CLASSES[top]} since step {rec.steps[decided]} of {rec.total}"
+                   + (f". x̂₀ has been read as {CLASSES[top]} since step {step_of(rec, decided)}"
                       f" (t = {rec.timesteps[decided]})." if decided is not None else "."))
     return After(gr.update(visible=False), player_value(rec), film, gr.update(value=str(path), visible=True),
                  figures.trajectory(rec.steps, rec.timesteps, rec.rms(), probabilities, CLASSES, asked), verdict)
@@ -189,7 +198,11 @@ def layout() -> ReverseUI:
             player = widget(PLAYER, "diff-reverse-player")
             status = gr.Markdown(elem_id="diff-status")
             verdict = gr.Markdown(elem_id="diff-verdict")
-    film = gr.Image(label="Filmstrip: x̂₀ at ten steps", type="pil", format="png", height=150, elem_id="diff-film")
+    # The caption above the filmstrip: a floating label covered its first frame (the GIF button downloads the run).
+    gr.Markdown("**Filmstrip**: x̂₀ at ten of the run's steps, each under its diffusers timestep t",
+                elem_id="diff-film-caption")
+    film = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=150,
+                    elem_id="diff-film")
     gif = gr.DownloadButton("Download the run as a GIF (x_t)", visible=False, elem_id="diff-gif")
     trajectory = gr.Plot(label="Trajectories", elem_id="diff-trajectory")
     after = outputs(After, {"live": live, "player": player, "film": film, "gif": gif, "trajectory": trajectory,
@@ -236,14 +249,16 @@ def sampled(holder: LastSample | None, values: tuple):
     yield (status_text(rec, len(rec) - 1, stopped=not rec.done) + tail, *after_views(rec), holder, *shown)
 
 
+def stop_ui(holder: LastSample | None) -> None:
+    """Stop: the visitor's run ends after its current step (the reverse view's, or the comparison's)."""
+    if holder is not None and holder.runner is not None:
+        holder.runner.stop("Stopped.", wait=False)
+
+
 def wire(ui: ReverseUI) -> None:
     @user_errors
     def sample_ui(holder, *values):
         yield from sampled(holder, values)
-
-    def stop_ui(holder):
-        if holder is not None and holder.runner is not None:
-            holder.runner.stop("Stopped.", wait=False)
 
     ui.run.click(sample_ui, [ui.state, *ui.controls], [ui.status, *ui.after, ui.state, *ui.echoes],
                  concurrency_id="diff-sample", **PRIVATE)

@@ -157,8 +157,10 @@ def layout() -> ToyUI:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="dtoy-dataset")
-            sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40,
-                               label="Draw the data (used with “my drawing”)", elem_id="dtoy-sketch")
+            # The caption above the pad: as the pad's label it sat under the pad's toolbar, cut off.
+            gr.Markdown("**Draw the data** (used with “my drawing”)", elem_id="dtoy-sketch-caption")
+            sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, show_label=False,
+                               label="Draw the data", elem_id="dtoy-sketch")
             with gr.Row():
                 boxes = [box.number(elem_id=f"dtoy-{name}", min_width=110) for name, box in BOXES.items()]
             with gr.Row():

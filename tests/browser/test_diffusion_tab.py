@@ -66,6 +66,32 @@ def drawn_levels(page, width: int, height: int) -> np.ndarray:
         return out; }""", [width, height])).reshape(height, width)
 
 
+# Inside one block: the visible labels and corner buttons whose boxes overlap a picture (img or canvas) of it that
+# they do not hold (gradio wraps an image in a button).
+COVERED = """(sel) => {
+  const block = document.querySelector(sel), seen = (e) => e.offsetParent !== null;
+  const boxes = (q) => [...block.querySelectorAll(q)].filter(seen).map((e) => [e, e.getBoundingClientRect()]);
+  const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const pictures = boxes('img, canvas'), out = [];
+  for (const [e, r] of boxes('label, button, [data-testid=block-label]'))
+    if (pictures.some(([pic, p]) => !e.contains(pic) && meet(r, p)))
+      out.push(e.innerText.trim() || e.getAttribute('aria-label') || e.tagName);
+  return out; }"""
+
+
+def covered(page, selector: str) -> list:
+    page.locator(selector).scroll_into_view_if_needed()
+    return page.evaluate(COVERED, selector)
+
+
+def past_the_edge(page, selector: str) -> list:
+    """The thumbnails of a gallery whose boxes reach past its grid's sides (seen when scrolled to)."""
+    return page.locator(selector).evaluate("""(g) => {
+      const grid = g.querySelector('.grid-container'), edge = grid.getBoundingClientRect();
+      return [...grid.querySelectorAll('.gallery-item')].map((b) => b.getBoundingClientRect())
+        .filter((r) => r.left < edge.left - 0.5 || r.right > edge.right + 0.5).map((r) => [r.left, r.right]); }""")
+
+
 def status(page) -> str:
     return page.locator("#diff-status").inner_text()
 
@@ -77,6 +103,15 @@ def test_forward_process(app_page, screenshot_dir):
     signal, noise = coefficients(page)
     assert 0 < signal < 1 and 0 < noise < 1 and abs(signal ** 2 + noise ** 2 - 1) < 1e-3
     assert "SNR falls below 1 at t = " in page.locator("#diff-coefs").inner_text()
+    # The gallery's thumbnails fit in it, and nothing covers the strip of x_t, at 1400 and 800 px.
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        settle(page)
+        assert past_the_edge(page, "#diff-gallery") == [], width
+        assert covered(page, "#diff-strip") == [], width
+        assert page.locator("#diff-strip img").bounding_box()["width"] >= 6 * 96, width   # not shrunk
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    settle(page)
     assert "linear T = 100" not in page.locator("#diff-schedules .js-plotly-plot").text_content()
 
     # t = 0 by keyboard (Home on the focused range): x_t is the image itself, with coefficient 1.
@@ -200,6 +235,7 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     page.wait_for_selector("#diff-trajectory .js-plotly-plot", state="attached")
     assert page.locator("#diff-trajectory .js-plotly-plot").evaluate("p => (p.data ?? []).length") >= 1
     assert "The CNN reads the final image as" in page.locator("#diff-verdict").inner_text()
+    assert covered(page, "#diff-film") == []
     page.locator(PLAYER).scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_done.png"), full_page=False)
     page.screenshot(path=str(screenshot_dir / "diffusion_done_full.png"), full_page=True)
@@ -277,14 +313,18 @@ def test_reverse_player_plays_and_scrubs(app_page, server_url, screenshot_dir):
     assert marks(page, "diff-reverse-player") - before >= 5
     assert 5 <= player_step(page) <= 30, player_step(page)
 
-    # And with the keyboard: Home is step 1, ten steps on step 11.
+    # And with the keyboard: Home is step 1, nine steps on step 10; the range's value is the step's number, as the
+    # status line counts it (it was the recorded index: "scrub 10 shows Step 11 of 50").
     track.focus()
     page.keyboard.press("Home")
-    for _ in range(10):
+    assert player_step(page) == 1 and track.input_value() == "1"
+    for _ in range(9):
         page.keyboard.press("ArrowRight")
-    assert player_step(page) == 11
-    assert re.match(r"Step 11 of 50 \(diffusers timestep t = \d+\)",
+    assert player_step(page) == 10 and track.input_value() == "10"
+    assert re.match(r"Step 10 of 50 \(diffusers timestep t = \d+\)",
                     page.locator(f"{PLAYER} .drp-step").inner_text())
+    track.evaluate("(r) => { r.value = '25'; r.dispatchEvent(new Event('input', {bubbles: true})); }")
+    assert player_step(page) == 25
     assert seen == [], seen
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})
@@ -315,9 +355,22 @@ def test_compare_two_schedulers(app_page, screenshot_dir):
     assert re.search(r"ddim, 50 steps, w = 3, seed 0: ", a) and "T-shirt/top" in a, a
     assert re.search(r"dpm\+\+, 20 steps, w = 3, seed 0: ", b) and "T-shirt/top" in b, b
     assert drawn(page, "#diff-a-image") and drawn(page, "#diff-b-image")
+    assert covered(page, "#diff-a-image") == [] and covered(page, "#diff-b-image") == []
     settle(page)
     page.locator("#diff-a-image").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_compare.png"), full_page=False)
+
+    # A long comparison (DDPM-1000, about 16 s) says its progress step by step, and Stop ends it where it is.
+    choose(page, "diff-a-sched", "DDPM (ancestral, Ho et al. 2020)")
+    page.locator("#diff-a-steps input[type=number]").fill("1000")
+    closed_lists(page)
+    page.locator("#diff-compare").click()
+    wait_for_text(page, "#diff-b-note", re.escape("B samples once A is done."))
+    wait_for_text(page, "#diff-a-note", r"A is sampling \(ddpm, 1000 steps\): step \d+ of 1000")
+    page.locator("#diff-cmp-stop").click()
+    text = wait_for_text(page, "#diff-a-note", r"A was stopped at step \d+ of 1000\.")
+    assert int(re.search(r"step (\d+) of", text).group(1)) < 1000, text
+    assert page.locator("#diff-b-note").inner_text().strip() == "B samples once A is done."
 
 
 def test_two_d_toy_trains_and_draws(app_page, screenshot_dir):
@@ -332,6 +385,15 @@ def test_two_d_toy_trains_and_draws(app_page, screenshot_dir):
     for plot in ("#dtoy-particles-plot", "#dtoy-loss", "#dtoy-density"):
         page.wait_for_selector(f"{plot} .js-plotly-plot", state="attached")
         assert page.locator(f"{plot} .js-plotly-plot").evaluate("p => (p.data ?? []).length") >= 1, plot
+    # The densities have ticks: -2, 0, 2 under each of the six panels and beside the first.
+    ticks = page.locator("#dtoy-density").evaluate(
+        "d => ['.xaxislayer-above', '.yaxislayer-above']"
+        ".map((q) => [...d.querySelectorAll(q)].reduce((n, layer) => n + layer.querySelectorAll('text').length, 0))")
+    assert ticks[0] >= 6 * 3 and ticks[1] >= 3, ticks
+    # The sketch pad's caption is above it, where the pad's toolbar cannot cut it.
+    caption = page.locator("#dtoy-sketch-caption").bounding_box()
+    assert caption["y"] + caption["height"] <= page.locator("#dtoy-sketch").bounding_box()["y"] + 1
+    assert not page.locator("#dtoy-sketch [data-testid=block-label]").locator("visible=true").count()
     settle(page)
     page.locator("#dtoy-particles-plot").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_toy.png"), full_page=False)

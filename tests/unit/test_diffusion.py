@@ -52,6 +52,21 @@ def test_t_mismatch_leaves_signal_at_t_equals_100():
     assert schedule.make("linear", 1000).coefficients(1000)[0] < 0.01
 
 
+@pytest.mark.parametrize("kind,keeps", [("linear", "0.603"), ("scaled_linear", "0.764"), ("cosine", None)])
+def test_the_t_mismatch_note_says_x_T_keeps_the_image_only_when_it_does(kind, keeps):
+    # The cosine schedule is set by T alone: at T = 100 its √ᾱ_T is 0.0005, pure noise, not "keeps 0.000".
+    from explorers.diffusion.forward import MISMATCH_T, schedule_text
+    s = schedule.make_shown(kind, MISMATCH_T)
+    text = schedule_text(s, kind, MISMATCH_T, mismatch=True)
+    assert s.keeps_image == (keeps is not None)
+    if keeps:
+        assert f"x_T still keeps √ᾱ_T = {keeps} of the image" in text, text
+    else:
+        assert "still keeps" not in text and "0.000 " not in text and "x_T is still pure noise" in text, text
+        assert "√ᾱ_T = 4.9e-04" in text, text
+    assert "With T = " not in schedule_text(s, kind, MISMATCH_T, mismatch=False)
+
+
 @pytest.mark.parametrize("bad,match", [({"beta_start": 0.02, "beta_end": 0.01}, "beta_start < beta_end"),
                                        ({"beta_end": 1.5}, "beta_end"), ({"T": 1}, "T"),
                                        ({"kind": "quadratic"}, "kind")])

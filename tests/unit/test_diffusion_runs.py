@@ -1,5 +1,7 @@
 """The diffusion tab's live runs (core.live): a SamplingRun stepped by hand or by a Runner records what the plain
 sampling loop computes, and the toy's TrainingRun ends at its steps with the same model as headless training."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -52,6 +54,22 @@ def test_a_long_run_records_thinned_steps_numbered_as_the_run_counts_them(small)
     assert rec.every == 2 and rec.steps == [*range(1, 1000, 2), 1000] and len(rec) == len(rec.timesteps)
 
 
+@pytest.mark.parametrize("scheduler,steps,total,calls", [("ddim", 7, 7, ""), ("heun", 7, 13, " network calls")])
+def test_every_view_counts_steps_one_way(small, scheduler, steps, total, calls):
+    # Step k of N is the run's k-th step, 1 … N: the status line, the live frame, the player's range and its label
+    # (player.js: "Step {steps[i]} of {total}{calls}") all say the same k; never "Step N + 1 of N".
+    from explorers.diffusion import reverse
+    rec = record.recorded(small, Settings(1, 2.0, scheduler, steps, 0))
+    last = len(rec) - 1
+    assert rec.total == total and rec.steps[0] == 1 and rec.steps[last] == total
+    assert f"**Step {total} of {total}{calls}** (diffusers timestep t = {rec.timesteps[last]}), done" in (
+        reverse.status_text(rec, last))
+    assert "**Step 3 of" in reverse.status_text(rec, 2)
+    assert f"data-step='{rec.steps[2]}'" in reverse.frames_html(rec, 2)
+    value = reverse.player_value(rec)
+    assert value["total"] == total and value["calls"] == bool(calls) and value["every"] == 1
+
+
 def test_the_players_frames_are_the_pictures_levels(small):
     # The reverse player is sent each step's x_t, ε̂ / 3 and x̂₀ as the live view's pictures draw them.
     from core.diffusion import figures
@@ -97,3 +115,34 @@ def test_the_toy_training_run_through_a_runner_and_its_stop():
     assert long.start() is None
     long.stop("Stopped.")
     assert not long.running and long.reason == "Stopped." and long.run.ended is None
+
+
+def test_the_comparison_streams_each_sides_steps_then_its_result():
+    # Compare took ~16 s with no sign of life: each side's note now counts its steps while it samples.
+    from explorers.diffusion import compare
+    updates = [u for u, _ in compare.compared(None, "0", 0, ("ddim", 3, 3.0), ("dpm++", 2, 1.0))]
+    a_notes = [u.a_note for u in updates if isinstance(u.a_note, str)]
+    b_notes = [u.b_note for u in updates if isinstance(u.b_note, str)]
+    assert any(n.startswith("A is sampling (ddim, 3 steps): step 3 of 3") for n in a_notes), a_notes
+    assert any(n.startswith("B is sampling (dpm++, 2 steps): step 2 of 2") for n in b_notes), b_notes
+    assert "ddim, 3 steps, w = 3**, seed 0:" in a_notes[-1] and "s of sampling" in a_notes[-1]
+    assert "dpm++, 2 steps, w = 1**, seed 0:" in b_notes[-1]
+    assert updates[-1].b_image.size[0] > 0 and updates[-1].b_steps == {"__type__": "update"}   # 2 is shown already
+    # The event's handler sends the views and the visitor's holder as the outputs it lists, flat.
+    handler = compare.compare_ui(None, "0", 0, "ddim", 3, 3.0, "dpm++", 2, 1.0)
+    first = next(handler)
+    handler.close()
+    assert len(first) == len(compare.Compared._fields) + 1 and type(first[-1]).__name__ == "LastSample"
+
+
+def test_a_stopped_comparison_says_where_and_does_not_start_b():
+    from explorers.diffusion import compare, reverse
+    run = compare.compared(None, "0", 0, ("ddpm", 1000, 3.0), ("ddim", 3, 3.0))
+    first, holder = next(run)
+    assert first.b_note == "B samples once A is done."
+    next(run)                      # A has started
+    reverse.stop_ui(holder)
+    rest = [u for u, _ in run]
+    last = rest[-1].a_note
+    assert re.match(r"A was stopped (at step \d+ of 1000|before its first step)\.", last), last
+    assert all(not isinstance(u.b_note, str) for u in rest) and holder.runner.run.recording.settings.steps == 1000

@@ -75,7 +75,12 @@ def test_figures():
     assert fig.layout.updatemenus[0].buttons[0].method == "animate"
     assert [t.name for t in fig.data] == ["data", "data", "particles", "particles"]
     density = toy_figures.density_figure(toy.forward_density(run.data, (0, 500, 1000)))
-    assert next(a.text for a in density.layout.annotations) == "t = 0, ᾱ = 1"
+    assert [a.text for a in density.layout.annotations][:2] == ["t = 0<br>ᾱ = 1", "t = 500<br>ᾱ = 0.0786"]
+    # Every panel has x ticks on the histograms' square, the first y ticks too (they had none).
+    names = ("", "2", "3")
+    axes = [density.layout[f"xaxis{n}"] for n in names], [density.layout[f"yaxis{n}"] for n in names]
+    assert all(a.showticklabels and list(a.tickvals) == [-2, 0, 2] and list(a.range) == [-3, 3] for a in axes[0])
+    assert [a.showticklabels for a in axes[1]] == [True, False, False]
     assert len(toy_figures.loss_figure(run).data) == 2
     with pytest.raises(ValueError, match="both be"):
         toy_figures.trajectory_figure(a, b[:, :10], run.data)
