@@ -61,7 +61,8 @@ def test_a_run_played_in_a_worker_comes_back_as_if_stepped_here():
     assert same_weights(here, runner.run)
     assert here.history == runner.run.history
     # the frame is toy.frame of the worker's run: its view is the arrays of the run's picture
-    assert set(toy.frame(here, 8)) == {"step", "d_updates", "g_updates", "loss", "diverged", "view", "latest"}
+    assert set(toy.frame(here, 8)) == {"step", "d_updates", "g_updates", "counted_from", "loss", "diverged", "view",
+                                       "latest"}
 
 
 def test_calls_reach_the_run_in_its_worker_and_what_they_change_comes_back():
