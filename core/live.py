@@ -178,13 +178,14 @@ class Runner:
             else:
                 future = None
         if future is None:
-            with self.lock:
+            with self.reading():   # ahead of a training thread's next step (image mode's steps take seconds)
                 return fn(self.run, *args)
         return future.result()
 
     def fresh_frame(self, shown: int | None, timeout: float) -> tuple[int, object] | None:
         """This play's newest frame if its step is not `shown`, waiting up to `timeout` seconds for one; None when
-        none came, or when the play has ended (then only once the courier has finished)."""
+        none came, or when the play has ended (then only once the courier has finished; a frame that came just before
+        the end may still be returned first)."""
         with self._fresh:
             self._fresh.wait_for(lambda: (self.frame is not None and self.frame[0] != shown) or not self._remote,
                                  timeout)
@@ -264,12 +265,14 @@ class Runner:
         worker = None
         try:
             worker = workers.POOL.take()
-            worker.send(("play", self.run, self.picture, self.every, self.single, self.slow))
+            slow = self.slow
+            worker.send(("play", self.run, self.picture, self.every, self.single, slow))
             # the play begins now: waiting for a worker to start (torch's import) is neither neglect nor play time
             self._seen = self._started = time.monotonic()
-            run, error = self._relay(worker)
+            run, error = self._relay(worker, slow)
             with self.lock:
                 self.run = run
+                self._steps = run.step_count - self._first   # a stop sends no last frame
             self._settle(worker)
             if error is not None:
                 log.error("the worker process of a live run (%s) failed:\n%s", self.name, error)
@@ -297,10 +300,10 @@ class Runner:
             if worker is not None:
                 workers.POOL.give(worker)
 
-    def _relay(self, worker: workers.Worker) -> tuple:
+    def _relay(self, worker: workers.Worker, slow: bool) -> tuple:
         """Until the worker sends the run back: the stop (asked, timed out or unwatched), slow motion and calls go
         to it, its frames and answers come back. Returns the run and the worker's error (or None)."""
-        stopping, slow = False, self.slow
+        stopping = False
         while True:
             if not stopping:
                 if self._stop.is_set() or self._timed_out(0.0):
@@ -312,9 +315,9 @@ class Runner:
                         worker.send(("slow", slow))
                     with self._calls_lock:
                         calls, self._calls = self._calls, []
-                    for call in calls:
-                        self._sent.append(call)
-                        worker.send(("call", call[0], call[1]))
+                    self._sent += calls   # before sending: a send that fails leaves every one of them answerable
+                    for fn, args, _ in calls:
+                        worker.send(("call", fn, args))
             if not worker.poll(POLL_SECONDS):
                 continue
             kind, *rest = worker.receive("frame", "result", "ended")

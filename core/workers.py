@@ -45,6 +45,7 @@ from core import settings
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_SECONDS = 0.005   # between steps, the worker reads its messages at most this often (a step is ~1 ms)
 SLOW_SECONDS = 0.25     # slow motion: a quarter second's pause after each step
+READY_SECONDS = 60.0    # the longest a new worker may take to import torch (~2 s; far more on a swamped machine)
 log = logging.getLogger(__name__)
 
 
@@ -66,12 +67,21 @@ class Worker:
     def __init__(self):
         ours, theirs = socket.socketpair()
         try:
+            # a session of its own: the terminal's Ctrl-C stops the server, whose exit brings the runs back
+            # (live._bring_back) before the workers read the socket's end and exit
             self.process = subprocess.Popen([sys.executable, "-m", "core.workers", str(theirs.fileno())],
-                                            pass_fds=(theirs.fileno(),), cwd=ROOT, stdin=subprocess.DEVNULL)
+                                            pass_fds=(theirs.fileno(),), cwd=ROOT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
-        self.receive("ready")   # torch is imported: the first play does not wait for it
+        try:
+            if not self.poll(READY_SECONDS):
+                raise WorkerError(f"the training process did not start within {READY_SECONDS:g} s")
+            self.receive("ready")   # torch is imported: the first play does not wait for it
+        except WorkerError:
+            self.close()
+            raise
 
     def send(self, message: tuple) -> None:
         try:
@@ -84,6 +94,8 @@ class Worker:
             message = get(self.conn)
         except (EOFError, OSError) as e:
             raise WorkerError(f"the training process is gone ({type(e).__name__})") from None
+        except (pickle.UnpicklingError, AttributeError, TypeError, ImportError) as e:   # never sent by this program
+            raise WorkerError(f"the training process sent what cannot be read ({type(e).__name__})") from None
         if message[0] not in kinds:
             raise WorkerError(f"the training process sent {message[0]!r} where {' or '.join(kinds)} was due")
         return message
@@ -115,25 +127,30 @@ class Pool:
         self.keep = keep
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)   # a worker came back or started, or a start failed
         self._starting = False
 
     def take(self) -> Worker:
-        """An idle worker, or a new one (which takes the import of torch to start); either way another starts in the
-        background when none is left idle, so that a second visitor's play does not wait for one."""
-        with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive:
+        """An idle worker, or the one a warm start is making (quicker than a second import of torch beside it), or
+        a new one; either way another starts in the background when none is left idle, so that a second visitor's
+        play does not wait for one."""
+        with self._changed:
+            worker = None
+            while worker is None:
+                while self._idle and worker is None:
+                    candidate = self._idle.pop()
+                    worker = candidate if candidate.alive else None
+                if worker is not None or not self._starting:
                     break
-            else:
-                worker = None
+                self._changed.wait()
         self.warm()
         return worker if worker is not None else Worker()
 
     def give(self, worker: Worker) -> None:
-        with self._lock:
+        with self._changed:
             if worker.alive and len(self._idle) < self.keep:
                 self._idle.append(worker)
+                self._changed.notify_all()
                 return
         worker.close()
 
@@ -150,7 +167,9 @@ class Pool:
             except Exception:   # nothing waits for a warm start: log it; the next play starts its own worker
                 log.exception("could not start a training process ahead of need")
             finally:
-                self._starting = False
+                with self._changed:
+                    self._starting = False
+                    self._changed.notify_all()
         threading.Thread(target=start, name="warm-worker", daemon=True).start()
 
 

@@ -86,8 +86,9 @@ def compared(holder, cls, seed_box, a_values: tuple, b_values: tuple):
     """compare_ui's updates: each side's progress in its note while it samples, A then B, then its strip and note;
     a Stop ends the side that runs, and B does not start after a stopped A."""
     holder = holder or reverse.LastSample()
-    # The holder reaches the page before A starts, so a Stop pressed at once reaches the run.
-    yield Compared(*(gr.skip(),) * 3, "B samples once A is done.", *(gr.skip(),) * 5), holder
+    # The holder reaches the page before A starts, so a Stop pressed at once reaches the run; B's strip of an
+    # earlier comparison is cleared, so it is never shown beside this one's notes.
+    yield Compared(gr.skip(), gr.skip(), None, "B samples once A is done.", *(gr.skip(),) * 5), holder
     for side, (sched, steps_box, w_box), steps, w in (("a", a_values, A_STEPS, A_W), ("b", b_values, B_STEPS, B_W)):
         for kind, *rest in one_side(holder, side.upper(), (cls, w_box, sched, steps_box, seed_box), steps, w):
             if kind == "progress":
@@ -96,7 +97,8 @@ def compared(holder, cls, seed_box, a_values: tuple, b_values: tuple):
             readings = rest[-1]
             shown = {"steps": readings[1].shown, "w": readings[0].shown, "seed": readings[2].shown}
             if kind == "stopped":
-                yield update(side, note=rest[0], **shown), holder
+                stopped = update(side, note=rest[0], **shown)
+                yield (stopped._replace(b_note="B was not sampled: A was stopped.") if side == "a" else stopped), holder
                 return
             yield update(side, image=rest[0], note=rest[1], **shown), holder
 

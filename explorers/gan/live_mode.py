@@ -236,15 +236,25 @@ class LiveMode(abc.ABC):
         visit = visit or self.visitor_run()
         settings, shown = self.read_settings(visit, *controls)
         runner = visit.runner
-        retuned = runner is not None and runner.call(runs.retune, settings)
-        if runner is not None and runner.running:
-            gr.Info("Applied to the run as it goes." if retuned else NEEDS_NEW_RUN)   # the view says it plays
-            return visit, *[gr.skip()] * self.views, *shown
-        if retuned:
+        if runner is not None and runner.call(runs.retune, settings):
+            if runner.running:
+                gr.Info("Applied to the run as it goes.")   # the view's own status line says the run plays
+                return visit, *[gr.skip()] * self.views, *shown
             return visit, *self.picture(visit, "Applied to the run as it goes. "), *shown
+        return self.restart(visit, settings, shown, f"{self.changed} changed, so a new run started. "
+                            if runner is not None and not runner.running else "")
+
+    def restart(self, visit: VisitorRun, settings, shown: list, note: str) -> tuple:
+        """Settings that need a new run: while paused, the new run starts at once and its picture (with `note`) is
+        the views' value; while playing, a message says the change waits for the next play, step or reset, and the
+        views are left to the run's stream."""
+        if visit.runner is not None and visit.runner.running:
+            gr.Info(NEEDS_NEW_RUN)   # the note says a new run started: not yet
+            return visit, *[gr.skip()] * self.views, *shown
         visit.new_run(self.new_run(settings))
-        note = f"{self.changed} changed, so a new run started. " if runner is not None else ""
         return visit, *self.picture(visit, note), *shown
+
+
 @user_errors
 def pause_ui(visit: VisitorRun | None) -> None:
     if visit is not None and visit.runner is not None:

@@ -16,7 +16,7 @@ from core import live, render, toy2d, workers
 from core.gan import figures, toy
 from explorers.common import Box, sketchpad, user_errors
 from explorers.gan import live_mode
-from explorers.gan.live_mode import LOSS_CHOICES, NEEDS_NEW_RUN, LiveControls, LiveMode, VisitorRun
+from explorers.gan.live_mode import LOSS_CHOICES, LiveControls, LiveMode, VisitorRun
 from explorers.inputs import PRIVATE
 from explorers.streaming import Tokens, visitor_state
 from explorers.widgets import packed, widget
@@ -306,11 +306,7 @@ def new_data(visit: PointsVisitorRun, controls, note: str) -> tuple:
     """New data: while the run is paused, a new run on it starts at once and its picture shows the data; while it
     plays, the next play, step or reset starts it."""
     settings, shown = MODE.read_settings(visit, *controls)
-    if visit.runner is not None and visit.runner.running:
-        gr.Info(f"{note}{NEEDS_NEW_RUN}")   # the view's own status line says the run plays until it stops
-        return visit, *[gr.skip()] * 4, *shown
-    visit.new_run(MODE.new_run(settings))
-    return visit, *MODE.picture(visit, note), *shown
+    return MODE.restart(visit, settings, shown, note)
 
 
 @user_errors

@@ -10,10 +10,16 @@ window.glassbox ??= (() => {
   // Space's own URL on a Space), so widgets work wherever the page is served.
   gb.root = () => (window.gradio_config?.root || location.href.split(/[?#]/)[0]).replace(/\/+$/, "");
 
+  // This page load's id, sent with each call: the server caps what one page has waiting (explorers.fairness), so
+  // pages that share an address (a classroom behind one router) do not share one cap.
+  const page = crypto.randomUUID?.() ?? Array.from(crypto.getRandomValues(new Uint8Array(16)),
+                                                   (b) => b.toString(16).padStart(2, "0")).join("");
+
   // POST a call to `url` (gradio's REST route for `name`); resolves with its event id, or rejects with the server's
   // one-line refusal (a full line of this visitor's requests: HTTP 429) where it sent one.
   gb.post = async (url, name, args) => {
-    const posted = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+    const posted = await fetch(url, {method: "POST",
+                                     headers: {"Content-Type": "application/json", "X-Glassbox-Page": page},
                                      body: JSON.stringify({data: args})});
     if (!posted.ok) {
       const refusal = await posted.json().catch(() => null);

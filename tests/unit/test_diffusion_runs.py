@@ -139,10 +139,13 @@ def test_a_stopped_comparison_says_where_and_does_not_start_b():
     from explorers.diffusion import compare, reverse
     run = compare.compared(None, "0", 0, ("ddpm", 1000, 3.0), ("ddim", 3, 3.0))
     first, holder = next(run)
-    assert first.b_note == "B samples once A is done."
+    assert first.b_note == "B samples once A is done." and first.b_image is None   # an earlier B strip is cleared
     next(run)                      # A has started
     reverse.stop_ui(holder)
     rest = [u for u, _ in run]
     last = rest[-1].a_note
     assert re.match(r"A was stopped (at step \d+ of 1000|before its first step)\.", last), last
-    assert all(not isinstance(u.b_note, str) for u in rest) and holder.runner.run.recording.settings.steps == 1000
+    # B's note says it never ran (it said B would sample once A is done), and B's recording is never made
+    assert [u.b_note for u in rest if isinstance(u.b_note, str)] == ["B was not sampled: A was stopped."]
+    assert rest[-1].b_note == "B was not sampled: A was stopped."
+    assert holder.runner.run.recording.settings.steps == 1000

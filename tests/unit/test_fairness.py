@@ -8,6 +8,7 @@ import uuid
 import pytest
 from starlette.exceptions import HTTPException
 
+from explorers import fairness
 from explorers.fairness import Fairness, fair_order
 
 
@@ -34,14 +35,16 @@ def page(session, kind="ddpm"):
     """A page's event (POST /gradio_api/queue/join) from a shared address."""
     return (types.SimpleNamespace(session_hash=session, kind=kind),
             types.SimpleNamespace(url=types.SimpleNamespace(path="/gradio_api/queue/join"),
-                                  client=types.SimpleNamespace(host="10.0.0.1")))
+                                  client=types.SimpleNamespace(host="10.0.0.1"), headers={}))
 
 
-def rest(address, session=None, kind="ddpm"):
-    """A REST call (POST /gradio_api/call/NAME) from `address`, naming `session` or none."""
+def rest(address, session=None, kind="ddpm", page_id=None):
+    """A REST call (POST /gradio_api/call/NAME) from `address`, naming `session` or none, and from a page's widget
+    when `page_id` is given (glassbox.js's X-Glassbox-Page)."""
     return (types.SimpleNamespace(session_hash=session, kind=kind),
             types.SimpleNamespace(url=types.SimpleNamespace(path="/gradio_api/call/diffusion_sample"),
-                                  client=types.SimpleNamespace(host=address)))
+                                  client=types.SimpleNamespace(host=address),
+                                  headers={} if page_id is None else {"x-glassbox-page": page_id}))
 
 
 def push(fair, call):
@@ -92,3 +95,23 @@ def test_a_later_client_waits_behind_one_of_each_other_client_not_all_of_them():
 def test_fair_order_is_round_robin_and_stable(clients, order):
     line = list(range(len(clients)))
     assert fair_order(line, list(clients)) == [int(i) for i in order]
+
+
+def test_pages_behind_one_address_each_have_their_own_cap_and_the_address_a_larger_one():
+    queue = Queue()
+    fair = Fairness(queue, cap=2)
+    pages = [str(uuid.uuid4()) for _ in range(fairness.PAGES_PER_ADDRESS + 1)]
+    # two pages of one classroom's router: each page's widgets hold their own cap
+    assert all(isinstance(push(fair, rest("10.0.0.9", page_id=pages[i])), str) for i in (0, 0, 1, 1))
+    refused = push(fair, rest("10.0.0.9", page_id=pages[0]))
+    assert isinstance(refused, HTTPException) and refused.status_code == 429
+    assert refused.detail.startswith("You already have 2 requests waiting or running")
+    # a caller naming no page counts every REST call from its address, its pages' included
+    assert isinstance(push(fair, rest("10.0.0.9")), HTTPException)
+    assert isinstance(push(fair, rest("10.0.0.8")), str)   # another address is its own
+    # a script naming new pages is stopped at PAGES_PER_ADDRESS caps for its address as a whole
+    for p in pages[2:-1]:
+        assert all(isinstance(push(fair, rest("10.0.0.9", page_id=p)), str) for _ in range(2))
+    crowded = push(fair, rest("10.0.0.9", page_id=pages[-1]))
+    assert isinstance(crowded, HTTPException) and "Too many requests from your network" in crowded.detail
+    assert isinstance(push(fair, rest("10.0.0.9", page_id="not a page id")), HTTPException)   # counted as the address

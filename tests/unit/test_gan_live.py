@@ -4,12 +4,15 @@ status and latest losses, each of a new step), whose reading keeps the run watch
 last frame says so and the stream ends, wait() returns and settle writes every view. A token reads one run of one
 visitor, and an unknown, replaced or freed one gets one clear line."""
 import gc
+import threading
+import time
 
 import gradio as gr
 import plotly.graph_objects as go
 import pytest
 import torch
 
+from core import live
 from explorers.gan import endpoints, live_mode, points
 from explorers.streaming import Tokens, stop_all
 
@@ -23,6 +26,17 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def slots_freed():
+    """After each test, its runs' slots are free: a visitor who leaves stops their run without waiting for it
+    (stop_all), and a run in a worker frees its slot only once the worker has sent it back."""
+    yield
+    deadline = time.monotonic() + 60
+    while live.SLOTS.busy and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    assert not live.SLOTS.busy, "a test left a run training"
 
 
 def play():
