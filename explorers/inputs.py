@@ -102,10 +102,12 @@ def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component
     gr.Markdown("#### Input")
     with gr.Tabs():
         with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
+            # a caption above, not the gallery's own label, which floats over its first row; and a height that
+            # grows with the rows, since at 800 px the ten samples take more rows than a fixed height shows
+            gr.Markdown("Fashion-MNIST test samples: click one", elem_id=f"{prefix}-gallery-caption")
             gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
-                                  for c, i in enumerate(gallery_indices())], columns=5, height=260,
-                                 allow_preview=False, label="Fashion-MNIST test samples: click one",
-                                 elem_id=f"{prefix}-gallery")
+                                  for c, i in enumerate(gallery_indices())], columns=5, height="fit-content",
+                                 allow_preview=False, show_label=False, buttons=[], elem_id=f"{prefix}-gallery")
             random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
         with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
             sketch = pad() if pad else sketchpad(

@@ -85,11 +85,14 @@ def covered(page, selector: str) -> list:
 
 
 def past_the_edge(page, selector: str) -> list:
-    """The thumbnails of a gallery whose boxes reach past its grid's sides (seen when scrolled to)."""
+    """The thumbnails of a gallery whose boxes reach past its grid's sides, or below the gallery's own bottom (a
+    fixed height that hides a row; seen when scrolled to)."""
     return page.locator(selector).evaluate("""(g) => {
       const grid = g.querySelector('.grid-container'), edge = grid.getBoundingClientRect();
+      const bottom = g.getBoundingClientRect().bottom;
       return [...grid.querySelectorAll('.gallery-item')].map((b) => b.getBoundingClientRect())
-        .filter((r) => r.left < edge.left - 0.5 || r.right > edge.right + 0.5).map((r) => [r.left, r.right]); }""")
+        .filter((r) => r.left < edge.left - 0.5 || r.right > edge.right + 0.5 || r.bottom > bottom + 0.5)
+        .map((r) => [r.left, r.right, r.bottom]); }""")
 
 
 def status(page) -> str:
@@ -108,6 +111,7 @@ def test_forward_process(app_page, screenshot_dir):
         page.set_viewport_size({"width": width, "height": 1000})
         settle(page)
         assert past_the_edge(page, "#diff-gallery") == [], width
+        assert covered(page, "#diff-gallery") == [], width   # its caption is above it, not over its first row
         assert covered(page, "#diff-strip") == [], width
         assert page.locator("#diff-strip img").bounding_box()["width"] >= 6 * 96, width   # not shrunk
     page.set_viewport_size({"width": 1440, "height": 1000})
