@@ -49,6 +49,8 @@ CSS = """
 #cnn-input img, #attn-input img, #diff-input img, #vae-a-input img, #vae-b-input img {
   width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
 .gb-alarm {color: #b91c1c; font-weight: 600}
+/* A component shown with buttons=[] still gets an empty, shadowed toolbar box: a speck over its picture's corner. */
+.icon-button-wrapper:empty {display: none}
 """
 
 
