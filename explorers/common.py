@@ -26,7 +26,7 @@ import gradio as gr
 import plotly.graph_objects as go
 from gradio.utils import get_function_description, get_upload_folder
 
-from core import render
+from core import memory, render
 from core.checkpoints import CheckpointError
 from core.uploads import ImageError
 from core.validate import FLOAT32_MAX, FLOAT32_TINY, echo
@@ -328,11 +328,16 @@ def prune_downloads(age_s: float, now: float | None = None) -> int:
 def downloads_pruned(every_s: float, age_s: float):
     """A lifespan for the server app (app_kwargs["lifespan"]): prune_downloads(age_s) every `every_s` seconds
     while the server runs, on the same schedule as gradio's delete_cache. A schedule, not a prune at each write:
-    the last files written before a quiet hour would otherwise stay until the next write."""
+    the last files written before a quiet hour would otherwise stay until the next write. Each pass also gives the
+    memory that heavy requests freed back to the system (core.memory.trim)."""
+    def tidy():
+        prune_downloads(age_s)
+        memory.trim()
+
     async def pruning():
         while True:
             await asyncio.sleep(every_s)
-            await asyncio.to_thread(prune_downloads, age_s)
+            await asyncio.to_thread(tidy)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):

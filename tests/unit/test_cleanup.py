@@ -2,6 +2,8 @@
 (delete_cache) is set from GLASSBOX_CLEANUP_AGE."""
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import app
+from benchmarks.server import App
 from explorers import common
 
 
@@ -69,3 +72,14 @@ def test_the_blocks_is_built_with_delete_cache_from_the_setting(monkeypatch):
     assert app.cleanup() == (60, 7200)
     monkeypatch.delenv("GLASSBOX_CLEANUP_AGE")
     assert app.cleanup() == (60, 3600)
+
+
+def test_a_stopped_server_leaves_no_log_behind(tmp_path):
+    log = tmp_path / "glassbox-app-x.log"
+    log.write_text("started")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    server = App(proc, "http://127.0.0.1:1", 0.0, str(log))
+    server.stop()
+    server.stop()   # a second stop (a test's own, then its fixture's) is harmless
+    assert proc.returncode is not None
+    assert not log.exists()
