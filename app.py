@@ -14,7 +14,7 @@ from core import device as devices
 from core import settings
 from explorers import attention, convolution, diffusion, gan, vae
 from explorers import middleware as mw
-from explorers.common import progress_on_one
+from explorers.common import downloads_pruned, progress_on_one
 from explorers.fairness import Fairness
 
 TITLE = "Glassbox"
@@ -54,8 +54,16 @@ CSS = """
 """
 
 
+def cleanup() -> tuple[int, int]:
+    """gradio's delete_cache (how often, what age, in seconds) for uploads and its cached outputs; the app's own
+    downloads are pruned on the same schedule (main). A minute between passes, or the age when it is shorter, so
+    that a file outlives its age by at most that."""
+    age = settings.CLEANUP_AGE.get()
+    return min(60, age), age
+
+
 def build() -> gr.Blocks:
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=cleanup()) as demo:
         with gr.Column(elem_classes="gb-header"):
             gr.Markdown(f"# {TITLE}\n{PURPOSE}")
             gr.Markdown(f"<span class='gb-device' id='gb-device'>Models are {devices.describe()}.</span>")
@@ -105,13 +113,16 @@ def main(argv=None) -> None:
               Middleware(mw.BodyLimit, limit=MAX_BODY_BYTES),
               Middleware(mw.RestArguments, blocks=demo, sessions=sessions),
               Middleware(mw.ForgetApiSessions, sessions=sessions)]
+    # the app's own downloads are pruned as gradio prunes its cache (explorers.common.downloads_pruned)
+    server = {"middleware": layers, "lifespan": downloads_pruned(*demo.delete_cache)}
     # enable_monitoring=False: gradio's /monitoring pages (per-function usage counts for anyone) answer 403.
     # quiet=True: gradio's start-up lines tell a person to "set `share=True` in `launch()`", which this app's users
     # do with --share; started() says the same things in the app's own words. (gradio still prints a public link,
     # and why one could not be made.)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=f"{MAX_FILE_MB}mb",
                 show_error=True, css=CSS, theme=gr.themes.Soft(), state_session_capacity=SESSIONS,
-                enable_monitoring=False, app_kwargs={"middleware": layers}, quiet=True, prevent_thread_lock=True)
+                enable_monitoring=False, app_kwargs=server, quiet=True,
+                prevent_thread_lock=True)
     print(started(demo.local_url, args.share), flush=True)
     demo.block_thread()
 

@@ -52,11 +52,15 @@ class App:
         return None
 
     def stop(self) -> None:
+        """Stop the server and remove its log (each test session and benchmark starts one: hundreds of logs piled
+        up in the temporary folder)."""
         self.proc.terminate()
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        Path(self.log_path).unlink(missing_ok=True)
 
 
 def start_app(timeout_s: float = 120, env: dict | None = None) -> App:

@@ -87,6 +87,10 @@ MAX_TRAINING = Setting("GLASSBOX_MAX_TRAINING", 2, "how many GAN runs (visitors'
 MAX_IMAGE_RUNS = Setting("GLASSBOX_MAX_IMAGE_RUNS", 20, "how many visitors' image-mode GAN runs (10-20 MB each) the "
                          "server keeps; a new one frees the least recently started one that is not training",
                          _positive)
+CLEANUP_AGE = Setting("GLASSBOX_CLEANUP_AGE", 3600, "seconds an upload or a download file is kept: gradio's "
+                      "cache (`GRADIO_TEMP_DIR`, else `/tmp/gradio`) and the app's `/tmp/glassbox-*` folders are "
+                      "pruned of older files every minute (or every `GLASSBOX_CLEANUP_AGE` seconds if fewer)",
+                      _positive)
 DATA = Setting("GLASSBOX_DATA", None, "a folder of Fashion-MNIST IDX files, tried before Debian's "
                "`dataset-fashion-mnist`", Path, shown_default="unset")
 CACHE = Setting("GLASSBOX_CACHE", Path.home() / ".cache" / "glassbox", "where downloads are kept (the "
@@ -110,8 +114,9 @@ REQUIRE_BROWSER = Setting("GLASSBOX_REQUIRE_BROWSER", False, "tests only: `1` ma
 FUZZ_EXAMPLES = Setting("GLASSBOX_FUZZ_EXAMPLES", 30, "tests only: how many seeded examples the fuzz suite "
                         "(`tests/api/test_fuzz.py`) draws per endpoint", _positive)
 
-SETTINGS = (HOST, PORT, DEVICE, CONCURRENCY, SESSIONS, MAX_WAITING, ORIGINS, MAX_TRAINING, MAX_IMAGE_RUNS, DATA,
-            CACHE, OFFLINE, LOCAL_MODELS, TEXT_MODELS, DIFFUSION_MODELS, MAX_PARAMS, REQUIRE_BROWSER, FUZZ_EXAMPLES)
+SETTINGS = (HOST, PORT, DEVICE, CONCURRENCY, SESSIONS, MAX_WAITING, ORIGINS, MAX_TRAINING, MAX_IMAGE_RUNS,
+            CLEANUP_AGE, DATA, CACHE, OFFLINE, LOCAL_MODELS, TEXT_MODELS, DIFFUSION_MODELS, MAX_PARAMS,
+            REQUIRE_BROWSER, FUZZ_EXAMPLES)
 # Downloads are forbidden by the project's own flag or by either of Hugging Face's.
 OFFLINE_VARIABLES = (OFFLINE.name, "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 

@@ -1,15 +1,20 @@
 """What every explorer shares: turning core's ValueErrors into gr.Error, reading image inputs safely, the Explain
 panels' Markdown and LaTeX delimiters, the figure that stands in for a view with a message, named outputs,
-gr.api endpoints described from their docstrings, and number boxes (Box) that name themselves when a typed value is
-out of range."""
+gr.api endpoints described from their docstrings, number boxes (Box) that name themselves when a typed value is
+out of range, and the download files the tabs write, pruned after an age."""
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import functools
 import inspect
 import logging
 import math
 import numbers
+import os
+import tempfile
+import time
 import typing
 import weakref
 from abc import ABCMeta
@@ -21,7 +26,7 @@ import gradio as gr
 import plotly.graph_objects as go
 from gradio.utils import get_function_description, get_upload_folder
 
-from core import render
+from core import memory, render
 from core.checkpoints import CheckpointError
 from core.uploads import ImageError
 from core.validate import FLOAT32_MAX, FLOAT32_TINY, echo
@@ -283,6 +288,65 @@ def progress_on_one(blocks: gr.Blocks) -> None:
         seen = [c for c in shown if getattr(c, "visible", True) is not False]
         if shown:
             fn.show_progress_on = [(seen or shown)[0]]
+
+
+# ---------------------------------------------------------------- downloads
+
+# Each tab's download files (a GIF, a strip, a saved run) live in a folder of its own under the system's
+# temporary folder; gradio serves a copy from its cache, which its own delete_cache prunes, so these are pruned
+# by age beside it (downloads_pruned) rather than left to pile up.
+DOWNLOADS = Path(tempfile.gettempdir())
+DOWNLOAD_FOLDERS = ("glassbox-diffusion", "glassbox-gan", "glassbox-vae")
+
+
+def saved_download(folder: str, name: str, data: bytes) -> str:
+    """`data` as the file `name` in `folder` (one of DOWNLOAD_FOLDERS); the path. Names carry a hash of the data,
+    so a file already there is the same one: it is touched instead, so that pruning counts its age from now."""
+    path = DOWNLOADS / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        path.write_bytes(data)
+    return str(path)
+
+
+def prune_downloads(age_s: float, now: float | None = None) -> int:
+    """Remove the files in DOWNLOAD_FOLDERS last written more than `age_s` seconds ago; how many went. Younger
+    files stay: a page may still be fetching one, and another server on the machine may have just written it."""
+    limit = (time.time() if now is None else now) - age_s
+    removed = 0
+    for folder in DOWNLOAD_FOLDERS:
+        for path in (DOWNLOADS / folder).glob("*"):
+            with contextlib.suppress(FileNotFoundError):   # removed meanwhile by another server's pruning
+                if path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+    return removed
+
+
+def downloads_pruned(every_s: float, age_s: float):
+    """A lifespan for the server app (app_kwargs["lifespan"]): prune_downloads(age_s) every `every_s` seconds
+    while the server runs, on the same schedule as gradio's delete_cache. A schedule, not a prune at each write:
+    the last files written before a quiet hour would otherwise stay until the next write. Each pass also gives the
+    memory that heavy requests freed back to the system (core.memory.trim)."""
+    def tidy():
+        prune_downloads(age_s)
+        memory.trim()
+
+    async def pruning():
+        while True:
+            await asyncio.sleep(every_s)
+            await asyncio.to_thread(tidy)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        task = asyncio.create_task(pruning())
+        try:
+            yield
+        finally:
+            task.cancel()
+    return lifespan
 
 
 # ---------------------------------------------------------------- sketch pads

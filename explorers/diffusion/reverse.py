@@ -5,7 +5,6 @@ stepped by core.live.Runner and streamed by explorers.streaming."""
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,7 +15,7 @@ from core.data import CLASSES
 from core.diffusion import figures, record
 from core.live import Runner
 from core.render import to_data_url
-from explorers.common import outputs, user_errors
+from explorers.common import outputs, saved_download, user_errors
 from explorers.diffusion.controls import (
     ETA,
     GUIDANCE,
@@ -32,7 +31,6 @@ from explorers.inputs import PRIVATE
 from explorers.streaming import stream, visitor_state
 from explorers.widgets import packed, widget
 
-DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-diffusion"
 FILM = 10                          # frames in a filmstrip
 LIMIT_SECONDS = 3600.0             # a run ends at its last step; this only bounds a large hub model on a slow CPU
 PLAYER = Path(__file__).with_name("player")   # player.html / .js / .css
@@ -143,11 +141,7 @@ def after_views(rec) -> After:
 
 def saved(data: bytes) -> str:
     """A download file named by its content, so the same run sampled again does not pile up copies."""
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    path = DOWNLOADS / f"glassbox-diffusion-{hashlib.sha1(data).hexdigest()[:16]}.gif"
-    if not path.exists():
-        path.write_bytes(data)
-    return str(path)
+    return saved_download("glassbox-diffusion", f"glassbox-diffusion-{hashlib.sha1(data).hexdigest()[:16]}.gif", data)
 
 
 def _decided(probabilities: np.ndarray, top: int) -> int | None:

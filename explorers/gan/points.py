@@ -4,7 +4,6 @@ view2d.js) and curves (losses, D's outputs, KL and JS). What it shares with the 
 are its settings, its pictures and its own controls: the picture's layers, the data (new data starts a new run at
 once), the drawing pad, save and load, and the warm start."""
 import functools
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -14,7 +13,7 @@ import numpy as np
 
 from core import live, render, toy2d, workers
 from core.gan import figures, toy
-from explorers.common import Box, sketchpad, user_errors
+from explorers.common import Box, saved_download, sketchpad, user_errors
 from explorers.gan import live_mode
 from explorers.gan.live_mode import LOSS_CHOICES, LiveControls, LiveMode, VisitorRun
 from explorers.inputs import PRIVATE
@@ -33,7 +32,6 @@ EXPIRED = ("Unknown or expired token: the run it named has stopped or been repla
            "play in the GAN tab's 2-D mode to watch a run.")
 VIEW = Path(__file__).with_name("view2d")   # view2d.html / .js / .css: the 2-D view's widget
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
-DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-gan"
 DATASET_CHOICES = [("ring of 8", "ring"), ("grid of 25", "grid"), ("two moons", "moons"), ("line", "line"),
                    ("3 blobs", "blobs"), ("my drawing", toy2d.DRAWN)]
 LAYER_CHOICES = [("D's heatmap (green: D says real, purple: fake)", "heatmap"), ("real points (green)", "real"),
@@ -207,10 +205,7 @@ def counter_text(c: dict) -> str:
 
 def saved_file(runner: live.Runner) -> str:
     data, name = runner.call(toy.saved)   # from the worker between two steps while the run plays
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    path = DOWNLOADS / name
-    path.write_bytes(data)
-    return str(path)
+    return saved_download("glassbox-gan", name, data)
 
 
 def control_values(settings: toy.Settings) -> list:

@@ -239,7 +239,8 @@ const show = (v) => {
 // While the value names a playing run, its frames from one stream: each replaces the one before if that is not
 // drawn yet, and the newest is drawn at the next paint, so a slow page never queues frames. The stream ends after
 // the run's last frame (pause, or the run stopped); a new value or leaving the page closes it (the server then
-// stops sending, and a run nobody reads stops); the server's one-line refusal of a token shows in the status line.
+// stops sending, and a run nobody reads stops); the server's one-line refusal of a token, or gb.GONE when the
+// server went away mid-play (it stopped or restarted), shows in the status line in place of "Training…".
 const paint = () => {
   const frame = newest;
   newest = null;

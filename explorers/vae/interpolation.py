@@ -2,8 +2,6 @@
 B's with the CNN's reading of every frame (and its PNG and GIF downloads), and AE vs VAE on the same path."""
 import hashlib
 import io
-import tempfile
-from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
@@ -13,13 +11,12 @@ from PIL import Image
 from core.data import CLASSES
 from core.vae import figures
 from core.vae import latent as L
-from explorers.common import Box, Reading
+from explorers.common import Box, Reading, saved_download
 from explorers.vae.charts import code_chart, plausibility_chart, probability_chart
 from explorers.vae.endpoints import interpolation
 
 STEPS = Box("Steps", L.MIN_STEPS, L.MAX_STEPS, L.DEFAULT_STEPS)
 PATH_CHOICES = [("linear", "linear"), ("spherical (slerp)", "slerp")]
-DOWNLOADS = Path(tempfile.gettempdir()) / "glassbox-vae"
 
 
 class EndpointViews(NamedTuple):
@@ -47,11 +44,7 @@ class CompareViews(NamedTuple):
 
 def saved(data: bytes, suffix: str) -> str:
     """A download file named by its content, so repeating a strip does not pile up copies."""
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    path = DOWNLOADS / f"glassbox-vae-{hashlib.sha1(data).hexdigest()[:16]}{suffix}"
-    if not path.exists():
-        path.write_bytes(data)
-    return str(path)
+    return saved_download("glassbox-vae", f"glassbox-vae-{hashlib.sha1(data).hexdigest()[:16]}{suffix}", data)
 
 
 def png_bytes(img: Image.Image) -> bytes:

@@ -15,12 +15,20 @@ window.glassbox ??= (() => {
   const page = crypto.randomUUID?.() ?? Array.from(crypto.getRandomValues(new Uint8Array(16)),
                                                    (b) => b.toString(16).padStart(2, "0")).join("");
 
+  // What a widget says when the server went away under one of its requests (fetch fails, or a stream ends
+  // before its result): the page's state lives in that server's memory, so only a reload brings the page back.
+  gb.GONE = "The server stopped or restarted: reload the page to go on.";
+
+  // `request` (a fetch, or a read of its body), with a network failure turned into GONE. Only fetch's own
+  // TypeError counts: an error of the widget's code, or an abort, stays what it is.
+  const reach = (request) => request.catch((e) => { throw e?.name === "TypeError" ? new Error(gb.GONE) : e; });
+
   // POST a call to `url` (gradio's REST route for `name`); resolves with its event id, or rejects with the server's
   // one-line refusal (a full line of this visitor's requests: HTTP 429) where it sent one.
   gb.post = async (url, name, args) => {
-    const posted = await fetch(url, {method: "POST",
-                                     headers: {"Content-Type": "application/json", "X-Glassbox-Page": page},
-                                     body: JSON.stringify({data: args})});
+    const posted = await reach(fetch(url, {method: "POST",
+                                           headers: {"Content-Type": "application/json", "X-Glassbox-Page": page},
+                                           body: JSON.stringify({data: args})}));
     if (!posted.ok) {
       const refusal = await posted.json().catch(() => null);
       throw new Error(typeof refusal?.detail === "string" ? refusal.detail : `${name}: HTTP ${posted.status}`);
@@ -33,8 +41,8 @@ window.glassbox ??= (() => {
   gb.call = async (name, args) => {
     const url = `${gb.root()}/gradio_api/call/${name}`;
     const event_id = await gb.post(url, name, args);
-    const stream = await fetch(`${url}/${event_id}`);
-    const text = await stream.text();  // a gr.api endpoint sends one result, so the whole stream is short
+    const stream = await reach(fetch(`${url}/${event_id}`));
+    const text = await reach(stream.text());  // a gr.api endpoint sends one result, so the whole stream is short
     let event = null;
     for (const line of text.split("\n")) {
       if (line.startsWith("event:")) event = line.slice(6).trim();
@@ -44,7 +52,7 @@ window.glassbox ??= (() => {
         throw new Error(data?.error || (typeof data === "string" ? data : `${name} failed on the server.`));
       }
     }
-    throw new Error(`${name}: the server's answer ended without a result.`);
+    throw new Error(gb.GONE);   // gradio ends a stream after its result: one cut short lost its server
   };
 
   // work(...args) with at most one call running: arguments that arrive meanwhile replace each other, and only the
@@ -280,7 +288,7 @@ window.glassbox ??= (() => {
   // A generator endpoint's messages as they come, over gb.call's REST route: POST /gradio_api/call/NAME, then the
   // GET's event stream read piece by piece. onMessage(value) runs for each `generating` message and for the final
   // `complete` one (gradio repeats the last value there). Returns {done, abort}: `done` resolves when the stream
-  // ends (or is aborted) and rejects with gr.Error's message; abort() closes the stream, and gradio then stops the
+  // ends (or is aborted) and rejects with gr.Error's message (gb.GONE when the server went away); abort() closes the stream, and gradio then stops the
   // generator. One request for the whole stream: no request per message.
   gb.stream = (name, args, onMessage) => {
     // An abort before the GET has begun still opens it, then closes it at once: a closed GET is what tells gradio
@@ -290,15 +298,15 @@ window.glassbox ??= (() => {
     const read = async () => {
       const url = `${gb.root()}/gradio_api/call/${name}`;
       const event_id = await gb.post(url, name, args);
-      const response = await fetch(`${url}/${event_id}`, {signal: control.signal});
+      const response = await reach(fetch(`${url}/${event_id}`, {signal: control.signal}));
       opened = true;
       if (closed) control.abort();
       const reader = response.body.getReader(), decoder = new TextDecoder();
       let rest = "", event = null, complete = false;
       for (;;) {
-        const {value, done} = await reader.read();
+        const {value, done} = await reach(reader.read());
         if (done && complete) return;   // read to its end: the server closes the stream after its result
-        if (done) throw new Error(`${name}: the server's stream ended without a result.`);
+        if (done) throw new Error(gb.GONE);
         const lines = (rest + decoder.decode(value, {stream: true})).split("\n");
         rest = lines.pop();   // a line cut at the chunk's end waits for the rest of it
         for (const line of lines) {

@@ -1,0 +1,43 @@
+"""A restart is visible: a page whose server went away while a GAN 2-D run played says so on the view, and what
+to press, instead of "Training…" for ever. The server is this test's own (stopping it must not stop the shared one)."""
+import pytest
+
+from benchmarks.server import start_app
+from tests.browser.test_convolution import wait_for_text
+from tests.browser.test_gan_tab import VIEW
+
+GONE = "The server stopped or restarted: reload the page to go on."   # glassbox.js's gb.GONE
+STATUS = f"{VIEW} .gan-view-status"
+
+
+@pytest.fixture
+def own_server():
+    try:
+        app = start_app(120)
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    yield app
+    app.stop()
+
+
+def test_a_playing_view_says_the_server_went_away(browser, own_server, screenshot_dir):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(own_server.url)
+    page.wait_for_selector("#gb-device", state="visible", timeout=120_000)
+    page.get_by_role("tab", name="GAN", exact=True).click()
+    page.wait_for_selector(f"{VIEW} canvas.gan-view-plane", state="visible")
+    page.locator("#gan-play").click()
+    wait_for_text(page, STATUS, "Training…")
+    # the stream is open: a frame beyond the play's first has been drawn
+    page.wait_for_function("() => performance.getEntriesByName('gan-2d-view:drawn').length > 3")
+
+    own_server.stop()
+    wait_for_text(page, STATUS, GONE)
+    assert "gb-alarm" in page.locator(STATUS).get_attribute("class")
+    assert "Training" not in page.locator(STATUS).inner_text()
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.locator(VIEW).scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"gan_server_gone_{width}.png"))
+    page.close()
