@@ -275,8 +275,9 @@ def replayed(page, last: int) -> None:
 
 
 def test_reverse_player_plays_and_scrubs(app_page, server_url, screenshot_dir):
-    """After a DDIM-50 run the player replays it once by itself, then plays the 50 steps (every one drawn, at least 15 a second is the benchmark's),
-    loops, and scrubs by pointer and keyboard, all in the browser with no request to the server."""
+    """After a DDIM-50 run the player replays it once by itself, then plays the 50 steps (every one drawn, at least
+    15 a second is the benchmark's), loops, and scrubs by pointer and keyboard, all in the browser with no request to
+    the server."""
     page = app_page
     open_diffusion(page)
     page.get_by_role("tab", name="Reverse process", exact=True).click()
