@@ -5,7 +5,8 @@ and seed, and reports at every checkpoint (2,000, 4,000, 6,000 iterations by def
 in the app) the ring's modes covered (core.toy2d.modes_covered on the run's 2,000 fixed fake samples: a mode is
 covered when at least 5% of them lie within 3 standard deviations, 0.15, of its centre), JS (the run's own), and
 the wall time so far. This chose the tab's defaults (issue 27): the candidate that covers 8 of 8 by 6,000 iterations
-on the most seeds, at a bare rate that keeps ~10 s of play near 6,000 iterations. Figures are a report, never a
+on the most seeds, at a bare rate that keeps ~10 s of play near 6,000 iterations: 2 x 32 at lr 0.003 (8 of 8 on 4
+of seeds 0-5, 7 and 6 on the others; GAN Lab's 1 x 8 at 0.01 covered 0 or 1 on seeds 0-2). Figures are a report, never a
 test assertion; a full run is a few minutes of one core.
 """
 from __future__ import annotations
