@@ -15,7 +15,9 @@ VAE latent map's pointer → picture (benchmarks/vae.py), the GPT section's next
 bare loop (benchmarks/gpt.py), and a trivial endpoint's REST round trip against a bare gradio app serving the same
 function, called alternately (benchmarks/overhead.py). Last, since the runs it leaves queued would slow whatever came
 after it: another client's conv_arithmetic while a script posts DDPM-1000 as fast as it can (benchmarks/fairness.py).
-Figures are medians; they are a report, never a test assertion.
+Figures are medians; they are a report, never a test assertion. Not run here, since it needs no server and takes
+minutes of training: the 2-D GAN's modes covered and JS over iterations, per candidate setting and seed
+(`python -m benchmarks.gan_modes`, which chose the tab's defaults).
 """
 from __future__ import annotations
 

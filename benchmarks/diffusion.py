@@ -65,6 +65,9 @@ def player(page) -> dict:
     """Play the finished run from its first step to its last: frames a second and requests during the play."""
     play = page.locator("#diff-reverse-player .drp-play")
     play.scroll_into_view_if_needed()
+    # the player replays a run that has just ended by itself: a click during that replay would pause it
+    page.wait_for_function("() => document.querySelector('#diff-reverse-player .drp-play')"
+                           ".getAttribute('aria-pressed') === 'false'", timeout=TIMEOUT_MS)
 
     def run():
         play.click()

@@ -1,19 +1,18 @@
 """`python -m benchmarks.gan [--seconds S] [--rounds N]`: the GAN tab's live training, in Chromium, against bare loops.
 
 2-D mode (the issue's target: at least 170 iterations/s in the app, 10x GAN Lab's best, and in-app / bare at least
-0.9): press play on the defaults (the ring, batch 150, G and D 1 x 8, GAN Lab's default model) and read the page.
-A MutationObserver on the iteration counter (the 2-D view's own count, `.gan-view-count`, which each frame the view
-draws rewrites; image mode's streamed counter) notes every picture that arrives and the iteration it shows, with the
-time; iterations/s is the counter's rise over the measured window divided by the window, and the refresh rate is
-pictures per second received. The 2-D view is drawn in the browser from the arrays of the gan_2d_frames stream
-(issue 26's target: at least 15 frames/s drawn while training, and in-app / bare at least 0.85): its frame rate is
-the `gan-2d-view:drawn` marks made in the measured window. The bare loop steps the same toy.Run in a thread with 1
-torch thread, as the app's worker process does, with nothing else running; bare loops and plays alternate, three
-of each by default (see alternated). Image mode does the same with the DCGAN (its steps/s against a bare ImageRun
-loop with torch's default threads, as the app's, measured after the plays). Two visitors: two pages play the 2-D
-mode at once; both counters must rise, and each page's run is its own (it starts from iteration 0 and follows its
-own counter). Figures are a
-report, never a test assertion.
+0.9): press play on the defaults (the ring, batch 150, G and D 2 x 32, lr 0.003; GAN Lab's 1 x 8 until issue 27) and
+read the page. A MutationObserver on the iteration counter (the 2-D view's own count, `.gan-view-count`, which each
+frame the view draws rewrites; image mode's streamed counter) notes every picture that arrives and the iteration it
+shows, with the time; iterations/s is the counter's rise over the measured window divided by the window, and the
+refresh rate is pictures per second received. The 2-D view is drawn in the browser from the arrays of the
+gan_2d_frames stream (issue 26's target: at least 15 frames/s drawn while training, and in-app / bare at least
+0.85): its frame rate is the `gan-2d-view:drawn` marks made in the measured window. The bare loop steps the same
+toy.Run in a thread with 1 torch thread, as the app's worker process does, with nothing else running; bare loops and
+plays alternate, three of each by default (see alternated). Image mode does the same with the DCGAN (its steps/s
+against a bare ImageRun loop with torch's default threads, as the app's, measured after the plays). Two visitors:
+two pages play the 2-D mode at once; both counters must rise, and each page's run is its own (it starts from
+iteration 0 and follows its own counter). Figures are a report, never a test assertion.
 """
 from __future__ import annotations
 
@@ -175,7 +174,7 @@ def measure(url: str, seconds: float, rounds: int) -> dict:
 def markdown_lines(r: dict) -> list[str]:
     t, i, v = r["toy"], r["images"], r["two_visitors"]
     return [
-        f"- GAN 2-D, in Chromium (play on the defaults: ring, batch 150, 1 x 8 networks; {r['rounds']} plays of "
+        f"- GAN 2-D, in Chromium (play on the defaults: ring, batch 150, 2 x 32 networks; {r['rounds']} plays of "
         f"{r['seconds']:g} s, each after a bare loop of as long): **{t['iterations_per_s']:,} iterations/s in the "
         f"app** at {t['pictures_per_s']} pictures/s received and **{t['drawn_per_s']} frames/s drawn** (target ≥ "
         f"15), against {t['bare_iterations_per_s']:,} iterations/s in the bare loops (in-app / bare **{t['ratio']}**, "

@@ -31,12 +31,28 @@ GRID = torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))
 BLOBS = torch.tensor([[-0.9, 0.8], [0.9, 0.7], [0.0, -0.9]])
 
 
+RING_SD = 0.05                              # each of the ring's Gaussians' standard deviation
+
+
+def modes_covered(points, centres: torch.Tensor = RING, sd: float = RING_SD, within: float = 3.0,
+                  share: float = 0.05) -> int:
+    """How many modes of a mixture a sample covers: a mode (a centre of `centres`, standard deviation `sd`) is
+    covered when at least `share` of the points lie within `within` standard deviations of it. With the defaults,
+    the ring's 8 modes and 5% of the points within 0.15 of a centre: a G that collapses onto 3 modes covers 3, and
+    one that spreads its points between the modes covers none."""
+    pts = torch.as_tensor(np.asarray(points, dtype=np.float32))
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
+        raise ValueError("The points must be a non-empty list of [x, y] pairs.")
+    near = torch.cdist(pts, centres.to(pts.dtype)) <= within * sd   # [n, modes]
+    return int((near.float().mean(0) >= share).sum())
+
+
 def sample(name: str, n: int, generator: torch.Generator) -> torch.Tensor:
     """n points [n, 2] of a built-in dataset: a ring of 8 Gaussians (radius 1), a 5 x 5 grid of 25 Gaussians,
     two interleaved moons, a line segment, or three disjoint blobs; all well inside [-BOX, BOX]^2."""
     name = as_choice(name, "dataset", DATASETS)
     if name == "ring":
-        return mixture(RING, 0.05, n, generator)
+        return mixture(RING, RING_SD, n, generator)
     if name == "grid":
         return mixture(GRID, 0.04, n, generator)
     if name == "blobs":

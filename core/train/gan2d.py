@@ -1,6 +1,7 @@
 """Train the GAN tab's 2-D warm starts, as GAN Lab offers a pretrained model for each dataset: one seeded
-`core.gan.toy` run per built-in dataset, with toy's default settings (non-saturating loss, k = 1, Adam at lr 0.01
-for D and G, batch 150) and a fixed number of iterations, saved with `toy.save` as assets/gan2d/<dataset>.safetensors.
+`core.gan.toy` run per built-in dataset, with GAN Lab's settings (non-saturating loss, k = 1, Adam at lr 0.01
+for D and G, batch 150, one hidden layer; pinned here, not toy's defaults, so that the files stay reproducible)
+and a fixed number of iterations, saved with `toy.save` as assets/gan2d/<dataset>.safetensors.
 
 GAN Lab's default networks, one hidden layer of 8 neurons for G and D, learn the moons and the line; on the ring,
 the 25-Gaussian grid and the three blobs their JS was still about 0.45-0.6 after 4,000 iterations (0.62-0.69 at
@@ -52,7 +53,8 @@ def train(args) -> dict:
     for name in toy2d.DATASETS:
         t0 = time.monotonic()
         n = NEURONS[name]
-        settings = toy.Settings(dataset=name, g_neurons=n, d_neurons=n, seed=args.seed)
+        settings = toy.Settings(dataset=name, g_layers=1, g_neurons=n, d_layers=1, d_neurons=n, lr_d=0.01,
+                                lr_g=0.01, seed=args.seed)
         run = toy.Run(settings, log_every=LOG_EVERY)
         kl0, js0 = run.kl_js()   # iteration 0: the same run before its first step
         for _ in range(args.steps):

@@ -1,8 +1,9 @@
 // player.js: the Diffusion tab's reverse-process player. When a run ends, Python sends every recorded step's
-// x_t, ε̂ and x̂₀ once (uint8 levels, [steps, 3, C, H, W], reverse.player_value); Play, the loop switch and the
-// step range then show any step here, with no request to the server. Step k of N is the run's k-th denoising step
-// (1 … N, its network calls): its x_t is the sample it starts from, its ε̂ and x̂₀ what it predicts. The range's
-// value is that step number k, as the status line and the verdict count it.
+// x_t, ε̂ and x̂₀ once (uint8 levels, [steps, 3, C, H, W], reverse.player_value), which the player plays through
+// once by itself; Play, the loop switch and the step range then show any step here, with no request to the server.
+// Step k of N is the run's k-th denoising step (1 … N, its network calls): its x_t is the sample it starts from,
+// its ε̂ and x̂₀ what it predicts. The range's value is that step number k, as the status line and the verdict
+// count it.
 const gb = window.glassbox;
 const root = element.querySelector(".drp");
 const canvas = element.querySelector(".drp-frames");
@@ -106,7 +107,11 @@ function load() {
   x0Note.textContent = v.x0_note;
   range.min = String(run.steps[0]);
   range.max = String(run.steps[run.steps.length - 1]);
-  draw(run.steps.length - 1);
+  // A run that has just ended replays once by itself, from its first step to its last (where it then stays), so
+  // the denoising is seen again whole; a visitor who asked for reduced motion gets the last step at once.
+  if (matchMedia("(prefers-reduced-motion: reduce)").matches) { draw(run.steps.length - 1); return; }
+  draw(0);
+  setPlaying(true);
 }
 
 watch("value", load);

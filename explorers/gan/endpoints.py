@@ -27,9 +27,9 @@ def cut_short(done: int, steps: int, diverged: str | None) -> str | None:
 
 @user_errors
 def gan_train_2d(dataset: str = "ring", loss: str = "nonsaturating", steps: int = 500, seed: int = 0, k: int = 1,
-                 lr_d: float = 0.01, lr_g: float = 0.01, optimizer: str = "adam", batch: int = 150,
-                 smoothing: float = 0.0, gp_lambda: float = 10.0, g_layers: int = 1, g_neurons: int = 8,
-                 d_layers: int = 1, d_neurons: int = 8, points: list[list[float]] | None = None,
+                 lr_d: float = 0.003, lr_g: float = 0.003, optimizer: str = "adam", batch: int = 150,
+                 smoothing: float = 0.0, gp_lambda: float = 10.0, g_layers: int = 2, g_neurons: int = 32,
+                 d_layers: int = 2, d_neurons: int = 32, points: list[list[float]] | None = None,
                  log_every: int = 10) -> dict:
     """Train a 2-D GAN headless (k D steps per G step, as the tab's play) and return its curves and final fakes.
 

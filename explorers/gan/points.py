@@ -40,15 +40,15 @@ LAYER_CHOICES = [("D's heatmap (green: D says real, purple: fake)", "heatmap"), 
 # The number boxes, in the order of the handlers' arguments; each maps to the toy.Settings field of its key.
 BOXES = {
     "k": Box("k (D steps per G step)", 1, toy.MAX_K, 1),
-    "lr_d": Box("D's learning rate", 1e-6, 10.0, 0.01, whole=False),
-    "lr_g": Box("G's learning rate", 1e-6, 10.0, 0.01, whole=False),
+    "lr_d": Box("D's learning rate", 1e-6, 10.0, 0.003, whole=False),
+    "lr_g": Box("G's learning rate", 1e-6, 10.0, 0.003, whole=False),
     "batch": Box("Batch size", 1, toy.MAX_BATCH, 150),
     "smoothing": Box("Label smoothing", 0.0, 0.5, 0.0, whole=False),
     "gp_lambda": Box("WGAN-GP λ", 0.0, 1000.0, 10.0, whole=False),
-    "g_layers": Box("G's hidden layers", 0, toy.MAX_LAYERS, 1),
-    "g_neurons": Box("G's neurons per layer", 1, toy.MAX_NEURONS, 8),
-    "d_layers": Box("D's hidden layers", 0, toy.MAX_LAYERS, 1),
-    "d_neurons": Box("D's neurons per layer", 1, toy.MAX_NEURONS, 8),
+    "g_layers": Box("G's hidden layers", 0, toy.MAX_LAYERS, 2),
+    "g_neurons": Box("G's neurons per layer", 1, toy.MAX_NEURONS, 32),
+    "d_layers": Box("D's hidden layers", 0, toy.MAX_LAYERS, 2),
+    "d_neurons": Box("D's neurons per layer", 1, toy.MAX_NEURONS, 32),
     "seed": Box("Seed", 0, 2**31 - 1, 0),
 }
 

@@ -31,7 +31,7 @@ def plot_text(page, selector: str, pattern: str) -> str:
 def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_dir):
     page = app_page
     open_attention(page)
-    assert "layer 5, average of 12 heads" in plot_text(page, "#attn-heatmap", "average of 12 heads")
+    plot_text(page, "#attn-heatmap", "layer 3, head 1")   # text.DEFAULT_LAYER and DEFAULT_HEAD
 
     page.locator("#attn-text textarea").fill(SENTENCE)
     page.locator("#attn-run").click()
@@ -40,7 +40,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     wait_for_text(page, "#attn-notice", "11 tokens")
 
     set_slider(page, "attn-layer", 2)
-    plot_text(page, "#attn-heatmap", "layer 2, average of 12 heads")
+    plot_text(page, "#attn-heatmap", "layer 2, head 1")
     choose(page, "attn-head", "head 3")
     plot_text(page, "#attn-heatmap", "layer 2, head 3")
     page.locator("#attn-heatmap").scroll_into_view_if_needed()
@@ -134,6 +134,7 @@ def test_head_view_enter_runs_and_hover_isolates(app_page, screenshot_dir):
     chosen layer as line opacities, and pointing at a token leaves only its lines."""
     from core.attention import figures as ar
     from core.attention import text as ta
+    from explorers.attention import text
     page = app_page
     open_attention(page)
     page.locator("#attn-text textarea").fill(SENTENCE)
@@ -145,8 +146,10 @@ def test_head_view_enter_runs_and_hover_isolates(app_page, screenshot_dir):
     page.wait_for_selector("#attn-head-view svg.hv line", state="attached")
     lines = page.locator("#attn-head-view line.hv-edge").evaluate_all(
         "ls => ls.map(l => [+l.dataset.h, +l.dataset.q, +l.dataset.k, +l.getAttribute('stroke-opacity')])")
-    weights = ta.run(ta.load("default"), SENTENCE).attentions[5]
-    expected = int((weights >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
+    weights = ta.run(ta.load("default"), SENTENCE).attentions[text.DEFAULT_LAYER]
+    drawn_heads = list(text.DEFAULT_HEADS)   # the page opens on two heads, not all 12
+    assert page.locator("#attn-heads input:checked").count() == len(drawn_heads)
+    expected = int((weights[drawn_heads] >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
     assert len(lines) == expected
     for h, q, k, opacity in lines:
         assert abs(opacity - weights[h, q, k]) < 1e-4
@@ -154,7 +157,8 @@ def test_head_view_enter_runs_and_hover_isolates(app_page, screenshot_dir):
     page.locator(f'#attn-head-view text.hv-token[data-side="q"][data-i="{bank}"]').hover()
     shown = page.locator("#attn-head-view line.hv-edge").evaluate_all(
         "ls => ls.filter(l => getComputedStyle(l).visibility !== 'hidden').map(l => +l.dataset.q)")
-    assert shown and set(shown) == {bank} and len(shown) == int((weights[:, bank] >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
+    assert shown and set(shown) == {bank}
+    assert len(shown) == int((weights[drawn_heads, bank] >= ar.HEAD_VIEW_MIN_WEIGHT).sum())
     page.locator("#attn-head-view").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_head_view_hover.png"), full_page=False)
     page.set_viewport_size({"width": 800, "height": 1000})
@@ -209,7 +213,10 @@ def test_scores_temperature_drag_redraws_in_the_browser_with_the_apis_weights(ap
     page = app_page
     open_attention(page)
     page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
-    wait_for_text(page, "#attn-scores .scores-message", "Pick one head")  # the average has no Q and K
+    # the page opens on a real head (layer 3, head 1), not on the average, which has no Q and K to show
+    page.wait_for_function("() => { const v = document.querySelector('#attn-scores')?.glassboxView;"
+                           " return v?.layer === 3 && v?.head === 1; }")
+    assert page.locator("#attn-scores .scores-message").filter(has_text="Pick one head").count() == 0
     choose(page, "attn-head", "head 3")
     page.wait_for_function("() => document.querySelector('#attn-scores')?.glassboxView?.head === 3")
     page.locator("#attn-scores-temperature").scroll_into_view_if_needed()
@@ -271,7 +278,7 @@ def test_at_800_px_key_labels_clear_the_titles_rollout_drops_the_sinks_and_vit_m
     page = app_page
     page.set_viewport_size({"width": 800, "height": 1000})
     open_attention(page)
-    plot_text(page, "#attn-heatmap", "average of 12 heads")
+    plot_text(page, "#attn-heatmap", "layer 3, head 1")
     assert page.evaluate(LABELS_ON_TITLE, "#attn-heatmap") == 0
     page.locator("#attn-heatmap").screenshot(path=str(screenshot_dir / "attention_heatmap_800.png"))
     page.locator("#attn-hide input").check()  # a longer subtitle, wrapped

@@ -225,10 +225,10 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     assert before_done == sorted(before_done) and before_done[-1] > before_done[0]
     assert re.search(r"Step 50 of 50\*?\*? \(diffusers timestep t = \d+\), done: ddim", status(page)), status(page)
     assert "stopped" not in status(page)
-    # The player takes the live view's place, on the last step.
+    # The player takes the live view's place, replays the run and stays on the last step.
     page.wait_for_selector(f"{PLAYER} .drp", state="visible")
     assert not page.locator("#diff-live").is_visible()
-    assert player_step(page) == 50
+    replayed(page, 50)
     for name in ("x_t", "ε̂", "x̂₀"):
         assert page.locator(f"{PLAYER} .drp-captions b", has_text=name).count() == 1
     settle(page)
@@ -260,8 +260,7 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     settle(page)
     assert page.locator("#diff-gif").is_visible()
     assert "the run was stopped" in page.locator("#diff-verdict").inner_text()
-    page.wait_for_function("([sel, step]) => Number(document.querySelector(sel)?.dataset.step) === step",
-                           arg=[f"{PLAYER} canvas", step])   # the player ends where the run stopped
+    replayed(page, step)   # the player ends where the run stopped
     page.locator(PLAYER).scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "diffusion_stopped.png"), full_page=False)
 
@@ -271,15 +270,29 @@ def player_step(page) -> int:
     return int(page.locator(f"{PLAYER} canvas").get_attribute("data-step"))
 
 
+def replayed(page, last: int) -> None:
+    """Wait until the player's replay of a run that has just ended is over: it rests on step `last`, not playing."""
+    page.wait_for_function("([sel, last]) => { const c = document.querySelector(sel + ' canvas');"
+                           " return Number(c?.dataset.step) === last"
+                           " && document.querySelector(sel + ' .drp-play').getAttribute('aria-pressed') === 'false'; }",
+                           arg=[PLAYER, last], timeout=60_000)
+
+
 def test_reverse_player_plays_and_scrubs(app_page, server_url, screenshot_dir):
-    """After a DDIM-50 run the player plays the 50 steps (every one drawn, at least 15 a second is the benchmark's),
-    loops, and scrubs by pointer and keyboard, all in the browser with no request to the server."""
+    """After a DDIM-50 run the player replays it once by itself, then plays the 50 steps (every one drawn, at least
+    15 a second is the benchmark's), loops, and scrubs by pointer and keyboard, all in the browser with no request to
+    the server."""
     page = app_page
     open_diffusion(page)
     page.get_by_role("tab", name="Reverse process", exact=True).click()
     page.locator("#diff-run").click()
     wait_for_text(page, "#diff-status", r"Step 50 of 50\*?\*? .*done")
     page.wait_for_selector(f"{PLAYER} .drp", state="visible")
+    # Issue 27: the run replays by itself once it has ended, every step drawn (the player drew nothing before the
+    # run: it had no steps), and stops on the last one.
+    page.wait_for_function("() => performance.getEntriesByName('diff-reverse-player:drawn').length >= 50",
+                           timeout=60_000)
+    replayed(page, 50)
     settle(page)
     page.locator(PLAYER).scroll_into_view_if_needed()
     seen = requests_to(page, server_url)

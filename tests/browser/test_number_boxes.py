@@ -163,7 +163,7 @@ def vae_views(page):
 
 def heads_work(plot: str):
     def works(page, n: int):
-        head = 1 + n % 2
+        head = 2 + n % 2   # never 1, the head the page opens on, which would show without a choice
         choose(page, "attn-head", f"head {head}")
         plot_has(page, plot, f"head {head}")
     return works
@@ -423,15 +423,15 @@ SECTIONS = [
                     NumberBox("vae-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
             vae_samples_work, setup=vae_views),
     Section("GAN", (NumberBox("gan-k", "k (D steps per G step)", 1, toy.MAX_K, 1),
-                    NumberBox("gan-lr-d", "D's learning rate", 1e-6, 10, 0.01, whole=False),
-                    NumberBox("gan-lr-g", "G's learning rate", 1e-6, 10, 0.01, whole=False),
+                    NumberBox("gan-lr-d", "D's learning rate", 1e-6, 10, 0.003, whole=False),
+                    NumberBox("gan-lr-g", "G's learning rate", 1e-6, 10, 0.003, whole=False),
                     NumberBox("gan-batch", "Batch size", 1, toy.MAX_BATCH, 150),
                     NumberBox("gan-smoothing", "Label smoothing", 0, 0.5, 0, whole=False),
                     NumberBox("gan-gp-lambda", "WGAN-GP λ", 0, 1000, 10, whole=False),
-                    NumberBox("gan-g-layers", "G's hidden layers", 0, toy.MAX_LAYERS, 1),
-                    NumberBox("gan-g-neurons", "G's neurons per layer", 1, toy.MAX_NEURONS, 8),
-                    NumberBox("gan-d-layers", "D's hidden layers", 0, toy.MAX_LAYERS, 1),
-                    NumberBox("gan-d-neurons", "D's neurons per layer", 1, toy.MAX_NEURONS, 8),
+                    NumberBox("gan-g-layers", "G's hidden layers", 0, toy.MAX_LAYERS, 2),
+                    NumberBox("gan-g-neurons", "G's neurons per layer", 1, toy.MAX_NEURONS, 32),
+                    NumberBox("gan-d-layers", "D's hidden layers", 0, toy.MAX_LAYERS, 2),
+                    NumberBox("gan-d-neurons", "D's neurons per layer", 1, toy.MAX_NEURONS, 32),
                     NumberBox("gan-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
             gan_toy_works, subtab="2-D toy data", setup=gan_toy_drawn),
     Section("GAN", (NumberBox("gan-img-k", "k (D steps per G step)", 1, dcgan.MAX_K, 1),
@@ -541,7 +541,7 @@ def test_every_number_box_names_itself_clamps_and_keeps_its_section_working(app_
     sections = [section for section in SECTIONS if section.tab == tab]
     page.get_by_role("tab", name=tab, exact=True).click()
     if tab == "Attention":  # the text views fill in once the text model has loaded
-        plot_has(page, "#attn-heatmap", "average of 12 heads")
+        plot_has(page, "#attn-heatmap", "layer 3, head 1")  # the default head (text.DEFAULT_HEAD)
     seen = boxes_in_dom(page)
     pairs = [(section, box) for section in sections for box in section.boxes]
     for checks, (section, box) in enumerate(pairs):

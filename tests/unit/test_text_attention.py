@@ -276,3 +276,24 @@ def test_the_head_view_sends_the_lines_of_the_ticked_heads(tiny_models, local_mo
     assert value["tokens"] == r.tokens and f"{len(lines):,} lines drawn" in note
     assert text.head_view_ui("one two three", "", tiny_models["llama"], 1, False, []) == (
         {}, "Tick at least one head to draw its lines.")
+
+
+def test_the_page_opens_on_a_head_that_reads_meaning_and_the_head_view_on_two_heads(minilm):
+    """Issue 27: the scores view opened on "Pick one head" and the head view on all 12 heads. The first example's
+    text_ui opens on DEFAULT_LAYER / DEFAULT_HEAD, which sends "it" to "animal" more than any head of layers 0-4, the
+    scores view has that head's own Q and K, and the head view draws DEFAULT_HEADS alone, the second the layer's
+    most focused head, a sink."""
+    from explorers.attention import text
+    sentence, pair, word = text.EXAMPLES[text.FIRST_EXAMPLE]
+    r = ta.run(minilm, sentence, pair)
+    it, animal = r.tokens.index("it"), r.tokens.index("animal")
+    to_animal = r.attentions[:5, :, it, animal]
+    layer, head = text.DEFAULT_LAYER, text.DEFAULT_HEAD
+    assert np.unravel_index(to_animal.argmax(), to_animal.shape) == (layer, head) and to_animal.max() > 0.5
+    entropy = ta.head_entropies(r)
+    assert entropy[layer, head] < 0.5 * np.log2(len(r.tokens))   # far from uniform
+    sink = text.DEFAULT_HEADS[1]
+    assert sink == entropy[layer].argmin() and ta.special_share(r.attentions[layer, sink], r) > 0.6
+    views = text.text_ui(sentence, pair, "default", layer, head, False, word, True)
+    assert views.scores["head"] == head and views.scores["layer"] == layer
+    assert views.heads["value"] == list(text.DEFAULT_HEADS) and views.head_view["heads"] == list(text.DEFAULT_HEADS)
