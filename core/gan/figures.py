@@ -78,9 +78,11 @@ def toy_arrays(v: toy.View, loss: str, layers: frozenset[str] = LAYERS) -> dict:
 
 
 def _panel(title: str, top: float) -> tuple[dict, dict]:
-    """A panel's title (left) and legend (right), both just above its top, in the gap under the panel above."""
+    """A panel's title (left) and legend (right) just above its top, in the gap under the panel above: the legend
+    on the line next to the panel, the title on the line above it, since in a narrow column the two would meet on
+    one line."""
     note = {"text": f"<b>{title}</b>", "xref": "paper", "yref": "paper", "x": 0, "y": top, "xanchor": "left",
-            "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
+            "yanchor": "bottom", "yshift": 18, "showarrow": False, "font": {"size": 12}}
     legend = {"orientation": "h", "x": 1, "y": top, "xanchor": "right", "yanchor": "bottom", "font": {"size": 11},
               "bgcolor": "rgba(255,255,255,0)"}
     return note, legend
@@ -114,7 +116,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     curves) and KL (right) in nats. JS gets its own axis because KL, unbounded, would flatten it."""
     probability = loss in BCE
     domains = ([0.74, 1.0], [0.39, 0.63], [0.0, 0.28])
-    titles = ("Losses", "Mean D on real and fake", "JS and KL(p_data ‖ p_g), nats")   # short: legends share the row
+    titles = ("Losses", "Mean D on real and fake", "JS and KL, nats")   # short: legends share the row
     notes, legends = zip(*(_panel(t, d[1]) for t, d in zip(titles, domains, strict=True)), strict=True)
     x = np.asarray(history.get("iteration", []), dtype=np.float64)
     series = (("d_loss", "D loss", D_LOSS, "y", "legend"), ("g_loss", "G loss", G_LOSS, "y", "legend"),
@@ -123,7 +125,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
     # An empty history still gets its (empty) traces: plotly draws only the axes that some trace uses.
     data = [_line(x, np.asarray(history.get(key, []), dtype=np.float64), name, colour, yaxis, legend)
             for key, name, colour, yaxis, legend in series]
-    data.append(_dotted(x, LOG2, "log 2 (JS's maximum)", "y3", "legend3"))
+    data.append(_dotted(x, LOG2, "log 2 = max JS", "y3", "legend3"))
     return _fast(data, height=460, uirevision="gan-metrics", showlegend=True,
                  xaxis={"anchor": "y3", "title": {"text": "iteration"}},
                  yaxis={"domain": domains[0], "title": {"text": "loss"}},
@@ -196,7 +198,7 @@ def image_curves(history: list[dict]) -> go.Figure:
                   mode="lines+markers", marker={"size": 5}),
             _line(at, _column(meters, "fid"), "fid_cnn", "#0891b2", "y3", "legend2", mode="lines+markers",
                   marker={"size": 5}),
-            _dotted(steps, LOG10, "log 10 (all classes equal)", "y2", "legend2")]
+            _dotted(steps, LOG10, "log 10 = max entropy", "y2", "legend2")]
     return _fast(data, height=460, uirevision="gan-image-curves", showlegend=True,
                  xaxis={"anchor": "y2", "title": {"text": "step"}},
                  yaxis={"domain": domains[0], "title": {"text": "loss"}},

@@ -103,7 +103,7 @@ def test_metrics_figure_draws_the_history(one_thread):
     assert list(run.history["iteration"]) == [1, 10, 20, 30]
     assert fig.layout.yaxis2.title.text == "mean D score"
     assert figures.metrics_figure(run.history, "saturating").layout.yaxis2.title.text == "mean D(x)"
-    log2 = named["log 2 (JS's maximum)"]   # named in the legend, not by a label over the curves
+    log2 = named["log 2 = max JS"]   # named in the legend, not by a label over the curves
     assert (list(log2.x), list(log2.y), log2.yaxis, log2.line.dash) == ([1, 30], [LOG2, LOG2], "y3", "dot")
     assert not any("maximum" in a.text for a in fig.layout.annotations)
     assert fig.layout.xaxis.anchor == "y3" and {t.xaxis for t in fig.data} == {"x"}   # one shared x
@@ -181,7 +181,7 @@ def test_image_curves_draw_every_step_and_the_meters_where_measured():
     np.testing.assert_array_equal(named["fid_cnn"].y, [2.0, 1.0])
     assert named["fid_cnn"].yaxis == "y3" and named["entropy (nats)"].yaxis == "y2"
     fig = figures.image_curves(rows)
-    level = named["log 10 (all classes equal)"]   # named in the legend, not by a label under the panel's title
+    level = named["log 10 = max entropy"]   # named in the legend, not by a label under the panel's title
     assert (list(level.x), list(level.y), level.yaxis) == ([1, 120], [math.log(10)] * 2, "y2")
     assert [a.text for a in fig.layout.annotations] == ["<b>Losses</b>", "<b>Meters (every 50 steps)</b>"]
     json.loads(fig.to_json())
