@@ -33,7 +33,8 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from core import settings, workers
+from core import workers
+from core.device import training_slots
 from core.threads import one_thread
 from core.validate import as_float, as_int
 
@@ -201,6 +202,10 @@ class Runner:
         """Its place in the slots' line (1 for the first) while it waits for a slot, else None."""
         return self.slots.place(self)
 
+    @property
+    def waiting(self) -> bool:
+        return self.place() is not None
+
     def admitted(self) -> bool:
         """Its turn in the slots' line (see Slots, which calls this holding the slot): it starts, unless nobody
         watches it any more or its run can no longer go on; whether it took the slot."""
@@ -213,8 +218,9 @@ class Runner:
         return True
 
     def neglected(self) -> bool:
-        """Whether it waits in line with nobody watching it (its page was closed); says so in `reason`."""
-        return not self.running and self._unwatched(0.0)
+        """Whether it waits in line with nobody watching it (its page was closed) for twice the idle limit, which
+        leaves a busy machine's page time to begin reading its place after play; says so in `reason`."""
+        return not self.running and self._unwatched(self.idle)
 
     def _begin(self) -> None:
         """The play, in the slot it holds."""
@@ -249,6 +255,9 @@ class Runner:
         place = self.place()
         while place is not None:   # a timeout now and then: the line drops the runs nobody watches as it is read
             place = self.slots.moved(self, place, 1.0)
+        self._join()
+
+    def _join(self) -> None:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -296,7 +305,7 @@ class Runner:
                                  timeout)
             frame, remote = self.frame, self._remote
         if not remote:
-            self.wait()
+            self._join()
         return frame if frame is not None and frame[0] != shown else None
 
     def step(self, *args) -> None:
@@ -523,4 +532,5 @@ def headless(slots: Slots, single: bool, fn, *args, **kwargs):
         slots.release(owner)
 
 
-SLOTS = Slots(settings.MAX_TRAINING.get())   # the GAN tab's runs, both modes and the API's
+SLOTS = Slots(training_slots())   # the GAN tab's runs, both modes and the API's
+workers.POOL.keep = SLOTS.capacity   # a worker kept idle for each slot

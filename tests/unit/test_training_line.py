@@ -1,12 +1,14 @@
 """core.live.Slots' waiting line: a visitor's run beyond the slots waits in line, first come first served, and
 starts by itself when a slot frees; pausing (or nobody watching) takes it out of the line; steps by hand and the
 API's headless runs never jump the line."""
+import os
 import threading
 import time
 
 import pytest
+import torch
 
-from core import live
+from core import device, live
 from core.gan import toy
 
 
@@ -62,7 +64,7 @@ def test_a_run_nobody_watches_is_dropped_from_the_line_and_skipped(made):
     a, gone, c = made[:] = [runner(slots, 0), runner(slots, 1, idle=0.2), runner(slots, 2)]
     a.start(), gone.start(), c.start()
     assert c.place() == 2
-    wait_until(lambda: c.place() == 1)   # after gone's idle limit, without a touch: reading the line drops it
+    wait_until(lambda: c.place() == 1)   # after twice gone's idle limit untouched: reading the line drops it
     assert gone.reason == "Stopped: nobody was watching this run." and gone.place() is None
     a.stop()
     assert c.running and not gone.running
@@ -136,3 +138,16 @@ def test_a_freed_slot_goes_to_the_first_in_line_not_to_a_newcomer():
     slots.release(first)
     assert slots.place(third) is None and slots.busy == 2   # third holds first's slot
     assert not slots.acquire(object())
+
+
+def test_the_number_of_slots_comes_from_the_machine_unless_set(monkeypatch):
+    monkeypatch.delenv("GLASSBOX_MAX_TRAINING", raising=False)
+    monkeypatch.setattr(device, "_device", torch.device("cpu"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert device.training_slots() == 4   # half of 8 cores
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert device.training_slots() == 2   # at least 2
+    monkeypatch.setattr(device, "_device", torch.device("cuda"))
+    assert device.training_slots() == 4   # twice that with a GPU
+    monkeypatch.setenv("GLASSBOX_MAX_TRAINING", "3")
+    assert device.training_slots() == 3   # a setting wins
