@@ -10,6 +10,7 @@ import torch
 
 from core import device, live
 from core.gan import toy
+from explorers.streaming import stream
 
 
 def wait_until(condition, seconds=20.0):
@@ -151,3 +152,17 @@ def test_the_number_of_slots_comes_from_the_machine_unless_set(monkeypatch):
     assert device.training_slots() == 4   # twice that with a GPU
     monkeypatch.setenv("GLASSBOX_MAX_TRAINING", "3")
     assert device.training_slots() == 3   # a setting wins
+
+
+def test_a_stream_shows_the_place_in_line_then_the_play(made):
+    """explorers.streaming.stream (the image mode's pictures): the place in line first, then the play it started."""
+    slots = live.Slots(1)
+    a, b = made[:] = [runner(slots, 0), runner(slots, 1)]
+    a.start(), b.start()
+    pictures = stream(b, lambda: (b.place(), b.running, b.reason), lambda captured: captured, refresh=0.05)
+    assert next(pictures) == (1, False, None)
+    a.stop()
+    assert next(pictures) == (None, True, None)   # its turn came while the stream waited: pictures of the play
+    b.stop()
+    *_, last = pictures
+    assert last == (None, False, "Paused.")
