@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import random
 
 import numpy as np
@@ -49,6 +50,16 @@ def device() -> torch.device:
     if _device is None:
         _device = pick_device(settings.DEVICE.get())
     return _device
+
+
+def training_slots() -> int:
+    """How many GAN runs may train at once (core.live.SLOTS): GLASSBOX_MAX_TRAINING, else from the machine. A 2-D
+    run trains on one core (in a worker process, on one torch thread), so half the cores this process may use, which
+    leaves the other half to the server and the pages; at least 2, which a 2-core machine served 20 simulated
+    students with (p95 under 2.5 s). With a GPU the image runs' work is on it, so twice that."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    slots = max(2, cores // 2)
+    return settings.MAX_TRAINING.get(slots if device().type == "cpu" else 2 * slots)
 
 
 def describe(dev: torch.device | None = None) -> str:

@@ -33,7 +33,8 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from core import settings, workers
+from core import workers
+from core.device import training_slots
 from core.threads import one_thread
 from core.validate import as_float, as_int
 
@@ -44,30 +45,103 @@ log = logging.getLogger(__name__)
 
 
 class Slots:
-    """At most `capacity` runs train at once; a run that finds every slot taken is refused, not queued."""
+    """At most `capacity` runs train at once. A visitor's run that finds every slot taken waits in a line (`queue`),
+    first come first served, and starts by itself when a slot frees: the slot goes straight to the first in line,
+    so nobody can take it in between (`acquire`, for a step by hand or an API run, is refused while anyone waits).
+
+    An owner in the line is a Runner (or anything with `admitted()` and `neglected()`): `admitted()` is called with
+    the slot already held and under the line's lock, so the line and the starts it makes are seen together (it must
+    not call the Slots), and says whether the owner took the slot (it starts its play); `neglected()` says whether
+    nobody watches the owner any more, and such an owner is dropped from the line when the line is next read."""
 
     def __init__(self, capacity: int):
         self.capacity = as_int(capacity, "the number of training slots", 1, 1000)
         self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)   # notified whenever the line changes
         self._holders: set[int] = set()
+        self._line: list = []   # the owners waiting for a slot, first in line first
 
     def acquire(self, owner: object) -> bool:
+        """A slot for `owner` now (True also when it holds one), or False: every slot taken, or someone waits."""
         with self._lock:
-            if id(owner) in self._holders:
-                return True
-            if len(self._holders) >= self.capacity:
+            return self._take(owner)
+
+    def queue(self, owner) -> int | None:
+        """A slot for `owner` now (None), else its place in the line (1 for the first), which it joins if it is not
+        in it yet."""
+        with self._lock:
+            if owner in self._line:
+                return self._place(owner)
+            if self._take(owner):
+                return None
+            self._line.append(owner)
+            self._moved.notify_all()
+            return len(self._line)
+
+    def leave(self, owner) -> bool:
+        """Take `owner` out of the line; whether it was in it."""
+        with self._lock:
+            if owner not in self._line:
                 return False
-            self._holders.add(id(owner))
+            self._line.remove(owner)
+            self._moved.notify_all()
             return True
 
+    def place(self, owner) -> int | None:
+        """`owner`'s place in the line (1 for the first), or None when it is not waiting."""
+        with self._lock:
+            self._drop_neglected()
+            return self._place(owner)
+
+    def moved(self, owner, place: int | None, timeout: float) -> int | None:
+        """`owner`'s place once it is no longer `place` (it moved up, left or started), waiting up to `timeout`
+        seconds for that; its place then (None: not waiting)."""
+        with self._moved:
+            self._moved.wait_for(lambda: self._drop_neglected() or self._place(owner) != place, timeout)
+            return self._place(owner)
+
     def release(self, owner: object) -> None:
+        """Free `owner`'s slot: the first in line that is still watched takes it and starts."""
         with self._lock:
             self._holders.discard(id(owner))
+            self._drop_neglected()
+            while self._line and len(self._holders) < self.capacity:
+                first = self._line.pop(0)
+                self._holders.add(id(first))
+                if not first.admitted():
+                    self._holders.discard(id(first))
+            self._moved.notify_all()
 
     @property
     def busy(self) -> int:
         with self._lock:
             return len(self._holders)
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            self._drop_neglected()
+            return len(self._line)
+
+    def _take(self, owner) -> bool:
+        if id(owner) in self._holders:
+            return True
+        if len(self._holders) >= self.capacity:   # a line waits only while every slot is taken: it goes first
+            return False
+        self._holders.add(id(owner))
+        return True
+
+    def _place(self, owner) -> int | None:
+        return self._line.index(owner) + 1 if owner in self._line else None
+
+    def _drop_neglected(self) -> bool:
+        """Drops the owners nobody watches from the line (under the lock); whether any was dropped."""
+        kept = [owner for owner in self._line if not owner.neglected()]
+        if len(kept) == len(self._line):
+            return False
+        self._line[:] = kept
+        self._moved.notify_all()
+        return True
 
 
 class Runner:
@@ -113,13 +187,43 @@ class Runner:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> str | None:
-        """Start working; None when it runs (or already ran), else the one line saying why it cannot."""
+        """Start working, or wait in the slots' line for a free slot, then start by itself (see `place`); None when it
+        runs or waits, else the one line saying why it cannot."""
         if self.running:
             return None
         if self.run.ended:
             return self.run.ended
-        if not self.slots.acquire(self):
-            return self._full()
+        self.reason, self._seen = None, time.monotonic()   # a wait in line is watched from now, as a play is
+        if self.slots.queue(self) is None:
+            self._begin()
+        return None
+
+    def place(self) -> int | None:
+        """Its place in the slots' line (1 for the first) while it waits for a slot, else None."""
+        return self.slots.place(self)
+
+    @property
+    def waiting(self) -> bool:
+        return self.place() is not None
+
+    def admitted(self) -> bool:
+        """Its turn in the slots' line (see Slots, which calls this holding the slot): it starts, unless nobody
+        watches it any more or its run can no longer go on; whether it took the slot."""
+        if self.run.ended:
+            self.reason = self.run.ended
+            return False
+        if self.neglected():
+            return False
+        self._begin()
+        return True
+
+    def neglected(self) -> bool:
+        """Whether it waits in line with nobody watching it (its page was closed) for twice the idle limit, which
+        leaves a busy machine's page time to begin reading its place after play; says so in `reason`."""
+        return not self.running and self._unwatched(self.idle)
+
+    def _begin(self) -> None:
+        """The play, in the slot it holds."""
         self._stop.clear()
         self.reason, self.error, self.frame = None, None, None
         self._seen = self._started = time.monotonic()
@@ -135,15 +239,25 @@ class Runner:
         return None
 
     def stop(self, reason: str = "Paused.", wait: bool = True) -> None:
-        """Ask the thread to stop after its current step and, with `wait`, wait until it has."""
-        if self.running:
+        """Ask the thread to stop after its current step and, with `wait`, wait until it has; a run waiting for a
+        slot leaves the line."""
+        if self.slots.leave(self):
+            self.reason = reason
+        elif self.running:
             self.reason = reason
             self._stop.set()
             if wait and threading.current_thread() is not self._thread:
                 self._thread.join()
 
     def wait(self) -> None:
-        """Until the thread has stopped (at once when it is not running, or when called from the thread itself)."""
+        """Until the thread has stopped (at once when it is not running, or when called from the thread itself),
+        after waiting in line, if it does, until it starts or leaves the line."""
+        place = self.place()
+        while place is not None:   # a timeout now and then: the line drops the runs nobody watches as it is read
+            place = self.slots.moved(self, place, 1.0)
+        self._join()
+
+    def _join(self) -> None:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -191,7 +305,7 @@ class Runner:
                                  timeout)
             frame, remote = self.frame, self._remote
         if not remote:
-            self.wait()
+            self._join()
         return frame if frame is not None and frame[0] != shown else None
 
     def step(self, *args) -> None:
@@ -208,8 +322,8 @@ class Runner:
             self.slots.release(self)
 
     def _full(self) -> str:
-        return (f"All {self.slots.capacity} training slots of this server are in use by other visitors; try again "
-                f"in a moment (a run stops by itself after {self.limit / 60:g} minutes).")
+        return (f"All {self.slots.capacity} training slots of this server are in use{waiting(self.slots)}: press play "
+                f"to wait for one in line (a run stops by itself after {self.limit / 60:g} minutes).")
 
     def rate(self) -> float:
         """Steps per second of the current play (or of the last one, over its whole length)."""
@@ -223,7 +337,11 @@ class Runner:
         if now - self._started > self.limit:
             self.reason = f"Stopped after the time limit of {self.limit / 60:g} minutes; press play to go on."
             return True
-        if now - self._seen > self.idle + grace:
+        return self._unwatched(grace)
+
+    def _unwatched(self, grace: float) -> bool:
+        """Whether nobody has looked at it for `idle` (+ `grace`) seconds; says so."""
+        if time.monotonic() - self._seen > self.idle + grace:
             self.reason = "Stopped: nobody was watching this run."
             return True
         return False
@@ -295,10 +413,10 @@ class Runner:
             with self._fresh:
                 self._fresh.notify_all()
             self._ended = time.monotonic()
-            self.slots.release(self)
             _AWAY.discard(self)
-            if worker is not None:
+            if worker is not None:   # before the slot: the first in line, which starts at once, finds it idle
                 workers.POOL.give(worker)
+            self.slots.release(self)
 
     def _relay(self, worker: workers.Worker, slow: bool) -> tuple:
         """Until the worker sends the run back: the stop (asked, timed out or unwatched), slow motion and calls go
@@ -393,16 +511,26 @@ def in_thread(single: bool, fn, *args, **kwargs):
     return result["value"]
 
 
+def waiting(slots: Slots) -> str:
+    """", and N visitors wait for one" when any do (for a refusal's line), else ""."""
+    n = slots.waiting
+    return f", and {n} visitor{'s wait' if n > 1 else ' waits'} for one" if n else ""
+
+
 def headless(slots: Slots, single: bool, fn, *args, **kwargs):
     """A headless training (the API's) in a slot of its own, like a visitor's run, or a ValueError when every slot
-    is taken: API callers share the same CPU as the visitors."""
+    is taken or visitors wait for one: API callers share the same CPU as the visitors, and give way to them. Refused
+    rather than put in the line: a call waiting minutes would hold one of gradio's threads and a place in its queue,
+    and a script can try again where a person at a page would have to keep pressing play."""
     owner = object()
     if not slots.acquire(owner):
-        raise ValueError(f"All {slots.capacity} training slots of this server are in use; try again in a moment.")
+        raise ValueError(f"All {slots.capacity} training slots of this server are in use{waiting(slots)}; the API's "
+                         "runs give way to the page's: try again in a moment.")
     try:
         return in_thread(single, fn, *args, **kwargs)
     finally:
         slots.release(owner)
 
 
-SLOTS = Slots(settings.MAX_TRAINING.get())   # the GAN tab's runs, both modes and the API's
+SLOTS = Slots(training_slots())   # the GAN tab's runs, both modes and the API's
+workers.POOL.keep = SLOTS.capacity   # a worker kept idle for each slot

@@ -81,9 +81,11 @@ MAX_WAITING = Setting("GLASSBOX_MAX_WAITING", 16, "how many requests one client 
 ORIGINS = Setting("GLASSBOX_ORIGINS", None, "comma-separated origins (`https://example.org`) whose pages may call "
                   "the server besides its own; `*` allows any; every other cross-origin request is refused", _ids,
                   shown_default="the page's own")
-MAX_TRAINING = Setting("GLASSBOX_MAX_TRAINING", 2, "how many GAN runs (visitors' and API calls') train at once, "
+MAX_TRAINING = Setting("GLASSBOX_MAX_TRAINING", None, "how many GAN runs (visitors' and API calls') train at once, "
                        "each in a thread (a 2-D run in a worker process) of its own, for at most 5 minutes a press "
-                       "of play", _positive)
+                       "of play; a visitor's run beyond them waits in line (the page says its place) and starts by "
+                       "itself when a slot frees, and API calls are refused while visitors wait", _positive,
+                       shown_default="half the CPU cores, at least 2; twice that with a GPU")
 MAX_IMAGE_RUNS = Setting("GLASSBOX_MAX_IMAGE_RUNS", 20, "how many visitors' image-mode GAN runs (10-20 MB each) the "
                          "server keeps; a new one frees the least recently started one that is not training",
                          _positive)

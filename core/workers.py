@@ -40,8 +40,6 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from core import settings
-
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_SECONDS = 0.005   # between steps, the worker reads its messages at most this often (a step is ~1 ms)
 SLOW_SECONDS = 0.25     # slow motion: a quarter second's pause after each step
@@ -173,7 +171,9 @@ class Pool:
         threading.Thread(target=start, name="warm-worker", daemon=True).start()
 
 
-POOL = Pool(settings.MAX_TRAINING.get())   # as many kept idle as runs can train at once
+# As many kept idle as runs can train at once: core.live sets `keep` to its slots, which core.device counts (this
+# module does not import torch, which a worker imports once it has started).
+POOL = Pool(1)
 
 
 # ---------------------------------------------------------------- the worker's side

@@ -44,7 +44,17 @@ def stream(runner, capture: Callable, draw: Callable, refresh: float = REFRESH):
     `capture` copies what a picture needs under the runner's lock (`Runner.reading`: a few milliseconds of
     arrays); `draw` builds the figures outside it, so the training thread waits only for the copy. Each picture
     tells the runner that someone is watching; when the page is closed, gradio stops iterating this generator
-    and the runner stops itself for want of a watcher."""
+    and the runner stops itself for want of a watcher. While the runner waits in its slots' line, a picture goes
+    out each time its place changes (and once at first), and the stream's wait keeps it watched."""
+    sent = None
+    while (place := runner.place()) is not None:
+        runner.touch()
+        if place != sent:
+            with runner.reading():
+                captured = capture()
+            yield draw(captured)
+            sent = place
+        runner.slots.moved(runner, place, refresh)
     due = time.monotonic()
     while runner.running:
         with runner.reading():

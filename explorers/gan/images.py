@@ -77,7 +77,7 @@ def keep(visit: ImagesVisitorRun) -> None:
             other = ref()
             if other is None or other.runner is None:
                 del _runs[key]
-            elif other is not visit and not other.runner.running:
+            elif other is not visit and not (other.runner.running or other.runner.waiting):
                 other.runner, other.freed = None, True
                 del _runs[key]
 

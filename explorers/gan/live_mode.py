@@ -25,6 +25,8 @@ READY = "Press play to train, or step through it one iteration at a time."
 STEPPED = {"both": "One iteration: k D steps, then one G step.", "d": "One D step: G stays put.",
            "g": "One G step: D stays put."}
 NEEDS_NEW_RUN = "This change needs a new run: pause, then press play, step or reset to start one."
+WAITING = ("Waiting for a training slot: you are number {place} in line. The run starts by itself when a slot "
+           "frees; pause leaves the line.")
 
 
 class VisitorRun:
@@ -141,7 +143,7 @@ class LiveMode(abc.ABC):
         runner = visit.runner
         run, running = runner.run, runner.running
         return {"step": run.step_count, "rate": runner.rate(), "running": running, "reason": runner.reason,
-                "diverged": run.diverged, **self.captured(visit, run, running)}
+                "diverged": run.diverged, "place": runner.place(), **self.captured(visit, run, running)}
 
     def picture(self, visit: VisitorRun, note: str = "") -> tuple:
         return self.drawer(visit, note)(self.capture(visit))
@@ -152,6 +154,8 @@ class LiveMode(abc.ABC):
             return f"⚠ {c['diverged']} {self.diverged_text}", True
         if c["running"]:
             return note + self.running_text, False
+        if c["place"] is not None:
+            return note + WAITING.format(place=c["place"]), False
         return note + (c["reason"] or READY), False
 
     def status_text(self, c: dict, note: str = "") -> str:
@@ -168,8 +172,9 @@ class LiveMode(abc.ABC):
 
     @user_errors
     def play(self, visit, slow_motion, *args):
-        """Play: the run starts (or keeps why it cannot), and the views a streamed message does not carry say so;
-        watch(), the event after this one, streams its pictures (or wait() waits while the view streams them)."""
+        """Play: the run starts, or waits in line for a training slot and starts by itself (or keeps why it cannot),
+        and the views a streamed message does not carry say so; watch(), the event after this one, streams its
+        pictures, its place in line first (or wait() waits while the view streams them)."""
         visit, runner, visit.note, shown = self.prepared(visit, args)
         runner.slow = bool(slow_motion)
         if refused := runner.start():
@@ -178,7 +183,8 @@ class LiveMode(abc.ABC):
 
     @user_errors
     def watch(self, visit):
-        """The pictures of the visitor's run every `refresh` seconds while it plays, then its last one. An event of
+        """The visitor's place in line while the run waits for a slot, then the pictures of the run every `refresh`
+        seconds while it plays, then its last one. An event of
         its own whose outputs are the views alone: the page pays for every output of each streamed message."""
         runner = visit.runner if visit is not None else None
         if runner is None or visit.watching is runner:   # a second press of play: the first stream draws the run
@@ -196,7 +202,8 @@ class LiveMode(abc.ABC):
 
     @user_errors
     def wait(self, visit) -> None:
-        """The event after play when nothing is streamed (streamed == 0): returns when the visitor's run stops, so
+        """The event after play when nothing is streamed (streamed == 0): returns when the visitor's run stops
+        (after its wait in line, if it waits), so
         that settle, the next event, writes the views as it stopped. The view's own stream of frames is what keeps
         the run watched; this event outputs nothing, so the page pays nothing for it while it waits."""
         if visit is not None and visit.runner is not None:
@@ -340,10 +347,10 @@ def wire(mode: LiveMode, c: LiveControls) -> tuple:
     gr.on([*(box.submit for box in c.boxes), *(choice.input for choice in applied)], mode.apply,
           [c.state, *c.controls], everything, **PRIVATE)
     # trigger_mode "once", and watch() draws a run in one stream only: a second press while playing is not a second
-    # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a refused play
-    # returns at once. The stream outputs the views alone (each output of a streamed message costs the page).
-    # A mode that streams some views only (LiveMode.streamed) gets the others from play and from settle; one that
-    # streams none waits for the run to stop instead.
+    # stream of the same run; no concurrency limit: live.SLOTS caps the runs that train, and a play beyond its
+    # slots waits in its line (the stream says the place) rather than in gradio's queue. The stream outputs the views
+    # alone (each output of a streamed message costs the page). A mode that streams some views only
+    # (LiveMode.streamed) gets the others from play and from settle; one that streams none waits for the run to stop.
     streamed, unstreamed = c.views[:mode.streamed], c.views[mode.streamed:] if mode.streamed is not None else []
     watching = b.play.click(mode.play, [c.state, b.slow, *c.looks, *c.controls], [c.state, *unstreamed, *c.boxes],
                             trigger_mode="once", concurrency_limit=None, **PRIVATE) \

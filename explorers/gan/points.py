@@ -120,13 +120,15 @@ class PointsMode(LiveMode):
         runner = visit.runner
         if (frame := runner.frame) is None:
             return super().capture(visit)
-        return {"rate": runner.rate(), "running": True, "reason": None, **framed(visit, frame[1], runner.run),
+        return {"rate": runner.rate(), "running": True, "reason": None, "place": None,
+                **framed(visit, frame[1], runner.run),
                 "history": {k: [] for k in toy.Run.FIELDS}}
 
     def drawer(self, visit: PointsVisitorRun, note: str = ""):
         """The view, playing or paused, is what the browser draws (view2d.js): the arrays, the count, the status
-        line and the latest losses, and while the run plays its token, with which the view streams the next frames
-        (see frames()): the curves are then left as they were and the counter says the count at play."""
+        line and the latest losses, and while the run plays (or waits in line for a slot) its token, with which the
+        view streams the next frames (see frames()): the curves are then left as they were and the counter says the
+        count at play."""
         def draw(c: dict) -> tuple:
             curves = gr.skip() if c["running"] else figures.metrics_figure(c["history"], c["loss"])
             return self.view(visit, c, note), curves, counter_text(c), self.status_text(c, note)
@@ -138,15 +140,16 @@ class PointsMode(LiveMode):
         status, alarm = self.status_words(c, note)
         return {**view_value(c["view"], c["loss"], visit.layers), "step": c["step"], "counter": counter_words(c),
                 "status": status, "alarm": alarm, "latest": c["latest"],
-                "token": visit.run_token() if c["running"] else None}
+                "token": visit.run_token() if c["running"] or c["place"] is not None else None}
 
 
 MODE = PointsMode()
 
 
 def frames(token, wait: float = 0.25) -> Iterator[dict]:
-    """The frames of the run `token` names while it plays (the view's value, and whether the run still plays): each
-    new frame its worker sends (FRAME_SECONDS apart), then its last frame (whose `playing` is false). Being
+    """The frames of the run `token` names while it plays (the view's value, and whether the run still plays): while
+    it waits in line for a training slot, a frame each time its place changes; then each new frame its worker sends
+    (FRAME_SECONDS apart), then its last frame (whose `playing` is false). Being
     iterated is what keeps the run watched, as explorers.streaming.stream's pictures do: each wait of at most
     `wait` seconds for a frame touches the run, and when the page is closed, gradio stops iterating and the run
     stops for want of a watcher. A newer stream of the same run ends this one (a page reads one at a time), so a
@@ -156,18 +159,22 @@ def frames(token, wait: float = 0.25) -> Iterator[dict]:
         raise ValueError(EXPIRED)
     visit, runner = found
     reader = visit.reader = object()
-    shown = None
+    shown = place = None   # the step and the place in line last sent
     while visit.reader is reader:
         runner.touch()   # a step can outlast many waits, and a wait that finds no new frame still watches
-        if runner.fresh_frame(shown, wait) is None and runner.running:
+        if place is not None:
+            if runner.slots.moved(runner, place, wait) == place:
+                continue
+        elif runner.fresh_frame(shown, wait) is None and runner.running:
             continue
         with runner.reading():
             if visit.runner is not runner:
                 raise ValueError(EXPIRED)
             captured = MODE.capture(visit)
-        shown = captured["step"]
-        yield {**MODE.view(visit, captured, visit.note), "playing": captured["running"]}
-        if not captured["running"]:
+        shown, place = captured["step"], captured["place"]
+        playing = captured["running"] or place is not None
+        yield {**MODE.view(visit, captured, visit.note), "playing": playing}
+        if not playing:
             return
 
 

@@ -162,3 +162,29 @@ def test_a_change_that_needs_a_new_run_starts_it_at_once_while_paused_and_waits_
     visit, *views = mode.apply(visit, *reseeded)
     assert visit.runner is playing and playing.running and views[:4] == [gr.skip()] * 4, playing.reason
     visit.close()
+
+
+def test_a_play_beyond_the_slots_waits_in_line_says_its_place_and_starts_by_itself(monkeypatch):
+    monkeypatch.setattr(live, "SLOTS", live.Slots(1))
+    first = play()[0]
+    visit, view, _, _, status, *_ = play()
+    third = play()[0]
+    visit.runner.idle = 600   # this test reads the frames between its steps, not all along as a page does
+    assert status.startswith("Waiting for a training slot: you are number 1 in line.")
+    assert view["status"] == status and view["token"] and not visit.runner.running
+    frames = endpoints.gan_2d_frames(view["token"])   # the view follows its place in line
+    assert next(frames)["status"] == status
+    live_mode.pause_ui(third)   # pause leaves the line
+    assert third.runner.place() is None and points.MODE.settle(third)[3] == "Paused."
+    waiter = threading.Thread(target=points.MODE.wait, args=(visit,))   # the event after play: waits through it all
+    waiter.start()
+    live_mode.pause_ui(first)   # the slot frees: the first in line starts by itself
+    started = next(frames)
+    assert started["playing"] and started["status"].startswith("Training…") and visit.runner.running
+    live_mode.pause_ui(visit)
+    waiter.join(60)
+    assert not waiter.is_alive()
+    *_, last = frames
+    assert last["status"] == "Paused." and not last["playing"]
+    for v in (first, visit, third):
+        v.close()

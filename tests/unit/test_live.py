@@ -57,18 +57,6 @@ def test_trainer_trains_in_the_background_until_paused():
     trainer.stop()
 
 
-def test_a_full_server_refuses_a_second_run_in_one_line():
-    slots = live.Slots(1)
-    first = live.Runner(toy.Run(toy.Settings()), slots)
-    second = live.Runner(toy.Run(toy.Settings(seed=1)), slots)
-    assert first.start() is None
-    message = second.start()
-    assert "All 1 training slots" in message and "\n" not in message and not second.running
-    first.stop()
-    assert second.start() is None
-    second.stop()
-
-
 def test_nobody_watching_stops_the_run_and_frees_its_slot():
     slots = live.Slots(1)
     trainer = live.Runner(toy.Run(toy.Settings()), slots, idle=0.2)
