@@ -124,7 +124,7 @@ def test_retune_changes_live_settings_in_place_and_refuses_the_others():
     faster = dataclasses.replace(run.settings, lr_d=0.05, k=3, loss="hinge").checked()
     assert runs.retune(run, faster)
     assert run.settings is faster and run.opt_d.param_groups[0]["lr"] == 0.05
-    assert run.opt_g.param_groups[0]["lr"] == 0.01
+    assert run.opt_g.param_groups[0]["lr"] == toy.Settings().lr_g   # G kept its own
     for change in ({"seed": 1}, {"dataset": "moons"}, {"d_neurons": 16}, {"optimizer": "sgd"}):
         assert not runs.retune(run, dataclasses.replace(run.settings, **change).checked()), change
     assert run.settings is faster

@@ -65,7 +65,7 @@ def test_calls_reach_the_run_in_its_worker_and_what_they_change_comes_back():
     assert runner.call(runs.retune, slower) is True
     assert runner.call(runs.retune, dataclasses.replace(slower, seed=9)) is False   # a new seed needs a new run
     data, name = runner.call(toy.saved)
-    assert runner.run.settings.lr_d == 0.01   # the run here is the one sent at play; the worker's was retuned
+    assert runner.run.settings.lr_d == toy.Settings().lr_d   # the run here is the one sent at play, not retuned
     runner.stop()
     assert runner.run.settings.lr_d == 0.002 and runner.run.settings.k == 2
     assert runner.run.opt_d.param_groups[0]["lr"] == 0.002
