@@ -200,15 +200,26 @@ def cnn_section_bare(repeats: int) -> float:
 
 def rss_growth(http: httpx.Client, app, all_cases: list, requests: int = 1000, from_request: int = 200) -> dict:
     """RSS after `from_request` and after `requests` HTTP calls cycling through every case: a leak grows it."""
-    rss = {}
+    rss, stalled = {}, []
     for i in range(1, requests + 1):
         case = all_cases[i % len(all_cases)]
-        http_call(http, app.url, case, case.call_kwargs(case.kwargs))
+        try:
+            http_call(http, app.url, case, case.call_kwargs(case.kwargs))
+        except StalledCall as e:   # counted and said in the report, not waited on for ever
+            stalled.append(str(e))
         if i in (from_request, requests):
             rss[i] = app.rss_mb()
     grown = None if None in rss.values() else round(100 * (rss[requests] / rss[from_request] - 1), 2)
     return {"requests": requests, "from_request": from_request, "rss_mb": {str(k): _round(v) for k, v in rss.items()},
-            "growth_percent": grown}
+            "growth_percent": grown, "stalled": stalled}
+
+
+class StalledCall(RuntimeError):
+    """A REST call whose result stream brought no result within STALL_SECONDS (it sent heartbeats, so no read
+    timed out)."""
+
+
+STALL_SECONDS = 180.0
 
 
 def in_upload_folder(kwargs: dict, upload: Path) -> dict:
@@ -235,7 +246,12 @@ def http_call(http: httpx.Client, url: str, case: Case, kwargs: dict) -> None:
             value = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
         data.append(value)
     event = http.post(f"{url}/gradio_api/call/{case.api_name}", json={"data": data}).json()["event_id"]
-    stream = http.get(f"{url}/gradio_api/call/{case.api_name}/{event}").text
+    stream, deadline = "", time.monotonic() + STALL_SECONDS
+    with http.stream("GET", f"{url}/gradio_api/call/{case.api_name}/{event}") as response:
+        for chunk in response.iter_text():
+            stream += chunk
+            if time.monotonic() > deadline:
+                raise StalledCall(f"{case.name}: no result within {STALL_SECONDS:g} s; read {stream[-200:]!r}")
     if "event: complete" not in stream:
         raise RuntimeError(f"{case.name} failed over HTTP: {stream[:300]}")
 
@@ -332,7 +348,9 @@ def markdown(report: dict) -> str:
         f"**{report['server_rss_mb']['after_all_cases']} MB** after every case below",
         f"- RSS growth over {g['requests']:,} mixed requests (HTTP, cycling through the cases below): "
         f"**{g['growth_percent']:+}%** between request {g['from_request']} ({g['rss_mb'][str(g['from_request'])]} MB) "
-        f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)",
+        f"and request {g['requests']} ({g['rss_mb'][str(g['requests'])]} MB)"
+        + (f"; **{len(g['stalled'])} calls brought no result** within {STALL_SECONDS:g} s (first: {g['stalled'][0]})"
+           if g.get("stalled") else ""),
         browser_line("CNN section", report["browser"]),
         browser_line("VAE tab (endpoint A's gallery)", report["vae_browser"]),
         *(cnn_live_lines(report["cnn_widgets"]) if "cnn_widgets" in report else []),
