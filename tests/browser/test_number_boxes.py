@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.attention import image as ia
-from core.convolution import vision_models
+from core.convolution import conv, vision_models
 from core.data import CLASSES, load_sample
 from core.gan import dcgan, toy
 from tests.browser.test_convolution import choose, wait_for_text
@@ -386,16 +386,17 @@ def fashion_source(page):
 
 
 SECTIONS = [
-    Section("Convolution", (NumberBox("conv-stride", "Stride", 1, 8, 1),
-                            NumberBox("conv-padding", "Padding", 0, 16, 1),
-                            NumberBox("conv-dilation", "Dilation", 1, 6, 1)), kernel_works),
+    # the ranges of the convolution check itself (core.convolution.conv), which the boxes take
+    Section("Convolution", (NumberBox("conv-stride", "Stride", 1, conv.MAX_STRIDE, 1),
+                            NumberBox("conv-padding", "Padding", 0, conv.MAX_PADDING, 1),
+                            NumberBox("conv-dilation", "Dilation", 1, conv.MAX_DILATION, 1)), kernel_works),
     Section("Convolution", (NumberBox("conv-fashion-index", "Fashion-MNIST test sample #", 0, LAST_SAMPLE, 0),),
             kernel_works, setup=fashion_source),
     Section("Convolution", (NumberBox("conv-arith-sample", "Fashion-MNIST test sample # (step-through)", 0,
                                       LAST_SAMPLE, 0),
-                            NumberBox("conv-arith-stride", "Stride (step-through)", 0, 4, 1),
-                            NumberBox("conv-arith-padding", "Padding (step-through)", 0, 4, 1),
-                            NumberBox("conv-arith-dilation", "Dilation (step-through)", 1, 4, 1),
+                            NumberBox("conv-arith-stride", "Stride (step-through)", 1, conv.MAX_STRIDE, 1),
+                            NumberBox("conv-arith-padding", "Padding (step-through)", 0, 4, 1),  # 7×7 stays readable
+                            NumberBox("conv-arith-dilation", "Dilation (step-through)", 1, conv.MAX_DILATION, 1),
                             NumberBox("conv-arith-row", "Output row", 0, 6, 0),
                             NumberBox("conv-arith-col", "Output column", 0, 6, 0)), arithmetic_works),
     Section("Convolution", (NumberBox("conv-pool-size", "Window size", 1, 7, 2),  # 7: the window fits the 7×7 matrix

@@ -1,6 +1,7 @@
 """Nothing left behind: the app's download folders are pruned by age, and gradio's own cache cleanup
 (delete_cache) is set from GLASSBOX_CLEANUP_AGE."""
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -61,7 +62,10 @@ def test_the_server_lifespan_prunes_on_its_schedule(downloads, monkeypatch):
     async def serve():
         async with common.downloads_pruned(0.01, 50)(None):
             return await asyncio.to_thread(pruned.wait, 60)
-    assert asyncio.run(serve())
+    # in a thread of its own: the browser tests leave playwright's event loop running in this one, where
+    # asyncio.run refuses
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, serve()).result()
     assert not path.exists()
 
 
