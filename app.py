@@ -43,12 +43,17 @@ QUEUE_SIZE = 1000
 ROOT = Path(__file__).resolve().parent
 OWN_CODE = (str(ROOT / "app.py"), str(ROOT / "core") + os.sep, str(ROOT / "explorers") + os.sep)
 CSS = """
-.gb-header h1 {margin-bottom: 0}
+.gb-header {display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 16px}
+.gb-header h1 {margin: 0; font-size: 1.6em}
 .gb-device {color: #6b7280; font-size: 0.9em}
+/* A numbered step's view, for a moment after its link is followed (explorers/widgets/path.js). */
+.gb-flash {outline: 3px solid #818cf8; outline-offset: 2px; transition: outline-color 1s}
 /* A 28x28 input is the real input: show it large with square pixels instead of as a speck or a blur. */
 #cnn-input img, #attn-input img, #diff-input img, #vae-a-input img, #vae-b-input img {
   width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}
 .gb-alarm {color: #b91c1c; font-weight: 600}
+/* Gradio floats a picture's label over the picture's top-left corner; above it, it covers nothing. */
+label.float[data-testid="block-label"] {position: static; margin: 0 0 4px; width: fit-content}
 /* A component shown with buttons=[] still gets an empty, shadowed toolbar box: a speck over its picture's corner. */
 .icon-button-wrapper:empty {display: none}
 """
@@ -64,9 +69,10 @@ def cleanup() -> tuple[int, int]:
 
 def build() -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=cleanup()) as demo:
-        with gr.Column(elem_classes="gb-header"):
-            gr.Markdown(f"# {TITLE}\n{PURPOSE}")
-            gr.Markdown(f"<span class='gb-device' id='gb-device'>Models are {devices.describe()}.</span>")
+        # One line, so that each tab's first screen keeps the height for its picture.
+        gr.HTML(f"<header class='gb-header'><h1>{TITLE}</h1><span>{PURPOSE}</span>"
+                f"<span class='gb-device' id='gb-device'>Models are {devices.describe()}.</span></header>",
+                padding=False)
         with gr.Tabs():
             for title, tab_id, package in TABS:
                 with gr.Tab(title, id=tab_id) as tab:
