@@ -121,3 +121,26 @@ def test_the_overlap_check_finds_a_label_over_a_picture(browser):
         assert not any("drawn on purpose" in f or "clear of everything" in f for f in found), found
     finally:
         page.close()
+
+
+# Every step of every shown path: its target's id, and the label of the inner tab that holds it.
+STEPS = """() => [...document.querySelectorAll('.gb-path')].filter(p => p.offsetParent !== null)
+    .flatMap(p => [...p.querySelectorAll('a[data-target]')]).map(a => [a.dataset.target, a.dataset.tab || null])"""
+# Whether an element is shown and on the screen (a smooth scroll has ended when its top is inside the viewport).
+ON_SCREEN = """(id) => { const el = document.getElementById(id); if (!el || el.offsetParent === null) return false;
+    const r = el.getBoundingClientRect(); return r.top >= -1 && r.top < innerHeight; }"""
+
+
+@pytest.mark.parametrize("tab", list(SECTIONS))
+def test_every_step_leads_to_its_view(app_page, tab):
+    """Following a step's link shows its view on the screen, opening the inner tab that holds it first."""
+    page = app_page
+    for section in SECTIONS[tab]:
+        open_section(page, tab, section)
+        steps = page.evaluate(STEPS)
+        assert 3 <= len(steps) <= 6 * len(page.evaluate(BOXES)), steps
+        for number, (target, _) in enumerate(steps):
+            open_section(page, tab, section)  # a step may have opened another inner tab
+            page.evaluate("window.scrollTo(0, 0)")
+            page.locator(".gb-path:visible a[data-target]").nth(number).click()
+            page.wait_for_function(ON_SCREEN, arg=target, timeout=30_000)
