@@ -15,16 +15,20 @@ from core.diffusion.denoisers import Denoiser
 from core.models import ddpm_scheduler_config
 from core.validate import as_bool, as_choice, as_float, as_int
 
+# The multistep solvers space "leading" timesteps by T // (steps + 1), which reaches 0 at 500 steps: DPM-Solver++ at
+# 500 steps started at t = 500 and at 1,000 ran every step at t = 0. "trailing" (Lin et al. 2023) starts at T - 1
+# at any number of steps. The other schedulers keep the config's "leading", which the measured figures used.
+TRAILING = {"timestep_spacing": "trailing"}
 # name -> (diffusers class name, extra config, what a person reads in the dropdown)
 SCHEDULERS = {
     "ddpm": ("DDPMScheduler", {}, "DDPM (ancestral, Ho et al. 2020)"),
     "ddim": ("DDIMScheduler", {}, "DDIM (η = 0 is deterministic)"),
-    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2},
+    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2, **TRAILING},
               "DPM-Solver++ (2M)"),
     "euler": ("EulerDiscreteScheduler", {}, "Euler (Karras et al. 2022)"),
     "euler-a": ("EulerAncestralDiscreteScheduler", {}, "Euler ancestral"),
     "heun": ("HeunDiscreteScheduler", {}, "Heun (2nd order: two network calls a step)"),
-    "unipc": ("UniPCMultistepScheduler", {}, "UniPC (multistep)"),
+    "unipc": ("UniPCMultistepScheduler", TRAILING, "UniPC (multistep)"),
 }
 # diffusers' dynamic thresholding (Saharia et al. 2022, Imagen) clamps its percentile s into [1, sample_max_value];
 # with the config's 1.0 that is plain clipping to [-1, 1], which hurts guidance here (assets/MODELS.md), so the

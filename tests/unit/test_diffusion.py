@@ -250,3 +250,17 @@ def test_every_scheduler_drives_the_bundled_unet_to_the_asked_class(kind, steps)
     # DDIM-50 at w = 3 measures 0.99 (assets/MODELS.md); a broken schedule scores near 0.1.
     assert metrics.class_agreement(cnn, (images + 1) / 2, labels) >= 0.7
     assert np.isfinite(images.numpy()).all()
+
+
+@pytest.mark.parametrize("kind", list(sampling.SCHEDULERS))
+@pytest.mark.parametrize("steps", [2, 20, 500, 999, sampling.MAX_STEPS])
+def test_every_scheduler_takes_distinct_timesteps_from_the_noisy_end(kind, steps):
+    """At any number of steps, a run visits `steps` distinct timesteps, falling, the first no more than one stride
+    below T (leading spacing starts at T - T/steps; DPM-Solver++ and UniPC used to run all 1,000 steps at t = 0,
+    and 500 steps from t = 500)."""
+    scheduler = sampling.make_scheduler(kind)
+    scheduler.set_timesteps(steps)
+    t = [int(v) for v in scheduler.timesteps]
+    distinct = list(dict.fromkeys(t))  # Heun visits each t twice, back to back
+    assert len(distinct) == steps and distinct == sorted(distinct, reverse=True), t[:8]
+    assert distinct[0] >= sampling.MAX_STEPS - sampling.MAX_STEPS // steps - 1, distinct[:3]
