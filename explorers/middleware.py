@@ -118,14 +118,17 @@ class ApiSessions:
         else:
             self.forget(session)
 
-    def finished(self, event_id: str) -> None:
-        """The result of `event_id` has been sent: its session goes back to the pool, or, named after the event,
-        is dropped."""
+    def finished(self, event_id: str, ended: bool = True) -> None:
+        """The result stream of `event_id` is over: its session goes back to the pool, or, named after the event,
+        is dropped. A stream that did not carry its event's end (`ended`: its caller left while the event ran) may
+        leave messages of the event queued in the session, which its next borrower would read: it is dropped."""
         session = self.lent.pop(event_id, None)
         if session is None:
             self.forget(event_id)
-        else:
+        elif ended:
             self.give_back(session)
+        else:
+            self.forget(session)
 
     def forget(self, session: str) -> None:
         holder = self.blocks.state_holder
@@ -148,10 +151,16 @@ class ForgetApiSessions:
         if not result:
             return await self.app(scope, receive, send)
 
+        ended = False  # whether the stream carried the event's end (gradio's "complete" or "error")
+
         async def forget_before_the_end(message):
             """Done before the stream's last chunk goes out, so a caller who has read it finds it done."""
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.sessions.finished(result[1])
+            nonlocal ended
+            if message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                ended = ended or b"event: complete" in body or b"event: error" in body
+                if not message.get("more_body", False):
+                    self.sessions.finished(result[1], ended)
             await send(message)
 
         await self.app(scope, receive, forget_before_the_end)

@@ -159,3 +159,38 @@ def test_rest_bodies_of_the_wrong_shape_get_one_short_line(server):
         assert r.status_code == 422 and expected in r.json()["detail"] and len(r.text) < 300, (name, r.text[:300])
     new_log = Path(server.log_path).read_text()[len(log_before):]
     assert "Traceback" not in new_log and long[:200] not in new_log
+
+
+
+def test_a_rest_stream_left_early_does_not_lend_its_session_again():
+    """gradio's result route streams every message of the call's session, and a stream its caller left (gradio
+    then returns from it, as after the result) can leave its event's messages queued in the session: lent again,
+    the next call would read them (a vae_decode_point call once got a GAN run's frames). So only a stream that
+    carried its event's end gives its session back; the session of one that did not is dropped."""
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    held = {"rest-a": 1, "rest-b": 2}  # what ApiSessions reads of gradio's Blocks
+    blocks = SimpleNamespace(state_session_capacity=10, state_holder=SimpleNamespace(
+        lock=threading.Lock(), session_data=held, time_last_used={}))
+    sessions = middleware.ApiSessions(blocks, idle=2)
+
+    def stream(event: str, session: str, chunks: list[bytes]) -> None:
+        sessions.started(event, session)
+
+        async def result(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def ignore(message):
+            pass
+        scope = {"type": "http", "method": "GET", "path": f"/gradio_api/call/gan_2d_frames/{event}"}
+        asyncio.run(middleware.ForgetApiSessions(result, sessions=sessions)(scope, None, ignore))
+
+    stream("e1", "rest-a", [b"event: generating\ndata: [1]\n\n"])  # left after a frame
+    assert sessions.waiting == [] and "rest-a" not in held and not sessions.lent
+    stream("e2", "rest-b", [b"event: generating\ndata: [1]\n\n", b"event: complete\ndata: [2]\n\n"])
+    assert sessions.waiting == ["rest-b"] and not sessions.lent
