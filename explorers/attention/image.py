@@ -167,11 +167,13 @@ def layout() -> ImageControls:
     first_image = sample_image(gallery_indices()[0])
     start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, PATCH.default)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=300):  # wide enough for the gallery's five thumbnails a row
+        # At 1400 px the input's half of the row holds the gallery's five 100-px thumbnails a row, where gradio
+        # would cut the fifth; at 800 px the input and the CLS map share the first line, the settings wrap under.
+        with gr.Column(scale=5, min_width=300):
             column = input_column(first_image, "attn")
         cls_image, cls_note = picture_column(start.cls_image, "CLS → patches", "attn-cls", start.cls_note,
-                                             "attn-cls-note", scale=4, min_width=300)
-        with gr.Column(scale=3, min_width=300):
+                                             "attn-cls-note", scale=3, min_width=300)
+        with gr.Column(scale=2, min_width=200):
             image_model = gr.Dropdown(image_model_choices(), value=ia.BUNDLED, label="Model",
                                       elem_id="attn-image-model")
             image_layer = IMAGE_LAYER.slider(hi=vit.module.num_layers - 1, elem_id="attn-image-layer")

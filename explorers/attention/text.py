@@ -376,7 +376,7 @@ def controls(num_layers: int, num_heads: int) -> TextControls:
          [Step("Type a sentence, Run", "attn-text"), Step("Pick a layer and head", "attn-layer"),
           Step("See every head at once", "attn-model-view", "Model view"),
           Step("Follow one token", "attn-focus", "Token focus"),
-          Step("Inside one head: Q·Kᵀ", "attn-scores", "Scores: Q·Kᵀ"),
+          Step("Inside one head: Q·Kᵀ", "attn-scores", "Q·Kᵀ"),
           Step("Through all layers: rollout", "attn-rollout", "Rollout")],
          picture="attn-heatmap", control="attn-run")
     first_text, first_pair, first_word = EXAMPLES[FIRST_EXAMPLE]
@@ -395,8 +395,9 @@ def controls(num_layers: int, num_heads: int) -> TextControls:
                              elem_id="attn-layer")
         head = gr.Dropdown(head_choices(num_heads), value=min(DEFAULT_HEAD, num_heads - 1), label="Head", scale=1,
                            min_width=160, elem_id="attn-head")
-        hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows", scale=3, min_width=200,
-                           elem_id="attn-hide")
+        with gr.Column(scale=3, min_width=200):  # a column keeps the width a checkbox's own min_width does not
+            hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows",
+                               elem_id="attn-hide")
         pair = gr.Textbox(first_pair, lines=1, label="Second sentence (optional; encoders only)", scale=3,
                           min_width=240, elem_id="attn-pair")
     notice = gr.Markdown(f"Loading {ta.BUNDLED_NAME} ...", elem_id="attn-notice")
@@ -423,10 +424,11 @@ def panels(num_heads: int) -> TextPanels:
         with gr.Tab("Token focus", id="attn-view-focus"):
             token = gr.Dropdown([], label="Token", elem_id="attn-token")
             focus = gr.Plot(label="What it attends to, and what attends to it", elem_id="attn-focus")
-        with gr.Tab("Head entropy", id="attn-view-entropy"):
+        # Short labels: at 800 px the seven must fit in one line, or gradio folds the last behind "⋯".
+        with gr.Tab("Entropy", id="attn-view-entropy"):
             entropy = gr.Plot(label="Head entropy", elem_id="attn-entropy")
             ranking = gr.Markdown(elem_id="attn-entropy-rank")
-        with gr.Tab("Scores: Q·Kᵀ", id="attn-view-scores"):
+        with gr.Tab("Q·Kᵀ", id="attn-view-scores"):
             scores = widget(SCORES_WIDGET, "attn-scores", colormaps=("RdBu_r", "Viridis"), limits=TEMPERATURES)
             scores_note = gr.Markdown(elem_id="attn-scores-note")
         with gr.Tab("Head view", id="attn-view-heads"):

@@ -61,7 +61,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     plot_text(page, "#attn-heatmap", "layer 1, head 4")
     assert page.locator("#attn-head input").input_value() == "head 4"
 
-    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    page.get_by_role("tab", name="Q·Kᵀ", exact=True).click()
     note = wait_for_text(page, "#attn-scores-note", "d_k = 32")
     assert re.search(r"own attention weights to \*?\*?\d\.\de-0[6-9]", note)
     page.locator("#attn-scores input.scores-t").fill("3")
@@ -79,7 +79,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     plot_text(page, "#attn-rollout", "Attention rollout through layers 0–5")
     page.screenshot(path=str(screenshot_dir / "attention_rollout.png"), full_page=False)
 
-    page.get_by_role("tab", name="Head entropy").click()
+    page.get_by_role("tab", name="Entropy", exact=True).click()
     ranking = wait_for_text(page, "#attn-entropy-rank", "Most focused")
     assert re.search(r"Most focused:\*?\*? L\d H\d+ \(\d\.\d\d bits\)", ranking)
     page.screenshot(path=str(screenshot_dir / "attention_head_entropy.png"), full_page=False)
@@ -212,7 +212,7 @@ def test_scores_temperature_drag_redraws_in_the_browser_with_the_apis_weights(ap
     weights drawn are attention_scores' at the temperature and √d_k setting shown, to 1e-6."""
     page = app_page
     open_attention(page)
-    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    page.get_by_role("tab", name="Q·Kᵀ", exact=True).click()
     # the page opens on a real head (layer 3, head 1), not on the average, which has no Q and K to show
     page.wait_for_function("() => { const v = document.querySelector('#attn-scores')?.glassboxView;"
                            " return v?.layer === 3 && v?.head === 1; }")
