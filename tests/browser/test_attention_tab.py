@@ -22,6 +22,12 @@ def open_attention(page):
     page.wait_for_selector("#attn-heatmap .js-plotly-plot", state="visible")
 
 
+def open_images(page):
+    """The section tab of the vision transformers (the tab opens on the text section)."""
+    page.get_by_role("tab", name="Images (ViT)", exact=True).click()
+    page.wait_for_selector("#attn-cls img", state="visible")
+
+
 def plot_text(page, selector: str, pattern: str) -> str:
     page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel + ' .js-plotly-plot')"
                            "?.textContent ?? '')", arg=[selector, pattern])
@@ -94,6 +100,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
 def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
     page = app_page
     open_attention(page)
+    open_images(page)
     page.locator("#attn-gallery").scroll_into_view_if_needed()
     page.locator("#attn-gallery .thumbnail-item").nth(SNEAKER).click()
     wait_for_text(page, "#attn-input-note", "Fashion-MNIST test sample: Sneaker")
@@ -198,6 +205,7 @@ def test_an_unknown_model_falls_back_in_one_line_and_a_long_text_stays_readable(
     page.locator("#attn-heatmap").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_long_text.png"), full_page=False)
     # The bundled ViT names its patches without contradiction: 16 patches, each 7×7 pixels, in a 4×4 grid.
+    open_images(page)
     page.locator("#attn-image-note").scroll_into_view_if_needed()
     assert "16 patches of 7×7 pixels (4×4)" in wait_for_text(page, "#attn-image-note", "patches of")
 
@@ -302,6 +310,7 @@ def test_at_800_px_key_labels_clear_the_titles_rollout_drops_the_sinks_and_vit_m
                            ".includes('columns dropped')")
     assert (rollout_drawn(page)[:, 0] > 0.5).all()
 
+    open_images(page)
     for width in (800, 1400):
         page.set_viewport_size({"width": width, "height": 1000})
         for elem_id in ("attn-cls", "attn-image-rollout", "attn-patch-grid", "attn-patch-map"):
