@@ -28,6 +28,29 @@ def open_images(page):
     page.wait_for_selector("#attn-cls img", state="visible")
 
 
+# A step's view is shown and its top is on the screen (path.js scrolls to it, smoothly).
+IN_VIEW = """(id) => { const el = document.getElementById(id); if (!el || el.offsetParent === null) return false;
+    const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight - 40; }"""
+
+
+def test_each_sections_path_leads_to_every_view_it_names(app_page):
+    """Each section tab opens on its own path, and each numbered step, followed from the bottom of the page, opens
+    the inner tab it names and scrolls its view onto the screen."""
+    page = app_page
+    open_attention(page)
+    for section, count in (("Text", 6), ("GPT: next token", 6), ("Images (ViT)", 5)):
+        page.get_by_role("tab", name=section, exact=True).click()
+        links = page.locator(".gb-path:visible a")
+        steps = links.evaluate_all("as => as.map(a => [a.dataset.target, a.dataset.tab ?? null])")
+        assert len(steps) == count, (section, steps)
+        for i, (target, tab) in enumerate(steps):
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+            links.nth(i).click()
+            page.wait_for_function(IN_VIEW, arg=target, timeout=60_000)
+            if tab:
+                assert page.get_by_role("tab", name=tab, exact=True).get_attribute("aria-selected") == "true"
+
+
 def plot_text(page, selector: str, pattern: str) -> str:
     page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel + ' .js-plotly-plot')"
                            "?.textContent ?? '')", arg=[selector, pattern])
