@@ -408,10 +408,12 @@ def panels(num_heads: int) -> TextPanels:
     grid_info = gr.State()
     with gr.Tabs(selected="attn-view-heatmap") as views:
         with gr.Tab("Heatmap", id="attn-view-heatmap"), gr.Row(equal_height=False):
-            # no label above it: the figure's own title names the model, layer and head
-            heatmap = gr.Plot(label="Attention of one layer and head", show_label=False, scale=3,
-                              elem_id="attn-heatmap")
-            gr.Markdown(HEATMAP_CAPTION, elem_id="attn-heatmap-caption")
+            # No label above it: the figure's own title names the model, layer and head. The caption sits beside
+            # the heatmap at 1400 px and under it at 800 px, where beside it squeezed the cells.
+            with gr.Column(scale=3, min_width=480):
+                heatmap = gr.Plot(label="Attention of one layer and head", show_label=False, elem_id="attn-heatmap")
+            with gr.Column(scale=1, min_width=260):
+                gr.Markdown(HEATMAP_CAPTION, elem_id="attn-heatmap-caption")
         with gr.Tab("Model view", id="attn-view-model"):
             model_view = gr.Image(type="pil", format="png", interactive=False, show_label=False,
                                   label="Every layer × head (click one to open it)", elem_id="attn-model-view")
