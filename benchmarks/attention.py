@@ -71,7 +71,7 @@ def measure(url: str, runs: int = 5) -> dict:
 def scores_drag(page, runs: int) -> dict:
     """Head 3 of the same text in the scores view: one slide of the temperature track from end to end, and `runs`
     round trips of attention_scores from the page (gb.call: POST /gradio_api/call, then its stream)."""
-    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    page.get_by_role("tab", name="Q·Kᵀ", exact=True).click()
     page.locator("#attn-head input").fill("head 3")
     page.locator("#attn-head input").press("Enter")
     page.wait_for_function("() => document.querySelector('#attn-scores')?.glassboxView?.head === 3")

@@ -64,6 +64,7 @@ def measure(url: str, runs: int = 5, tokens: int = 20) -> dict:
     with chromium() as browser:
         page = new_page(browser, TIMEOUT_MS)
         open_tab(page, url, "Attention")
+        page.get_by_role("tab", name="GPT: next token", exact=True).click()
         page.locator("#lm-run").scroll_into_view_if_needed()
         page.evaluate(WATCH)
         shown = [run_once(page, p) for p in prompts][1:]  # one warm-up: the model's load

@@ -16,6 +16,7 @@ from core.validate import as_choice
 from explorers.attention.heads import AVERAGE, head_choices, head_name
 from explorers.common import Box, outputs, skipped, uploaded_path, user_errors
 from explorers.inputs import gallery_indices, input_column, sample_image
+from explorers.path import Step, path
 
 # The number boxes (explorers.common.Box). Layers and patches depend on the model; an empty Layer box is the last.
 IMAGE_LAYER = Box("Layer (images)", 0, None, None, label="Layer")
@@ -142,10 +143,11 @@ class ImageControls(NamedTuple):
     patch_grid: gr.State
 
 
-def picture_column(picture, label: str, elem_id: str, note: str, note_id: str) -> tuple[gr.Image, gr.Markdown]:
+def picture_column(picture, label: str, elem_id: str, note: str, note_id: str, scale: int = 1,
+                   min_width: int = 240) -> tuple[gr.Image, gr.Markdown]:
     """One image view in its column: its title above it, as a caption (a floating label was cut at the column's
     width and, with the corner buttons, covered the top patches and their numbers), its note below."""
-    with gr.Column(min_width=240):
+    with gr.Column(scale=scale, min_width=min_width):
         gr.Markdown(f"**{label}**", elem_id=f"{elem_id}-caption")
         return (gr.Image(picture, type="pil", format="png", interactive=False, show_label=False, buttons=[],
                          label=label, elem_id=elem_id),
@@ -153,16 +155,25 @@ def picture_column(picture, label: str, elem_id: str, note: str, note_id: str) -
 
 
 def layout() -> ImageControls:
-    """The section's components, showing the first gallery picture through the bundled vit from the start."""
-    gr.Markdown("## Images: attention in a vision transformer\nWhere the CLS token, which the classifier reads, "
-                "and any patch you pick look in the image.")
+    """The section's components, showing the first gallery picture through the bundled vit from the start: the input,
+    the CLS map and the settings side by side (the first screen), the other three maps in a row under them."""
+    path("attn-path-image", "The CLS token, which the classifier reads, puts its attention on the picture's patches: "
+         "yellow patches are where it looks most in the layer and head chosen, dark purple where it hardly looks.",
+         [Step("Pick a garment", "attn-gallery"), Step("See where CLS looks", "attn-cls"),
+          Step("Change layer and head", "attn-image-layer"), Step("Through all layers: rollout", "attn-image-rollout"),
+          Step("Click a patch", "attn-patch-grid")],
+         picture="attn-cls", control="attn-gallery")
     vit = ia.load(ia.BUNDLED)
     first_image = sample_image(gallery_indices()[0])
     start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, PATCH.default)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
+        # At 1400 px the input's half of the row holds the gallery's five 100-px thumbnails a row, where gradio
+        # would cut the fifth; at 800 px the input and the CLS map share the first line, the settings wrap under.
+        with gr.Column(scale=5, min_width=300):
             column = input_column(first_image, "attn")
-        with gr.Column(scale=1, min_width=300):
+        cls_image, cls_note = picture_column(start.cls_image, "CLS → patches", "attn-cls", start.cls_note,
+                                             "attn-cls-note", scale=3, min_width=300)
+        with gr.Column(scale=2, min_width=200):
             image_model = gr.Dropdown(image_model_choices(), value=ia.BUNDLED, label="Model",
                                       elem_id="attn-image-model")
             image_layer = IMAGE_LAYER.slider(hi=vit.module.num_layers - 1, elem_id="attn-image-layer")
@@ -172,8 +183,6 @@ def layout() -> ImageControls:
             patch = PATCH.number(elem_id="attn-patch")
             image_note = gr.Markdown(start.image_note, elem_id="attn-image-note")
     with gr.Row(equal_height=False):
-        cls_image, cls_note = picture_column(start.cls_image, "CLS → patches", "attn-cls", start.cls_note,
-                                             "attn-cls-note")
         rollout_image, rollout_note = picture_column(start.rollout_image, "Rollout: CLS row, all layers",
                                                      "attn-image-rollout", start.rollout_note,
                                                      "attn-image-rollout-note")

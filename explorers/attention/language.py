@@ -20,6 +20,7 @@ from core.attention import lm_figures as lf
 from core.attention.maths import causal_mask
 from explorers.attention.heads import single_heads
 from explorers.common import LATEX, Box, explain, message_figure, outputs, skipped
+from explorers.path import Step, path
 from explorers.widgets import packed, widget
 
 PROMPT = "And God said, Let there be light: and there was "  # Genesis 1:3, stopped before its last word
@@ -223,17 +224,22 @@ class Panels(NamedTuple):
 
 
 def controls() -> Controls:
-    gr.Markdown("## Inside a GPT: predicting the next token\nA causal language model reads the prompt and gives a "
-                "probability to every token of its vocabulary. Cut the candidates with temperature, top-k and "
-                "top-p, take one, and go on; see the attention behind each step.")
-    with gr.Row():
-        prompt = gr.Textbox(PROMPT, label="Prompt", lines=2, scale=4, elem_id="lm-prompt")
-        with gr.Column(scale=2, min_width=280):
-            model = gr.Textbox(causal.BUNDLED, label="Model: default, or a causal Hugging Face id",
-                               info=f"default: the {causal.BUNDLED_NAME}, offline. Others (gpt2 ...) need a "
-                                    "download and this server's permission.", elem_id="lm-model")
-            run = gr.Button("Run", variant="primary", elem_id="lm-run")
-    notice = gr.Markdown("Press **Run**: the model loads on first use.", elem_id="lm-notice")
+    path("attn-path-gpt", "The bars are a GPT's probabilities for the token after your prompt; temperature, "
+         "top-k and top-p cut them before one is taken.",
+         [Step("Run a prompt", "lm-prompt"), Step("Drag temperature, top-k, top-p", "lm-next"),
+          Step("Sample or generate", "lm-generate"),
+          Step("What each token read", "lm-attention", "Causal attention"),
+          Step("The guess at every layer", "lm-lens", "Logit lens"),
+          Step("Heads that copy", "lm-heads-map", "Heads that copy")],
+         picture="lm-next", control="lm-run", action="lm-run")
+    with gr.Row(equal_height=True):
+        prompt = gr.Textbox(PROMPT, label="Prompt", lines=2, scale=4, min_width=280, elem_id="lm-prompt")
+        model = gr.Textbox(causal.BUNDLED, label="Model: default, or a causal Hugging Face id", scale=2,
+                           min_width=200, elem_id="lm-model")
+        run = gr.Button("Run", variant="primary", scale=0, min_width=90, elem_id="lm-run")
+    notice = gr.Markdown(f"Press **Run**: the model loads on first use. default is the {causal.BUNDLED_NAME}, "
+                         "offline; others (gpt2 ...) need a download and this server's permission.",
+                         elem_id="lm-notice")
     nxt = widget(NEXT_WIDGET, "lm-next", {"settings": SETTINGS}, colormaps=("Viridis",))
     with gr.Row(equal_height=True):
         seed = SEED.number(elem_id="lm-seed", min_width=120)

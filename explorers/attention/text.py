@@ -20,6 +20,7 @@ from core.attention import text as ta
 from core.validate import as_bool, as_choice, as_int
 from explorers.attention.heads import AVERAGE, head_choices, head_name, single_heads
 from explorers.common import Box, outputs, user_errors
+from explorers.path import Step, path
 from explorers.widgets import packed, widget
 
 EXAMPLES = {  # name: (text, second sentence, the token whose focus to show)
@@ -45,6 +46,12 @@ TEMPERATURES = {"lo": 0.05, "hi": 10.0}  # the scores widget's temperature track
 # ordinary token's row on [CLS] / [SEP]: drawn beside head 1, the head view shows a sink against a pattern.
 # (The average of the heads has no Q and K, and all 12 heads drawn at once are a grey tangle.)
 DEFAULT_LAYER, DEFAULT_HEAD = 3, 1
+HEATMAP_CAPTION = (
+    "**How to read it.** A row is one token as it looks (the query); a column, a token it reads (the key). Each "
+    "row's weights add up to 1, coloured from dark purple (0) to yellow (the largest weight shown); grey cells are "
+    "masked, in a causal model, where a key comes after its query.\n\nA bright [CLS] or [SEP] column is a *sink*: a "
+    "head with nothing to find parks its weight there (the switch above hides them).\n\nOn the first example, the "
+    "row of “it” in layer 3, head 1 puts 0.64 on “animal”, the word “it” stands for.")
 DEFAULT_HEADS = (1, 5)
 
 
@@ -362,36 +369,51 @@ class TextPanels(NamedTuple):
 
 
 def controls(num_layers: int, num_heads: int) -> TextControls:
-    gr.Markdown("## Text: attention in a pretrained transformer\nType a sentence and see, for every token, how much "
-                "it takes from every other token, in every layer and head of a real model.")
+    """Two compact rows, so that the heatmap under them is on the first screen: what to read (example, text, model,
+    Run), then what to look at (layer, head, the sink switch) beside the second sentence."""
+    path("attn-path-text", "Each row: how one token of your text spreads its attention over the tokens it reads, in "
+         "one layer and head of a real pretrained transformer.",
+         [Step("Type a sentence, Run", "attn-text"), Step("Pick a layer and head", "attn-layer"),
+          Step("See every head at once", "attn-model-view", "Model view"),
+          Step("Follow one token", "attn-focus", "Token focus"),
+          Step("Inside one head: Q·Kᵀ", "attn-scores", "Q·Kᵀ"),
+          Step("Through all layers: rollout", "attn-rollout", "Rollout")],
+         picture="attn-heatmap", control="attn-run")
     first_text, first_pair, first_word = EXAMPLES[FIRST_EXAMPLE]
+    with gr.Row(equal_height=True):
+        example = gr.Dropdown(list(EXAMPLES), value=FIRST_EXAMPLE, label="Example prompts", scale=3, min_width=220,
+                              elem_id="attn-example")
+        # One line that grows to eight: Enter runs (a multi-line box would take it as a newline).
+        text = gr.Textbox(first_text, lines=1, max_lines=8, label="Text", scale=5, min_width=280, elem_id="attn-text")
+        # Where to say it without a second line of help under the box: shown once the box is emptied to type an id.
+        model = gr.Textbox(ta.BUNDLED_NAME, label="Model: default, or a Hugging Face id", scale=3, min_width=200,
+                           placeholder="bert-base-uncased, gpt2 ... (a download: needs this server's permission)",
+                           elem_id="attn-model")
+        run = gr.Button("Run", variant="primary", scale=0, min_width=90, elem_id="attn-run")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=420):
-            example = gr.Dropdown(list(EXAMPLES), value=FIRST_EXAMPLE, label="Example prompts",
-                                  elem_id="attn-example")
-            # One line that grows to eight: Enter runs (a multi-line box would take it as a newline).
-            text = gr.Textbox(first_text, lines=1, max_lines=8, label="Text", elem_id="attn-text")
-            pair = gr.Textbox(first_pair, lines=1, label="Second sentence (optional; encoders only)",
-                              elem_id="attn-pair")
-        with gr.Column(scale=2, min_width=320):
-            model = gr.Textbox(ta.BUNDLED_NAME, label="Model: a Hugging Face id, or default",
-                               info=f"Bundled and offline: {ta.BUNDLED_NAME}. Others (bert-base-uncased, gpt2 ...) "
-                                    "need a download and this server's permission.", elem_id="attn-model")
-            run = gr.Button("Run", variant="primary", elem_id="attn-run")
-            notice = gr.Markdown(f"Loading {ta.BUNDLED_NAME} ...", elem_id="attn-notice")
-    with gr.Row():
-        layer = LAYER.slider(value=min(DEFAULT_LAYER, num_layers - 1), hi=num_layers - 1, elem_id="attn-layer")
-        head = gr.Dropdown(head_choices(num_heads), value=min(DEFAULT_HEAD, num_heads - 1), label="Head",
-                           elem_id="attn-head")
-        hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows", elem_id="attn-hide")
+        layer = LAYER.slider(value=min(DEFAULT_LAYER, num_layers - 1), hi=num_layers - 1, scale=2, min_width=200,
+                             elem_id="attn-layer")
+        head = gr.Dropdown(head_choices(num_heads), value=min(DEFAULT_HEAD, num_heads - 1), label="Head", scale=1,
+                           min_width=160, elem_id="attn-head")
+        with gr.Column(scale=3, min_width=200):  # a column keeps the width a checkbox's own min_width does not
+            hide = gr.Checkbox(False, label="Hide [CLS] / [SEP] / BOS sinks and renormalise rows",
+                               elem_id="attn-hide")
+        pair = gr.Textbox(first_pair, lines=1, label="Second sentence (optional; encoders only)", scale=3,
+                          min_width=240, elem_id="attn-pair")
+    notice = gr.Markdown(f"Loading {ta.BUNDLED_NAME} ...", elem_id="attn-notice")
     return TextControls(example, text, pair, model, run, notice, layer, head, hide, gr.State(first_word))
 
 
 def panels(num_heads: int) -> TextPanels:
     grid_info = gr.State()
     with gr.Tabs(selected="attn-view-heatmap") as views:
-        with gr.Tab("Heatmap", id="attn-view-heatmap"):
-            heatmap = gr.Plot(label="Attention of one layer and head", elem_id="attn-heatmap")
+        with gr.Tab("Heatmap", id="attn-view-heatmap"), gr.Row(equal_height=False):
+            # No label above it: the figure's own title names the model, layer and head. The caption sits beside
+            # the heatmap at 1400 px and under it at 800 px, where beside it squeezed the cells.
+            with gr.Column(scale=3, min_width=480):
+                heatmap = gr.Plot(label="Attention of one layer and head", show_label=False, elem_id="attn-heatmap")
+            with gr.Column(scale=1, min_width=260):
+                gr.Markdown(HEATMAP_CAPTION, elem_id="attn-heatmap-caption")
         with gr.Tab("Model view", id="attn-view-model"):
             model_view = gr.Image(type="pil", format="png", interactive=False, show_label=False,
                                   label="Every layer × head (click one to open it)", elem_id="attn-model-view")
@@ -404,10 +426,11 @@ def panels(num_heads: int) -> TextPanels:
         with gr.Tab("Token focus", id="attn-view-focus"):
             token = gr.Dropdown([], label="Token", elem_id="attn-token")
             focus = gr.Plot(label="What it attends to, and what attends to it", elem_id="attn-focus")
-        with gr.Tab("Head entropy", id="attn-view-entropy"):
+        # Short labels: at 800 px the seven must fit in one line, or gradio folds the last behind "⋯".
+        with gr.Tab("Entropy", id="attn-view-entropy"):
             entropy = gr.Plot(label="Head entropy", elem_id="attn-entropy")
             ranking = gr.Markdown(elem_id="attn-entropy-rank")
-        with gr.Tab("Scores: Q·Kᵀ", id="attn-view-scores"):
+        with gr.Tab("Q·Kᵀ", id="attn-view-scores"):
             scores = widget(SCORES_WIDGET, "attn-scores", colormaps=("RdBu_r", "Viridis"), limits=TEMPERATURES)
             scores_note = gr.Markdown(elem_id="attn-scores-note")
         with gr.Tab("Head view", id="attn-view-heads"):

@@ -22,6 +22,35 @@ def open_attention(page):
     page.wait_for_selector("#attn-heatmap .js-plotly-plot", state="visible")
 
 
+def open_images(page):
+    """The section tab of the vision transformers (the tab opens on the text section)."""
+    page.get_by_role("tab", name="Images (ViT)", exact=True).click()
+    page.wait_for_selector("#attn-cls img", state="visible")
+
+
+# A step's view is shown and its top is on the screen (path.js scrolls to it, smoothly).
+IN_VIEW = """(id) => { const el = document.getElementById(id); if (!el || el.offsetParent === null) return false;
+    const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight - 40; }"""
+
+
+def test_each_sections_path_leads_to_every_view_it_names(app_page):
+    """Each section tab opens on its own path, and each numbered step, followed from the bottom of the page, opens
+    the inner tab it names and scrolls its view onto the screen."""
+    page = app_page
+    open_attention(page)
+    for section, count in (("Text", 6), ("GPT: next token", 6), ("Images (ViT)", 5)):
+        page.get_by_role("tab", name=section, exact=True).click()
+        links = page.locator(".gb-path:visible a")
+        steps = links.evaluate_all("as => as.map(a => [a.dataset.target, a.dataset.tab ?? null])")
+        assert len(steps) == count, (section, steps)
+        for i, (target, tab) in enumerate(steps):
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+            links.nth(i).click()
+            page.wait_for_function(IN_VIEW, arg=target, timeout=60_000)
+            if tab:
+                assert page.get_by_role("tab", name=tab, exact=True).get_attribute("aria-selected") == "true"
+
+
 def plot_text(page, selector: str, pattern: str) -> str:
     page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel + ' .js-plotly-plot')"
                            "?.textContent ?? '')", arg=[selector, pattern])
@@ -61,7 +90,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     plot_text(page, "#attn-heatmap", "layer 1, head 4")
     assert page.locator("#attn-head input").input_value() == "head 4"
 
-    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    page.get_by_role("tab", name="Q·Kᵀ", exact=True).click()
     note = wait_for_text(page, "#attn-scores-note", "d_k = 32")
     assert re.search(r"own attention weights to \*?\*?\d\.\de-0[6-9]", note)
     page.locator("#attn-scores input.scores-t").fill("3")
@@ -79,7 +108,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
     plot_text(page, "#attn-rollout", "Attention rollout through layers 0–5")
     page.screenshot(path=str(screenshot_dir / "attention_rollout.png"), full_page=False)
 
-    page.get_by_role("tab", name="Head entropy").click()
+    page.get_by_role("tab", name="Entropy", exact=True).click()
     ranking = wait_for_text(page, "#attn-entropy-rank", "Most focused")
     assert re.search(r"Most focused:\*?\*? L\d H\d+ \(\d\.\d\d bits\)", ranking)
     page.screenshot(path=str(screenshot_dir / "attention_head_entropy.png"), full_page=False)
@@ -94,6 +123,7 @@ def test_text_heatmap_layers_heads_model_view_and_scores(app_page, screenshot_di
 def test_image_view_on_a_gallery_sample(app_page, screenshot_dir):
     page = app_page
     open_attention(page)
+    open_images(page)
     page.locator("#attn-gallery").scroll_into_view_if_needed()
     page.locator("#attn-gallery .thumbnail-item").nth(SNEAKER).click()
     wait_for_text(page, "#attn-input-note", "Fashion-MNIST test sample: Sneaker")
@@ -198,6 +228,7 @@ def test_an_unknown_model_falls_back_in_one_line_and_a_long_text_stays_readable(
     page.locator("#attn-heatmap").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "attention_long_text.png"), full_page=False)
     # The bundled ViT names its patches without contradiction: 16 patches, each 7×7 pixels, in a 4×4 grid.
+    open_images(page)
     page.locator("#attn-image-note").scroll_into_view_if_needed()
     assert "16 patches of 7×7 pixels (4×4)" in wait_for_text(page, "#attn-image-note", "patches of")
 
@@ -212,7 +243,7 @@ def test_scores_temperature_drag_redraws_in_the_browser_with_the_apis_weights(ap
     weights drawn are attention_scores' at the temperature and √d_k setting shown, to 1e-6."""
     page = app_page
     open_attention(page)
-    page.get_by_role("tab", name="Scores: Q·Kᵀ").click()
+    page.get_by_role("tab", name="Q·Kᵀ", exact=True).click()
     # the page opens on a real head (layer 3, head 1), not on the average, which has no Q and K to show
     page.wait_for_function("() => { const v = document.querySelector('#attn-scores')?.glassboxView;"
                            " return v?.layer === 3 && v?.head === 1; }")
@@ -302,6 +333,7 @@ def test_at_800_px_key_labels_clear_the_titles_rollout_drops_the_sinks_and_vit_m
                            ".includes('columns dropped')")
     assert (rollout_drawn(page)[:, 0] > 0.5).all()
 
+    open_images(page)
     for width in (800, 1400):
         page.set_viewport_size({"width": width, "height": 1000})
         for elem_id in ("attn-cls", "attn-image-rollout", "attn-patch-grid", "attn-patch-map"):

@@ -15,6 +15,7 @@ VIEW = """() => { const v = document.querySelector('#lm-next')?.glassboxView; re
 def open_section(page, width: int = 1440):
     page.set_viewport_size({"width": width, "height": 1000})
     page.get_by_role("tab", name="Attention", exact=True).click()
+    page.get_by_role("tab", name="GPT: next token", exact=True).click()
     page.locator("#lm-run").scroll_into_view_if_needed()
 
 
