@@ -40,6 +40,7 @@ from explorers.convolution.network import (
     target_choices,
 )
 from explorers.inputs import InputColumn, gallery_indices, input_column, sample_image
+from explorers.path import Step, path
 from explorers.widgets import panels, widget
 
 HERE = Path(__file__).parent
@@ -81,23 +82,52 @@ class Components(NamedTuple):
     cam_note: gr.Markdown
 
 
-def _input_and_prediction(vm: vision_models.ConvNet, first, start: SectionViews) -> dict:
-    # Two columns, as the attention tab's: the gallery's five thumbnails need about 560 px.
+def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict:
+    """CNN Explainer's first screen: the drawing pad beside the layer overview, the prediction under it; then the
+    input and what the model sees, which follow the pad at 800 px only after the overview."""
+    path("cnn-path", "The overview follows one picture through the bundled CNN: each layer's most active feature "
+         "map, drawn to scale, then the classifier's scores and the softmax's probabilities.",
+         [Step("Draw a garment", "cnn-draw"), Step("Use the drawing", "cnn-use-drawing"),
+          Step("Read the prediction", "cnn-prediction"), Step("Click a layer", "cnn-overview"),
+          Step("One cell's sum", "cnn-cell-plot"), Step("Where it looks: Grad-CAM", "cnn-gradcam-on")],
+         picture="cnn-overview", control="cnn-draw")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=560):
+        # 470 px, no more: the pad and its live views side by side (stacked, they were too tall for a 900-px
+        # screen), and the rest of the width for the overview.
+        with gr.Column(scale=0, min_width=470):
             column = input_column(first, "cnn", pad=lambda: widget(HERE / "drawing", "cnn-draw",
                                                                    colormaps=("RdBu_r",)), read_pad=drawn_pick)
+            # The pad opens first, as the tab's main control (input_column opens on its gallery).
+            column.sketch.parent.parent.selected = "cnn-tab-draw"
+            # The input box goes below the overview: between the pad and the overview it pushed the overview off
+            # an 800-px screen.
+            column.image.unrender()
+            column.note.unrender()
+        with gr.Column(scale=3, min_width=480):
+            overview = gr.Image(start.overview, type="pil", format="png", interactive=False,
+                                label="Layer overview", elem_id="cnn-overview")
+            gr.Markdown("One map per layer (its most active channel), to scale: space shrinks while channels grow. "
+                        "Then the classifier's logits (red positive, blue negative) and the softmax's probabilities "
+                        "(the prediction in green).", elem_id="cnn-overview-caption")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    prediction = widget(HERE / "prediction", "cnn-prediction", start.prediction)
+                    prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
+                with gr.Column(scale=2, min_width=200):
+                    model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
+                    model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
+                    temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            column.image.render()
+            column.note.render()
+        with gr.Column(scale=1, min_width=300):
             seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
                             label="What the model sees", elem_id="cnn-seen")
             seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
-        with gr.Column(scale=1, min_width=400):
-            model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
-            model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
-            temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
-            prediction = widget(HERE / "prediction", "cnn-prediction", start.prediction)
-            prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
     return {"column": column, "seen": seen, "seen_note": seen_note, "model": model, "model_note": model_note,
-            "temperature": temperature, "prediction": prediction, "prediction_note": prediction_note}
+            "temperature": temperature, "prediction": prediction, "prediction_note": prediction_note,
+            "overview": overview}
 
 
 def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
@@ -130,7 +160,7 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
             "channel_plot": channel_plot, "channel_note": channel_note}
 
 
-def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:
+def _cell_and_table(vm: vision_models.ConvNet, start: SectionViews) -> dict:
     gr.Markdown("### One cell's arithmetic\nWhere one number of a feature map comes from: click any map above "
                 "(or type a channel) and the cell under the click is recomputed from the layer's recorded input.")
     with gr.Row(equal_height=False):
@@ -139,17 +169,10 @@ def _cell_and_overview(vm: vision_models.ConvNet, start: SectionViews) -> dict:
         with gr.Column(scale=2, min_width=320):
             cell_note = gr.Markdown(start.cell_note, elem_id="cnn-cell-note")
     grid_info = gr.State(start.grid_info)
-    gr.Markdown("### Layer overview\nOne map per layer (its most active channel), drawn to scale: space shrinks "
-                "while channels grow; then the classifier's logits and the softmax's probabilities, one bar per "
-                "class (red positive, blue negative; the prediction in green). Click a layer to open its feature "
-                "maps above.")
-    overview = gr.Image(start.overview, type="pil", format="png", interactive=False, label="Layer overview",
-                        show_label=False, elem_id="cnn-overview")
     with gr.Accordion("Every layer: output shape and parameters", open=False):
         table = gr.Dataframe(layer_rows(vm), headers=["layer", "kind", "output C×H×W", "parameters", "counted as"],
                              interactive=False, elem_id="cnn-layer-table")
-    return {"cell_plot": cell_plot, "cell_note": cell_note, "grid_info": grid_info, "overview": overview,
-            "table": table}
+    return {"cell_plot": cell_plot, "cell_note": cell_note, "grid_info": grid_info, "table": table}
 
 
 def _gradcam(vm: vision_models.ConvNet) -> dict:
@@ -168,13 +191,11 @@ def _gradcam(vm: vision_models.ConvNet) -> dict:
 
 def layout() -> Components:
     """The section, opening on the bundled cnn and the gallery's first sample, every view already computed."""
-    gr.Markdown("## Inside a trained CNN\nWhat a trained network computes on one image: every layer's feature "
-                "maps, the kernels behind them, the prediction, and where in the image it comes from.")
     vm = vision_models.load(vision_models.BUNDLED)
     first = sample_image(gallery_indices()[0])
     start = section_views(first, vm.name, vm.default_layer, "top", 16, "", "map", 1.0, False, PREDICTED, 0.5)
-    c = Components(**_input_and_prediction(vm, first, start), **_maps_and_kernels(vm, start),
-                   **_cell_and_overview(vm, start), **_gradcam(vm))
+    c = Components(**_first_screen(vm, first, start), **_maps_and_kernels(vm, start),
+                   **_cell_and_table(vm, start), **_gradcam(vm))
     with gr.Accordion("Explain: feature hierarchy, shapes and parameters, temperature, Grad-CAM, PyTorch",
                       open=False, elem_id="cnn-explain"):
         gr.Markdown(EXPLAIN, latex_delimiters=LATEX, elem_id="cnn-explain-text")
