@@ -10,7 +10,7 @@ from core.convolution import features, vision_models
 from core.convolution import network_figures as figures
 from core.data import CLASSES, load_sample
 from explorers.convolution import network as net
-from tests.browser.test_convolution import choose, open_tab, set_slider, wait_for_text
+from tests.browser.test_convolution import NETWORK, choose, open_tab, set_slider, wait_for_text
 
 SNEAKER = CLASSES.index("Sneaker")
 
@@ -18,6 +18,12 @@ SNEAKER = CLASSES.index("Sneaker")
 def first_of_class(c: int) -> Image.Image:
     s = load_sample("test")
     return Image.fromarray(s.images[int(np.flatnonzero(s.labels == c)[0])])
+
+
+def open_gallery(page):
+    """The input's Gallery tab: the section opens on its drawing pad."""
+    page.get_by_role("tab", name="Gallery", exact=True).locator("visible=true").first.click()
+    page.wait_for_selector("#cnn-gallery .thumbnail-item", state="visible")
 
 
 def img_src(page, selector: str) -> str:
@@ -45,7 +51,8 @@ def assert_reads(page, widget: str, i: int, values: np.ndarray, at: tuple[int, i
 
 def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
+    open_gallery(page)
     page.locator("#cnn-gallery").scroll_into_view_if_needed()
     grid_before = img_src(page, "#cnn-feature-grid")
 
@@ -133,10 +140,11 @@ def overview_point(page, vm, layer: str) -> tuple[float, float]:
 
 def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic(app_page, screenshot_dir):
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     vm = vision_models.load("cnn")
     img = first_of_class(SNEAKER)
     overview_before, grid_before = img_src(page, "#cnn-overview"), img_src(page, "#cnn-feature-grid")
+    open_gallery(page)
     page.locator("#cnn-gallery .thumbnail-item").nth(SNEAKER).click()
     wait_for_text(page, "#cnn-input-note", "Fashion-MNIST test sample: Sneaker")
     wait_for_text(page, "#cnn-prediction-note", "Sneaker")
@@ -202,7 +210,7 @@ def test_offline_models_say_so_and_pick_channels_waits_for_a_number(app_page, sc
     """Offline, the Model dropdown says which models cannot load here, and choosing one falls back to the cnn with
     one whole toast; "pick channels" with nothing typed asks for numbers in the note, not in an error."""
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     page.locator("#cnn-model input").click()
     shown = page.get_by_role("option").locator("visible=true").all_inner_texts()
     options = [o.removeprefix("✓").strip() for o in shown]  # the chosen one carries a tick
@@ -262,7 +270,7 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     conv_predict's on the same 28×28 drawing; "Use the drawing" makes it the section's input, and Clear empties it
     (then "Use the drawing" only warns)."""
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     page.get_by_role("tab", name="Draw", exact=True).locator("visible=true").first.click()
     pad = page.locator("#cnn-draw canvas.pad")
     pad.scroll_into_view_if_needed()
@@ -318,7 +326,7 @@ def test_hovering_a_map_outlines_its_window_and_reads_its_value_with_no_request(
     gives its value (the recorded forward pass's, 4 figures) and the 3×3 window, padding 1, of the input it reads,
     outlined in orange on the tile; moving across the tile redraws it each time, with no request."""
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     img = first_of_class(0)
     view = net.feature_view(img, "cnn", "conv1", 16, "map")
     grid, maps = view.grid, view.acts.maps["conv1"]
