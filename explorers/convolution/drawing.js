@@ -1,7 +1,8 @@
 // cnn-draw: a drawing pad whose every stroke is read by the bundled cnn while it is drawn. Each move of the pen
 // samples the pad down to 28×28 and asks the conv_draw endpoint (gb.latest: one request in flight, the newest
 // drawing wins); its probabilities and conv1's maps are drawn here. props.value holds the drawing's 28×28 grey
-// levels, which the section's "Use the drawing" button reads, so the full views follow the same picture.
+// levels, which the section's "Use the drawing" button reads, so the full views follow the same picture; the pen's
+// lift presses that button.
 const gb = window.glassbox;
 // 7 screen pixels per model pixel, so the pad and its live views fit beside the layer overview; the pen is about
 // 2 model pixels wide.
@@ -116,7 +117,15 @@ pad.addEventListener("pointerdown", (e) => {
   stroke(pen);  // a click alone leaves a dot
 });
 pad.addEventListener("pointermove", (e) => { if (pen) stroke(at(e)); });
-for (const end of ["pointerup", "pointercancel"]) pad.addEventListener(end, () => { pen = null; });
+pad.addEventListener("pointercancel", () => { pen = null; });
+// A finished stroke becomes the section's input, so the overview, the maps and the prediction follow the pen's lift:
+// the pad's drawing as it is now (the last answer may still be on its way), then the column's "Use the drawing".
+pad.addEventListener("pointerup", () => {
+  if (!pen) return;
+  pen = null;
+  props.value = {pixels: pixels()};
+  document.getElementById("cnn-use-drawing")?.click();
+});
 
 element.querySelector(".clear").addEventListener("click", () => {
   generation++;

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import gradio as gr
 
 from core.convolution import vision_models
-from explorers.common import LATEX, api, explain, outputs
+from explorers.common import LATEX, api, explain, outputs, page_script
 from explorers.convolution import network_api
 from explorers.convolution.network import (
     CHANNEL,
@@ -46,6 +46,7 @@ from explorers.widgets import panels, widget
 HERE = Path(__file__).parent
 
 EXPLAIN = explain("cnn")
+TO_LAYER = page_script(HERE / "to_layer.js")
 
 
 class Components(NamedTuple):
@@ -85,10 +86,11 @@ class Components(NamedTuple):
 def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict:
     """CNN Explainer's first screen: the drawing pad beside the layer overview, the prediction under it; then the
     input and what the model sees, which follow the pad at 800 px only after the overview."""
-    path("cnn-path", "The overview follows one picture through the bundled CNN: each layer's most active feature "
-         "map, drawn to scale, then the classifier's scores and the softmax's probabilities.",
-         [Step("Draw a garment", "cnn-draw"), Step("Use the drawing", "cnn-use-drawing"),
-          Step("Read the prediction", "cnn-prediction"), Step("Click a layer", "cnn-overview"),
+    path("cnn-path", "The overview follows the input through the CNN: each layer's most active feature map, drawn "
+         "to scale, then the classifier's scores and the softmax's probabilities. Draw on the pad: each stroke, "
+         "once the pen lifts, becomes the input.",
+         [Step("Draw a garment", "cnn-draw"), Step("Read the prediction", "cnn-prediction"),
+          Step("Click a layer", "cnn-overview"), Step("Its feature maps", "cnn-feature-grid"),
           Step("One cell's sum", "cnn-cell-plot"), Step("Where it looks: Grad-CAM", "cnn-gradcam-on")],
          picture="cnn-overview", control="cnn-draw")
     with gr.Row(equal_height=False):
@@ -110,18 +112,19 @@ def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict
                         "Then the classifier's logits (red positive, blue negative) and the softmax's probabilities "
                         "(the prediction in green).", elem_id="cnn-overview-caption")
             with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=300):
+                with gr.Column(scale=0, min_width=410):  # the bars' 400 px
                     prediction = widget(HERE / "prediction", "cnn-prediction", start.prediction)
                     prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
-                with gr.Column(scale=2, min_width=200):
+                with gr.Column(scale=1, min_width=240):
                     model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
                     model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
                     temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
+        # 360 px: at 800 px the two stack, and the input's long label is not cut by its buttons
+        with gr.Column(scale=1, min_width=360):
             column.image.render()
             column.note.render()
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=1, min_width=360):
             seen = gr.Image(start.seen, type="pil", format="png", height=224, interactive=False,
                             label="What the model sees", elem_id="cnn-seen")
             seen_note = gr.Markdown(start.seen_note, elem_id="cnn-seen-note")
@@ -216,7 +219,7 @@ def wire(c: Components) -> None:
           trigger_mode="always_last", **private)
     c.grid.select(pick_from_grid, [c.grid_info, image, c.model, c.layer], outputs(PickViews, ui), **private)
     c.overview.select(overview_ui, [image, c.model, c.show, c.top_k, c.picks, c.normalize],
-                      outputs(OverviewViews, ui), **private)
+                      outputs(OverviewViews, ui), **private).then(None, js=TO_LAYER, **private)
     c.channel.submit(channel_ui, [image, c.model, c.layer, c.channel], outputs(PickViews, ui), **private)
     c.temperature.release(predict_ui, [image, c.model, c.temperature], outputs(PredictionViews, ui),
                           trigger_mode="always_last", **private)

@@ -45,6 +45,7 @@ from explorers.convolution.playground import (
     kernel_view,
     last_sample,
     patch_cells,
+    photo_note,
     pick_source,
     play_start,
     play_step,
@@ -77,9 +78,8 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
             source = gr.Radio(SOURCES, value=SOURCES[0], label="Input", elem_id="conv-source")
             fashion_index = FASHION_INDEX.slider(hi=last_sample(), visible=False, elem_id="conv-fashion-index")
             image = gr.Image(default_img, type="filepath", format="png", sources=["upload", "clipboard"],
-                             label="Input image (or drop your own)", height=260, elem_id="conv-input-image")
-            source_note = gr.Markdown(f"{SOURCES[0]}, {default_img.width} × {default_img.height}; licences in "
-                                      "assets/photos/LICENSES.md.", elem_id="conv-source-note")
+                             label="Input image", height=260, elem_id="conv-input-image")
+            source_note = gr.Markdown(photo_note(SOURCES[0], default_img), elem_id="conv-source-note")
         with gr.Column(scale=1, min_width=200):
             preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
                                  elem_id="conv-preset")

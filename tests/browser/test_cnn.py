@@ -160,6 +160,9 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     wait_for_text(page, "#cnn-feature-note", "conv3 \\(conv")
     wait_for_new_image(page, "#cnn-feature-grid", grid_before)
     assert page.locator("#cnn-layer input").input_value() == "conv3"
+    # ... and leads to it: the page scrolls until the feature maps are at the top of the window.
+    page.wait_for_function("() => Math.abs(document.getElementById('cnn-feature-grid').getBoundingClientRect().top)"
+                           " < 2")
     acts = features.run(vm, img)
     top = int(features.channel_ranking(acts.maps["conv3"])[1][0])
     row, col = features.peak_cell(acts.maps["conv3"], top)
@@ -195,6 +198,7 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     page.screenshot(path=str(screenshot_dir / "cnn_cell_arithmetic.png"), full_page=False)
 
     # A pooling layer from the overview: its cell is the largest of its window.
+    page.locator("#cnn-overview").scroll_into_view_if_needed()
     page.mouse.click(*overview_point(page, vm, "pool1"))
     note = wait_for_text(page, "#cnn-cell-note", "pool1\\[")
     assert "is the largest of the 2×2 window" in note
@@ -267,7 +271,7 @@ def stroke_marks(page, pad, points) -> int:
 
 def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot_dir, tmp_path):
     """Each move of the pen redraws the bundled cnn's probabilities (conv_draw); the last ones shown are
-    conv_predict's on the same 28×28 drawing; "Use the drawing" makes it the section's input, and Clear empties it
+    conv_predict's on the same 28×28 drawing; lifting the pen makes it the section's input, and Clear empties it
     (then "Use the drawing" only warns)."""
     page = app_page
     open_tab(page, NETWORK)
@@ -279,6 +283,7 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     # A T-shirt's outline: shoulders, then down one side and across the hem.
     points = [(-70, -80), (-20, -80), (20, -80), (70, -80), (70, -30), (40, -30), (40, 20), (40, 80), (0, 80),
               (-40, 80), (-40, 20), (-40, -30), (-70, -30)]
+    input_before = img_src(page, "#cnn-input")
     during = stroke_marks(page, pad, points)
     assert during >= 2 and len(posts) >= during
     # The last answer is for the finished drawing: the pixels it was asked for are the pad's last ones.
@@ -298,9 +303,7 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     page.screenshot(path=str(screenshot_dir / "cnn_draw.png"), full_page=False)
     narrow(page, "#cnn-draw", screenshot_dir / "cnn_draw_800.png")
 
-    # The drawing becomes the section's input: the full views follow, with the same prediction.
-    input_before = img_src(page, "#cnn-input")
-    page.locator("#cnn-use-drawing").click()
+    # The pen's lift made the drawing the section's input: the full views follow, with the same prediction.
     wait_for_text(page, "#cnn-input-note", "Your drawing")
     wait_for_new_image(page, "#cnn-input", input_before)
     p = expected["probabilities"][expected["predicted"]]
