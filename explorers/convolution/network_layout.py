@@ -134,7 +134,7 @@ def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict
 
 
 def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
-    gr.Markdown("### Feature maps and kernels")
+    gr.Markdown("### Feature maps and kernels", elem_id="cnn-maps-title")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             layer = gr.Dropdown([entry.name for entry in vm.layers], value=vm.default_layer, label="Layer",

@@ -109,7 +109,8 @@ def _kernel_section(default_img: Image.Image, default_preset: str):
             histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
             gr.Markdown("How many output pixels take each value (one colour per channel in RGB; the dotted line is "
                         "0). An edge kernel, whose weights sum to 0, piles them up at 0 with tails both ways; a blur, "
-                        "whose weights are positive and sum to 1, stays within the input's 0 to 1.", elem_id="conv-histogram-note")
+                        "whose weights are positive and sum to 1, stays within the input's 0 to 1.",
+                        elem_id="conv-histogram-note")
 
     settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
     results = outputs(KernelViews, {"output": output, "output_info": output_info, "histogram": histogram_plot,

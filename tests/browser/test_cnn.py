@@ -160,9 +160,10 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     wait_for_text(page, "#cnn-feature-note", "conv3 \\(conv")
     wait_for_new_image(page, "#cnn-feature-grid", grid_before)
     assert page.locator("#cnn-layer input").input_value() == "conv3"
-    # ... and leads to it: the page scrolls until the feature maps are at the top of the window.
-    page.wait_for_function("() => Math.abs(document.getElementById('cnn-feature-grid').getBoundingClientRect().top)"
-                           " < 2")
+    # ... and leads to it: the page scrolls until the section's title is at the top of the window, its maps below.
+    page.wait_for_function("() => Math.abs(document.getElementById('cnn-maps-title').getBoundingClientRect().top)"
+                           " < 2 && document.getElementById('cnn-feature-grid').getBoundingClientRect().top"
+                           " < window.innerHeight / 2")
     acts = features.run(vm, img)
     top = int(features.channel_ranking(acts.maps["conv3"])[1][0])
     row, col = features.peak_cell(acts.maps["conv3"], top)
