@@ -115,7 +115,8 @@ def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict
                 with gr.Column(scale=0, min_width=410):  # the bars' 400 px
                     prediction = widget(HERE / "prediction", "cnn-prediction", start.prediction)
                     prediction_note = gr.Markdown(start.prediction_note, elem_id="cnn-prediction-note")
-                with gr.Column(scale=1, min_width=240):
+                # 290 px: the model's name whole beside its arrow; at 800 px it goes under the bars
+                with gr.Column(scale=1, min_width=290):
                     model = gr.Dropdown(model_choices(), value=vm.name, label="Model", elem_id="cnn-model")
                     model_note = gr.Markdown(model_markdown(vm, None), elem_id="cnn-model-note")
                     temperature = TEMPERATURE.slider(step=0.1, elem_id="cnn-temperature")
