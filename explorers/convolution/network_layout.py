@@ -99,8 +99,10 @@ def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict
         with gr.Column(scale=0, min_width=470):
             column = input_column(first, "cnn", pad=lambda: widget(HERE / "drawing", "cnn-draw",
                                                                    colormaps=("RdBu_r",)), read_pad=drawn_pick)
-            # The pad opens first, as the tab's main control (input_column opens on its gallery).
+            # input_column has no settings for these: the pad opens first, as the tab's main control (not the
+            # gallery), and the gallery has four columns, since five of gradio's 100-px thumbnails overflow 470 px.
             column.sketch.parent.parent.selected = "cnn-tab-draw"
+            column.gallery.columns = 4
             # The input box goes below the overview: between the pad and the overview it pushed the overview off
             # an 800-px screen.
             column.image.unrender()
