@@ -54,6 +54,10 @@ def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     open_tab(page, NETWORK)
     open_gallery(page)
     page.locator("#cnn-gallery").scroll_into_view_if_needed()
+    # Every thumbnail inside the gallery's column, beside the overview (five to a row ran past it).
+    assert page.evaluate("""() => { const g = document.querySelector('#cnn-gallery').getBoundingClientRect();
+        const items = [...document.querySelectorAll('#cnn-gallery .thumbnail-item')];
+        return items.length === 10 && items.every(t => t.getBoundingClientRect().right <= g.right + 1); }""")
     grid_before = img_src(page, "#cnn-feature-grid")
 
     # A gallery sample becomes the input; the prediction follows.
