@@ -157,6 +157,10 @@ def _maps_and_kernels(vm: vision_models.ConvNet, start: SectionViews) -> dict:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=420):
             kernels = panels("cnn-kernels", start.kernels)
+            gr.Markdown("The filters that made the maps above, in the same order. A filter on one input channel (the "
+                        "cnn's conv1) shows its weights: red adds the pixel under it, blue subtracts it, so it answers "
+                        "most where the input looks like it. On RGB, each colour's weights; on more channels, how much "
+                        "weight each position carries over all of them.", elem_id="cnn-kernels-note")
         with gr.Column(scale=3, min_width=520):
             channel = CHANNEL.number(start.channel, elem_id="cnn-channel")
             channel_plot = panels("cnn-channel-plot", start.channel_plot)
