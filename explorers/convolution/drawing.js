@@ -2,7 +2,7 @@
 // samples the pad down to 28×28 and asks the conv_draw endpoint (gb.latest: one request in flight, the newest
 // drawing wins); its probabilities and conv1's maps are drawn here. props.value holds the drawing's 28×28 grey
 // levels, which the section's "Use the drawing" button reads, so the full views follow the same picture; the pen's
-// lift presses that button.
+// lift sends it too (the pad's "submit" event, network_layout.wire).
 const gb = window.glassbox;
 // 7 screen pixels per model pixel, so the pad and its live views fit beside the layer overview; the pen is about
 // 2 model pixels wide.
@@ -119,12 +119,12 @@ pad.addEventListener("pointerdown", (e) => {
 pad.addEventListener("pointermove", (e) => { if (pen) stroke(at(e)); });
 pad.addEventListener("pointercancel", () => { pen = null; });
 // A finished stroke becomes the section's input, so the overview, the maps and the prediction follow the pen's lift:
-// the pad's drawing as it is now (the last answer may still be on its way), then the column's "Use the drawing".
+// the pad's drawing as it is now (the last answer may still be on its way), sent by the pad's "submit" event.
 pad.addEventListener("pointerup", () => {
   if (!pen) return;
   pen = null;
   props.value = {pixels: pixels()};
-  document.getElementById("cnn-use-drawing")?.click();
+  trigger("submit");
 });
 
 element.querySelector(".clear").addEventListener("click", () => {

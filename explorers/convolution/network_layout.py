@@ -19,6 +19,7 @@ from explorers.convolution.network import (
     TEMPERATURE,
     TOP_K,
     CamViews,
+    DrawnViews,
     LayerViews,
     ModelViews,
     OverviewViews,
@@ -27,6 +28,7 @@ from explorers.convolution.network import (
     SectionViews,
     channel_ui,
     drawn_pick,
+    drawn_ui,
     gradcam_ui,
     layer_rows,
     layer_ui,
@@ -216,8 +218,13 @@ def wire(c: Components) -> None:
     ui = c._asdict()
     image = c.column.image
     private = {"api_visibility": "private"}
-    c.column.on_new_image(section_views, [c.model, c.layer, c.show, c.top_k, c.picks, c.normalize, c.temperature,
-                                          c.cam_on, c.target, c.opacity, c.grid_info], outputs(SectionViews, ui))
+    settings = [c.model, c.layer, c.show, c.top_k, c.picks, c.normalize, c.temperature, c.cam_on, c.target,
+                c.opacity, c.grid_info]
+    c.column.on_new_image(section_views, settings, outputs(SectionViews, ui))
+    # The pad's own "submit", as the pen lifts (drawing.js): the stroke just drawn becomes the input.
+    c.column.sketch.submit(drawn_ui, [c.column.sketch, *settings],
+                           outputs(DrawnViews, {**ui, "input": image, "input_note": c.column.note}),
+                           trigger_mode="always_last", show_progress_on=image, **private)
     # .select, not .input: Gradio 6's dropdown fires .input twice per choice, and so every toast came twice.
     c.model.select(model_ui, [image, c.model, c.show, c.top_k, c.picks, c.normalize, c.temperature, c.cam_on,
                               c.opacity], outputs(ModelViews, ui), **private)
