@@ -37,6 +37,7 @@ class Section:
     gallery: str             # the gallery whose thumbnails are clicked
     views: dict[str, str]    # name -> selector of every view a click changes
     ready: tuple[str, ...]   # selectors that exist once the tab's first views are drawn
+    opens: tuple[str, ...] = ()  # inner tabs (their labels) to open, in order, before the gallery shows
 
     @property
     def thumbnails(self) -> str:
@@ -47,7 +48,8 @@ CNN = Section("Convolution", "#cnn-gallery",
               {"input": "#cnn-input", "seen": "#cnn-seen", "feature_grid": "#cnn-feature-grid",
                "kernels": "#cnn-kernels", "overview": "#cnn-overview", "channel_plot": "#cnn-channel-plot",
                "prediction": "#cnn-prediction", "prediction_note": "#cnn-prediction-note"},
-              ("#conv-output-image img", "#cnn-kernels canvas", "#cnn-prediction canvas"))
+              ("#cnn-overview img", "#cnn-kernels canvas", "#cnn-prediction canvas"),
+              ("Inside a trained CNN", "Gallery"))  # the section's input opens on its drawing pad
 VAE = Section("VAE", "#vae-a-gallery",
               {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
@@ -125,6 +127,8 @@ DONE = """([names, settle, idle]) => {
 
 def open_section(page, url: str, section: Section) -> None:
     open_tab(page, url, section.tab)
+    for name in section.opens:
+        page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
     for selector in section.ready:  # plotly draws a tab's first figures after the tab opens
         page.wait_for_selector(selector, state="attached")
     page.locator(section.gallery).scroll_into_view_if_needed()

@@ -84,7 +84,6 @@ def measure(url: str, seconds: float = 3.0) -> dict:
         page = new_page(browser, TIMEOUT_MS)
         open_tab(page, url, "Convolution")
         page.wait_for_selector("#cnn-prediction canvas", state="attached")
-        page.locator("#cnn-gallery").scroll_into_view_if_needed()
         result = {"hover": hover(page, seconds), "drawing": drawing(page, seconds)}
     return result
 

@@ -1,5 +1,6 @@
-"""The Convolution tab: a playground (a kernel on an image, the arithmetic of one output cell, pooling) and, below
-it, the inside of a trained CNN (feature maps, kernels, one cell's arithmetic, the prediction, Grad-CAM).
+"""The Convolution tab, two inner tabs with a path each: inside a trained CNN (the drawing pad beside the layer
+overview and the prediction; then feature maps, kernels, one cell's arithmetic, Grad-CAM) and a kernel on an image
+(the input, the kernel and the output on one screen; then the step-through arithmetic and pooling).
 
 Each section is three modules: its values and handlers (playground, network), its gr.api endpoints
 (playground_api, network_api: the same functions the UI's numbers come from) and its components and events
@@ -14,7 +15,10 @@ from explorers.convolution import network_layout, playground_layout
 
 
 def build(demo: gr.Blocks, tab: gr.Tab) -> None:
-    """The tab's two sections, the playground first, and their conv_* API endpoints. Needs neither `demo` nor
+    """The tab's two inner tabs, the trained CNN first, and their conv_* API endpoints. Needs neither `demo` nor
     `tab`: every event belongs to a component of the tab."""
-    playground_layout.build()
-    network_layout.build()
+    with gr.Tabs(elem_id="conv-sections"):
+        with gr.Tab("Inside a trained CNN", id="conv-section-network", elem_id="conv-section-network"):
+            network_layout.build()
+        with gr.Tab("A kernel on an image", id="conv-section-kernel", elem_id="conv-section-kernel"):
+            playground_layout.build()

@@ -165,11 +165,17 @@ class ModelControls(NamedTuple):
     target: object
 
 
+class DrawnInput(NamedTuple):
+    input: object  # the input column's image box
+    input_note: str
+
+
 PickViews = combined("PickViews", ChannelViews, CellViews)
 LayerViews = combined("LayerViews", FeatureViews, ChannelViews, CellViews)
 OverviewViews = combined("OverviewViews", LayerViews, PickedLayer)
 SectionViews = combined("SectionViews", FeatureViews, ChannelViews, CellViews, PredictionViews, CamViews)
 ModelViews = combined("ModelViews", ModelControls, SectionViews)
+DrawnViews = combined("DrawnViews", DrawnInput, SectionViews)
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -453,3 +459,15 @@ def drawn_pick(value) -> tuple[Image.Image, str] | None:
         return None
     img = drawing_image(pixels)
     return (img, "Your drawing (28×28, as the pad sent it to the cnn).") if np.asarray(img).min() < 255 else None
+
+
+@user_errors
+def drawn_ui(value, *settings) -> DrawnViews:
+    """The pad's drawing, as the pen lifts, made the section's input, with every view computed on it: what the
+    input column's "Use the drawing" does on a click, in an event of the pad's own that always runs the last stroke
+    (a click while the one before is still running is dropped). An empty pad changes nothing."""
+    picked = drawn_pick(value)
+    if picked is None:
+        return skipped(DrawnViews)
+    img, note = picked
+    return DrawnViews(img, note, **section_views(img, *settings)._asdict())

@@ -213,6 +213,13 @@ def fashion_image(index) -> tuple[Image.Image, str]:
     return Image.fromarray(sample.images[i]), f"Fashion-MNIST test sample #{i}: {CLASSES[sample.labels[i]]}"
 
 
+def photo_note(source: str, img: Image.Image) -> str:
+    """A bundled photo's note: its name and size, how to use one's own (the image box's label is too short to say
+    it at 800 px), and where its licence is."""
+    return (f"{source}, {img.width} × {img.height}; drop your own picture on it. Licences in "
+            "assets/photos/LICENSES.md.")
+
+
 @user_errors
 def pick_source(source, index):
     """The chosen bundled input, shown in the image box (uploading there replaces it)."""
@@ -223,8 +230,7 @@ def pick_source(source, index):
         return img, i.update(visible=True), note
     path = PHOTOS[as_choice(source, "source", SOURCES)]
     img = open_image(path)
-    note = f"{source}, {img.width} × {img.height}; licences in assets/photos/LICENSES.md."
-    return img, gr.Slider(visible=False), note
+    return img, gr.Slider(visible=False), photo_note(source, img)
 
 
 @user_errors

@@ -45,6 +45,7 @@ from explorers.convolution.playground import (
     kernel_view,
     last_sample,
     patch_cells,
+    photo_note,
     pick_source,
     play_start,
     play_step,
@@ -55,6 +56,7 @@ from explorers.convolution.playground import (
     take_patch_ui,
     upload_source,
 )
+from explorers.path import Step, path
 
 EXPLAIN = explain("convolution")
 # The API page's example matrix: a bright 2x2 square on a dark 4x4 ground, whose edges the Laplacian finds.
@@ -63,39 +65,52 @@ EXAMPLE_MATRIX = [[0, 0, 0, 0], [0, 9, 9, 0], [0, 9, 9, 0], [0, 0, 0, 0]]
 
 def _kernel_section(default_img: Image.Image, default_preset: str):
     """Kernel on an image. Returns the components pooling reuses (image and channel choice)."""
-    gr.Markdown("### A kernel on an image\nPick a picture and a kernel; the output, its size and its value range "
-                "update as you change anything.")
+    path("conv-path", "A kernel slides over the input: each output pixel is the sum of the kernel's weights times "
+         "the pixels under it. Pick an image and a kernel; the output follows every change.",
+         [Step("Pick an image", "conv-source"), Step("Pick a kernel", "conv-preset"),
+          Step("Edit its weights", "conv-kernel-grid"), Step("Stride, padding, dilation", "conv-stride"),
+          Step("Step through one sum", "conv-arith-figure"), Step("Pool", "conv-pool-figure")],
+         picture="conv-output-image", control="conv-preset")
+    # The input, the kernel and the output side by side, at 800 px too (three columns of 200 px); their settings
+    # in the row below.
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=1, min_width=200):
             source = gr.Radio(SOURCES, value=SOURCES[0], label="Input", elem_id="conv-source")
             fashion_index = FASHION_INDEX.slider(hi=last_sample(), visible=False, elem_id="conv-fashion-index")
             image = gr.Image(default_img, type="filepath", format="png", sources=["upload", "clipboard"],
-                             label="Input image (or drop your own)", height=300, elem_id="conv-input-image")
-            source_note = gr.Markdown(f"{SOURCES[0]}, {default_img.width} × {default_img.height}; licences in "
-                                      "assets/photos/LICENSES.md.", elem_id="conv-source-note")
-        with gr.Column(scale=1, min_width=300):
+                             label="Input image", height=260, elem_id="conv-input-image")
+            source_note = gr.Markdown(photo_note(SOURCES[0], default_img), elem_id="conv-source-note")
+        with gr.Column(scale=1, min_width=200):
             preset = gr.Dropdown(list(conv.PRESETS), value=default_preset, label="Preset kernel",
                                  elem_id="conv-preset")
             grid, note = preset_cells(default_preset)
             kernel = gr.Dataframe(grid, headers=column_headers(grid), datatype="str", type="array",
                                   label="Kernel (editable)", elem_id="conv-kernel-grid", max_height=260)
             preset_note = gr.Markdown(note, elem_id="conv-preset-note")
+        with gr.Column(scale=1, min_width=200):
+            shown = display_for(conv.preset(default_preset))
+            picture, info, hist = kernel_view(kernel_run(default_img, conv.preset(default_preset), 1, 1, "zeros",
+                                                         1, "grayscale", shown))
+            output = gr.Image(picture, type="pil", format="png", label="Output", height=260, interactive=False,
+                              elem_id="conv-output-image")
+            output_info = gr.Markdown(info, elem_id="conv-output-info")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
             with gr.Row():
                 stride = STRIDE.slider(elem_id="conv-stride")
                 padding = PADDING.slider(elem_id="conv-padding")
                 dilation = DILATION.slider(elem_id="conv-dilation")
             padding_mode = gr.Radio(list(conv.PADDING_MODES), value="zeros", label="Padding mode",
                                     elem_id="conv-padding-mode")
+        with gr.Column(scale=1, min_width=300):
             color = gr.Radio(COLOR_CHOICES, value="grayscale", label="Channels", elem_id="conv-color")
-            shown = display_for(conv.preset(default_preset))
             display = gr.Radio(DISPLAY_CHOICES, value=shown, label="Display mapping", elem_id="conv-display")
         with gr.Column(scale=1, min_width=300):
-            picture, info, hist = kernel_view(kernel_run(default_img, conv.preset(default_preset), 1, 1, "zeros",
-                                                         1, "grayscale", shown))
-            output = gr.Image(picture, type="pil", format="png", label="Output", height=300, interactive=False,
-                              elem_id="conv-output-image")
-            output_info = gr.Markdown(info, elem_id="conv-output-info")
             histogram_plot = gr.Plot(hist, label="Value histogram", elem_id="conv-histogram")
+            gr.Markdown("How many output pixels take each value (one colour per channel in RGB; the dotted line is "
+                        "0). An edge kernel, whose weights sum to 0, piles them up at 0 with tails both ways; a blur, "
+                        "whose weights are positive and sum to 1, stays within the input's 0 to 1.",
+                        elem_id="conv-histogram-note")
 
     settings = [image, kernel, stride, padding, padding_mode, dilation, color, display]
     results = outputs(KernelViews, {"output": output, "output_info": output_info, "histogram": histogram_plot,

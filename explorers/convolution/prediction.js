@@ -3,7 +3,8 @@
 // (a plotly chart cost the page a redraw of its own on every new image).
 const gb = window.glassbox;
 const canvas = element.querySelector("canvas");
-const ROW = 24, LEFT = 130, RIGHT = 56, TOP = 40, BOTTOM = 42, WIDTH = 460;
+// 400 px wide, rows of 20: beside the model's choice, under the layer overview
+const ROW = 20, LEFT = 130, RIGHT = 56, TOP = 40, BOTTOM = 42, WIDTH = 400;
 
 const draw = () => {
   const v = props.value;

@@ -10,7 +10,7 @@ from core.convolution import features, vision_models
 from core.convolution import network_figures as figures
 from core.data import CLASSES, load_sample
 from explorers.convolution import network as net
-from tests.browser.test_convolution import choose, open_tab, set_slider, wait_for_text
+from tests.browser.test_convolution import NETWORK, choose, open_tab, set_slider, wait_for_text
 
 SNEAKER = CLASSES.index("Sneaker")
 
@@ -18,6 +18,12 @@ SNEAKER = CLASSES.index("Sneaker")
 def first_of_class(c: int) -> Image.Image:
     s = load_sample("test")
     return Image.fromarray(s.images[int(np.flatnonzero(s.labels == c)[0])])
+
+
+def open_gallery(page):
+    """The input's Gallery tab: the section opens on its drawing pad."""
+    page.get_by_role("tab", name="Gallery", exact=True).locator("visible=true").first.click()
+    page.wait_for_selector("#cnn-gallery .thumbnail-item", state="visible")
 
 
 def img_src(page, selector: str) -> str:
@@ -45,8 +51,13 @@ def assert_reads(page, widget: str, i: int, values: np.ndarray, at: tuple[int, i
 
 def test_gallery_layer_prediction_gradcam(app_page, screenshot_dir):
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
+    open_gallery(page)
     page.locator("#cnn-gallery").scroll_into_view_if_needed()
+    # Every thumbnail inside the gallery's column, beside the overview (five to a row ran past it).
+    assert page.evaluate("""() => { const g = document.querySelector('#cnn-gallery').getBoundingClientRect();
+        const items = [...document.querySelectorAll('#cnn-gallery .thumbnail-item')];
+        return items.length === 10 && items.every(t => t.getBoundingClientRect().right <= g.right + 1); }""")
     grid_before = img_src(page, "#cnn-feature-grid")
 
     # A gallery sample becomes the input; the prediction follows.
@@ -133,10 +144,11 @@ def overview_point(page, vm, layer: str) -> tuple[float, float]:
 
 def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic(app_page, screenshot_dir):
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     vm = vision_models.load("cnn")
     img = first_of_class(SNEAKER)
     overview_before, grid_before = img_src(page, "#cnn-overview"), img_src(page, "#cnn-feature-grid")
+    open_gallery(page)
     page.locator("#cnn-gallery .thumbnail-item").nth(SNEAKER).click()
     wait_for_text(page, "#cnn-input-note", "Fashion-MNIST test sample: Sneaker")
     wait_for_text(page, "#cnn-prediction-note", "Sneaker")
@@ -152,6 +164,10 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     wait_for_text(page, "#cnn-feature-note", "conv3 \\(conv")
     wait_for_new_image(page, "#cnn-feature-grid", grid_before)
     assert page.locator("#cnn-layer input").input_value() == "conv3"
+    # ... and leads to it: the page scrolls until the section's title is at the top of the window, its maps below.
+    page.wait_for_function("() => Math.abs(document.getElementById('cnn-maps-title').getBoundingClientRect().top)"
+                           " < 2 && document.getElementById('cnn-feature-grid').getBoundingClientRect().top"
+                           " < window.innerHeight / 2")
     acts = features.run(vm, img)
     top = int(features.channel_ranking(acts.maps["conv3"])[1][0])
     row, col = features.peak_cell(acts.maps["conv3"], top)
@@ -187,6 +203,7 @@ def test_overview_click_opens_a_layer_and_a_map_click_shows_one_cells_arithmetic
     page.screenshot(path=str(screenshot_dir / "cnn_cell_arithmetic.png"), full_page=False)
 
     # A pooling layer from the overview: its cell is the largest of its window.
+    page.locator("#cnn-overview").scroll_into_view_if_needed()
     page.mouse.click(*overview_point(page, vm, "pool1"))
     note = wait_for_text(page, "#cnn-cell-note", "pool1\\[")
     assert "is the largest of the 2×2 window" in note
@@ -202,7 +219,7 @@ def test_offline_models_say_so_and_pick_channels_waits_for_a_number(app_page, sc
     """Offline, the Model dropdown says which models cannot load here, and choosing one falls back to the cnn with
     one whole toast; "pick channels" with nothing typed asks for numbers in the note, not in an error."""
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     page.locator("#cnn-model input").click()
     shown = page.get_by_role("option").locator("visible=true").all_inner_texts()
     options = [o.removeprefix("✓").strip() for o in shown]  # the chosen one carries a tick
@@ -259,10 +276,10 @@ def stroke_marks(page, pad, points) -> int:
 
 def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot_dir, tmp_path):
     """Each move of the pen redraws the bundled cnn's probabilities (conv_draw); the last ones shown are
-    conv_predict's on the same 28×28 drawing; "Use the drawing" makes it the section's input, and Clear empties it
+    conv_predict's on the same 28×28 drawing; lifting the pen makes it the section's input, and Clear empties it
     (then "Use the drawing" only warns)."""
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     page.get_by_role("tab", name="Draw", exact=True).locator("visible=true").first.click()
     pad = page.locator("#cnn-draw canvas.pad")
     pad.scroll_into_view_if_needed()
@@ -271,6 +288,7 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     # A T-shirt's outline: shoulders, then down one side and across the hem.
     points = [(-70, -80), (-20, -80), (20, -80), (70, -80), (70, -30), (40, -30), (40, 20), (40, 80), (0, 80),
               (-40, 80), (-40, 20), (-40, -30), (-70, -30)]
+    input_before = img_src(page, "#cnn-input")
     during = stroke_marks(page, pad, points)
     assert during >= 2 and len(posts) >= during
     # The last answer is for the finished drawing: the pixels it was asked for are the pad's last ones.
@@ -290,9 +308,7 @@ def test_drawing_predicts_while_the_stroke_is_drawn(app_page, client, screenshot
     page.screenshot(path=str(screenshot_dir / "cnn_draw.png"), full_page=False)
     narrow(page, "#cnn-draw", screenshot_dir / "cnn_draw_800.png")
 
-    # The drawing becomes the section's input: the full views follow, with the same prediction.
-    input_before = img_src(page, "#cnn-input")
-    page.locator("#cnn-use-drawing").click()
+    # The pen's lift made the drawing the section's input: the full views follow, with the same prediction.
     wait_for_text(page, "#cnn-input-note", "Your drawing")
     wait_for_new_image(page, "#cnn-input", input_before)
     p = expected["probabilities"][expected["predicted"]]
@@ -318,7 +334,7 @@ def test_hovering_a_map_outlines_its_window_and_reads_its_value_with_no_request(
     gives its value (the recorded forward pass's, 4 figures) and the 3×3 window, padding 1, of the input it reads,
     outlined in orange on the tile; moving across the tile redraws it each time, with no request."""
     page = app_page
-    open_tab(page)
+    open_tab(page, NETWORK)
     img = first_of_class(0)
     view = net.feature_view(img, "cnn", "conv1", 16, "map")
     grid, maps = view.grid, view.acts.maps["conv1"]

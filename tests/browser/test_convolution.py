@@ -14,9 +14,15 @@ from explorers.convolution.playground import DEFAULT_FASHION_INDEX, PHOTOS, SOUR
 LAPLACIAN = conv.preset("Laplacian 3x3")
 
 
-def open_tab(page):
+KERNEL, NETWORK = "A kernel on an image", "Inside a trained CNN"  # the tab's inner tabs
+
+
+def open_tab(page, section: str = KERNEL):
+    """The Convolution tab's inner tab `section`, once its main picture is shown (gradio builds an inner tab's
+    views when it is first opened)."""
     page.get_by_role("tab", name="Convolution").click()
-    page.wait_for_selector("#conv-output-image img", state="visible")
+    page.get_by_role("tab", name=section, exact=True).click()
+    page.wait_for_selector("#conv-output-image img" if section == KERNEL else "#cnn-overview img", state="visible")
 
 
 # An option is shown when it has a box and is not hidden (Playwright's own test; the lists are position: fixed, so

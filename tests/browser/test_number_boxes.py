@@ -13,7 +13,8 @@ from core.attention import image as ia
 from core.convolution import conv, vision_models
 from core.data import CLASSES, load_sample
 from core.gan import dcgan, toy
-from tests.browser.test_convolution import choose, wait_for_text
+from tests.browser.test_cnn import open_gallery
+from tests.browser.test_convolution import KERNEL, NETWORK, choose, wait_for_text
 
 LAST_SAMPLE = len(load_sample("test")) - 1
 CNN = vision_models.load("cnn")
@@ -389,23 +390,26 @@ SECTIONS = [
     # the ranges of the convolution check itself (core.convolution.conv), which the boxes take
     Section("Convolution", (NumberBox("conv-stride", "Stride", 1, conv.MAX_STRIDE, 1),
                             NumberBox("conv-padding", "Padding", 0, conv.MAX_PADDING, 1),
-                            NumberBox("conv-dilation", "Dilation", 1, conv.MAX_DILATION, 1)), kernel_works),
+                            NumberBox("conv-dilation", "Dilation", 1, conv.MAX_DILATION, 1)), kernel_works,
+            subtab=KERNEL),
     Section("Convolution", (NumberBox("conv-fashion-index", "Fashion-MNIST test sample #", 0, LAST_SAMPLE, 0),),
-            kernel_works, setup=fashion_source),
+            kernel_works, setup=fashion_source, subtab=KERNEL),
     Section("Convolution", (NumberBox("conv-arith-sample", "Fashion-MNIST test sample # (step-through)", 0,
                                       LAST_SAMPLE, 0),
                             NumberBox("conv-arith-stride", "Stride (step-through)", 1, conv.MAX_STRIDE, 1),
                             NumberBox("conv-arith-padding", "Padding (step-through)", 0, 4, 1),  # 7×7 stays readable
                             NumberBox("conv-arith-dilation", "Dilation (step-through)", 1, conv.MAX_DILATION, 1),
                             NumberBox("conv-arith-row", "Output row", 0, 6, 0),
-                            NumberBox("conv-arith-col", "Output column", 0, 6, 0)), arithmetic_works),
+                            NumberBox("conv-arith-col", "Output column", 0, 6, 0)), arithmetic_works,
+            subtab=KERNEL),
     Section("Convolution", (NumberBox("conv-pool-size", "Window size", 1, 7, 2),  # 7: the window fits the 7×7 matrix
-                            NumberBox("conv-pool-stride", "Stride (pooling)", 1, 8, 2)), pooling_works),
+                            NumberBox("conv-pool-stride", "Stride (pooling)", 1, 8, 2)), pooling_works,
+            subtab=KERNEL),
     Section("Convolution", (NumberBox("cnn-temperature", "Softmax temperature T", 0.1, 10, 1, whole=False),
                             NumberBox("cnn-top-k", "k (top-k)", 1, 64, 16),
                             NumberBox("cnn-channel", "Channel", 0, CNN_CHANNELS - 1, 0),
                             NumberBox("cnn-gradcam-opacity", "Overlay opacity", 0, 1, 0.5, whole=False)),
-            gallery_works("cnn")),
+            gallery_works("cnn"), subtab=NETWORK, setup=open_gallery),
     Section("Attention", (NumberBox("attn-layer", "Layer", 0, 5, 5),), heads_work("#attn-heatmap")),
     Section("Attention", (NumberBox("lm-layer", "GPT layer", 0, 3, 3),), lm_works, subtab="GPT: next token",
             setup=lm_ready),

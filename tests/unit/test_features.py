@@ -198,6 +198,23 @@ def test_every_view_of_a_new_image_reads_one_forward_pass(cnn, monkeypatch):
     assert features.run(cnn, img).maps["relu3"].flags.writeable is False  # shared between requests: read-only
 
 
+def test_a_lifted_pen_makes_the_drawing_the_input_and_an_empty_pad_changes_nothing(cnn):
+    import gradio as gr
+
+    from explorers.convolution import network as net
+    bar = [[0 if 11 <= c < 17 and 3 <= r < 25 else 255 for c in range(28)] for r in range(28)]
+    settings = ("cnn", "relu3", "top", 8, "", "layer", 1.0, False, net.PREDICTED, 0.5)
+    drawn = net.drawn_ui({"pixels": bar}, *settings)
+    np.testing.assert_array_equal(np.asarray(drawn.input), np.asarray(bar, dtype=np.uint8))
+    assert drawn.input_note.startswith("Your drawing")
+    # every view is the one a click on "Use the drawing" gives: the section's views of that picture
+    expected = net.section_views(net.drawing_image(bar), *settings)
+    assert drawn.prediction == expected.prediction and drawn.grid_note == expected.grid_note
+    blank = [[255] * 28 for _ in range(28)]
+    for empty in (None, {"pixels": blank}):
+        assert list(net.drawn_ui(empty, *settings)) == [gr.skip()] * len(net.DrawnViews._fields)
+
+
 # ---------------------------------------------------------------- one cell's arithmetic (the clickable overview)
 
 
