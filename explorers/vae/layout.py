@@ -160,8 +160,9 @@ def map_section() -> dict:
             map_model = gr.Radio(list(L.MAP_MODELS), value="vae2", label="Model", elem_id="vae-map-model")
             with gr.Column(elem_id="vae-map"):  # drawn in the browser; it decodes the point under the pointer
                 latent_map = map_widget()
-            gr.Markdown("Each dot is one test image's code μ. A VAE's classes meet without gaps, so any point "
-                        "decodes to a garment; a plain autoencoder's codes leave empty space that decodes to blur.",
+            gr.Markdown("Each dot is one test image's code μ, coloured by its class; the line of dots is the path "
+                        "A → B of the Interpolation tab. The VAE's KL term pulls the codes into one cloud around 0; "
+                        "the plain autoencoder's classes sit in islands with empty space between them.",
                         elem_id="vae-map-caption")
             # the pinned point under the map (a click on the map or the grid, or z1 and z2), beside the grid
             with gr.Row(equal_height=False):
