@@ -32,9 +32,9 @@ def picker(name: str) -> InputColumn:
     with gr.Column(elem_id=f"{prefix}-picker", min_width=300):
         gr.Markdown(ROLES[name], elem_id=f"{prefix}-caption")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=0, min_width=140):
+            with gr.Column(scale=0, min_width=110):
                 # no label, no fullscreen button: in a box this small both covered the picture's top
-                image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=150,
+                image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=130,
                                  show_label=False, buttons=[], elem_id=f"{prefix}-input")
             with gr.Column(scale=1, min_width=180):
                 with gr.Tabs():
