@@ -13,9 +13,9 @@ FRAMES = "frame (0 = A, last = B)"
 MODEL_COLOURS = {"ae2": "#dc2626", "vae2": "#2563eb"}
 
 
-def chart(elem_id: str, **kwargs):
-    """An empty chart, filled by the tab's events; `kwargs` go to its gr.HTML (scale, min_width)."""
-    return widget(Path(__file__).with_name("chart"), elem_id, None, **kwargs)
+def chart(elem_id: str):
+    """An empty chart, filled by the tab's events."""
+    return widget(Path(__file__).with_name("chart"), elem_id, None)
 
 
 def _values(a) -> list[float]:

@@ -117,13 +117,13 @@ def endpoint_codes() -> dict:
     ui = {}
     with gr.Row(equal_height=False):
         for name in ("a", "b"):
-            with gr.Column(scale=1, min_width=320), gr.Row(equal_height=False):
-                # no corner buttons: in a box this narrow they covered the picture's top
+            with gr.Column(scale=1, min_width=320):
+                # no corner buttons: they covered the small picture's top
                 ui[f"recon_{name}"] = gr.Image(type="pil", format="png", height=140, interactive=False,
-                                               label="Reconstruction (z = μ)", buttons=[], scale=0, min_width=190,
+                                               label="Reconstruction (z = μ)", buttons=[],
                                                elem_id=f"vae-recon-{name}")
                 # drawn in the browser, with its own title (whose code, under which model, its KL)
-                ui[f"code_{name}"] = chart(f"vae-code-{name}", scale=1, min_width=160)
+                ui[f"code_{name}"] = chart(f"vae-code-{name}")
     return ui
 
 
