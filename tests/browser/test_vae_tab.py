@@ -86,6 +86,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
         open_section(page, section)
         for selector in views:
             assert drawn(page, selector)
+        assert not missing_targets(page), (section, missing_targets(page))
         if section == "Latent map":
             wait_for_text(page, "#vae-point-note", re.escape("z = (0.00, 0.00) under vae2"))
             wait_for_text(page, f"{MAP} .vlm-title", "vae2: 2,000 test codes")
@@ -205,6 +206,16 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     out = wait_for_text(page, "#vae-kl-out", "Not computed")
     assert "'one' is not a number" in out and "Total KL" not in out and "0.5000" not in out
     page.screenshot(path=str(screenshot_dir / "vae_full.png"), full_page=True)
+
+
+# The numbered steps of the shown path whose view is not on the page (each section's steps lead to its own views).
+MISSING_TARGETS = """() => [...document.querySelectorAll('.gb-path')].filter(p => p.offsetParent !== null)
+    .flatMap(p => [...p.querySelectorAll('a[data-target]')]).map(a => a.dataset.target)
+    .filter(id => !document.getElementById(id) || document.getElementById(id).offsetParent === null)"""
+
+
+def missing_targets(page) -> list[str]:
+    return page.evaluate(MISSING_TARGETS)
 
 
 def map_draws(page) -> int:
