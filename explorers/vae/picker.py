@@ -42,9 +42,11 @@ def picker(name: str) -> InputColumn:
                         gallery = widget(PICKER, f"{prefix}-gallery", thumbnails())
                         random = gr.Button("Random test sample", size="sm", elem_id=f"{prefix}-random")
                     with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
-                        sketch = sketchpad(type="pil", canvas_size=(280, 280), height=300, label="Draw a garment",
+                        # the button above the pad: gradio draws the pad's canvas ~33 px below its block, over
+                        # whatever follows it (a small button there could not be clicked)
+                        use = gr.Button("Use the drawing", size="sm", elem_id=f"{prefix}-use-drawing")
+                        sketch = sketchpad(type="pil", canvas_size=(280, 280), height=300, show_label=False,
                                            brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"),
                                            elem_id=f"{prefix}-sketch")
-                        use = gr.Button("Use the drawing", size="sm", elem_id=f"{prefix}-use-drawing")
                 note = gr.Markdown(first_note, elem_id=f"{prefix}-input-note")
     return InputColumn(image, note, gallery, random, sketch, use)

@@ -360,7 +360,8 @@ def check_chart_hover(page, selector: str, screenshot_dir):
 def test_the_pickers_thumbnails_fit_their_column_at_800_px(app_page, screenshot_dir):
     """At 800 px gradio's gallery kept each of its five thumbnails a row 100 px wide and ran them past its column
     (the last ones hidden behind a sideways scroll of its own). Now every thumbnail of both pickers lies whole inside
-    its picker, no smaller than a target must be, with A and B side by side over the strip."""
+    its picker, no smaller than a target must be, with A and B side by side over the strip; and a drawing there
+    feeds the strip."""
     page = app_page
     page.set_viewport_size({"width": 800, "height": 900})
     open_vae(page)
@@ -378,3 +379,20 @@ def test_the_pickers_thumbnails_fit_their_column_at_800_px(app_page, screenshot_
         assert gallery.evaluate("g => g.scrollWidth <= g.clientWidth + 1")  # no sideways scroll of its own
     assert boxes["a"]["x"] + boxes["a"]["width"] <= boxes["b"]["x"] and abs(boxes["a"]["y"] - boxes["b"]["y"]) < 2
     page.locator("#vae-pickers").screenshot(path=str(screenshot_dir / "vae_pickers_800.png"))
+
+    # A's drawing in its narrow column: a stroke, then "Use the drawing" (which the pad once covered), and the strip
+    # starts from it.
+    strip = img_src(page, "#vae-strip")
+    page.locator("#vae-a-picker").get_by_role("tab", name="Draw").click()
+    pad = page.locator("#vae-a-sketch canvas").first
+    pad.wait_for(state="visible")
+    box = pad.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # inside the drawing area, wherever it sits
+    page.mouse.move(cx - 30, cy - 40)
+    page.mouse.down()
+    page.mouse.move(cx + 30, cy + 40, steps=10)
+    page.mouse.up()
+    page.locator("#vae-a-use-drawing").click()
+    wait_for_text(page, "#vae-a-input-note", "Your drawing")
+    wait_for_new_image(page, "#vae-strip", strip)
+    page.locator("#vae-pickers").screenshot(path=str(screenshot_dir / "vae_pickers_drawing_800.png"))
