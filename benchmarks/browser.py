@@ -50,12 +50,13 @@ CNN = Section("Convolution", "#cnn-gallery",
                "prediction": "#cnn-prediction", "prediction_note": "#cnn-prediction-note"},
               ("#cnn-overview img", "#cnn-kernels canvas", "#cnn-prediction canvas"),
               ("Inside a trained CNN", "Gallery"))  # the section's input opens on its drawing pad
+# The VAE tab opens on its Interpolation section: the click still computes the map, traversal and KL of its other
+# inner tabs, which the page builds only once they are opened, so only this section's views are watched.
 VAE = Section("VAE", "#vae-a-gallery",
               {"input": "#vae-a-input", "reconstruction": "#vae-recon-a", "code": "#vae-code-a",
                "strip": "#vae-strip", "probabilities": "#vae-probabilities", "ae_strip": "#vae-ae-strip",
-               "plausibility": "#vae-plausibility", "map": "#vae-latent-map", "traversal": "#vae-traversal",
-               "kl": "#vae-kl"},
-              ("#vae-strip img", "#vae-probabilities canvas", "#vae-latent-map canvas", "#vae-samples img"))
+               "plausibility": "#vae-plausibility"},
+              ("#vae-strip img", "#vae-probabilities canvas"))
 
 # window.__bench: `arm()` snapshots every view; the next thumbnail click starts the clock; `at[view]` is when the view
 # last changed (ms since performance.timeOrigin), `moved` when any view last did. Only views that a mutation or an

@@ -25,6 +25,7 @@ MARKS = f"() => performance.getEntriesByName('{MARK}').length"
 
 def open_map(page, url: str):
     open_tab(page, url, "VAE")
+    page.get_by_role("tab", name="Latent map", exact=True).click()  # the map's inner tab
     page.wait_for_function(f"() => ({MARKS})() > 0", timeout=TIMEOUT_MS)
     canvas = page.locator("#vae-latent-map canvas.vlm-map")
     canvas.scroll_into_view_if_needed()

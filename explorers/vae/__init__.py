@@ -2,9 +2,10 @@
 latent map with live decoding, per-dimension traversals and KL, and sampling from the prior; core.vae does the
 work.
 
-layout lays the page out; wiring connects its events; interpolation, latent_map and dimensions compute what each
-section shows (latent_map.js draws the map in the browser); endpoints holds the gr.api endpoints vae_encode,
-vae_interpolate, vae_decode, vae_decode_point, vae_kl and vae_latent_map, which return what the UI draws.
+layout lays the page out in three inner tabs, with picker's two endpoint pickers; wiring connects its events;
+interpolation, latent_map and dimensions compute what each section shows (latent_map.js draws the map in the
+browser); endpoints holds the gr.api endpoints vae_encode, vae_interpolate, vae_decode, vae_decode_point, vae_kl and
+vae_latent_map, which return what the UI draws.
 """
 import gradio as gr
 

@@ -1,17 +1,21 @@
-"""The VAE tab's components, section by section, in page order: the two endpoints, the interpolation, AE vs VAE,
-the 2-D latent map, vae16's dimensions, sampling from the prior and the explain panel. No events here: wiring.py
-connects them."""
+"""The VAE tab's components in three inner tabs, each opening on its path (explorers/path.py), its main control and
+its main picture: Interpolation (the two endpoint pickers over the decoded strip A → B, then the endpoints' codes and
+AE vs VAE), Latent map (the 2-D map with live decoding, the pinned point and the decoded grid) and Prior and
+dimensions (sampling from the prior, then vae16's dimensions); the explain panel under them all. No events here:
+wiring.py connects them."""
 from dataclasses import dataclass
 
 import gradio as gr
 
 from core.vae import latent as L
 from explorers.common import LATEX, explain
-from explorers.inputs import InputColumn, gallery_pick, input_column
+from explorers.inputs import InputColumn
+from explorers.path import Step, path
 from explorers.vae.charts import chart
 from explorers.vae.dimensions import SEED, TAU
 from explorers.vae.interpolation import PATH_CHOICES, STEPS
 from explorers.vae.latent_map import Z1, Z2, map_widget
+from explorers.vae.picker import picker
 
 EXPLAIN = explain("vae")
 
@@ -62,49 +66,65 @@ class Components:
 
 
 def layout() -> Components:
-    """Lay out the whole tab, top to bottom, and return its components."""
-    gr.Markdown("## Latent spaces: VAE and autoencoder\nPick two images; walk from one's code to the other's and "
-                "decode every step. The KL term pulls a VAE's codes into one continuous cloud, so every step "
-                "decodes to a garment; compare a plain autoencoder on the same path and the whole 2-D map.")
-    return Components(**endpoint_columns(), **path_section(), **comparison_section(), **map_section(),
-                      **dimensions_section(), **prior_section(), **explain_panel())
+    """Lay out the whole tab: its three sections as inner tabs, each opening on its own path, main control and
+    main picture, then the explain panel under them all."""
+    with gr.Tabs(elem_id="vae-sections"):
+        with gr.Tab("Interpolation", id="vae-interpolation"):
+            interpolation = {**interpolation_section(), **endpoint_codes(), **comparison_section()}
+        with gr.Tab("Latent map", id="vae-map-section"):
+            latent = map_section()
+        with gr.Tab("Prior and dimensions", id="vae-prior-section"):
+            prior = {**prior_section(), **dimensions_section()}
+    return Components(**interpolation, **latent, **prior, **explain_panel())
 
 
-def endpoint_columns() -> dict:
-    firsts = {"a": gallery_pick(5), "b": gallery_pick(7)}  # Sandal -> Sneaker
+def interpolation_section() -> dict:
+    """The two endpoint pickers side by side (the main control) over the decoded strip A → B (the main picture),
+    with the path's settings beside the strip and the CNN's reading of every frame under it."""
+    path("vae-interpolation-path",
+         "The strip decodes the codes on a walk from A's code to B's. A VAE's KL term packs the codes into one "
+         "continuous cloud, so every step on the way decodes to a garment.",
+         [Step("Pick endpoint A", "vae-a-picker"), Step("Pick endpoint B", "vae-b-picker"),
+          Step("Read the decoded strip A → B", "vae-strip"), Step("Try slerp or more steps", "vae-path"),
+          Step("See where the CNN's reading flips", "vae-probabilities"),
+          Step("Compare a plain autoencoder", "vae-ae-strip")],
+         picture="vae-strip", control="vae-pickers")
+    with gr.Row(equal_height=False, elem_id="vae-pickers"):
+        columns = {"column_a": picker("a"), "column_b": picker("b")}
+    # the strip as wide as the page, its settings in a row under it: beside it, it was drawn so narrow at 800 px
+    # that its captions were ~6 px high
+    # no corner buttons over the strip's last frame: the PNG and GIF buttons under it download it
+    strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], elem_id="vae-strip")
+    with gr.Row(equal_height=False):
+        steps = STEPS.slider(elem_id="vae-steps", min_width=220)
+        path_kind = gr.Radio(PATH_CHOICES, value="linear", label="Path", elem_id="vae-path", min_width=260)
+        model = gr.Radio(["vae16", "vae2"], value="vae16", label="Decode with", elem_id="vae-model", min_width=180)
+        with gr.Column(min_width=160):
+            png = gr.DownloadButton("Strip as PNG", size="sm", elem_id="vae-png")
+            gif = gr.DownloadButton("Animated GIF", size="sm", elem_id="vae-gif")
+    strip_note = gr.Markdown(elem_id="vae-strip-note")
+    probabilities = chart("vae-probabilities")  # drawn in the browser, with its title
+    gr.Markdown("One line per class: the CNN's probability for each frame (0 is A, the last is B). A good path "
+                "hands over from A's class to B's with every frame read confidently as some garment.",
+                elem_id="vae-probabilities-caption")
+    return {**columns, "steps": steps, "path": path_kind, "model": model, "png": png, "gif": gif, "strip": strip,
+            "strip_note": strip_note, "probabilities": probabilities}
+
+
+def endpoint_codes() -> dict:
+    """Each endpoint's reconstruction and code under the strip's model."""
+    gr.Markdown("### A and B through the encoder")
     ui = {}
     with gr.Row(equal_height=False):
-        for name, (first, first_note) in firsts.items():
-            with gr.Column(scale=1, min_width=300):
-                gr.Markdown(f"### Endpoint {name.upper()}")
-                ui[f"column_{name}"] = column = input_column(first, f"vae-{name}")
-                column.note.value = first_note  # input_column's note names class 0, not this tab's first image
+        for name in ("a", "b"):
+            with gr.Column(scale=1, min_width=320):
+                # no corner buttons: they covered the small picture's top
                 ui[f"recon_{name}"] = gr.Image(type="pil", format="png", height=140, interactive=False,
-                                               label="Reconstruction (z = μ)",
+                                               label="Reconstruction (z = μ)", buttons=[],
                                                elem_id=f"vae-recon-{name}")
                 # drawn in the browser, with its own title (whose code, under which model, its KL)
                 ui[f"code_{name}"] = chart(f"vae-code-{name}")
     return ui
-
-
-def path_section() -> dict:
-    gr.Markdown("### Interpolation")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=260):
-            steps = STEPS.slider(elem_id="vae-steps")
-            path = gr.Radio(PATH_CHOICES, value="linear", label="Path", elem_id="vae-path")
-            model = gr.Radio(["vae16", "vae2"], value="vae16", label="Decode with", elem_id="vae-model")
-            with gr.Row():
-                png = gr.DownloadButton("Strip as PNG", elem_id="vae-png")
-                gif = gr.DownloadButton("Animated GIF", elem_id="vae-gif")
-        with gr.Column(scale=4, min_width=520):
-            # no corner buttons over the strip's last frame: the PNG and GIF buttons beside it download it
-            strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
-                             elem_id="vae-strip")
-            strip_note = gr.Markdown(elem_id="vae-strip-note")
-            probabilities = chart("vae-probabilities")  # drawn in the browser, with its title
-    return {"steps": steps, "path": path, "model": model, "png": png, "gif": gif, "strip": strip,
-            "strip_note": strip_note, "probabilities": probabilities}
 
 
 def comparison_section() -> dict:
@@ -126,12 +146,24 @@ def comparison_section() -> dict:
 
 
 def map_section() -> dict:
-    gr.Markdown("### The whole 2-D latent map")
+    """The 2-D map of the test codes (the main picture, with live decoding under the pointer) under its model's
+    choice (the main control); the pinned point's boxes and picture under it, the decoded grid beside it."""
+    path("vae-map-path",
+         "Every test image's 2-D code, coloured by its class, with the path A → B; the picture beside the map is "
+         "the decoder's output at the point under your pointer.",
+         [Step("Move the pointer over the map", "vae-latent-map"), Step("Click to pin a point", "vae-point"),
+          Step("Type z1 and z2", "vae-z1"), Step("Click the decoded grid", "vae-manifold"),
+          Step("Switch to the plain autoencoder", "vae-map-model")],
+         picture="vae-latent-map", control="vae-map-model")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             map_model = gr.Radio(list(L.MAP_MODELS), value="vae2", label="Model", elem_id="vae-map-model")
             with gr.Column(elem_id="vae-map"):  # drawn in the browser; it decodes the point under the pointer
                 latent_map = map_widget()
+            gr.Markdown("Each dot is one test image's code μ, coloured by its class; the line of dots is the path "
+                        "A → B of the Interpolation tab. The VAE's KL term pulls the codes into one cloud around 0; "
+                        "the plain autoencoder's classes sit in islands with empty space between them.",
+                        elem_id="vae-map-caption")
             # the pinned point under the map (a click on the map or the grid, or z1 and z2), beside the grid
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=260):
@@ -155,7 +187,7 @@ def map_section() -> dict:
 
 
 def dimensions_section() -> dict:
-    gr.Markdown("### Dimensions (vae16)")
+    gr.Markdown("### vae16's dimensions, one at a time")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=420):
             gr.Markdown("**Traversal of A's code**: row zk shows A's code with zk set to the value above each "
@@ -171,9 +203,17 @@ def dimensions_section() -> dict:
 
 
 def prior_section() -> dict:
-    gr.Markdown("### Sampling from the prior")
+    """Codes drawn from the prior and decoded (the main picture) beside their settings (the main control)."""
+    path("vae-prior-path",
+         "Sixteen codes drawn from the prior N(0, τ² I) and decoded, each with the CNN's reading: a VAE is trained "
+         "so that its prior's codes decode to garments. Below, what each of vae16's dimensions does to A.",
+         [Step("Sample 16 codes", "vae-sample"), Step("Turn the temperature τ", "vae-tau"),
+          Step("Try the 2-D models", "vae-sample-model"), Step("Traverse A's code one dimension at a time",
+                                                               "vae-traversal"),
+          Step("Read each dimension's KL", "vae-kl")],
+         picture="vae-samples", control="vae-sample-controls")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=260):
+        with gr.Column(scale=1, min_width=260, elem_id="vae-sample-controls"):
             sample_model = gr.Radio(list(L.MODELS), value="vae16", label="Model", elem_id="vae-sample-model")
             tau = TAU.slider(step=0.05, elem_id="vae-tau")
             seed = SEED.number(elem_id="vae-seed")

@@ -16,7 +16,8 @@ ON_PURPOSE = ".caption-label, .drop-hint, .toolbar-wrap, .top-panel"
 HEIGHT = 900
 # Each tab and the inner tabs that are its sections (each with a path of its own).
 SECTIONS = {"Convolution": ("Inside a trained CNN", "A kernel on an image"),
-            "Attention": ("Text", "GPT: next token", "Images (ViT)"), "VAE": (None,),
+            "Attention": ("Text", "GPT: next token", "Images (ViT)"),
+            "VAE": ("Interpolation", "Latent map", "Prior and dimensions"),
             "GAN": ("2-D toy data", "Images (Fashion-MNIST)", "D* playground"),
             "Diffusion": ("Forward process", "Reverse process", "Compare", "2-D toy")}
 OPENINGS = [(tab, section) for tab, sections in SECTIONS.items() for section in sections]

@@ -155,11 +155,19 @@ def vae_samples_work(page, n: int):
     wait_for_text(page, "#vae-sample-note", f"decoded by {model}")
 
 
-def vae_views(page):
-    """The tab's views are filled when it is first opened: wait for them, and scroll to the grid to click."""
+def vae_strip_drawn(page):
+    """The tab's views are filled when it is first opened: wait for the strip's."""
+    wait_for_text(page, "#vae-strip-note", "frames decoded by")
+
+
+def vae_grid_drawn(page):
+    """The latent map's inner tab: wait for the grid, and scroll to it to click."""
     wait_for_text(page, "#vae-map-note", "decoding a 20×20 grid")
-    wait_for_text(page, "#vae-sample-note", "decoded by")
     page.locator("#vae-manifold").scroll_into_view_if_needed()
+
+
+def vae_samples_drawn(page):
+    wait_for_text(page, "#vae-sample-note", "decoded by")
 
 
 def heads_work(plot: str):
@@ -421,13 +429,14 @@ SECTIONS = [
     Section("Attention", (NumberBox("attn-image-layer", "Layer (images)", 0, VIT_LAYERS - 1, VIT_LAYERS - 1),
                           NumberBox("attn-opacity", "Overlay opacity", 0, 1, 0.5, whole=False),
                           NumberBox("attn-patch", "Patch", 0, 15, 5)), gallery_works("attn"), subtab="Images (ViT)"),
-    Section("VAE", (NumberBox("vae-steps", "Steps", 2, 32, 10),), vae_path_works, setup=vae_views),
+    Section("VAE", (NumberBox("vae-steps", "Steps", 2, 32, 10),), vae_path_works, subtab="Interpolation",
+            setup=vae_strip_drawn),
     Section("VAE", (NumberBox("vae-z1", "z1", -12, 12, 0, whole=False, typed=("-99999", "99999", "abc")),
                     NumberBox("vae-z2", "z2", -12, 12, 0, whole=False, typed=("-99999", "99999", "abc"))),
-            vae_grid_works, setup=vae_views),
+            vae_grid_works, subtab="Latent map", setup=vae_grid_drawn),
     Section("VAE", (NumberBox("vae-tau", "Temperature τ", 0, 3, 1, whole=False),
                     NumberBox("vae-seed", "Seed", 0, 2**31 - 1, 0, typed=("-1", "99999999999", "abc"))),
-            vae_samples_work, setup=vae_views),
+            vae_samples_work, subtab="Prior and dimensions", setup=vae_samples_drawn),
     Section("GAN", (NumberBox("gan-k", "k (D steps per G step)", 1, toy.MAX_K, 1),
                     NumberBox("gan-lr-d", "D's learning rate", 1e-6, 10, 0.003, whole=False),
                     NumberBox("gan-lr-g", "G's learning rate", 1e-6, 10, 0.003, whole=False),

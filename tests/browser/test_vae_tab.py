@@ -18,18 +18,28 @@ from tests.browser.test_number_boxes import settle, type_and_enter
 
 TROUSER, BAG = CLASSES.index("Trouser"), CLASSES.index("Bag")
 A_CLASS = "|".join(re.escape(c) for c in CLASSES)
-VIEWS = ("#vae-strip img", "#vae-probabilities canvas", "#vae-latent-map canvas", "#vae-manifold img",
-         "#vae-samples img")
 MAP = "#vae-latent-map"
+# Each inner tab's views, filled when the VAE tab is first opened (the test codes and grids are computed then); gradio
+# builds an inner tab's components only once it is opened.
+SECTION_VIEWS = {"Interpolation": ("#vae-strip img", "#vae-probabilities canvas"),
+                 "Latent map": ("#vae-latent-map canvas", "#vae-manifold img"),
+                 "Prior and dimensions": ("#vae-samples img", "#vae-traversal img")}
 
 
 def open_vae(page):
     page.get_by_role("tab", name="VAE", exact=True).click()
-    for selector in VIEWS:  # drawn when the tab is first opened (the test codes and grids are computed then)
-        page.wait_for_selector(selector, state="attached", timeout=120_000)
+    open_section(page, "Interpolation")
     wait_for_text(page, "#vae-strip-note", "frames decoded by")
-    wait_for_text(page, "#vae-map-note", "decoding a 20×20 grid")
-    page.wait_for_function("performance.getEntriesByName('vae-latent-map:drawn').length > 0")
+
+
+def open_section(page, name: str):
+    """Open the VAE tab's inner tab `name` and wait for its views."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    for selector in SECTION_VIEWS[name]:
+        page.wait_for_selector(selector, state="attached", timeout=120_000)
+    if name == "Latent map":
+        wait_for_text(page, "#vae-map-note", "decoding a 20×20 grid")
+        page.wait_for_function("performance.getEntriesByName('vae-latent-map:drawn').length > 0")
 
 
 def drawn(page, selector: str) -> bool:
@@ -69,15 +79,21 @@ def shoot(page, selector: str, path):
 def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     page = app_page
     open_vae(page)
-    for selector in ("#vae-strip", "#vae-manifold", "#vae-samples", "#vae-recon-a", "#vae-traversal", "#vae-point"):
-        assert drawn(page, selector)
+    page.screenshot(path=str(screenshot_dir / "vae_open.png"), full_page=True)
+    for section, views in (("Prior and dimensions", ("#vae-samples", "#vae-traversal")),
+                           ("Latent map", ("#vae-manifold", "#vae-point")),
+                           ("Interpolation", ("#vae-strip", "#vae-recon-a"))):
+        open_section(page, section)
+        for selector in views:
+            assert drawn(page, selector)
+        assert not missing_targets(page), (section, missing_targets(page))
+        if section == "Latent map":
+            wait_for_text(page, "#vae-point-note", re.escape("z = (0.00, 0.00) under vae2"))
+            wait_for_text(page, f"{MAP} .vlm-title", "vae2: 2,000 test codes")
     assert page.locator("#vae-a-input-note").inner_text().strip() == "Fashion-MNIST test sample: Sandal."
     assert page.locator("#vae-b-input-note").inner_text().strip() == "Fashion-MNIST test sample: Sneaker."
-    wait_for_text(page, "#vae-point-note", re.escape("z = (0.00, 0.00) under vae2"))
     assert "vae16" in page.locator("#vae-strip-note").inner_text()
     assert "Sneaker" in plot_data(page, "#vae-probabilities")  # one line per class
-    wait_for_text(page, f"{MAP} .vlm-title", "vae2: 2,000 test codes")
-    page.screenshot(path=str(screenshot_dir / "vae_open.png"), full_page=True)
 
     # Endpoint A and B from the galleries: the inputs, their notes and the strip follow.
     strip = img_src(page, "#vae-strip")
@@ -112,6 +128,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     check_chart_hover(page, "#vae-probabilities", screenshot_dir)
 
     # A typed point: z1 and z2 into their boxes, Enter, and the point is decoded and read.
+    open_section(page, "Latent map")
     point = img_src(page, "#vae-point")
     type_and_enter(page, "vae-z1", "1.5")
     settle(page)
@@ -153,6 +170,7 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     shoot(page, "#vae-map", screenshot_dir / "vae_map_ae2.png")
 
     # Sampling: another seed, another sheet of samples.
+    open_section(page, "Prior and dimensions")
     samples = img_src(page, "#vae-samples")
     type_and_enter(page, "vae-seed", "7")
     wait_for_text(page, "#vae-sample-note", "from seed 7")
@@ -190,6 +208,16 @@ def test_endpoints_path_map_point_explain_and_samples(app_page, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "vae_full.png"), full_page=True)
 
 
+# The numbered steps of the shown path whose view is not on the page (each section's steps lead to its own views).
+MISSING_TARGETS = """() => [...document.querySelectorAll('.gb-path')].filter(p => p.offsetParent !== null)
+    .flatMap(p => [...p.querySelectorAll('a[data-target]')]).map(a => a.dataset.target)
+    .filter(id => !document.getElementById(id) || document.getElementById(id).offsetParent === null)"""
+
+
+def missing_targets(page) -> list[str]:
+    return page.evaluate(MISSING_TARGETS)
+
+
 def map_draws(page) -> int:
     return page.evaluate("performance.getEntriesByName('vae-latent-map:drawn').length")
 
@@ -215,6 +243,7 @@ def decoded_pixels(page, z, model) -> np.ndarray:
 def test_latent_map_follows_the_pointer_and_pins(app_page, screenshot_dir):
     page = app_page
     open_vae(page)
+    open_section(page, "Latent map")
     canvas = page.locator(f"{MAP} canvas.vlm-map")
     canvas.scroll_into_view_if_needed()
     wait_for_text(page, f"{MAP} .vlm-z", re.escape("z = (0.000, 0.000)"))  # the pinned point, decoded on opening
@@ -289,18 +318,20 @@ def test_the_strip_at_16_steps_and_the_traversal_are_readable_at_1400_and_800_px
     settle(page)
     natural = page.locator("#vae-strip img").evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert natural[0] < natural[1] * 4  # wrapped into rows, not one row of 16
-    note = page.locator("#vae-traversal-note").inner_text()
-    assert "the 8 dimensions with the largest KL" in note
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})
+        open_section(page, "Interpolation")
         assert shown_scale(page, "#vae-strip") * figures.LABEL_FONT >= 9, width
         shoot(page, "#vae-strip", screenshot_dir / f"vae_strip_16_{width}.png")
+        open_section(page, "Prior and dimensions")
+        assert "the 8 dimensions with the largest KL" in page.locator("#vae-traversal-note").inner_text()
         assert shown_scale(page, "#vae-traversal") * figures.TRAVERSAL_CELL >= 48, width
         assert not covering(page, "#vae-traversal"), width  # no corner buttons over the frames
         page.locator("#vae-traversal-caption").scroll_into_view_if_needed()
         page.locator("#vae-traversal").locator("xpath=../..").screenshot(
             path=str(screenshot_dir / f"vae_traversal_{width}.png"))
     page.set_viewport_size({"width": 1440, "height": 1000})
+    open_section(page, "Interpolation")
 
 
 def check_chart_hover(page, selector: str, screenshot_dir):
@@ -317,7 +348,51 @@ def check_chart_hover(page, selector: str, screenshot_dir):
     assert all(line["name"] in page.locator(f"{selector} .vch-legend").inner_text() for line in view["series"])
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})
-        for chart in ("#vae-code-a", "#vae-probabilities", "#vae-plausibility", "#vae-kl"):
+        for chart, section in (("#vae-code-a", "Interpolation"), ("#vae-probabilities", "Interpolation"),
+                               ("#vae-plausibility", "Interpolation"), ("#vae-kl", "Prior and dimensions")):
+            open_section(page, section)
             page.locator(chart).scroll_into_view_if_needed()
             page.locator(chart).screenshot(path=str(screenshot_dir / f"vae_chart_{chart[5:]}_{width}.png"))
     page.set_viewport_size({"width": 1440, "height": 1000})
+    open_section(page, "Interpolation")
+
+
+def test_the_pickers_thumbnails_fit_their_column_at_800_px(app_page, screenshot_dir):
+    """At 800 px gradio's gallery kept each of its five thumbnails a row 100 px wide and ran them past its column
+    (the last ones hidden behind a sideways scroll of its own). Now every thumbnail of both pickers lies whole inside
+    its picker, no smaller than a target must be, with A and B side by side over the strip; and a drawing there
+    feeds the strip."""
+    page = app_page
+    page.set_viewport_size({"width": 800, "height": 900})
+    open_vae(page)
+    boxes = {}
+    for name in ("a", "b"):
+        gallery = page.locator(f"#vae-{name}-gallery")
+        page.wait_for_selector(f"#vae-{name}-gallery .thumbnail-item img", state="visible")
+        box = boxes[name] = gallery.bounding_box()
+        thumbnails = gallery.locator(".thumbnail-item")
+        assert thumbnails.count() == len(CLASSES)
+        for i in range(len(CLASSES)):
+            t = thumbnails.nth(i).bounding_box()
+            assert box["x"] <= t["x"] and t["x"] + t["width"] <= box["x"] + box["width"] + 0.5, (name, i, t, box)
+            assert t["width"] >= 24, (name, i, t)  # WCAG 2.2's least target size (AA)
+        assert gallery.evaluate("g => g.scrollWidth <= g.clientWidth + 1")  # no sideways scroll of its own
+    assert boxes["a"]["x"] + boxes["a"]["width"] <= boxes["b"]["x"] and abs(boxes["a"]["y"] - boxes["b"]["y"]) < 2
+    page.locator("#vae-pickers").screenshot(path=str(screenshot_dir / "vae_pickers_800.png"))
+
+    # A's drawing in its narrow column: a stroke, then "Use the drawing" (which the pad once covered), and the strip
+    # starts from it.
+    strip = img_src(page, "#vae-strip")
+    page.locator("#vae-a-picker").get_by_role("tab", name="Draw").click()
+    pad = page.locator("#vae-a-sketch canvas").first
+    pad.wait_for(state="visible")
+    box = pad.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # inside the drawing area, wherever it sits
+    page.mouse.move(cx - 30, cy - 40)
+    page.mouse.down()
+    page.mouse.move(cx + 30, cy + 40, steps=10)
+    page.mouse.up()
+    page.locator("#vae-a-use-drawing").click()
+    wait_for_text(page, "#vae-a-input-note", "Your drawing")
+    wait_for_new_image(page, "#vae-strip", strip)
+    page.locator("#vae-pickers").screenshot(path=str(screenshot_dir / "vae_pickers_drawing_800.png"))
