@@ -54,8 +54,9 @@ CSS = """
 .gb-alarm {color: #b91c1c; font-weight: 600}
 /* Gradio floats a picture's label over the picture's top-left corner; above it, it covers nothing. */
 label.float[data-testid="block-label"] {position: static; margin: 0 0 4px; width: fit-content}
-/* A component shown with buttons=[] still gets an empty, shadowed toolbar box: a speck over its picture's corner. */
-.icon-button-wrapper:empty {display: none}
+/* A component shown with buttons=[] still gets an empty, shadowed toolbar box: a speck over its picture's corner
+   (it holds whitespace and comments, so :empty does not match it). */
+.icon-button-wrapper:not(:has(*)) {display: none}
 """
 
 
