@@ -95,18 +95,21 @@ class InputColumn:
 
 
 def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component] | None = None,
-                 read_pad: Callable = drawing_pick) -> InputColumn:
+                 read_pad: Callable = drawing_pick, opens_on: str = "gallery", columns: int = 5,
+                 image_here: bool = True) -> InputColumn:
     """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab. A tab
     may bring its own drawing surface: `pad()` builds it in place of the sketch pad, and `read_pad` reads its value
-    as drawing_pick reads the sketch pad's."""
+    as drawing_pick reads the sketch pad's. `opens_on` ("gallery" or "draw") is the inner tab shown first;
+    `columns`, the gallery's (gradio keeps a thumbnail 100 px wide at least, so a narrow column needs fewer); with
+    `image_here` False the image box and its note are left unrendered, for the tab to render() where it wants them."""
     gr.Markdown("#### Input")
-    with gr.Tabs():
+    with gr.Tabs(selected=f"{prefix}-tab-{opens_on}"):
         with gr.Tab("Gallery", id=f"{prefix}-tab-gallery"):
             # a caption above, not the gallery's own label, which floats over its first row; and a height that
             # grows with the rows, since at 800 px the ten samples take more rows than a fixed height shows
             gr.Markdown("Fashion-MNIST test samples: click one", elem_id=f"{prefix}-gallery-caption")
             gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
-                                  for c, i in enumerate(gallery_indices())], columns=5, height="fit-content",
+                                  for c, i in enumerate(gallery_indices())], columns=columns, height="fit-content",
                                  allow_preview=False, show_label=False, buttons=[], elem_id=f"{prefix}-gallery")
             random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
         with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
@@ -115,6 +118,7 @@ def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component
                 brush=gr.Brush(colors=["#000000"], default_size=14, color_mode="fixed"), elem_id=f"{prefix}-sketch")
             use = gr.Button("Use the drawing", elem_id=f"{prefix}-use-drawing")
     image = gr.Image(first, type="filepath", format="png", sources=["upload", "clipboard"], height=220,
-                     label="The input (or drop your own image here)", elem_id=f"{prefix}-input")
-    note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id=f"{prefix}-input-note")
+                     label="The input (or drop your own image here)", elem_id=f"{prefix}-input", render=image_here)
+    note = gr.Markdown(f"Fashion-MNIST test sample: {CLASSES[0]}.", elem_id=f"{prefix}-input-note",
+                       render=image_here)
     return InputColumn(image, note, gallery, random, sketch, use, read_pad)

@@ -99,16 +99,12 @@ def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict
         # 470 px, no more: the pad and its live views side by side (stacked, they were too tall for a 900-px
         # screen), and the rest of the width for the overview.
         with gr.Column(scale=0, min_width=470):
+            # The pad opens first, as the tab's main control; four columns, since five of gradio's 100-px
+            # thumbnails overflow 470 px; the input box goes below the overview: between the pad and the
+            # overview it pushed the overview off an 800-px screen.
             column = input_column(first, "cnn", pad=lambda: widget(HERE / "drawing", "cnn-draw",
-                                                                   colormaps=("RdBu_r",)), read_pad=drawn_pick)
-            # input_column has no settings for these: the pad opens first, as the tab's main control (not the
-            # gallery), and the gallery has four columns, since five of gradio's 100-px thumbnails overflow 470 px.
-            column.sketch.parent.parent.selected = "cnn-tab-draw"
-            column.gallery.columns = 4
-            # The input box goes below the overview: between the pad and the overview it pushed the overview off
-            # an 800-px screen.
-            column.image.unrender()
-            column.note.unrender()
+                                                                   colormaps=("RdBu_r",)), read_pad=drawn_pick,
+                                  opens_on="draw", columns=4, image_here=False)
         with gr.Column(scale=3, min_width=480):
             overview = gr.Image(start.overview, type="pil", format="png", interactive=False,
                                 label="Layer overview", elem_id="cnn-overview")
