@@ -130,7 +130,7 @@ def build() -> None:
         with gr.Column(min_width=380):
             with gr.Row():
                 a_scheduler = gr.Dropdown(scheduler_choices(), value="ddpm", label="A: scheduler",
-                                          elem_id="diff-a-sched", scale=2)
+                                          elem_id="diff-a-sched", scale=3)
                 a_steps = A_STEPS.number(elem_id="diff-a-steps", min_width=100)
                 a_w = A_W.number(elem_id="diff-a-w", min_width=100)
             # Captions above the strips: a floating label covered their first frames.
@@ -142,7 +142,7 @@ def build() -> None:
         with gr.Column(min_width=380):
             with gr.Row():
                 b_scheduler = gr.Dropdown(scheduler_choices(), value="ddim", label="B: scheduler",
-                                          elem_id="diff-b-sched", scale=2)
+                                          elem_id="diff-b-sched", scale=3)
                 b_steps = B_STEPS.number(elem_id="diff-b-steps", min_width=100)
                 b_w = B_W.number(elem_id="diff-b-w", min_width=100)
             gr.Markdown("**B**: the same, from the same x_T", elem_id="diff-b-caption")
