@@ -208,6 +208,9 @@ def layout() -> ReverseUI:
                     elem_id="diff-film")
     gif = gr.DownloadButton("Download the run as a GIF (x_t)", visible=False, elem_id="diff-gif")
     trajectory = gr.Plot(label="Trajectories", elem_id="diff-trajectory")
+    gr.Markdown("Under the run, step by step: the root mean square of x_t (1 for pure noise) and the CNN's "
+                "probability of each class for x̂₀ (the asked class bold); the step from which one class stays on "
+                "top is when the sample decided what it is.", elem_id="diff-trajectory-caption")
     after = outputs(After, {"live": live, "player": player, "film": film, "gif": gif, "trajectory": trajectory,
                             "verdict": verdict})
     echo_on_commit([(steps, STEPS), (w, GUIDANCE), (eta, ETA), (rescale, RESCALE)], [(seed, SEED)])

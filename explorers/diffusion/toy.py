@@ -176,6 +176,9 @@ def layout() -> ToyUI:
                                label="Draw the data", elem_id="dtoy-sketch")
         with gr.Column(scale=2):
             animation = gr.Plot(show_label=False, elem_id="dtoy-particles-plot")
+            gr.Markdown("Grey: the data; blue: the particles at the reverse step the slider shows (▶ Play walks them "
+                        "from pure noise to the last step). A well-trained model lands them on the data.",
+                        elem_id="dtoy-particles-caption")
             loss = gr.Plot(show_label=False, elem_id="dtoy-loss")
     density = gr.Plot(show_label=False, elem_id="dtoy-density")
     return ToyUI(dataset, sketch, boxes, run, stop, status, [animation, loss, density], visitor_state())

@@ -249,6 +249,14 @@ def picture_column() -> tuple[gr.HTML, gr.CheckboxGroup]:
                                   elem_id="gan-layers")
 
 
+def curves_column() -> gr.Plot:
+    curves = gr.Plot(show_label=False, elem_id="gan-curves")
+    gr.Markdown("How the game goes, drawn when the run stops. Near the game's balance D says about ½ to real and fake "
+                "alike and JS (between the data and G's points) falls toward 0; JS near log 2 means the two hardly "
+                "overlap.", elem_id="gan-curves-caption")
+    return curves
+
+
 def layout() -> tuple[LiveControls, Extras]:
     path("gan-toy-path", "Two small networks play a game on points in the plane: G turns noise into points "
          "(purple), D scores how real a point looks (the background: green says real, purple fake). Press Play and "
@@ -257,8 +265,7 @@ def layout() -> tuple[LiveControls, Extras]:
           Step("Follow G's arrows", "gan-layers"), Step("Step D, then Step G", "gan-step-d"),
           Step("Read the curves", "gan-curves"), Step("Change the game", "gan-settings")],
          picture="gan-2d-view", control="gan-play")
-    (dataset, buttons, warm), (view, layers), curves = live_mode.page(
-        run_column, picture_column, lambda: gr.Plot(show_label=False, elem_id="gan-curves"))
+    (dataset, buttons, warm), (view, layers), curves = live_mode.page(run_column, picture_column, curves_column)
     with gr.Accordion("Settings: loss, learning rates, networks, seed", open=True, elem_id="gan-settings"):
         with gr.Row():
             loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-loss")
