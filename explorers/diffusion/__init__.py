@@ -17,9 +17,6 @@ from explorers.inputs import PRIVATE
 
 def build(demo: gr.Blocks, tab: gr.Tab) -> None:
     """The Diffusion tab and its diffusion_* endpoints; the forward views are drawn when the tab is first opened."""
-    gr.Markdown("## Diffusion: noise, then denoising\nA real class-conditional UNet (trained on Fashion-MNIST, "
-                "`assets/ddpm`) runs live with diffusers' schedulers: watch the sample x_t, the noise the network "
-                "predicts and the clean image it predicts at every step.")
     with gr.Tabs():
         with gr.Tab("Forward process", id="diff-forward"):
             column, controls, views = forward.build()

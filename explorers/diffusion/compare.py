@@ -13,6 +13,7 @@ from explorers.common import Box, outputs, user_errors
 from explorers.diffusion import reverse
 from explorers.diffusion.controls import SEED, class_choices, echo_on_commit, read_settings, scheduler_choices
 from explorers.inputs import PRIVATE
+from explorers.path import Step, path
 from explorers.streaming import stream, visitor_state
 
 A_STEPS, B_STEPS = Box("A: steps", 1, sampling.MAX_STEPS, 1000), Box("B: steps", 1, sampling.MAX_STEPS, 50)
@@ -112,34 +113,42 @@ def compare_ui(holder, cls, seed_box, a_sched, a_steps_box, a_w_box, b_sched, b_
 
 def build() -> None:
     """The comparison's controls and views, wired."""
-    gr.Markdown("Two configurations from the same seed, so the same x_T: each row shows x̂₀ along its run and the "
-                "final image, its wall time and the CNN's confidence in the asked class. A samples first, then B; "
-                "each note counts its steps while it samples, and **Stop** ends the one that runs.")
-    with gr.Row():
-        cls = gr.Dropdown(class_choices(), value="0", label="Class", elem_id="diff-cmp-class")
-        seed = SEED.number(elem_id="diff-cmp-seed")
-    with gr.Row():
-        with gr.Column():
-            a_scheduler = gr.Dropdown(scheduler_choices(), value="ddpm", label="A: scheduler", elem_id="diff-a-sched")
-            a_steps = A_STEPS.number(elem_id="diff-a-steps")
-            a_w = A_W.number(elem_id="diff-a-w")
-        with gr.Column():
-            b_scheduler = gr.Dropdown(scheduler_choices(), value="ddim", label="B: scheduler", elem_id="diff-b-sched")
-            b_steps = B_STEPS.number(elem_id="diff-b-steps")
-            b_w = B_W.number(elem_id="diff-b-w")
-    with gr.Row():
-        go_button = gr.Button("Compare", variant="primary", elem_id="diff-compare")
-        stop = gr.Button("Stop", elem_id="diff-cmp-stop")
-    # Captions above the strips: a floating label covered their first frames.
-    gr.Markdown("**A**: x̂₀ at six of its steps (each under its timestep t) and the final image",
-                elem_id="diff-a-caption")
-    a_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=130,
-                       elem_id="diff-a-image")
-    a_note = gr.Markdown(elem_id="diff-a-note")
-    gr.Markdown("**B**: the same, from the same x_T", elem_id="diff-b-caption")
-    b_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=130,
-                       elem_id="diff-b-image")
-    b_note = gr.Markdown(elem_id="diff-b-note")
+    path("diff-cmp-path", "Two samplers from the same seed, so from the same noise x_T: each side shows x̂₀ along "
+         "its run and the final image, its wall time and the CNN's confidence in the class. A samples first, then B.",
+         [Step("Pick a class", "diff-cmp-class"), Step("Set A and B", "diff-a-sched"),
+          Step("Press Compare", "diff-compare"), Step("Watch A, then B", "diff-cmp-sides"),
+          Step("Weigh time against quality", "diff-a-note")],
+         picture="diff-cmp-sides", control="diff-compare", action="diff-compare")
+    with gr.Row(equal_height=False):
+        cls = gr.Dropdown(class_choices(), value="0", label="Class", elem_id="diff-cmp-class", scale=2)
+        seed = SEED.number(elem_id="diff-cmp-seed", scale=1)
+        with gr.Column(scale=1, min_width=160):
+            go_button = gr.Button("Compare", variant="primary", elem_id="diff-compare")
+            stop = gr.Button("Stop", elem_id="diff-cmp-stop")
+    # Each side's settings above its own strip and note; at 800 px B comes under A.
+    with gr.Row(equal_height=False, elem_id="diff-cmp-sides"):
+        with gr.Column(min_width=380):
+            with gr.Row():
+                a_scheduler = gr.Dropdown(scheduler_choices(), value="ddpm", label="A: scheduler",
+                                          elem_id="diff-a-sched", scale=3)
+                a_steps = A_STEPS.number(elem_id="diff-a-steps", min_width=100)
+                a_w = A_W.number(elem_id="diff-a-w", min_width=100)
+            # Captions above the strips: a floating label covered their first frames.
+            gr.Markdown("**A**: x̂₀ at six of its steps (each under its timestep t) and the final image",
+                        elem_id="diff-a-caption")
+            a_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                               height=130, elem_id="diff-a-image")
+            a_note = gr.Markdown(elem_id="diff-a-note")
+        with gr.Column(min_width=380):
+            with gr.Row():
+                b_scheduler = gr.Dropdown(scheduler_choices(), value="ddim", label="B: scheduler",
+                                          elem_id="diff-b-sched", scale=3)
+                b_steps = B_STEPS.number(elem_id="diff-b-steps", min_width=100)
+                b_w = B_W.number(elem_id="diff-b-w", min_width=100)
+            gr.Markdown("**B**: the same, from the same x_T", elem_id="diff-b-caption")
+            b_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
+                               height=130, elem_id="diff-b-image")
+            b_note = gr.Markdown(elem_id="diff-b-note")
     views = outputs(Compared, {"a_image": a_image, "a_note": a_note, "b_image": b_image, "b_note": b_note,
                                "a_steps": a_steps, "a_w": a_w, "b_steps": b_steps, "b_w": b_w, "seed": seed})
     echo_on_commit([], [(seed, SEED), (a_steps, A_STEPS), (a_w, A_W), (b_steps, B_STEPS), (b_w, B_W)])

@@ -13,6 +13,7 @@ from core.diffusion import figures, schedule
 from core.uploads import open_image
 from explorers.common import Box, outputs, uploaded_path, user_errors
 from explorers.inputs import PRIVATE, InputColumn, gallery_indices, input_column, sample_image
+from explorers.path import Step, path
 from explorers.widgets import packed, widget
 
 KINDS = [("linear (1e-4 to 0.02, the bundled model's)", "linear"),
@@ -94,25 +95,31 @@ def forward_views(img: Image.Image, seed_box, kind: str, mismatch: bool) -> Forw
 def build() -> tuple[InputColumn, list, list]:
     """The forward process's controls and views, wired; returns the input column, the controls and the views (the
     tab's first opening draws them)."""
-    with gr.Row():
-        # As wide as the gallery's five columns of thumbnails (gradio's least is 100 px each): narrower, they ran
-        # past its edge. A narrow page puts this column above the views.
-        with gr.Column(scale=1, min_width=560):
-            column = input_column(sample_image(gallery_indices()[0]), "diff")
-        with gr.Column(scale=2):
-            kind = gr.Radio(KINDS, value="linear", label="Schedule", elem_id="diff-kind")
-            mismatch = gr.Checkbox(False, label=f"T mismatch: the same β range with T = {MISMATCH_T}",
-                                   elem_id="diff-mismatch")
-            seed_box = FORWARD_SEED.number(elem_id="diff-forward-seed")
+    path("diff-forward-path", "The forward process: x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε mixes the image x₀ with noise ε. "
+         "Drag t and watch the image fade as ᾱ_t, the signal's share of the variance, falls to 0.",
+         [Step("Drag t", "diff-forward-t"), Step("Try another schedule", "diff-kind"),
+          Step("Read the strip, x₀ to noise", "diff-strip"), Step("Compare the schedules", "diff-schedules"),
+          Step("Noise another image", "diff-gallery")],
+         picture="diff-forward-view", control="diff-forward-t")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=480):
             # Drawn in the browser: moving t asks the server nothing (forward_view.js).
             view = widget(VIEW, "diff-forward-view")
-            coefs = gr.Markdown(elem_id="diff-coefs")
             # The caption above the strip, with no corner buttons: a floating label covered the strip (all of it
             # at 800 px).
             gr.Markdown("**x_t at six values of t** (the same ε), from the image (t = 0) to pure noise (t = T)",
                         elem_id="diff-strip-caption")
             strip = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                              elem_id="diff-strip")
+        # As wide as the gallery's five columns of thumbnails (gradio's least is 100 px each): narrower, they ran
+        # past its edge. The image's picker under the settings: x₀ is already the strip's first frame.
+        with gr.Column(scale=2, min_width=560):
+            kind = gr.Radio(KINDS, value="linear", label="Schedule", elem_id="diff-kind")
+            mismatch = gr.Checkbox(False, label=f"T mismatch: the same β range with T = {MISMATCH_T}",
+                                   elem_id="diff-mismatch")
+            seed_box = FORWARD_SEED.number(elem_id="diff-forward-seed")
+            coefs = gr.Markdown(elem_id="diff-coefs")
+            column = input_column(sample_image(gallery_indices()[0]), "diff")
     plot = gr.Plot(label="Noise schedules", elem_id="diff-schedules")
     ui = {"view": view, "coefs": coefs, "strip": strip, "plot": plot, "seed_box": seed_box}
     views = outputs(Forward, ui)

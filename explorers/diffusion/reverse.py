@@ -28,6 +28,7 @@ from explorers.diffusion.controls import (
     scheduler_choices,
 )
 from explorers.inputs import PRIVATE
+from explorers.path import Step, path
 from explorers.streaming import stream, visitor_state
 from explorers.widgets import packed, widget
 
@@ -164,7 +165,14 @@ class ReverseUI(NamedTuple):
 
 
 def layout() -> ReverseUI:
-    with gr.Row():
+    path("diff-reverse-path", "The reverse process: a real class-conditional UNet (trained on Fashion-MNIST) turns "
+         "pure noise into a garment. At every step it predicts the noise ε̂ and the clean image x̂₀, and diffusers' "
+         "scheduler takes x_t one step closer.",
+         [Step("Pick a class", "diff-class"), Step("Press Sample", "diff-run"),
+          Step("Play and scrub the run", "diff-reverse-view"), Step("Read the filmstrip", "diff-film"),
+          Step("Follow the trajectories", "diff-trajectory")],
+         picture="diff-reverse-view", control="diff-run", action="diff-run")
+    with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             cls = gr.Dropdown(class_choices(), value="7", label="Class", elem_id="diff-class")
             scheduler = gr.Dropdown(scheduler_choices(), value="ddim", label="Scheduler (diffusers)",
@@ -172,6 +180,10 @@ def layout() -> ReverseUI:
             steps = STEPS.slider(elem_id="diff-steps")
             w = GUIDANCE.slider(elem_id="diff-w")
             seed = SEED.number(elem_id="diff-seed")
+            # The button before the optional settings: at 800 px the views come right after this column.
+            with gr.Row():
+                run = gr.Button("Sample", variant="primary", elem_id="diff-run")
+                stop = gr.Button("Stop", elem_id="diff-stop")
             with gr.Accordion("More: η, remedies for large w", open=False):
                 eta = ETA.slider(elem_id="diff-eta")
                 thresholding = gr.Checkbox(False, label="Dynamic thresholding of x̂₀ (Imagen)",
@@ -182,10 +194,7 @@ def layout() -> ReverseUI:
                                    info="\"default\" is the bundled UNet; or a hub id such as "
                                         "google/ddpm-cifar10-32, where this server may download (safetensors only, "
                                         "no remote code, a size cap).")
-            with gr.Row():
-                run = gr.Button("Sample", variant="primary", elem_id="diff-run")
-                stop = gr.Button("Stop", elem_id="diff-stop")
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, elem_id="diff-reverse-view"):
             live = gr.HTML("<p>Press <b>Sample</b>: x_t, the predicted noise ε̂ and the predicted clean image x̂₀ "
                            "appear here while the reverse process runs.</p>", elem_id="diff-live")
             # Drawn in the browser once the run has ended: playing and scrubbing ask the server nothing (player.js).
@@ -199,6 +208,9 @@ def layout() -> ReverseUI:
                     elem_id="diff-film")
     gif = gr.DownloadButton("Download the run as a GIF (x_t)", visible=False, elem_id="diff-gif")
     trajectory = gr.Plot(label="Trajectories", elem_id="diff-trajectory")
+    gr.Markdown("Under the run, step by step: the root mean square of x_t (1 for pure noise) and the CNN's "
+                "probability of each class for x̂₀ (the asked class bold); the step from which one class stays on "
+                "top is when the sample decided what it is.", elem_id="diff-trajectory-caption")
     after = outputs(After, {"live": live, "player": player, "film": film, "gif": gif, "trajectory": trajectory,
                             "verdict": verdict})
     echo_on_commit([(steps, STEPS), (w, GUIDANCE), (eta, ETA), (rescale, RESCALE)], [(seed, SEED)])

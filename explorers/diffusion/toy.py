@@ -19,6 +19,7 @@ from core.live import Runner
 from core.validate import as_int
 from explorers.common import Box, api, page_script, sketchpad, user_errors
 from explorers.inputs import PRIVATE
+from explorers.path import Step, path
 from explorers.streaming import stream, visitor_state
 
 PAD = 280                    # the drawing pad's side in pixels; it maps onto the box [-BOX, BOX]^2
@@ -56,8 +57,8 @@ class LastTraining:
 def _summary(run, ddim: np.ndarray, ddpm: np.ndarray) -> dict:
     result = {"final_loss": run.final_loss, "first_loss": float(np.mean(run.losses[:toy.FINAL_LOSS_STEPS])),
               "training_seconds": run.seconds, "steps_done": run.steps}
-    for name, path in (("ddim", ddim), ("ddpm", ddpm)):
-        final = path[-1]
+    for name, particles in (("ddim", ddim), ("ddpm", ddpm)):
+        final = particles[-1]
         result[f"{name}_near_mode"] = toy.near_mode(final, run)
         result[f"{name}_mean"] = final.mean(0).round(6).tolist()
         result[f"{name}_std"] = final.std(0).round(6).tolist()
@@ -151,16 +152,16 @@ class ToyUI(NamedTuple):
 
 
 def layout() -> ToyUI:
-    gr.Markdown("### 2-D toy diffusion\nA small network (3 × 64 SiLU) learns to predict the noise added to points "
-                "in the plane, live on this server for a few seconds; then particles start as pure noise and walk "
-                "back to the data: **DDIM** deterministically, **DDPM** with fresh noise at every step.")
-    with gr.Row():
+    path("dtoy-path", "A small network (3 × 64 SiLU) learns to predict the noise added to points in the plane, live "
+         "for a few seconds; then particles start as pure noise and walk back to the data: DDIM deterministically, "
+         "DDPM with fresh noise at every step.",
+         [Step("Pick the data", "dtoy-dataset"), Step("Train and sample", "dtoy-run"),
+          Step("Play the particles", "dtoy-particles-plot"), Step("Read the loss", "dtoy-loss"),
+          Step("See the data noised", "dtoy-density"), Step("Draw your own data", "dtoy-sketch")],
+         picture="dtoy-particles-plot", control="dtoy-run", action="dtoy-run")
+    with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             dataset = gr.Radio(DATASET_CHOICES, value="ring", label="Data", elem_id="dtoy-dataset")
-            # The caption above the pad: as the pad's label it sat under the pad's toolbar, cut off.
-            gr.Markdown("**Draw the data** (used with “my drawing”)", elem_id="dtoy-sketch-caption")
-            sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, show_label=False,
-                               label="Draw the data", elem_id="dtoy-sketch")
             with gr.Row():
                 boxes = [box.number(elem_id=f"dtoy-{name}", min_width=110) for name, box in BOXES.items()]
             with gr.Row():
@@ -168,8 +169,16 @@ def layout() -> ToyUI:
                 stop = gr.Button("Stop", elem_id="dtoy-stop")
             status = gr.Markdown("Press “Train and sample”: training takes the seconds set above.",
                                  elem_id="dtoy-status")
+            # The pad after the button: at 800 px the particles then come soon after it. Its caption above it: as
+            # the pad's label it sat under the pad's toolbar, cut off.
+            gr.Markdown("**Draw the data** (used with “my drawing”)", elem_id="dtoy-sketch-caption")
+            sketch = sketchpad(type="numpy", canvas_size=(PAD, PAD), height=PAD + 40, show_label=False,
+                               label="Draw the data", elem_id="dtoy-sketch")
         with gr.Column(scale=2):
             animation = gr.Plot(show_label=False, elem_id="dtoy-particles-plot")
+            gr.Markdown("Grey: the data; blue: the particles at the reverse step the slider shows (▶ Play walks them "
+                        "from pure noise to the last step). A well-trained model lands them on the data.",
+                        elem_id="dtoy-particles-caption")
             loss = gr.Plot(show_label=False, elem_id="dtoy-loss")
     density = gr.Plot(show_label=False, elem_id="dtoy-density")
     return ToyUI(dataset, sketch, boxes, run, stop, status, [animation, loss, density], visitor_state())

@@ -15,8 +15,6 @@ def build(demo: gr.Blocks, tab: gr.Tab) -> None:
     """The tab's modes and playground as tabs of their own, the Explain panel under them, and the endpoints. The
     2-D picture is drawn when `tab` is first opened, the playground whenever it is (a closed form: cheap), the image
     mode's step 0 when its own tab is first opened."""
-    gr.Markdown("## GANs: watch the game being played\nReal torch networks train live on this server, one run per "
-                "visitor: on points in the plane (GAN Lab's game) and on Fashion-MNIST images.")
     with gr.Tabs():
         with gr.Tab("2-D toy data", id="gan-toy"):
             points_open = points.build()

@@ -5,6 +5,7 @@ import gradio as gr
 from core.gan import figures, toy
 from explorers.common import Box, user_errors
 from explorers.inputs import PRIVATE
+from explorers.path import Step, path
 
 # The playground's two Gaussians.
 GAUSSIANS = (Box("p_data's mean", -5.0, 5.0, 0.0, whole=False), Box("p_data's sd", 0.05, 5.0, 1.0, whole=False),
@@ -21,8 +22,12 @@ def d_star_views(mu_data, sd_data, mu_g, sd_g):
 
 def build() -> tuple:
     """The playground; returns its first-opening event (fn, inputs, outputs)."""
-    gr.Markdown("For a fixed G the best D is known in closed form: D*(x) = p_data(x) / (p_data(x) + p_g(x)). Move "
-                "the two Gaussians; when p_g = p_data, D* is ½ everywhere and the game's value is −2 log 2.")
+    path("gan-dstar-path", "For a fixed G the best D is known in closed form: D*(x) = p_data(x) / (p_data(x) + "
+         "p_g(x)), the black curve over the two densities. When p_g = p_data, D* is ½ everywhere and the game's "
+         "value is −2 log 2.",
+         [Step("Move p_g's mean", "gan-mu-g"), Step("Read D*, the black curve", "gan-dstar-plot"),
+          Step("Give p_g p_data's sd", "gan-sd-g"), Step("Why it matters: Explain", "gan-explain")],
+         picture="gan-dstar-plot", control="gan-mu-g")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             boxes = [box.slider(step=0.05, elem_id=f"gan-{name}")

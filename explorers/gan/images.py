@@ -20,6 +20,7 @@ from explorers.common import Box, user_errors
 from explorers.gan import live_mode
 from explorers.gan.live_mode import CURVES_EVERY, LOSS_CHOICES, LiveControls, LiveMode, VisitorRun
 from explorers.inputs import PRIVATE
+from explorers.path import Step, path
 from explorers.streaming import visitor_state
 
 START_CHOICES = [("from scratch", False), ("from the bundled dcgan", True)]
@@ -182,15 +183,14 @@ class Scrubber(NamedTuple):
     note: gr.Markdown
 
 
-def run_column() -> tuple[gr.Radio, live_mode.Buttons, gr.Radio, list]:
+def run_column() -> tuple[gr.Radio, live_mode.Buttons]:
     start = gr.Radio(START_CHOICES, value=False, label="Start", elem_id="gan-img-start")
-    buttons = live_mode.buttons("gan-img", "Slow motion (a quarter-second pause after each step)", "**Step 0**")
-    loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-img-loss")
-    return start, buttons, loss, [live_mode.number_box(MODE, "gan-img", name) for name in BOXES]
+    return start, live_mode.buttons("gan-img", "Slow motion (a quarter-second pause after each step)", "**Step 0**")
 
 
 def picture_column() -> tuple[gr.HTML, Scrubber]:
-    gr.Markdown("**The same 64 noise vectors through the current G**")
+    gr.Markdown("**The same 64 noise vectors through the current G**: noise at step 0; a good run shows garments of "
+                "every class, a collapsing one the same few.", elem_id="gan-img-grid-caption")
     return gr.HTML(elem_id="gan-img-grid"), Scrubber(
         SNAPSHOT.slider(0, hi=1, interactive=False, elem_id="gan-img-scrubber"),
         gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[], height=300,
@@ -199,11 +199,20 @@ def picture_column() -> tuple[gr.HTML, Scrubber]:
 
 
 def layout() -> tuple[LiveControls, Scrubber]:
-    (start, buttons, loss, boxes), (grid, scrubber), (curves, meter) = live_mode.page(
-        "A DCGAN (G: 0.77 M weights, D: 0.14 M) learns Fashion-MNIST here, live. From scratch its first shapes appear "
-        "within a minute; watch for collapse: many samples of one class, a falling entropy in the meter.",
+    path("gan-img-path", "A DCGAN (G: 0.77 M weights, D: 0.14 M) learns Fashion-MNIST here, live: the grid shows what "
+         "G makes of the same 64 noise vectors as it learns. From scratch its first shapes appear within a minute.",
+         [Step("Press Play", "gan-img-play"), Step("Watch the grid", "gan-img-grid"),
+          Step("Read the losses", "gan-img-curves"), Step("Watch for collapse", "gan-img-meter"),
+          Step("Scrub the history", "gan-img-scrubber"), Step("Walk from z_a to z_b", "gan-img-walk")],
+         picture="gan-img-grid", control="gan-img-play")
+    (start, buttons), (grid, scrubber), (curves, meter) = live_mode.page(
         run_column, picture_column, lambda: (gr.Plot(show_label=False, elem_id="gan-img-curves"),
                                              gr.Plot(show_label=False, elem_id="gan-img-meter")))
+    # The settings under the first row: at 800 px the columns stack, and Play then stays next to the grid.
+    with gr.Accordion("Settings: loss, learning rates, batch, seed", open=True, elem_id="gan-img-settings"):
+        loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-img-loss")
+        with gr.Row():
+            boxes = [live_mode.number_box(MODE, "gan-img", name) for name in BOXES]
     views = [grid, curves, meter, buttons.counter, buttons.status, *scrubber]
     return LiveControls(visitor_state(), buttons, [start, loss], boxes, views, []), scrubber
 

@@ -300,10 +300,9 @@ def buttons(prefix: str, slow_label: str, counter: str) -> Buttons:
                    gr.Markdown(READY, elem_id=f"{prefix}-status"))
 
 
-def page(intro: str, controls: Callable, picture: Callable, curves: Callable) -> tuple:
-    """A mode's first part: its intro, then a row of three columns made by the three functions: the run's controls,
-    its picture, its curves. Returns what the functions return."""
-    gr.Markdown(intro)
+def page(controls: Callable, picture: Callable, curves: Callable) -> tuple:
+    """A mode's first part (under its path): a row of three columns made by the three functions: the run's
+    controls, its picture, its curves. Returns what the functions return."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=330):
             made = [controls()]

@@ -17,6 +17,7 @@ from explorers.common import Box, saved_download, sketchpad, user_errors
 from explorers.gan import live_mode
 from explorers.gan.live_mode import LOSS_CHOICES, LiveControls, LiveMode, VisitorRun
 from explorers.inputs import PRIVATE
+from explorers.path import Step, path
 from explorers.streaming import Tokens, visitor_state
 from explorers.widgets import packed, widget
 
@@ -248,12 +249,23 @@ def picture_column() -> tuple[gr.HTML, gr.CheckboxGroup]:
                                   elem_id="gan-layers")
 
 
+def curves_column() -> gr.Plot:
+    curves = gr.Plot(show_label=False, elem_id="gan-curves")
+    gr.Markdown("How the game goes, drawn when the run stops. Near the game's balance D says about ½ to real and fake "
+                "alike and JS (between the data and G's points) falls toward 0; JS near log 2 means the two hardly "
+                "overlap.", elem_id="gan-curves-caption")
+    return curves
+
+
 def layout() -> tuple[LiveControls, Extras]:
-    (dataset, buttons, warm), (view, layers), curves = live_mode.page(
-        "Two small networks play a game on points in the plane: **G** turns noise into points, **D** scores how real "
-        "a point looks. Press play and watch G's points (purple) chase the data (green) over D's opinion (the "
-        "background), each pushed along its arrow: the way G's update moves it.",
-        run_column, picture_column, lambda: gr.Plot(show_label=False, elem_id="gan-curves"))
+    path("gan-toy-path", "Two small networks play a game on points in the plane: G turns noise into points "
+         "(purple), D scores how real a point looks (the background: green says real, purple fake). Press Play and "
+         "watch G's points chase the data (green), each pushed along its arrow.",
+         [Step("Press Play", "gan-play"), Step("Watch D's heatmap", "gan-2d-view"),
+          Step("Follow G's arrows", "gan-layers"), Step("Step D, then Step G", "gan-step-d"),
+          Step("Read the curves", "gan-curves"), Step("Change the game", "gan-settings")],
+         picture="gan-2d-view", control="gan-play")
+    (dataset, buttons, warm), (view, layers), curves = live_mode.page(run_column, picture_column, curves_column)
     with gr.Accordion("Settings: loss, learning rates, networks, seed", open=True, elem_id="gan-settings"):
         with gr.Row():
             loss = gr.Radio(LOSS_CHOICES, value="nonsaturating", label="Loss", elem_id="gan-loss")
