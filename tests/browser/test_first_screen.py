@@ -95,6 +95,9 @@ def test_no_label_over_a_picture(browser, server_url, tab, section, width, scree
             page.screenshot(path=str(screenshot_dir / f"FAILED-overlap_{tab}_{section}_{width}.png"), full_page=True)
             found = page.evaluate(OVERLAPS, ON_PURPOSE)[:20]
             raise AssertionError(f"{tab}/{section} at {width} px: {found}") from timeout
+        # The whole page after its main action, at this width: what a person looks at before an issue closes.
+        page.screenshot(path=str(screenshot_dir / f"after_action_{tab}_{section or 'tab'}_{width}.png"
+                                 .replace(" ", "_")), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the page scrolls sideways"
         folded = page.evaluate("""() => [...document.querySelectorAll('[role=tablist]')].filter(l => l.offsetParent)
             .flatMap(l => [...l.querySelectorAll('[role=tab]')]).filter(b => !b.checkVisibility())
