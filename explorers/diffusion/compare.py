@@ -138,7 +138,7 @@ def build() -> None:
                         elem_id="diff-a-caption")
             a_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                                height=130, elem_id="diff-a-image")
-            a_note = gr.Markdown(elem_id="diff-a-note")
+            a_note = gr.Markdown(elem_id="diff-a-note", elem_classes="gb-status")
         with gr.Column(min_width=380):
             with gr.Row():
                 b_scheduler = gr.Dropdown(scheduler_choices(), value="ddim", label="B: scheduler",
@@ -148,7 +148,7 @@ def build() -> None:
             gr.Markdown("**B**: the same, from the same x_T", elem_id="diff-b-caption")
             b_image = gr.Image(type="pil", format="png", interactive=False, show_label=False, buttons=[],
                                height=130, elem_id="diff-b-image")
-            b_note = gr.Markdown(elem_id="diff-b-note")
+            b_note = gr.Markdown(elem_id="diff-b-note", elem_classes="gb-status")
     views = outputs(Compared, {"a_image": a_image, "a_note": a_note, "b_image": b_image, "b_note": b_note,
                                "a_steps": a_steps, "a_w": a_w, "b_steps": b_steps, "b_w": b_w, "seed": seed})
     echo_on_commit([], [(seed, SEED), (a_steps, A_STEPS), (a_w, A_W), (b_steps, B_STEPS), (b_w, B_W)])

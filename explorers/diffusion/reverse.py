@@ -199,7 +199,7 @@ def layout() -> ReverseUI:
                            "appear here while the reverse process runs.</p>", elem_id="diff-live")
             # Drawn in the browser once the run has ended: playing and scrubbing ask the server nothing (player.js).
             player = widget(PLAYER, "diff-reverse-player")
-            status = gr.Markdown(elem_id="diff-status")
+            status = gr.Markdown(elem_id="diff-status", elem_classes="gb-status")
             verdict = gr.Markdown(elem_id="diff-verdict")
     # The caption above the filmstrip: a floating label covered its first frame (the GIF button downloads the run).
     gr.Markdown("**Filmstrip**: x̂₀ at ten of the run's steps, each under its diffusers timestep t",

@@ -168,7 +168,7 @@ def layout() -> ToyUI:
                 run = gr.Button("Train and sample", variant="primary", elem_id="dtoy-run")
                 stop = gr.Button("Stop", elem_id="dtoy-stop")
             status = gr.Markdown("Press “Train and sample”: training takes the seconds set above.",
-                                 elem_id="dtoy-status")
+                                 elem_id="dtoy-status", elem_classes="gb-status")
             # The pad after the button: at 800 px the particles then come soon after it. Its caption above it: as
             # the pad's label it sat under the pad's toolbar, cut off.
             gr.Markdown("**Draw the data** (used with “my drawing”)", elem_id="dtoy-sketch-caption")

@@ -297,7 +297,7 @@ def buttons(prefix: str, slow_label: str, counter: str) -> Buttons:
         step_g = gr.Button("Step G", elem_id=f"{prefix}-step-g", min_width=60)
     slow = gr.Checkbox(False, label=slow_label, elem_id=f"{prefix}-slow")
     return Buttons(play, pause, reset, step, step_d, step_g, slow, gr.Markdown(counter, elem_id=f"{prefix}-counter"),
-                   gr.Markdown(READY, elem_id=f"{prefix}-status"))
+                   gr.Markdown(READY, elem_id=f"{prefix}-status", elem_classes="gb-status"))
 
 
 def page(controls: Callable, picture: Callable, curves: Callable) -> tuple:

@@ -325,5 +325,22 @@ window.glassbox ??= (() => {
     return {done, abort: () => { closed = true; if (opened) control.abort(); }};
   };
 
+  // Gradio's own events (a diffusion run, a GAN play) write their progress into status lines that gradio never
+  // clears when its server goes away: "Step 117 of 1000 … running" stayed on screen for ever under gradio's toast.
+  // When that toast appears (gradio then retries every 2 s and reloads the page once the server answers), every
+  // status line the app marked `gb-status` says GONE instead. Every tab with such a line has a widget, so this
+  // library runs before any of them can say "running".
+  const LOST = "Connection to the server was lost";   // gradio 6's toast (Blocks.svelte); the restart test reads it
+  const toasts = document.getElementsByClassName("toast-body");   // live: empty, and cheap to read, almost always
+  new MutationObserver(() => {
+    if (!toasts.length || ![...toasts].some((t) => t.textContent.includes(LOST))) return;
+    for (const status of document.querySelectorAll(".gb-status")) {
+      const text = status.querySelector(".prose") ?? status;
+      if (text.textContent === gb.GONE) continue;
+      text.textContent = gb.GONE;
+      text.classList.add("gb-alarm");
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+
   return gb;
 })();

@@ -1,5 +1,7 @@
-"""A restart is visible: a page whose server went away while a GAN 2-D run played says so on the view, and what
-to press, instead of "Training…" for ever. The server is this test's own (stopping it must not stop the shared one)."""
+"""A restart is visible: a page whose server went away while a GAN 2-D run played says so on the view and its
+status line, and what to press, instead of "Training…" for ever; so does a page whose diffusion run was streaming its
+steps through a gradio event ("Step 9 of 1000 … running"). The server is this test's own (stopping it must not stop
+the shared one)."""
 import pytest
 
 from benchmarks.server import start_app
@@ -32,10 +34,28 @@ def test_a_playing_view_says_the_server_went_away(browser, own_server, screensho
     # the stream is open: a frame beyond the play's first has been drawn
     page.wait_for_function("() => performance.getEntriesByName('gan-2d-view:drawn').length > 3")
 
+    # a second visitor's DDIM-1000 run, its steps streamed by gradio's own event into the status line
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    other.set_default_timeout(60_000)
+    other.goto(own_server.url)
+    other.wait_for_selector("#gb-device", state="visible", timeout=120_000)
+    other.get_by_role("tab", name="Diffusion", exact=True).click()
+    other.get_by_role("tab", name="Reverse process", exact=True).click()
+    steps = other.locator("#diff-steps input[type=number]")
+    steps.fill("1000")
+    steps.press("Enter")
+    other.locator("#diff-run").click()
+    wait_for_text(other, "#diff-status", "of 1000 .* running")
+
     own_server.stop()
     wait_for_text(page, STATUS, GONE)
     assert "gb-alarm" in page.locator(STATUS).get_attribute("class")
     assert "Training" not in page.locator(STATUS).inner_text()
+    # gradio's own status lines, which it never clears, once gradio's page has seen its connection go
+    wait_for_text(page, "#gan-status", GONE)
+    assert wait_for_text(other, "#diff-status", GONE) == GONE
+    other.screenshot(path=str(screenshot_dir / "diffusion_server_gone_1400.png"))
+    other.close()
     for width in (1400, 800):
         page.set_viewport_size({"width": width, "height": 1000})
         page.locator(VIEW).scroll_into_view_if_needed()
