@@ -54,6 +54,9 @@ CSS = """
 .gb-alarm {color: #b91c1c; font-weight: 600}
 /* Gradio floats a picture's label over the picture's top-left corner; above it, it covers nothing. */
 label.float[data-testid="block-label"] {position: static; margin: 0 0 4px; width: fit-content}
+/* gradio's gallery keeps `columns` thumbnails of at least 100 px a row whatever its column's width: at 800 px the
+   attention input's fifth ran past its 388-px column. As many a row as the column holds. */
+.gb-gallery .grid-container {grid-template-columns: repeat(auto-fill, minmax(100px, 1fr)) !important}
 /* A component shown with buttons=[] still gets an empty, shadowed toolbar box: a speck over its picture's corner
    (it holds whitespace and comments, so :empty does not match it). */
 .icon-button-wrapper:not(:has(*)) {display: none}

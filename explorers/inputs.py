@@ -95,12 +95,11 @@ class InputColumn:
 
 
 def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component] | None = None,
-                 read_pad: Callable = drawing_pick, opens_on: str = "gallery", columns: int = 5,
+                 read_pad: Callable = drawing_pick, opens_on: str = "gallery",
                  image_here: bool = True) -> InputColumn:
     """Gallery, random sample and sketch pad feeding one image box; `prefix` keeps elem_ids unique per tab. A tab
     may bring its own drawing surface: `pad()` builds it in place of the sketch pad, and `read_pad` reads its value
-    as drawing_pick reads the sketch pad's. `opens_on` ("gallery" or "draw") is the inner tab shown first;
-    `columns`, the gallery's (gradio keeps a thumbnail 100 px wide at least, so a narrow column needs fewer); with
+    as drawing_pick reads the sketch pad's. `opens_on` ("gallery" or "draw") is the inner tab shown first; with
     `image_here` False the image box and its note are left unrendered, for the tab to render() where it wants them."""
     gr.Markdown("#### Input")
     with gr.Tabs(selected=f"{prefix}-tab-{opens_on}"):
@@ -109,8 +108,8 @@ def input_column(first: Image.Image, prefix: str, pad: Callable[[], gr.Component
             # grows with the rows, since at 800 px the ten samples take more rows than a fixed height shows
             gr.Markdown("Fashion-MNIST test samples: click one", elem_id=f"{prefix}-gallery-caption")
             gallery = gr.Gallery([(render.upscale(sample_image(i), 84), CLASSES[c])
-                                  for c, i in enumerate(gallery_indices())], columns=columns, height="fit-content",
-                                 allow_preview=False, show_label=False, buttons=[], elem_id=f"{prefix}-gallery")
+                                  for c, i in enumerate(gallery_indices())], height="fit-content", allow_preview=False,
+                                 show_label=False, buttons=[], elem_classes="gb-gallery", elem_id=f"{prefix}-gallery")
             random = gr.Button("Random test sample", elem_id=f"{prefix}-random")
         with gr.Tab("Draw", id=f"{prefix}-tab-draw"):
             sketch = pad() if pad else sketchpad(

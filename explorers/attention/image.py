@@ -167,8 +167,8 @@ def layout() -> ImageControls:
     first_image = sample_image(gallery_indices()[0])
     start = image_panels(picture_view(first_image, ia.BUNDLED, -1, AVERAGE), 0.5, PATCH.default)
     with gr.Row(equal_height=False):
-        # At 1400 px the input's half of the row holds the gallery's five 100-px thumbnails a row, where gradio
-        # would cut the fifth; at 800 px the input and the CLS map share the first line, the settings wrap under.
+        # At 1400 px the input's half of the row holds the gallery's ten thumbnails in two rows; at 800 px the
+        # input and the CLS map share the first line (three thumbnails a row), the settings wrap under.
         with gr.Column(scale=5, min_width=300):
             column = input_column(first_image, "attn")
         cls_image, cls_note = picture_column(start.cls_image, "CLS → patches", "attn-cls", start.cls_note,

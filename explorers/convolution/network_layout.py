@@ -104,7 +104,7 @@ def _first_screen(vm: vision_models.ConvNet, first, start: SectionViews) -> dict
             # overview it pushed the overview off an 800-px screen.
             column = input_column(first, "cnn", pad=lambda: widget(HERE / "drawing", "cnn-draw",
                                                                    colormaps=("RdBu_r",)), read_pad=drawn_pick,
-                                  opens_on="draw", columns=4, image_here=False)
+                                  opens_on="draw", image_here=False)
         with gr.Column(scale=3, min_width=480):
             overview = gr.Image(start.overview, type="pil", format="png", interactive=False,
                                 label="Layer overview", elem_id="cnn-overview")

@@ -99,6 +99,12 @@ def test_no_label_over_a_picture(browser, server_url, tab, section, width, scree
         page.screenshot(path=str(screenshot_dir / f"after_action_{tab}_{section or 'tab'}_{width}.png"
                                  .replace(" ", "_")), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the page scrolls sideways"
+        cut = page.evaluate("""() => [...document.querySelectorAll('.gb-gallery')].filter(g => g.offsetParent)
+            .flatMap(g => { const edge = g.getBoundingClientRect().right;
+                            return [...g.querySelectorAll('.thumbnail-item')]
+                                .filter(t => t.getBoundingClientRect().right > edge + 1)
+                                .map(t => `${g.id}: ${t.textContent.trim()}`); })""")
+        assert not cut, f"thumbnails cut at the gallery's edge: {cut}"
         folded = page.evaluate("""() => [...document.querySelectorAll('[role=tablist]')].filter(l => l.offsetParent)
             .flatMap(l => [...l.querySelectorAll('[role=tab]')]).filter(b => !b.checkVisibility())
             .map(b => b.textContent.trim())""")
