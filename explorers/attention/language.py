@@ -24,6 +24,10 @@ from explorers.path import Step, path
 from explorers.widgets import packed, widget
 
 PROMPT = "And God said, Let there be light: and there was "  # Genesis 1:3, stopped before its last word
+# The head the causal view opens on: on PROMPT, the bundled GPT's layer 2, head 0 puts 0.34 of each character's row,
+# on average, on the character just before it, the most of its 16 heads (layer 0's heads: 0.07-0.10, near uniform),
+# so the view opens on a visible pattern, the diagonal of a head that reads the previous character.
+OPEN_LAYER, OPEN_HEAD = 2, 0
 NEXT_WIDGET = Path(__file__).with_name("language")  # language.html, .js, .css: the next-token bars
 CANDIDATES = 20        # bars drawn: the most likely tokens by the model's own probability
 ATTENDED = 3           # earlier tokens named in the line under the attention map
@@ -256,8 +260,8 @@ def panels() -> Panels:
     with gr.Tabs(selected="lm-view-attention") as tabs:
         with gr.Tab("Causal attention", id="lm-view-attention") as attention_tab:
             with gr.Row():
-                layer = LAYER.slider(hi=config["layers"] - 1, value=0, elem_id="lm-layer")
-                head = gr.Dropdown(single_heads(config["heads"]), value=0, label="Head", elem_id="lm-head")
+                layer = LAYER.slider(hi=config["layers"] - 1, value=OPEN_LAYER, elem_id="lm-layer")
+                head = gr.Dropdown(single_heads(config["heads"]), value=OPEN_HEAD, label="Head", elem_id="lm-head")
             attended = gr.Markdown(elem_id="lm-attended")
             attention = gr.Plot(label="Causal attention of one layer and head", elem_id="lm-attention")
         with gr.Tab("Entropy", id="lm-view-entropy") as entropy_tab:

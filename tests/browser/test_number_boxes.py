@@ -181,7 +181,7 @@ def heads_work(plot: str):
 def lm_ready(page):
     """The GPT section run on its prompt, so its layer box has a model to be read against."""
     page.locator("#lm-run").click()
-    plot_has(page, "#lm-attention", "layer 0, head 0")
+    plot_has(page, "#lm-attention", "layer 2, head 0")   # language.OPEN_LAYER, OPEN_HEAD
 
 
 def lm_works(page, n: int):

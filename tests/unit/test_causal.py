@@ -135,3 +135,13 @@ def test_a_model_that_is_not_causal_is_refused(tmp_path):
                          intermediate_size=32)).save_pretrained(tmp_path, safe_serialization=True)
     with pytest.raises(ValueError, match="not a causal language model"):
         causal._hub(str(tmp_path))
+
+
+def test_the_causal_view_opens_on_the_head_that_reads_the_previous_character(gpt):
+    """Issue 27's defaults that teach: the view opened on layer 0, head 0, a near-uniform smear. OPEN_LAYER /
+    OPEN_HEAD put the most weight on the character just before, on the section's prompt, of any head."""
+    from explorers.attention import language
+    a = causal.forward(gpt, causal.check_prompt(gpt, language.PROMPT)).attentions.numpy()
+    previous = np.stack([a[:, :, i, i - 1] for i in range(1, a.shape[-1])]).mean(axis=0)   # [layers, heads]
+    assert np.unravel_index(previous.argmax(), previous.shape) == (language.OPEN_LAYER, language.OPEN_HEAD)
+    assert previous.max() > 3 * previous[0].max()   # layer 0's heads are near uniform
