@@ -506,10 +506,24 @@ def expected_warning(box: NumberBox, typed: str) -> str:
             f"{text(box.used(typed))} is used.")
 
 
+# Every toast shown since the last reset, kept after it closes: the warning comes as soon as the event reads the
+# box, the clamped value with the event's result, and on a busy machine a Compare between them outlasted the
+# toast's 10 s (the box showed 3 with no toast left to see).
+TOASTS_SEEN = """() => {
+    window.__toasts = new Set();
+    window.__toastError = false;
+    if (window.__toastWatch) return;
+    window.__toastWatch = new MutationObserver(() => {
+        document.querySelectorAll('.toast-message-text').forEach(t => window.__toasts.add(t.innerText));
+        if (document.querySelector('.toast-body.error')) window.__toastError = true;
+    });
+    window.__toastWatch.observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
 SETTLED = """([id, message, value]) => {
-    const texts = [...document.querySelectorAll('.toast-message-text')].map(t => t.innerText);
+    const texts = [...window.__toasts];
     const shown = document.querySelector(`#${id} input[type=number]`).value;
-    const error = !!document.querySelector('.toast-body.error');
+    const error = window.__toastError;
     return (error || texts.includes(message) && shown !== '' && Number(shown) === value) && {texts, shown, error};
 }"""
 
@@ -517,6 +531,7 @@ SETTLED = """([id, message, value]) => {
 def abuse(page, box: NumberBox, typed: str, section: Section | None = None):
     """Type into the box and press Enter; the box must name itself, show the value used, and break nothing."""
     message = expected_warning(box, typed)
+    page.evaluate(TOASTS_SEEN)
     type_and_enter(page, box.elem_id, typed)
     if section is not None and section.commit:
         section.commit(page)

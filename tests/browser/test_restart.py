@@ -31,12 +31,13 @@ def test_a_playing_view_says_the_server_went_away(browser, own_server, screensho
     page.wait_for_selector(f"{VIEW} canvas.gan-view-plane", state="visible")
     page.locator("#gan-play").click()
     wait_for_text(page, STATUS, "Training…")
-    # the stream is open: a frame beyond the play's first has been drawn
-    page.wait_for_function("() => performance.getEntriesByName('gan-2d-view:drawn').length > 3")
+    # the stream is open: a frame beyond the play's first has been drawn (the play's worker process may still be
+    # importing torch: beside a second copy of the suite, that took over a minute)
+    page.wait_for_function("() => performance.getEntriesByName('gan-2d-view:drawn').length > 3", timeout=240_000)
 
     # a second visitor's DDIM-1000 run, its steps streamed by gradio's own event into the status line
     other = browser.new_page(viewport={"width": 1400, "height": 1000})
-    other.set_default_timeout(60_000)
+    other.set_default_timeout(180_000)   # its first run loads the UNet
     other.goto(own_server.url)
     other.wait_for_selector("#gb-device", state="visible", timeout=120_000)
     other.get_by_role("tab", name="Diffusion", exact=True).click()
