@@ -105,8 +105,10 @@ def _column(rows: list[dict], key: str) -> np.ndarray:
     return np.array([r[key] for r in rows], dtype=np.float64)
 
 
-def _empty_note() -> dict:
-    return {"text": EMPTY_NOTE, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+def _empty_note(domain: list[float]) -> dict:
+    """The note of an empty history, in the middle of a panel's `domain` (in the gap between two panels it sat on
+    the lower one's title)."""
+    return {"text": EMPTY_NOTE, "xref": "paper", "yref": "paper", "x": 0.5, "y": sum(domain) / 2, "showarrow": False,
             "font": {"size": 14, "color": "#6b7280"}}
 
 
@@ -135,7 +137,7 @@ def metrics_figure(history: dict[str, list[float]], loss: str) -> go.Figure:
                  yaxis4={"overlaying": "y3", "side": "right", "anchor": "x", "title": {"text": "KL"},
                          "rangemode": "tozero", "showgrid": False},
                  legend=legends[0], legend2=legends[1], legend3=legends[2],
-                 annotations=[*notes] + ([] if len(x) else [_empty_note()]),
+                 annotations=[*notes] + ([] if len(x) else [_empty_note(domains[1])]),
                  margin={"l": 56, "r": 48, "t": 44, "b": 40})
 
 
@@ -206,7 +208,7 @@ def image_curves(history: list[dict]) -> go.Figure:
                  yaxis3={"domain": domains[1], "overlaying": "y2", "side": "right", "anchor": "x",
                          "rangemode": "tozero", "title": {"text": "fid_cnn"}, "showgrid": False},
                  legend=legends[0], legend2=legends[1],
-                 annotations=[*notes] + ([] if history else [_empty_note()]),
+                 annotations=[*notes] + ([] if history else [_empty_note(domains[0])]),
                  margin={"l": 56, "r": 56, "t": 44, "b": 40})
 
 

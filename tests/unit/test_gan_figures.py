@@ -115,6 +115,7 @@ def test_metrics_figure_of_an_empty_history_keeps_its_axes():
     assert len(fig.data) == 7 and all(len(t.x) == 0 for t in fig.data)
     assert figures.EMPTY_NOTE in [a.text for a in fig.layout.annotations]
     assert "Press play or step" in figures.EMPTY_NOTE
+    assert fig.layout.yaxis2.domain[0] < note_y(fig) < fig.layout.yaxis2.domain[1]
     assert fig.layout.yaxis2.title.text == "mean D(x)"
 
 
@@ -187,9 +188,15 @@ def test_image_curves_draw_every_step_and_the_meters_where_measured():
     json.loads(fig.to_json())
 
 
+def note_y(fig) -> float:
+    return next(a.y for a in fig.layout.annotations if a.text == figures.EMPTY_NOTE)
+
+
 def test_image_curves_of_no_steps_say_what_to_do():
     fig = figures.image_curves([])
     assert figures.EMPTY_NOTE in [a.text for a in fig.layout.annotations]
+    # inside the losses' panel: between the panels it sat on the meters' title
+    assert fig.layout.yaxis.domain[0] < note_y(fig) < fig.layout.yaxis.domain[1]
     assert len(fig.data) == 5 and all(len(t.x) == 0 for t in fig.data)
     assert figures.EMPTY_NOTE not in [a.text for a in figures.image_curves(image_rows(1)).layout.annotations]
 
