@@ -11,7 +11,8 @@ request twice at once, as the queue's concurrency of 2 allows), and after `--idl
 files under /tmp (every readable one, snapshotted before the server starts so that older files are left out, and
 once it answers, since gradio keeps the pictures the app's components open with for good) after the sweep and after
 the idle. Files the requests made that are still there after the idle and older than the cleanup age are the
-failures; files elsewhere in /tmp than gradio's cache and the app's /tmp/glassbox-* download folders are
+failures (files that other Glassbox servers on the machine write in the shared download folders during the idle are
+counted apart); files elsewhere in /tmp than gradio's cache and the app's /tmp/glassbox-* download folders are
 listed by folder, since other processes on the machine write there too. Written to benchmarks/memory.md. Figures
 are a report, never a test assertion.
 
@@ -269,14 +270,18 @@ def tmp_files() -> dict[str, tuple[int, float]]:
     return found
 
 
-def new_files(before: dict, now: dict, at: float, age: float, cache: Path, own: set[str]) -> dict:
+def new_files(before: dict, now: dict, at: float, age: float, cache: Path, own: set[str],
+              quiet_since: float | None = None) -> dict:
     """The files in `now` that were not in `before` (leaving out the benchmark's `own`), by place: gradio's cache of
     this run's server, the app's download folders (which every Glassbox server on the machine writes and prunes), or
     elsewhere; per place how many, their bytes, and the ones older than `age` seconds at time `at` (how many, and
-    their top folders under /tmp)."""
+    their top folders under /tmp). Files in the download folders written after `quiet_since`, while nothing was
+    asked of this run's server, are other servers' (the idle's last minute may not have seen them pruned yet): only
+    counted, as "others"."""
     from explorers.common import DOWNLOAD_FOLDERS, DOWNLOADS
     places = {"gradio_cache": [cache], "downloads": [DOWNLOADS / folder for folder in DOWNLOAD_FOLDERS]}
-    out = {where: {"files": 0, "bytes": 0, "older": 0, "older_in": Counter()} for where in (*places, "elsewhere")}
+    out = {where: {"files": 0, "bytes": 0, "older": 0, "older_in": Counter(), "others": 0}
+           for where in (*places, "elsewhere")}
     root = Path(tempfile.gettempdir())
     for path, (size, changed) in now.items():
         if path in before or path in own:
@@ -284,6 +289,9 @@ def new_files(before: dict, now: dict, at: float, age: float, cache: Path, own: 
         where = next((w for w, folders in places.items() if any(Path(path).is_relative_to(f) for f in folders)),
                      "elsewhere")
         p = out[where]
+        if where == "downloads" and quiet_since is not None and changed > quiet_since:
+            p["others"] += 1
+            continue
         p["files"] += 1
         p["bytes"] += size
         if at - changed > age:
@@ -329,9 +337,10 @@ def measure(app, todo: list[Request], before: dict, idle_s: float, age: float, c
     seconds[PLAYED] = round(time.perf_counter() - t0, 1)
     note("after_sweep")
     swept = new_files(started, tmp_files(), time.time(), age, cache, own)
+    quiet_since = time.time()
     time.sleep(idle_s)
     note("after_idle")
-    idle = new_files(started, tmp_files(), time.time(), age, cache, own)
+    idle = new_files(started, tmp_files(), time.time(), age, cache, own, quiet_since)
     words = {r.name: r.words for r in todo} | {PLAYED: PLAY_WORDS}
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(), "idle_s": idle_s,
             "cleanup_age_s": age, "rss_mb": {k: round(v, 1) for k, v in rss.items()},
@@ -343,6 +352,12 @@ def measure(app, todo: list[Request], before: dict, idle_s: float, age: float, c
 
 def mb(n: float) -> str:
     return f"{n / 2**20:,.1f} MB"
+
+
+def where(tmp: dict) -> str:
+    """The top folders under /tmp of the files older than the cleanup age in the server's places."""
+    folders = {**tmp["gradio_cache"]["older_in"], **tmp["downloads"]["older_in"]}
+    return f"; by folder: {', '.join(f'{k} {v}' for k, v in folders.items())}" if folders else ""
 
 
 def markdown_lines(r: dict) -> list[str]:
@@ -367,8 +382,11 @@ def markdown_lines(r: dict) -> list[str]:
         f"{mb(swept['gradio_cache']['bytes'])}; the app's download folders {swept['downloads']['files']:,}; "
         f"elsewhere {swept['elsewhere']['files']:,})",
         f"- /tmp after the idle (cleanup age {r['cleanup_age_s']:g} s): **{failures} files older than the cleanup age "
-        f"left** in gradio's cache and the download folders (target 0: {'met' if not failures else '**missed**'}), "
-        f"{young} younger ones; elsewhere in /tmp, which other processes write too, {elsewhere['files']:,} new files, "
+        f"left** in gradio's cache and the download folders (target 0: {'met' if not failures else '**missed**'}"
+        f"{where(idle)}), "
+        f"{young} younger ones (and {idle['downloads']['others']} that other Glassbox servers on the machine wrote in "
+        "the shared download folders during the idle); elsewhere in /tmp, which other processes write too, "
+        f"{elsewhere['files']:,} new files, "
         f"{elsewhere['older']:,} of them older than the cleanup age"
         + (f" (by folder: {', '.join(f'{k} {v}' for k, v in elsewhere['older_in'].items())})"
            if elsewhere["older_in"] else ""),
