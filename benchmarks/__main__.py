@@ -26,7 +26,6 @@ import inspect
 import itertools
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -55,7 +54,7 @@ from benchmarks.gpt import markdown_lines as gpt_lines
 from benchmarks.gpt import measure as gpt_live
 from benchmarks.overhead import markdown_lines as overhead_lines
 from benchmarks.overhead import measure as overhead_live
-from benchmarks.runner import spread
+from benchmarks.runner import machine, machine_line, spread
 from benchmarks.server import ROOT, start_app
 from benchmarks.vae import markdown_lines as vae_lines
 from benchmarks.vae import measure as vae_live
@@ -112,15 +111,16 @@ def prepare_inputs(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def random_resnet18_cache(torch_home: Path) -> None:
-    """resnet18 with seeded random weights, saved where torch hub keeps ImageNet weights: timing needs the
-    architecture, not the training, and nothing can be downloaded here."""
+def random_imagenet_cache(torch_home: Path, names: tuple[str, ...]) -> None:
+    """torchvision models `names` with seeded random weights, saved where torch hub keeps ImageNet weights: timing and
+    memory need the architecture, not the training, and nothing can be downloaded here."""
     os.environ["TORCH_HOME"] = str(torch_home)
     from core.vision import checkpoint_path
-    path = checkpoint_path("resnet18")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    torch.save(torchvision.models.resnet18().state_dict(), path)
+    for name in names:
+        path = checkpoint_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)
+        torch.save(torchvision.models.get_model(name).state_dict(), path)
 
 
 def cases(paths: dict[str, Path]) -> list[Case]:
@@ -261,7 +261,7 @@ def run(repeats: int) -> dict:
     from gradio_client import Client, handle_file
 
     work = Path(tempfile.mkdtemp(prefix="glassbox-bench-"))
-    random_resnet18_cache(work / "torch_home")
+    random_imagenet_cache(work / "torch_home", ("resnet18",))
     paths = prepare_inputs(work)
     app = start_app(env={"TORCH_HOME": str(work / "torch_home")})
     rss_idle = app.rss_mb()
@@ -317,8 +317,7 @@ def run(repeats: int) -> dict:
         app.stop()
         shutil.rmtree(work, ignore_errors=True)
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "repeats": repeats,
-            "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                        "python": platform.python_version(), "torch": torch.__version__},
+            "machine": machine(),
             "cold_start_s": round(app.cold_start_s, 2),
             "server_rss_mb": {"after_start": _round(rss_idle), "after_all_cases": _round(rss_after)},
             "rss_growth": growth, "browser": browser, "vae_browser": vae_browser, "cnn_widgets": cnn_widgets,
@@ -341,8 +340,7 @@ def markdown(report: dict) -> str:
     m, g, v = report["machine"], report["rss_growth"], report["vae_latent_map_first_call"]
     lines = [
         "# Glassbox benchmark report", "",
-        f"{report['date']}; {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
-        f"Python {m['python']}; medians of {report['repeats']} calls after one warm-up.", "",
+        f"{report['date']}; {machine_line(m)}; medians of {report['repeats']} calls after one warm-up.", "",
         f"- Cold start (process start to first HTTP 200): **{report['cold_start_s']} s**",
         f"- Server RSS: {report['server_rss_mb']['after_start']} MB after start, "
         f"**{report['server_rss_mb']['after_all_cases']} MB** after every case below",

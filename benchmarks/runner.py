@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -78,6 +80,18 @@ def run_on_app(measure: Callable[[str], Result],
     if markdown_lines is not None:
         print("\n".join(markdown_lines(result)))
     return result
+
+
+def machine() -> dict:
+    """What a report's figures were measured on: CPUs, torch and its intra-op threads, Python."""
+    import torch
+    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__}
+
+
+def machine_line(m: dict) -> str:
+    """A report's line for `machine()`'s figures."""
+    return f"{m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}"
 
 
 def spread(values: list[float], what: str = "") -> str:

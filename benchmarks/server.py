@@ -34,6 +34,26 @@ def answers(url: str) -> bool:
         return False
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of process `pid` now (Linux /proc), or None where that cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _parent(stat: Path) -> int | None:
+    """The parent's pid from a /proc/PID/stat file; None for a process gone meanwhile. The command's name, field 2,
+    is in parentheses and may hold spaces, so the fields are counted from its closing one."""
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @dataclass
 class App:
     proc: subprocess.Popen
@@ -43,13 +63,17 @@ class App:
 
     def rss_mb(self) -> float | None:
         """Resident memory of the server process now (Linux /proc), or None where that cannot be read."""
+        return rss_mb(self.proc.pid)
+
+    def workers_rss_mb(self) -> float | None:
+        """Resident memory of the server's child processes now, together (the GAN tab's 2-D runs train in worker
+        processes, core.workers, which the server's own figure leaves out); None where /proc cannot be read."""
         try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+            children = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                        if _parent(stat) == self.proc.pid]
         except OSError:
-            pass
-        return None
+            return None
+        return sum(filter(None, map(rss_mb, children)), 0.0)
 
     def stop(self) -> None:
         """Stop the server and remove its log (each test session and benchmark starts one: hundreds of logs piled
