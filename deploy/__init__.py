@@ -122,6 +122,5 @@ class Deployment:
             self.haproxy.terminate()
             self.haproxy.wait(timeout=15)
         for app in self.replicas.values():
-            if app.proc.poll() is None:
-                app.stop()
+            app.stop()   # a replica that stopped by itself still leaves its log
         shutil.rmtree(self.folder, ignore_errors=True)

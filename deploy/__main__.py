@@ -23,16 +23,25 @@ def main(argv=None) -> None:
         raise SystemExit(f"HAProxy is not installed at {HAPROXY} (Debian: apt-get install haproxy).")
     # SIGTERM (a service manager's stop) ends the run as Ctrl-C does, so the replicas and HAProxy are stopped too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    deployment = Deployment(args.replicas, args.port, args.host)
     try:
-        with Deployment(args.replicas, args.port, args.host) as deployment:
-            print(f"* Glassbox through HAProxy on {deployment.url}; replicas:", flush=True)
-            for name, app in deployment.replicas.items():
-                print(f"  {name} {app.url} (log {app.log_path})", flush=True)
-            while deployment.haproxy.poll() is None:
-                time.sleep(1)
-            print(f"HAProxy stopped; its output:\n{deployment.log_path.read_text()[-4000:]}", flush=True)
+        deployment.start()
+        print(f"* Glassbox through HAProxy on {deployment.url}; replicas:", flush=True)
+        for name, app in deployment.replicas.items():
+            print(f"  {name} {app.url} (log {app.log_path})", flush=True)
+        while deployment.haproxy.poll() is None:
+            time.sleep(1)
+        print(f"HAProxy stopped; its output:\n{deployment.log_path.read_text()[-4000:]}", flush=True)
     except KeyboardInterrupt:
         pass
+    except RuntimeError as error:   # a replica or HAProxy did not start: the message holds the end of its log
+        raise SystemExit(str(error)) from None
+    finally:
+        # A second Ctrl-C or SIGTERM (an impatient person, or `timeout`) would cut the stopping short and leave
+        # replicas running: stopping takes a few seconds, and is let finish.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        deployment.stop()
 
 
 if __name__ == "__main__":
