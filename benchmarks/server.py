@@ -1,5 +1,5 @@
-"""Start `python app.py` on a free port as a person would, and read its memory. Shared by the benchmarks and the
-api/browser test fixtures, so both measure and test the same launch."""
+"""Start `python app.py` on a free port as a person would, and read its memory. Shared by the benchmarks, the
+api/browser test fixtures and deploy/'s replicas, so that all of them measure, test and run the same launch."""
 from __future__ import annotations
 
 import os
