@@ -9,6 +9,8 @@ from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from core import device as devices
 from core import settings
@@ -85,6 +87,13 @@ def build() -> gr.Blocks:
     return demo
 
 
+async def healthy(_request) -> PlainTextResponse:
+    """GET /healthz: "ok" as soon as the server answers, which is once every tab is built (the route is served
+    with them), for the container's HEALTHCHECK and the load balancer's checks (deploy/haproxy.cfg); gradio 6 has
+    no route of its kind."""
+    return PlainTextResponse("ok")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     # A Hugging Face Space (SPACE_ID set) must listen on all interfaces; anywhere else stay local by default.
@@ -124,7 +133,8 @@ def main(argv=None) -> None:
               Middleware(mw.RestArguments, blocks=demo, sessions=sessions),
               Middleware(mw.ForgetApiSessions, sessions=sessions)]
     # the app's own downloads are pruned as gradio prunes its cache (explorers.common.downloads_pruned)
-    server = {"middleware": layers, "lifespan": downloads_pruned(*demo.delete_cache)}
+    server = {"middleware": layers, "lifespan": downloads_pruned(*demo.delete_cache),
+              "routes": [Route("/healthz", healthy)]}
     # enable_monitoring=False: gradio's /monitoring pages (per-function usage counts for anyone) answer 403.
     # quiet=True: gradio's start-up lines tell a person to "set `share=True` in `launch()`", which this app's users
     # do with --share; started() says the same things in the app's own words. (gradio still prints a public link,

@@ -1,12 +1,13 @@
-"""`python -m benchmarks.classroom [--students N] [--seconds S]`: a class at work on one server. Each student is a
-thread with a page of its own (the X-Glassbox-Page header explorers.fairness counts by) that, for S seconds, picks
-one of the benchmark's endpoint calls at random (seeded per student: benchmarks.__main__'s cases, plus a DDIM-20
-sample, the next-token view and the D* playground) and makes it through gradio's REST route as the page's widgets
-do (images uploaded first, the result stream read to its end), then thinks 1–3 s. Run for 5 students, then for
-the class (20 by default), each on a fresh server warmed by one call of each action (the teacher's walk through
-the tabs before the lesson: models load on first use). Reported per run: calls, errors (with the first few), and
-per endpoint the round trip's median and p95; written to benchmarks/classroom.md. Figures are a report, never a
-test assertion.
+"""`python -m benchmarks.classroom [--students N] [--seconds S] [--replicas R]`: a class at work on one server. Each
+student is a thread with a page of its own (the X-Glassbox-Page header explorers.fairness counts by) that, for S
+seconds, picks one of the benchmark's endpoint calls at random (seeded per student: benchmarks.__main__'s cases, plus
+a DDIM-20 sample, the next-token view and the D* playground) and makes it through gradio's REST route as the page's
+widgets do (images uploaded first, the result stream read to its end), then thinks 1–3 s. Run for 5 students, then
+for the class (20 by default), each on a fresh server warmed by one call of each action (the teacher's walk through
+the tabs before the lesson: models load on first use). Reported per run: calls, errors (with the first few), and per
+endpoint the round trip's median and p95; written to benchmarks/classroom.md. With `--replicas R`, the class then
+works through HAProxy to R fresh replicas (deploy.Deployment, as `python -m deploy` runs them, each replica warmed),
+in the same run as on one replica alone. Figures are a report, never a test assertion.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -58,13 +60,22 @@ def student(url: str, number: int, todo: list[Case], until: float, times: dict, 
             time.sleep(rng.uniform(*THINK_S))
 
 
-def lesson(url: str, students: int, seconds: float) -> dict:
-    """`students` at work for `seconds` on the server at `url`, once every action has been called."""
+def walk_through(url: str, todo: list[Case]) -> None:
+    """The teacher's walk through the tabs on the server at `url`: each action called once."""
+    with httpx.Client(timeout=300) as http:
+        for case in todo:
+            http_call(http, url, case, case.kwargs)
+
+
+def lesson(url: str, students: int, seconds: float, warm: list[str] | None = None) -> dict:
+    """`students` at work for `seconds` on the server at `url`, once every action has been called on each server
+    in `warm` (by default the one at `url`; behind a balancer, each replica at its own address, as one client
+    sticks to one replica)."""
     with tempfile.TemporaryDirectory() as folder:
         todo = actions(prepare_inputs(Path(folder)))
-        with httpx.Client(timeout=300) as http:
-            for case in todo:
-                http_call(http, url, case, case.kwargs)
+        servers = warm or [url]
+        with ThreadPoolExecutor(len(servers)) as pool:
+            list(pool.map(walk_through, servers, [todo] * len(servers)))
         times: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
         until = time.monotonic() + seconds
@@ -83,30 +94,56 @@ def lesson(url: str, students: int, seconds: float) -> dict:
             "errors": len(errors), "first_errors": errors[:5], "per_endpoint": per}
 
 
-def measure(students: int, seconds: float) -> dict:
-    """A few students, then the class, each on a fresh server."""
-    return {"few": run_on_app(lambda url: lesson(url, FEW, seconds)),
-            "class": run_on_app(lambda url: lesson(url, students, seconds))}
+def balanced(students: int, seconds: float, replicas: int) -> dict:
+    """The class through HAProxy to `replicas` fresh servers (deploy.Deployment, as `python -m deploy` runs them)."""
+    from deploy import Deployment
+    with Deployment(replicas, offline=True) as deployment:
+        result = lesson(deployment.url, students, seconds, warm=[app.url for app in deployment.replicas.values()])
+    return result | {"replicas": replicas}
+
+
+def measure(students: int, seconds: float, replicas: int = 0) -> dict:
+    """A few students, then the class, each on a fresh server; with `replicas`, then the class through the
+    balancer to that many."""
+    result = {"few": run_on_app(lambda url: lesson(url, FEW, seconds)),
+              "class": run_on_app(lambda url: lesson(url, students, seconds))}
+    if replicas:
+        result["balanced"] = balanced(students, seconds, replicas)
+    return result
+
+
+def compared(run: dict, other: dict) -> list[str]:
+    """Per endpoint of `run`, its median / p95 ms against `other`'s, and `run`'s first errors."""
+    lines = []
+    for name, c in run["per_endpoint"].items():
+        o = other["per_endpoint"].get(name)
+        against = f"{o['median_ms']} / {o['p95_ms']}" if o else "not called"
+        lines.append(f"  - {name}: **{c['median_ms']} / {c['p95_ms']}** ({c['calls']} calls) against {against}")
+    if run["first_errors"]:
+        lines.append(f"  - first errors: {'; '.join(run['first_errors'])}")
+    return lines
 
 
 def markdown_lines(r: dict) -> list[str]:
     few, full = r["few"], r["class"]
     lines = [f"- classroom: {full['students']} students for {full['seconds']:.0f} s made {full['calls']:,} calls with "
              f"**{full['errors']} errors** ({few['students']} students: {few['calls']:,} calls, {few['errors']} "
-             f"errors); per endpoint, median / p95 ms with {full['students']} against {few['students']}:"]
-    for name, c in full["per_endpoint"].items():
-        f = few["per_endpoint"].get(name)
-        against = f"{f['median_ms']} / {f['p95_ms']}" if f else "not called"
-        lines.append(f"  - {name}: **{c['median_ms']} / {c['p95_ms']}** ({c['calls']} calls) against {against}")
-    if full["first_errors"]:
-        lines.append(f"  - first errors: {'; '.join(full['first_errors'])}")
+             f"errors); per endpoint, median / p95 ms with {full['students']} against {few['students']}:",
+             *compared(full, few)]
+    if "balanced" in r:
+        b = r["balanced"]
+        lines += [f"- the same class through HAProxy to {b['replicas']} replicas (`python -m deploy`): {b['calls']:,} "
+                  f"calls with **{b['errors']} errors**, against {full['calls']:,} on one replica alone; per "
+                  "endpoint, median / p95 ms through the balancer against one replica alone:", *compared(b, full)]
     return lines
 
 
 def main(argv=None) -> dict:
     args = options("classroom", __doc__, argv, students=(int, 20, "the class's size"),
-                   seconds=(float, 180.0, "how long each lesson lasts"))
-    result = measure(args.students, args.seconds)
+                   seconds=(float, 180.0, "how long each lesson lasts"),
+                   replicas=(int, 0, "then the class through HAProxy to this many replicas (python -m deploy; "
+                                     "needs haproxy), against one replica alone"))
+    result = measure(args.students, args.seconds, args.replicas)
     report = "\n".join(markdown_lines(result))
     print(report)
     REPORT.write_text(f"# Classroom load ({time.strftime('%Y-%m-%d')}, `python -m benchmarks.classroom`)\n\n{report}\n")

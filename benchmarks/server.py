@@ -1,5 +1,5 @@
-"""Start `python app.py` on a free port as a person would, and read its memory. Shared by the benchmarks and the
-api/browser test fixtures, so both measure and test the same launch."""
+"""Start `python app.py` on a free port as a person would, and read its memory. Shared by the benchmarks, the
+api/browser test fixtures and deploy/'s replicas, so that all of them measure, test and run the same launch."""
 from __future__ import annotations
 
 import os
@@ -87,14 +87,16 @@ class App:
         Path(self.log_path).unlink(missing_ok=True)
 
 
-def start_app(timeout_s: float = 120, env: dict | None = None) -> App:
-    """`python app.py --port N` offline; returns once it answers HTTP 200, or raises with the end of its log."""
-    port = free_port()
+def start_app(timeout_s: float = 120, env: dict | None = None, port: int | None = None, offline: bool = True) -> App:
+    """`python app.py --port N` (a free port unless `port` is given), offline unless `offline` is False (the
+    environment decides then); returns once it answers HTTP 200, or raises with the end of its log."""
+    port = port or free_port()
     # not a with-block: the app writes to this log for as long as it runs, after start_app returns
     log = tempfile.NamedTemporaryFile("w+", prefix="glassbox-app-", suffix=".log", delete=False)  # noqa: SIM115
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env=os.environ | {"GLASSBOX_OFFLINE": "1"} | (env or {}))
+                            stderr=subprocess.STDOUT,
+                            env=os.environ | ({"GLASSBOX_OFFLINE": "1"} if offline else {}) | (env or {}))
     url = f"http://127.0.0.1:{port}"
     while not answers(url):
         if proc.poll() is not None or time.monotonic() - t0 > timeout_s:

@@ -111,8 +111,9 @@ DIFFUSION_MODELS = Setting("GLASSBOX_DIFFUSION_MODELS", None, "comma-separated a
 MAX_PARAMS = Setting("GLASSBOX_MAX_PARAMS", None, "the largest model (in parameters) a tab may open from the Hub, "
                      "counted before any weights are read", int,
                      shown_default="200 M for text models, 100 M for diffusion models")
-REQUIRE_BROWSER = Setting("GLASSBOX_REQUIRE_BROWSER", False, "tests only: `1` makes the browser tests fail, not "
-                          "skip, when Chromium is missing (`.ci/run` sets it)", _flag, shown_default="off")
+REQUIRE_BROWSER = Setting("GLASSBOX_REQUIRE_BROWSER", False, "tests only: `1` makes the browser and deploy tests "
+                          "fail, not skip, when Chromium or HAProxy is missing (`.ci/run` sets it)", _flag,
+                          shown_default="off")
 FUZZ_EXAMPLES = Setting("GLASSBOX_FUZZ_EXAMPLES", 30, "tests only: how many seeded examples the fuzz suite "
                         "(`tests/api/test_fuzz.py`) draws per endpoint", _positive)
 

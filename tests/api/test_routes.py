@@ -43,6 +43,15 @@ def test_only_the_pages_own_origin_may_call(server_url):
         assert r.status_code == 403 and "GLASSBOX_ORIGINS" in r.json()["detail"], origin
 
 
+def test_the_health_route_says_ok_to_a_check_and_the_pages_origin(server_url):
+    """GET /healthz, which the image's HEALTHCHECK and HAProxy's checks ask (no Origin header), and a page of the
+    server's own; another origin's page is refused, as on every route."""
+    for headers in ({}, {"origin": server_url}):
+        r = httpx.get(f"{server_url}/healthz", headers=headers, timeout=30)
+        assert (r.status_code, r.text) == (200, "ok"), headers
+    assert httpx.get(f"{server_url}/healthz", headers={"origin": "https://evil.example"}, timeout=30).status_code == 403
+
+
 def test_a_number_of_5001_digits_is_named_in_a_422(server_url):
     body = b'{"data": [1, 3.0, "ddim", 5, ' + b"9" * 5001 + b"]}"
     r = post(server_url, "/gradio_api/call/diffusion_sample", content=body,

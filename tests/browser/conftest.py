@@ -1,27 +1,10 @@
-"""Playwright driving Debian's Chromium against the app started by tests/conftest.py's server_url."""
+"""Playwright driving Debian's Chromium (tests/conftest.py's browser) against the app started by tests/conftest.py's
+server_url."""
 from pathlib import Path
 
 import pytest
 
-from core import settings
-
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)."
-        if settings.REQUIRE_BROWSER.get():
-            pytest.fail(message + " GLASSBOX_REQUIRE_BROWSER=1, so this is a failure.")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

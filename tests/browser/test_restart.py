@@ -7,6 +7,7 @@ import pytest
 from benchmarks.server import start_app
 from tests.browser.test_convolution import wait_for_text
 from tests.browser.test_gan_tab import VIEW
+from tests.browser.test_number_boxes import settle
 
 GONE = "The server stopped or restarted: reload the page to go on."   # glassbox.js's gb.GONE
 STATUS = f"{VIEW} .gan-view-status"
@@ -29,6 +30,7 @@ def test_a_playing_view_says_the_server_went_away(browser, own_server, screensho
     page.wait_for_selector("#gb-device", state="visible", timeout=120_000)
     page.get_by_role("tab", name="GAN", exact=True).click()
     page.wait_for_selector(f"{VIEW} canvas.gan-view-plane", state="visible")
+    settle(page)   # the tab's opening event has drawn the picture: its answer would overwrite a play's
     page.locator("#gan-play").click()
     wait_for_text(page, STATUS, "Training…")
     # the stream is open: a frame beyond the play's first has been drawn (the play's worker process may still be

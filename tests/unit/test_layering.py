@@ -17,7 +17,7 @@ SHARED_CORE_PACKAGES = {"models"}        # core's subpackage that every topic ma
 SHARED_EXPLORER_PACKAGES = {"widgets"}   # explorers' subpackage that every tab may use
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 80                  # outside tests
-SOURCE_DIRS = ("core", "explorers", "benchmarks", "tests")
+SOURCE_DIRS = ("core", "explorers", "benchmarks", "deploy", "tests")
 
 
 def module_name(path: Path, root: Path) -> str:
