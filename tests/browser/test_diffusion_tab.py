@@ -192,6 +192,9 @@ def test_dragging_t_draws_x_t_in_the_browser(app_page, server_url, client, tmp_p
         shoot(page, VIEW, screenshot_dir / f"diffusion_forward_view_{width}.png")
 
 
+LIVE_STEPS = 200   # DDIM steps of the live run: a second or more, five pictures a second
+
+
 def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     page = app_page
     open_diffusion(page)
@@ -200,8 +203,11 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     assert not page.locator("#diff-gif").is_visible()
     assert not page.locator(f"{PLAYER} .drp").is_visible()   # the player has no run yet
 
-    # DDIM-50 (the defaults): frames arrive while it runs, the step rising. A MutationObserver records every
-    # frame the page shows (its step, the time since Sample and whether the status said "running").
+    # DDIM-200: frames arrive while it runs, the step rising. A MutationObserver records every frame the page shows
+    # (its step, the time since Sample and whether the status said "running"). Not the default 50 steps: pictures
+    # go out 5 a second, and on a quiet machine DDIM-50 ended within 0.66 s, after two of them.
+    type_and_enter(page, "diff-steps", str(LIVE_STEPS))
+    settle(page)
     page.evaluate("""() => { window.diffSeen = []; const t0 = performance.now();
         new MutationObserver(() => { const d = document.querySelector('#diff-live-frames');
             const s = document.querySelector('#diff-status')?.innerText ?? '';
@@ -223,12 +229,13 @@ def test_reverse_process_live_and_stop(app_page, screenshot_dir):
     print("frames seen (step, ms):", sorted({(f["step"], f["ms"]) for f in seen})[:80])
     assert len(before_done) >= 3, f"frames shown while running: {before_done}; all seen: {seen[-5:]}"
     assert before_done == sorted(before_done) and before_done[-1] > before_done[0]
-    assert re.search(r"Step 50 of 50\*?\*? \(diffusers timestep t = \d+\), done: ddim", status(page)), status(page)
+    assert re.search(rf"Step {LIVE_STEPS} of {LIVE_STEPS}\*?\*? \(diffusers timestep t = \d+\), done: ddim",
+                     status(page)), status(page)
     assert "stopped" not in status(page)
     # The player takes the live view's place, replays the run and stays on the last step.
     page.wait_for_selector(f"{PLAYER} .drp", state="visible")
     assert not page.locator("#diff-live").is_visible()
-    replayed(page, 50)
+    replayed(page, LIVE_STEPS)
     for name in ("x_t", "ε̂", "x̂₀"):
         assert page.locator(f"{PLAYER} .drp-captions b", has_text=name).count() == 1
     settle(page)
